@@ -1,0 +1,1117 @@
+//! The log itself: appends, reads, durability, retention, proofs and
+//! subscriptions, on any [`Storage`] or purely in memory.
+
+use std::collections::VecDeque;
+use std::ops::Range;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use parking_lot::{Condvar, Mutex, RwLock};
+
+use crate::arena::Arena;
+use crate::config::{Config, SyncPolicy};
+use crate::error::{Error, Result};
+use crate::format::{
+    RECORD_HEADER_LEN, SEGMENT_HEADER_LEN, encode_segment_header, peek_header, segment_file_name,
+    write_frame,
+};
+use crate::merkle::{
+    ConsistencyProof, Hash, InclusionProof, LeafSource, MerkleTree, PrunedPrefix, leaf_hash,
+};
+use crate::record::{Record, Seq};
+use crate::recovery::{MERKLE_PREFIX_FILE, RecoveryReport, Scan, scan};
+use crate::storage::{Storage, StorageFile};
+use crate::subscribe::{SubShared, Subscription};
+
+/// Bits of a location that hold the byte offset inside a segment.
+const OFFSET_BITS: u32 = 40;
+const OFFSET_MASK: u64 = (1 << OFFSET_BITS) - 1;
+/// Segment ordinals are kept modulo 2^24 in the index.
+const ORDINAL_MASK: u32 = (1 << 24) - 1;
+/// First arena size for a new segment (it doubles up to the segment size).
+const INITIAL_ARENA_BYTES: usize = 64 * 1024;
+/// Records hashed per catch-up step (taken from the log under one read lock).
+const CATCH_UP_CHUNK: u64 = 4096;
+
+enum SegmentData {
+    /// The segment being written.
+    Active(Arena),
+    /// A sealed segment: a memory map, or the frozen arena in memory.
+    Sealed(Bytes),
+}
+
+struct Segment {
+    name: String,
+    base_seq: Seq,
+    records: u64,
+    /// Valid bytes, header included.
+    bytes: u64,
+    last_timestamp: u64,
+    data: SegmentData,
+}
+
+impl Segment {
+    fn slice(&self, start: usize, end: usize) -> Bytes {
+        match &self.data {
+            SegmentData::Active(arena) => arena.slice(start, end),
+            SegmentData::Sealed(bytes) => bytes.slice(start..end),
+        }
+    }
+
+    fn bytes_from(&self, start: usize) -> &[u8] {
+        match &self.data {
+            SegmentData::Active(arena) => &arena.as_slice()[start..],
+            SegmentData::Sealed(bytes) => &bytes[start..],
+        }
+    }
+}
+
+/// Statistics about a log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogStats {
+    /// First retained seq.
+    pub first_seq: Seq,
+    /// Seq the next record will get.
+    pub next_seq: Seq,
+    /// Retained records.
+    pub records: u64,
+    /// Segment files (or in-memory segments).
+    pub segments: usize,
+    /// Bytes of retained segments, headers included.
+    pub bytes: u64,
+    /// Records known to be durable (all seqs below this are synced).
+    pub durable_seq: Seq,
+    /// Timestamp of the oldest retained segment's newest record (0 if empty).
+    pub oldest_segment_last_timestamp: u64,
+    /// Timestamp of the newest record (0 if empty).
+    pub last_timestamp: u64,
+    /// Bytes of Merkle hashes held in memory.
+    pub merkle_bytes: usize,
+    /// Leaves already folded into the stored Merkle levels.
+    pub merkle_hashed: u64,
+    /// Live subscriptions.
+    pub subscribers: usize,
+}
+
+pub(crate) struct State {
+    segments: VecDeque<Segment>,
+    /// Ordinal (mod 2^24) of `segments[0]`.
+    first_ordinal: u32,
+    /// Location of every retained record: ordinal << 40 | offset.
+    index: VecDeque<u64>,
+    first_seq: Seq,
+    next_seq: Seq,
+    total_bytes: u64,
+    last_timestamp: u64,
+    active_file: Option<Arc<dyn StorageFile>>,
+    /// Bytes of the active segment already handed to its file.
+    flushed: usize,
+    /// Sealed files whose last bytes were not yet synced.
+    unsynced_files: Vec<Arc<dyn StorageFile>>,
+    /// A file was created or removed since the last directory sync.
+    dir_dirty: bool,
+    appended_since_sync: u64,
+    failed: Option<String>,
+    closed: bool,
+    read_only: bool,
+    subscribers: Vec<Arc<SubShared>>,
+    retention_due: bool,
+}
+
+impl State {
+    fn check_writable(&self) -> Result<()> {
+        if self.closed {
+            return Err(Error::Closed);
+        }
+        if self.read_only {
+            return Err(Error::Config("the log was opened read-only".into()));
+        }
+        if let Some(reason) = &self.failed {
+            return Err(Error::Failed(reason.clone()));
+        }
+        Ok(())
+    }
+
+    fn segment_of(&self, loc: u64) -> &Segment {
+        let ordinal = (loc >> OFFSET_BITS) as u32;
+        let slot = ordinal.wrapping_sub(self.first_ordinal) & ORDINAL_MASK;
+        &self.segments[slot as usize]
+    }
+
+    fn record(&self, seq: Seq) -> Option<Record> {
+        if seq >= self.next_seq {
+            return None;
+        }
+        let i = seq.checked_sub(self.first_seq)?;
+        let loc = *self.index.get(usize::try_from(i).ok()?)?;
+        let segment = self.segment_of(loc);
+        let off = (loc & OFFSET_MASK) as usize;
+        let header = peek_header(segment.bytes_from(off))?;
+        let frame = segment.slice(off, off + header.frame_len());
+        Some(Record::new(seq, header.timestamp_nanos, frame))
+    }
+
+    fn frame(&self, seq: Seq) -> Option<Bytes> {
+        self.record(seq).map(|r| r.frame().clone())
+    }
+
+    fn active(&mut self) -> &mut Segment {
+        let last = self.segments.len() - 1;
+        &mut self.segments[last]
+    }
+
+    /// Hands the active segment's unwritten bytes to its file.
+    fn flush(&mut self) -> Result<()> {
+        let Some(file) = self.active_file.clone() else {
+            return Ok(());
+        };
+        let flushed = self.flushed;
+        let segment = self.active();
+        let name = segment.name.clone();
+        let SegmentData::Active(arena) = &segment.data else {
+            return Ok(());
+        };
+        if arena.len() == flushed {
+            return Ok(());
+        }
+        let len = arena.len();
+        let result = file.append(&arena.as_slice()[flushed..]);
+        match result {
+            Ok(()) => {
+                self.flushed = len;
+                Ok(())
+            }
+            Err(e) => Err(self.fail(Error::io(name, e))),
+        }
+    }
+
+    fn fail(&mut self, error: Error) -> Error {
+        if self.failed.is_none() {
+            self.failed = Some(error.to_string());
+        }
+        error
+    }
+
+    fn new_segment(&mut self, storage: Option<&Arc<dyn Storage>>, config: &Config) -> Result<()> {
+        let base = self.next_seq;
+        let name = segment_file_name(base);
+        let cap = INITIAL_ARENA_BYTES.min(config.segment_bytes as usize);
+        let mut arena = Arena::with_capacity(cap);
+        arena.append_with(SEGMENT_HEADER_LEN, |b| {
+            b.copy_from_slice(&encode_segment_header(base));
+        });
+        if let Some(storage) = storage {
+            let file = storage
+                .create(&name)
+                .map_err(|e| self.fail(Error::io(name.clone(), e)))?;
+            self.active_file = Some(file);
+            self.flushed = 0;
+            self.dir_dirty = true;
+        }
+        self.segments.push_back(Segment {
+            name,
+            base_seq: base,
+            records: 0,
+            bytes: SEGMENT_HEADER_LEN as u64,
+            last_timestamp: self.last_timestamp,
+            data: SegmentData::Active(arena),
+        });
+        self.total_bytes += SEGMENT_HEADER_LEN as u64;
+        Ok(())
+    }
+
+    /// Seals the active segment and starts a new one. The sealed segment is
+    /// synced first, so a later segment never exists on disk while an earlier
+    /// one is missing its tail.
+    fn roll(&mut self, storage: Option<&Arc<dyn Storage>>, config: &Config) -> Result<()> {
+        self.flush()?;
+        if let (Some(storage), Some(file)) = (storage, self.active_file.take()) {
+            let name = self.active().name.clone();
+            file.sync_data()
+                .map_err(|e| self.fail(Error::io(name.clone(), e)))?;
+            let mapped = storage
+                .read(&name)
+                .map_err(|e| self.fail(Error::io(name.clone(), e)))?;
+            let segment = self.active();
+            let valid = segment.bytes as usize;
+            if mapped.len() < valid {
+                let error = Error::io(
+                    name,
+                    std::io::Error::other("segment file is shorter than the data written to it"),
+                );
+                return Err(self.fail(error));
+            }
+            segment.data = SegmentData::Sealed(mapped.slice(..valid));
+        } else {
+            let segment = self.active();
+            if let SegmentData::Active(arena) = &segment.data {
+                segment.data = SegmentData::Sealed(arena.frozen());
+            }
+        }
+        self.new_segment(storage, config)?;
+        if self.segments.len() > (ORDINAL_MASK as usize) {
+            return Err(self.fail(Error::Config(
+                "too many segments; raise segment_bytes".into(),
+            )));
+        }
+        self.retention_due = config.retention.is_bounded();
+        Ok(())
+    }
+
+    /// Appends one frame. The caller validated the payload size.
+    #[inline]
+    fn push(
+        &mut self,
+        storage: Option<&Arc<dyn Storage>>,
+        config: &Config,
+        payload: &[u8],
+        timestamp: u64,
+    ) -> Result<Seq> {
+        let frame_len = RECORD_HEADER_LEN + payload.len();
+        let seq = self.next_seq;
+        let needs_roll = {
+            let active = self.active();
+            active.records > 0 && active.bytes + frame_len as u64 > config.segment_bytes
+        };
+        if needs_roll {
+            self.roll(storage, config)?;
+        }
+        let ordinal = self
+            .first_ordinal
+            .wrapping_add(self.segments.len() as u32 - 1)
+            & ORDINAL_MASK;
+        let active = self.active();
+        let SegmentData::Active(arena) = &mut active.data else {
+            return Err(Error::Failed("active segment is sealed".into()));
+        };
+        let offset = arena.append_with(frame_len, |buf| write_frame(buf, seq, timestamp, payload));
+        active.records += 1;
+        active.bytes += frame_len as u64;
+        active.last_timestamp = timestamp;
+        self.index
+            .push_back((u64::from(ordinal) << OFFSET_BITS) | offset as u64);
+        self.next_seq = seq + 1;
+        self.total_bytes += frame_len as u64;
+        Ok(seq)
+    }
+
+    fn timestamp(&mut self, config: &Config) -> u64 {
+        let now = config.clock.now_nanos().max(self.last_timestamp);
+        self.last_timestamp = now;
+        now
+    }
+
+    fn notify(&mut self, range: Range<Seq>, capacity: usize) {
+        for sub in &self.subscribers {
+            sub.push(range.clone(), capacity);
+        }
+    }
+
+    fn pending_write_bytes(&self) -> usize {
+        match self.segments.back().map(|s| &s.data) {
+            Some(SegmentData::Active(arena)) => arena.len() - self.flushed,
+            _ => 0,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct SyncState {
+    /// Every seq below this is durable.
+    durable_seq: Seq,
+    syncing: bool,
+}
+
+/// Shared core of a [`Log`]; subscriptions keep it alive.
+pub(crate) struct Inner {
+    config: Config,
+    storage: Option<Arc<dyn Storage>>,
+    state: RwLock<State>,
+    sync: Mutex<SyncState>,
+    synced: Condvar,
+    merkle: Mutex<MerkleTree>,
+    recovery: RecoveryReport,
+    #[cfg(not(target_arch = "wasm32"))]
+    interval_stop: Mutex<bool>,
+    #[cfg(not(target_arch = "wasm32"))]
+    interval_wake: Condvar,
+}
+
+/// An append-only, checksummed, Merkle-hashed record log. See the crate
+/// documentation for the format and guarantees.
+///
+/// All methods take `&self`; share a `Log` between threads with `Arc`.
+pub struct Log {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Log {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Log")
+            .field("config", &self.inner.config)
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+/// What `finish_append` still has to do after the state lock is released.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum AfterAppend {
+    Nothing,
+    Sync(Seq),
+}
+
+struct LiveLeaves<'a>(&'a Inner);
+
+impl LeafSource for LiveLeaves<'_> {
+    fn leaf(&self, index: u64) -> Option<Hash> {
+        let frame = self.0.state.read().frame(index)?;
+        Some(leaf_hash(&frame))
+    }
+}
+
+struct SnapshotLeaves {
+    first: Seq,
+    frames: Vec<Bytes>,
+}
+
+impl LeafSource for SnapshotLeaves {
+    fn leaf(&self, index: u64) -> Option<Hash> {
+        let i = usize::try_from(index.checked_sub(self.first)?).ok()?;
+        self.frames.get(i).map(|f| leaf_hash(f))
+    }
+}
+
+impl Log {
+    /// Opens (creating if needed) the log in directory `dir`, running
+    /// recovery, and takes the directory's writer lock.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn open(dir: impl AsRef<std::path::Path>, config: Config) -> Result<Self> {
+        config.validate()?;
+        let storage = crate::storage::FsStorage::open(dir)?;
+        Self::open_on(Arc::new(storage), config)
+    }
+
+    /// Opens a log directory without locking or changing it; every write
+    /// fails. Used by tools that inspect a log another process may own.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn open_read_only(dir: impl AsRef<std::path::Path>, config: Config) -> Result<Self> {
+        config.validate()?;
+        let storage: Arc<dyn Storage> = Arc::new(crate::storage::FsStorage::open_read_only(dir)?);
+        let scanned = scan(storage.as_ref(), config.max_record_bytes)?;
+        Self::build(Some(storage), config, scanned, true)
+    }
+
+    /// Opens the log kept on `storage` (a real directory or a simulated
+    /// disk), running recovery: a torn tail is cut off and reported in
+    /// [`Log::recovery_report`]; corruption anywhere else is an error.
+    pub fn open_on(storage: Arc<dyn Storage>, config: Config) -> Result<Self> {
+        config.validate()?;
+        let scanned = scan(storage.as_ref(), config.max_record_bytes)?;
+        Self::build(Some(storage), config, scanned, false)
+    }
+
+    /// A log that lives only in memory. Same code and format, minus files.
+    pub fn in_memory(config: Config) -> Result<Self> {
+        config.validate()?;
+        let scanned = Scan {
+            prefix: PrunedPrefix::default(),
+            segments: Vec::new(),
+            report: RecoveryReport::default(),
+        };
+        Self::build(None, config, scanned, false)
+    }
+
+    fn build(
+        storage: Option<Arc<dyn Storage>>,
+        config: Config,
+        scanned: Scan,
+        read_only: bool,
+    ) -> Result<Self> {
+        let Scan {
+            prefix,
+            segments: found,
+            report,
+        } = scanned;
+        let mut state = State {
+            segments: VecDeque::with_capacity(found.len() + 1),
+            first_ordinal: 0,
+            index: VecDeque::with_capacity(report.records as usize),
+            first_seq: report.first_seq,
+            next_seq: report.first_seq,
+            total_bytes: 0,
+            last_timestamp: 0,
+            active_file: None,
+            flushed: 0,
+            unsynced_files: Vec::new(),
+            dir_dirty: false,
+            appended_since_sync: 0,
+            failed: None,
+            closed: false,
+            read_only,
+            subscribers: Vec::new(),
+            retention_due: config.retention.is_bounded(),
+        };
+        let found_count = found.len();
+        for (i, seg) in found.into_iter().enumerate() {
+            let ordinal = i as u32 & ORDINAL_MASK;
+            for &off in &seg.offsets {
+                state
+                    .index
+                    .push_back((u64::from(ordinal) << OFFSET_BITS) | off);
+            }
+            state.next_seq = seg.base_seq + seg.offsets.len() as u64;
+            if seg.last_timestamp > 0 {
+                state.last_timestamp = seg.last_timestamp;
+            }
+            let is_last = i + 1 == found_count;
+            let data = if is_last && !read_only {
+                let mut arena = Arena::with_capacity(seg.valid_len.max(INITIAL_ARENA_BYTES));
+                arena.append_with(seg.valid_len, |b| {
+                    b.copy_from_slice(&seg.data[..seg.valid_len])
+                });
+                if let Some(storage) = &storage {
+                    let file = storage
+                        .open_append(&seg.name, seg.valid_len as u64)
+                        .map_err(|e| Error::io(seg.name.clone(), e))?;
+                    state.active_file = Some(file);
+                    state.flushed = seg.valid_len;
+                }
+                SegmentData::Active(arena)
+            } else {
+                SegmentData::Sealed(seg.data.slice(..seg.valid_len))
+            };
+            state.total_bytes += seg.valid_len as u64;
+            state.segments.push_back(Segment {
+                name: seg.name,
+                base_seq: seg.base_seq,
+                records: seg.offsets.len() as u64,
+                bytes: seg.valid_len as u64,
+                last_timestamp: seg.last_timestamp,
+                data,
+            });
+        }
+        if !read_only {
+            if let Some(storage) = &storage {
+                for name in &report.removed_files {
+                    storage
+                        .remove(name)
+                        .map_err(|e| Error::io(name.clone(), e))?;
+                }
+                if !report.removed_files.is_empty() {
+                    storage
+                        .sync_dir()
+                        .map_err(|e| Error::io(storage.location(), e))?;
+                }
+            }
+            if state.segments.is_empty() {
+                state.new_segment(storage.as_ref(), &config)?;
+            }
+        }
+        let durable = state.next_seq;
+        let inner = Arc::new(Inner {
+            merkle: Mutex::new(MerkleTree::with_prefix(prefix)),
+            config,
+            storage,
+            state: RwLock::new(state),
+            sync: Mutex::new(SyncState {
+                durable_seq: durable,
+                syncing: false,
+            }),
+            synced: Condvar::new(),
+            recovery: report,
+            #[cfg(not(target_arch = "wasm32"))]
+            interval_stop: Mutex::new(false),
+            #[cfg(not(target_arch = "wasm32"))]
+            interval_wake: Condvar::new(),
+        });
+        #[cfg(not(target_arch = "wasm32"))]
+        if let SyncPolicy::Interval(period) = inner.config.sync
+            && inner.storage.is_some()
+            && !read_only
+        {
+            spawn_interval_syncer(Arc::downgrade(&inner), period);
+        }
+        let log = Log { inner };
+        if !read_only {
+            log.apply_retention()?;
+        }
+        Ok(log)
+    }
+
+    /// What recovery found when this log was opened.
+    pub fn recovery_report(&self) -> &RecoveryReport {
+        &self.inner.recovery
+    }
+
+    /// The configuration the log was opened with.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    fn check_size(&self, len: usize) -> Result<()> {
+        let max = self.inner.config.max_record_bytes;
+        if len > max {
+            return Err(Error::RecordTooLarge { len, max });
+        }
+        Ok(())
+    }
+
+    /// Appends one record and returns its seq. Under [`SyncPolicy::Always`]
+    /// the record is durable when this returns.
+    pub fn append(&self, payload: &[u8]) -> Result<Seq> {
+        self.check_size(payload.len())?;
+        let inner = &*self.inner;
+        let mut state = inner.state.write();
+        state.check_writable()?;
+        let timestamp = state.timestamp(&inner.config);
+        let seq = state.push(inner.storage.as_ref(), &inner.config, payload, timestamp)?;
+        let after = inner.after_append(&mut state, seq..seq + 1)?;
+        drop(state);
+        inner.finish_append(after)?;
+        Ok(seq)
+    }
+
+    /// Appends several records at once (one lock, one timestamp, one
+    /// subscriber notification, at most one sync) and returns their seqs.
+    /// Either every payload fits [`Config::max_record_bytes`] and all are
+    /// appended, or none is.
+    pub fn append_batch<I>(&self, payloads: I) -> Result<Range<Seq>>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<[u8]>,
+    {
+        let payloads: Vec<I::Item> = payloads.into_iter().collect();
+        for p in &payloads {
+            self.check_size(p.as_ref().len())?;
+        }
+        let inner = &*self.inner;
+        let mut state = inner.state.write();
+        state.check_writable()?;
+        let start = state.next_seq;
+        if payloads.is_empty() {
+            return Ok(start..start);
+        }
+        let timestamp = state.timestamp(&inner.config);
+        for p in &payloads {
+            state.push(inner.storage.as_ref(), &inner.config, p.as_ref(), timestamp)?;
+        }
+        let end = state.next_seq;
+        let after = inner.after_append(&mut state, start..end)?;
+        drop(state);
+        inner.finish_append(after)?;
+        Ok(start..end)
+    }
+
+    /// The record with this seq, if it is in the log. O(1): one index lookup,
+    /// no copy of the payload.
+    pub fn read(&self, seq: Seq) -> Option<Record> {
+        self.inner.state.read().record(seq)
+    }
+
+    /// An iterator over the records in `range` that are still in the log.
+    pub fn range(&self, range: Range<Seq>) -> Iter {
+        Iter {
+            log: self.inner.clone(),
+            next: range.start,
+            end: range.end,
+            budget: None,
+            used: 0,
+            buffer: VecDeque::new(),
+            budget_spent: false,
+        }
+    }
+
+    /// An iterator from `from` to the current end of the log.
+    pub fn iter_from(&self, from: Seq) -> Iter {
+        self.range(from..Seq::MAX)
+    }
+
+    /// Seq of the first retained record.
+    pub fn first_seq(&self) -> Seq {
+        self.inner.state.read().first_seq
+    }
+
+    /// Seq the next appended record will get.
+    pub fn next_seq(&self) -> Seq {
+        self.inner.state.read().next_seq
+    }
+
+    /// Every seq below this is durable on storage.
+    pub fn durable_seq(&self) -> Seq {
+        self.inner.sync.lock().durable_seq
+    }
+
+    /// Makes every record appended so far durable.
+    pub fn sync(&self) -> Result<()> {
+        let target = self.inner.state.read().next_seq;
+        self.inner.sync_to(target)
+    }
+
+    /// Statistics.
+    pub fn stats(&self) -> LogStats {
+        let (merkle_bytes, merkle_hashed) = {
+            let tree = self.inner.merkle.lock();
+            (tree.memory_bytes(), tree.hashed_leaves())
+        };
+        let durable_seq = self.durable_seq();
+        let state = self.inner.state.read();
+        LogStats {
+            first_seq: state.first_seq,
+            next_seq: state.next_seq,
+            records: state.next_seq - state.first_seq,
+            segments: state.segments.len(),
+            bytes: state.total_bytes,
+            durable_seq,
+            oldest_segment_last_timestamp: state.segments.front().map_or(0, |s| s.last_timestamp),
+            last_timestamp: state.last_timestamp,
+            merkle_bytes,
+            merkle_hashed,
+            subscribers: state.subscribers.len(),
+        }
+    }
+
+    /// Subscribes to records from `from`: the backlog first, then one batch
+    /// per append call. If `from` was already removed by retention, the first
+    /// call reports [`Lagged`](crate::SubscriptionError::Lagged).
+    pub fn subscribe(&self, from: Seq) -> Subscription {
+        let shared = Arc::new(SubShared::default());
+        let mut state = self.inner.state.write();
+        if state.closed {
+            shared.close();
+        }
+        state.subscribers.push(shared.clone());
+        let live_from = state.next_seq;
+        drop(state);
+        Subscription::new(self.inner.clone(), shared, from, live_from)
+    }
+
+    /// The Merkle root of all records appended so far, and the tree size.
+    pub fn root(&self) -> Result<(Hash, u64)> {
+        let size = self.next_seq();
+        Ok((self.root_at(size)?, size))
+    }
+
+    /// The Merkle root of the first `tree_size` records.
+    pub fn root_at(&self, tree_size: u64) -> Result<Hash> {
+        let tree = self.inner.caught_up(tree_size)?;
+        Ok(tree.root(tree_size, &LiveLeaves(&self.inner))?)
+    }
+
+    /// Proof that record `seq` is in the tree of the first `tree_size` records.
+    pub fn inclusion_proof(&self, seq: Seq, tree_size: u64) -> Result<InclusionProof> {
+        if seq >= tree_size {
+            return Err(crate::merkle::ProofError::LeafOutOfRange {
+                seq,
+                size: tree_size,
+            }
+            .into());
+        }
+        let tree = self.inner.caught_up(tree_size)?;
+        let path = tree.inclusion_path(seq, tree_size, &LiveLeaves(&self.inner))?;
+        Ok(InclusionProof {
+            leaf_index: seq,
+            tree_size,
+            path,
+        })
+    }
+
+    /// Proof that the tree of `old_size` records is a prefix of the tree of
+    /// `new_size` records.
+    pub fn consistency_proof(&self, old_size: u64, new_size: u64) -> Result<ConsistencyProof> {
+        let tree = self.inner.caught_up(new_size)?;
+        let path = tree.consistency_path(old_size, new_size, &LiveLeaves(&self.inner))?;
+        Ok(ConsistencyProof {
+            old_size,
+            new_size,
+            path,
+        })
+    }
+
+    /// Removes head segments that the retention limits no longer require.
+    /// Runs automatically after a segment is sealed and on open; call it to
+    /// apply age limits to a log that is not being written.
+    pub fn apply_retention(&self) -> Result<()> {
+        self.inner.apply_retention()
+    }
+
+    /// Flushes and syncs everything, wakes subscribers and releases the
+    /// directory lock. Later calls on the log fail with [`Error::Closed`].
+    pub fn close(self) -> Result<()> {
+        self.inner.close()
+    }
+}
+
+impl Inner {
+    fn after_append(&self, state: &mut State, range: Range<Seq>) -> Result<AfterAppend> {
+        if !state.subscribers.is_empty() {
+            state.notify(range.clone(), self.config.subscriber_queue_batches);
+        }
+        let count = range.end - range.start;
+        state.appended_since_sync += count;
+        if self.storage.is_none() {
+            return Ok(AfterAppend::Nothing);
+        }
+        let after = match self.config.sync {
+            SyncPolicy::Always => AfterAppend::Sync(range.end),
+            SyncPolicy::EveryN(n) if state.appended_since_sync >= n => AfterAppend::Sync(range.end),
+            _ => AfterAppend::Nothing,
+        };
+        if after == AfterAppend::Nothing
+            && state.pending_write_bytes() >= self.config.write_buffer_bytes
+        {
+            state.flush()?;
+        }
+        #[cfg(target_arch = "wasm32")]
+        if let SyncPolicy::Interval(_) = self.config.sync {
+            return Ok(AfterAppend::Sync(range.end));
+        }
+        Ok(after)
+    }
+
+    fn finish_append(&self, after: AfterAppend) -> Result<()> {
+        if let AfterAppend::Sync(target) = after {
+            self.sync_to(target)?;
+        }
+        if self.config.retention.is_bounded() && self.state.read().retention_due {
+            self.apply_retention()?;
+        }
+        Ok(())
+    }
+
+    /// Group commit: returns once every seq below `target` is durable. One
+    /// caller at a time performs the sync for everyone waiting.
+    fn sync_to(&self, target: Seq) -> Result<()> {
+        let mut sync = self.sync.lock();
+        loop {
+            if sync.durable_seq >= target {
+                return Ok(());
+            }
+            if sync.syncing {
+                self.synced.wait(&mut sync);
+                continue;
+            }
+            sync.syncing = true;
+            drop(sync);
+            let result = self.sync_once();
+            sync = self.sync.lock();
+            sync.syncing = false;
+            self.synced.notify_all();
+            match result {
+                Ok(upto) => sync.durable_seq = sync.durable_seq.max(upto),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Writes pending bytes, then syncs outside the state lock so appenders
+    /// can keep filling the next group. Returns the durable seq reached.
+    fn sync_once(&self) -> Result<Seq> {
+        let Some(storage) = &self.storage else {
+            return Ok(self.state.read().next_seq);
+        };
+        let (files, upto, dir_dirty) = {
+            let mut state = self.state.write();
+            if let Some(reason) = &state.failed {
+                return Err(Error::Failed(reason.clone()));
+            }
+            if state.read_only {
+                return Ok(state.next_seq);
+            }
+            state.flush()?;
+            let mut files = std::mem::take(&mut state.unsynced_files);
+            if let Some(active) = &state.active_file {
+                files.push(active.clone());
+            }
+            state.appended_since_sync = 0;
+            let dir_dirty = std::mem::replace(&mut state.dir_dirty, false);
+            (files, state.next_seq, dir_dirty)
+        };
+        let result = (|| -> Result<Seq> {
+            if dir_dirty {
+                storage
+                    .sync_dir()
+                    .map_err(|e| Error::io(storage.location(), e))?;
+            }
+            for file in &files {
+                file.sync_data()
+                    .map_err(|e| Error::io(storage.location(), e))?;
+            }
+            Ok(upto)
+        })();
+        if let Err(e) = &result {
+            let mut state = self.state.write();
+            if state.failed.is_none() {
+                state.failed = Some(e.to_string());
+            }
+        }
+        result
+    }
+
+    /// Locks the tree after folding in every complete block below `size`.
+    fn caught_up(&self, size: u64) -> Result<parking_lot::MutexGuard<'_, MerkleTree>> {
+        let available = self.state.read().next_seq;
+        if size > available {
+            return Err(crate::merkle::ProofError::TreeTooLarge { size, available }.into());
+        }
+        let mut tree = self.merkle.lock();
+        self.catch_up(&mut tree, size)?;
+        Ok(tree)
+    }
+
+    fn catch_up(&self, tree: &mut MerkleTree, size: u64) -> Result<()> {
+        while tree.hashed_leaves() + (1 << crate::merkle::STORED_HEIGHT) <= size {
+            let from = tree.hashed_leaves();
+            let to = (from + CATCH_UP_CHUNK).min(size);
+            let snapshot = {
+                let state = self.state.read();
+                let first = from.max(state.first_seq);
+                SnapshotLeaves {
+                    first,
+                    frames: (first..to).filter_map(|s| state.frame(s)).collect(),
+                }
+            };
+            tree.catch_up(to, &snapshot)?;
+        }
+        Ok(())
+    }
+
+    fn apply_retention(&self) -> Result<()> {
+        let retention = self.config.retention;
+        if !retention.is_bounded() {
+            return Ok(());
+        }
+        let mut tree = self.merkle.lock();
+        let now = self.config.clock.now_nanos();
+        let (evict, new_first) = {
+            let mut state = self.state.write();
+            state.retention_due = false;
+            if state.read_only {
+                return Ok(());
+            }
+            let mut records = state.next_seq - state.first_seq;
+            let mut bytes = state.total_bytes;
+            let mut evict = 0usize;
+            // Never the active (last) segment; each check is O(1), so the
+            // decision costs O(segments removed).
+            while evict + 1 < state.segments.len() {
+                let seg = &state.segments[evict];
+                let by_records = retention
+                    .max_records
+                    .is_some_and(|max| records - seg.records >= max);
+                let by_bytes = retention
+                    .max_bytes
+                    .is_some_and(|max| bytes - seg.bytes >= max);
+                let by_age = retention.max_age.is_some_and(|age| {
+                    seg.last_timestamp
+                        .saturating_add(u64::try_from(age.as_nanos()).unwrap_or(u64::MAX))
+                        < now
+                });
+                if !(by_records || by_bytes || by_age) {
+                    break;
+                }
+                records -= seg.records;
+                bytes -= seg.bytes;
+                evict += 1;
+            }
+            if evict == 0 {
+                return Ok(());
+            }
+            (evict, state.segments[evict].base_seq)
+        };
+        self.catch_up(&mut tree, new_first)?;
+        let prefix = tree.compact_range(new_first, &LiveLeaves(self))?;
+        if let Some(storage) = &self.storage {
+            storage
+                .write_atomic(MERKLE_PREFIX_FILE, &prefix.encode())
+                .map_err(|e| Error::io(MERKLE_PREFIX_FILE, e))?;
+        }
+        tree.prune(prefix);
+        drop(tree);
+        let removed: Vec<Segment> = {
+            let mut state = self.state.write();
+            let removed: Vec<Segment> = state.segments.drain(..evict).collect();
+            let count: u64 = removed.iter().map(|s| s.records).sum();
+            let bytes: u64 = removed.iter().map(|s| s.bytes).sum();
+            state.index.drain(..count as usize);
+            state.first_seq = new_first;
+            state.total_bytes -= bytes;
+            state.first_ordinal = state.first_ordinal.wrapping_add(evict as u32) & ORDINAL_MASK;
+            removed
+        };
+        if let Some(storage) = &self.storage {
+            for seg in &removed {
+                storage
+                    .remove(&seg.name)
+                    .map_err(|e| Error::io(seg.name.clone(), e))?;
+            }
+            storage
+                .sync_dir()
+                .map_err(|e| Error::io(storage.location(), e))?;
+        }
+        Ok(())
+    }
+
+    /// Records `[from, end)` still in the log, and the first seq actually
+    /// available (greater than `from` if retention removed some).
+    pub(crate) fn read_span(&self, from: Seq, end: Seq) -> (Vec<Record>, Seq) {
+        let state = self.state.read();
+        let first = from.max(state.first_seq);
+        let end = end.min(state.next_seq);
+        let records = (first..end).filter_map(|s| state.record(s)).collect();
+        (records, first)
+    }
+
+    pub(crate) fn unsubscribe(&self, shared: &Arc<SubShared>) {
+        self.state
+            .write()
+            .subscribers
+            .retain(|s| !Arc::ptr_eq(s, shared));
+    }
+
+    fn close(&self) -> Result<()> {
+        let result = {
+            let state = self.state.read();
+            if state.closed {
+                return Ok(());
+            }
+            let writable = !state.read_only && state.failed.is_none();
+            let target = state.next_seq;
+            drop(state);
+            if writable {
+                self.sync_to(target)
+            } else {
+                Ok(())
+            }
+        };
+        let mut state = self.state.write();
+        state.closed = true;
+        for sub in state.subscribers.drain(..) {
+            sub.close();
+        }
+        drop(state);
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            *self.interval_stop.lock() = true;
+            self.interval_wake.notify_all();
+        }
+        if let Some(storage) = &self.storage {
+            storage.unlock();
+        }
+        result
+    }
+}
+
+impl Drop for Log {
+    fn drop(&mut self) {
+        // Best effort: make everything durable and let go of the lock. Errors
+        // have nowhere to go here; call `close` to see them.
+        let _ = self.inner.close();
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn spawn_interval_syncer(log: std::sync::Weak<Inner>, period: std::time::Duration) {
+    let spawned = std::thread::Builder::new()
+        .name("mnemo-log-sync".into())
+        .spawn(move || {
+            loop {
+                let Some(inner) = log.upgrade() else { return };
+                {
+                    let mut stop = inner.interval_stop.lock();
+                    if *stop {
+                        return;
+                    }
+                    inner.interval_wake.wait_for(&mut stop, period);
+                    if *stop {
+                        return;
+                    }
+                }
+                let target = inner.state.read().next_seq;
+                // A failure marks the log failed; appenders will see it.
+                let _ = inner.sync_to(target);
+            }
+        });
+    // Without the thread, records still become durable on sync/close.
+    drop(spawned);
+}
+
+/// Iterator over records, created by [`Log::range`] and [`Log::iter_from`].
+///
+/// It reads in small batches (one lock acquisition per batch) and ends at the
+/// end of its range, at the current end of the log, at the byte budget, or
+/// where retention removed records (compare [`Iter::position`] with
+/// [`Log::first_seq`] to tell).
+pub struct Iter {
+    log: Arc<Inner>,
+    next: Seq,
+    end: Seq,
+    budget: Option<u64>,
+    used: u64,
+    buffer: VecDeque<Record>,
+    budget_spent: bool,
+}
+
+impl std::fmt::Debug for Iter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Iter")
+            .field("next", &self.next)
+            .field("end", &self.end)
+            .field("budget", &self.budget)
+            .finish_non_exhaustive()
+    }
+}
+
+const ITER_BATCH: u64 = 256;
+
+impl Iter {
+    /// Stops once the payload bytes yielded would exceed `bytes` (at least
+    /// one record is always yielded).
+    pub fn byte_budget(mut self, bytes: u64) -> Self {
+        self.budget = Some(bytes);
+        self
+    }
+
+    /// Seq of the next record this iterator would yield.
+    pub fn position(&self) -> Seq {
+        self.buffer.front().map_or(self.next, |r| r.seq())
+    }
+}
+
+impl Iterator for Iter {
+    type Item = Record;
+
+    fn next(&mut self) -> Option<Record> {
+        if self.budget_spent {
+            return None;
+        }
+        if self.buffer.is_empty() {
+            if self.next >= self.end {
+                return None;
+            }
+            let state = self.log.state.read();
+            if self.next < state.first_seq {
+                return None;
+            }
+            let end = self.end.min(state.next_seq).min(self.next + ITER_BATCH);
+            for seq in self.next..end {
+                match state.record(seq) {
+                    Some(r) => self.buffer.push_back(r),
+                    None => break,
+                }
+            }
+            drop(state);
+            self.next += self.buffer.len() as u64;
+        }
+        let record = self.buffer.front()?;
+        if let Some(budget) = self.budget {
+            let len = record.len() as u64;
+            if self.used > 0 && self.used + len > budget {
+                self.budget_spent = true;
+                return None;
+            }
+            self.used += len;
+        }
+        self.buffer.pop_front()
+    }
+}

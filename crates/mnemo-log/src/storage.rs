@@ -1,0 +1,219 @@
+//! The small storage interface the log writes through.
+//!
+//! The log needs only a flat directory of append-only files: list them, map
+//! one for reading, append to one, sync it, remove it, and replace a small
+//! metadata file atomically. [`FsStorage`] implements this over a real
+//! directory with memory maps and `fdatasync`; [`SimDisk`](crate::sim::SimDisk)
+//! implements it in memory and can lose or tear unsynced writes on a
+//! simulated power failure.
+
+use std::io;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+/// A directory of files as the log sees it.
+pub trait Storage: Send + Sync {
+    /// Where the files live, for error messages.
+    fn location(&self) -> String;
+    /// Names of all files in the directory (not including the lock file).
+    fn list(&self) -> io::Result<Vec<String>>;
+    /// The whole current content of a file, without copying where possible
+    /// (a memory map). Bytes written later are not visible in the result.
+    fn read(&self, name: &str) -> io::Result<Bytes>;
+    /// Creates an empty file (replacing any file of that name) for appending.
+    fn create(&self, name: &str) -> io::Result<Arc<dyn StorageFile>>;
+    /// Opens an existing file for appending after cutting it to `len` bytes;
+    /// the cut is durable when this returns.
+    fn open_append(&self, name: &str, len: u64) -> io::Result<Arc<dyn StorageFile>>;
+    /// Removes a file. The removal is durable after [`Storage::sync_dir`].
+    fn remove(&self, name: &str) -> io::Result<()>;
+    /// Replaces a small file atomically and durably (write a temporary file,
+    /// sync it, rename it over the old one, sync the directory).
+    fn write_atomic(&self, name: &str, data: &[u8]) -> io::Result<()>;
+    /// Makes file creations and removals durable.
+    fn sync_dir(&self) -> io::Result<()>;
+    /// Releases the directory's writer lock, if the storage holds one.
+    fn unlock(&self);
+}
+
+/// One file open for appending.
+pub trait StorageFile: Send + Sync {
+    /// Appends all of `data` at the end of the file.
+    fn append(&self, data: &[u8]) -> io::Result<()>;
+    /// Forces appended data (and the file length) to stable storage.
+    fn sync_data(&self) -> io::Result<()>;
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+pub use fs::FsStorage;
+
+#[cfg(not(target_arch = "wasm32"))]
+mod fs {
+    use std::fs::{self, File, OpenOptions, TryLockError};
+    use std::io::{self, Write};
+    use std::path::{Path, PathBuf};
+    use std::sync::Arc;
+
+    use bytes::Bytes;
+    use parking_lot::Mutex;
+
+    use super::{Storage, StorageFile};
+    use crate::error::{Error, Result};
+
+    /// Name of the lock file inside a log directory.
+    pub const LOCK_FILE: &str = "LOCK";
+
+    /// A real directory: memory-mapped reads, `write(2)` appends and
+    /// `fdatasync(2)`. Holds an exclusive `flock` on `DIR/LOCK` while alive,
+    /// so a second writer (in this or another process) fails to open.
+    #[derive(Debug)]
+    pub struct FsStorage {
+        dir: PathBuf,
+        lock: Mutex<Option<File>>,
+    }
+
+    impl FsStorage {
+        /// Opens (creating if needed) `dir` and takes its writer lock.
+        pub fn open(dir: impl AsRef<Path>) -> Result<Self> {
+            let dir = dir.as_ref().to_path_buf();
+            fs::create_dir_all(&dir).map_err(|e| Error::io(dir.display().to_string(), e))?;
+            let lock_path = dir.join(LOCK_FILE);
+            let lock_file = OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .read(true)
+                .write(true)
+                .open(&lock_path)
+                .map_err(|e| Error::io(lock_path.display().to_string(), e))?;
+            match lock_file.try_lock() {
+                Ok(()) => {}
+                Err(TryLockError::WouldBlock) => {
+                    return Err(Error::Locked {
+                        dir: dir.display().to_string(),
+                        lock_file: lock_path.display().to_string(),
+                    });
+                }
+                Err(TryLockError::Error(e)) => {
+                    return Err(Error::io(lock_path.display().to_string(), e));
+                }
+            }
+            Ok(Self {
+                dir,
+                lock: Mutex::new(Some(lock_file)),
+            })
+        }
+
+        /// Opens `dir` for reading only, without taking the lock (used by
+        /// `mnemo log verify` and friends, which never write).
+        pub fn open_read_only(dir: impl AsRef<Path>) -> Result<Self> {
+            let dir = dir.as_ref().to_path_buf();
+            if !dir.is_dir() {
+                return Err(Error::io(
+                    dir.display().to_string(),
+                    io::Error::new(io::ErrorKind::NotFound, "log directory does not exist"),
+                ));
+            }
+            Ok(Self {
+                dir,
+                lock: Mutex::new(None),
+            })
+        }
+
+        fn path(&self, name: &str) -> PathBuf {
+            self.dir.join(name)
+        }
+    }
+
+    impl Storage for FsStorage {
+        fn location(&self) -> String {
+            self.dir.display().to_string()
+        }
+
+        fn list(&self) -> io::Result<Vec<String>> {
+            let mut names = Vec::new();
+            for entry in fs::read_dir(&self.dir)? {
+                let entry = entry?;
+                if !entry.file_type()?.is_file() {
+                    continue;
+                }
+                if let Some(name) = entry.file_name().to_str()
+                    && name != LOCK_FILE
+                {
+                    names.push(name.to_owned());
+                }
+            }
+            names.sort();
+            Ok(names)
+        }
+
+        fn read(&self, name: &str) -> io::Result<Bytes> {
+            let file = File::open(self.path(name))?;
+            let len = file.metadata()?.len();
+            if len == 0 {
+                return Ok(Bytes::new());
+            }
+            // SAFETY: the log only ever appends to segment files and never
+            // truncates a file below a length it has mapped (recovery cuts
+            // torn tails before mapping the result), so the mapped range
+            // stays valid; outside writers are kept away by the lock file.
+            let map = unsafe { memmap2::MmapOptions::new().populate().map(&file)? };
+            Ok(Bytes::from_owner(map))
+        }
+
+        fn create(&self, name: &str) -> io::Result<Arc<dyn StorageFile>> {
+            let file = OpenOptions::new()
+                .create(true)
+                .truncate(true)
+                .write(true)
+                .open(self.path(name))?;
+            Ok(Arc::new(FsFile { file }))
+        }
+
+        fn open_append(&self, name: &str, len: u64) -> io::Result<Arc<dyn StorageFile>> {
+            let file = OpenOptions::new().append(true).open(self.path(name))?;
+            if file.metadata()?.len() != len {
+                file.set_len(len)?;
+                file.sync_all()?;
+            }
+            Ok(Arc::new(FsFile { file }))
+        }
+
+        fn remove(&self, name: &str) -> io::Result<()> {
+            fs::remove_file(self.path(name))
+        }
+
+        fn write_atomic(&self, name: &str, data: &[u8]) -> io::Result<()> {
+            let tmp = self.path(&format!("{name}.tmp"));
+            {
+                let mut file = File::create(&tmp)?;
+                file.write_all(data)?;
+                file.sync_all()?;
+            }
+            fs::rename(&tmp, self.path(name))?;
+            self.sync_dir()
+        }
+
+        fn sync_dir(&self) -> io::Result<()> {
+            File::open(&self.dir)?.sync_all()
+        }
+
+        fn unlock(&self) {
+            self.lock.lock().take();
+        }
+    }
+
+    struct FsFile {
+        file: File,
+    }
+
+    impl StorageFile for FsFile {
+        fn append(&self, data: &[u8]) -> io::Result<()> {
+            (&self.file).write_all(data)
+        }
+
+        fn sync_data(&self) -> io::Result<()> {
+            self.file.sync_data()
+        }
+    }
+}
