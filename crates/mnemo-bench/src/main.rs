@@ -1,1 +1,105 @@
-fn main() {}
+//! `mnemo-bench`: mnemo's benchmark harness.
+//!
+//! `cargo run --release -p mnemo-bench -- SUITE` runs one suite, prints a
+//! table and writes `bench-results/SUITE.json` in the workspace (see the
+//! benchmarks section of the design document for the format). Every suite
+//! measures its peers (other systems or physical limits) in the same run.
+//! `--quick` shrinks every size so the whole harness can be smoke-tested in
+//! seconds; its figures are not comparable with a full run and go to
+//! `bench-results/SUITE.quick.json` unless `--out` says otherwise.
+//!
+//! A new suite is a module with a `run(&SuiteOptions) -> Result<Vec<BenchResult>>`
+//! function and a variant of [`Suite`].
+
+mod harness;
+mod log_suite;
+
+use std::path::PathBuf;
+
+use anyhow::{Result, bail};
+use clap::{Args, Parser, Subcommand};
+
+use harness::{Machine, Report};
+
+/// mnemo's benchmark harness.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    suite: Suite,
+}
+
+/// The suites.
+#[derive(Debug, Subcommand)]
+enum Suite {
+    /// mnemo-log: appends, durable appends, reads, scans, Merkle hashing,
+    /// proofs and recovery, against `Vec`/`BufWriter`/`sha2`/fjall peers.
+    Log(SuiteOptions),
+}
+
+impl Suite {
+    fn name(&self) -> &'static str {
+        match self {
+            Suite::Log(_) => "log",
+        }
+    }
+
+    fn options(&self) -> &SuiteOptions {
+        match self {
+            Suite::Log(opts) => opts,
+        }
+    }
+}
+
+/// Options every suite accepts.
+#[derive(Debug, Clone, Args)]
+pub struct SuiteOptions {
+    /// Small sizes and few repetitions: a smoke test of the harness that
+    /// finishes in seconds (figures are not meaningful).
+    #[arg(long)]
+    pub quick: bool,
+    /// Where to write the JSON report (default:
+    /// `bench-results/SUITE.json`, or `SUITE.quick.json` with `--quick`,
+    /// in the workspace root).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Directory for the on-disk benchmarks' temporary data (default: the
+    /// system temporary directory; it must be on a real disk, not tmpfs).
+    #[arg(long)]
+    pub tmp_dir: Option<PathBuf>,
+    /// Run only the steps whose name contains this text (for profiling one
+    /// measurement); the report then holds only their results.
+    #[arg(long)]
+    pub only: Option<String>,
+}
+
+fn main() -> Result<()> {
+    if cfg!(debug_assertions) {
+        bail!("benchmarks are only meaningful in release mode: cargo run --release -p mnemo-bench");
+    }
+    let cli = Cli::parse();
+    let opts = cli.suite.options();
+    let name = cli.suite.name();
+    let results = match &cli.suite {
+        Suite::Log(opts) => log_suite::run(opts)?,
+    };
+    let root = harness::workspace_root();
+    let report = Report {
+        suite: name.to_owned(),
+        git: harness::git_description(&root),
+        machine: Machine::detect(),
+        results,
+    };
+    report.print_table();
+    let out = opts.out.clone().unwrap_or_else(|| {
+        let file = if opts.quick {
+            format!("{name}.quick.json")
+        } else {
+            format!("{name}.json")
+        };
+        root.join("bench-results").join(file)
+    });
+    report.write(&out)?;
+    println!("wrote {}", out.display());
+    Ok(())
+}

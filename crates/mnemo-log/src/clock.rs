@@ -9,7 +9,11 @@ pub trait Clock: Send + Sync {
     fn now_nanos(&self) -> u64;
 }
 
-/// The operating system's wall clock.
+/// The operating system's wall clock, read the cheap way: on Linux this is
+/// `CLOCK_REALTIME_COARSE` (a few nanoseconds to read, resolution of one
+/// kernel tick, 1–4 ms), elsewhere the standard library's clock. Record
+/// order is always given by seq; use [`PreciseClock`] when timestamps need
+/// sub-millisecond resolution.
 ///
 /// WebAssembly without a host has no clock: there it reads 0 and callers
 /// should supply their own [`Clock`] (the browser bindings pass `Date.now()`).
@@ -17,6 +21,34 @@ pub trait Clock: Send + Sync {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
+    #[cfg(target_os = "linux")]
+    fn now_nanos(&self) -> u64 {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `ts` is a valid, writable timespec.
+        let rc = unsafe { libc::clock_gettime(libc::CLOCK_REALTIME_COARSE, &mut ts) };
+        if rc != 0 {
+            return PreciseClock.now_nanos();
+        }
+        (ts.tv_sec as u64)
+            .saturating_mul(1_000_000_000)
+            .saturating_add(ts.tv_nsec as u64)
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn now_nanos(&self) -> u64 {
+        PreciseClock.now_nanos()
+    }
+}
+
+/// The standard library's wall clock at full resolution (slower to read than
+/// [`SystemClock`] on Linux).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PreciseClock;
+
+impl Clock for PreciseClock {
     #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
     fn now_nanos(&self) -> u64 {
         std::time::SystemTime::now()

@@ -139,7 +139,7 @@ pub mod sim;
 mod storage;
 mod subscribe;
 
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, PreciseClock, SystemClock};
 pub use config::{Config, Retention, SyncPolicy};
 pub use error::{Error, Result};
 pub use log::{Iter, Log, LogStats};

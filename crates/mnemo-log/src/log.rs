@@ -28,7 +28,12 @@ const OFFSET_BITS: u32 = 40;
 const OFFSET_MASK: u64 = (1 << OFFSET_BITS) - 1;
 /// Segment ordinals are kept modulo 2^24 in the index.
 const ORDINAL_MASK: u32 = (1 << 24) - 1;
-/// First arena size for a new segment (it doubles up to the segment size).
+/// First arena size for a new segment. Native builds reserve the whole
+/// segment at once (address space only; pages are committed as they are
+/// written), so the buffer never moves; WebAssembly starts small and doubles.
+#[cfg(not(target_arch = "wasm32"))]
+const INITIAL_ARENA_BYTES: usize = 256 * 1024 * 1024;
+#[cfg(target_arch = "wasm32")]
 const INITIAL_ARENA_BYTES: usize = 64 * 1024;
 /// Records hashed per catch-up step (taken from the log under one read lock).
 const CATCH_UP_CHUNK: u64 = 4096;
@@ -220,15 +225,21 @@ impl State {
         Ok(())
     }
 
-    /// Seals the active segment and starts a new one. The sealed segment is
-    /// synced first, so a later segment never exists on disk while an earlier
-    /// one is missing its tail.
+    /// Seals the active segment and starts a new one. The sealed segment (and
+    /// its directory entry) is synced first, so a later segment never exists
+    /// on disk while an earlier one is missing or lacks its tail.
     fn roll(&mut self, storage: Option<&Arc<dyn Storage>>, config: &Config) -> Result<()> {
         self.flush()?;
         if let (Some(storage), Some(file)) = (storage, self.active_file.take()) {
             let name = self.active().name.clone();
             file.sync_data()
                 .map_err(|e| self.fail(Error::io(name.clone(), e)))?;
+            if self.dir_dirty {
+                storage
+                    .sync_dir()
+                    .map_err(|e| self.fail(Error::io(storage.location(), e)))?;
+                self.dir_dirty = false;
+            }
             let mapped = storage
                 .read(&name)
                 .map_err(|e| self.fail(Error::io(name.clone(), e)))?;
@@ -466,7 +477,10 @@ impl Log {
             }
             let is_last = i + 1 == found_count;
             let data = if is_last && !read_only {
-                let mut arena = Arena::with_capacity(seg.valid_len.max(INITIAL_ARENA_BYTES));
+                let cap = INITIAL_ARENA_BYTES
+                    .min(config.segment_bytes as usize)
+                    .max(seg.valid_len);
+                let mut arena = Arena::with_capacity(cap);
                 arena.append_with(seg.valid_len, |b| {
                     b.copy_from_slice(&seg.data[..seg.valid_len])
                 });
@@ -619,6 +633,7 @@ impl Log {
             used: 0,
             buffer: VecDeque::new(),
             budget_spent: false,
+            started: false,
         }
     }
 
@@ -1050,6 +1065,7 @@ pub struct Iter {
     used: u64,
     buffer: VecDeque<Record>,
     budget_spent: bool,
+    started: bool,
 }
 
 impl std::fmt::Debug for Iter {
@@ -1106,12 +1122,13 @@ impl Iterator for Iter {
         let record = self.buffer.front()?;
         if let Some(budget) = self.budget {
             let len = record.len() as u64;
-            if self.used > 0 && self.used + len > budget {
+            if self.started && self.used + len > budget {
                 self.budget_spent = true;
                 return None;
             }
             self.used += len;
         }
+        self.started = true;
         self.buffer.pop_front()
     }
 }

@@ -440,7 +440,7 @@ impl MerkleTree {
 
     /// MTH of leaves `[start, start + len)`, `len >= 1`.
     fn subtree(&self, start: u64, len: u64, src: &dyn LeafSource) -> Result<Hash, ProofError> {
-        if len.is_power_of_two() && start % len == 0 {
+        if len.is_power_of_two() && start.is_multiple_of(len) {
             let height = len.trailing_zeros();
             return self.node(height, start >> height, src);
         }

@@ -12,6 +12,10 @@
 //! * a truncation that was not synced may be undone;
 //! * a file created but whose directory entry was never synced may vanish, and
 //!   a file removed without a directory sync may come back.
+//!
+//! [`SimDisk::cut_power_after`] models the moment of the failure: after a
+//! given number of storage operations every further operation fails (as if
+//! the machine stopped), so a crash can land between any write and its sync.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -38,6 +42,10 @@ struct SimState {
     /// Files removed since the last directory sync whose entry was durable.
     removed: BTreeMap<String, Arc<Mutex<SimFile>>>,
     syncs: u64,
+    /// Storage operations performed so far.
+    ops: u64,
+    /// Operations allowed before the simulated power cut.
+    cut_after: Option<u64>,
 }
 
 /// An in-memory disk that can lose unsynced writes. Cloning yields another
@@ -137,8 +145,7 @@ impl SimDisk {
         SimDisk {
             state: Arc::new(Mutex::new(SimState {
                 files,
-                removed: BTreeMap::new(),
-                syncs: 0,
+                ..SimState::default()
             })),
         }
     }
@@ -167,6 +174,28 @@ impl SimDisk {
         self.state.lock().files.keys().cloned().collect()
     }
 
+    /// Makes every storage operation after the next `ops` fail, as if the
+    /// power went out then. Combine with [`SimDisk::power_fail`].
+    pub fn cut_power_after(&self, ops: u64) {
+        let mut state = self.state.lock();
+        state.cut_after = Some(state.ops + ops);
+    }
+
+    /// Storage operations performed so far.
+    pub fn op_count(&self) -> u64 {
+        self.state.lock().ops
+    }
+
+    /// Counts one operation; fails if the power is out.
+    fn operate(&self) -> io::Result<()> {
+        let mut state = self.state.lock();
+        if state.cut_after.is_some_and(|cut| state.ops >= cut) {
+            return Err(io::Error::other("simulated power cut"));
+        }
+        state.ops += 1;
+        Ok(())
+    }
+
     /// Number of data syncs performed so far.
     pub fn sync_count(&self) -> u64 {
         self.state.lock().syncs
@@ -193,6 +222,7 @@ impl Storage for SimDisk {
     }
 
     fn create(&self, name: &str) -> io::Result<Arc<dyn StorageFile>> {
+        self.operate()?;
         let mut state = self.state.lock();
         let file = Arc::new(Mutex::new(SimFile::default()));
         if let Some(old) = state.files.insert(name.to_owned(), file.clone())
@@ -207,6 +237,7 @@ impl Storage for SimDisk {
     }
 
     fn open_append(&self, name: &str, len: u64) -> io::Result<Arc<dyn StorageFile>> {
+        self.operate()?;
         let state = self.state.lock();
         let file = state
             .files
@@ -229,6 +260,7 @@ impl Storage for SimDisk {
     }
 
     fn remove(&self, name: &str) -> io::Result<()> {
+        self.operate()?;
         let mut state = self.state.lock();
         let file = state.files.remove(name).ok_or_else(|| not_found(name))?;
         if file.lock().entry_durable {
@@ -238,11 +270,13 @@ impl Storage for SimDisk {
     }
 
     fn write_atomic(&self, name: &str, data: &[u8]) -> io::Result<()> {
+        self.operate()?;
         self.set_file(name, data.to_vec());
         Ok(())
     }
 
     fn sync_dir(&self) -> io::Result<()> {
+        self.operate()?;
         let mut state = self.state.lock();
         state.removed.clear();
         for file in state.files.values() {
@@ -261,11 +295,13 @@ struct SimHandle {
 
 impl StorageFile for SimHandle {
     fn append(&self, data: &[u8]) -> io::Result<()> {
+        self.disk.operate()?;
         self.file.lock().data.extend_from_slice(data);
         Ok(())
     }
 
     fn sync_data(&self) -> io::Result<()> {
+        self.disk.operate()?;
         {
             let mut f = self.file.lock();
             if f.data.starts_with(&f.durable) {
