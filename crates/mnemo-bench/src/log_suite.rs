@@ -440,9 +440,36 @@ fn random_reads(s: &Sizes, tmp: &Path) -> Result<Vec<BenchResult>> {
         Ok(d)
     };
 
+    let reader_loop = |log: &Log| -> Result<Duration> {
+        let reader = log.reader();
+        let (sum, d) = timed(|| {
+            let mut sum = 0u64;
+            for &seq in &seqs {
+                if let Some(r) = reader.get(seq) {
+                    sum += r.payload().len() as u64;
+                }
+            }
+            sum
+        });
+        ensure!(sum == s.reads as u64 * READ_PAYLOAD as u64, "a read missed");
+        Ok(d)
+    };
+
     let mem = Log::in_memory(Config::default())?;
     fill(&mem, n, READ_PAYLOAD)?;
     let ours_mem = median_duration(s.reps, || read_loop(&mem))?;
+    let ours_reader = median_duration(s.reps, || reader_loop(&mem))?;
+    let scan_reader = median_duration(s.reps, || {
+        let reader = mem.reader();
+        let (sum, d) = timed(|| {
+            reader
+                .iter(0..n)
+                .map(|r| r.payload().len() as u64)
+                .sum::<u64>()
+        });
+        ensure!(sum == n * READ_PAYLOAD as u64, "scan missed records");
+        Ok(d)
+    })?;
 
     let scan = median_duration(s.reps, || {
         let (sum, d) = timed(|| mem.iter_from(0).map(|r| r.len() as u64).sum::<u64>());
@@ -485,6 +512,21 @@ fn random_reads(s: &Sizes, tmp: &Path) -> Result<Vec<BenchResult>> {
         .param("reads", s.reads)
         .param("payload_bytes", READ_PAYLOAD),
         BenchResult::new(
+            "read_random_mem_reader",
+            "ns/read",
+            ns_per(ours_reader, s.reads as u64),
+            Better::Lower,
+        )
+        .target(30.0)
+        .peer(peer_label, ns_per(peer, s.reads as u64))
+        .param("records", n)
+        .param("reads", s.reads)
+        .param("payload_bytes", READ_PAYLOAD)
+        .param(
+            "api",
+            "log.reader().get(seq): borrowed RecordRef, lock held once",
+        ),
+        BenchResult::new(
             "read_random_file",
             "ns/read",
             ns_per(ours_file, s.reads as u64),
@@ -509,6 +551,16 @@ fn random_reads(s: &Sizes, tmp: &Path) -> Result<Vec<BenchResult>> {
             .param(
                 "work",
                 "iter_from(0) summing record.len(); bytes = headers + payloads",
+            ),
+        BenchResult::new("scan_reader_mem", "GB/s", gbps(scan_reader), Better::Higher)
+            .target(2.0)
+            .peer("physical limit: memcpy of the same bytes", gbps(memcpy))
+            .param("records", n)
+            .param("payload_bytes", READ_PAYLOAD)
+            .param("bytes", scan_bytes)
+            .param(
+                "work",
+                "log.reader().iter(0..n) summing payload lengths (borrowed records)",
             ),
     ])
 }

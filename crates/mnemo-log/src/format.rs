@@ -144,6 +144,7 @@ pub fn write_frame(out: &mut [u8], seq: u64, timestamp_nanos: u64, payload: &[u8
 /// frames that were verified when written or recovered).
 ///
 /// Returns `None` when fewer than [`RECORD_HEADER_LEN`] bytes are given.
+#[inline]
 pub fn peek_header(bytes: &[u8]) -> Option<RecordHeader> {
     let header = bytes.get(..RECORD_HEADER_LEN)?;
     Some(RecordHeader {
@@ -187,6 +188,7 @@ pub fn decode_frame(bytes: &[u8], max_payload: usize) -> Result<RecordHeader, Fr
     Ok(header)
 }
 
+#[inline]
 fn read_u64(bytes: &[u8], at: usize) -> u64 {
     let mut raw = [0u8; 8];
     raw.copy_from_slice(&bytes[at..at + 8]);

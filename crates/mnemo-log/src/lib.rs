@@ -71,6 +71,8 @@
 //! Payloads are handed out as [`bytes::Bytes`] that share memory with the
 //! log: sealed segments are memory-mapped, and the segment being written
 //! lives in an append-only buffer whose written part is immutable.
+//! For bulk work, [`Log::reader`] holds the read lock once and hands out
+//! borrowed [`RecordRef`]s with no per-record reference counting.
 //!
 //! ## Durability
 //!
@@ -142,7 +144,7 @@ mod subscribe;
 pub use clock::{Clock, ManualClock, PreciseClock, SystemClock};
 pub use config::{Config, Retention, SyncPolicy};
 pub use error::{Error, Result};
-pub use log::{Iter, Log, LogStats};
+pub use log::{Iter, Log, LogReader, LogStats, RecordRef};
 pub use merkle::{
     ConsistencyProof, Hash, InclusionProof, ProofError, VerifyError, verify_consistency,
     verify_inclusion,

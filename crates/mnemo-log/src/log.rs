@@ -56,6 +56,7 @@ struct Segment {
 }
 
 impl Segment {
+    #[inline]
     fn slice(&self, start: usize, end: usize) -> Bytes {
         match &self.data {
             SegmentData::Active(arena) => arena.slice(start, end),
@@ -63,6 +64,7 @@ impl Segment {
         }
     }
 
+    #[inline]
     fn bytes_from(&self, start: usize) -> &[u8] {
         match &self.data {
             SegmentData::Active(arena) => &arena.as_slice()[start..],
@@ -137,12 +139,14 @@ impl State {
         Ok(())
     }
 
+    #[inline]
     fn segment_of(&self, loc: u64) -> &Segment {
         let ordinal = (loc >> OFFSET_BITS) as u32;
         let slot = ordinal.wrapping_sub(self.first_ordinal) & ORDINAL_MASK;
         &self.segments[slot as usize]
     }
 
+    #[inline]
     fn record(&self, seq: Seq) -> Option<Record> {
         if seq >= self.next_seq {
             return None;
@@ -154,6 +158,25 @@ impl State {
         let header = peek_header(segment.bytes_from(off))?;
         let frame = segment.slice(off, off + header.frame_len());
         Some(Record::new(seq, header.timestamp_nanos, frame))
+    }
+
+    /// The frame of `seq`, borrowed from the segment (no reference counting).
+    #[inline]
+    fn frame_ref(&self, seq: Seq) -> Option<RecordRef<'_>> {
+        if seq >= self.next_seq {
+            return None;
+        }
+        let i = seq.checked_sub(self.first_seq)?;
+        let loc = *self.index.get(usize::try_from(i).ok()?)?;
+        let segment = self.segment_of(loc);
+        let off = (loc & OFFSET_MASK) as usize;
+        let bytes = segment.bytes_from(off);
+        let header = peek_header(bytes)?;
+        Some(RecordRef {
+            seq,
+            timestamp_nanos: header.timestamp_nanos,
+            frame: bytes.get(..header.frame_len())?,
+        })
     }
 
     fn frame(&self, seq: Seq) -> Option<Bytes> {
@@ -619,8 +642,18 @@ impl Log {
 
     /// The record with this seq, if it is in the log. O(1): one index lookup,
     /// no copy of the payload.
+    #[inline]
     pub fn read(&self, seq: Seq) -> Option<Record> {
         self.inner.state.read().record(seq)
+    }
+
+    /// A read view that holds the log's read lock, for many reads without
+    /// per-record reference counting (see [`LogReader`]). Appends wait while
+    /// it is alive, so keep it short-lived.
+    pub fn reader(&self) -> LogReader<'_> {
+        LogReader {
+            state: self.inner.state.read(),
+        }
     }
 
     /// An iterator over the records in `range` that are still in the log.
@@ -1130,5 +1163,86 @@ impl Iterator for Iter {
         }
         self.started = true;
         self.buffer.pop_front()
+    }
+}
+
+/// A borrowed record: seq, timestamp and frame bytes, valid while the
+/// [`LogReader`] it came from is alive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordRef<'a> {
+    seq: Seq,
+    timestamp_nanos: u64,
+    frame: &'a [u8],
+}
+
+impl<'a> RecordRef<'a> {
+    /// The record's seq.
+    pub fn seq(&self) -> Seq {
+        self.seq
+    }
+
+    /// Append time in nanoseconds since the Unix epoch.
+    pub fn timestamp_nanos(&self) -> u64 {
+        self.timestamp_nanos
+    }
+
+    /// The payload.
+    #[inline]
+    pub fn payload(&self) -> &'a [u8] {
+        &self.frame[RECORD_HEADER_LEN..]
+    }
+
+    /// The record exactly as stored (header and payload).
+    pub fn frame(&self) -> &'a [u8] {
+        self.frame
+    }
+}
+
+/// A consistent view of the log for bulk reads, from [`Log::reader`].
+///
+/// Reads through it take no lock and touch no reference count per record:
+/// [`LogReader::get`] is an index lookup and a header parse, and
+/// [`LogReader::iter`] walks frames at memory speed. It holds the log's read
+/// lock, so appends (and retention) wait until it is dropped.
+pub struct LogReader<'a> {
+    state: parking_lot::RwLockReadGuard<'a, State>,
+}
+
+impl std::fmt::Debug for LogReader<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogReader")
+            .field("first_seq", &self.state.first_seq)
+            .field("next_seq", &self.state.next_seq)
+            .finish()
+    }
+}
+
+impl LogReader<'_> {
+    /// First retained seq in this view.
+    pub fn first_seq(&self) -> Seq {
+        self.state.first_seq
+    }
+
+    /// One past the last seq in this view.
+    pub fn next_seq(&self) -> Seq {
+        self.state.next_seq
+    }
+
+    /// The record with this seq, borrowed.
+    #[inline]
+    pub fn get(&self, seq: Seq) -> Option<RecordRef<'_>> {
+        self.state.frame_ref(seq)
+    }
+
+    /// The record with this seq as an owned [`Record`] (one reference count).
+    pub fn record(&self, seq: Seq) -> Option<Record> {
+        self.state.record(seq)
+    }
+
+    /// The retained records in `range`, in order.
+    pub fn iter(&self, range: Range<Seq>) -> impl Iterator<Item = RecordRef<'_>> + '_ {
+        let start = range.start.max(self.state.first_seq);
+        let end = range.end.min(self.state.next_seq);
+        (start..end).filter_map(move |seq| self.state.frame_ref(seq))
     }
 }

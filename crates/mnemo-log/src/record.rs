@@ -37,11 +37,13 @@ impl Record {
     }
 
     /// The payload.
+    #[inline]
     pub fn payload(&self) -> &[u8] {
         &self.frame[RECORD_HEADER_LEN..]
     }
 
     /// Payload length in bytes.
+    #[inline]
     pub fn len(&self) -> usize {
         self.frame.len() - RECORD_HEADER_LEN
     }

@@ -435,3 +435,21 @@ fn closed_log_refuses_writes() {
     log.close().expect("close");
     drop(sub);
 }
+
+#[test]
+fn reader_gives_borrowed_views_of_the_same_records() {
+    let log = Log::in_memory(Config::default().segment_bytes(512)).expect("open");
+    fill(&log, 200);
+    let reader = log.reader();
+    assert_eq!((reader.first_seq(), reader.next_seq()), (0, 200));
+    for seq in 0..200 {
+        let borrowed = reader.get(seq).expect("present");
+        let owned = reader.record(seq).expect("present");
+        assert_eq!(borrowed.payload(), owned.payload());
+        assert_eq!(borrowed.frame(), &owned.frame()[..]);
+        assert_eq!(borrowed.timestamp_nanos(), owned.timestamp_nanos());
+    }
+    assert!(reader.get(200).is_none());
+    let seqs: Vec<u64> = reader.iter(190..500).map(|r| r.seq()).collect();
+    assert_eq!(seqs, (190..200).collect::<Vec<_>>());
+}
