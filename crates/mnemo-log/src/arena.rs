@@ -5,6 +5,8 @@
 //! `Bytes` slices of bytes that are already written (and never change again),
 //! while the single writer fills the region after them.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 
 /// The memory behind an [`Arena`]. Dropped when the arena and every
@@ -65,6 +67,16 @@ impl AsRef<[u8]> for Block {
     }
 }
 
+/// The owner given to `Bytes`: a shared handle on the block, so the arena
+/// can tell when no reader holds any part of it any more.
+struct SharedBlock(Arc<Block>);
+
+impl AsRef<[u8]> for SharedBlock {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_ref().as_ref()
+    }
+}
+
 impl Drop for Block {
     fn drop(&mut self) {
         #[cfg(not(target_arch = "wasm32"))]
@@ -86,6 +98,8 @@ impl Drop for Block {
 pub(crate) struct Arena {
     /// A `Bytes` over the whole block; slices of it are handed to readers.
     shared: Bytes,
+    /// The arena's own handle on the block (for [`Arena::recycle`]).
+    block: Arc<Block>,
     ptr: *mut u8,
     cap: usize,
     len: usize,
@@ -100,14 +114,32 @@ unsafe impl Sync for Arena {}
 impl Arena {
     /// An empty arena with room for `cap` bytes.
     pub(crate) fn with_capacity(cap: usize) -> Self {
-        let block = Block::new(cap.max(1));
+        Self::on_block(Arc::new(Block::new(cap.max(1))))
+    }
+
+    fn on_block(block: Arc<Block>) -> Self {
         let ptr = block.ptr;
         let cap = block.cap;
         Self {
-            shared: Bytes::from_owner(block),
+            shared: Bytes::from_owner(SharedBlock(block.clone())),
+            block,
             ptr,
             cap,
             len: 0,
+        }
+    }
+
+    /// Turns a finished arena into an empty one on the same memory, if no
+    /// reader holds any slice of it (pages already faulted in are reused).
+    pub(crate) fn recycle(self) -> Option<Arena> {
+        let Arena { shared, block, .. } = self;
+        drop(shared);
+        // Only this handle left: every `Bytes` over the block is gone and,
+        // since we own the last handle, no new one can appear.
+        if Arc::strong_count(&block) == 1 {
+            Some(Arena::on_block(block))
+        } else {
+            None
         }
     }
 
@@ -190,5 +222,20 @@ mod tests {
         assert_eq!(&arena.slice(0, 4)[..], b"abcx");
         drop(arena);
         assert_eq!(&first[..], b"abc");
+    }
+
+    #[test]
+    fn recycling_waits_until_no_reader_holds_a_slice() {
+        let mut arena = Arena::with_capacity(16);
+        arena.append_with(4, |b| b.copy_from_slice(b"data"));
+        let held = arena.slice(0, 4);
+        assert!(arena.recycle().is_none(), "a reader still holds a slice");
+        drop(held);
+        let mut arena = Arena::with_capacity(16);
+        arena.append_with(4, |b| b.copy_from_slice(b"data"));
+        let mut reused = arena.recycle().expect("no readers");
+        assert_eq!(reused.len(), 0);
+        reused.append_with(3, |b| b.copy_from_slice(b"new"));
+        assert_eq!(&reused.frozen()[..], b"new");
     }
 }

@@ -123,6 +123,9 @@ pub(crate) struct State {
     read_only: bool,
     subscribers: Vec<Arc<SubShared>>,
     retention_due: bool,
+    /// The previous segment's buffer, kept for reuse by the next segment
+    /// (file logs only, once its segment is served from the memory map).
+    spare_arena: Option<Arena>,
 }
 
 impl State {
@@ -224,7 +227,10 @@ impl State {
         let base = self.next_seq;
         let name = segment_file_name(base);
         let cap = INITIAL_ARENA_BYTES.min(config.segment_bytes as usize);
-        let mut arena = Arena::with_capacity(cap);
+        let mut arena = match self.spare_arena.take() {
+            Some(spare) => spare,
+            None => Arena::with_capacity(cap),
+        };
         arena.append_with(SEGMENT_HEADER_LEN, |b| {
             b.copy_from_slice(&encode_segment_header(base));
         });
@@ -275,7 +281,13 @@ impl State {
                 );
                 return Err(self.fail(error));
             }
-            segment.data = SegmentData::Sealed(mapped.slice(..valid));
+            let old = std::mem::replace(
+                &mut segment.data,
+                SegmentData::Sealed(mapped.slice(..valid)),
+            );
+            if let SegmentData::Active(arena) = old {
+                self.spare_arena = arena.recycle();
+            }
         } else {
             let segment = self.active();
             if let SegmentData::Active(arena) = &segment.data {
@@ -485,6 +497,7 @@ impl Log {
             read_only,
             subscribers: Vec::new(),
             retention_due: config.retention.is_bounded(),
+            spare_arena: None,
         };
         let found_count = found.len();
         for (i, seg) in found.into_iter().enumerate() {
