@@ -248,31 +248,26 @@ fn power_failures_never_lose_acknowledged_records() {
         let mut acked = 0usize;
         for _ in 0..rng.below(40) {
             let seq = attempted.len() as u64;
-            if rng.below(3) == 0 {
-                let batch: Vec<Vec<u8>> = (0..1 + rng.below(4))
-                    .map(|i| payload(seq + i, rng.below(100) as usize))
-                    .collect();
-                let result = log.append_batch(&batch);
-                attempted.extend(batch);
-                match result {
-                    Ok(_) if policy == SyncPolicy::Always => acked = attempted.len(),
-                    Ok(_) => {}
-                    Err(_) => {
-                        cut_mid_write += 1;
-                        break;
-                    }
-                }
+            let size = if rng.below(3) == 0 {
+                1 + rng.below(4)
             } else {
-                let p = payload(seq, rng.below(100) as usize);
-                let result = log.append(&p);
-                attempted.push(p);
-                match result {
-                    Ok(_) if policy == SyncPolicy::Always => acked = attempted.len(),
-                    Ok(_) => {}
-                    Err(_) => {
-                        cut_mid_write += 1;
-                        break;
-                    }
+                0
+            };
+            let batch: Vec<Vec<u8>> = (0..size.max(1))
+                .map(|i| payload(seq + i, rng.below(100) as usize))
+                .collect();
+            let result = if size == 0 {
+                log.append(&batch[0]).map(|s| s..s + 1)
+            } else {
+                log.append_batch(&batch)
+            };
+            attempted.extend(batch);
+            match result {
+                Ok(_) if policy == SyncPolicy::Always => acked = attempted.len(),
+                Ok(_) => {}
+                Err(_) => {
+                    cut_mid_write += 1;
+                    break;
                 }
             }
         }
