@@ -94,7 +94,7 @@ impl Drop for Block {
 }
 
 /// Append-only buffer. Bytes below [`Arena::len`] are immutable and may be
-/// shared through [`Arena::slice`]; the writer appends above it.
+/// shared through [`Arena::frozen`] and [`Arena::whole`]; the writer appends above it.
 pub(crate) struct Arena {
     /// A `Bytes` over the whole block; slices of it are handed to readers.
     shared: Bytes,
@@ -153,10 +153,18 @@ impl Arena {
         &self.shared[..self.len]
     }
 
-    /// A zero-copy handle to written bytes `start..end` (`end <= len`).
-    pub(crate) fn slice(&self, start: usize, end: usize) -> Bytes {
-        debug_assert!(end <= self.len);
-        self.shared.slice(start..end)
+    /// A `Bytes` over the whole block, written or not. Only its written
+    /// prefix may be read, and only while the writer is excluded (the log
+    /// holds its state lock for that); slices of it that end within the
+    /// written prefix may be handed out freely.
+    pub(crate) fn whole(&self) -> Bytes {
+        self.shared.clone()
+    }
+
+    /// Address of the block's first byte (changes when the arena grows).
+    #[inline]
+    pub(crate) fn block_ptr(&self) -> *const u8 {
+        self.ptr
     }
 
     /// A `Bytes` over everything written so far.
@@ -214,12 +222,12 @@ mod tests {
         let mut arena = Arena::with_capacity(4);
         arena.reserve(3);
         arena.append_with(3, |b| b.copy_from_slice(b"abc"));
-        let first = arena.slice(0, 3);
+        let first = arena.frozen().slice(0..3);
         arena.reserve(100);
         arena.append_with(100, |b| b.fill(b'x'));
         assert_eq!(&first[..], b"abc");
         assert_eq!(arena.len(), 103);
-        assert_eq!(&arena.slice(0, 4)[..], b"abcx");
+        assert_eq!(&arena.frozen().slice(0..4)[..], b"abcx");
         drop(arena);
         assert_eq!(&first[..], b"abc");
     }
@@ -228,7 +236,7 @@ mod tests {
     fn recycling_waits_until_no_reader_holds_a_slice() {
         let mut arena = Arena::with_capacity(16);
         arena.append_with(4, |b| b.copy_from_slice(b"data"));
-        let held = arena.slice(0, 4);
+        let held = arena.frozen().slice(0..4);
         assert!(arena.recycle().is_none(), "a reader still holds a slice");
         drop(held);
         let mut arena = Arena::with_capacity(16);

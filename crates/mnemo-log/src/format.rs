@@ -154,6 +154,17 @@ pub fn peek_header(bytes: &[u8]) -> Option<RecordHeader> {
     })
 }
 
+/// The timestamp field of a frame the log wrote or verified (0 if `frame`
+/// is shorter than a header).
+#[inline]
+pub fn frame_timestamp(frame: &[u8]) -> u64 {
+    frame.get(24..32).map_or(0, |raw| {
+        u64::from_le_bytes([
+            raw[0], raw[1], raw[2], raw[3], raw[4], raw[5], raw[6], raw[7],
+        ])
+    })
+}
+
 /// Decodes and fully validates the record frame at the start of `bytes`.
 ///
 /// `max_payload` bounds the length field, so a corrupt length can never make

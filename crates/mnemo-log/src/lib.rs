@@ -133,6 +133,7 @@ mod clock;
 mod config;
 mod error;
 pub mod format;
+mod index;
 mod log;
 pub mod merkle;
 mod record;

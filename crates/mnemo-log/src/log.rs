@@ -12,9 +12,9 @@ use crate::arena::Arena;
 use crate::config::{Config, SyncPolicy};
 use crate::error::{Error, Result};
 use crate::format::{
-    RECORD_HEADER_LEN, SEGMENT_HEADER_LEN, encode_segment_header, peek_header, segment_file_name,
-    write_frame,
+    RECORD_HEADER_LEN, SEGMENT_HEADER_LEN, encode_segment_header, segment_file_name, write_frame,
 };
+use crate::index::{ORDINAL_MASK, OffsetIndex, location, offset_of, ordinal_of};
 use crate::merkle::{
     ConsistencyProof, Hash, InclusionProof, LeafSource, MerkleTree, PrunedPrefix, leaf_hash,
 };
@@ -23,11 +23,6 @@ use crate::recovery::{MERKLE_PREFIX_FILE, RecoveryReport, Scan, scan};
 use crate::storage::{Storage, StorageFile};
 use crate::subscribe::{SubShared, Subscription};
 
-/// Bits of a location that hold the byte offset inside a segment.
-const OFFSET_BITS: u32 = 40;
-const OFFSET_MASK: u64 = (1 << OFFSET_BITS) - 1;
-/// Segment ordinals are kept modulo 2^24 in the index.
-const ORDINAL_MASK: u32 = (1 << 24) - 1;
 /// First arena size for a new segment. Native builds reserve the whole
 /// segment at once (address space only; pages are committed as they are
 /// written), so the buffer never moves; WebAssembly starts small and doubles.
@@ -41,11 +36,16 @@ const CATCH_UP_CHUNK: u64 = 4096;
 enum SegmentData {
     /// The segment being written.
     Active(Arena),
-    /// A sealed segment: a memory map, or the frozen arena in memory.
-    Sealed(Bytes),
+    /// A sealed segment, read through [`Segment::view`]: a memory map, or
+    /// the frozen arena in memory.
+    Sealed,
 }
 
 struct Segment {
+    /// All of the segment's memory (for the active segment, the whole arena
+    /// block, written or not), so reads take the same path for active and
+    /// sealed segments. Only bytes below `bytes` are ever read or sliced.
+    view: Bytes,
     name: String,
     base_seq: Seq,
     records: u64,
@@ -56,19 +56,14 @@ struct Segment {
 }
 
 impl Segment {
+    /// Points `view` at the arena again after a write that may have moved
+    /// it to a bigger block.
     #[inline]
-    fn slice(&self, start: usize, end: usize) -> Bytes {
-        match &self.data {
-            SegmentData::Active(arena) => arena.slice(start, end),
-            SegmentData::Sealed(bytes) => bytes.slice(start..end),
-        }
-    }
-
-    #[inline]
-    fn bytes_from(&self, start: usize) -> &[u8] {
-        match &self.data {
-            SegmentData::Active(arena) => &arena.as_slice()[start..],
-            SegmentData::Sealed(bytes) => &bytes[start..],
+    fn refresh_view(&mut self) {
+        if let SegmentData::Active(arena) = &self.data
+            && arena.block_ptr() != self.view.as_ptr()
+        {
+            self.view = arena.whole();
         }
     }
 }
@@ -94,6 +89,9 @@ pub struct LogStats {
     pub last_timestamp: u64,
     /// Bytes of Merkle hashes held in memory.
     pub merkle_bytes: usize,
+    /// Bytes held by the dense offset index (8 per retained record, plus
+    /// growth room and evicted entries not yet dropped: at most about 2×).
+    pub index_bytes: usize,
     /// Leaves already folded into the stored Merkle levels.
     pub merkle_hashed: u64,
     /// Live subscriptions.
@@ -101,11 +99,11 @@ pub struct LogStats {
 }
 
 pub(crate) struct State {
-    segments: VecDeque<Segment>,
+    segments: Vec<Segment>,
     /// Ordinal (mod 2^24) of `segments[0]`.
     first_ordinal: u32,
-    /// Location of every retained record: ordinal << 40 | offset.
-    index: VecDeque<u64>,
+    /// Location of every retained record.
+    index: OffsetIndex,
     first_seq: Seq,
     next_seq: Seq,
     total_bytes: u64,
@@ -142,43 +140,44 @@ impl State {
         Ok(())
     }
 
+    /// Where `seq`'s frame lies: its segment and byte range. Frames are
+    /// packed back to back, so a frame ends where the next record's starts
+    /// (or at the end of its segment's data): one index lookup, usually one
+    /// cache line, and no access to the frame itself, with no branch on
+    /// which kind of segment holds the record (see [`Segment::view`]).
     #[inline]
-    fn segment_of(&self, loc: u64) -> &Segment {
-        let ordinal = (loc >> OFFSET_BITS) as u32;
-        let slot = ordinal.wrapping_sub(self.first_ordinal) & ORDINAL_MASK;
-        &self.segments[slot as usize]
+    fn locate(&self, seq: Seq) -> Option<(&Segment, Range<usize>)> {
+        if seq >= self.next_seq {
+            return None;
+        }
+        let i = usize::try_from(seq.checked_sub(self.first_seq)?).ok()?;
+        let loc = self.index.get(i)?;
+        let slot = ordinal_of(loc).wrapping_sub(self.first_ordinal) & ORDINAL_MASK;
+        let segment = self.segments.get(slot as usize)?;
+        let start = offset_of(loc);
+        let end = match self.index.get(i + 1) {
+            Some(next) if ordinal_of(next) == ordinal_of(loc) => offset_of(next),
+            _ => segment.bytes as usize,
+        };
+        if start + RECORD_HEADER_LEN > end || end > segment.view.len() {
+            return None;
+        }
+        Some((segment, start..end))
     }
 
     #[inline]
     fn record(&self, seq: Seq) -> Option<Record> {
-        if seq >= self.next_seq {
-            return None;
-        }
-        let i = seq.checked_sub(self.first_seq)?;
-        let loc = *self.index.get(usize::try_from(i).ok()?)?;
-        let segment = self.segment_of(loc);
-        let off = (loc & OFFSET_MASK) as usize;
-        let header = peek_header(segment.bytes_from(off))?;
-        let frame = segment.slice(off, off + header.frame_len());
-        Some(Record::new(seq, header.timestamp_nanos, frame))
+        let (segment, frame) = self.locate(seq)?;
+        Some(Record::new(seq, segment.view.slice(frame)))
     }
 
     /// The frame of `seq`, borrowed from the segment (no reference counting).
     #[inline]
     fn frame_ref(&self, seq: Seq) -> Option<RecordRef<'_>> {
-        if seq >= self.next_seq {
-            return None;
-        }
-        let i = seq.checked_sub(self.first_seq)?;
-        let loc = *self.index.get(usize::try_from(i).ok()?)?;
-        let segment = self.segment_of(loc);
-        let off = (loc & OFFSET_MASK) as usize;
-        let bytes = segment.bytes_from(off);
-        let header = peek_header(bytes)?;
+        let (segment, frame) = self.locate(seq)?;
         Some(RecordRef {
             seq,
-            timestamp_nanos: header.timestamp_nanos,
-            frame: bytes.get(..header.frame_len())?,
+            frame: segment.view.get(frame)?,
         })
     }
 
@@ -242,7 +241,8 @@ impl State {
             self.flushed = 0;
             self.dir_dirty = true;
         }
-        self.segments.push_back(Segment {
+        self.segments.push(Segment {
+            view: arena.whole(),
             name,
             base_seq: base,
             records: 0,
@@ -281,17 +281,16 @@ impl State {
                 );
                 return Err(self.fail(error));
             }
-            let old = std::mem::replace(
-                &mut segment.data,
-                SegmentData::Sealed(mapped.slice(..valid)),
-            );
+            segment.view = mapped.slice(..valid);
+            let old = std::mem::replace(&mut segment.data, SegmentData::Sealed);
             if let SegmentData::Active(arena) = old {
                 self.spare_arena = arena.recycle();
             }
         } else {
             let segment = self.active();
             if let SegmentData::Active(arena) = &segment.data {
-                segment.data = SegmentData::Sealed(arena.frozen());
+                segment.view = arena.frozen();
+                segment.data = SegmentData::Sealed;
             }
         }
         self.new_segment(storage, config)?;
@@ -334,8 +333,8 @@ impl State {
         active.records += 1;
         active.bytes += frame_len as u64;
         active.last_timestamp = timestamp;
-        self.index
-            .push_back((u64::from(ordinal) << OFFSET_BITS) | offset as u64);
+        active.refresh_view();
+        self.index.push(location(ordinal, offset));
         self.next_seq = seq + 1;
         self.total_bytes += frame_len as u64;
         Ok(seq)
@@ -354,7 +353,7 @@ impl State {
     }
 
     fn pending_write_bytes(&self) -> usize {
-        match self.segments.back().map(|s| &s.data) {
+        match self.segments.last().map(|s| &s.data) {
             Some(SegmentData::Active(arena)) => arena.len() - self.flushed,
             _ => 0,
         }
@@ -480,9 +479,9 @@ impl Log {
             report,
         } = scanned;
         let mut state = State {
-            segments: VecDeque::with_capacity(found.len() + 1),
+            segments: Vec::with_capacity(found.len() + 1),
             first_ordinal: 0,
-            index: VecDeque::with_capacity(report.records as usize),
+            index: OffsetIndex::with_capacity(report.records as usize),
             first_seq: report.first_seq,
             next_seq: report.first_seq,
             total_bytes: 0,
@@ -503,16 +502,14 @@ impl Log {
         for (i, seg) in found.into_iter().enumerate() {
             let ordinal = i as u32 & ORDINAL_MASK;
             for &off in &seg.offsets {
-                state
-                    .index
-                    .push_back((u64::from(ordinal) << OFFSET_BITS) | off);
+                state.index.push(location(ordinal, off as usize));
             }
             state.next_seq = seg.base_seq + seg.offsets.len() as u64;
             if seg.last_timestamp > 0 {
                 state.last_timestamp = seg.last_timestamp;
             }
             let is_last = i + 1 == found_count;
-            let data = if is_last && !read_only {
+            let (data, view) = if is_last && !read_only {
                 let cap = INITIAL_ARENA_BYTES
                     .min(config.segment_bytes as usize)
                     .max(seg.valid_len);
@@ -527,12 +524,14 @@ impl Log {
                     state.active_file = Some(file);
                     state.flushed = seg.valid_len;
                 }
-                SegmentData::Active(arena)
+                let view = arena.whole();
+                (SegmentData::Active(arena), view)
             } else {
-                SegmentData::Sealed(seg.data.slice(..seg.valid_len))
+                (SegmentData::Sealed, seg.data.slice(..seg.valid_len))
             };
             state.total_bytes += seg.valid_len as u64;
-            state.segments.push_back(Segment {
+            state.segments.push(Segment {
+                view,
                 name: seg.name,
                 base_seq: seg.base_seq,
                 records: seg.offsets.len() as u64,
@@ -724,9 +723,10 @@ impl Log {
             segments: state.segments.len(),
             bytes: state.total_bytes,
             durable_seq,
-            oldest_segment_last_timestamp: state.segments.front().map_or(0, |s| s.last_timestamp),
+            oldest_segment_last_timestamp: state.segments.first().map_or(0, |s| s.last_timestamp),
             last_timestamp: state.last_timestamp,
             merkle_bytes,
+            index_bytes: state.index.memory_bytes(),
             merkle_hashed,
             subscribers: state.subscribers.len(),
         }
@@ -994,7 +994,7 @@ impl Inner {
             let removed: Vec<Segment> = state.segments.drain(..evict).collect();
             let count: u64 = removed.iter().map(|s| s.records).sum();
             let bytes: u64 = removed.iter().map(|s| s.bytes).sum();
-            state.index.drain(..count as usize);
+            state.index.evict_front(count as usize);
             state.first_seq = new_first;
             state.total_bytes -= bytes;
             state.first_ordinal = state.first_ordinal.wrapping_add(evict as u32) & ORDINAL_MASK;
@@ -1184,7 +1184,6 @@ impl Iterator for Iter {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RecordRef<'a> {
     seq: Seq,
-    timestamp_nanos: u64,
     frame: &'a [u8],
 }
 
@@ -1196,7 +1195,7 @@ impl<'a> RecordRef<'a> {
 
     /// Append time in nanoseconds since the Unix epoch.
     pub fn timestamp_nanos(&self) -> u64 {
-        self.timestamp_nanos
+        crate::format::frame_timestamp(self.frame)
     }
 
     /// The payload.

@@ -2,7 +2,7 @@
 
 use bytes::{Buf, Bytes};
 
-use crate::format::RECORD_HEADER_LEN;
+use crate::format::{RECORD_HEADER_LEN, frame_timestamp};
 use crate::merkle::{Hash, leaf_hash};
 
 /// A record's position in its log: 0 for the first record ever appended,
@@ -10,20 +10,21 @@ use crate::merkle::{Hash, leaf_hash};
 pub type Seq = u64;
 
 /// One record, sharing its bytes with the log (no copy is made on read).
+///
+/// Reading a record does not touch its bytes: the header fields are parsed
+/// from the frame only when asked for, so a read that only needs the handle
+/// costs one index lookup.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
     seq: Seq,
-    timestamp_nanos: u64,
     frame: Bytes,
 }
 
 impl Record {
-    pub(crate) fn new(seq: Seq, timestamp_nanos: u64, frame: Bytes) -> Self {
-        Self {
-            seq,
-            timestamp_nanos,
-            frame,
-        }
+    /// `frame` must be a complete frame (at least a header).
+    pub(crate) fn new(seq: Seq, frame: Bytes) -> Self {
+        debug_assert!(frame.len() >= RECORD_HEADER_LEN);
+        Self { seq, frame }
     }
 
     /// The record's sequence number.
@@ -33,7 +34,7 @@ impl Record {
 
     /// When the record was appended, in nanoseconds since the Unix epoch.
     pub fn timestamp_nanos(&self) -> u64 {
-        self.timestamp_nanos
+        frame_timestamp(&self.frame)
     }
 
     /// The payload.
