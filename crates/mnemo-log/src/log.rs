@@ -270,7 +270,7 @@ impl State {
                 self.dir_dirty = false;
             }
             let mapped = storage
-                .read(&name)
+                .read_lazily(&name)
                 .map_err(|e| self.fail(Error::io(name.clone(), e)))?;
             let segment = self.active();
             let valid = segment.bytes as usize;

@@ -21,6 +21,13 @@ pub trait Storage: Send + Sync {
     /// The whole current content of a file, without copying where possible
     /// (a memory map). Bytes written later are not visible in the result.
     fn read(&self, name: &str) -> io::Result<Bytes>;
+    /// Like [`Storage::read`], for a file that will be read sparsely: a
+    /// memory map may load its pages lazily instead of all at once. The log
+    /// uses it for a segment it has just sealed (its pages are in the page
+    /// cache already); recovery, which reads every byte, uses `read`.
+    fn read_lazily(&self, name: &str) -> io::Result<Bytes> {
+        self.read(name)
+    }
     /// Creates an empty file (replacing any file of that name) for appending.
     fn create(&self, name: &str) -> io::Result<Arc<dyn StorageFile>>;
     /// Opens an existing file for appending after cutting it to `len` bytes;
@@ -161,13 +168,23 @@ mod fs {
             Ok(Bytes::from_owner(map))
         }
 
+        fn read_lazily(&self, name: &str) -> io::Result<Bytes> {
+            let file = File::open(self.path(name))?;
+            if file.metadata()?.len() == 0 {
+                return Ok(Bytes::new());
+            }
+            // SAFETY: as in `read`.
+            let map = unsafe { memmap2::MmapOptions::new().map(&file)? };
+            Ok(Bytes::from_owner(map))
+        }
+
         fn create(&self, name: &str) -> io::Result<Arc<dyn StorageFile>> {
             let file = OpenOptions::new()
                 .create(true)
                 .truncate(true)
                 .write(true)
                 .open(self.path(name))?;
-            Ok(Arc::new(FsFile { file }))
+            Ok(Arc::new(FsFile::new(file, 0)))
         }
 
         fn open_append(&self, name: &str, len: u64) -> io::Result<Arc<dyn StorageFile>> {
@@ -176,7 +193,7 @@ mod fs {
                 file.set_len(len)?;
                 file.sync_all()?;
             }
-            Ok(Arc::new(FsFile { file }))
+            Ok(Arc::new(FsFile::new(file, len)))
         }
 
         fn remove(&self, name: &str) -> io::Result<()> {
@@ -203,13 +220,65 @@ mod fs {
         }
     }
 
+    /// Written bytes after which a segment file's dirty pages are handed to
+    /// the disk in the background (see [`FsFile::start_writeback`]).
+    const WRITEBACK_KICK_BYTES: u64 = 4 * 1024 * 1024;
+
     struct FsFile {
         file: File,
+        /// File length after the last append, and how far background
+        /// writeback has been started: `(written, kicked)`.
+        progress: Mutex<(u64, u64)>,
+    }
+
+    impl FsFile {
+        fn new(file: File, len: u64) -> Self {
+            Self {
+                file,
+                progress: Mutex::new((len, len)),
+            }
+        }
+
+        /// Starts writeback of `[from, to)` without waiting for it
+        /// (`sync_file_range(SYNC_FILE_RANGE_WRITE)`), so the disk works
+        /// while the log keeps appending and a later `fdatasync` (on a
+        /// segment roll, `sync` or `close`) finds little left to write.
+        /// Purely an optimisation: durability still comes from
+        /// `fdatasync` alone, and errors surface there.
+        #[cfg(target_os = "linux")]
+        fn start_writeback(&self, from: u64, to: u64) {
+            use std::os::fd::AsRawFd;
+            let (Ok(offset), Ok(len)) = (i64::try_from(from), i64::try_from(to - from)) else {
+                return;
+            };
+            // SAFETY: plain syscall on a descriptor this struct owns; no
+            // memory is passed.
+            unsafe {
+                libc::sync_file_range(
+                    self.file.as_raw_fd(),
+                    offset,
+                    len,
+                    libc::SYNC_FILE_RANGE_WRITE,
+                );
+            }
+        }
+
+        #[cfg(not(target_os = "linux"))]
+        fn start_writeback(&self, _from: u64, _to: u64) {}
     }
 
     impl StorageFile for FsFile {
         fn append(&self, data: &[u8]) -> io::Result<()> {
-            (&self.file).write_all(data)
+            (&self.file).write_all(data)?;
+            let mut progress = self.progress.lock();
+            progress.0 += data.len() as u64;
+            let (written, kicked) = *progress;
+            if written - kicked >= WRITEBACK_KICK_BYTES {
+                progress.1 = written;
+                drop(progress);
+                self.start_writeback(kicked, written);
+            }
+            Ok(())
         }
 
         fn sync_data(&self) -> io::Result<()> {
