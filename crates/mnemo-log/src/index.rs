@@ -67,6 +67,12 @@ impl OffsetIndex {
         self.entries.push(loc);
     }
 
+    /// Makes room for `additional` more entries.
+    #[inline]
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        self.entries.reserve(additional);
+    }
+
     /// Evicts the oldest `count` entries.
     pub(crate) fn evict_front(&mut self, count: usize) {
         self.head = (self.head + count).min(self.entries.len());

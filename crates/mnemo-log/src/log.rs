@@ -340,6 +340,53 @@ impl State {
         Ok(seq)
     }
 
+    /// Appends a run of frames that all fit in the active segment (the
+    /// caller checked with [`State::fits_in_active`]): one capacity check,
+    /// one reservation of the index, then frames written back to back.
+    fn push_run<P: AsRef<[u8]>>(
+        &mut self,
+        payloads: &[P],
+        run_bytes: u64,
+        timestamp: u64,
+    ) -> Result<()> {
+        let ordinal = self
+            .first_ordinal
+            .wrapping_add(self.segments.len() as u32 - 1)
+            & ORDINAL_MASK;
+        let mut seq = self.next_seq;
+        self.index.reserve(payloads.len());
+        let last = self.segments.len() - 1;
+        let active = &mut self.segments[last];
+        let SegmentData::Active(arena) = &mut active.data else {
+            return Err(Error::Failed("active segment is sealed".into()));
+        };
+        arena.reserve(run_bytes as usize);
+        for payload in payloads {
+            let payload = payload.as_ref();
+            let offset = arena.append_with(RECORD_HEADER_LEN + payload.len(), |buf| {
+                write_frame(buf, seq, timestamp, payload)
+            });
+            self.index.push(location(ordinal, offset));
+            seq += 1;
+        }
+        active.records += payloads.len() as u64;
+        active.bytes += run_bytes;
+        active.last_timestamp = timestamp;
+        active.refresh_view();
+        self.next_seq = seq;
+        self.total_bytes += run_bytes;
+        Ok(())
+    }
+
+    /// Whether `bytes` more frame bytes fit in the active segment without a
+    /// roll.
+    fn fits_in_active(&self, bytes: u64, config: &Config) -> bool {
+        self.segments.last().is_some_and(|active| {
+            matches!(active.data, SegmentData::Active(_))
+                && active.bytes + bytes <= config.segment_bytes
+        })
+    }
+
     fn timestamp(&mut self, config: &Config) -> u64 {
         let now = config.clock.now_nanos().max(self.last_timestamp);
         self.last_timestamp = now;
@@ -668,8 +715,16 @@ impl Log {
             return Ok(start..start);
         }
         let timestamp = state.timestamp(&inner.config);
-        for p in &payloads {
-            state.push(inner.storage.as_ref(), &inner.config, p.as_ref(), timestamp)?;
+        let run_bytes: u64 = payloads
+            .iter()
+            .map(|p| (RECORD_HEADER_LEN + p.as_ref().len()) as u64)
+            .sum();
+        if state.fits_in_active(run_bytes, &inner.config) {
+            state.push_run(&payloads, run_bytes, timestamp)?;
+        } else {
+            for p in &payloads {
+                state.push(inner.storage.as_ref(), &inner.config, p.as_ref(), timestamp)?;
+            }
         }
         let end = state.next_seq;
         let after = inner.after_append(&mut state, start..end)?;
@@ -830,6 +885,7 @@ impl Log {
 }
 
 impl Inner {
+    #[inline]
     fn after_append(&self, state: &mut State, range: Range<Seq>) -> Result<AfterAppend> {
         if !state.subscribers.is_empty() {
             state.notify(range.clone(), self.config.subscriber_queue_batches);
@@ -856,6 +912,7 @@ impl Inner {
         Ok(after)
     }
 
+    #[inline]
     fn finish_append(&self, after: AfterAppend) -> Result<()> {
         if let AfterAppend::Sync(target) = after {
             self.sync_to(target)?;
