@@ -68,11 +68,19 @@
 //!
 //! Every retained record has an 8-byte entry in a dense in-memory index
 //! (segment number and byte offset), so [`Log::read`] is one array lookup.
+//! Frames are packed back to back, so a frame ends where the next entry
+//! begins (or at the end of its segment's data): a read touches the index
+//! only, never the frame, until the caller looks at the record's bytes.
+//! Active and sealed segments are read through the same code path, with
+//! no branch on which kind holds the record.
 //! Payloads are handed out as [`bytes::Bytes`] that share memory with the
 //! log: sealed segments are memory-mapped, and the segment being written
 //! lives in an append-only buffer whose written part is immutable.
 //! For bulk work, [`Log::reader`] holds the read lock once and hands out
-//! borrowed [`RecordRef`]s with no per-record reference counting.
+//! borrowed [`RecordRef`]s with no per-record reference counting. Prefer it
+//! for many random reads: an owned [`Record`] costs atomic reference-count
+//! updates, which on x86 are full memory barriers, so consecutive owned
+//! reads cannot overlap their cache misses while borrowed reads can.
 //!
 //! ## Durability
 //!
@@ -80,11 +88,18 @@
 //! [`SyncPolicy::Always`], `append` and `append_batch` return only after
 //! `fdatasync` covered the records (and the directory, for a new segment);
 //! concurrent appenders share syncs (group commit: while one sync runs, later
-//! appends gather, and the next sync covers all of them). Readers and
+//! appends gather, and the next sync covers all of them; before it syncs,
+//! the leader also waits, at most 100 µs, for threads already inside
+//! `append` to add their records, so the appenders the previous sync woke
+//! join one group instead of racing back one sync each). Readers and
 //! subscribers may see a record before it is durable; [`Log::durable_seq`]
 //! says how far durability reaches. A sealed segment is synced before the
 //! next segment is created, so no later segment can survive a crash that an
-//! earlier one's tail did not. After an I/O error during a write or sync the
+//! earlier one's tail did not. On Linux, every 4 MiB written to a segment
+//! file starts its writeback without waiting (`sync_file_range`), so the
+//! disk works while appends continue and the `fdatasync` of a roll, `sync`
+//! or `close` finds little left to do; durability still rests on
+//! `fdatasync` alone. After an I/O error during a write or sync the
 //! log refuses further writes ([`Error::Failed`]); reopening runs recovery.
 //!
 //! ## Recovery
@@ -105,7 +120,7 @@
 //!
 //! ## Merkle tree
 //!
-//! See [`merkle`](crate::merkle) for the hashing rules. Hashing is lazy: no
+//! See [`merkle`] for the hashing rules. Hashing is lazy: no
 //! hashing happens on append; the tree folds in new records in whole 16-leaf
 //! blocks when a root or proof is requested ([`Log::root`],
 //! [`Log::inclusion_proof`], [`Log::consistency_proof`]) and before retention
