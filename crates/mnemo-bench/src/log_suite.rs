@@ -39,6 +39,8 @@ struct Sizes {
     read_records: u64,
     /// Random lookups per run.
     reads: usize,
+    /// Records in the cache-resident log of the hot random-read benchmark.
+    hot_read_records: u64,
     /// Records hashed per run of the Merkle benchmark (a power of two, so the
     /// peer's plain pairwise fold gives the same root).
     merkle_records: u64,
@@ -62,6 +64,7 @@ impl Sizes {
                 durable_per_thread: 50,
                 read_records: 20_000,
                 reads: 20_000,
+                hot_read_records: 4_096,
                 merkle_records: 1 << 14,
                 proof_records: 100_000,
                 proofs: 500,
@@ -77,6 +80,7 @@ impl Sizes {
                 durable_per_thread: 2_000,
                 read_records: 1_000_000,
                 reads: 1_000_000,
+                hot_read_records: 65_536,
                 merkle_records: 1 << 20,
                 proof_records: 10_000_000,
                 proofs: 10_000,
@@ -396,89 +400,115 @@ fn in_threads(f: impl Fn(u64) -> Result<()> + Sync) -> Result<()> {
     })
 }
 
-/// 5 and 6. Random `read(seq)` on an in-memory log and on a reopened file
-/// log (mmapped segments), and a sequential `iter_from(0)` scan.
-fn random_reads(s: &Sizes, tmp: &Path) -> Result<Vec<BenchResult>> {
-    let n = s.read_records;
-    let frame_len = RECORD_HEADER_LEN + READ_PAYLOAD;
-    let seqs = random_seqs(s.reads, n, 0x5eed);
+/// What every read benchmark does with a record, ours and the peer's
+/// alike: its length plus its first and last payload bytes, so both sides
+/// touch the index and both cache lines of the frame.
+#[inline(always)]
+fn touch(payload: &[u8]) -> u64 {
+    payload.len() as u64
+        + payload.first().map_or(0, |&b| u64::from(b))
+        + payload.last().map_or(0, |&b| u64::from(b))
+}
 
-    // Physical limit: the same frames in one Vec<u8>, a Vec<u64> index, and
-    // the length field and first payload byte read at a random index: two
-    // dependent memory loads. Our loops read the same two things through
-    // the API, so both sides touch the index and the frame.
+/// The sum [`touch`] gives over `records` records made by [`fill`].
+fn touched_sum(records: u64) -> u64 {
+    records * (READ_PAYLOAD as u64 + 2 * u64::from(FILL_BYTE))
+}
+
+const READ_PEER_LABEL: &str = "physical limit: Vec<u64> index + Vec<u8> frames, read the length field and first and last payload bytes";
+
+/// The physical limit of random reads: the same frames as a log of `n`
+/// records in one `Vec<u8>` with a `Vec<u64>` index, and for each seq the
+/// length field and first and last payload bytes read: two dependent loads.
+/// Returns the frames too (the memcpy peer of the scans copies them).
+fn read_peer(s: &Sizes, n: u64, seqs: &[Seq]) -> Result<(Duration, Vec<u8>)> {
+    let frame_len = RECORD_HEADER_LEN + READ_PAYLOAD;
     let mut data = vec![0u8; n as usize * frame_len];
     let offsets: Vec<u64> = (0..n).map(|i| i * frame_len as u64).collect();
     let payload = [FILL_BYTE; READ_PAYLOAD];
     for (i, frame) in data.chunks_exact_mut(frame_len).enumerate() {
         write_frame(frame, i as u64, 0, &payload);
     }
-    let expected_sum = s.reads as u64 * (READ_PAYLOAD as u64 + u64::from(FILL_BYTE));
     let peer = median_duration(s.reps, || {
         let (sum, d) = timed(|| {
             let mut sum = 0u64;
-            for &seq in &seqs {
+            for &seq in seqs {
                 let off = offsets[seq as usize] as usize;
                 let len = &data[off + 8..off + 12];
                 sum += u64::from(u32::from_le_bytes([len[0], len[1], len[2], len[3]]));
                 sum += u64::from(data[off + RECORD_HEADER_LEN]);
+                sum += u64::from(data[off + frame_len - 1]);
             }
             sum
         });
-        ensure!(sum == expected_sum, "peer read wrong data");
+        ensure!(
+            sum == touched_sum(seqs.len() as u64),
+            "peer read wrong data"
+        );
         Ok(d)
     })?;
-    let peer_label = "physical limit: Vec<u64> index + Vec<u8> frames, read the length field and first payload byte";
-    let read_loop = |log: &Log| -> Result<Duration> {
+    Ok((peer, data))
+}
+
+/// `log.read(seq)` for every seq: owned records.
+fn owned_reads(s: &Sizes, log: &Log, seqs: &[Seq]) -> Result<Duration> {
+    median_duration(s.reps, || {
         let (sum, d) = timed(|| {
             let mut sum = 0u64;
-            for &seq in &seqs {
+            for &seq in seqs {
                 if let Some(r) = log.read(seq) {
-                    let payload = r.payload();
-                    sum += payload.len() as u64 + payload.first().map_or(0, |&b| u64::from(b));
+                    sum += touch(r.payload());
                 }
             }
             sum
         });
-        ensure!(sum == expected_sum, "a read missed");
+        ensure!(sum == touched_sum(seqs.len() as u64), "a read missed");
         Ok(d)
-    };
+    })
+}
 
-    let reader_loop = |log: &Log| -> Result<Duration> {
+/// `log.reader().get(seq)` for every seq: borrowed records.
+fn borrowed_reads(s: &Sizes, log: &Log, seqs: &[Seq]) -> Result<Duration> {
+    median_duration(s.reps, || {
         let reader = log.reader();
         let (sum, d) = timed(|| {
             let mut sum = 0u64;
-            for &seq in &seqs {
+            for &seq in seqs {
                 if let Some(r) = reader.get(seq) {
-                    let payload = r.payload();
-                    sum += payload.len() as u64 + payload.first().map_or(0, |&b| u64::from(b));
+                    sum += touch(r.payload());
                 }
             }
             sum
         });
-        ensure!(sum == expected_sum, "a read missed");
+        ensure!(sum == touched_sum(seqs.len() as u64), "a read missed");
         Ok(d)
-    };
+    })
+}
+
+/// 5 and 6. Random `read(seq)` on an in-memory log and on a reopened file
+/// log (mmapped segments), and sequential scans; then the same random reads
+/// on a log small enough to stay in the CPU cache.
+fn random_reads(s: &Sizes, tmp: &Path) -> Result<Vec<BenchResult>> {
+    let n = s.read_records;
+    let frame_len = RECORD_HEADER_LEN + READ_PAYLOAD;
+    let seqs = random_seqs(s.reads, n, 0x5eed);
+    let (peer, data) = read_peer(s, n, &seqs)?;
+    let peer_label = READ_PEER_LABEL;
 
     let mem = Log::in_memory(Config::default())?;
     fill(&mem, n, READ_PAYLOAD)?;
-    let ours_mem = median_duration(s.reps, || read_loop(&mem))?;
-    let ours_reader = median_duration(s.reps, || reader_loop(&mem))?;
+    let ours_mem = owned_reads(s, &mem, &seqs)?;
+    let ours_reader = borrowed_reads(s, &mem, &seqs)?;
     let scan_reader = median_duration(s.reps, || {
         let reader = mem.reader();
-        let (sum, d) = timed(|| {
-            reader
-                .iter(0..n)
-                .map(|r| r.payload().len() as u64)
-                .sum::<u64>()
-        });
-        ensure!(sum == n * READ_PAYLOAD as u64, "scan missed records");
+        let (sum, d) = timed(|| reader.iter(0..n).map(|r| touch(r.payload())).sum::<u64>());
+        ensure!(sum == touched_sum(n), "scan missed records");
         Ok(d)
     })?;
 
     let scan = median_duration(s.reps, || {
-        let (sum, d) = timed(|| mem.iter_from(0).map(|r| r.len() as u64).sum::<u64>());
-        ensure!(sum == n * READ_PAYLOAD as u64, "scan missed records");
+        let (sum, d) = timed(|| mem.iter_from(0).map(|r| touch(r.payload())).sum::<u64>());
+        ensure!(sum == touched_sum(n), "scan missed records");
         Ok(d)
     })?;
     drop(mem);
@@ -489,6 +519,7 @@ fn random_reads(s: &Sizes, tmp: &Path) -> Result<Vec<BenchResult>> {
         Ok(d)
     })?;
     drop(copy);
+    drop(data);
 
     let dir = temp_dir(tmp)?;
     {
@@ -498,13 +529,57 @@ fn random_reads(s: &Sizes, tmp: &Path) -> Result<Vec<BenchResult>> {
     }
     let file = Log::open(dir.path(), Config::default())?;
     let segments = file.stats().segments;
-    let ours_file = median_duration(s.reps, || read_loop(&file))?;
+    let ours_file = owned_reads(s, &file, &seqs)?;
     drop(file);
     drop(dir);
+
+    // The same random reads on a log that fits in the CPU cache: what the
+    // API itself costs when memory latency is not the bound.
+    let hot_n = s.hot_read_records;
+    let hot_seqs = random_seqs(s.reads, hot_n, 0x407);
+    let (hot_peer, _) = read_peer(s, hot_n, &hot_seqs)?;
+    let hot = Log::in_memory(Config::default())?;
+    fill(&hot, hot_n, READ_PAYLOAD)?;
+    let hot_owned = owned_reads(s, &hot, &hot_seqs)?;
+    let hot_borrowed = borrowed_reads(s, &hot, &hot_seqs)?;
+    drop(hot);
+    let hot_set = format!(
+        "{:.1} MiB of frames + index: fits the last-level cache",
+        (hot_n * (frame_len as u64 + 8)) as f64 / (1 << 20) as f64
+    );
 
     let scan_bytes = n * frame_len as u64;
     let gbps = |d: Duration| scan_bytes as f64 / d.as_secs_f64() / 1e9;
     Ok(vec![
+        BenchResult::new(
+            "read_random_mem_hot",
+            "ns/read",
+            ns_per(hot_owned, s.reads as u64),
+            Better::Lower,
+        )
+        .target(30.0)
+        .peer(peer_label, ns_per(hot_peer, s.reads as u64))
+        .param("records", hot_n)
+        .param("reads", s.reads)
+        .param("payload_bytes", READ_PAYLOAD)
+        .param("working_set", hot_set.clone())
+        .param("api", "log.read(seq): owned Record (Bytes, one reference count)"),
+        BenchResult::new(
+            "read_random_mem_reader_hot",
+            "ns/read",
+            ns_per(hot_borrowed, s.reads as u64),
+            Better::Lower,
+        )
+        .target(30.0)
+        .peer(peer_label, ns_per(hot_peer, s.reads as u64))
+        .param("records", hot_n)
+        .param("reads", s.reads)
+        .param("payload_bytes", READ_PAYLOAD)
+        .param("working_set", hot_set)
+        .param(
+            "api",
+            "log.reader().get(seq): borrowed RecordRef, lock held once",
+        ),
         BenchResult::new(
             "read_random_mem",
             "ns/read",
@@ -515,7 +590,8 @@ fn random_reads(s: &Sizes, tmp: &Path) -> Result<Vec<BenchResult>> {
         .peer(peer_label, ns_per(peer, s.reads as u64))
         .param("records", n)
         .param("reads", s.reads)
-        .param("payload_bytes", READ_PAYLOAD),
+        .param("payload_bytes", READ_PAYLOAD)
+        .param("api", "log.read(seq): owned Record (Bytes, one reference count)"),
         BenchResult::new(
             "read_random_mem_reader",
             "ns/read",
@@ -555,7 +631,7 @@ fn random_reads(s: &Sizes, tmp: &Path) -> Result<Vec<BenchResult>> {
             .param("bytes", scan_bytes)
             .param(
                 "work",
-                "iter_from(0) summing record.len(); bytes = headers + payloads",
+                "iter_from(0), reading each record's length and first and last payload bytes; bytes = headers + payloads",
             ),
         BenchResult::new("scan_reader_mem", "GB/s", gbps(scan_reader), Better::Higher)
             .target(2.0)
@@ -565,7 +641,7 @@ fn random_reads(s: &Sizes, tmp: &Path) -> Result<Vec<BenchResult>> {
             .param("bytes", scan_bytes)
             .param(
                 "work",
-                "log.reader().iter(0..n) summing payload lengths (borrowed records)",
+                "log.reader().iter(0..n) (borrowed records), reading each record's length and first and last payload bytes",
             ),
     ])
 }
