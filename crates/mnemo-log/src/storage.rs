@@ -216,7 +216,14 @@ mod fs {
         }
 
         fn unlock(&self) {
-            self.lock.lock().take();
+            if let Some(file) = self.lock.lock().take() {
+                // Release explicitly rather than by closing: a child process
+                // forked elsewhere in this program shares the open file
+                // description until it execs, and closing our descriptor
+                // alone would leave the lock held until then. An error here
+                // changes nothing: closing the file below releases it too.
+                let _ = file.unlock();
+            }
         }
     }
 
