@@ -11,7 +11,9 @@
 //! A new suite is a module with a `run(&SuiteOptions) -> Result<Vec<BenchResult>>`
 //! function and a variant of [`Suite`].
 
+mod embed_suite;
 mod harness;
+mod locomo;
 mod log_suite;
 
 use std::path::PathBuf;
@@ -35,18 +37,22 @@ enum Suite {
     /// mnemo-log: appends, durable appends, reads, scans, Merkle hashing,
     /// proofs and recovery, against `Vec`/`BufWriter`/`sha2`/fjall peers.
     Log(SuiteOptions),
+    /// mnemo-embed: MiniLM throughput and query latency against ONNX
+    /// Runtime, HashEmbedder throughput, LoCoMo retrieval hit@5.
+    Embed(SuiteOptions),
 }
 
 impl Suite {
     fn name(&self) -> &'static str {
         match self {
             Suite::Log(_) => "log",
+            Suite::Embed(_) => "embed",
         }
     }
 
     fn options(&self) -> &SuiteOptions {
         match self {
-            Suite::Log(opts) => opts,
+            Suite::Log(opts) | Suite::Embed(opts) => opts,
         }
     }
 }
@@ -77,11 +83,20 @@ fn main() -> Result<()> {
     if cfg!(debug_assertions) {
         bail!("benchmarks are only meaningful in release mode: cargo run --release -p mnemo-bench");
     }
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        // SAFETY: nothing has started a thread yet (this is the first
+        // statement after the mode check), so no one reads the environment
+        // concurrently. candle splits every matrix product across this many
+        // threads; MiniLm runs its sub-batches on its own worker per core,
+        // which is faster (see mnemo-embed's minilm module).
+        unsafe { std::env::set_var("RAYON_NUM_THREADS", "1") };
+    }
     let cli = Cli::parse();
     let opts = cli.suite.options();
     let name = cli.suite.name();
     let results = match &cli.suite {
         Suite::Log(opts) => log_suite::run(opts)?,
+        Suite::Embed(opts) => embed_suite::run(opts)?,
     };
     let root = harness::workspace_root();
     let report = Report {
