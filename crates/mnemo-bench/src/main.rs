@@ -15,6 +15,8 @@ mod embed_suite;
 mod harness;
 mod locomo;
 mod log_suite;
+mod rustdocs;
+mod vecfile;
 
 use std::path::PathBuf;
 
@@ -28,7 +30,30 @@ use harness::{Machine, Report};
 #[command(version, about)]
 struct Cli {
     #[command(subcommand)]
-    suite: Suite,
+    command: Command,
+}
+
+/// A suite, or a dataset tool.
+#[derive(Debug, Subcommand)]
+enum Command {
+    #[command(flatten)]
+    Suite(Suite),
+    /// Builds (or checks) the rustdocs-minilm vector dataset: sentences of
+    /// the toolchain's documentation embedded with all-MiniLM-L6-v2, in a
+    /// cache directory outside the repository.
+    Dataset(DatasetOptions),
+}
+
+/// Options of the `dataset` command.
+#[derive(Debug, Clone, Args)]
+struct DatasetOptions {
+    /// Where the dataset lives (default:
+    /// `${XDG_CACHE_HOME:-~/.cache}/mnemo/datasets/rustdocs-minilm`).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Build it again even if it is present and valid.
+    #[arg(long)]
+    rebuild: bool,
 }
 
 /// The suites.
@@ -91,10 +116,13 @@ fn main() -> Result<()> {
         // which is faster (see mnemo-embed's minilm module).
         unsafe { std::env::set_var("RAYON_NUM_THREADS", "1") };
     }
-    let cli = Cli::parse();
-    let opts = cli.suite.options();
-    let name = cli.suite.name();
-    let results = match &cli.suite {
+    let suite = match Cli::parse().command {
+        Command::Suite(suite) => suite,
+        Command::Dataset(opts) => return dataset(&opts),
+    };
+    let opts = suite.options();
+    let name = suite.name();
+    let results = match &suite {
         Suite::Log(opts) => log_suite::run(opts)?,
         Suite::Embed(opts) => embed_suite::run(opts)?,
     };
@@ -116,5 +144,49 @@ fn main() -> Result<()> {
     });
     report.write(&out)?;
     println!("wrote {}", out.display());
+    Ok(())
+}
+
+/// The `dataset` command: ensures the dataset exists and prints its summary.
+fn dataset(opts: &DatasetOptions) -> Result<()> {
+    let dir = match &opts.dir {
+        Some(dir) => dir.clone(),
+        None => rustdocs::default_dir()?,
+    };
+    let data = rustdocs::ensure(&dir, opts.rebuild)?;
+    let m = &data.manifest;
+    println!(
+        "{}: {} base and {} query sentences, {}, built from {} ({}) in {:.0} s",
+        data.dir.display(),
+        m.base,
+        m.queries,
+        m.embedder,
+        m.source,
+        m.rustc,
+        m.build_seconds
+    );
+    if let Some(q) = data.query_text.first() {
+        // A sanity check a person can read: the first query's nearest base
+        // sentence by exact search.
+        let query = data.queries.row(0);
+        let nearest = (0..data.base.len()).max_by(|&a, &b| {
+            let dot =
+                |i: usize| -> f32 { data.base.row(i).iter().zip(query).map(|(x, y)| x * y).sum() };
+            dot(a).total_cmp(&dot(b))
+        });
+        if let Some(i) = nearest {
+            println!(
+                "first query: {q}\nits nearest base sentence: {}",
+                data.base_text[i]
+            );
+        }
+    }
+    println!(
+        "vectors: {} x {} and {} x {}",
+        data.base.len(),
+        data.base.dimension,
+        data.queries.len(),
+        data.queries.dimension
+    );
     Ok(())
 }
