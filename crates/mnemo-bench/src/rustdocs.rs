@@ -16,7 +16,8 @@
 //!
 //! [`ensure`] returns the dataset and regenerates it when a file is missing or
 //! does not match the manifest. Sentences are distinct, whitespace-normalised,
-//! 3 to 80 words long, start with a letter or digit, and either end like a
+//! 3 to 80 words long (typographic quotes made plain; two sentences that
+//! differ only in case, punctuation or markup count once), start with a letter or digit, and either end like a
 //! sentence (`.`, `!`, `?`, `:`) or read as a plain clause of at least five
 //! words; lines that are mostly code are left out.
 
@@ -269,7 +270,7 @@ pub fn extract_dir(docs: &Path) -> Result<Vec<String>> {
         let html = String::from_utf8_lossy(&bytes);
         let mut add = |text: &str| {
             for s in sentences_of(text) {
-                if seen.insert(s.clone()) {
+                if seen.insert(dedup_key(&s)) {
                     sentences.push(s);
                 }
             }
@@ -283,6 +284,17 @@ pub fn extract_dir(docs: &Path) -> Result<Vec<String>> {
         }
     }
     Ok(sentences)
+}
+
+/// What two sentences must differ in to count as distinct: their letters and
+/// digits, ignoring case, so that sentences differing only in quotes,
+/// punctuation or markup count once.
+fn dedup_key(sentence: &str) -> String {
+    sentence
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 /// Calls `f` with the text (tags removed, entities decoded) inside every
@@ -402,7 +414,16 @@ fn sentences_of(text: &str) -> Vec<String> {
                 next.starts_with(|c: char| c.is_ascii_alphabetic() || c == '"' || c == '(')
             });
         if ends || i + 1 == words.len() {
-            let sentence = words[start..=i].join(" ").replace('`', "");
+            let sentence: String = words[start..=i]
+                .join(" ")
+                .chars()
+                .filter(|&c| c != '`')
+                .map(|c| match c {
+                    '‘' | '’' => '\'',
+                    '“' | '”' => '"',
+                    c => c,
+                })
+                .collect();
             if is_sentence(&sentence) {
                 out.push(sentence);
             }
@@ -463,6 +484,11 @@ mod tests {
             ]
         );
         assert!(sentences_of("Function _mm_foo Copy item path").is_empty());
+        assert_eq!(
+            sentences_of("It prints “Aborted” here."),
+            ["It prints \"Aborted\" here."]
+        );
+        assert_eq!(dedup_key("It's `Vec`: fine."), dedup_key("its vec fine"));
         assert!(
             sentences_of("Vector Find Any Element").is_empty(),
             "title, not a sentence"
