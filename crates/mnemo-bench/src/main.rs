@@ -11,8 +11,12 @@
 //! A new suite is a module with a `run(&SuiteOptions) -> Result<Vec<BenchResult>>`
 //! function and a variant of [`Suite`].
 
+mod embed_suite;
 mod harness;
+mod locomo;
 mod log_suite;
+mod rustdocs;
+mod vecfile;
 
 use std::path::PathBuf;
 
@@ -26,7 +30,30 @@ use harness::{Machine, Report};
 #[command(version, about)]
 struct Cli {
     #[command(subcommand)]
-    suite: Suite,
+    command: Command,
+}
+
+/// A suite, or a dataset tool.
+#[derive(Debug, Subcommand)]
+enum Command {
+    #[command(flatten)]
+    Suite(Suite),
+    /// Builds (or checks) the rustdocs-minilm vector dataset: sentences of
+    /// the toolchain's documentation embedded with all-MiniLM-L6-v2, in a
+    /// cache directory outside the repository.
+    Dataset(DatasetOptions),
+}
+
+/// Options of the `dataset` command.
+#[derive(Debug, Clone, Args)]
+struct DatasetOptions {
+    /// Where the dataset lives (default:
+    /// `${XDG_CACHE_HOME:-~/.cache}/mnemo/datasets/rustdocs-minilm`).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Build it again even if it is present and valid.
+    #[arg(long)]
+    rebuild: bool,
 }
 
 /// The suites.
@@ -35,18 +62,22 @@ enum Suite {
     /// mnemo-log: appends, durable appends, reads, scans, Merkle hashing,
     /// proofs and recovery, against `Vec`/`BufWriter`/`sha2`/fjall peers.
     Log(SuiteOptions),
+    /// mnemo-embed: MiniLM throughput and query latency against ONNX
+    /// Runtime, HashEmbedder throughput, LoCoMo retrieval hit@5.
+    Embed(SuiteOptions),
 }
 
 impl Suite {
     fn name(&self) -> &'static str {
         match self {
             Suite::Log(_) => "log",
+            Suite::Embed(_) => "embed",
         }
     }
 
     fn options(&self) -> &SuiteOptions {
         match self {
-            Suite::Log(opts) => opts,
+            Suite::Log(opts) | Suite::Embed(opts) => opts,
         }
     }
 }
@@ -77,11 +108,23 @@ fn main() -> Result<()> {
     if cfg!(debug_assertions) {
         bail!("benchmarks are only meaningful in release mode: cargo run --release -p mnemo-bench");
     }
-    let cli = Cli::parse();
-    let opts = cli.suite.options();
-    let name = cli.suite.name();
-    let results = match &cli.suite {
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        // SAFETY: nothing has started a thread yet (this is the first
+        // statement after the mode check), so no one reads the environment
+        // concurrently. candle splits every matrix product across this many
+        // threads; MiniLm runs its sub-batches on its own worker per core,
+        // which is faster (see mnemo-embed's minilm module).
+        unsafe { std::env::set_var("RAYON_NUM_THREADS", "1") };
+    }
+    let suite = match Cli::parse().command {
+        Command::Suite(suite) => suite,
+        Command::Dataset(opts) => return dataset(&opts),
+    };
+    let opts = suite.options();
+    let name = suite.name();
+    let results = match &suite {
         Suite::Log(opts) => log_suite::run(opts)?,
+        Suite::Embed(opts) => embed_suite::run(opts)?,
     };
     let root = harness::workspace_root();
     let report = Report {
@@ -101,5 +144,49 @@ fn main() -> Result<()> {
     });
     report.write(&out)?;
     println!("wrote {}", out.display());
+    Ok(())
+}
+
+/// The `dataset` command: ensures the dataset exists and prints its summary.
+fn dataset(opts: &DatasetOptions) -> Result<()> {
+    let dir = match &opts.dir {
+        Some(dir) => dir.clone(),
+        None => rustdocs::default_dir()?,
+    };
+    let data = rustdocs::ensure(&dir, opts.rebuild)?;
+    let m = &data.manifest;
+    println!(
+        "{}: {} base and {} query sentences, {}, built from {} ({}) in {:.0} s",
+        data.dir.display(),
+        m.base,
+        m.queries,
+        m.embedder,
+        m.source,
+        m.rustc,
+        m.build_seconds
+    );
+    if let Some(q) = data.query_text.first() {
+        // A sanity check a person can read: the first query's nearest base
+        // sentence by exact search.
+        let query = data.queries.row(0);
+        let nearest = (0..data.base.len()).max_by(|&a, &b| {
+            let dot =
+                |i: usize| -> f32 { data.base.row(i).iter().zip(query).map(|(x, y)| x * y).sum() };
+            dot(a).total_cmp(&dot(b))
+        });
+        if let Some(i) = nearest {
+            println!(
+                "first query: {q}\nits nearest base sentence: {}",
+                data.base_text[i]
+            );
+        }
+    }
+    println!(
+        "vectors: {} x {} and {} x {}",
+        data.base.len(),
+        data.base.dimension,
+        data.queries.len(),
+        data.queries.dimension
+    );
     Ok(())
 }

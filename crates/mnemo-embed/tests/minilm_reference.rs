@@ -1,0 +1,175 @@
+//! all-MiniLM-L6-v2 against vectors computed by an independent implementation
+//! (`../shared/data/minilm-reference.json`, a NumPy BERT), and its behaviour
+//! on bad input and bad model files.
+//!
+//! The model comes from `scripts/fetch-model`. Without it these tests fail
+//! when `MNEMO_REQUIRE_MODEL=1` (as `scripts/test` sets) and otherwise print
+//! a notice and pass, so a plain `cargo test` works on a fresh machine.
+#![cfg(feature = "minilm")]
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use mnemo_embed::{Embedder, Error, Fallback, MiniLm, cosine, load_default};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Reference {
+    model: String,
+    items: Vec<Item>,
+}
+
+#[derive(Deserialize)]
+struct Item {
+    text: String,
+    embedding: Vec<f32>,
+}
+
+fn reference_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/minilm-reference.json")
+}
+
+/// The model, loaded once for all tests; `None` (with a notice) when it is
+/// missing and not required.
+fn model() -> Option<&'static MiniLm> {
+    static MODEL: OnceLock<Option<MiniLm>> = OnceLock::new();
+    MODEL
+        .get_or_init(|| match MiniLm::load_default() {
+            Ok(m) => Some(m),
+            Err(e) if std::env::var("MNEMO_REQUIRE_MODEL").as_deref() == Ok("1") => {
+                panic!("MNEMO_REQUIRE_MODEL=1 but the model did not load: {e}")
+            }
+            Err(e) => {
+                eprintln!("SKIPPED: all-MiniLM-L6-v2 tests need the model: {e}");
+                None
+            }
+        })
+        .as_ref()
+}
+
+fn norm(v: &[f32]) -> f32 {
+    v.iter().map(|x| x * x).sum::<f32>().sqrt()
+}
+
+#[test]
+fn matches_the_independent_reference_vectors() {
+    let Some(model) = model() else { return };
+    let path = reference_path();
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let reference: Reference = serde_json::from_str(&text).expect("reference JSON");
+    assert!(
+        reference.model.contains("all-MiniLM-L6-v2"),
+        "{}",
+        reference.model
+    );
+    assert!(reference.items.iter().any(|i| i.text.is_empty()));
+    assert!(reference.items.iter().any(|i| !i.text.is_ascii()));
+    assert!(reference.items.iter().any(|i| i.text.len() > 1000));
+
+    let texts: Vec<&str> = reference.items.iter().map(|i| i.text.as_str()).collect();
+    // As one batch (sorted, sub-batched, padded) and one text at a time.
+    let batch = model.embed_batch(&texts).expect("embed batch");
+    assert_eq!(batch.len(), texts.len());
+    let mut worst = (1.0f32, "");
+    for (item, got) in reference.items.iter().zip(&batch) {
+        assert_eq!(got.len(), item.embedding.len());
+        let single = model.embed(&item.text).expect("embed one");
+        for v in [got, &single] {
+            let c = cosine(v, &item.embedding);
+            if c < worst.0 {
+                worst = (c, item.text.as_str());
+            }
+            assert!(c >= 0.999, "cosine {c} for {:?}", item.text);
+            assert!((norm(v) - 1.0).abs() < 1e-4);
+        }
+    }
+    eprintln!("lowest cosine {} for {:?}", worst.0, worst.1);
+}
+
+#[test]
+fn long_input_is_truncated_at_256_tokens() {
+    let Some(model) = model() else { return };
+    let ids = model.token_ids(&"word ".repeat(1000)).expect("tokens");
+    assert_eq!(ids.len(), 256);
+    assert_eq!((ids[0], ids[255]), (101, 102), "[CLS] ... [SEP]");
+    // Only the first 254 words count, so what follows them changes nothing.
+    let a = model.embed(&"word ".repeat(300)).expect("a");
+    let b = model
+        .embed(&format!("{} tail differs", "word ".repeat(300)))
+        .expect("b");
+    assert!(cosine(&a, &b) > 0.99999);
+}
+
+#[test]
+fn bad_input_gets_unit_vectors() {
+    let Some(model) = model() else { return };
+    let megabyte_one_word = "x".repeat(1 << 20);
+    let megabyte_words = "lorem ipsum ".repeat(90_000);
+    let inputs = [
+        "",
+        "   \t\n  ",
+        "\u{0}\u{1}\u{7f}",
+        "\u{fffd}\u{fffd}",
+        "\u{200b}\u{200d}\u{202e}\u{feff}",
+        "\u{10ffff}\u{e000}",
+        "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 🧑‍🤝‍🧑 ﷽",
+        "[CLS] [SEP] [PAD] [MASK]",
+        megabyte_one_word.as_str(),
+        megabyte_words.as_str(),
+    ];
+    let vectors = model.embed_batch(&inputs).expect("embed");
+    for (text, v) in inputs.iter().zip(&vectors) {
+        assert_eq!(v.len(), 384);
+        assert!(v.iter().all(|x| x.is_finite()));
+        assert!((norm(v) - 1.0).abs() < 1e-4, "{:?}", text.get(..20));
+    }
+}
+
+#[test]
+fn missing_and_corrupt_model_files_are_clear_errors() {
+    let dir = std::env::temp_dir().join(format!("mnemo-embed-bad-model-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let err = MiniLm::load(&dir).expect_err("no files");
+    assert!(matches!(err, Error::ModelNotFound { .. }));
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&dir.display().to_string()) && msg.contains("fetch-model"),
+        "{msg}"
+    );
+
+    std::fs::write(dir.join("tokenizer.json"), b"{ not json").expect("write");
+    std::fs::write(dir.join("model.safetensors"), b"not safetensors").expect("write");
+    let err = MiniLm::load(&dir).expect_err("corrupt files");
+    let msg = err.to_string();
+    assert!(matches!(err, Error::ModelFile { .. }), "{msg}");
+    assert!(
+        msg.contains("tokenizer.json") && msg.contains("fetch-model"),
+        "{msg}"
+    );
+
+    if let Some(model) = model() {
+        // A good tokenizer with corrupt weights names the weights file.
+        let tokenizer = model.model_dir().join("tokenizer.json");
+        std::fs::copy(&tokenizer, dir.join("tokenizer.json")).expect("copy");
+        let msg = MiniLm::load(&dir).expect_err("corrupt weights").to_string();
+        assert!(msg.contains("model.safetensors"), "{msg}");
+    }
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+}
+
+#[test]
+fn default_embedder_falls_back_only_when_allowed() {
+    // With the model present both give MiniLM; without, only AllowHash works.
+    let allowed = load_default(Fallback::AllowHash).expect("always an embedder");
+    match load_default(Fallback::Deny) {
+        Ok(e) => assert_eq!(e.info().id, "minilm-l6-v2"),
+        Err(e) => {
+            assert!(
+                model().is_none(),
+                "model loads but load_default failed: {e}"
+            );
+            assert_eq!(allowed.info().id, "hash-v1");
+        }
+    }
+}
