@@ -415,6 +415,11 @@ fn touched_sum(records: u64) -> u64 {
     records * (READ_PAYLOAD as u64 + 2 * u64::from(FILL_BYTE))
 }
 
+/// The owned read API, as named in the read results.
+const OWNED_API: &str = "log.read(seq): owned Record (Bytes, one reference count)";
+/// The borrowed read API, as named in the read results.
+const BORROWED_API: &str = "log.reader().get(seq): borrowed RecordRef, lock held once";
+
 const READ_PEER_LABEL: &str = "physical limit: Vec<u64> index + Vec<u8> frames, read the length field and first and last payload bytes";
 
 /// The physical limit of random reads: the same frames as a log of `n`
@@ -550,79 +555,29 @@ fn random_reads(s: &Sizes, tmp: &Path) -> Result<Vec<BenchResult>> {
 
     let scan_bytes = n * frame_len as u64;
     let gbps = |d: Duration| scan_bytes as f64 / d.as_secs_f64() / 1e9;
+    let reads = s.reads as u64;
+    let read_row = |name: &str, ours: Duration, peer: Duration, records: u64, api: &str| {
+        BenchResult::new(name, "ns/read", ns_per(ours, reads), Better::Lower)
+            .target(30.0)
+            .peer(peer_label, ns_per(peer, reads))
+            .param("records", records)
+            .param("reads", reads)
+            .param("payload_bytes", READ_PAYLOAD)
+            .param("api", api)
+    };
     Ok(vec![
-        BenchResult::new(
-            "read_random_mem_hot",
-            "ns/read",
-            ns_per(hot_owned, s.reads as u64),
-            Better::Lower,
-        )
-        .target(30.0)
-        .peer(peer_label, ns_per(hot_peer, s.reads as u64))
-        .param("records", hot_n)
-        .param("reads", s.reads)
-        .param("payload_bytes", READ_PAYLOAD)
-        .param("working_set", hot_set.clone())
-        .param("api", "log.read(seq): owned Record (Bytes, one reference count)"),
-        BenchResult::new(
-            "read_random_mem_reader_hot",
-            "ns/read",
-            ns_per(hot_borrowed, s.reads as u64),
-            Better::Lower,
-        )
-        .target(30.0)
-        .peer(peer_label, ns_per(hot_peer, s.reads as u64))
-        .param("records", hot_n)
-        .param("reads", s.reads)
-        .param("payload_bytes", READ_PAYLOAD)
-        .param("working_set", hot_set)
-        .param(
-            "api",
-            "log.reader().get(seq): borrowed RecordRef, lock held once",
-        ),
-        BenchResult::new(
-            "read_random_mem",
-            "ns/read",
-            ns_per(ours_mem, s.reads as u64),
-            Better::Lower,
-        )
-        .target(30.0)
-        .peer(peer_label, ns_per(peer, s.reads as u64))
-        .param("records", n)
-        .param("reads", s.reads)
-        .param("payload_bytes", READ_PAYLOAD)
-        .param("api", "log.read(seq): owned Record (Bytes, one reference count)"),
-        BenchResult::new(
-            "read_random_mem_reader",
-            "ns/read",
-            ns_per(ours_reader, s.reads as u64),
-            Better::Lower,
-        )
-        .target(30.0)
-        .peer(peer_label, ns_per(peer, s.reads as u64))
-        .param("records", n)
-        .param("reads", s.reads)
-        .param("payload_bytes", READ_PAYLOAD)
-        .param(
-            "api",
-            "log.reader().get(seq): borrowed RecordRef, lock held once",
-        ),
-        BenchResult::new(
-            "read_random_file",
-            "ns/read",
-            ns_per(ours_file, s.reads as u64),
-            Better::Lower,
-        )
-        .target(30.0)
-        .peer(peer_label, ns_per(peer, s.reads as u64))
-        .param("records", n)
-        .param("reads", s.reads)
-        .param("payload_bytes", READ_PAYLOAD)
-        .param("segments", segments)
-        .param(
-            "storage",
-            "reopened file log: sealed segments mmapped, last segment in memory",
-        ),
+        read_row("read_random_mem_hot", hot_owned, hot_peer, hot_n, OWNED_API)
+            .param("working_set", hot_set.clone()),
+        read_row("read_random_mem_reader_hot", hot_borrowed, hot_peer, hot_n, BORROWED_API)
+            .param("working_set", hot_set),
+        read_row("read_random_mem", ours_mem, peer, n, OWNED_API),
+        read_row("read_random_mem_reader", ours_reader, peer, n, BORROWED_API),
+        read_row("read_random_file", ours_file, peer, n, OWNED_API)
+            .param("segments", segments)
+            .param(
+                "storage",
+                "reopened file log: sealed segments mmapped, last segment in memory",
+            ),
         BenchResult::new("scan_iter_mem", "GB/s", gbps(scan), Better::Higher)
             .target(2.0)
             .peer("physical limit: memcpy of the same bytes", gbps(memcpy))
