@@ -321,28 +321,14 @@ impl State {
         if needs_roll {
             self.roll(storage, config)?;
         }
-        let ordinal = self
-            .first_ordinal
-            .wrapping_add(self.segments.len() as u32 - 1)
-            & ORDINAL_MASK;
-        let active = self.active();
-        let SegmentData::Active(arena) = &mut active.data else {
-            return Err(Error::Failed("active segment is sealed".into()));
-        };
-        let offset = arena.append_with(frame_len, |buf| write_frame(buf, seq, timestamp, payload));
-        active.records += 1;
-        active.bytes += frame_len as u64;
-        active.last_timestamp = timestamp;
-        active.refresh_view();
-        self.index.push(location(ordinal, offset));
-        self.next_seq = seq + 1;
-        self.total_bytes += frame_len as u64;
+        self.push_run(std::slice::from_ref(&payload), frame_len as u64, timestamp)?;
         Ok(seq)
     }
 
     /// Appends a run of frames that all fit in the active segment (the
-    /// caller checked with [`State::fits_in_active`]): one capacity check,
-    /// one reservation of the index, then frames written back to back.
+    /// caller rolled it or checked with [`State::fits_in_active`]): one
+    /// capacity check, one reservation of the index, then frames written
+    /// back to back.
     fn push_run<P: AsRef<[u8]>>(
         &mut self,
         payloads: &[P],
@@ -381,10 +367,9 @@ impl State {
     /// Whether `bytes` more frame bytes fit in the active segment without a
     /// roll.
     fn fits_in_active(&self, bytes: u64, config: &Config) -> bool {
-        self.segments.last().is_some_and(|active| {
-            matches!(active.data, SegmentData::Active(_))
-                && active.bytes + bytes <= config.segment_bytes
-        })
+        self.segments
+            .last()
+            .is_some_and(|active| active.bytes + bytes <= config.segment_bytes)
     }
 
     fn timestamp(&mut self, config: &Config) -> u64 {

@@ -130,6 +130,24 @@ mod fs {
         fn path(&self, name: &str) -> PathBuf {
             self.dir.join(name)
         }
+
+        /// Maps the whole file read-only; `populate` loads every page now.
+        fn map(&self, name: &str, populate: bool) -> io::Result<Bytes> {
+            let file = File::open(self.path(name))?;
+            if file.metadata()?.len() == 0 {
+                return Ok(Bytes::new());
+            }
+            let mut options = memmap2::MmapOptions::new();
+            if populate {
+                options.populate();
+            }
+            // SAFETY: the log only ever appends to segment files and never
+            // truncates a file below a length it has mapped (recovery cuts
+            // torn tails before mapping the result), so the mapped range
+            // stays valid; outside writers are kept away by the lock file.
+            let map = unsafe { options.map(&file)? };
+            Ok(Bytes::from_owner(map))
+        }
     }
 
     impl Storage for FsStorage {
@@ -155,27 +173,11 @@ mod fs {
         }
 
         fn read(&self, name: &str) -> io::Result<Bytes> {
-            let file = File::open(self.path(name))?;
-            let len = file.metadata()?.len();
-            if len == 0 {
-                return Ok(Bytes::new());
-            }
-            // SAFETY: the log only ever appends to segment files and never
-            // truncates a file below a length it has mapped (recovery cuts
-            // torn tails before mapping the result), so the mapped range
-            // stays valid; outside writers are kept away by the lock file.
-            let map = unsafe { memmap2::MmapOptions::new().populate().map(&file)? };
-            Ok(Bytes::from_owner(map))
+            self.map(name, true)
         }
 
         fn read_lazily(&self, name: &str) -> io::Result<Bytes> {
-            let file = File::open(self.path(name))?;
-            if file.metadata()?.len() == 0 {
-                return Ok(Bytes::new());
-            }
-            // SAFETY: as in `read`.
-            let map = unsafe { memmap2::MmapOptions::new().map(&file)? };
-            Ok(Bytes::from_owner(map))
+            self.map(name, false)
         }
 
         fn create(&self, name: &str) -> io::Result<Arc<dyn StorageFile>> {
