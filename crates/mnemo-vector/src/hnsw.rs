@@ -1,0 +1,997 @@
+//! [`Hnsw`]: a hierarchical navigable small world graph (Malkov & Yashunin,
+//! 2016) over contiguous vectors.
+//!
+//! # Layout
+//!
+//! - Vectors: one `Vec<f32>`, row `slot` at `slot · dimension` (normalised
+//!   under [`Metric::Cosine`]).
+//! - Level 0 neighbours: one flat array of `M0 + 1` words per slot — a count,
+//!   then up to `M0` slots.
+//! - Upper levels: one flat array of blocks of `M + 1` words; a slot of level
+//!   `L` owns `L` consecutive blocks (levels `1..=L`) from `upper_start`.
+//! - External ids (u64) map to slots through a hash map; deleted slots are
+//!   tombstones in a bit set: never returned, still routed through, dropped
+//!   by [`Hnsw::compact`].
+//!
+//! Neighbour words are atomics so that a batch can be inserted from several
+//! threads: each slot's list is changed under that slot's one-byte lock, and
+//! searches read lists without locks (a list being rewritten may be seen
+//! half old, half new, but every word is always a valid slot). On x86-64 and
+//! AArch64 these relaxed loads are plain loads.
+//!
+//! # Searching
+//!
+//! A search descends greedily through the upper levels, then runs a
+//! best-first search of width `ef` on level 0, expanding each node's
+//! unvisited neighbours as one prefetched batch. Filters and tombstones keep
+//! nodes out of the results but not out of the routing; a search that finds
+//! fewer than `ef` acceptable nodes keeps going until it has them or the
+//! graph is exhausted. A filter expected to pass few vectors — an allow-list
+//! with at most [`Hnsw::exact_limit`] ids, or a predicate that passes a small
+//! share of a sample — is answered by exact search over what passes instead.
+//! With [`Quantization::Sq8`] the traversal compares the query with the SQ8
+//! codes and the `ef` best are re-ranked with the f32 vectors.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
+
+use parking_lot::Mutex;
+
+use crate::error::{Error, Result};
+use crate::kernels::{Kernels, kernels, prefetch};
+use crate::metric::Metric;
+use crate::search::{Filter, Neighbor, Scored, SearchContext, TopK, drain_sorted};
+use crate::sq8::{QueryTerms, Sq8};
+
+/// Most slots an index holds (slot numbers are `u32`; one value is kept
+/// free as a sentinel).
+pub const MAX_SLOTS: usize = u32::MAX as usize - 1;
+/// Highest level a node may get (`M^16` nodes is far beyond [`MAX_SLOTS`]).
+pub(crate) const MAX_LEVEL: u8 = 16;
+/// Vectors an SQ8 index collects before it fits its ranges; until then
+/// searches use the f32 vectors.
+pub const SQ8_TRAINING_ROWS: usize = 1_024;
+/// Slots sampled to estimate how many vectors a predicate passes.
+const PREDICATE_SAMPLE: usize = 256;
+/// Batches smaller than this are inserted on the calling thread.
+#[cfg(feature = "parallel")]
+const PARALLEL_MIN_BATCH: usize = 256;
+/// `entry` value of an empty graph.
+const NO_ENTRY: u64 = u64::MAX;
+
+/// How vectors are compared during graph traversal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Quantization {
+    /// f32 vectors only.
+    #[default]
+    None,
+    /// SQ8 codes (per-dimension ranges) for traversal, f32 re-ranking of the
+    /// `ef` best. Costs one byte per component on top of the f32 vectors.
+    Sq8,
+}
+
+/// The parameters of an [`Hnsw`] index.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HnswParams {
+    /// Neighbours per node on the upper levels (and the number chosen for a
+    /// new node on every level). Default 16.
+    pub m: usize,
+    /// Neighbours per node on level 0. Default `2 · m`.
+    pub m0: usize,
+    /// Width of the search that finds a new node's neighbours. Default 200.
+    pub ef_construction: usize,
+    /// Default search width (raised to `k` when smaller). Default 64.
+    pub ef_search: usize,
+    /// Seed of the level assignment.
+    pub seed: u64,
+    /// Threads for batch insertion: 0 uses every core, 1 inserts on the
+    /// calling thread in batch order, which makes the graph a pure function
+    /// of the seed and the insertion sequence. Ignored (always 1) without
+    /// the `parallel` feature.
+    pub build_threads: usize,
+    /// Share of tombstoned slots past which [`Hnsw::compact`] rebuilds the
+    /// graph. Default 0.2.
+    pub compact_threshold: f64,
+    /// Traversal representation.
+    pub quantization: Quantization,
+}
+
+impl Default for HnswParams {
+    fn default() -> Self {
+        Self {
+            m: 16,
+            m0: 32,
+            ef_construction: 200,
+            ef_search: 64,
+            seed: 0x6d6e_656d_6f5f_7678,
+            build_threads: 0,
+            compact_threshold: 0.2,
+            quantization: Quantization::None,
+        }
+    }
+}
+
+impl HnswParams {
+    /// Parameters with `m` (and `m0 = 2m`) and `ef_construction`, the rest
+    /// default.
+    pub fn new(m: usize, ef_construction: usize) -> Self {
+        Self {
+            m,
+            m0: 2 * m,
+            ef_construction,
+            ..Self::default()
+        }
+    }
+
+    /// Checks the ranges.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |why: String| Err(Error::InvalidParams(why));
+        if !(2..=256).contains(&self.m) {
+            return bad(format!("m = {} (must be 2..=256)", self.m));
+        }
+        if !(self.m..=1024).contains(&self.m0) {
+            return bad(format!("m0 = {} (must be m..=1024)", self.m0));
+        }
+        if !(1..=100_000).contains(&self.ef_construction) {
+            return bad(format!(
+                "ef_construction = {} (must be 1..=100000)",
+                self.ef_construction
+            ));
+        }
+        if !(1..=100_000).contains(&self.ef_search) {
+            return bad(format!(
+                "ef_search = {} (must be 1..=100000)",
+                self.ef_search
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.compact_threshold) {
+            return bad(format!(
+                "compact_threshold = {} (must be in 0..=1)",
+                self.compact_threshold
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// One search request.
+#[derive(Debug, Clone, Copy)]
+pub struct SearchParams<'a> {
+    /// Results wanted (fewer when fewer vectors pass).
+    pub k: usize,
+    /// Search width; `None` uses the index's `ef_search`. Raised to `k`.
+    pub ef: Option<usize>,
+    /// Which ids may be returned.
+    pub filter: Filter<'a>,
+}
+
+impl SearchParams<'_> {
+    /// The `k` nearest, default width, no filter.
+    pub fn k(k: usize) -> Self {
+        Self {
+            k,
+            ef: None,
+            filter: Filter::All,
+        }
+    }
+}
+
+/// An HNSW index (see the module documentation).
+pub struct Hnsw {
+    pub(crate) dimension: usize,
+    pub(crate) metric: Metric,
+    pub(crate) params: HnswParams,
+    pub(crate) kernels: &'static Kernels,
+    pub(crate) vectors: Vec<f32>,
+    pub(crate) ids: Vec<u64>,
+    pub(crate) levels: Vec<u8>,
+    pub(crate) upper_start: Vec<u32>,
+    pub(crate) links0: Vec<AtomicU32>,
+    pub(crate) upper: Vec<AtomicU32>,
+    locks: Vec<Mutex<()>>,
+    /// `slot << 8 | level` of the entry point, or [`NO_ENTRY`].
+    pub(crate) entry: AtomicU64,
+    /// Held by an insertion that raises the top level.
+    grow: Mutex<()>,
+    pub(crate) deleted: Vec<u64>,
+    pub(crate) deleted_count: usize,
+    pub(crate) slot_of: HashMap<u64, u32>,
+    pub(crate) sq8: Option<Sq8>,
+}
+
+impl std::fmt::Debug for Hnsw {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hnsw")
+            .field("dimension", &self.dimension)
+            .field("metric", &self.metric)
+            .field("params", &self.params)
+            .field("len", &self.len())
+            .field("deleted", &self.deleted_count)
+            .field("kernels", &self.kernels.name)
+            .finish_non_exhaustive()
+    }
+}
+
+thread_local! {
+    static CONTEXT: std::cell::RefCell<SearchContext> = std::cell::RefCell::new(SearchContext::new());
+}
+
+impl Hnsw {
+    /// An empty index of `dimension`-component vectors.
+    pub fn new(dimension: usize, metric: Metric, params: HnswParams) -> Result<Self> {
+        params.validate()?;
+        if !(1..=65_536).contains(&dimension) {
+            return Err(Error::InvalidParams(format!(
+                "dimension = {dimension} (must be 1..=65536)"
+            )));
+        }
+        Ok(Self {
+            dimension,
+            metric,
+            params,
+            kernels: kernels(),
+            vectors: Vec::new(),
+            ids: Vec::new(),
+            levels: Vec::new(),
+            upper_start: Vec::new(),
+            links0: Vec::new(),
+            upper: Vec::new(),
+            locks: Vec::new(),
+            entry: AtomicU64::new(NO_ENTRY),
+            grow: Mutex::new(()),
+            deleted: Vec::new(),
+            deleted_count: 0,
+            slot_of: HashMap::new(),
+            sq8: None,
+        })
+    }
+
+    /// Vector dimension.
+    pub fn dimension(&self) -> usize {
+        self.dimension
+    }
+
+    /// Distance metric.
+    pub fn metric(&self) -> Metric {
+        self.metric
+    }
+
+    /// Parameters.
+    pub fn params(&self) -> &HnswParams {
+        &self.params
+    }
+
+    /// Changes the default search width.
+    pub fn set_ef_search(&mut self, ef: usize) -> Result<()> {
+        let mut params = self.params.clone();
+        params.ef_search = ef;
+        params.validate()?;
+        self.params = params;
+        Ok(())
+    }
+
+    /// Live (not deleted) vectors.
+    pub fn len(&self) -> usize {
+        self.slot_of.len()
+    }
+
+    /// Whether no live vector is present.
+    pub fn is_empty(&self) -> bool {
+        self.slot_of.is_empty()
+    }
+
+    /// Slots in the graph, tombstones included.
+    pub fn slots(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Tombstoned slots (deleted, not yet compacted away).
+    pub fn deleted(&self) -> usize {
+        self.deleted_count
+    }
+
+    /// Whether `id` is live in the index.
+    pub fn contains(&self, id: u64) -> bool {
+        self.slot_of.contains_key(&id)
+    }
+
+    /// The stored vector of `id` (normalised under cosine).
+    pub fn get(&self, id: u64) -> Option<&[f32]> {
+        self.slot_of.get(&id).map(|&s| self.vector(s))
+    }
+
+    /// The live ids, in slot order.
+    pub fn ids(&self) -> impl Iterator<Item = u64> + '_ {
+        self.ids
+            .iter()
+            .enumerate()
+            .filter(|&(slot, _)| !self.is_deleted(slot as u32))
+            .map(|(_, &id)| id)
+    }
+
+    /// The kernel set in use (e.g. `"avx2+fma"`).
+    pub fn kernel_name(&self) -> &'static str {
+        self.kernels.name
+    }
+
+    /// Whether SQ8 codes are in use for traversal (an SQ8 index switches
+    /// them on once it holds [`SQ8_TRAINING_ROWS`] vectors).
+    pub fn sq8_active(&self) -> bool {
+        self.sq8.is_some()
+    }
+
+    /// Heap bytes held by the index (vectors, codes, graph, id map,
+    /// tombstones), excluding search contexts.
+    pub fn memory_bytes(&self) -> usize {
+        let map = self.slot_of.capacity() * (size_of::<u64>() + size_of::<u32>() + 1);
+        self.vectors.capacity() * 4
+            + self.ids.capacity() * 8
+            + self.levels.capacity()
+            + self.upper_start.capacity() * 4
+            + (self.links0.capacity() + self.upper.capacity()) * 4
+            + self.locks.capacity() * size_of::<Mutex<()>>()
+            + self.deleted.capacity() * 8
+            + map
+            + self.sq8.as_ref().map_or(0, Sq8::memory_bytes)
+    }
+
+    // ----- slots -----
+
+    #[inline(always)]
+    pub(crate) fn vector(&self, slot: u32) -> &[f32] {
+        let at = slot as usize * self.dimension;
+        &self.vectors[at..at + self.dimension]
+    }
+
+    #[inline(always)]
+    pub(crate) fn is_deleted(&self, slot: u32) -> bool {
+        self.deleted
+            .get(slot as usize / 64)
+            .is_some_and(|w| w & (1 << (slot % 64)) != 0)
+    }
+
+    /// The neighbour block of `slot` on `level`: a count, then the slots.
+    #[inline(always)]
+    pub(crate) fn block(&self, slot: u32, level: usize) -> &[AtomicU32] {
+        if level == 0 {
+            let width = self.params.m0 + 1;
+            let at = slot as usize * width;
+            &self.links0[at..at + width]
+        } else {
+            let width = self.params.m + 1;
+            let at = (self.upper_start[slot as usize] as usize + level - 1) * width;
+            &self.upper[at..at + width]
+        }
+    }
+
+    /// The neighbours of `slot` on `level`.
+    #[inline(always)]
+    fn neighbours(&self, slot: u32, level: usize) -> &[AtomicU32] {
+        let block = self.block(slot, level);
+        let count = (block[0].load(Relaxed) as usize).min(block.len() - 1);
+        &block[1..1 + count]
+    }
+
+    fn entry_point(&self) -> Option<(u32, usize)> {
+        let e = self.entry.load(std::sync::atomic::Ordering::Acquire);
+        (e != NO_ENTRY).then_some(((e >> 8) as u32, (e & 0xff) as usize))
+    }
+
+    fn set_entry_point(&self, slot: u32, level: usize) {
+        self.entry.store(
+            (u64::from(slot) << 8) | level as u64,
+            std::sync::atomic::Ordering::Release,
+        );
+    }
+
+    /// The level of a new node in `slot`: `⌊−ln(u) / ln(M)⌋` for a uniform
+    /// `u` drawn from the seed and the slot.
+    fn level_for(&self, slot: usize) -> u8 {
+        let bits = splitmix64(self.params.seed ^ (slot as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let u = ((bits >> 11) + 1) as f64 / (1u64 << 53) as f64;
+        let level = (-u.ln() / (self.params.m as f64).ln()).floor();
+        (level as u8).min(MAX_LEVEL)
+    }
+
+    // ----- insertion -----
+
+    /// Inserts one vector under `id` (refused if `id` is live: use
+    /// [`Self::update`]).
+    pub fn insert(&mut self, id: u64, vector: &[f32]) -> Result<()> {
+        crate::metric::check(self.dimension, vector)?;
+        self.insert_batch(&[id], vector)
+    }
+
+    /// Replaces the vector of `id` (delete, then insert), or inserts it.
+    pub fn update(&mut self, id: u64, vector: &[f32]) -> Result<()> {
+        self.metric
+            .prepare_into(self.dimension, vector, &mut Vec::new())?;
+        if self.contains(id) {
+            self.delete(id)?;
+        }
+        self.insert_batch(&[id], vector)
+    }
+
+    /// Inserts `ids.len()` vectors given as consecutive rows of `vectors`.
+    /// Every row is checked first: on any error nothing is inserted. With
+    /// the `parallel` feature and `build_threads != 1`, large batches are
+    /// linked from several threads.
+    pub fn insert_batch(&mut self, ids: &[u64], vectors: &[f32]) -> Result<()> {
+        let dim = self.dimension;
+        if vectors.len() != ids.len() * dim {
+            return Err(Error::InvalidParams(format!(
+                "batch of {} ids with {} components (expected {} per vector)",
+                ids.len(),
+                vectors.len(),
+                dim
+            )));
+        }
+        let first = self.ids.len();
+        if first + ids.len() > MAX_SLOTS {
+            return Err(Error::Full(MAX_SLOTS));
+        }
+        let mut batch_ids = std::collections::HashSet::with_capacity(ids.len());
+        let mut scratch = Vec::with_capacity(dim);
+        for (&id, row) in ids.iter().zip(vectors.chunks_exact(dim)) {
+            self.metric.prepare_into(dim, row, &mut scratch)?;
+            if self.slot_of.contains_key(&id) || !batch_ids.insert(id) {
+                return Err(Error::DuplicateId(id));
+            }
+        }
+        drop(batch_ids);
+
+        // Every check passed: grow the arrays, then link.
+        let n = ids.len();
+        self.vectors.reserve(n * dim);
+        for row in vectors.chunks_exact(dim) {
+            self.metric.prepare_into(dim, row, &mut scratch)?;
+            self.vectors.extend_from_slice(&scratch);
+        }
+        self.ids.extend_from_slice(ids);
+        self.links0
+            .extend((0..n * (self.params.m0 + 1)).map(|_| AtomicU32::new(0)));
+        self.locks.extend((0..n).map(|_| Mutex::new(())));
+        let mut blocks = self.upper.len() / (self.params.m + 1);
+        for slot in first..first + n {
+            let level = self.level_for(slot);
+            self.levels.push(level);
+            self.upper_start.push(blocks as u32);
+            blocks += usize::from(level);
+        }
+        self.upper
+            .resize_with(blocks * (self.params.m + 1), || AtomicU32::new(0));
+        self.deleted.resize((first + n).div_ceil(64), 0);
+        self.slot_of.reserve(n);
+        for (i, &id) in ids.iter().enumerate() {
+            self.slot_of.insert(id, (first + i) as u32);
+        }
+        if let Some(sq8) = &mut self.sq8 {
+            for row in self.vectors[first * dim..].chunks_exact(dim) {
+                sq8.push(row);
+            }
+        }
+
+        self.link_range(first as u32, (first + n) as u32);
+
+        if self.params.quantization == Quantization::Sq8
+            && self.sq8.is_none()
+            && self.ids.len() >= SQ8_TRAINING_ROWS
+        {
+            self.sq8 = Some(Sq8::train(dim, &self.vectors));
+        }
+        Ok(())
+    }
+
+    /// Links slots `from..to` (already stored) into the graph.
+    fn link_range(&self, mut from: u32, to: u32) {
+        let mut ctx = SearchContext::new();
+        if from < to && self.entry_point().is_none() {
+            self.link(&mut ctx, from);
+            from += 1;
+        }
+        #[cfg(feature = "parallel")]
+        if self.params.build_threads != 1 && (to - from) as usize >= PARALLEL_MIN_BATCH {
+            use rayon::prelude::*;
+            let work = || {
+                (from..to)
+                    .into_par_iter()
+                    .for_each_init(SearchContext::new, |ctx, slot| self.link(ctx, slot));
+            };
+            if self.params.build_threads == 0 {
+                work();
+                return;
+            }
+            if let Ok(pool) = rayon::ThreadPoolBuilder::new()
+                .num_threads(self.params.build_threads)
+                .build()
+            {
+                pool.install(work);
+                return;
+            }
+        }
+        for slot in from..to {
+            self.link(&mut ctx, slot);
+        }
+    }
+
+    /// Finds the neighbours of `slot` on each of its levels and links it
+    /// both ways.
+    fn link(&self, ctx: &mut SearchContext, slot: u32) {
+        let level = usize::from(self.levels[slot as usize]);
+        let Some((mut entry, mut top)) = self.entry_point() else {
+            self.set_entry_point(slot, level);
+            return;
+        };
+        let _grow = (level > top).then(|| {
+            let guard = self.grow.lock();
+            if let Some(e) = self.entry_point() {
+                (entry, top) = e;
+            }
+            guard
+        });
+        let query = self.vector(slot);
+        let dist = |s: u32| self.metric.distance(self.kernels, query, self.vector(s));
+        let mut nearest = Scored {
+            dist: dist(entry),
+            slot: entry,
+        };
+        for l in (level + 1..=top).rev() {
+            nearest = self.greedy(nearest, l, &dist);
+        }
+        for l in (0..=level.min(top)).rev() {
+            ctx.start(self.slots());
+            ctx.visit(slot);
+            self.search_layer(
+                ctx,
+                nearest,
+                self.params.ef_construction,
+                l,
+                |s| !self.is_deleted(s),
+                dist,
+            );
+            drain_sorted(&mut ctx.results, &mut ctx.sorted);
+            if let Some(best) = ctx.sorted.first() {
+                nearest = *best;
+            }
+            self.connect(ctx, slot, l);
+        }
+        if level > top {
+            self.set_entry_point(slot, level);
+        }
+    }
+
+    /// Greedy descent on one level: moves to the closest neighbour until none
+    /// is closer.
+    fn greedy(&self, mut at: Scored, level: usize, dist: &impl Fn(u32) -> f32) -> Scored {
+        loop {
+            let mut moved = false;
+            for n in self.neighbours(at.slot, level) {
+                let n = n.load(Relaxed);
+                let d = dist(n);
+                if d < at.dist {
+                    at = Scored { dist: d, slot: n };
+                    moved = true;
+                }
+            }
+            if !moved {
+                return at;
+            }
+        }
+    }
+
+    /// Best-first search of width `ef` on `level` from `entry`; the `ef`
+    /// closest accepted nodes end up in `ctx.results`. `ctx.start` must have
+    /// been called.
+    fn search_layer(
+        &self,
+        ctx: &mut SearchContext,
+        entry: Scored,
+        ef: usize,
+        level: usize,
+        accept: impl Fn(u32) -> bool,
+        dist: impl Fn(u32) -> f32,
+    ) {
+        ctx.visit(entry.slot);
+        ctx.candidates.push(std::cmp::Reverse(entry));
+        let mut bound = f32::INFINITY;
+        if accept(entry.slot) {
+            ctx.results.push(entry);
+            bound = entry.dist;
+        }
+        while let Some(std::cmp::Reverse(current)) = ctx.candidates.pop() {
+            if current.dist > bound && ctx.results.len() >= ef {
+                break;
+            }
+            ctx.batch.clear();
+            for n in self.neighbours(current.slot, level) {
+                let n = n.load(Relaxed);
+                if ctx.visit(n) {
+                    prefetch(self.prefetch_target(n));
+                    ctx.batch.push(n);
+                }
+            }
+            for i in 0..ctx.batch.len() {
+                let n = ctx.batch[i];
+                let d = dist(n);
+                if ctx.results.len() < ef || d < bound {
+                    ctx.candidates
+                        .push(std::cmp::Reverse(Scored { dist: d, slot: n }));
+                    if accept(n) {
+                        ctx.results.push(Scored { dist: d, slot: n });
+                        if ctx.results.len() > ef {
+                            ctx.results.pop();
+                        }
+                        if let Some(worst) = ctx.results.peek() {
+                            bound = worst.dist;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The address a distance computation on `slot` reads first.
+    #[inline(always)]
+    fn prefetch_target(&self, slot: u32) -> *const u8 {
+        match &self.sq8 {
+            Some(sq8) => sq8.codes[slot as usize * self.dimension..].as_ptr(),
+            None => self.vectors[slot as usize * self.dimension..]
+                .as_ptr()
+                .cast(),
+        }
+    }
+
+    /// Gives `slot` its neighbours on `level` from the sorted candidates in
+    /// `ctx.sorted`, and adds `slot` to each of theirs (pruning full lists
+    /// with the same heuristic).
+    fn connect(&self, ctx: &mut SearchContext, slot: u32, level: usize) {
+        let SearchContext {
+            sorted,
+            selected,
+            pool,
+            kept,
+            ..
+        } = ctx;
+        self.select(sorted, self.params.m, selected);
+        {
+            let _lock = self.locks[slot as usize].lock();
+            let block = self.block(slot, level);
+            let count = selected.len().min(block.len() - 1);
+            for (word, &n) in block[1..].iter().zip(selected.iter()) {
+                word.store(n, Relaxed);
+            }
+            block[0].store(count as u32, Relaxed);
+        }
+        let capacity = if level == 0 {
+            self.params.m0
+        } else {
+            self.params.m
+        };
+        for &n in selected.iter() {
+            if n == slot {
+                continue;
+            }
+            let _lock = self.locks[n as usize].lock();
+            let block = self.block(n, level);
+            let count = (block[0].load(Relaxed) as usize).min(capacity);
+            if block[1..1 + count].iter().any(|w| w.load(Relaxed) == slot) {
+                continue;
+            }
+            if count < capacity {
+                block[1 + count].store(slot, Relaxed);
+                block[0].store(count as u32 + 1, Relaxed);
+                continue;
+            }
+            let base = self.vector(n);
+            let d = |s: u32| self.metric.distance(self.kernels, base, self.vector(s));
+            pool.clear();
+            pool.push(Scored {
+                dist: d(slot),
+                slot,
+            });
+            pool.extend(block[1..1 + count].iter().map(|w| {
+                let s = w.load(Relaxed);
+                Scored {
+                    dist: d(s),
+                    slot: s,
+                }
+            }));
+            pool.sort_unstable();
+            self.select(pool, capacity, kept);
+            for (word, &s) in block[1..].iter().zip(kept.iter()) {
+                word.store(s, Relaxed);
+            }
+            block[0].store(kept.len() as u32, Relaxed);
+        }
+    }
+
+    /// The neighbour-selection heuristic (the paper's algorithm 4): walks the
+    /// candidates from the closest and keeps one only if it is closer to the
+    /// base than to every one kept so far, up to `m`. With fewer than `m`
+    /// candidates all are kept.
+    fn select(&self, sorted: &[Scored], m: usize, out: &mut Vec<u32>) {
+        out.clear();
+        if sorted.len() <= m {
+            out.extend(sorted.iter().map(|s| s.slot));
+            return;
+        }
+        for c in sorted {
+            if out.len() >= m {
+                break;
+            }
+            let v = self.vector(c.slot);
+            let diverse = out
+                .iter()
+                .all(|&kept| self.metric.distance(self.kernels, v, self.vector(kept)) > c.dist);
+            if diverse {
+                out.push(c.slot);
+            }
+        }
+    }
+
+    // ----- deletion and compaction -----
+
+    /// Deletes `id`: its slot becomes a tombstone (never returned, still
+    /// routed through) until [`Self::compact`] removes it.
+    pub fn delete(&mut self, id: u64) -> Result<()> {
+        let slot = self.slot_of.remove(&id).ok_or(Error::NotFound(id))?;
+        self.deleted[slot as usize / 64] |= 1 << (slot % 64);
+        self.deleted_count += 1;
+        Ok(())
+    }
+
+    /// Whether tombstones exceed `compact_threshold` of the slots.
+    pub fn needs_compaction(&self) -> bool {
+        self.deleted_count > 0
+            && self.deleted_count as f64 > self.params.compact_threshold * self.slots() as f64
+    }
+
+    /// Rebuilds the graph from the live vectors once tombstones pass the
+    /// threshold ([`Self::needs_compaction`]); returns whether it did.
+    pub fn compact(&mut self) -> Result<bool> {
+        if !self.needs_compaction() {
+            return Ok(false);
+        }
+        self.rebuild()?;
+        Ok(true)
+    }
+
+    /// Rebuilds the graph from the live vectors now: tombstones are dropped,
+    /// slots renumbered, SQ8 ranges refitted. Ids and vectors are kept.
+    pub fn rebuild(&mut self) -> Result<()> {
+        let mut fresh = Hnsw::new(self.dimension, self.metric, self.params.clone())?;
+        let live: Vec<u32> = (0..self.slots() as u32)
+            .filter(|&s| !self.is_deleted(s))
+            .collect();
+        let ids: Vec<u64> = live.iter().map(|&s| self.ids[s as usize]).collect();
+        let mut vectors = Vec::with_capacity(live.len() * self.dimension);
+        for &s in &live {
+            vectors.extend_from_slice(self.vector(s));
+        }
+        fresh.insert_batch(&ids, &vectors)?;
+        *self = fresh;
+        Ok(())
+    }
+
+    // ----- search -----
+
+    /// The `k` nearest live vectors to `query` at the default width, nearest
+    /// first (uses a per-thread [`SearchContext`]).
+    pub fn search(&self, query: &[f32], k: usize) -> Result<Vec<Neighbor>> {
+        self.search_params(query, &SearchParams::k(k))
+    }
+
+    /// [`Self::search_with`] on a per-thread context, returning an owned
+    /// vector.
+    pub fn search_params(&self, query: &[f32], params: &SearchParams<'_>) -> Result<Vec<Neighbor>> {
+        CONTEXT.with(|ctx| match ctx.try_borrow_mut() {
+            Ok(mut ctx) => self.search_with(&mut ctx, query, params).map(<[_]>::to_vec),
+            // A predicate that searches this thread's indices again.
+            Err(_) => self
+                .search_with(&mut SearchContext::new(), query, params)
+                .map(<[_]>::to_vec),
+        })
+    }
+
+    /// Searches with a caller-held context: once the context has grown to
+    /// the index, the search allocates nothing. Results, nearest first, live
+    /// in the context until its next search.
+    pub fn search_with<'c>(
+        &self,
+        ctx: &'c mut SearchContext,
+        query: &[f32],
+        params: &SearchParams<'_>,
+    ) -> Result<&'c [Neighbor]> {
+        let mut prepared = std::mem::take(&mut ctx.query);
+        let checked = self
+            .metric
+            .prepare_into(self.dimension, query, &mut prepared);
+        if checked.is_ok() {
+            self.search_prepared(ctx, &prepared, params);
+        }
+        ctx.query = prepared;
+        checked?;
+        Ok(&ctx.out)
+    }
+
+    /// The search proper, on a checked and prepared query; results go to
+    /// `ctx.out`.
+    fn search_prepared(&self, ctx: &mut SearchContext, query: &[f32], params: &SearchParams<'_>) {
+        ctx.out.clear();
+        let live = self.len();
+        if params.k == 0 || live == 0 {
+            return;
+        }
+        let ef = params.ef.unwrap_or(self.params.ef_search).max(params.k);
+        match params.filter {
+            Filter::Allow(set) if set.len() <= self.exact_limit(ef) as u64 => {
+                let slots = set.iter().filter_map(|id| self.slot_of.get(&id).copied());
+                return self.exact(ctx, query, params.k, slots);
+            }
+            Filter::Predicate(p) if self.predicate_is_selective(p, ef) => {
+                let slots = (0..self.slots() as u32)
+                    .filter(|&s| !self.is_deleted(s) && p(self.ids[s as usize]));
+                return self.exact(ctx, query, params.k, slots);
+            }
+            _ => {}
+        }
+        let Some((entry, top)) = self.entry_point() else {
+            return;
+        };
+        let filter = params.filter;
+        let accept = |s: u32| {
+            !self.is_deleted(s) && (filter.is_all() || filter.accepts(self.ids[s as usize]))
+        };
+        let exact = |s: u32| self.metric.distance(self.kernels, query, self.vector(s));
+        ctx.start(self.slots());
+        match &self.sq8 {
+            None => {
+                let mut at = Scored {
+                    dist: exact(entry),
+                    slot: entry,
+                };
+                for l in (1..=top).rev() {
+                    at = self.greedy(at, l, &exact);
+                }
+                self.search_layer(ctx, at, ef, 0, accept, exact);
+                drain_sorted(&mut ctx.results, &mut ctx.sorted);
+            }
+            Some(sq8) => {
+                let mut scaled = std::mem::take(&mut ctx.scaled_query);
+                let terms: QueryTerms = sq8.prepare_query(query, &mut scaled);
+                let approx = |s: u32| sq8.distance(self.kernels, self.metric, &scaled, terms, s);
+                let mut at = Scored {
+                    dist: approx(entry),
+                    slot: entry,
+                };
+                for l in (1..=top).rev() {
+                    at = self.greedy(at, l, &approx);
+                }
+                self.search_layer(ctx, at, ef, 0, accept, approx);
+                ctx.sorted.clear();
+                ctx.sorted.extend(ctx.results.drain().map(|s| Scored {
+                    dist: exact(s.slot),
+                    slot: s.slot,
+                }));
+                ctx.sorted.sort_unstable();
+                ctx.scaled_query = scaled;
+            }
+        }
+        ctx.out
+            .extend(ctx.sorted.iter().take(params.k).map(|s| Neighbor {
+                id: self.ids[s.slot as usize],
+                distance: s.dist,
+            }));
+    }
+
+    /// Filters passing at most this many vectors are answered by exact search
+    /// over them: the larger of `2 · ef · M0` (about what a graph search of
+    /// width `ef` computes) and 5% of the live vectors.
+    pub fn exact_limit(&self, ef: usize) -> usize {
+        (2 * ef * self.params.m0).max(self.len() / 20)
+    }
+
+    /// Whether a predicate passing the share of a sample of slots it passes
+    /// would let through at most [`Self::exact_limit`] vectors.
+    fn predicate_is_selective(&self, p: &dyn Fn(u64) -> bool, ef: usize) -> bool {
+        let slots = self.slots();
+        if self.len() <= self.exact_limit(ef) {
+            return true;
+        }
+        let step = (slots / PREDICATE_SAMPLE).max(1);
+        let (mut seen, mut passed) = (0usize, 0usize);
+        for slot in (0..slots).step_by(step) {
+            if !self.is_deleted(slot as u32) {
+                seen += 1;
+                passed += usize::from(p(self.ids[slot]));
+            }
+        }
+        seen > 0 && passed * self.len() <= self.exact_limit(ef) * seen
+    }
+
+    /// Exact top-k over `slots`, into `ctx.out`.
+    fn exact(
+        &self,
+        ctx: &mut SearchContext,
+        query: &[f32],
+        k: usize,
+        slots: impl Iterator<Item = u32>,
+    ) {
+        let mut top = TopK::new(k, &mut ctx.results);
+        for s in slots {
+            top.push(self.metric.distance(self.kernels, query, self.vector(s)), s);
+        }
+        drain_sorted(&mut ctx.results, &mut ctx.sorted);
+        ctx.out.extend(ctx.sorted.iter().map(|s| Neighbor {
+            id: self.ids[s.slot as usize],
+            distance: s.dist,
+        }));
+    }
+
+    /// Rebuilds the parts of the index that are not stored: locks and the
+    /// upper-level offsets (used by the decoder).
+    pub(crate) fn restore_derived(&mut self) {
+        self.locks = (0..self.ids.len()).map(|_| Mutex::new(())).collect();
+        self.upper_start.clear();
+        let mut blocks = 0u32;
+        for &level in &self.levels {
+            self.upper_start.push(blocks);
+            blocks += u32::from(level);
+        }
+    }
+
+    /// Assembles an index from decoded parts (the decoder has checked them).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn from_parts(
+        dimension: usize,
+        metric: Metric,
+        params: HnswParams,
+        vectors: Vec<f32>,
+        ids: Vec<u64>,
+        levels: Vec<u8>,
+        links0: Vec<u32>,
+        upper: Vec<u32>,
+        entry: Option<(u32, u8)>,
+        deleted: Vec<u64>,
+        sq8: Option<Sq8>,
+    ) -> Result<Self> {
+        let mut index = Hnsw::new(dimension, metric, params)?;
+        index.vectors = vectors;
+        index.levels = levels;
+        index.links0 = links0.into_iter().map(AtomicU32::new).collect();
+        index.upper = upper.into_iter().map(AtomicU32::new).collect();
+        if let Some((slot, level)) = entry {
+            index.set_entry_point(slot, usize::from(level));
+        }
+        index.deleted_count = deleted.iter().map(|w| w.count_ones() as usize).sum();
+        index.deleted = deleted;
+        index.slot_of = ids
+            .iter()
+            .enumerate()
+            .filter(|&(slot, _)| !index.is_deleted(slot as u32))
+            .map(|(slot, &id)| (id, slot as u32))
+            .collect();
+        index.ids = ids;
+        index.sq8 = sq8;
+        index.restore_derived();
+        Ok(index)
+    }
+
+    /// The entry point as stored (slot, level).
+    pub(crate) fn stored_entry(&self) -> Option<(u32, u8)> {
+        self.entry_point().map(|(s, l)| (s, l as u8))
+    }
+
+    /// Per-slot neighbour counts on level 0 (for statistics and tests).
+    pub fn level0_degrees(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.slots() as u32).map(|s| self.neighbours(s, 0).len())
+    }
+}
+
+/// splitmix64: a fast, well-mixed hash of a 64-bit value.
+fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}

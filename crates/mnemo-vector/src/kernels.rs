@@ -1,0 +1,636 @@
+//! Distance kernels: dot product, squared Euclidean distance and the
+//! asymmetric SQ8 dot product (f32 query against u8 codes).
+//!
+//! Every kernel has a scalar reference ([`scalar`]) and, where the machine
+//! has them, SIMD versions: AVX-512F and AVX2+FMA on x86-64 (chosen at run
+//! time), NEON on AArch64, and simd128 on WebAssembly builds compiled with
+//! `-C target-feature=+simd128`. [`kernels`] returns the fastest set this
+//! machine supports, detected once; [`available`] lists every set that can run
+//! here, which the property tests compare against the scalar reference.
+//!
+//! Kernels never read past the shorter of their two inputs: callers pass
+//! equal lengths, and a mismatch cannot cause an out-of-bounds read.
+
+use std::sync::OnceLock;
+
+/// A set of distance kernels for one instruction set.
+#[derive(Clone, Copy)]
+pub struct Kernels {
+    /// The instruction set, e.g. `"avx2+fma"`.
+    pub name: &'static str,
+    /// `Σ a[i]·b[i]`.
+    pub dot: fn(&[f32], &[f32]) -> f32,
+    /// `Σ (a[i] − b[i])²`.
+    pub l2_squared: fn(&[f32], &[f32]) -> f32,
+    /// `Σ a[i]·(codes[i] as f32)`: the SQ8 kernel.
+    pub dot_u8: fn(&[f32], &[u8]) -> f32,
+}
+
+impl std::fmt::Debug for Kernels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kernels").field("name", &self.name).finish()
+    }
+}
+
+/// The fastest kernels this machine runs (detected on first use).
+pub fn kernels() -> &'static Kernels {
+    static BEST: OnceLock<Kernels> = OnceLock::new();
+    BEST.get_or_init(|| available().into_iter().next().unwrap_or(SCALAR))
+}
+
+/// Every kernel set this machine can run, fastest first; the last is always
+/// the scalar reference.
+pub fn available() -> Vec<Kernels> {
+    let mut sets = Vec::new();
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            sets.push(x86::AVX512);
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            sets.push(x86::AVX2);
+        }
+    }
+    #[cfg(target_arch = "aarch64")]
+    sets.push(neon::NEON);
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    sets.push(wasm::SIMD128);
+    sets.push(SCALAR);
+    sets
+}
+
+/// The scalar reference kernels.
+pub const SCALAR: Kernels = Kernels {
+    name: "scalar",
+    dot: scalar::dot,
+    l2_squared: scalar::l2_squared,
+    dot_u8: scalar::dot_u8,
+};
+
+/// Plain Rust reference implementations (the compiler may still vectorise
+/// them; their result is the reference the SIMD kernels are tested against).
+pub mod scalar {
+    /// `Σ a[i]·b[i]`.
+    pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+        a.iter().zip(b).map(|(x, y)| x * y).sum()
+    }
+
+    /// `Σ (a[i] − b[i])²`.
+    pub fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| {
+                let d = x - y;
+                d * d
+            })
+            .sum()
+    }
+
+    /// `Σ a[i]·codes[i]`.
+    pub fn dot_u8(a: &[f32], codes: &[u8]) -> f32 {
+        a.iter().zip(codes).map(|(x, &c)| x * f32::from(c)).sum()
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+
+    use super::Kernels;
+
+    /// AVX2 + FMA: four 8-lane accumulators.
+    pub const AVX2: Kernels = Kernels {
+        name: "avx2+fma",
+        dot: dot_avx2,
+        l2_squared: l2_avx2,
+        dot_u8: dot_u8_avx2,
+    };
+
+    /// AVX-512F: two 16-lane accumulators.
+    pub const AVX512: Kernels = Kernels {
+        name: "avx512f",
+        dot: dot_avx512,
+        l2_squared: l2_avx512,
+        dot_u8: dot_u8_avx512,
+    };
+
+    // The safe wrappers below are only reachable through `AVX2` / `AVX512`,
+    // which `available` hands out only after detecting the features.
+
+    fn dot_avx2(a: &[f32], b: &[f32]) -> f32 {
+        // SAFETY: AVX2 and FMA were detected before this set was chosen.
+        unsafe { dot_avx2_impl(a, b) }
+    }
+
+    fn l2_avx2(a: &[f32], b: &[f32]) -> f32 {
+        // SAFETY: as above.
+        unsafe { l2_avx2_impl(a, b) }
+    }
+
+    fn dot_u8_avx2(a: &[f32], codes: &[u8]) -> f32 {
+        // SAFETY: as above.
+        unsafe { dot_u8_avx2_impl(a, codes) }
+    }
+
+    fn dot_avx512(a: &[f32], b: &[f32]) -> f32 {
+        // SAFETY: AVX-512F was detected before this set was chosen.
+        unsafe { dot_avx512_impl(a, b) }
+    }
+
+    fn l2_avx512(a: &[f32], b: &[f32]) -> f32 {
+        // SAFETY: as above.
+        unsafe { l2_avx512_impl(a, b) }
+    }
+
+    fn dot_u8_avx512(a: &[f32], codes: &[u8]) -> f32 {
+        // SAFETY: as above.
+        unsafe { dot_u8_avx512_impl(a, codes) }
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    fn hsum256(v: __m256) -> f32 {
+        let lo = _mm256_castps256_ps128(v);
+        let hi = _mm256_extractf128_ps::<1>(v);
+        let s = _mm_add_ps(lo, hi);
+        let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        let s = _mm_add_ss(s, _mm_shuffle_ps::<0b01>(s, s));
+        _mm_cvtss_f32(s)
+    }
+
+    /// # Safety
+    /// The CPU must support AVX2 and FMA.
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn dot_avx2_impl(a: &[f32], b: &[f32]) -> f32 {
+        let n = a.len().min(b.len());
+        let (pa, pb) = (a.as_ptr(), b.as_ptr());
+        let mut acc = [_mm256_setzero_ps(); 4];
+        let mut i = 0;
+        // SAFETY (all loads): every offset read is below `n`.
+        unsafe {
+            while i + 32 <= n {
+                for (j, slot) in acc.iter_mut().enumerate() {
+                    let x = _mm256_loadu_ps(pa.add(i + 8 * j));
+                    let y = _mm256_loadu_ps(pb.add(i + 8 * j));
+                    *slot = _mm256_fmadd_ps(x, y, *slot);
+                }
+                i += 32;
+            }
+            while i + 8 <= n {
+                let x = _mm256_loadu_ps(pa.add(i));
+                let y = _mm256_loadu_ps(pb.add(i));
+                acc[0] = _mm256_fmadd_ps(x, y, acc[0]);
+                i += 8;
+            }
+        }
+        let sum = _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
+        let mut total = hsum256(sum);
+        for k in i..n {
+            total += a[k] * b[k];
+        }
+        total
+    }
+
+    /// # Safety
+    /// The CPU must support AVX2 and FMA.
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn l2_avx2_impl(a: &[f32], b: &[f32]) -> f32 {
+        let n = a.len().min(b.len());
+        let (pa, pb) = (a.as_ptr(), b.as_ptr());
+        let mut acc = [_mm256_setzero_ps(); 4];
+        let mut i = 0;
+        // SAFETY (all loads): every offset read is below `n`.
+        unsafe {
+            while i + 32 <= n {
+                for (j, slot) in acc.iter_mut().enumerate() {
+                    let d = _mm256_sub_ps(
+                        _mm256_loadu_ps(pa.add(i + 8 * j)),
+                        _mm256_loadu_ps(pb.add(i + 8 * j)),
+                    );
+                    *slot = _mm256_fmadd_ps(d, d, *slot);
+                }
+                i += 32;
+            }
+            while i + 8 <= n {
+                let d = _mm256_sub_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)));
+                acc[0] = _mm256_fmadd_ps(d, d, acc[0]);
+                i += 8;
+            }
+        }
+        let sum = _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
+        let mut total = hsum256(sum);
+        for k in i..n {
+            let d = a[k] - b[k];
+            total += d * d;
+        }
+        total
+    }
+
+    /// # Safety
+    /// The CPU must support AVX2 and FMA.
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn dot_u8_avx2_impl(a: &[f32], codes: &[u8]) -> f32 {
+        let n = a.len().min(codes.len());
+        let (pa, pc) = (a.as_ptr(), codes.as_ptr());
+        let mut acc = [_mm256_setzero_ps(); 4];
+        let mut i = 0;
+        // SAFETY (all loads): every offset read is below `n`; the 8-byte
+        // code loads read exactly 8 bytes.
+        unsafe {
+            while i + 32 <= n {
+                for (j, slot) in acc.iter_mut().enumerate() {
+                    let bytes = _mm_loadl_epi64(pc.add(i + 8 * j).cast());
+                    let c = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes));
+                    *slot = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i + 8 * j)), c, *slot);
+                }
+                i += 32;
+            }
+            while i + 8 <= n {
+                let bytes = _mm_loadl_epi64(pc.add(i).cast());
+                let c = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes));
+                acc[0] = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i)), c, acc[0]);
+                i += 8;
+            }
+        }
+        let sum = _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
+        let mut total = hsum256(sum);
+        for k in i..n {
+            total += a[k] * f32::from(codes[k]);
+        }
+        total
+    }
+
+    /// # Safety
+    /// The CPU must support AVX-512F.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn dot_avx512_impl(a: &[f32], b: &[f32]) -> f32 {
+        let n = a.len().min(b.len());
+        let (pa, pb) = (a.as_ptr(), b.as_ptr());
+        let (mut s0, mut s1) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+        let mut i = 0;
+        // SAFETY (all loads): every offset read is below `n`; the masked
+        // tail load reads only the lanes below `n`.
+        unsafe {
+            while i + 32 <= n {
+                s0 = _mm512_fmadd_ps(_mm512_loadu_ps(pa.add(i)), _mm512_loadu_ps(pb.add(i)), s0);
+                s1 = _mm512_fmadd_ps(
+                    _mm512_loadu_ps(pa.add(i + 16)),
+                    _mm512_loadu_ps(pb.add(i + 16)),
+                    s1,
+                );
+                i += 32;
+            }
+            while i < n {
+                let mask = tail_mask(n - i);
+                let x = _mm512_maskz_loadu_ps(mask, pa.add(i));
+                let y = _mm512_maskz_loadu_ps(mask, pb.add(i));
+                s0 = _mm512_fmadd_ps(x, y, s0);
+                i += 16;
+            }
+        }
+        _mm512_reduce_add_ps(_mm512_add_ps(s0, s1))
+    }
+
+    /// # Safety
+    /// The CPU must support AVX-512F.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn l2_avx512_impl(a: &[f32], b: &[f32]) -> f32 {
+        let n = a.len().min(b.len());
+        let (pa, pb) = (a.as_ptr(), b.as_ptr());
+        let (mut s0, mut s1) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+        let mut i = 0;
+        // SAFETY (all loads): as in `dot_avx512_impl`.
+        unsafe {
+            while i + 32 <= n {
+                let d0 = _mm512_sub_ps(_mm512_loadu_ps(pa.add(i)), _mm512_loadu_ps(pb.add(i)));
+                let d1 = _mm512_sub_ps(
+                    _mm512_loadu_ps(pa.add(i + 16)),
+                    _mm512_loadu_ps(pb.add(i + 16)),
+                );
+                s0 = _mm512_fmadd_ps(d0, d0, s0);
+                s1 = _mm512_fmadd_ps(d1, d1, s1);
+                i += 32;
+            }
+            while i < n {
+                let mask = tail_mask(n - i);
+                let d = _mm512_sub_ps(
+                    _mm512_maskz_loadu_ps(mask, pa.add(i)),
+                    _mm512_maskz_loadu_ps(mask, pb.add(i)),
+                );
+                s0 = _mm512_fmadd_ps(d, d, s0);
+                i += 16;
+            }
+        }
+        _mm512_reduce_add_ps(_mm512_add_ps(s0, s1))
+    }
+
+    /// # Safety
+    /// The CPU must support AVX-512F.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn dot_u8_avx512_impl(a: &[f32], codes: &[u8]) -> f32 {
+        let n = a.len().min(codes.len());
+        let (pa, pc) = (a.as_ptr(), codes.as_ptr());
+        let (mut s0, mut s1) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+        let mut i = 0;
+        // SAFETY (all loads): every offset read is below `n`; each code load
+        // reads exactly 16 bytes.
+        unsafe {
+            while i + 32 <= n {
+                let c0 =
+                    _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(pc.add(i).cast())));
+                let c1 = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(
+                    pc.add(i + 16).cast(),
+                )));
+                s0 = _mm512_fmadd_ps(_mm512_loadu_ps(pa.add(i)), c0, s0);
+                s1 = _mm512_fmadd_ps(_mm512_loadu_ps(pa.add(i + 16)), c1, s1);
+                i += 32;
+            }
+            while i + 16 <= n {
+                let c = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(pc.add(i).cast())));
+                s0 = _mm512_fmadd_ps(_mm512_loadu_ps(pa.add(i)), c, s0);
+                i += 16;
+            }
+        }
+        let mut total = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+        for k in i..n {
+            total += a[k] * f32::from(codes[k]);
+        }
+        total
+    }
+
+    /// A mask of the lowest `min(left, 16)` lanes.
+    #[inline]
+    fn tail_mask(left: usize) -> __mmask16 {
+        if left >= 16 {
+            0xffff
+        } else {
+            ((1u32 << left) - 1) as __mmask16
+        }
+    }
+}
+
+#[cfg(target_arch = "aarch64")]
+mod neon {
+    use std::arch::aarch64::*;
+
+    use super::Kernels;
+
+    /// NEON: four 4-lane accumulators (NEON is part of every AArch64 CPU).
+    pub const NEON: Kernels = Kernels {
+        name: "neon",
+        dot,
+        l2_squared,
+        dot_u8,
+    };
+
+    fn dot(a: &[f32], b: &[f32]) -> f32 {
+        let n = a.len().min(b.len());
+        let (pa, pb) = (a.as_ptr(), b.as_ptr());
+        let mut i = 0;
+        // SAFETY: NEON is always present on AArch64; every offset read is
+        // below `n`.
+        let mut total = unsafe {
+            let mut acc = [vdupq_n_f32(0.0); 4];
+            while i + 16 <= n {
+                for (j, slot) in acc.iter_mut().enumerate() {
+                    *slot = vfmaq_f32(
+                        *slot,
+                        vld1q_f32(pa.add(i + 4 * j)),
+                        vld1q_f32(pb.add(i + 4 * j)),
+                    );
+                }
+                i += 16;
+            }
+            while i + 4 <= n {
+                acc[0] = vfmaq_f32(acc[0], vld1q_f32(pa.add(i)), vld1q_f32(pb.add(i)));
+                i += 4;
+            }
+            vaddvq_f32(vaddq_f32(
+                vaddq_f32(acc[0], acc[1]),
+                vaddq_f32(acc[2], acc[3]),
+            ))
+        };
+        for k in i..n {
+            total += a[k] * b[k];
+        }
+        total
+    }
+
+    fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
+        let n = a.len().min(b.len());
+        let (pa, pb) = (a.as_ptr(), b.as_ptr());
+        let mut i = 0;
+        // SAFETY: as in `dot`.
+        let mut total = unsafe {
+            let mut acc = [vdupq_n_f32(0.0); 4];
+            while i + 16 <= n {
+                for (j, slot) in acc.iter_mut().enumerate() {
+                    let d = vsubq_f32(vld1q_f32(pa.add(i + 4 * j)), vld1q_f32(pb.add(i + 4 * j)));
+                    *slot = vfmaq_f32(*slot, d, d);
+                }
+                i += 16;
+            }
+            while i + 4 <= n {
+                let d = vsubq_f32(vld1q_f32(pa.add(i)), vld1q_f32(pb.add(i)));
+                acc[0] = vfmaq_f32(acc[0], d, d);
+                i += 4;
+            }
+            vaddvq_f32(vaddq_f32(
+                vaddq_f32(acc[0], acc[1]),
+                vaddq_f32(acc[2], acc[3]),
+            ))
+        };
+        for k in i..n {
+            let d = a[k] - b[k];
+            total += d * d;
+        }
+        total
+    }
+
+    fn dot_u8(a: &[f32], codes: &[u8]) -> f32 {
+        let n = a.len().min(codes.len());
+        let (pa, pc) = (a.as_ptr(), codes.as_ptr());
+        let mut i = 0;
+        // SAFETY: as in `dot`; each code load reads exactly 8 bytes.
+        let mut total = unsafe {
+            let (mut s0, mut s1) = (vdupq_n_f32(0.0), vdupq_n_f32(0.0));
+            while i + 8 <= n {
+                let wide = vmovl_u8(vld1_u8(pc.add(i)));
+                let lo = vcvtq_f32_u32(vmovl_u16(vget_low_u16(wide)));
+                let hi = vcvtq_f32_u32(vmovl_u16(vget_high_u16(wide)));
+                s0 = vfmaq_f32(s0, vld1q_f32(pa.add(i)), lo);
+                s1 = vfmaq_f32(s1, vld1q_f32(pa.add(i + 4)), hi);
+                i += 8;
+            }
+            vaddvq_f32(vaddq_f32(s0, s1))
+        };
+        for k in i..n {
+            total += a[k] * f32::from(codes[k]);
+        }
+        total
+    }
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod wasm {
+    use std::arch::wasm32::*;
+
+    use super::Kernels;
+
+    /// WebAssembly simd128: two 4-lane accumulators (multiply then add:
+    /// simd128 has no fused multiply-add).
+    pub const SIMD128: Kernels = Kernels {
+        name: "simd128",
+        dot,
+        l2_squared,
+        dot_u8,
+    };
+
+    fn sum4(v: v128) -> f32 {
+        f32x4_extract_lane::<0>(v)
+            + f32x4_extract_lane::<1>(v)
+            + f32x4_extract_lane::<2>(v)
+            + f32x4_extract_lane::<3>(v)
+    }
+
+    fn dot(a: &[f32], b: &[f32]) -> f32 {
+        let n = a.len().min(b.len());
+        let (pa, pb) = (a.as_ptr(), b.as_ptr());
+        let (mut s0, mut s1) = (f32x4_splat(0.0), f32x4_splat(0.0));
+        let mut i = 0;
+        // SAFETY: simd128 is enabled at compile time; every offset read is
+        // below `n`.
+        unsafe {
+            while i + 8 <= n {
+                s0 = f32x4_add(
+                    s0,
+                    f32x4_mul(v128_load(pa.add(i).cast()), v128_load(pb.add(i).cast())),
+                );
+                s1 = f32x4_add(
+                    s1,
+                    f32x4_mul(
+                        v128_load(pa.add(i + 4).cast()),
+                        v128_load(pb.add(i + 4).cast()),
+                    ),
+                );
+                i += 8;
+            }
+        }
+        let mut total = sum4(f32x4_add(s0, s1));
+        for k in i..n {
+            total += a[k] * b[k];
+        }
+        total
+    }
+
+    fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
+        let n = a.len().min(b.len());
+        let (pa, pb) = (a.as_ptr(), b.as_ptr());
+        let (mut s0, mut s1) = (f32x4_splat(0.0), f32x4_splat(0.0));
+        let mut i = 0;
+        // SAFETY: as in `dot`.
+        unsafe {
+            while i + 8 <= n {
+                let d0 = f32x4_sub(v128_load(pa.add(i).cast()), v128_load(pb.add(i).cast()));
+                let d1 = f32x4_sub(
+                    v128_load(pa.add(i + 4).cast()),
+                    v128_load(pb.add(i + 4).cast()),
+                );
+                s0 = f32x4_add(s0, f32x4_mul(d0, d0));
+                s1 = f32x4_add(s1, f32x4_mul(d1, d1));
+                i += 8;
+            }
+        }
+        let mut total = sum4(f32x4_add(s0, s1));
+        for k in i..n {
+            let d = a[k] - b[k];
+            total += d * d;
+        }
+        total
+    }
+
+    fn dot_u8(a: &[f32], codes: &[u8]) -> f32 {
+        let n = a.len().min(codes.len());
+        let (pa, pc) = (a.as_ptr(), codes.as_ptr());
+        let (mut s0, mut s1) = (f32x4_splat(0.0), f32x4_splat(0.0));
+        let mut i = 0;
+        // SAFETY: as in `dot`; each code load reads exactly 8 bytes.
+        unsafe {
+            while i + 8 <= n {
+                let wide = u16x8_load_extend_u8x8(pc.add(i));
+                let lo = f32x4_convert_u32x4(u32x4_extend_low_u16x8(wide));
+                let hi = f32x4_convert_u32x4(u32x4_extend_high_u16x8(wide));
+                s0 = f32x4_add(s0, f32x4_mul(v128_load(pa.add(i).cast()), lo));
+                s1 = f32x4_add(s1, f32x4_mul(v128_load(pa.add(i + 4).cast()), hi));
+                i += 8;
+            }
+        }
+        let mut total = sum4(f32x4_add(s0, s1));
+        for k in i..n {
+            total += a[k] * f32::from(codes[k]);
+        }
+        total
+    }
+}
+
+/// Hints the CPU to start loading the cache line holding `ptr` (a no-op
+/// where the architecture has no stable prefetch instruction).
+#[inline(always)]
+pub(crate) fn prefetch<T>(ptr: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: prefetching never faults, whatever the address; SSE is part of
+    // the x86-64 baseline.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(ptr.cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = ptr;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_best_set_is_listed_first_and_scalar_last() {
+        let sets = available();
+        assert_eq!(sets[0].name, kernels().name);
+        assert_eq!(sets.last().map(|k| k.name), Some("scalar"));
+    }
+
+    #[test]
+    fn kernels_handle_every_tail_length() {
+        for set in available() {
+            for n in 0..70 {
+                let a: Vec<f32> = (0..n).map(|i| i as f32 * 0.5 - 3.0).collect();
+                let b: Vec<f32> = (0..n).map(|i| 2.0 - i as f32 * 0.25).collect();
+                let c: Vec<u8> = (0..n).map(|i| (i * 37 % 256) as u8).collect();
+                let close = |x: f32, y: f32| (x - y).abs() <= 1e-4 * (1.0 + y.abs());
+                assert!(
+                    close((set.dot)(&a, &b), scalar::dot(&a, &b)),
+                    "{} dot {n}",
+                    set.name
+                );
+                assert!(
+                    close((set.l2_squared)(&a, &b), scalar::l2_squared(&a, &b)),
+                    "{} l2 {n}",
+                    set.name
+                );
+                assert!(
+                    close((set.dot_u8)(&a, &c), scalar::dot_u8(&a, &c)),
+                    "{} dot_u8 {n}",
+                    set.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn mismatched_lengths_use_the_shorter() {
+        for set in available() {
+            assert_eq!((set.dot)(&[1.0, 2.0, 3.0], &[1.0]), 1.0);
+            assert_eq!((set.l2_squared)(&[1.0], &[3.0, 9.0]), 4.0);
+            assert_eq!((set.dot_u8)(&[2.0; 40], &[1; 3]), 6.0);
+        }
+    }
+}

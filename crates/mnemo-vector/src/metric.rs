@@ -1,0 +1,119 @@
+//! Distance metrics and vector validation.
+
+use crate::error::{Error, Result};
+use crate::kernels::Kernels;
+
+/// How the distance between two vectors is measured. Smaller is closer for
+/// every metric, and [`crate::Neighbor::distance`] reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Metric {
+    /// `1 − cos(a, b)`: vectors are normalised when they enter the index and
+    /// queries when they are searched, so this is `1 − a·b`. Zero vectors are
+    /// refused.
+    #[default]
+    Cosine,
+    /// `−a·b` (maximum inner product); vectors are stored as given.
+    Dot,
+    /// Squared Euclidean distance `Σ (a[i] − b[i])²`.
+    L2,
+}
+
+impl Metric {
+    /// The metric's byte in the encoded format.
+    pub(crate) fn code(self) -> u8 {
+        match self {
+            Metric::Cosine => 0,
+            Metric::Dot => 1,
+            Metric::L2 => 2,
+        }
+    }
+
+    /// The metric of an encoded byte.
+    pub(crate) fn from_code(code: u8) -> Option<Self> {
+        match code {
+            0 => Some(Metric::Cosine),
+            1 => Some(Metric::Dot),
+            2 => Some(Metric::L2),
+            _ => None,
+        }
+    }
+
+    /// The distance between two prepared vectors.
+    #[inline(always)]
+    pub(crate) fn distance(self, k: &Kernels, a: &[f32], b: &[f32]) -> f32 {
+        match self {
+            Metric::Cosine => 1.0 - (k.dot)(a, b),
+            Metric::Dot => -(k.dot)(a, b),
+            Metric::L2 => (k.l2_squared)(a, b),
+        }
+    }
+
+    /// Checks `v` (dimension, finite components, non-zero under cosine) and
+    /// writes it to `out` ready to store or search: normalised under cosine,
+    /// as given otherwise. On error `out` is left empty.
+    pub(crate) fn prepare_into(
+        self,
+        dimension: usize,
+        v: &[f32],
+        out: &mut Vec<f32>,
+    ) -> Result<()> {
+        out.clear();
+        check(dimension, v)?;
+        if self != Metric::Cosine {
+            out.extend_from_slice(v);
+            return Ok(());
+        }
+        let norm = v
+            .iter()
+            .map(|x| f64::from(*x) * f64::from(*x))
+            .sum::<f64>()
+            .sqrt();
+        if norm == 0.0 {
+            return Err(Error::ZeroVector);
+        }
+        out.extend(v.iter().map(|x| (f64::from(*x) / norm) as f32));
+        Ok(())
+    }
+}
+
+impl std::fmt::Display for Metric {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Metric::Cosine => "cosine",
+            Metric::Dot => "dot",
+            Metric::L2 => "l2",
+        })
+    }
+}
+
+impl std::str::FromStr for Metric {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "cosine" => Ok(Metric::Cosine),
+            "dot" | "ip" => Ok(Metric::Dot),
+            "l2" => Ok(Metric::L2),
+            other => Err(Error::InvalidParams(format!(
+                "unknown metric {other:?} (expected cosine, dot or l2)"
+            ))),
+        }
+    }
+}
+
+/// Checks a vector's dimension and that every component is finite.
+pub(crate) fn check(dimension: usize, v: &[f32]) -> Result<()> {
+    if v.len() != dimension {
+        return Err(Error::DimensionMismatch {
+            expected: dimension,
+            got: v.len(),
+        });
+    }
+    match v.iter().position(|x| !x.is_finite()) {
+        Some(index) => Err(Error::NonFinite {
+            index,
+            value: v[index],
+        }),
+        None => Ok(()),
+    }
+}

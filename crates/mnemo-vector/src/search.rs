@@ -1,0 +1,195 @@
+//! What searches share: results ([`Neighbor`]), filters ([`Filter`]), the
+//! reusable [`SearchContext`] and bounded top-k selection.
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+
+use roaring::RoaringTreemap;
+
+/// One search result: an external id and its distance to the query (smaller
+/// is closer; see [`crate::Metric`] for what the number means).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Neighbor {
+    /// The external id given at insertion.
+    pub id: u64,
+    /// Distance to the query under the index's metric.
+    pub distance: f32,
+}
+
+/// Which ids a search may return. Filtered-out vectors still route a graph
+/// search; they are never returned.
+#[derive(Clone, Copy, Default)]
+pub enum Filter<'a> {
+    /// Every live vector.
+    #[default]
+    All,
+    /// Only ids in this set. When the set is small the search is exact over
+    /// it (see [`crate::Hnsw`]).
+    Allow(&'a RoaringTreemap),
+    /// Only ids for which the predicate returns true.
+    Predicate(&'a dyn Fn(u64) -> bool),
+}
+
+impl Filter<'_> {
+    /// Whether `id` passes.
+    #[inline]
+    pub fn accepts(&self, id: u64) -> bool {
+        match self {
+            Filter::All => true,
+            Filter::Allow(set) => set.contains(id),
+            Filter::Predicate(p) => p(id),
+        }
+    }
+
+    /// Whether this filter lets everything through.
+    pub fn is_all(&self) -> bool {
+        matches!(self, Filter::All)
+    }
+}
+
+impl std::fmt::Debug for Filter<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Filter::All => f.write_str("All"),
+            Filter::Allow(set) => write!(f, "Allow({} ids)", set.len()),
+            Filter::Predicate(_) => f.write_str("Predicate(..)"),
+        }
+    }
+}
+
+/// A distance and an internal slot, ordered by distance then slot.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Scored {
+    pub dist: f32,
+    pub slot: u32,
+}
+
+impl Eq for Scored {}
+
+impl PartialOrd for Scored {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Scored {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.dist
+            .total_cmp(&other.dist)
+            .then(self.slot.cmp(&other.slot))
+    }
+}
+
+/// Reusable scratch space for searches: an epoch-tagged visited set and
+/// preallocated heaps and buffers. After its first few searches on an index
+/// a context makes searches allocation-free. One context serves one search
+/// at a time; keep one per thread.
+#[derive(Debug, Default)]
+pub struct SearchContext {
+    visited: Vec<u16>,
+    epoch: u16,
+    pub(crate) candidates: BinaryHeap<Reverse<Scored>>,
+    pub(crate) results: BinaryHeap<Scored>,
+    /// Unvisited neighbours of the node being expanded.
+    pub(crate) batch: Vec<u32>,
+    /// Candidates sorted for neighbour selection.
+    pub(crate) sorted: Vec<Scored>,
+    /// Selected neighbours.
+    pub(crate) selected: Vec<u32>,
+    /// A full neighbour list and its newcomer, while it is pruned.
+    pub(crate) pool: Vec<Scored>,
+    /// The pruned list.
+    pub(crate) kept: Vec<u32>,
+    /// The prepared (normalised) query.
+    pub(crate) query: Vec<f32>,
+    /// The query scaled for SQ8 distances.
+    pub(crate) scaled_query: Vec<f32>,
+    /// The results handed back by `search_with`.
+    pub(crate) out: Vec<Neighbor>,
+}
+
+impl SearchContext {
+    /// An empty context; it grows to fit the indices it searches.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Starts a search over `slots` slots: a fresh visited epoch and empty
+    /// heaps.
+    pub(crate) fn start(&mut self, slots: usize) {
+        if self.visited.len() < slots {
+            self.visited.resize(slots, 0);
+        }
+        self.epoch = self.epoch.wrapping_add(1);
+        if self.epoch == 0 {
+            self.visited.fill(0);
+            self.epoch = 1;
+        }
+        self.candidates.clear();
+        self.results.clear();
+    }
+
+    /// Marks `slot` visited; true if it was not visited before in this
+    /// search.
+    #[inline(always)]
+    pub(crate) fn visit(&mut self, slot: u32) -> bool {
+        match self.visited.get_mut(slot as usize) {
+            Some(mark) if *mark != self.epoch => {
+                *mark = self.epoch;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Bytes held by this context's buffers.
+    pub fn memory_bytes(&self) -> usize {
+        self.visited.capacity() * 2
+            + (self.candidates.capacity()
+                + self.results.capacity()
+                + self.sorted.capacity()
+                + self.pool.capacity())
+                * size_of::<Scored>()
+            + (self.batch.capacity() + self.selected.capacity() + self.kept.capacity()) * 4
+            + (self.query.capacity() + self.scaled_query.capacity()) * 4
+            + self.out.capacity() * size_of::<Neighbor>()
+    }
+}
+
+/// The `k` smallest of a stream of scored slots, by a bounded max-heap.
+#[derive(Debug)]
+pub(crate) struct TopK<'h> {
+    k: usize,
+    heap: &'h mut BinaryHeap<Scored>,
+}
+
+impl<'h> TopK<'h> {
+    /// Selection of the `k` best into `heap` (cleared first).
+    pub fn new(k: usize, heap: &'h mut BinaryHeap<Scored>) -> Self {
+        heap.clear();
+        Self { k, heap }
+    }
+
+    /// Offers one scored slot.
+    #[inline]
+    pub fn push(&mut self, dist: f32, slot: u32) {
+        if self.k == 0 {
+            return;
+        }
+        let item = Scored { dist, slot };
+        if self.heap.len() < self.k {
+            self.heap.push(item);
+        } else if let Some(mut worst) = self.heap.peek_mut()
+            && item < *worst
+        {
+            *worst = item;
+        }
+    }
+}
+
+/// Empties `heap` into `out` in ascending order of distance.
+pub(crate) fn drain_sorted(heap: &mut BinaryHeap<Scored>, out: &mut Vec<Scored>) {
+    out.clear();
+    out.extend(heap.drain());
+    out.sort_unstable();
+}

@@ -1,0 +1,355 @@
+//! Behaviour of the HNSW index: recall against exact search, deletes,
+//! updates, compaction, filters, SQ8, determinism, bad input, encoding.
+
+// A panic is how a test reports failure.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{clustered, recall};
+use mnemo_vector::{
+    Error, Filter, FlatIndex, Hnsw, HnswParams, Metric, Quantization, RoaringTreemap,
+    SearchContext, SearchParams,
+};
+
+const DIM: usize = 24;
+
+fn build(n: usize, metric: Metric, params: HnswParams) -> (Hnsw, FlatIndex, Vec<f32>) {
+    let data = clustered(n, DIM, 40, 7);
+    let ids: Vec<u64> = (0..n as u64).map(|i| i * 3 + 1).collect();
+    let mut hnsw = Hnsw::new(DIM, metric, params).unwrap();
+    hnsw.insert_batch(&ids, &data).unwrap();
+    let mut flat = FlatIndex::new(DIM, metric).unwrap();
+    flat.insert_batch(&ids, &data).unwrap();
+    (hnsw, flat, data)
+}
+
+fn mean_recall(
+    hnsw: &Hnsw,
+    flat: &FlatIndex,
+    queries: &[f32],
+    k: usize,
+    filter: Filter<'_>,
+) -> f64 {
+    let rows: Vec<&[f32]> = queries.chunks(DIM).collect();
+    let total: f64 = rows
+        .iter()
+        .map(|q| {
+            let got = hnsw
+                .search_params(
+                    q,
+                    &SearchParams {
+                        k,
+                        ef: Some(96),
+                        filter,
+                    },
+                )
+                .unwrap();
+            let want = flat.search_filtered(q, k, filter).unwrap();
+            assert_eq!(got.len(), want.len(), "result count");
+            recall(&got, &want)
+        })
+        .sum();
+    total / rows.len() as f64
+}
+
+#[test]
+fn recall_is_high_for_every_metric() {
+    for metric in [Metric::Cosine, Metric::Dot, Metric::L2] {
+        let (hnsw, flat, _) = build(4_000, metric, HnswParams::new(12, 100));
+        let queries = clustered(100, DIM, 40, 99);
+        let r = mean_recall(&hnsw, &flat, &queries, 10, Filter::All);
+        // Inner product is not a metric (a vector need not be its own
+        // nearest neighbour), so graph search finds it harder, as in hnswlib.
+        let floor = if metric == Metric::Dot { 0.85 } else { 0.95 };
+        assert!(r >= floor, "{metric}: recall@10 {r}");
+    }
+}
+
+#[test]
+fn results_are_sorted_and_distances_are_exact() {
+    let (hnsw, flat, data) = build(1_000, Metric::L2, HnswParams::default());
+    let q = &data[5 * DIM..6 * DIM];
+    let got = hnsw.search(q, 20).unwrap();
+    assert_eq!(got[0].id, 5 * 3 + 1, "a stored vector finds itself");
+    assert!(got[0].distance.abs() < 1e-6);
+    assert!(got.windows(2).all(|w| w[0].distance <= w[1].distance));
+    for n in &got {
+        let v = flat.get(n.id).unwrap();
+        let d: f32 = v.iter().zip(q).map(|(a, b)| (a - b) * (a - b)).sum();
+        assert!((d - n.distance).abs() < 1e-4);
+    }
+}
+
+#[test]
+fn k_zero_and_k_beyond_the_index() {
+    let (hnsw, _, data) = build(50, Metric::Cosine, HnswParams::default());
+    assert!(hnsw.search(&data[..DIM], 0).unwrap().is_empty());
+    let all = hnsw.search(&data[..DIM], 1_000).unwrap();
+    assert_eq!(all.len(), 50);
+    let empty = Hnsw::new(DIM, Metric::Cosine, HnswParams::default()).unwrap();
+    assert!(empty.search(&data[..DIM], 5).unwrap().is_empty());
+}
+
+#[test]
+fn bad_input_is_refused_and_changes_nothing() {
+    let (mut hnsw, _, data) = build(300, Metric::Cosine, HnswParams::default());
+    let before = hnsw.encode();
+    let mut nan = data[..DIM].to_vec();
+    nan[3] = f32::NAN;
+    assert!(matches!(
+        hnsw.insert(9_999, &nan),
+        Err(Error::NonFinite { index: 3, .. })
+    ));
+    let mut inf = data[..DIM].to_vec();
+    inf[0] = f32::INFINITY;
+    assert!(matches!(
+        hnsw.insert(9_999, &inf),
+        Err(Error::NonFinite { .. })
+    ));
+    assert_eq!(hnsw.insert(9_999, &[0.0; DIM]), Err(Error::ZeroVector));
+    assert_eq!(
+        hnsw.insert(9_999, &data[..DIM - 1]),
+        Err(Error::DimensionMismatch {
+            expected: DIM,
+            got: DIM - 1
+        })
+    );
+    assert_eq!(hnsw.insert(1, &data[..DIM]), Err(Error::DuplicateId(1)));
+    // A batch with one bad row inserts nothing.
+    let mut batch = data[..3 * DIM].to_vec();
+    batch[2 * DIM] = f32::NAN;
+    assert!(
+        hnsw.insert_batch(&[10_001, 10_002, 10_003], &batch)
+            .is_err()
+    );
+    assert!(
+        hnsw.insert_batch(&[10_001, 10_001], &data[..2 * DIM])
+            .is_err(),
+        "duplicate ids inside a batch"
+    );
+    assert!(hnsw.insert_batch(&[10_001], &data[..2 * DIM]).is_err());
+    assert_eq!(hnsw.delete(424_242), Err(Error::NotFound(424_242)));
+    assert!(hnsw.search(&nan, 3).is_err());
+    assert!(hnsw.search(&[0.0; DIM], 3).is_err());
+    assert!(hnsw.search(&[1.0; 3], 3).is_err());
+    assert_eq!(
+        hnsw.encode(),
+        before,
+        "refused operations changed the index"
+    );
+    // Zero vectors are fine where they have a meaning.
+    let mut l2 = Hnsw::new(2, Metric::L2, HnswParams::default()).unwrap();
+    l2.insert(1, &[0.0, 0.0]).unwrap();
+    assert_eq!(l2.search(&[0.0, 0.0], 1).unwrap()[0].id, 1);
+    assert!(Hnsw::new(0, Metric::L2, HnswParams::default()).is_err());
+    assert!(
+        Hnsw::new(
+            4,
+            Metric::L2,
+            HnswParams {
+                m: 1,
+                ..HnswParams::default()
+            }
+        )
+        .is_err()
+    );
+}
+
+#[test]
+fn deleted_vectors_are_never_returned_and_compaction_drops_them() {
+    let (mut hnsw, mut flat, data) = build(2_000, Metric::Cosine, HnswParams::new(12, 100));
+    for i in (0..2_000u64).filter(|i| i % 4 == 0) {
+        hnsw.delete(i * 3 + 1).unwrap();
+        flat.delete(i * 3 + 1).unwrap();
+    }
+    assert_eq!(hnsw.len(), 1_500);
+    assert_eq!(hnsw.deleted(), 500);
+    assert!(
+        hnsw.needs_compaction(),
+        "25% tombstones passes the 20% threshold"
+    );
+    let queries = clustered(50, DIM, 40, 5);
+    for q in queries.chunks(DIM) {
+        for n in hnsw.search(q, 30).unwrap() {
+            assert!(flat.contains(n.id), "deleted id {} returned", n.id);
+        }
+    }
+    let before = mean_recall(&hnsw, &flat, &queries, 10, Filter::All);
+    assert!(before >= 0.9, "recall with tombstones {before}");
+    assert!(hnsw.compact().unwrap());
+    assert_eq!(
+        (hnsw.len(), hnsw.deleted(), hnsw.slots()),
+        (1_500, 0, 1_500)
+    );
+    assert!(!hnsw.compact().unwrap(), "nothing left to compact");
+    let after = mean_recall(&hnsw, &flat, &queries, 10, Filter::All);
+    assert!(after >= 0.95, "recall after compaction {after}");
+    // The deleted ids can come back.
+    hnsw.insert(1, &data[..DIM]).unwrap();
+    assert_eq!(hnsw.search(&data[..DIM], 1).unwrap()[0].id, 1);
+}
+
+#[test]
+fn update_replaces_the_vector() {
+    let (mut hnsw, _, data) = build(500, Metric::L2, HnswParams::default());
+    let target = &data[77 * DIM..78 * DIM];
+    hnsw.update(1, target).unwrap();
+    assert_eq!(hnsw.len(), 500);
+    let hits = hnsw.search(target, 2).unwrap();
+    let ids: Vec<u64> = hits.iter().map(|n| n.id).collect();
+    assert!(ids.contains(&1) && ids.contains(&(77 * 3 + 1)), "{ids:?}");
+    assert_eq!(hnsw.get(1), Some(target));
+    hnsw.update(123_456, target).unwrap();
+    assert_eq!(hnsw.len(), 501, "update of a new id inserts it");
+}
+
+#[test]
+fn filters_keep_recall_down_to_one_percent() {
+    let (hnsw, flat, _) = build(6_000, Metric::Cosine, HnswParams::new(12, 100));
+    let queries = clustered(60, DIM, 40, 11);
+    for percent in [1u64, 5, 20, 60] {
+        let allow: RoaringTreemap = (0..6_000u64)
+            .filter(|i| (i * 7_919) % 100 < percent)
+            .map(|i| i * 3 + 1)
+            .collect();
+        let r = mean_recall(&hnsw, &flat, &queries, 10, Filter::Allow(&allow));
+        assert!(r >= 0.9, "allow-list at {percent}%: recall {r}");
+        let predicate = |id: u64| allow.contains(id);
+        let r = mean_recall(&hnsw, &flat, &queries, 10, Filter::Predicate(&predicate));
+        assert!(r >= 0.9, "predicate at {percent}%: recall {r}");
+    }
+    let none = RoaringTreemap::new();
+    assert!(
+        hnsw.search_params(
+            &queries[..DIM],
+            &SearchParams {
+                k: 5,
+                ef: None,
+                filter: Filter::Allow(&none)
+            }
+        )
+        .unwrap()
+        .is_empty()
+    );
+}
+
+#[test]
+fn sq8_traversal_keeps_recall() {
+    let params = HnswParams {
+        quantization: Quantization::Sq8,
+        ..HnswParams::new(12, 100)
+    };
+    for metric in [Metric::Cosine, Metric::L2] {
+        let (hnsw, flat, _) = build(4_000, metric, params.clone());
+        assert!(hnsw.sq8_active());
+        let queries = clustered(100, DIM, 40, 3);
+        let r = mean_recall(&hnsw, &flat, &queries, 10, Filter::All);
+        assert!(r >= 0.93, "{metric} SQ8 recall@10 {r}");
+        // Re-ranked distances are the exact f32 ones.
+        let q = &queries[..DIM];
+        let got = hnsw.search(q, 3).unwrap();
+        let want = flat.search(q, 3).unwrap();
+        assert!((got[0].distance - want[0].distance).abs() < 1e-5 || got[0].id != want[0].id);
+    }
+    let small = build(100, Metric::Cosine, params).0;
+    assert!(!small.sq8_active(), "too few vectors to fit ranges");
+}
+
+#[test]
+fn single_threaded_builds_are_deterministic() {
+    let params = HnswParams {
+        build_threads: 1,
+        ..HnswParams::new(8, 60)
+    };
+    let a = build(1_500, Metric::Cosine, params.clone()).0.encode();
+    let b = build(1_500, Metric::Cosine, params.clone()).0.encode();
+    assert_eq!(a, b);
+    let other_seed = HnswParams { seed: 42, ..params };
+    assert_ne!(a, build(1_500, Metric::Cosine, other_seed).0.encode());
+}
+
+#[test]
+fn one_by_one_and_batch_inserts_agree_in_quality() {
+    let data = clustered(2_000, DIM, 40, 21);
+    let mut hnsw = Hnsw::new(DIM, Metric::Cosine, HnswParams::new(12, 100)).unwrap();
+    let mut flat = FlatIndex::new(DIM, Metric::Cosine).unwrap();
+    for (i, row) in data.chunks(DIM).enumerate() {
+        hnsw.insert(i as u64, row).unwrap();
+        flat.insert(i as u64, row).unwrap();
+    }
+    let queries = clustered(50, DIM, 40, 22);
+    let r = mean_recall(&hnsw, &flat, &queries, 10, Filter::All);
+    assert!(r >= 0.95, "recall {r}");
+    assert!(hnsw.level0_degrees().all(|d| d <= 24));
+}
+
+#[test]
+fn encode_decode_round_trips() {
+    for quantization in [Quantization::None, Quantization::Sq8] {
+        let params = HnswParams {
+            quantization,
+            ..HnswParams::new(10, 80)
+        };
+        let (mut hnsw, _, data) = build(2_500, Metric::Cosine, params);
+        for id in [1u64, 4, 301] {
+            hnsw.delete(id).unwrap();
+        }
+        let bytes = hnsw.encode();
+        let back = Hnsw::decode(&bytes).unwrap();
+        assert_eq!(back.encode(), bytes);
+        assert_eq!((back.len(), back.deleted()), (hnsw.len(), hnsw.deleted()));
+        let mut ctx = SearchContext::new();
+        for q in data.chunks(DIM).step_by(97) {
+            let want = hnsw.search(q, 10).unwrap();
+            let got = back.search_with(&mut ctx, q, &SearchParams::k(10)).unwrap();
+            assert_eq!(got, want.as_slice());
+        }
+        // Damage anywhere is caught.
+        for at in [0, 9, 40, bytes.len() / 2, bytes.len() - 1] {
+            let mut bad = bytes.clone();
+            bad[at] ^= 0x10;
+            assert!(
+                matches!(Hnsw::decode(&bad), Err(Error::Decode(_))),
+                "flip at {at}"
+            );
+        }
+        assert!(Hnsw::decode(&bytes[..bytes.len() - 3]).is_err());
+        assert!(Hnsw::decode(&[]).is_err());
+    }
+    let empty = Hnsw::new(4, Metric::Dot, HnswParams::default()).unwrap();
+    assert_eq!(Hnsw::decode(&empty.encode()).unwrap().len(), 0);
+}
+
+#[test]
+fn flat_index_encodes_and_deletes() {
+    let (_, mut flat, data) = build(300, Metric::Dot, HnswParams::default());
+    flat.delete(1).unwrap();
+    flat.delete(flat.ids()[5]).unwrap();
+    let back = FlatIndex::decode(&flat.encode()).unwrap();
+    assert_eq!(back.encode(), flat.encode());
+    assert_eq!(back.len(), 298);
+    let q = &data[..DIM];
+    assert_eq!(back.search(q, 7).unwrap(), flat.search(q, 7).unwrap());
+    let mut damaged = flat.encode();
+    damaged[30] ^= 1;
+    assert!(FlatIndex::decode(&damaged).is_err());
+    let batch = flat.search_batch(&data[..4 * DIM], 3).unwrap();
+    assert_eq!(batch.len(), 4);
+    assert_eq!(batch[1], flat.search(&data[DIM..2 * DIM], 3).unwrap());
+}
+
+#[test]
+fn search_context_stops_allocating() {
+    let (hnsw, _, data) = build(3_000, Metric::Cosine, HnswParams::default());
+    let mut ctx = SearchContext::new();
+    for q in data.chunks(DIM).take(50) {
+        hnsw.search_with(&mut ctx, q, &SearchParams::k(10)).unwrap();
+    }
+    let grown = ctx.memory_bytes();
+    for q in data.chunks(DIM).skip(50).take(200) {
+        hnsw.search_with(&mut ctx, q, &SearchParams::k(10)).unwrap();
+    }
+    assert_eq!(ctx.memory_bytes(), grown, "buffers kept growing");
+    assert!(hnsw.memory_bytes() >= 3_000 * DIM * 4);
+}
