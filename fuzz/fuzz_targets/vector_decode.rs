@@ -17,9 +17,10 @@ fn with_checksum(mut body: Vec<u8>) -> Vec<u8> {
     body
 }
 
-fn sample(sq8: bool) -> Vec<u8> {
+fn sample(quantization: Quantization) -> Vec<u8> {
+    let sq8 = quantization != Quantization::None;
     let params = HnswParams {
-        quantization: if sq8 { Quantization::Sq8 } else { Quantization::None },
+        quantization,
         build_threads: 1,
         ..HnswParams::new(4, 16)
     };
@@ -54,13 +55,19 @@ fuzz_target!(|data: &[u8]| {
     let Some((&mode, rest)) = data.split_first() else {
         return;
     };
-    match mode % 4 {
+    match mode % 5 {
         0 => exercise(rest),
         1 => exercise(&with_checksum(rest.to_vec())),
         _ => {
-            static SAMPLES: OnceLock<[Vec<u8>; 2]> = OnceLock::new();
-            let samples = SAMPLES.get_or_init(|| [sample(false), sample(true)]);
-            let mut bytes = samples[usize::from(mode % 4 == 3)].clone();
+            static SAMPLES: OnceLock<[Vec<u8>; 3]> = OnceLock::new();
+            let samples = SAMPLES.get_or_init(|| {
+                [
+                    sample(Quantization::None),
+                    sample(Quantization::Sq8),
+                    sample(Quantization::Sq8Compact),
+                ]
+            });
+            let mut bytes = samples[usize::from(mode) % 3].clone();
             if bytes.len() < 8 {
                 return;
             }

@@ -17,6 +17,7 @@ mod locomo;
 mod log_suite;
 mod rustdocs;
 mod vecfile;
+mod vector_suite;
 
 use std::path::PathBuf;
 
@@ -65,6 +66,10 @@ enum Suite {
     /// mnemo-embed: MiniLM throughput and query latency against ONNX
     /// Runtime, HashEmbedder throughput, LoCoMo retrieval hit@5.
     Embed(SuiteOptions),
+    /// mnemo-vector: HNSW recall against single-thread QPS, build time and
+    /// memory on real MiniLM embeddings and a clustered Gaussian set,
+    /// beside hnswlib and a Rust HNSW crate.
+    Vector(SuiteOptions),
 }
 
 impl Suite {
@@ -72,12 +77,13 @@ impl Suite {
         match self {
             Suite::Log(_) => "log",
             Suite::Embed(_) => "embed",
+            Suite::Vector(_) => "vector",
         }
     }
 
     fn options(&self) -> &SuiteOptions {
         match self {
-            Suite::Log(opts) | Suite::Embed(opts) => opts,
+            Suite::Log(opts) | Suite::Embed(opts) | Suite::Vector(opts) => opts,
         }
     }
 }
@@ -125,6 +131,7 @@ fn main() -> Result<()> {
     let results = match &suite {
         Suite::Log(opts) => log_suite::run(opts)?,
         Suite::Embed(opts) => embed_suite::run(opts)?,
+        Suite::Vector(opts) => vector_suite::run(opts)?,
     };
     let root = harness::workspace_root();
     let report = Report {

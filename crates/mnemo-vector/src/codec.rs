@@ -7,7 +7,7 @@
 //! | 8 | magic `MNEMOHNS` |
 //! | 2 | format version (1) |
 //! | 1 | metric: 0 cosine, 1 dot, 2 l2 |
-//! | 1 | quantization: 0 none, 1 SQ8 |
+//! | 1 | quantization: 0 none, 1 SQ8, 2 SQ8-compact |
 //! | 4 | dimension |
 //! | 4 × 4 | m, m0, ef_construction, ef_search |
 //! | 8 | seed |
@@ -22,7 +22,7 @@
 //! | 8n | external id per slot |
 //! | n | level per slot |
 //! | 8⌈n/64⌉ | tombstone bit set |
-//! | 4n·dimension | vectors (f32) |
+//! | 4n·dimension | vectors (f32; absent from an SQ8-compact index with SQ8 ranges) |
 //! | 4n(m0+1) | level-0 blocks: count, then m0 slots |
 //! | 4b(m+1) | upper blocks, each slot's levels 1..=L in slot order |
 //! | SQ8 only | min and scale (4·dimension each), codes (n·dimension), norms (4n) |
@@ -189,6 +189,7 @@ impl Hnsw {
         w.u8(match p.quantization {
             Quantization::None => 0,
             Quantization::Sq8 => 1,
+            Quantization::Sq8Compact => 2,
         });
         w.u32(self.dimension as u32);
         for v in [p.m, p.m0, p.ef_construction, p.ef_search] {
@@ -232,6 +233,7 @@ impl Hnsw {
         let quantization = match r.u8()? {
             0 => Quantization::None,
             1 => Quantization::Sq8,
+            2 => Quantization::Sq8Compact,
             q => return Err(bad(&format!("unknown quantization {q}"))),
         };
         let dimension = r.u32()? as usize;
@@ -264,7 +266,7 @@ impl Hnsw {
         let entry_level = r.u8()?;
         let has_sq8 = match r.u8()? {
             0 => false,
-            1 if quantization == Quantization::Sq8 => true,
+            1 if quantization != Quantization::None => true,
             _ => return Err(bad("SQ8 flag does not match the quantization")),
         };
         if r.u16()? != 0 {
@@ -274,11 +276,17 @@ impl Hnsw {
             return Err(bad(&format!("{n} slots")));
         }
         let words = n.div_ceil(64);
+        // A compact SQ8 index drops its f32 rows once its ranges are fitted.
+        let rows = if quantization == Quantization::Sq8Compact && has_sq8 {
+            0
+        } else {
+            n
+        };
         let mut expected = [
             product(&[n, 8])?,
             n,
             product(&[words, 8])?,
-            product(&[n, dimension, 4])?,
+            product(&[rows, dimension, 4])?,
             product(&[n, m0 + 1, 4])?,
             product(&[blocks, m + 1, 4])?,
         ]
@@ -318,7 +326,7 @@ impl Hnsw {
                 return Err(bad(&format!("id {id} is live in two slots")));
             }
         }
-        let vectors = r.f32s(n * dimension, "vector")?;
+        let vectors = r.f32s(rows * dimension, "vector")?;
         let links0 = r.u32s(n * (m0 + 1))?;
         let upper = r.u32s(blocks * (m + 1))?;
         for (slot, block) in links0.chunks_exact(m0 + 1).enumerate() {

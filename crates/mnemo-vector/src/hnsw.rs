@@ -59,6 +59,38 @@ const PARALLEL_MIN_BATCH: usize = 256;
 /// `entry` value of an empty graph.
 const NO_ENTRY: u64 = u64::MAX;
 
+/// How distances from one vector to stored slots are computed.
+#[derive(Clone, Copy)]
+enum Probe<'a> {
+    /// Exact: a prepared f32 vector against the f32 rows.
+    F32(&'a [f32]),
+    /// Asymmetric: a prepared (scaled) query against the SQ8 codes.
+    Sq8(&'a Sq8, &'a [f32], QueryTerms),
+}
+
+/// Scratch rows for distances between two stored slots when only codes are
+/// kept.
+#[derive(Debug, Default)]
+pub(crate) struct ProbeBuffers {
+    decoded: Vec<f32>,
+    scaled: Vec<f32>,
+}
+
+impl ProbeBuffers {
+    /// Bytes held.
+    pub(crate) fn memory_bytes(&self) -> usize {
+        (self.decoded.capacity() + self.scaled.capacity()) * 4
+    }
+}
+
+/// Where an [`Quantization::Sq8Compact`] index finds the f32 vectors to
+/// re-rank its candidates with: the caller's own copy (the engine's
+/// records, a file). Vectors are given as inserted (not normalised).
+pub trait VectorSource {
+    /// The vector stored under `id`, if the source has it.
+    fn vector(&self, id: u64) -> Option<&[f32]>;
+}
+
 /// How vectors are compared during graph traversal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Quantization {
@@ -68,6 +100,13 @@ pub enum Quantization {
     /// SQ8 codes (per-dimension ranges) for traversal, f32 re-ranking of the
     /// `ef` best. Costs one byte per component on top of the f32 vectors.
     Sq8,
+    /// SQ8 codes only: the index keeps a quarter of the f32 bytes. Graph
+    /// construction compares codes; searches re-rank the `ef` best with the
+    /// vectors of [`SearchParams::vectors`] when given (results are ranked
+    /// by the approximate distance otherwise). Until
+    /// [`SQ8_TRAINING_ROWS`] vectors have arrived the index holds f32 rows
+    /// to fit its ranges on.
+    Sq8Compact,
 }
 
 /// The parameters of an [`Hnsw`] index.
@@ -155,7 +194,7 @@ impl HnswParams {
 }
 
 /// One search request.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct SearchParams<'a> {
     /// Results wanted (fewer when fewer vectors pass).
     pub k: usize,
@@ -163,6 +202,9 @@ pub struct SearchParams<'a> {
     pub ef: Option<usize>,
     /// Which ids may be returned.
     pub filter: Filter<'a>,
+    /// The f32 vectors a [`Quantization::Sq8Compact`] index re-ranks with
+    /// (ignored by other indices).
+    pub vectors: Option<&'a dyn VectorSource>,
 }
 
 impl SearchParams<'_> {
@@ -172,7 +214,19 @@ impl SearchParams<'_> {
             k,
             ef: None,
             filter: Filter::All,
+            vectors: None,
         }
+    }
+}
+
+impl std::fmt::Debug for SearchParams<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchParams")
+            .field("k", &self.k)
+            .field("ef", &self.ef)
+            .field("filter", &self.filter)
+            .field("vectors", &self.vectors.is_some())
+            .finish()
     }
 }
 
@@ -295,9 +349,18 @@ impl Hnsw {
         self.slot_of.contains_key(&id)
     }
 
-    /// The stored vector of `id` (normalised under cosine).
-    pub fn get(&self, id: u64) -> Option<&[f32]> {
-        self.slot_of.get(&id).map(|&s| self.vector(s))
+    /// The stored vector of `id` (normalised under cosine; decoded from its
+    /// codes in an [`Quantization::Sq8Compact`] index).
+    pub fn get(&self, id: u64) -> Option<std::borrow::Cow<'_, [f32]>> {
+        let slot = *self.slot_of.get(&id)?;
+        Some(match &self.sq8 {
+            Some(sq8) if !self.keeps_f32() => {
+                let mut decoded = Vec::new();
+                sq8.decode_into(slot, self.dimension, &mut decoded);
+                std::borrow::Cow::Owned(decoded)
+            }
+            _ => std::borrow::Cow::Borrowed(self.vector(slot)),
+        })
     }
 
     /// The live ids, in slot order.
@@ -318,6 +381,12 @@ impl Hnsw {
     /// them on once it holds [`SQ8_TRAINING_ROWS`] vectors).
     pub fn sq8_active(&self) -> bool {
         self.sq8.is_some()
+    }
+
+    /// Heap bytes of the vector representation: f32 rows and SQ8 codes,
+    /// ranges and norms.
+    pub fn vector_bytes(&self) -> usize {
+        self.vectors.capacity() * 4 + self.sq8.as_ref().map_or(0, Sq8::memory_bytes)
     }
 
     /// Heap bytes held by the index (vectors, codes, graph, id map,
@@ -393,6 +462,52 @@ impl Hnsw {
         (level as u8).min(MAX_LEVEL)
     }
 
+    // ----- distances -----
+
+    /// Whether the f32 rows are held (always, except in an
+    /// [`Quantization::Sq8Compact`] index once its ranges are fitted).
+    #[inline(always)]
+    pub(crate) fn keeps_f32(&self) -> bool {
+        !(self.params.quantization == Quantization::Sq8Compact && self.sq8.is_some())
+    }
+
+    /// A probe for distances from `v` (prepared) to stored slots during
+    /// construction: exact while the f32 rows are held, asymmetric SQ8
+    /// otherwise (`scaled` holds the prepared query).
+    fn construction_probe<'a>(&'a self, v: &'a [f32], scaled: &'a mut Vec<f32>) -> Probe<'a> {
+        match &self.sq8 {
+            Some(sq8) if !self.keeps_f32() => {
+                let terms = sq8.prepare_query(v, scaled);
+                Probe::Sq8(sq8, scaled, terms)
+            }
+            _ => Probe::F32(v),
+        }
+    }
+
+    /// The distance from a probe to `slot`.
+    #[inline(always)]
+    fn distance(&self, probe: &Probe<'_>, slot: u32) -> f32 {
+        match *probe {
+            Probe::F32(q) => self.metric.distance(self.kernels, q, self.vector(slot)),
+            Probe::Sq8(sq8, scaled, terms) => {
+                sq8.distance(self.kernels, self.metric, scaled, terms, slot)
+            }
+        }
+    }
+
+    /// The distance between two stored slots (`buffers` holds a decoded row
+    /// when only codes are kept).
+    fn slot_probe<'a>(&'a self, slot: u32, buffers: &'a mut ProbeBuffers) -> Probe<'a> {
+        match &self.sq8 {
+            Some(sq8) if !self.keeps_f32() => {
+                sq8.decode_into(slot, self.dimension, &mut buffers.decoded);
+                let terms = sq8.prepare_query(&buffers.decoded, &mut buffers.scaled);
+                Probe::Sq8(sq8, &buffers.scaled, terms)
+            }
+            _ => Probe::F32(self.vector(slot)),
+        }
+    }
+
     // ----- insertion -----
 
     /// Inserts one vector under `id` (refused if `id` is live: use
@@ -431,21 +546,26 @@ impl Hnsw {
             return Err(Error::Full(MAX_SLOTS));
         }
         let mut batch_ids = std::collections::HashSet::with_capacity(ids.len());
-        let mut scratch = Vec::with_capacity(dim);
+        let mut prepared = Vec::with_capacity(vectors.len());
+        let mut row_buffer = Vec::with_capacity(dim);
         for (&id, row) in ids.iter().zip(vectors.chunks_exact(dim)) {
-            self.metric.prepare_into(dim, row, &mut scratch)?;
+            self.metric.prepare_into(dim, row, &mut row_buffer)?;
             if self.slot_of.contains_key(&id) || !batch_ids.insert(id) {
                 return Err(Error::DuplicateId(id));
             }
+            prepared.extend_from_slice(&row_buffer);
         }
         drop(batch_ids);
 
         // Every check passed: grow the arrays, then link.
         let n = ids.len();
-        self.vectors.reserve(n * dim);
-        for row in vectors.chunks_exact(dim) {
-            self.metric.prepare_into(dim, row, &mut scratch)?;
-            self.vectors.extend_from_slice(&scratch);
+        if self.keeps_f32() {
+            self.vectors.extend_from_slice(&prepared);
+        }
+        if let Some(sq8) = &mut self.sq8 {
+            for row in prepared.chunks_exact(dim) {
+                sq8.push(row);
+            }
         }
         self.ids.extend_from_slice(ids);
         self.links0
@@ -465,58 +585,64 @@ impl Hnsw {
         for (i, &id) in ids.iter().enumerate() {
             self.slot_of.insert(id, (first + i) as u32);
         }
-        if let Some(sq8) = &mut self.sq8 {
-            for row in self.vectors[first * dim..].chunks_exact(dim) {
-                sq8.push(row);
-            }
-        }
 
-        self.link_range(first as u32, (first + n) as u32);
+        self.link_range(first as u32, &prepared);
 
-        if self.params.quantization == Quantization::Sq8
+        if self.params.quantization != Quantization::None
             && self.sq8.is_none()
             && self.ids.len() >= SQ8_TRAINING_ROWS
         {
             self.sq8 = Some(Sq8::train(dim, &self.vectors));
+            if !self.keeps_f32() {
+                self.vectors = Vec::new();
+            }
         }
         Ok(())
     }
 
-    /// Links slots `from..to` (already stored) into the graph.
-    fn link_range(&self, mut from: u32, to: u32) {
+    /// Links the slots from `first` on, whose prepared rows are `rows`, into
+    /// the graph.
+    fn link_range(&self, first: u32, rows: &[f32]) {
+        let dim = self.dimension;
         let mut ctx = SearchContext::new();
-        if from < to && self.entry_point().is_none() {
-            self.link(&mut ctx, from);
-            from += 1;
+        let count = (rows.len() / dim) as u32;
+        let mut work = rows.chunks_exact(dim).zip(first..first + count);
+        if self.entry_point().is_none()
+            && let Some((row, slot)) = work.next()
+        {
+            self.link(&mut ctx, slot, row);
         }
         #[cfg(feature = "parallel")]
-        if self.params.build_threads != 1 && (to - from) as usize >= PARALLEL_MIN_BATCH {
+        if self.params.build_threads != 1 && work.len() >= PARALLEL_MIN_BATCH {
             use rayon::prelude::*;
-            let work = || {
-                (from..to)
-                    .into_par_iter()
-                    .for_each_init(SearchContext::new, |ctx, slot| self.link(ctx, slot));
+            let rest: Vec<(&[f32], u32)> = work.collect();
+            let run = || {
+                rest.par_iter()
+                    .for_each_init(SearchContext::new, |ctx, &(row, slot)| {
+                        self.link(ctx, slot, row)
+                    });
             };
-            if self.params.build_threads == 0 {
-                work();
-                return;
+            match self.params.build_threads {
+                0 => run(),
+                threads => match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+                    Ok(pool) => pool.install(run),
+                    Err(_) => {
+                        for &(row, slot) in &rest {
+                            self.link(&mut ctx, slot, row);
+                        }
+                    }
+                },
             }
-            if let Ok(pool) = rayon::ThreadPoolBuilder::new()
-                .num_threads(self.params.build_threads)
-                .build()
-            {
-                pool.install(work);
-                return;
-            }
+            return;
         }
-        for slot in from..to {
-            self.link(&mut ctx, slot);
+        for (row, slot) in work {
+            self.link(&mut ctx, slot, row);
         }
     }
 
-    /// Finds the neighbours of `slot` on each of its levels and links it
-    /// both ways.
-    fn link(&self, ctx: &mut SearchContext, slot: u32) {
+    /// Finds the neighbours of `slot` (whose prepared vector is `row`) on
+    /// each of its levels and links it both ways.
+    fn link(&self, ctx: &mut SearchContext, slot: u32, row: &[f32]) {
         let level = usize::from(self.levels[slot as usize]);
         let Some((mut entry, mut top)) = self.entry_point() else {
             self.set_entry_point(slot, level);
@@ -529,14 +655,14 @@ impl Hnsw {
             }
             guard
         });
-        let query = self.vector(slot);
-        let dist = |s: u32| self.metric.distance(self.kernels, query, self.vector(s));
+        let mut scaled = std::mem::take(&mut ctx.scaled_query);
+        let probe = self.construction_probe(row, &mut scaled);
         let mut nearest = Scored {
-            dist: dist(entry),
+            dist: self.distance(&probe, entry),
             slot: entry,
         };
         for l in (level + 1..=top).rev() {
-            nearest = self.greedy(nearest, l, &dist);
+            nearest = self.greedy(nearest, l, &probe);
         }
         for l in (0..=level.min(top)).rev() {
             ctx.start(self.slots());
@@ -547,7 +673,7 @@ impl Hnsw {
                 self.params.ef_construction,
                 l,
                 |s| !self.is_deleted(s),
-                dist,
+                &probe,
             );
             drain_sorted(&mut ctx.results, &mut ctx.sorted);
             if let Some(best) = ctx.sorted.first() {
@@ -555,6 +681,7 @@ impl Hnsw {
             }
             self.connect(ctx, slot, l);
         }
+        ctx.scaled_query = scaled;
         if level > top {
             self.set_entry_point(slot, level);
         }
@@ -562,12 +689,12 @@ impl Hnsw {
 
     /// Greedy descent on one level: moves to the closest neighbour until none
     /// is closer.
-    fn greedy(&self, mut at: Scored, level: usize, dist: &impl Fn(u32) -> f32) -> Scored {
+    fn greedy(&self, mut at: Scored, level: usize, probe: &Probe<'_>) -> Scored {
         loop {
             let mut moved = false;
             for n in self.neighbours(at.slot, level) {
                 let n = n.load(Relaxed);
-                let d = dist(n);
+                let d = self.distance(probe, n);
                 if d < at.dist {
                     at = Scored { dist: d, slot: n };
                     moved = true;
@@ -589,7 +716,7 @@ impl Hnsw {
         ef: usize,
         level: usize,
         accept: impl Fn(u32) -> bool,
-        dist: impl Fn(u32) -> f32,
+        probe: &Probe<'_>,
     ) {
         ctx.visit(entry.slot);
         ctx.candidates.push(std::cmp::Reverse(entry));
@@ -606,13 +733,13 @@ impl Hnsw {
             for n in self.neighbours(current.slot, level) {
                 let n = n.load(Relaxed);
                 if ctx.visit(n) {
-                    prefetch(self.prefetch_target(n));
+                    self.prefetch_row(n);
                     ctx.batch.push(n);
                 }
             }
             for i in 0..ctx.batch.len() {
                 let n = ctx.batch[i];
-                let d = dist(n);
+                let d = self.distance(probe, n);
                 if ctx.results.len() < ef || d < bound {
                     ctx.candidates
                         .push(std::cmp::Reverse(Scored { dist: d, slot: n }));
@@ -630,14 +757,15 @@ impl Hnsw {
         }
     }
 
-    /// The address a distance computation on `slot` reads first.
+    /// Asks the CPU to start loading the first cache line of the row a
+    /// distance computation on `slot` reads (the SQ8 codes when they are in
+    /// use); the hardware prefetcher follows on from there.
     #[inline(always)]
-    fn prefetch_target(&self, slot: u32) -> *const u8 {
+    fn prefetch_row(&self, slot: u32) {
+        let at = slot as usize * self.dimension;
         match &self.sq8 {
-            Some(sq8) => sq8.codes[slot as usize * self.dimension..].as_ptr(),
-            None => self.vectors[slot as usize * self.dimension..]
-                .as_ptr()
-                .cast(),
+            Some(sq8) => prefetch(sq8.codes[at..].as_ptr()),
+            None => prefetch(self.vectors[at..].as_ptr()),
         }
     }
 
@@ -650,9 +778,10 @@ impl Hnsw {
             selected,
             pool,
             kept,
+            buffers,
             ..
         } = ctx;
-        self.select(sorted, self.params.m, selected);
+        self.select(sorted, self.params.m, selected, buffers);
         {
             let _lock = self.locks[slot as usize].lock();
             let block = self.block(slot, level);
@@ -682,22 +811,23 @@ impl Hnsw {
                 block[0].store(count as u32 + 1, Relaxed);
                 continue;
             }
-            let base = self.vector(n);
-            let d = |s: u32| self.metric.distance(self.kernels, base, self.vector(s));
             pool.clear();
-            pool.push(Scored {
-                dist: d(slot),
-                slot,
-            });
-            pool.extend(block[1..1 + count].iter().map(|w| {
-                let s = w.load(Relaxed);
-                Scored {
-                    dist: d(s),
-                    slot: s,
-                }
-            }));
+            {
+                let base = self.slot_probe(n, buffers);
+                pool.push(Scored {
+                    dist: self.distance(&base, slot),
+                    slot,
+                });
+                pool.extend(block[1..1 + count].iter().map(|w| {
+                    let s = w.load(Relaxed);
+                    Scored {
+                        dist: self.distance(&base, s),
+                        slot: s,
+                    }
+                }));
+            }
             pool.sort_unstable();
-            self.select(pool, capacity, kept);
+            self.select(pool, capacity, kept, buffers);
             for (word, &s) in block[1..].iter().zip(kept.iter()) {
                 word.store(s, Relaxed);
             }
@@ -707,9 +837,9 @@ impl Hnsw {
 
     /// The neighbour-selection heuristic (the paper's algorithm 4): walks the
     /// candidates from the closest and keeps one only if it is closer to the
-    /// base than to every one kept so far, up to `m`. With fewer than `m`
+    /// base than to every one kept so far, up to `m`. With at most `m`
     /// candidates all are kept.
-    fn select(&self, sorted: &[Scored], m: usize, out: &mut Vec<u32>) {
+    fn select(&self, sorted: &[Scored], m: usize, out: &mut Vec<u32>, buffers: &mut ProbeBuffers) {
         out.clear();
         if sorted.len() <= m {
             out.extend(sorted.iter().map(|s| s.slot));
@@ -719,11 +849,8 @@ impl Hnsw {
             if out.len() >= m {
                 break;
             }
-            let v = self.vector(c.slot);
-            let diverse = out
-                .iter()
-                .all(|&kept| self.metric.distance(self.kernels, v, self.vector(kept)) > c.dist);
-            if diverse {
+            let probe = self.slot_probe(c.slot, buffers);
+            if out.iter().all(|&kept| self.distance(&probe, kept) > c.dist) {
                 out.push(c.slot);
             }
         }
@@ -757,7 +884,9 @@ impl Hnsw {
     }
 
     /// Rebuilds the graph from the live vectors now: tombstones are dropped,
-    /// slots renumbered, SQ8 ranges refitted. Ids and vectors are kept.
+    /// slots renumbered, SQ8 ranges refitted. Ids are kept; vectors too,
+    /// except that a [`Quantization::Sq8Compact`] index rebuilds from its
+    /// decoded codes.
     pub fn rebuild(&mut self) -> Result<()> {
         let mut fresh = Hnsw::new(self.dimension, self.metric, self.params.clone())?;
         let live: Vec<u32> = (0..self.slots() as u32)
@@ -765,12 +894,25 @@ impl Hnsw {
             .collect();
         let ids: Vec<u64> = live.iter().map(|&s| self.ids[s as usize]).collect();
         let mut vectors = Vec::with_capacity(live.len() * self.dimension);
+        let mut decoded = Vec::new();
         for &s in &live {
-            vectors.extend_from_slice(self.vector(s));
+            vectors.extend_from_slice(self.row(s, &mut decoded));
         }
         fresh.insert_batch(&ids, &vectors)?;
         *self = fresh;
         Ok(())
+    }
+
+    /// The stored row of `slot`: the f32 row, or the decoded codes (in
+    /// `decoded`) when only codes are kept.
+    fn row<'a>(&'a self, slot: u32, decoded: &'a mut Vec<f32>) -> &'a [f32] {
+        match &self.sq8 {
+            Some(sq8) if !self.keeps_f32() => {
+                sq8.decode_into(slot, self.dimension, decoded);
+                decoded
+            }
+            _ => self.vector(slot),
+        }
     }
 
     // ----- search -----
@@ -818,70 +960,100 @@ impl Hnsw {
     /// `ctx.out`.
     fn search_prepared(&self, ctx: &mut SearchContext, query: &[f32], params: &SearchParams<'_>) {
         ctx.out.clear();
-        let live = self.len();
-        if params.k == 0 || live == 0 {
+        if params.k == 0 || self.is_empty() {
             return;
         }
         let ef = params.ef.unwrap_or(self.params.ef_search).max(params.k);
-        match params.filter {
-            Filter::Allow(set) if set.len() <= self.exact_limit(ef) as u64 => {
-                let slots = set.iter().filter_map(|id| self.slot_of.get(&id).copied());
-                return self.exact(ctx, query, params.k, slots);
-            }
-            Filter::Predicate(p) if self.predicate_is_selective(p, ef) => {
-                let slots = (0..self.slots() as u32)
-                    .filter(|&s| !self.is_deleted(s) && p(self.ids[s as usize]));
-                return self.exact(ctx, query, params.k, slots);
-            }
-            _ => {}
-        }
-        let Some((entry, top)) = self.entry_point() else {
-            return;
-        };
-        let filter = params.filter;
-        let accept = |s: u32| {
-            !self.is_deleted(s) && (filter.is_all() || filter.accepts(self.ids[s as usize]))
-        };
-        let exact = |s: u32| self.metric.distance(self.kernels, query, self.vector(s));
-        ctx.start(self.slots());
-        match &self.sq8 {
-            None => {
-                let mut at = Scored {
-                    dist: exact(entry),
-                    slot: entry,
-                };
-                for l in (1..=top).rev() {
-                    at = self.greedy(at, l, &exact);
-                }
-                self.search_layer(ctx, at, ef, 0, accept, exact);
-                drain_sorted(&mut ctx.results, &mut ctx.sorted);
-            }
+        let mut scaled = std::mem::take(&mut ctx.scaled_query);
+        let probe = match &self.sq8 {
             Some(sq8) => {
-                let mut scaled = std::mem::take(&mut ctx.scaled_query);
-                let terms: QueryTerms = sq8.prepare_query(query, &mut scaled);
-                let approx = |s: u32| sq8.distance(self.kernels, self.metric, &scaled, terms, s);
-                let mut at = Scored {
-                    dist: approx(entry),
-                    slot: entry,
-                };
-                for l in (1..=top).rev() {
-                    at = self.greedy(at, l, &approx);
-                }
-                self.search_layer(ctx, at, ef, 0, accept, approx);
-                ctx.sorted.clear();
-                ctx.sorted.extend(ctx.results.drain().map(|s| Scored {
-                    dist: exact(s.slot),
-                    slot: s.slot,
-                }));
-                ctx.sorted.sort_unstable();
-                ctx.scaled_query = scaled;
+                let terms = sq8.prepare_query(query, &mut scaled);
+                Probe::Sq8(sq8, &scaled, terms)
             }
+            None => Probe::F32(query),
+        };
+        // Approximate distances are re-ranked, so keep `ef` of them.
+        let keep = if self.sq8.is_some() { ef } else { params.k };
+        let exact_slots: Option<Box<dyn Iterator<Item = u32> + '_>> = match params.filter {
+            Filter::Allow(set) if set.len() <= self.exact_limit(ef) as u64 => Some(Box::new(
+                set.iter().filter_map(|id| self.slot_of.get(&id).copied()),
+            )),
+            Filter::Predicate(p) if self.predicate_is_selective(p, ef) => {
+                Some(Box::new((0..self.slots() as u32).filter(move |&s| {
+                    !self.is_deleted(s) && p(self.ids[s as usize])
+                })))
+            }
+            _ => None,
+        };
+        if let Some(slots) = exact_slots {
+            let mut top = TopK::new(keep, &mut ctx.results);
+            for s in slots {
+                top.push(self.distance(&probe, s), s);
+            }
+        } else if let Some((entry, top)) = self.entry_point() {
+            let filter = params.filter;
+            let accept = |s: u32| {
+                !self.is_deleted(s) && (filter.is_all() || filter.accepts(self.ids[s as usize]))
+            };
+            ctx.start(self.slots());
+            let mut at = Scored {
+                dist: self.distance(&probe, entry),
+                slot: entry,
+            };
+            for l in (1..=top).rev() {
+                at = self.greedy(at, l, &probe);
+            }
+            self.search_layer(ctx, at, ef, 0, accept, &probe);
         }
+        if self.sq8.is_some() {
+            self.rerank(ctx, query, params.vectors);
+        } else {
+            drain_sorted(&mut ctx.results, &mut ctx.sorted);
+        }
+        ctx.scaled_query = scaled;
         ctx.out
             .extend(ctx.sorted.iter().take(params.k).map(|s| Neighbor {
                 id: self.ids[s.slot as usize],
                 distance: s.dist,
             }));
+    }
+
+    /// Moves `ctx.results` (approximate SQ8 distances) to `ctx.sorted` with
+    /// exact distances: from the f32 rows when the index keeps them, else
+    /// from `source` (rows it lacks keep their approximate distance).
+    fn rerank(&self, ctx: &mut SearchContext, query: &[f32], source: Option<&dyn VectorSource>) {
+        ctx.sorted.clear();
+        let keeps_f32 = self.keeps_f32();
+        for s in ctx.results.drain() {
+            let dist = if keeps_f32 {
+                self.metric
+                    .distance(self.kernels, query, self.vector(s.slot))
+            } else {
+                source
+                    .and_then(|src| src.vector(self.ids[s.slot as usize]))
+                    .filter(|v| v.len() == self.dimension)
+                    .map_or(s.dist, |v| self.external_distance(query, v))
+            };
+            ctx.sorted.push(Scored { dist, slot: s.slot });
+        }
+        ctx.sorted.sort_unstable();
+    }
+
+    /// The distance from a prepared query to a vector as the caller stored
+    /// it (not normalised).
+    fn external_distance(&self, query: &[f32], v: &[f32]) -> f32 {
+        let k = self.kernels;
+        match self.metric {
+            Metric::Cosine => {
+                let norm = (k.dot)(v, v).sqrt();
+                if norm > 0.0 {
+                    1.0 - (k.dot)(query, v) / norm
+                } else {
+                    1.0
+                }
+            }
+            metric => metric.distance(k, query, v),
+        }
     }
 
     /// Filters passing at most this many vectors are answered by exact search
@@ -907,25 +1079,6 @@ impl Hnsw {
             }
         }
         seen > 0 && passed * self.len() <= self.exact_limit(ef) * seen
-    }
-
-    /// Exact top-k over `slots`, into `ctx.out`.
-    fn exact(
-        &self,
-        ctx: &mut SearchContext,
-        query: &[f32],
-        k: usize,
-        slots: impl Iterator<Item = u32>,
-    ) {
-        let mut top = TopK::new(k, &mut ctx.results);
-        for s in slots {
-            top.push(self.metric.distance(self.kernels, query, self.vector(s)), s);
-        }
-        drain_sorted(&mut ctx.results, &mut ctx.sorted);
-        ctx.out.extend(ctx.sorted.iter().map(|s| Neighbor {
-            id: self.ids[s.slot as usize],
-            distance: s.dist,
-        }));
     }
 
     /// Rebuilds the parts of the index that are not stored: locks and the

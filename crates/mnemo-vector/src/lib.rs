@@ -3,7 +3,9 @@
 //! - [`Hnsw`]: an HNSW graph (Malkov & Yashunin) with cosine, dot and L2
 //!   metrics, parallel batch insertion, tombstone deletes with compaction,
 //!   filtered search (predicate or `roaring` allow-list, exact when the
-//!   filter is selective), optional SQ8 traversal with f32 re-ranking, and
+//!   filter is selective), optional SQ8 traversal with f32 re-ranking (the
+//!   f32 rows kept in the index, or — [`Quantization::Sq8Compact`] — kept
+//!   by the caller, so the index holds a quarter of the bytes), and
 //!   allocation-free searches through a reusable [`SearchContext`].
 //! - [`FlatIndex`]: exact search, for ground truth and small sets.
 //! - [`kernels`]: the distance kernels (AVX-512F, AVX2+FMA, NEON,
@@ -43,7 +45,9 @@ mod sq8;
 pub use codec::FORMAT_VERSION;
 pub use error::{Error, Result};
 pub use flat::FlatIndex;
-pub use hnsw::{Hnsw, HnswParams, MAX_SLOTS, Quantization, SQ8_TRAINING_ROWS, SearchParams};
+pub use hnsw::{
+    Hnsw, HnswParams, MAX_SLOTS, Quantization, SQ8_TRAINING_ROWS, SearchParams, VectorSource,
+};
 pub use metric::Metric;
 pub use roaring::RoaringTreemap;
 pub use search::{Filter, Neighbor, SearchContext};

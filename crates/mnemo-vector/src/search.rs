@@ -100,6 +100,8 @@ pub struct SearchContext {
     pub(crate) pool: Vec<Scored>,
     /// The pruned list.
     pub(crate) kept: Vec<u32>,
+    /// Decoded rows for distances between stored codes.
+    pub(crate) buffers: crate::hnsw::ProbeBuffers,
     /// The prepared (normalised) query.
     pub(crate) query: Vec<f32>,
     /// The query scaled for SQ8 distances.
@@ -153,6 +155,7 @@ impl SearchContext {
             + (self.batch.capacity() + self.selected.capacity() + self.kept.capacity()) * 4
             + (self.query.capacity() + self.scaled_query.capacity()) * 4
             + self.out.capacity() * size_of::<Neighbor>()
+            + self.buffers.memory_bytes()
     }
 }
 

@@ -84,6 +84,17 @@ impl Sq8 {
         &self.codes[at..at + dimension]
     }
 
+    /// Writes the decoded row of `slot` to `out`.
+    pub fn decode_into(&self, slot: u32, dimension: usize, out: &mut Vec<f32>) {
+        out.clear();
+        out.extend(
+            self.row(slot, dimension)
+                .iter()
+                .zip(self.min.iter().zip(&self.scale))
+                .map(|(&c, (&lo, &step))| lo + step * f32::from(c)),
+        );
+    }
+
     /// Prepares a query: fills `scaled` with `q[i] · scale[i]` and returns
     /// `(Σ q[i] · min[i], |q|²)`.
     pub fn prepare_query(&self, query: &[f32], scaled: &mut Vec<f32>) -> QueryTerms {

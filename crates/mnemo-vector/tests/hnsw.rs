@@ -9,7 +9,7 @@ mod common;
 use common::{clustered, recall};
 use mnemo_vector::{
     Error, Filter, FlatIndex, Hnsw, HnswParams, Metric, Quantization, RoaringTreemap,
-    SearchContext, SearchParams,
+    SearchContext, SearchParams, VectorSource,
 };
 
 const DIM: usize = 24;
@@ -39,9 +39,9 @@ fn mean_recall(
                 .search_params(
                     q,
                     &SearchParams {
-                        k,
                         ef: Some(96),
                         filter,
+                        ..SearchParams::k(k)
                     },
                 )
                 .unwrap();
@@ -199,7 +199,7 @@ fn update_replaces_the_vector() {
     let hits = hnsw.search(target, 2).unwrap();
     let ids: Vec<u64> = hits.iter().map(|n| n.id).collect();
     assert!(ids.contains(&1) && ids.contains(&(77 * 3 + 1)), "{ids:?}");
-    assert_eq!(hnsw.get(1), Some(target));
+    assert_eq!(hnsw.get(1).as_deref(), Some(target));
     hnsw.update(123_456, target).unwrap();
     assert_eq!(hnsw.len(), 501, "update of a new id inserts it");
 }
@@ -224,9 +224,8 @@ fn filters_keep_recall_down_to_one_percent() {
         hnsw.search_params(
             &queries[..DIM],
             &SearchParams {
-                k: 5,
-                ef: None,
-                filter: Filter::Allow(&none)
+                filter: Filter::Allow(&none),
+                ..SearchParams::k(5)
             }
         )
         .unwrap()
@@ -254,6 +253,88 @@ fn sq8_traversal_keeps_recall() {
     }
     let small = build(100, Metric::Cosine, params).0;
     assert!(!small.sq8_active(), "too few vectors to fit ranges");
+}
+
+/// The caller's copy of the vectors, for re-ranking a compact index.
+struct Rows<'a>(&'a [f32]);
+
+impl VectorSource for Rows<'_> {
+    fn vector(&self, id: u64) -> Option<&[f32]> {
+        let i = usize::try_from((id - 1) / 3).ok()?;
+        self.0.get(i * DIM..(i + 1) * DIM)
+    }
+}
+
+#[test]
+fn compact_sq8_keeps_a_third_of_the_bytes_and_recall_with_reranking() {
+    let params = HnswParams {
+        quantization: Quantization::Sq8Compact,
+        ..HnswParams::new(12, 100)
+    };
+    let (mut hnsw, flat, data) = build(4_000, Metric::Cosine, params);
+    assert!(hnsw.sq8_active());
+    let f32_bytes = 4_000 * DIM * 4;
+    assert!(
+        hnsw.vector_bytes() * 100 <= f32_bytes * 35,
+        "{} vector bytes for {f32_bytes} f32 bytes",
+        hnsw.vector_bytes()
+    );
+    let source = Rows(&data);
+    let queries = clustered(100, DIM, 40, 3);
+    let (mut with, mut without) = (0.0, 0.0);
+    for q in queries.chunks(DIM) {
+        let want = flat.search(q, 10).unwrap();
+        let reranked = hnsw
+            .search_params(
+                q,
+                &SearchParams {
+                    ef: Some(96),
+                    vectors: Some(&source),
+                    ..SearchParams::k(10)
+                },
+            )
+            .unwrap();
+        // Re-ranked distances are exact.
+        if reranked[0].id == want[0].id {
+            assert!((reranked[0].distance - want[0].distance).abs() < 1e-5);
+        }
+        with += recall(&reranked, &want);
+        let approx = hnsw
+            .search_params(
+                q,
+                &SearchParams {
+                    ef: Some(96),
+                    ..SearchParams::k(10)
+                },
+            )
+            .unwrap();
+        without += recall(&approx, &want);
+    }
+    assert!(
+        with / 100.0 >= 0.93,
+        "recall with re-ranking {}",
+        with / 100.0
+    );
+    assert!(
+        without / 100.0 >= 0.8,
+        "recall on codes alone {}",
+        without / 100.0
+    );
+    // Decoded rows are close to the originals.
+    let decoded = hnsw.get(1).unwrap();
+    let original = flat.get(1).unwrap();
+    let cos: f32 = decoded.iter().zip(original).map(|(a, b)| a * b).sum();
+    assert!(cos > 0.99, "decoded row cosine {cos}");
+    // Encoding, inserting and compacting work without f32 rows.
+    let back = Hnsw::decode(&hnsw.encode()).unwrap();
+    assert_eq!(back.encode(), hnsw.encode());
+    hnsw.insert(5, &data[..DIM]).unwrap();
+    for i in 0..1_000u64 {
+        hnsw.delete(i * 3 + 1).unwrap();
+    }
+    assert!(hnsw.compact().unwrap());
+    assert_eq!(hnsw.len(), 3_001);
+    assert!(hnsw.search(&data[2_000 * DIM..2_001 * DIM], 1).unwrap()[0].id == 2_000 * 3 + 1);
 }
 
 #[test]

@@ -61,7 +61,9 @@ fn sample(quantization: Quantization, n: usize) -> Hnsw {
         ..HnswParams::new(4, 20)
     };
     let mut index = Hnsw::new(8, Metric::L2, params).unwrap();
-    let data: Vec<f32> = (0..n * 8).map(|i| ((i * 7_919) % 211) as f32 / 50.0).collect();
+    let data: Vec<f32> = (0..n * 8)
+        .map(|i| ((i * 7_919) % 211) as f32 / 50.0)
+        .collect();
     let ids: Vec<u64> = (0..n as u64).collect();
     index.insert_batch(&ids, &data).unwrap();
     if n > 3 {
@@ -78,12 +80,12 @@ proptest! {
     /// that searches, inserts and re-encodes without panicking.
     #[test]
     fn damaged_encodings_are_refused_or_safe(
-        sq8 in any::<bool>(),
+        kind in 0u8..3,
         edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6),
         cut in prop::option::of(any::<prop::sample::Index>()),
     ) {
-        let quantization = if sq8 { Quantization::Sq8 } else { Quantization::None };
-        let n = if sq8 { mnemo_vector::SQ8_TRAINING_ROWS + 10 } else { 40 };
+        let quantization = [Quantization::None, Quantization::Sq8, Quantization::Sq8Compact][usize::from(kind)];
+        let n = if kind > 0 { mnemo_vector::SQ8_TRAINING_ROWS + 10 } else { 40 };
         let mut bytes = sample(quantization, n).encode();
         let body = bytes.len() - 8;
         for (at, value) in &edits {
