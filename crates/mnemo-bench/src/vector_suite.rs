@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use mnemo_vector::{
-    FlatIndex, Hnsw, HnswParams, Metric, Quantization, SearchContext, SearchParams,
+    FlatIndex, Hnsw, HnswParams, Metric, Quantization, SearchContext, SearchParams, VectorSource,
 };
 
 use crate::SuiteOptions;
