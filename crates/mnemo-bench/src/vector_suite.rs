@@ -106,6 +106,9 @@ fn curve(
 
 /// Runs the suite.
 pub fn run(opts: &SuiteOptions) -> Result<Vec<BenchResult>> {
+    if std::env::var_os("MNEMO_ONLY_PATTERNS").is_some() {
+        return patterns(opts.quick);
+    }
     let data = rustdocs::ensure(&rustdocs::default_dir()?, false)
         .context("loading the rustdocs-minilm dataset")?;
     let (base, queries) = if opts.quick {
@@ -164,6 +167,86 @@ pub fn run(opts: &SuiteOptions) -> Result<Vec<BenchResult>> {
                 .param("p50_us", p.p50_us),
             );
         }
+    }
+    Ok(results)
+}
+
+/// The ReasoningBank case: top-5 of 1,000 patterns of 128 dimensions, by
+/// exact search and by a small graph; mean latency per lookup in µs and the
+/// graph's recall@5.
+pub fn patterns(quick: bool) -> Result<Vec<BenchResult>> {
+    use rand::{Rng, SeedableRng};
+    let dim = 128;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+    let mut gauss = || {
+        // Box–Muller.
+        let (u, v): (f64, f64) = (rng.random_range(1e-12..1.0), rng.random());
+        ((-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()) as f32
+    };
+    let centres: Vec<f32> = (0..20 * dim).map(|_| gauss()).collect();
+    let mut sample = |n: usize| -> Vec<f32> {
+        let mut out = Vec::with_capacity(n * dim);
+        for i in 0..n {
+            let c = (i * 7) % 20;
+            for d in 0..dim {
+                out.push(centres[c * dim + d] + 0.6 * gauss());
+            }
+        }
+        out
+    };
+    let base = sample(1_000);
+    let queries = sample(if quick { 200 } else { 2_000 });
+    let ids: Vec<u64> = (0..1_000).collect();
+    let mut flat = FlatIndex::new(dim, Metric::Cosine)?;
+    flat.insert_batch(&ids, &base)?;
+    let mut graph = Hnsw::new(dim, Metric::Cosine, HnswParams::new(16, 200))?;
+    graph.insert_batch(&ids, &base)?;
+    let mut ctx = SearchContext::new();
+    let rounds = if quick { 1 } else { 20 };
+    let time = |f: &mut dyn FnMut(&[f32])| {
+        let started = Instant::now();
+        for _ in 0..rounds {
+            for q in queries.chunks_exact(dim) {
+                f(q);
+            }
+        }
+        started.elapsed().as_secs_f64() * 1e6 / (rounds * queries.len() / dim) as f64
+    };
+    let truth: Vec<Vec<u64>> = queries
+        .chunks_exact(dim)
+        .map(|q| Ok(flat.search(q, 5)?.iter().map(|n| n.id).collect()))
+        .collect::<Result<_>>()?;
+    let flat_us = time(&mut |q| {
+        let _ = flat.search_with(&mut ctx, q, 5, mnemo_vector::Filter::All);
+    });
+    let mut results = vec![
+        BenchResult::new("patterns_1k_flat_top5", "µs", flat_us, Better::Lower)
+            .target(3.0)
+            .param("recall_at_5", 1.0),
+    ];
+    for ef in [8, 16, 32] {
+        let params = SearchParams {
+            ef: Some(ef),
+            ..SearchParams::k(5)
+        };
+        let mut hits = 0;
+        for (q, want) in queries.chunks_exact(dim).zip(&truth) {
+            let got = graph.search_with(&mut ctx, q, &params)?;
+            hits += got.iter().filter(|n| want.contains(&n.id)).count();
+        }
+        let us = time(&mut |q| {
+            let _ = graph.search_with(&mut ctx, q, &params);
+        });
+        results.push(
+            BenchResult::new(
+                &format!("patterns_1k_hnsw_ef{ef}_top5"),
+                "µs",
+                us,
+                Better::Lower,
+            )
+            .target(3.0)
+            .param("recall_at_5", hits as f64 / (truth.len() * 5) as f64),
+        );
     }
     Ok(results)
 }

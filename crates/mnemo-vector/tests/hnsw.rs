@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{clustered, recall};
+use common::{clustered, embedded, recall};
 use mnemo_vector::{
     Error, Filter, FlatIndex, Hnsw, HnswParams, Metric, Quantization, RoaringTreemap,
     SearchContext, SearchParams, VectorSource,
@@ -433,4 +433,33 @@ fn search_context_stops_allocating() {
     }
     assert_eq!(ctx.memory_bytes(), grown, "buffers kept growing");
     assert!(hnsw.memory_bytes() >= 3_000 * DIM * 4);
+}
+
+/// The recall check CI runs: 20,000 vectors of 64 dimensions with a low
+/// intrinsic dimension like real embeddings; recall@10 ≥ 0.95 at the default
+/// parameters (recall is behaviour, so it is asserted; speed is only
+/// measured, by `mnemo-bench -- vector`).
+#[test]
+fn recall_at_10_on_20k_vectors() {
+    let (n, dim) = (20_000, 64);
+    let data = embedded(n, dim, 12, 1_234);
+    let ids: Vec<u64> = (0..n as u64).collect();
+    let mut hnsw = Hnsw::new(dim, Metric::Cosine, HnswParams::default()).unwrap();
+    hnsw.insert_batch(&ids, &data).unwrap();
+    let mut flat = FlatIndex::new(dim, Metric::Cosine).unwrap();
+    flat.insert_batch(&ids, &data).unwrap();
+    let queries = embedded(200, dim, 12, 4_321);
+    let truth = flat.search_batch(&queries, 10).unwrap();
+    let mut ctx = SearchContext::new();
+    let total: f64 = queries
+        .chunks(dim)
+        .zip(&truth)
+        .map(|(q, want)| {
+            let got = hnsw.search_with(&mut ctx, q, &SearchParams::k(10)).unwrap();
+            recall(got, want)
+        })
+        .sum();
+    let r = total / truth.len() as f64;
+    eprintln!("recall@10 on 20k vectors: {r:.4}");
+    assert!(r >= 0.95, "recall@10 {r}");
 }

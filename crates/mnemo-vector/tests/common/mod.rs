@@ -32,3 +32,27 @@ pub fn recall(got: &[mnemo_vector::Neighbor], truth: &[mnemo_vector::Neighbor]) 
         .count();
     hits as f64 / truth.len() as f64
 }
+
+/// `n` vectors of `dim` components with the low intrinsic dimension of real
+/// embeddings: clustered points of a `latent`-dimensional space, mapped into
+/// `dim` dimensions by a fixed random linear map, plus a little noise.
+pub fn embedded(n: usize, dim: usize, latent: usize, seed: u64) -> Vec<f32> {
+    let points = clustered(n, latent, 100, seed);
+    let mut rng = StdRng::seed_from_u64(0xe3b);
+    let map: Vec<f32> = (0..latent * dim)
+        .map(|_| rng.random_range(-1.0f32..1.0))
+        .collect();
+    let mut noise = StdRng::seed_from_u64(seed ^ 0x5eed);
+    let mut out = Vec::with_capacity(n * dim);
+    for p in points.chunks(latent) {
+        for d in 0..dim {
+            let x: f32 = p
+                .iter()
+                .enumerate()
+                .map(|(l, v)| v * map[l * dim + d])
+                .sum();
+            out.push(x + noise.random_range(-0.05f32..0.05));
+        }
+    }
+    out
+}
