@@ -236,8 +236,24 @@ impl FlatIndex {
             let mut top = TopK::new(k, &mut ctx.results);
             match filter {
                 Filter::All => {
-                    for (slot, row) in self.vectors.chunks_exact(self.dimension).enumerate() {
-                        top.push(self.distance(&prepared, row), slot as u32);
+                    let dim = self.dimension;
+                    let mut blocks = self.vectors.chunks_exact(4 * dim);
+                    let mut slot = 0u32;
+                    for block in &mut blocks {
+                        let (r0, rest) = block.split_at(dim);
+                        let (r1, rest) = rest.split_at(dim);
+                        let (r2, r3) = rest.split_at(dim);
+                        let d = self
+                            .metric
+                            .distance4(self.kernels, &prepared, [r0, r1, r2, r3]);
+                        for (j, dist) in d.into_iter().enumerate() {
+                            top.push(dist, slot + j as u32);
+                        }
+                        slot += 4;
+                    }
+                    for row in blocks.remainder().chunks_exact(dim) {
+                        top.push(self.distance(&prepared, row), slot);
+                        slot += 1;
                     }
                 }
                 Filter::Allow(set) if (set.len() as usize) < self.len() / 4 => {
@@ -264,9 +280,9 @@ impl FlatIndex {
         Ok(&ctx.out)
     }
 
-    /// The `k` nearest to each of `queries` (consecutive rows), in parallel
-    /// over queries with the `parallel` feature. Any bad query fails the
-    /// whole call.
+    /// The `k` nearest to each of `queries` (consecutive rows), split over
+    /// one thread per core with the `parallel` feature. Any bad query fails
+    /// the whole call.
     pub fn search_batch(&self, queries: &[f32], k: usize) -> Result<Vec<Vec<Neighbor>>> {
         if !queries.len().is_multiple_of(self.dimension) {
             return Err(Error::InvalidParams(format!(
@@ -276,25 +292,32 @@ impl FlatIndex {
             )));
         }
         let rows: Vec<&[f32]> = queries.chunks_exact(self.dimension).collect();
-        #[cfg(feature = "parallel")]
-        {
-            use rayon::prelude::*;
-            rows.par_iter()
-                .map_init(SearchContext::new, |ctx, q| {
-                    self.search_with(ctx, q, k, Filter::All).map(<[_]>::to_vec)
-                })
-                .collect()
-        }
-        #[cfg(not(feature = "parallel"))]
-        {
+        let mut out: Vec<Result<Vec<Neighbor>>> = Vec::with_capacity(rows.len());
+        out.resize_with(rows.len(), || Ok(Vec::new()));
+        let threads = if cfg!(feature = "parallel") {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            1
+        };
+        let share = rows.len().div_ceil(threads.max(1)).max(1);
+        let run = |queries: &[&[f32]], results: &mut [Result<Vec<Neighbor>>]| {
             let mut ctx = SearchContext::new();
-            rows.iter()
-                .map(|q| {
-                    self.search_with(&mut ctx, q, k, Filter::All)
-                        .map(<[_]>::to_vec)
-                })
-                .collect()
+            for (q, r) in queries.iter().zip(results) {
+                *r = self
+                    .search_with(&mut ctx, q, k, Filter::All)
+                    .map(<[_]>::to_vec);
+            }
+        };
+        if threads > 1 && rows.len() > 1 {
+            std::thread::scope(|scope| {
+                for (queries, results) in rows.chunks(share).zip(out.chunks_mut(share)) {
+                    scope.spawn(move || run(queries, results));
+                }
+            });
+        } else {
+            run(&rows, &mut out);
         }
+        out.into_iter().collect()
     }
 
     #[inline(always)]

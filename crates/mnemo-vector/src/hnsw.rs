@@ -56,6 +56,9 @@ const PREDICATE_SAMPLE: usize = 256;
 /// Batches smaller than this are inserted on the calling thread.
 #[cfg(feature = "parallel")]
 const PARALLEL_MIN_BATCH: usize = 256;
+/// Slots a construction thread takes from the shared counter at a time.
+#[cfg(feature = "parallel")]
+const PARALLEL_CHUNK: usize = 32;
 /// `entry` value of an empty graph.
 const NO_ENTRY: u64 = u64::MAX;
 
@@ -247,6 +250,9 @@ pub struct Hnsw {
     pub(crate) entry: AtomicU64,
     /// Held by an insertion that raises the top level.
     grow: Mutex<()>,
+    /// The search context of insertions on the calling thread, kept so that
+    /// single inserts into a large index do not allocate a visited set each.
+    build_context: Mutex<SearchContext>,
     pub(crate) deleted: Vec<u64>,
     pub(crate) deleted_count: usize,
     pub(crate) slot_of: HashMap<u64, u32>,
@@ -293,6 +299,7 @@ impl Hnsw {
             locks: Vec::new(),
             entry: AtomicU64::new(NO_ENTRY),
             grow: Mutex::new(()),
+            build_context: Mutex::new(SearchContext::new()),
             deleted: Vec::new(),
             deleted_count: 0,
             slot_of: HashMap::new(),
@@ -495,6 +502,19 @@ impl Hnsw {
         }
     }
 
+    /// The distances from a probe to four slots.
+    #[inline(always)]
+    fn distance4(&self, probe: &Probe<'_>, slots: [u32; 4]) -> [f32; 4] {
+        match *probe {
+            Probe::F32(q) => self
+                .metric
+                .distance4(self.kernels, q, slots.map(|s| self.vector(s))),
+            Probe::Sq8(sq8, scaled, terms) => {
+                sq8.distance4(self.kernels, self.metric, scaled, terms, slots)
+            }
+        }
+    }
+
     /// The distance between two stored slots (`buffers` holds a decoded row
     /// when only codes are kept).
     fn slot_probe<'a>(&'a self, slot: u32, buffers: &'a mut ProbeBuffers) -> Probe<'a> {
@@ -586,7 +606,9 @@ impl Hnsw {
             self.slot_of.insert(id, (first + i) as u32);
         }
 
-        self.link_range(first as u32, &prepared);
+        let mut ctx = std::mem::take(self.build_context.get_mut());
+        self.link_range(&mut ctx, first as u32, &prepared);
+        *self.build_context.get_mut() = ctx;
 
         if self.params.quantization != Quantization::None
             && self.sq8.is_none()
@@ -601,42 +623,49 @@ impl Hnsw {
     }
 
     /// Links the slots from `first` on, whose prepared rows are `rows`, into
-    /// the graph.
-    fn link_range(&self, first: u32, rows: &[f32]) {
+    /// the graph: on the calling thread with the index's construction
+    /// context, or — large batches with the `parallel` feature — on
+    /// `build_threads` scoped threads that take slots in chunks from a shared
+    /// counter, each with a context of its own.
+    fn link_range(&self, ctx: &mut SearchContext, first: u32, rows: &[f32]) {
         let dim = self.dimension;
-        let mut ctx = SearchContext::new();
-        let count = (rows.len() / dim) as u32;
-        let mut work = rows.chunks_exact(dim).zip(first..first + count);
-        if self.entry_point().is_none()
-            && let Some((row, slot)) = work.next()
-        {
-            self.link(&mut ctx, slot, row);
+        let count = rows.len() / dim;
+        let row = |i: usize| &rows[i * dim..(i + 1) * dim];
+        let mut done = 0;
+        if count > 0 && self.entry_point().is_none() {
+            self.link(ctx, first, row(0));
+            done = 1;
         }
         #[cfg(feature = "parallel")]
-        if self.params.build_threads != 1 && work.len() >= PARALLEL_MIN_BATCH {
-            use rayon::prelude::*;
-            let rest: Vec<(&[f32], u32)> = work.collect();
-            let run = || {
-                rest.par_iter()
-                    .for_each_init(SearchContext::new, |ctx, &(row, slot)| {
-                        self.link(ctx, slot, row)
-                    });
+        {
+            let threads = match self.params.build_threads {
+                0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+                n => n,
             };
-            match self.params.build_threads {
-                0 => run(),
-                threads => match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
-                    Ok(pool) => pool.install(run),
-                    Err(_) => {
-                        for &(row, slot) in &rest {
-                            self.link(&mut ctx, slot, row);
+            if threads > 1 && count - done >= PARALLEL_MIN_BATCH {
+                let next = std::sync::atomic::AtomicUsize::new(done);
+                let work = |ctx: &mut SearchContext| {
+                    loop {
+                        let start = next.fetch_add(PARALLEL_CHUNK, Relaxed);
+                        if start >= count {
+                            return;
+                        }
+                        for i in start..(start + PARALLEL_CHUNK).min(count) {
+                            self.link(ctx, first + i as u32, row(i));
                         }
                     }
-                },
+                };
+                std::thread::scope(|scope| {
+                    for _ in 1..threads {
+                        scope.spawn(|| work(&mut SearchContext::new()));
+                    }
+                    work(ctx);
+                });
+                return;
             }
-            return;
         }
-        for (row, slot) in work {
-            self.link(&mut ctx, slot, row);
+        for i in done..count {
+            self.link(ctx, first + i as u32, row(i));
         }
     }
 
@@ -737,19 +766,29 @@ impl Hnsw {
                     ctx.batch.push(n);
                 }
             }
-            for i in 0..ctx.batch.len() {
-                let n = ctx.batch[i];
-                let d = self.distance(probe, n);
-                if ctx.results.len() < ef || d < bound {
-                    ctx.candidates
-                        .push(std::cmp::Reverse(Scored { dist: d, slot: n }));
-                    if accept(n) {
-                        ctx.results.push(Scored { dist: d, slot: n });
-                        if ctx.results.len() > ef {
-                            ctx.results.pop();
-                        }
-                        if let Some(worst) = ctx.results.peek() {
-                            bound = worst.dist;
+            let mut i = 0;
+            while i < ctx.batch.len() {
+                let (slots, dists, count) = match ctx.batch[i..] {
+                    [a, b, c, d, ..] => {
+                        let slots = [a, b, c, d];
+                        (slots, self.distance4(probe, slots), 4)
+                    }
+                    [a, ..] => ([a; 4], [self.distance(probe, a); 4], 1),
+                    [] => break,
+                };
+                i += count;
+                for (&n, &d) in slots.iter().zip(&dists).take(count) {
+                    if ctx.results.len() < ef || d < bound {
+                        ctx.candidates
+                            .push(std::cmp::Reverse(Scored { dist: d, slot: n }));
+                        if accept(n) {
+                            ctx.results.push(Scored { dist: d, slot: n });
+                            if ctx.results.len() > ef {
+                                ctx.results.pop();
+                            }
+                            if let Some(worst) = ctx.results.peek() {
+                                bound = worst.dist;
+                            }
                         }
                     }
                 }

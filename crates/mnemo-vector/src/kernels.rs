@@ -24,6 +24,14 @@ pub struct Kernels {
     pub l2_squared: fn(&[f32], &[f32]) -> f32,
     /// `Σ a[i]·(codes[i] as f32)`: the SQ8 kernel.
     pub dot_u8: fn(&[f32], &[u8]) -> f32,
+    /// [`Self::dot`] of one vector with four others of the same length at
+    /// once (one pass over the first, one reduction for all four; with rows
+    /// of unequal length the SIMD versions stop at the shortest).
+    pub dot4: fn(&[f32], [&[f32]; 4]) -> [f32; 4],
+    /// [`Self::l2_squared`] of one vector with four others at once.
+    pub l2_squared4: fn(&[f32], [&[f32]; 4]) -> [f32; 4],
+    /// [`Self::dot_u8`] of one vector with four code rows at once.
+    pub dot_u8_4: fn(&[f32], [&[u8]; 4]) -> [f32; 4],
 }
 
 impl std::fmt::Debug for Kernels {
@@ -66,6 +74,9 @@ pub const SCALAR: Kernels = Kernels {
     dot: scalar::dot,
     l2_squared: scalar::l2_squared,
     dot_u8: scalar::dot_u8,
+    dot4: scalar::dot4,
+    l2_squared4: scalar::l2_squared4,
+    dot_u8_4: scalar::dot_u8_4,
 };
 
 /// Plain Rust reference implementations (the compiler may still vectorise
@@ -91,6 +102,21 @@ pub mod scalar {
     pub fn dot_u8(a: &[f32], codes: &[u8]) -> f32 {
         a.iter().zip(codes).map(|(x, &c)| x * f32::from(c)).sum()
     }
+
+    /// [`dot`] with four vectors.
+    pub fn dot4(a: &[f32], rows: [&[f32]; 4]) -> [f32; 4] {
+        rows.map(|r| dot(a, r))
+    }
+
+    /// [`l2_squared`] with four vectors.
+    pub fn l2_squared4(a: &[f32], rows: [&[f32]; 4]) -> [f32; 4] {
+        rows.map(|r| l2_squared(a, r))
+    }
+
+    /// [`dot_u8`] with four code rows.
+    pub fn dot_u8_4(a: &[f32], rows: [&[u8]; 4]) -> [f32; 4] {
+        rows.map(|r| dot_u8(a, r))
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -105,6 +131,9 @@ mod x86 {
         dot: dot_avx2,
         l2_squared: l2_avx2,
         dot_u8: dot_u8_avx2,
+        dot4: dot4_avx2,
+        l2_squared4: l2_4_avx2,
+        dot_u8_4: dot_u8_4_avx2,
     };
 
     /// AVX-512F: two 16-lane accumulators.
@@ -113,6 +142,9 @@ mod x86 {
         dot: dot_avx512,
         l2_squared: l2_avx512,
         dot_u8: dot_u8_avx512,
+        dot4: dot4_avx512,
+        l2_squared4: l2_4_avx512,
+        dot_u8_4: dot_u8_4_avx512,
     };
 
     // The safe wrappers below are only reachable through `AVX2` / `AVX512`,
@@ -131,6 +163,36 @@ mod x86 {
     fn dot_u8_avx2(a: &[f32], codes: &[u8]) -> f32 {
         // SAFETY: as above.
         unsafe { dot_u8_avx2_impl(a, codes) }
+    }
+
+    fn dot4_avx2(a: &[f32], rows: [&[f32]; 4]) -> [f32; 4] {
+        // SAFETY: AVX2 and FMA were detected before this set was chosen.
+        unsafe { four_avx2::<false>(a, rows) }
+    }
+
+    fn l2_4_avx2(a: &[f32], rows: [&[f32]; 4]) -> [f32; 4] {
+        // SAFETY: as above.
+        unsafe { four_avx2::<true>(a, rows) }
+    }
+
+    fn dot_u8_4_avx2(a: &[f32], rows: [&[u8]; 4]) -> [f32; 4] {
+        // SAFETY: as above.
+        unsafe { dot_u8_4_avx2_impl(a, rows) }
+    }
+
+    fn dot4_avx512(a: &[f32], rows: [&[f32]; 4]) -> [f32; 4] {
+        // SAFETY: AVX-512F was detected before this set was chosen.
+        unsafe { four_avx512::<false>(a, rows) }
+    }
+
+    fn l2_4_avx512(a: &[f32], rows: [&[f32]; 4]) -> [f32; 4] {
+        // SAFETY: as above.
+        unsafe { four_avx512::<true>(a, rows) }
+    }
+
+    fn dot_u8_4_avx512(a: &[f32], rows: [&[u8]; 4]) -> [f32; 4] {
+        // SAFETY: as above.
+        unsafe { dot_u8_4_avx512_impl(a, rows) }
     }
 
     fn dot_avx512(a: &[f32], b: &[f32]) -> f32 {
@@ -358,6 +420,172 @@ mod x86 {
         total
     }
 
+    /// The four horizontal sums of four 8-lane vectors, as one 4-lane
+    /// vector.
+    #[target_feature(enable = "avx2,fma")]
+    fn hsum4x256(v: [__m256; 4]) -> [f32; 4] {
+        let h01 = _mm256_hadd_ps(v[0], v[1]);
+        let h23 = _mm256_hadd_ps(v[2], v[3]);
+        let h = _mm256_hadd_ps(h01, h23);
+        let sum = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps::<1>(h));
+        let mut out = [0.0f32; 4];
+        // SAFETY: `out` holds exactly four f32.
+        unsafe { _mm_storeu_ps(out.as_mut_ptr(), sum) };
+        out
+    }
+
+    /// The low and high 256-bit halves of a 512-bit vector, added.
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    fn fold512(v: __m512) -> __m256 {
+        let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(v)));
+        _mm256_add_ps(_mm512_castps512_ps256(v), hi)
+    }
+
+    /// One vector against four: dot products, or squared distances when
+    /// `L2`. Reads only below the shortest length.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 and FMA.
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn four_avx2<const L2: bool>(a: &[f32], rows: [&[f32]; 4]) -> [f32; 4] {
+        let n = rows.iter().fold(a.len(), |n, r| n.min(r.len()));
+        let pa = a.as_ptr();
+        let pr = rows.map(<[f32]>::as_ptr);
+        let mut acc = [_mm256_setzero_ps(); 4];
+        let mut i = 0;
+        // SAFETY (all loads): every offset read is below `n`.
+        unsafe {
+            while i + 8 <= n {
+                let x = _mm256_loadu_ps(pa.add(i));
+                for (slot, p) in acc.iter_mut().zip(pr) {
+                    let y = _mm256_loadu_ps(p.add(i));
+                    *slot = if L2 {
+                        let d = _mm256_sub_ps(x, y);
+                        _mm256_fmadd_ps(d, d, *slot)
+                    } else {
+                        _mm256_fmadd_ps(x, y, *slot)
+                    };
+                }
+                i += 8;
+            }
+        }
+        let mut out = hsum4x256(acc);
+        for k in i..n {
+            for (o, r) in out.iter_mut().zip(rows) {
+                *o += if L2 {
+                    (a[k] - r[k]) * (a[k] - r[k])
+                } else {
+                    a[k] * r[k]
+                };
+            }
+        }
+        out
+    }
+
+    /// # Safety
+    /// The CPU must support AVX2 and FMA.
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn dot_u8_4_avx2_impl(a: &[f32], rows: [&[u8]; 4]) -> [f32; 4] {
+        let n = rows.iter().fold(a.len(), |n, r| n.min(r.len()));
+        let pa = a.as_ptr();
+        let pr = rows.map(<[u8]>::as_ptr);
+        let mut acc = [_mm256_setzero_ps(); 4];
+        let mut i = 0;
+        // SAFETY (all loads): every offset read is below `n`; each code load
+        // reads exactly 8 bytes.
+        unsafe {
+            while i + 8 <= n {
+                let x = _mm256_loadu_ps(pa.add(i));
+                for (slot, p) in acc.iter_mut().zip(pr) {
+                    let c =
+                        _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64(p.add(i).cast())));
+                    *slot = _mm256_fmadd_ps(x, c, *slot);
+                }
+                i += 8;
+            }
+        }
+        let mut out = hsum4x256(acc);
+        for k in i..n {
+            for (o, r) in out.iter_mut().zip(rows) {
+                *o += a[k] * f32::from(r[k]);
+            }
+        }
+        out
+    }
+
+    /// One vector against four with 16-lane registers (see `four_avx2`).
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512F, AVX2 and FMA.
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    unsafe fn four_avx512<const L2: bool>(a: &[f32], rows: [&[f32]; 4]) -> [f32; 4] {
+        let n = rows.iter().fold(a.len(), |n, r| n.min(r.len()));
+        let pa = a.as_ptr();
+        let pr = rows.map(<[f32]>::as_ptr);
+        let mut acc = [_mm512_setzero_ps(); 4];
+        let mut i = 0;
+        // SAFETY (all loads): every offset read is below `n`; masked loads
+        // read only lanes below `n`.
+        unsafe {
+            while i < n {
+                let mask = tail_mask(n - i);
+                let x = _mm512_maskz_loadu_ps(mask, pa.add(i));
+                for (slot, p) in acc.iter_mut().zip(pr) {
+                    let y = _mm512_maskz_loadu_ps(mask, p.add(i));
+                    *slot = if L2 {
+                        let d = _mm512_sub_ps(x, y);
+                        _mm512_fmadd_ps(d, d, *slot)
+                    } else {
+                        _mm512_fmadd_ps(x, y, *slot)
+                    };
+                }
+                i += 16;
+            }
+        }
+        hsum4x256([
+            fold512(acc[0]),
+            fold512(acc[1]),
+            fold512(acc[2]),
+            fold512(acc[3]),
+        ])
+    }
+
+    /// # Safety
+    /// The CPU must support AVX-512F, AVX2 and FMA.
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    unsafe fn dot_u8_4_avx512_impl(a: &[f32], rows: [&[u8]; 4]) -> [f32; 4] {
+        let n = rows.iter().fold(a.len(), |n, r| n.min(r.len()));
+        let pa = a.as_ptr();
+        let pr = rows.map(<[u8]>::as_ptr);
+        let mut acc = [_mm512_setzero_ps(); 4];
+        let mut i = 0;
+        // SAFETY (all loads): every offset read is below `n`; each code load
+        // reads exactly 16 bytes.
+        unsafe {
+            while i + 16 <= n {
+                let x = _mm512_loadu_ps(pa.add(i));
+                for (slot, p) in acc.iter_mut().zip(pr) {
+                    let c =
+                        _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(p.add(i).cast())));
+                    *slot = _mm512_fmadd_ps(x, c, *slot);
+                }
+                i += 16;
+            }
+        }
+        let mut out = hsum4x256([
+            fold512(acc[0]),
+            fold512(acc[1]),
+            fold512(acc[2]),
+            fold512(acc[3]),
+        ]);
+        for k in i..n {
+            for (o, r) in out.iter_mut().zip(rows) {
+                *o += a[k] * f32::from(r[k]);
+            }
+        }
+        out
+    }
+
     /// A mask of the lowest `min(left, 16)` lanes.
     #[inline]
     fn tail_mask(left: usize) -> __mmask16 {
@@ -381,6 +609,9 @@ mod neon {
         dot,
         l2_squared,
         dot_u8,
+        dot4: |a, rows| rows.map(|r| dot(a, r)),
+        l2_squared4: |a, rows| rows.map(|r| l2_squared(a, r)),
+        dot_u8_4: |a, rows| rows.map(|r| dot_u8(a, r)),
     };
 
     fn dot(a: &[f32], b: &[f32]) -> f32 {
@@ -484,6 +715,9 @@ mod wasm {
         dot,
         l2_squared,
         dot_u8,
+        dot4: |a, rows| rows.map(|r| dot(a, r)),
+        l2_squared4: |a, rows| rows.map(|r| l2_squared(a, r)),
+        dot_u8_4: |a, rows| rows.map(|r| dot_u8(a, r)),
     };
 
     fn sum4(v: v128) -> f32 {
@@ -621,6 +855,30 @@ mod tests {
                     "{} dot_u8 {n}",
                     set.name
                 );
+                let rev: Vec<f32> = b.iter().rev().copied().collect();
+                let rows: [&[f32]; 4] = [&b, &a, &rev, &a];
+                let codes: [&[u8]; 4] = [&c, &c, &c, &c];
+                let checks = [
+                    ("dot4", (set.dot4)(&a, rows), scalar::dot4(&a, rows)),
+                    (
+                        "l2_4",
+                        (set.l2_squared4)(&a, rows),
+                        scalar::l2_squared4(&a, rows),
+                    ),
+                    (
+                        "dot_u8_4",
+                        (set.dot_u8_4)(&a, codes),
+                        scalar::dot_u8_4(&a, codes),
+                    ),
+                ];
+                for (what, got, want) in checks {
+                    for j in 0..4 {
+                        assert!(close(got[j], want[j]), "{} {what} {n}", set.name);
+                    }
+                }
+                // Rows of other lengths are read only up to the shortest.
+                let _ = (set.dot4)(&a, [&b[..n / 2], &a, &b, &[]]);
+                let _ = (set.dot_u8_4)(&a, [&c[..n / 3], &c, &c, &c]);
             }
         }
     }

@@ -48,6 +48,16 @@ impl Metric {
         }
     }
 
+    /// The distances between a prepared vector and four others.
+    #[inline(always)]
+    pub(crate) fn distance4(self, k: &Kernels, a: &[f32], rows: [&[f32]; 4]) -> [f32; 4] {
+        match self {
+            Metric::Cosine => (k.dot4)(a, rows).map(|d| 1.0 - d),
+            Metric::Dot => (k.dot4)(a, rows).map(|d| -d),
+            Metric::L2 => (k.l2_squared4)(a, rows),
+        }
+    }
+
     /// Checks `v` (dimension, finite components, non-zero under cosine) and
     /// writes it to `out` ready to store or search: normalised under cosine,
     /// as given otherwise. On error `out` is left empty.
@@ -63,6 +73,15 @@ impl Metric {
             out.extend_from_slice(v);
             return Ok(());
         }
+        let k = crate::kernels::kernels();
+        let squared = (k.dot)(v, v);
+        if squared.is_normal() {
+            let scale = 1.0 / squared.sqrt();
+            out.extend(v.iter().map(|x| x * scale));
+            return Ok(());
+        }
+        // Components so large or so small that their squares leave f32's
+        // normal range: normalise in f64.
         let norm = v
             .iter()
             .map(|x| f64::from(*x) * f64::from(*x))
@@ -115,5 +134,29 @@ pub(crate) fn check(dimension: usize, v: &[f32]) -> Result<()> {
             value: v[index],
         }),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cosine_normalises_extreme_vectors() {
+        let mut out = Vec::new();
+        for v in [[3.0e30f32, 4.0e30], [3.0e-30, 4.0e-30], [3.0, 4.0]] {
+            Metric::Cosine
+                .prepare_into(2, &v, &mut out)
+                .unwrap_or_default();
+            assert!(
+                (out[0] - 0.6).abs() < 1e-6 && (out[1] - 0.8).abs() < 1e-6,
+                "{v:?} -> {out:?}"
+            );
+        }
+        assert_eq!(
+            Metric::Cosine.prepare_into(2, &[0.0, -0.0], &mut out),
+            Err(Error::ZeroVector)
+        );
+        assert!(out.is_empty());
     }
 }

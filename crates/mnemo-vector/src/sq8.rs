@@ -125,6 +125,30 @@ impl Sq8 {
         }
     }
 
+    /// [`Self::distance`] to four slots at once.
+    #[inline(always)]
+    pub fn distance4(
+        &self,
+        k: &Kernels,
+        metric: Metric,
+        scaled: &[f32],
+        terms: QueryTerms,
+        slots: [u32; 4],
+    ) -> [f32; 4] {
+        let dimension = scaled.len();
+        let dots = (k.dot_u8_4)(scaled, slots.map(|s| self.row(s, dimension)));
+        let mut out = [0.0; 4];
+        for ((o, d), s) in out.iter_mut().zip(dots).zip(slots) {
+            let dot = terms.offset + d;
+            *o = match metric {
+                Metric::Cosine => 1.0 - dot,
+                Metric::Dot => -dot,
+                Metric::L2 => (terms.norm - 2.0 * dot + self.norms[s as usize]).max(0.0),
+            };
+        }
+        out
+    }
+
     /// Heap bytes held.
     pub fn memory_bytes(&self) -> usize {
         self.codes.capacity()

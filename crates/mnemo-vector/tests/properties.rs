@@ -43,6 +43,18 @@ proptest! {
                 agrees((set.dot_u8)(&a, &codes), scalar::dot_u8(&a, &codes), u8_scale),
                 "{} dot_u8", set.name
             );
+            let four = (set.dot4)(&a, [&b, &b, &a, &b]);
+            let four_l2 = (set.l2_squared4)(&a, [&a, &b, &b, &b]);
+            let four_u8 = (set.dot_u8_4)(&a, [&codes, &codes, &codes, &codes]);
+            let self_dot: f32 = a.iter().map(|x| x * x).sum();
+            prop_assert!(agrees(four[0], scalar::dot(&a, &b), dot_scale), "{} dot4", set.name);
+            prop_assert!(agrees(four[2], scalar::dot(&a, &a), self_dot), "{} dot4", set.name);
+            prop_assert!(agrees(four_l2[0], 0.0, 1.0), "{} l2_4", set.name);
+            prop_assert!(agrees(four_l2[3], l2_scale, l2_scale), "{} l2_4", set.name);
+            prop_assert!(
+                agrees(four_u8[1], scalar::dot_u8(&a, &codes), u8_scale),
+                "{} dot_u8_4", set.name
+            );
         }
     }
 
