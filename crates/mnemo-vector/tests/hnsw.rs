@@ -14,7 +14,13 @@ use mnemo_vector::{
 
 const DIM: usize = 24;
 
+/// `n` clustered vectors in an HNSW index built on one thread (so recall
+/// thresholds see the same graph every run) and in a flat index.
 fn build(n: usize, metric: Metric, params: HnswParams) -> (Hnsw, FlatIndex, Vec<f32>) {
+    let params = HnswParams {
+        build_threads: 1,
+        ..params
+    };
     let data = clustered(n, DIM, 40, 7);
     let ids: Vec<u64> = (0..n as u64).map(|i| i * 3 + 1).collect();
     let mut hnsw = Hnsw::new(DIM, metric, params).unwrap();
