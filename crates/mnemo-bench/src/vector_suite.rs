@@ -210,7 +210,11 @@ pub fn patterns(quick: bool) -> Result<Vec<BenchResult>> {
     let ids: Vec<u64> = (0..1_000).collect();
     let mut flat = FlatIndex::new(dim, Metric::Cosine)?;
     flat.insert_batch(&ids, &base)?;
-    let mut graph = Hnsw::new(dim, Metric::Cosine, HnswParams::new(16, 200))?;
+    let m: usize = std::env::var("MNEMO_PM")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(16);
+    let mut graph = Hnsw::new(dim, Metric::Cosine, HnswParams::new(m, 200))?;
     graph.insert_batch(&ids, &base)?;
     let mut ctx = SearchContext::new();
     let rounds = if quick { 1 } else { 20 };
@@ -235,7 +239,7 @@ pub fn patterns(quick: bool) -> Result<Vec<BenchResult>> {
             .target(3.0)
             .param("recall_at_5", 1.0),
     ];
-    for ef in [8, 16, 32] {
+    for ef in [5, 8, 16, 32] {
         let params = SearchParams {
             ef: Some(ef),
             ..SearchParams::k(5)

@@ -721,7 +721,18 @@ impl Hnsw {
     fn greedy(&self, mut at: Scored, level: usize, probe: &Probe<'_>) -> Scored {
         loop {
             let mut moved = false;
-            for n in self.neighbours(at.slot, level) {
+            let neighbours = self.neighbours(at.slot, level);
+            let mut fours = neighbours.chunks_exact(4);
+            for four in &mut fours {
+                let slots = [0, 1, 2, 3].map(|j| four[j].load(Relaxed));
+                for (d, n) in self.distance4(probe, slots).into_iter().zip(slots) {
+                    if d < at.dist {
+                        at = Scored { dist: d, slot: n };
+                        moved = true;
+                    }
+                }
+            }
+            for n in fours.remainder() {
                 let n = n.load(Relaxed);
                 let d = self.distance(probe, n);
                 if d < at.dist {
@@ -782,9 +793,12 @@ impl Hnsw {
                         ctx.candidates
                             .push(std::cmp::Reverse(Scored { dist: d, slot: n }));
                         if accept(n) {
-                            ctx.results.push(Scored { dist: d, slot: n });
-                            if ctx.results.len() > ef {
-                                ctx.results.pop();
+                            let item = Scored { dist: d, slot: n };
+                            if ctx.results.len() < ef {
+                                ctx.results.push(item);
+                            } else if let Some(mut worst) = ctx.results.peek_mut() {
+                                // One sift instead of a push and a pop.
+                                *worst = item;
                             }
                             if let Some(worst) = ctx.results.peek() {
                                 bound = worst.dist;
