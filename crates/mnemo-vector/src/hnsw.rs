@@ -769,8 +769,16 @@ impl Hnsw {
             if current.dist > bound && ctx.results.len() >= ef {
                 break;
             }
+            // The next candidate's neighbour list is likely needed next.
+            if let Some(std::cmp::Reverse(next)) = ctx.candidates.peek() {
+                prefetch(self.block(next.slot, level).as_ptr());
+            }
+            let neighbours = self.neighbours(current.slot, level);
+            for n in neighbours {
+                ctx.prefetch_visited(n.load(Relaxed));
+            }
             ctx.batch.clear();
-            for n in self.neighbours(current.slot, level) {
+            for n in neighbours {
                 let n = n.load(Relaxed);
                 if ctx.visit(n) {
                     self.prefetch_row(n);

@@ -144,6 +144,12 @@ impl SearchContext {
         }
     }
 
+    /// Starts loading the visited mark of `slot`.
+    #[inline(always)]
+    pub(crate) fn prefetch_visited(&self, slot: u32) {
+        crate::kernels::prefetch(self.visited.as_ptr().wrapping_add(slot as usize));
+    }
+
     /// Bytes held by this context's buffers.
     pub fn memory_bytes(&self) -> usize {
         self.visited.capacity() * 2
