@@ -781,7 +781,7 @@ impl Hnsw {
             for n in neighbours {
                 let n = n.load(Relaxed);
                 if ctx.visit(n) {
-                    self.prefetch_row(n);
+                    self.prefetch_row(probe, n);
                     ctx.batch.push(n);
                 }
             }
@@ -818,15 +818,15 @@ impl Hnsw {
         }
     }
 
-    /// Asks the CPU to start loading the first cache line of the row a
-    /// distance computation on `slot` reads (the SQ8 codes when they are in
-    /// use); the hardware prefetcher follows on from there.
+    /// Asks the CPU to start loading the first cache line of the row the
+    /// probe's distance to `slot` reads (f32 row or SQ8 codes); the hardware
+    /// prefetcher follows on from there.
     #[inline(always)]
-    fn prefetch_row(&self, slot: u32) {
+    fn prefetch_row(&self, probe: &Probe<'_>, slot: u32) {
         let at = slot as usize * self.dimension;
-        match &self.sq8 {
-            Some(sq8) => prefetch(sq8.codes[at..].as_ptr()),
-            None => prefetch(self.vectors[at..].as_ptr()),
+        match probe {
+            Probe::Sq8(sq8, ..) => prefetch(sq8.codes[at..].as_ptr()),
+            Probe::F32(_) => prefetch(self.vectors[at..].as_ptr()),
         }
     }
 
