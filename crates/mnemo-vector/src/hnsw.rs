@@ -879,7 +879,19 @@ impl Hnsw {
                     dist: self.distance(&base, slot),
                     slot,
                 });
-                pool.extend(block[1..1 + count].iter().map(|w| {
+                let neighbours = &block[1..1 + count];
+                let mut fours = neighbours.chunks_exact(4);
+                for four in &mut fours {
+                    let slots = [0, 1, 2, 3].map(|j| four[j].load(Relaxed));
+                    let dists = self.distance4(&base, slots);
+                    pool.extend(
+                        dists
+                            .into_iter()
+                            .zip(slots)
+                            .map(|(dist, slot)| Scored { dist, slot }),
+                    );
+                }
+                pool.extend(fours.remainder().iter().map(|w| {
                     let s = w.load(Relaxed);
                     Scored {
                         dist: self.distance(&base, s),
@@ -911,7 +923,15 @@ impl Hnsw {
                 break;
             }
             let probe = self.slot_probe(c.slot, buffers);
-            if out.iter().all(|&kept| self.distance(&probe, kept) > c.dist) {
+            let mut fours = out.chunks_exact(4);
+            let diverse = fours.all(|four| {
+                let slots = [four[0], four[1], four[2], four[3]];
+                self.distance4(&probe, slots).iter().all(|&d| d > c.dist)
+            }) && fours
+                .remainder()
+                .iter()
+                .all(|&kept| self.distance(&probe, kept) > c.dist);
+            if diverse {
                 out.push(c.slot);
             }
         }
