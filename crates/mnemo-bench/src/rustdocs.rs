@@ -154,7 +154,7 @@ pub fn build(dir: &Path) -> Result<Manifest> {
     let started = Instant::now();
     let (docs, rustc) = docs_dir()?;
     eprintln!("reading sentences from {}", docs.display());
-    let mut sentences = extract_dir(&docs)?;
+    let mut sentences = extract_dir(&docs)?.sentences;
     eprintln!(
         "  {} distinct sentences in {:.1} s",
         sentences.len(),
@@ -205,6 +205,38 @@ pub fn build(dir: &Path) -> Result<Manifest> {
     Ok(manifest)
 }
 
+/// Extracts the sentences without embedding them and prints how many there
+/// are, where they came from and `samples` of them picked at random (only
+/// from `origin` if given): a quick way to judge the extraction.
+pub fn extract_report(samples: usize, origin: Option<Origin>, seed: u64) -> Result<()> {
+    let started = Instant::now();
+    let (docs, rustc) = docs_dir()?;
+    let extracted = extract_dir(&docs)?;
+    let total = extracted.sentences.len();
+    println!(
+        "{total} distinct sentences in {} ({rustc}), extracted in {:.1} s",
+        docs.display(),
+        started.elapsed().as_secs_f64()
+    );
+    for o in Origin::ALL {
+        println!("  {:>7}  {}", extracted.count(o), o.name());
+    }
+    let needed = BASE_TARGET + QUERIES;
+    if total >= needed {
+        println!("enough for the dataset ({needed} needed)");
+    } else {
+        println!("NOT enough for the dataset: {needed} needed");
+    }
+    let mut pool: Vec<usize> = (0..total)
+        .filter(|&i| origin.is_none_or(|o| extracted.origins[i] == o))
+        .collect();
+    pool.shuffle(&mut StdRng::seed_from_u64(seed));
+    for &i in pool.iter().take(samples) {
+        println!("[{}] {}", extracted.origins[i].name(), extracted.sentences[i]);
+    }
+    Ok(())
+}
+
 /// The toolchain's HTML documentation and its `rustc --version`.
 fn docs_dir() -> Result<(PathBuf, String)> {
     let run = |arg: &str| -> Result<String> {
@@ -244,9 +276,61 @@ fn embed_all(model: &MiniLm, texts: &[String], what: &str) -> Result<Vec<Vec<f32
     Ok(out)
 }
 
+/// Where a sentence was found (what `dataset --extract-only` counts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+pub enum Origin {
+    /// Paragraphs, list items, table cells and the like of the documentation
+    /// pages.
+    Prose,
+    /// Comments in the code examples of the documentation pages.
+    ExampleComment,
+    /// Comments of the rendered standard library sources (`html/src`).
+    SourceComment,
+}
+
+impl Origin {
+    /// Every origin, in the order of the counts.
+    pub const ALL: [Origin; 3] = [Origin::Prose, Origin::ExampleComment, Origin::SourceComment];
+
+    /// A short name for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Origin::Prose => "page prose",
+            Origin::ExampleComment => "example comments",
+            Origin::SourceComment => "source comments",
+        }
+    }
+}
+
+/// The sentences of a documentation tree, each with where it was found.
+#[derive(Debug, Default)]
+pub struct Extracted {
+    /// Distinct sentences, in file order (files sorted by path).
+    pub sentences: Vec<String>,
+    /// `origins[i]` is where `sentences[i]` was first found.
+    pub origins: Vec<Origin>,
+    seen: HashSet<String>,
+}
+
+impl Extracted {
+    fn add(&mut self, origin: Origin, text: &str) {
+        for s in sentences_of(text) {
+            if self.seen.insert(dedup_key(&s)) {
+                self.sentences.push(s);
+                self.origins.push(origin);
+            }
+        }
+    }
+
+    /// How many sentences came from `origin`.
+    pub fn count(&self, origin: Origin) -> usize {
+        self.origins.iter().filter(|&&o| o == origin).count()
+    }
+}
+
 /// Every distinct sentence of the HTML files below `docs`, in file order
 /// (files sorted by path).
-pub fn extract_dir(docs: &Path) -> Result<Vec<String>> {
+pub fn extract_dir(docs: &Path) -> Result<Extracted> {
     let mut files = Vec::new();
     let mut stack = vec![docs.to_path_buf()];
     while let Some(dir) = stack.pop() {
@@ -263,27 +347,19 @@ pub fn extract_dir(docs: &Path) -> Result<Vec<String>> {
     }
     files.sort();
     let src = docs.join("src");
-    let mut seen = HashSet::new();
-    let mut sentences = Vec::new();
+    let mut out = Extracted::default();
     for file in files {
         let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
         let html = String::from_utf8_lossy(&bytes);
-        let mut add = |text: &str| {
-            for s in sentences_of(text) {
-                if seen.insert(dedup_key(&s)) {
-                    sentences.push(s);
-                }
-            }
-        };
         if file.starts_with(&src) {
-            source_comments(&html, &mut add);
+            source_comments(&html, &mut |t| out.add(Origin::SourceComment, t));
         } else {
             for element in TEXT_ELEMENTS {
-                element_texts(&html, element, &mut add);
+                element_texts(&html, element, &mut |t| out.add(Origin::Prose, t));
             }
         }
     }
-    Ok(sentences)
+    Ok(out)
 }
 
 /// What two sentences must differ in to count as distinct: their letters and
