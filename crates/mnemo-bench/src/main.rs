@@ -38,9 +38,10 @@ struct Cli {
 enum Command {
     #[command(flatten)]
     Suite(Suite),
-    /// Builds (or checks) the rustdocs-minilm vector dataset: sentences of
-    /// the toolchain's documentation embedded with all-MiniLM-L6-v2, in a
-    /// cache directory outside the repository.
+    /// Builds (or checks) the rustdocs-minilm vector dataset: 101,000
+    /// sentences of the toolchain's documentation (components `rust-docs`
+    /// and `rustc-docs`) embedded with all-MiniLM-L6-v2, in a cache
+    /// directory outside the repository.
     Dataset(DatasetOptions),
 }
 
