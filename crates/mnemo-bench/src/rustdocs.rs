@@ -12,7 +12,8 @@
 //!   its code examples, and the comments of the rendered standard library
 //!   sources (`html/src`). This gives about 85,000 distinct sentences with
 //!   rustc 1.95, short of the 101,000 the dataset needs;
-//! - `rustc-docs` (`rustup component add rustc-docs`, into `html/rustc-docs`):
+//! - `rustc-docs` (into `html/rustc-docs`; the tool runs
+//!   `rustup component add rustc-docs` when it is missing):
 //!   the API documentation of the compiler, Cargo and the other tools, with
 //!   their rendered sources, read the same way (about 95,000 more).
 //!
@@ -185,6 +186,7 @@ pub fn load(dir: &Path) -> Result<Dataset> {
 pub fn build(dir: &Path) -> Result<Manifest> {
     let started = Instant::now();
     let sources = Sources::of_toolchain()?;
+    sources.install_compiler_docs();
     eprintln!("reading sentences from {}", sources.docs.display());
     let extracted = extract(&sources)?;
     let found = extracted.sentences.len();
@@ -344,6 +346,24 @@ impl Sources {
             docs,
             rustc: run("--version")?,
         })
+    }
+
+    /// Installs the `rustc-docs` component with rustup when its pages are
+    /// missing (the default toolchain profile leaves it out). A failure is
+    /// reported and not fatal: [`select`] then says what is short.
+    pub fn install_compiler_docs(&self) {
+        if self.docs.join(COMPILER_DOCS).is_dir() {
+            return;
+        }
+        eprintln!("  {COMPILER_DOCS} is not installed: running `rustup component add rustc-docs`");
+        match Command::new("rustup")
+            .args(["component", "add", "rustc-docs"])
+            .status()
+        {
+            Ok(status) if status.success() => {}
+            Ok(status) => eprintln!("  rustup component add rustc-docs failed ({status})"),
+            Err(e) => eprintln!("  could not run rustup: {e}"),
+        }
     }
 }
 
