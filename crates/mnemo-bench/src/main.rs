@@ -39,9 +39,10 @@ struct Cli {
 enum Command {
     #[command(flatten)]
     Suite(Suite),
-    /// Builds (or checks) the rustdocs-minilm vector dataset: sentences of
-    /// the toolchain's documentation embedded with all-MiniLM-L6-v2, in a
-    /// cache directory outside the repository.
+    /// Builds (or checks) the rustdocs-minilm vector dataset: 101,000
+    /// sentences of the toolchain's documentation (components `rust-docs`
+    /// and `rustc-docs`) embedded with all-MiniLM-L6-v2, in a cache
+    /// directory outside the repository.
     Dataset(DatasetOptions),
 }
 
@@ -55,6 +56,19 @@ struct DatasetOptions {
     /// Build it again even if it is present and valid.
     #[arg(long)]
     rebuild: bool,
+    /// Only extract the sentences (no embedding, nothing written): print
+    /// their count, where they came from and a few random samples.
+    #[arg(long)]
+    extract_only: bool,
+    /// With `--extract-only`: how many random sentences to print.
+    #[arg(long, default_value_t = 20)]
+    samples: usize,
+    /// With `--extract-only`: print samples of this origin only.
+    #[arg(long, value_enum)]
+    origin: Option<rustdocs::Origin>,
+    /// With `--extract-only`: seed of the sample choice.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
 }
 
 /// The suites.
@@ -156,6 +170,9 @@ fn main() -> Result<()> {
 
 /// The `dataset` command: ensures the dataset exists and prints its summary.
 fn dataset(opts: &DatasetOptions) -> Result<()> {
+    if opts.extract_only {
+        return rustdocs::extract_report(opts.samples, opts.origin, opts.seed);
+    }
     let dir = match &opts.dir {
         Some(dir) => dir.clone(),
         None => rustdocs::default_dir()?,

@@ -1,8 +1,28 @@
 //! The `rustdocs-minilm` dataset: real English sentences from the Rust
 //! documentation that ships with the toolchain
-//! (`$(rustc --print sysroot)/share/doc/rust/html`: the book, the reference,
-//! the standard library and every other book there, plus the comments of
-//! the rendered standard library sources), embedded with all-MiniLM-L6-v2.
+//! (`$(rustc --print sysroot)/share/doc/rust/html`), embedded with
+//! all-MiniLM-L6-v2.
+//!
+//! The sentences come from two rustup components that install there:
+//!
+//! - `rust-docs` (installed by default): the book, the reference, the
+//!   standard library, Rust by Example (English pages only), the Cargo,
+//!   rustc, rustdoc, edition, embedded, unstable and style books, the error
+//!   index and the release notes: the prose of every page, the comments of
+//!   its code examples, and the comments of the rendered standard library
+//!   sources (`html/src`). This gives about 85,000 distinct sentences with
+//!   rustc 1.95, short of the 101,000 the dataset needs;
+//! - `rustc-docs` (into `html/rustc-docs`; the tool runs
+//!   `rustup component add rustc-docs` when it is missing):
+//!   the API documentation of the compiler, Cargo and the other tools, with
+//!   their rendered sources, read the same way (about 95,000 more).
+//!
+//! Every sentence of `rust-docs` is taken, then sentences of `rustc-docs` in
+//! a seeded random order until there are [`BASE_TARGET`] + [`QUERIES`]; those
+//! are shuffled and the first [`QUERIES`] become the held-out queries. How
+//! sentences are cut and which are kept is in [`sentences`]; how text is read
+//! from pages and code in [`doc_text`]. `mnemo-bench dataset --extract-only`
+//! prints the counts by origin and random samples without embedding anything.
 //!
 //! `mnemo-bench dataset` writes, to
 //! `${XDG_CACHE_HOME:-~/.cache}/mnemo/datasets/rustdocs-minilm/` (outside the
@@ -12,16 +32,17 @@
 //!   vector per row (the format of [`crate::vecfile`]);
 //! - `queries.txt` and `queries.vec`: [`QUERIES`] held-out sentences, none of
 //!   which is in the base set;
-//! - `manifest.json`: the counts, embedder, toolchain and seed.
+//! - `manifest.json`: the counts (by origin too), embedder, toolchain and
+//!   seed.
 //!
-//! [`ensure`] returns the dataset and regenerates it when a file is missing or
-//! does not match the manifest. Sentences are distinct, whitespace-normalised,
-//! 3 to 80 words long (typographic quotes made plain; two sentences that
-//! differ only in case, punctuation or markup count once), start with a letter or digit, and either end like a
-//! sentence (`.`, `!`, `?`, `:`) or read as a plain clause of at least five
-//! words; lines that are mostly code are left out.
+//! [`ensure`] returns the dataset and regenerates it when a file is missing,
+//! does not match the manifest, or holds fewer than [`BASE_TARGET`] base
+//! sentences (a dataset built by an older version of this tool).
 
-use std::collections::HashSet;
+mod doc_text;
+mod sentences;
+
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -34,6 +55,8 @@ use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 use crate::vecfile::{self, Vectors};
+use doc_text::{code_comments, element_texts, is_english, is_source_page, page_texts};
+use sentences::{dedup_key, sentences_of};
 
 /// Held-out query sentences.
 pub const QUERIES: usize = 1_000;
@@ -43,9 +66,6 @@ pub const BASE_TARGET: usize = 100_000;
 const SEED: u64 = 0x5275_7374_446f_6373;
 /// Sentences handed to the embedder at once (it sorts each batch by length).
 const EMBED_BATCH: usize = 512;
-/// Elements whose text is read from the documentation pages.
-const TEXT_ELEMENTS: [&str; 5] = ["p", "li", "td", "dd", "blockquote"];
-
 /// What `manifest.json` records.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -61,6 +81,14 @@ pub struct Manifest {
     pub queries: usize,
     /// The documentation directory read.
     pub source: String,
+    /// Distinct sentences found there (the dataset holds `base + queries`
+    /// of them; 0 in datasets built before this was recorded).
+    #[serde(default)]
+    pub found: usize,
+    /// How many sentences of the dataset came from each origin (see
+    /// [`Origin`]).
+    #[serde(default)]
+    pub origins: BTreeMap<String, usize>,
     /// `rustc --version` of that toolchain.
     pub rustc: String,
     /// Seed of the query shuffle.
@@ -101,7 +129,12 @@ pub fn default_dir() -> Result<PathBuf> {
 pub fn ensure(dir: &Path, rebuild: bool) -> Result<Dataset> {
     if !rebuild {
         match load(dir) {
-            Ok(d) => return Ok(d),
+            Ok(d) if d.manifest.base >= BASE_TARGET => return Ok(d),
+            Ok(d) => eprintln!(
+                "rustdocs dataset in {}: {} base sentences, fewer than {BASE_TARGET}; building it again",
+                dir.display(),
+                d.manifest.base
+            ),
             Err(e) => eprintln!("rustdocs dataset in {}: {e:#}; building it", dir.display()),
         }
     }
@@ -152,28 +185,23 @@ pub fn load(dir: &Path) -> Result<Dataset> {
 /// Extracts, embeds and writes the dataset to `dir`.
 pub fn build(dir: &Path) -> Result<Manifest> {
     let started = Instant::now();
-    let (docs, rustc) = docs_dir()?;
-    eprintln!("reading sentences from {}", docs.display());
-    let mut sentences = extract_dir(&docs)?;
+    let sources = Sources::of_toolchain()?;
+    sources.install_compiler_docs();
+    eprintln!("reading sentences from {}", sources.docs.display());
+    let extracted = extract(&sources)?;
+    let found = extracted.sentences.len();
     eprintln!(
-        "  {} distinct sentences in {:.1} s",
-        sentences.len(),
+        "  {found} distinct sentences in {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    ensure!(
-        sentences.len() > QUERIES,
-        "only {} sentences found in {}",
-        sentences.len(),
-        docs.display()
-    );
-    if sentences.len() < BASE_TARGET + QUERIES {
-        eprintln!(
-            "  warning: fewer than {} sentences: the base set will hold {}",
-            BASE_TARGET + QUERIES,
-            sentences.len() - QUERIES
-        );
-    }
-    sentences.shuffle(&mut StdRng::seed_from_u64(SEED));
+    let (mut sentences, origins) = select(extracted, &sources)?;
+    let origins = Origin::ALL
+        .iter()
+        .map(|&o| {
+            let n = origins.iter().filter(|&&x| x == o).count();
+            (o.name().to_owned(), n)
+        })
+        .collect();
     let base_text = sentences.split_off(QUERIES);
     let query_text = sentences;
 
@@ -194,8 +222,10 @@ pub fn build(dir: &Path) -> Result<Manifest> {
         dimension: info.dimension,
         base: base_text.len(),
         queries: query_text.len(),
-        source: docs.display().to_string(),
-        rustc,
+        source: sources.docs.display().to_string(),
+        found,
+        origins,
+        rustc: sources.rustc,
         seed: SEED,
         build_seconds: started.elapsed().as_secs_f64(),
     };
@@ -205,24 +235,136 @@ pub fn build(dir: &Path) -> Result<Manifest> {
     Ok(manifest)
 }
 
-/// The toolchain's HTML documentation and its `rustc --version`.
-fn docs_dir() -> Result<(PathBuf, String)> {
-    let run = |arg: &str| -> Result<String> {
-        let out = Command::new("rustc")
-            .arg(arg)
-            .output()
-            .context("running rustc")?;
-        ensure!(out.status.success(), "rustc {arg} failed");
-        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
-    };
-    let docs = PathBuf::from(run("--print=sysroot")?).join("share/doc/rust/html");
-    if !docs.is_dir() {
+/// The dataset's [`BASE_TARGET`] + [`QUERIES`] sentences, in the order that
+/// puts the queries first, with their origins: every sentence of the
+/// user documentation, then compiler documentation in a seeded random order
+/// (see the module documentation). Fails, saying what to install, when there
+/// are not enough.
+fn select(extracted: Extracted, sources: &Sources) -> Result<(Vec<String>, Vec<Origin>)> {
+    let needed = BASE_TARGET + QUERIES;
+    let found = extracted.sentences.len();
+    if found < needed {
+        let hint = if sources.docs.join(COMPILER_DOCS).is_dir() {
+            "this toolchain's documentation is smaller than expected".to_owned()
+        } else {
+            format!(
+                "install the compiler's documentation with `rustup component add rustc-docs` \
+                 (it goes to {})",
+                sources.docs.join(COMPILER_DOCS).display()
+            )
+        };
         bail!(
-            "{} does not exist: install the documentation with `rustup component add rust-docs`",
-            docs.display()
+            "only {found} distinct sentences found in {} ({}), but the dataset needs {needed} \
+             ({BASE_TARGET} base sentences and {QUERIES} queries): {hint}; \
+             `mnemo-bench dataset --extract-only` shows where they come from",
+            sources.docs.display(),
+            sources.rustc,
         );
     }
-    Ok((docs, run("--version")?))
+    let mut rng = StdRng::seed_from_u64(SEED);
+    let mut order: Vec<usize> = (0..found).collect();
+    order.shuffle(&mut rng);
+    // Stable: the shuffled order stays within each tier.
+    order.sort_by_key(|&i| extracted.origins[i].is_compiler());
+    order.truncate(needed);
+    order.shuffle(&mut rng);
+    let origins = order.iter().map(|&i| extracted.origins[i]).collect();
+    let mut sentences: Vec<Option<String>> = extracted.sentences.into_iter().map(Some).collect();
+    let chosen = order
+        .iter()
+        .map(|&i| sentences[i].take().unwrap_or_default())
+        .collect();
+    Ok((chosen, origins))
+}
+
+/// Extracts the sentences without embedding them and prints how many there
+/// are, where they came from and `samples` of them picked at random (only
+/// from `origin` if given): a quick way to judge the extraction.
+pub fn extract_report(samples: usize, origin: Option<Origin>, seed: u64) -> Result<()> {
+    let started = Instant::now();
+    let sources = Sources::of_toolchain()?;
+    let extracted = extract(&sources)?;
+    let total = extracted.sentences.len();
+    println!(
+        "{total} distinct sentences in {} ({}), extracted in {:.1} s",
+        sources.docs.display(),
+        sources.rustc,
+        started.elapsed().as_secs_f64()
+    );
+    for o in Origin::ALL {
+        println!("  {:>7}  {}", extracted.count(o), o.name());
+    }
+    let needed = BASE_TARGET + QUERIES;
+    if total >= needed {
+        println!("enough for the dataset ({needed} needed)");
+    } else {
+        println!("NOT enough for the dataset: {needed} needed");
+    }
+    let mut pool: Vec<usize> = (0..total)
+        .filter(|&i| origin.is_none_or(|o| extracted.origins[i] == o))
+        .collect();
+    pool.shuffle(&mut StdRng::seed_from_u64(seed));
+    for &i in pool.iter().take(samples) {
+        println!(
+            "[{}] {}",
+            extracted.origins[i].name(),
+            extracted.sentences[i]
+        );
+    }
+    Ok(())
+}
+
+/// Where the sentences come from: the documentation of the active toolchain.
+#[derive(Debug, Clone)]
+pub struct Sources {
+    /// The HTML documentation, `share/doc/rust/html` of the sysroot.
+    pub docs: PathBuf,
+    /// `rustc --version` of that toolchain.
+    pub rustc: String,
+}
+
+impl Sources {
+    /// The documentation of the toolchain that `rustc` runs (the one the
+    /// workspace's `rust-toolchain.toml` selects when run from it).
+    pub fn of_toolchain() -> Result<Self> {
+        let run = |arg: &str| -> Result<String> {
+            let out = Command::new("rustc")
+                .arg(arg)
+                .output()
+                .context("running rustc")?;
+            ensure!(out.status.success(), "rustc {arg} failed");
+            Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        };
+        let docs = PathBuf::from(run("--print=sysroot")?).join("share/doc/rust/html");
+        if !docs.is_dir() {
+            bail!(
+                "{} does not exist: install the documentation with `rustup component add rust-docs`",
+                docs.display()
+            );
+        }
+        Ok(Self {
+            docs,
+            rustc: run("--version")?,
+        })
+    }
+
+    /// Installs the `rustc-docs` component with rustup when its pages are
+    /// missing (the default toolchain profile leaves it out). A failure is
+    /// reported and not fatal: [`select`] then says what is short.
+    pub fn install_compiler_docs(&self) {
+        if self.docs.join(COMPILER_DOCS).is_dir() {
+            return;
+        }
+        eprintln!("  {COMPILER_DOCS} is not installed: running `rustup component add rustc-docs`");
+        match Command::new("rustup")
+            .args(["component", "add", "rustc-docs"])
+            .status()
+        {
+            Ok(status) if status.success() => {}
+            Ok(status) => eprintln!("  rustup component add rustc-docs failed ({status})"),
+            Err(e) => eprintln!("  could not run rustup: {e}"),
+        }
+    }
 }
 
 fn embed_all(model: &MiniLm, texts: &[String], what: &str) -> Result<Vec<Vec<f32>>> {
@@ -244,11 +386,84 @@ fn embed_all(model: &MiniLm, texts: &[String], what: &str) -> Result<Vec<Vec<f32
     Ok(out)
 }
 
-/// Every distinct sentence of the HTML files below `docs`, in file order
-/// (files sorted by path).
-pub fn extract_dir(docs: &Path) -> Result<Vec<String>> {
+/// Where a sentence was found (what `dataset --extract-only` counts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+pub enum Origin {
+    /// Paragraphs, list items, table cells and the like of the user
+    /// documentation's pages (`rust-docs`).
+    Prose,
+    /// Comments in the code examples of those pages.
+    ExampleComment,
+    /// Comments of the rendered standard library sources (`html/src`).
+    SourceComment,
+    /// The prose and example comments of the compiler's API documentation
+    /// (`rustc-docs`).
+    CompilerDocs,
+    /// Comments of the compiler's rendered sources (`rustc-docs`).
+    CompilerSource,
+}
+
+impl Origin {
+    /// Every origin, in the order of the counts.
+    pub const ALL: [Origin; 5] = [
+        Origin::Prose,
+        Origin::ExampleComment,
+        Origin::SourceComment,
+        Origin::CompilerDocs,
+        Origin::CompilerSource,
+    ];
+
+    /// A short name for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Origin::Prose => "page prose",
+            Origin::ExampleComment => "example comments",
+            Origin::SourceComment => "std source comments",
+            Origin::CompilerDocs => "compiler docs (rustc-docs)",
+            Origin::CompilerSource => "compiler source comments (rustc-docs)",
+        }
+    }
+
+    /// Whether it is the compiler's documentation, which only tops the
+    /// dataset up.
+    fn is_compiler(self) -> bool {
+        matches!(self, Origin::CompilerDocs | Origin::CompilerSource)
+    }
+}
+
+/// Where the `rustc-docs` component installs, below the HTML documentation.
+const COMPILER_DOCS: &str = "rustc-docs";
+
+/// The sentences of a documentation tree, each with where it was found.
+#[derive(Debug, Default)]
+pub struct Extracted {
+    /// Distinct sentences, in file order (files sorted by path).
+    pub sentences: Vec<String>,
+    /// `origins[i]` is where `sentences[i]` was first found.
+    pub origins: Vec<Origin>,
+    seen: HashSet<String>,
+}
+
+impl Extracted {
+    fn add(&mut self, origin: Origin, text: &str) {
+        for s in sentences_of(text) {
+            if self.seen.insert(dedup_key(&s)) {
+                self.sentences.push(s);
+                self.origins.push(origin);
+            }
+        }
+    }
+
+    /// How many sentences came from `origin`.
+    pub fn count(&self, origin: Origin) -> usize {
+        self.origins.iter().filter(|&&o| o == origin).count()
+    }
+}
+
+/// The HTML files below `dir`, sorted by path.
+fn html_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
-    let mut stack = vec![docs.to_path_buf()];
+    let mut stack = vec![dir.to_path_buf()];
     while let Some(dir) = stack.pop() {
         for entry in
             std::fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))?
@@ -262,271 +477,85 @@ pub fn extract_dir(docs: &Path) -> Result<Vec<String>> {
         }
     }
     files.sort();
-    let src = docs.join("src");
-    let mut seen = HashSet::new();
-    let mut sentences = Vec::new();
+    Ok(files)
+}
+
+/// Every distinct sentence of the HTML pages below `sources.docs`, in file
+/// order (files sorted by path): the user documentation, then the compiler's
+/// if installed.
+pub fn extract(sources: &Sources) -> Result<Extracted> {
+    let compiler = sources.docs.join(COMPILER_DOCS);
+    let mut files = html_files(&sources.docs)?;
+    files.sort_by_key(|f| f.starts_with(&compiler));
+    let mut out = Extracted::default();
     for file in files {
         let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
         let html = String::from_utf8_lossy(&bytes);
-        let mut add = |text: &str| {
-            for s in sentences_of(text) {
-                if seen.insert(dedup_key(&s)) {
-                    sentences.push(s);
-                }
-            }
-        };
-        if file.starts_with(&src) {
-            source_comments(&html, &mut add);
-        } else {
-            for element in TEXT_ELEMENTS {
-                element_texts(&html, element, &mut add);
-            }
-        }
-    }
-    Ok(sentences)
-}
-
-/// What two sentences must differ in to count as distinct: their letters and
-/// digits, ignoring case, so that sentences differing only in quotes,
-/// punctuation or markup count once.
-fn dedup_key(sentence: &str) -> String {
-    sentence
-        .chars()
-        .filter(|c| c.is_alphanumeric())
-        .flat_map(char::to_lowercase)
-        .collect()
-}
-
-/// Calls `f` with the text (tags removed, entities decoded) inside every
-/// `<name ...>...</name>` of `html`.
-fn element_texts(html: &str, name: &str, f: &mut impl FnMut(&str)) {
-    let open = format!("<{name}");
-    let close = format!("</{name}>");
-    let mut rest = html;
-    while let Some(at) = rest.find(&open) {
-        let after = &rest[at + open.len()..];
-        // `<p>` or `<p class=...>`, not `<pre>`.
-        if !after.starts_with(['>', ' ', '\n']) {
-            rest = after;
+        if !is_english(&html) {
             continue;
         }
-        let Some(body_at) = after.find('>') else {
-            break;
-        };
-        let body = &after[body_at + 1..];
-        let Some(end) = body.find(&close) else { break };
-        f(&plain_text(&body[..end]));
-        rest = &body[end + close.len()..];
-    }
-}
-
-/// Calls `f` with every run of consecutive `//` comment lines of a rendered
-/// source file, joined into one text.
-fn source_comments(html: &str, f: &mut impl FnMut(&str)) {
-    let text = plain_text(html);
-    let mut run = String::new();
-    for line in text.lines() {
-        // Rendered sources start each line with its number.
-        let line = line.trim_start_matches(|c: char| c.is_ascii_digit()).trim();
-        if let Some(comment) = line.strip_prefix("//") {
-            let comment = comment.trim_start_matches(['/', '!']).trim();
-            if !comment.is_empty() {
-                run.push_str(comment);
-                run.push(' ');
-                continue;
-            }
-        }
-        if !run.is_empty() {
-            f(&run);
-            run.clear();
-        }
-    }
-    if !run.is_empty() {
-        f(&run);
-    }
-}
-
-/// `html` without tags, with the usual entities decoded.
-fn plain_text(html: &str) -> String {
-    let mut out = String::with_capacity(html.len());
-    let mut rest = html;
-    while let Some(lt) = rest.find('<') {
-        decode_entities(&rest[..lt], &mut out);
-        match rest[lt..].find('>') {
-            Some(gt) => rest = &rest[lt + gt + 1..],
-            None => {
-                rest = "";
-            }
-        }
-    }
-    decode_entities(rest, &mut out);
-    out
-}
-
-fn decode_entities(text: &str, out: &mut String) {
-    let mut rest = text;
-    while let Some(amp) = rest.find('&') {
-        out.push_str(&rest[..amp]);
-        let tail = &rest[amp..];
-        let entity = tail
-            .find(';')
-            .filter(|&semi| semi <= 10)
-            .map(|semi| &tail[1..semi]);
-        let decoded = entity.and_then(|e| match e {
-            "amp" => Some('&'),
-            "lt" => Some('<'),
-            "gt" => Some('>'),
-            "quot" => Some('"'),
-            "apos" => Some('\''),
-            "nbsp" => Some(' '),
-            _ => e
-                .strip_prefix("#x")
-                .or_else(|| e.strip_prefix("#X"))
-                .and_then(|h| u32::from_str_radix(h, 16).ok())
-                .or_else(|| e.strip_prefix('#').and_then(|d| d.parse().ok()))
-                .and_then(char::from_u32),
-        });
-        match (entity, decoded) {
-            (Some(e), Some(c)) => {
-                out.push(c);
-                rest = &tail[e.len() + 2..];
-            }
-            _ => {
-                out.push('&');
-                rest = &tail[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-}
-
-/// The sentences of a text that pass the dataset's filter (see the module
-/// documentation).
-fn sentences_of(text: &str) -> Vec<String> {
-    let words: Vec<&str> = text.split_whitespace().collect();
-    let mut out = Vec::new();
-    let mut start = 0;
-    for i in 0..words.len() {
-        let w = words[i];
-        let ends = w.ends_with(['.', '!', '?', ':'])
-            && !matches!(w, "e.g." | "i.e." | "etc." | "vs." | "cf.")
-            && words.get(i + 1).is_none_or(|next| {
-                next.starts_with(|c: char| c.is_ascii_alphabetic() || c == '"' || c == '(')
+        let of_compiler = file.starts_with(&compiler);
+        if is_source_page(&html) {
+            let origin = if of_compiler {
+                Origin::CompilerSource
+            } else {
+                Origin::SourceComment
+            };
+            element_texts(&html, "pre", &mut |t| {
+                code_comments(t, true, &mut |c| out.add(origin, c));
             });
-        if ends || i + 1 == words.len() {
-            let sentence: String = words[start..=i]
-                .join(" ")
-                .chars()
-                .filter(|&c| c != '`')
-                .map(|c| match c {
-                    '‘' | '’' => '\'',
-                    '“' | '”' => '"',
-                    c => c,
-                })
-                .collect();
-            if is_sentence(&sentence) {
-                out.push(sentence);
-            }
-            start = i + 1;
+        } else {
+            let (prose, examples) = if of_compiler {
+                (Origin::CompilerDocs, Origin::CompilerDocs)
+            } else {
+                (Origin::Prose, Origin::ExampleComment)
+            };
+            page_texts(&html, &mut |t| out.add(prose, t));
+            element_texts(&html, "pre", &mut |t| {
+                code_comments(t, false, &mut |c| out.add(examples, c));
+            });
         }
     }
-    out
-}
-
-fn is_sentence(s: &str) -> bool {
-    let words: Vec<&str> = s.split_whitespace().collect();
-    if !(3..=80).contains(&words.len()) || s.contains("Copy item path") || s.contains("Redirecting")
-    {
-        return false;
-    }
-    let Some(first) = s.chars().next() else {
-        return false;
-    };
-    if !first.is_alphanumeric() {
-        return false;
-    }
-    let chars = s.chars().count();
-    let letters = s.chars().filter(|c| c.is_alphabetic()).count();
-    let plain = words.iter().filter(|w| is_plain_word(w)).count();
-    if letters * 2 <= chars || plain * 2 < words.len() {
-        return false;
-    }
-    let title_case = words
-        .iter()
-        .all(|w| !w.starts_with(char::is_alphabetic) || w.starts_with(char::is_uppercase));
-    s.ends_with(['.', '!', '?', ':'])
-        || (words.len() >= 5 && first.is_uppercase() && plain * 5 >= words.len() * 4 && !title_case)
-}
-
-/// A word of prose: optional opening bracket or quote, a letter, then
-/// lower-case letters, apostrophes or hyphens, then closing punctuation.
-fn is_plain_word(w: &str) -> bool {
-    let w = w.trim_start_matches(['(', '"', '\'']);
-    let w = w.trim_end_matches([',', '.', ';', ':', '!', '?', ')', '"', '\'']);
-    let mut chars = w.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && chars.all(|c| c.is_ascii_lowercase() || matches!(c, '\'' | '’' | '-'))
+    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn splits_and_filters_sentences() {
-        let text = "Returns the length of the vector. It never panics, e.g. on empty input. \
-                    fn len(&self) -> usize Some(x) = foo(); ok";
-        assert_eq!(
-            sentences_of(text),
-            [
-                "Returns the length of the vector.",
-                "It never panics, e.g. on empty input."
-            ]
-        );
-        assert!(sentences_of("Function _mm_foo Copy item path").is_empty());
-        assert_eq!(
-            sentences_of("It prints “Aborted” here."),
-            ["It prints \"Aborted\" here."]
-        );
-        assert_eq!(dedup_key("It's `Vec`: fine."), dedup_key("its vec fine"));
-        assert!(
-            sentences_of("Vector Find Any Element").is_empty(),
-            "title, not a sentence"
-        );
-        assert_eq!(
-            sentences_of("The stabilized version of this intrinsic is log2"),
-            ["The stabilized version of this intrinsic is log2"]
-        );
+    fn extracted(user: usize, compiler: usize) -> Extracted {
+        let mut e = Extracted::default();
+        for i in 0..user + compiler {
+            let origin = if i < user {
+                Origin::Prose
+            } else {
+                Origin::CompilerSource
+            };
+            e.add(origin, &format!("Sentence number {i} is here."));
+        }
+        e
     }
 
     #[test]
-    fn reads_elements_and_source_comments() {
-        let html = "<pre>x</pre><p class=\"a\">A <code>Vec</code> grows &amp; shrinks as needed.</p>\
-                    <li>Lists hold items in order.</li>";
-        let mut got = Vec::new();
-        for e in TEXT_ELEMENTS {
-            element_texts(html, e, &mut |t| got.extend(sentences_of(t)));
-        }
-        assert_eq!(
-            got,
-            [
-                "A Vec grows & shrinks as needed.",
-                "Lists hold items in order."
-            ]
-        );
+    fn selection_takes_user_docs_first_and_fails_when_short() {
+        let sources = Sources {
+            docs: PathBuf::from("/nonexistent"),
+            rustc: "rustc test".to_owned(),
+        };
+        let needed = BASE_TARGET + QUERIES;
+        let (chosen, origins) =
+            select(extracted(needed - 10, 50), &sources).expect("enough sentences");
+        assert_eq!(chosen.len(), needed);
+        let compiler = origins.iter().filter(|o| o.is_compiler()).count();
+        assert_eq!(compiler, 10, "every user sentence, then the top-up");
+        let distinct: HashSet<&String> = chosen.iter().collect();
+        assert_eq!(distinct.len(), needed);
 
-        let src = "<a href=#1 id=1 data-nosnippet>1</a>//! Buffers bytes until the writer\n\
-                   <a href=#2 id=2 data-nosnippet>2</a>//! is flushed by its owner.\n\
-                   <a href=#3 id=3 data-nosnippet>3</a>fn main() {}\n";
-        let mut got = Vec::new();
-        source_comments(src, &mut |t| got.extend(sentences_of(t)));
-        assert_eq!(
-            got,
-            ["Buffers bytes until the writer is flushed by its owner."]
-        );
-        assert_eq!(
-            plain_text("a &lt;b&gt; &#39;c&#x27; &bogus; &"),
-            "a <b> 'c' &bogus; &"
+        let err = select(extracted(needed - 10, 5), &sources).expect_err("too few");
+        let message = format!("{err:#}");
+        assert!(
+            message.contains("rustup component add rustc-docs"),
+            "{message}"
         );
     }
 }
