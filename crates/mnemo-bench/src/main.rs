@@ -12,9 +12,13 @@
 //! function and a variant of [`Suite`].
 
 mod embed_suite;
+mod gauss;
+mod ground_truth;
 mod harness;
 mod locomo;
 mod log_suite;
+mod peers;
+mod pyvenv;
 mod rustdocs;
 mod vecfile;
 mod vector_suite;
@@ -39,18 +43,28 @@ struct Cli {
 enum Command {
     #[command(flatten)]
     Suite(Suite),
-    /// Builds (or checks) the rustdocs-minilm vector dataset: 101,000
-    /// sentences of the toolchain's documentation (components `rust-docs`
-    /// and `rustc-docs`) embedded with all-MiniLM-L6-v2, in a cache
-    /// directory outside the repository.
+    /// Builds (or checks) a vector dataset and its ground truth, in a cache
+    /// directory outside the repository: `rustdocs` (101,000 sentences of the
+    /// toolchain's documentation, components `rust-docs` and `rustc-docs`,
+    /// embedded with all-MiniLM-L6-v2) or `gauss` (a seeded Gaussian
+    /// mixture, 1M × 128, or 20k with `--quick`).
     Dataset(DatasetOptions),
+    /// Development tool: runs the vector suite's peers (hnswlib, USearch)
+    /// on the datasets and prints their recall/QPS table.
+    Peers(peers::dev::PeersOptions),
 }
 
 /// Options of the `dataset` command.
 #[derive(Debug, Clone, Args)]
 struct DatasetOptions {
+    /// Which dataset.
+    #[arg(value_enum, default_value = "rustdocs")]
+    which: peers::dev::DatasetName,
+    /// The small Gaussian set (20k vectors) instead of the full one.
+    #[arg(long)]
+    quick: bool,
     /// Where the dataset lives (default:
-    /// `${XDG_CACHE_HOME:-~/.cache}/mnemo/datasets/rustdocs-minilm`).
+    /// `${XDG_CACHE_HOME:-~/.cache}/mnemo/datasets/NAME`).
     #[arg(long)]
     dir: Option<PathBuf>,
     /// Build it again even if it is present and valid.
@@ -139,6 +153,7 @@ fn main() -> Result<()> {
     let suite = match Cli::parse().command {
         Command::Suite(suite) => suite,
         Command::Dataset(opts) => return dataset(&opts),
+        Command::Peers(opts) => return peers::dev::run(&opts),
     };
     let opts = suite.options();
     let name = suite.name();
@@ -168,10 +183,14 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-/// The `dataset` command: ensures the dataset exists and prints its summary.
+/// The `dataset` command: ensures the dataset and its ground truth exist
+/// and prints a summary.
 fn dataset(opts: &DatasetOptions) -> Result<()> {
     if opts.extract_only {
         return rustdocs::extract_report(opts.samples, opts.origin, opts.seed);
+    }
+    if opts.which == peers::dev::DatasetName::Gauss {
+        return dataset_gauss(opts);
     }
     let dir = match &opts.dir {
         Some(dir) => dir.clone(),
@@ -211,6 +230,46 @@ fn dataset(opts: &DatasetOptions) -> Result<()> {
         data.base.dimension,
         data.queries.len(),
         data.queries.dimension
+    );
+    let metric = ground_truth::Metric::Cosine;
+    let k = ground_truth::DEFAULT_K;
+    ground_truth::ensure(&data.dir, &data.base, &data.queries, metric, k)?;
+    println!(
+        "ground truth: {}",
+        ground_truth::path(&data.dir, metric, k).display()
+    );
+    Ok(())
+}
+
+/// `dataset gauss`: generates (or checks) the Gaussian-mixture set and its
+/// L2 ground truth.
+fn dataset_gauss(opts: &DatasetOptions) -> Result<()> {
+    let spec = gauss::GaussSpec::new(opts.quick);
+    let dir = match &opts.dir {
+        Some(dir) => dir.clone(),
+        None => gauss::default_dir(&spec)?,
+    };
+    let data = gauss::ensure(&dir, &spec, opts.rebuild)?;
+    let m = &data.manifest;
+    println!(
+        "{}: {} base and {} query vectors of {} from {} clusters ({}, seed {:#x}), generated in {:.1} s",
+        data.dir.display(),
+        m.base,
+        m.queries,
+        m.dimension,
+        m.centres,
+        m.generator,
+        m.seed,
+        m.build_seconds
+    );
+    let metric = ground_truth::Metric::L2;
+    let k = ground_truth::DEFAULT_K;
+    let truth = ground_truth::ensure(&data.dir, &data.base, &data.queries, metric, k)?;
+    println!(
+        "ground truth: {} (query 0's nearest: row {} at squared distance {:.3})",
+        ground_truth::path(&data.dir, metric, k).display(),
+        truth.neighbours(0)[0],
+        truth.distances(0)[0]
     );
     Ok(())
 }

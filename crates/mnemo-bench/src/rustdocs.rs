@@ -116,12 +116,18 @@ pub struct Dataset {
 
 /// `${XDG_CACHE_HOME:-$HOME/.cache}/mnemo/datasets/rustdocs-minilm`.
 pub fn default_dir() -> Result<PathBuf> {
+    Ok(cache_dir()?.join("datasets/rustdocs-minilm"))
+}
+
+/// `${XDG_CACHE_HOME:-$HOME/.cache}/mnemo`: where datasets, models and the
+/// Python peers' virtual environments live, outside the repository.
+pub fn cache_dir() -> Result<PathBuf> {
     let cache = std::env::var_os("XDG_CACHE_HOME")
         .filter(|d| !d.is_empty())
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
         .context("neither XDG_CACHE_HOME nor HOME is set")?;
-    Ok(cache.join("mnemo/datasets/rustdocs-minilm"))
+    Ok(cache.join("mnemo"))
 }
 
 /// The dataset in `dir`, built first if it is missing or damaged (or if
