@@ -180,6 +180,11 @@ fn main() -> Result<()> {
     });
     report.write(&out)?;
     println!("wrote {}", out.display());
+    if matches!(suite, Suite::Vector(_)) && !opts.quick {
+        let png = out.with_file_name("vector-recall-qps.png");
+        vector_suite::plot(&out, &png)?;
+        println!("wrote {}", png.display());
+    }
     Ok(())
 }
 
