@@ -20,18 +20,24 @@ ${XDG_CACHE_HOME:-~/.cache}/mnemo/venvs/hnswlib-peer with pinned hnswlib and
 numpy. Run by hand:
 
     hnswlib_peer.py --base base.vec --queries queries.vec --space l2 \
-        --m 16 --ef-construction 200 --threads 2 --ef 10,20,40 --k 10 --reps 3
+        --m 16 --ef-construction 200 --threads 2 --ef 10,20,40 --k 10 --reps 3 \
+        --single-inserts 1000
 
 OUTPUT: {"hnswlib": version, "numpy": version, "space": str, "m": int,
          "ef_construction": int, "build_threads": int, "elements": int,
          "build_seconds": float, "index_bytes": int,
+         "resident_growth_bytes": int | null,
          "points": [{"ef": int, "qps": float, "batch_qps": float,
-                     "p50_us": float, "p99_us": float, "ids": [[int]]}]}
+                     "p50_us": float, "p99_us": float, "ids": [[int]]}],
+         "single_inserts": null | {"count": int, "p50_us": float, "p99_us": float}}
 
 `index_bytes` is hnswlib's `index_file_size()`: the bytes of its saved
 index, which are its level-0 block (links, vector and label of every
-element) plus the upper-level link lists, i.e. what the index holds in
-memory apart from allocator overhead.
+element) plus the upper-level link lists. In memory hnswlib holds more: a
+mutex per element, the label-to-slot hash map, the element levels.
+`resident_growth_bytes` is what building the index added to the process's
+resident set (`VmRSS` of /proc/self/status; null where that is not available):
+the index as it sits in memory, all of that included.
 """
 
 import argparse
@@ -67,6 +73,18 @@ def read_vecfile(path):
     return np.ascontiguousarray(data.reshape(rows, dim), dtype=np.float32)
 
 
+def resident_bytes():
+    """This process's resident set (`VmRSS` of Linux's /proc/self/status), or None."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
 def percentile(sorted_values, p):
     """Nearest-rank percentile, the same definition as the Rust side."""
     if not sorted_values:
@@ -92,6 +110,9 @@ def main():
     parser.add_argument("--reps", type=int, default=3,
                         help="timed passes per ef: QPS is their median, the latency "
                              "percentiles are over every query of every pass")
+    parser.add_argument("--single-inserts", type=int, default=0,
+                        help="after the sweep, insert this many query vectors one "
+                             "call at a time (one thread) and time each")
     args = parser.parse_args()
     efs = [int(x) for x in args.ef.split(",") if x]
 
@@ -101,6 +122,7 @@ def main():
         sys.exit(f"hnswlib_peer: base dimension {base.shape[1]} != query dimension {queries.shape[1]}")
     n, dim = base.shape
 
+    resident_before = resident_bytes()
     index = hnswlib.Index(space=args.space, dim=dim)
     index.init_index(max_elements=n, ef_construction=args.ef_construction, M=args.m,
                      random_seed=args.seed)
@@ -110,6 +132,12 @@ def main():
     started = time.perf_counter()
     index.add_items(base, np.arange(n, dtype=np.int64), num_threads=args.threads)
     build_seconds = time.perf_counter() - started
+    resident_after = resident_bytes()
+    resident_growth = (
+        resident_after - resident_before
+        if resident_before is not None and resident_after is not None
+        else None
+    )
     print(f"hnswlib_peer: built in {build_seconds:.1f} s", file=sys.stderr)
 
     index.set_num_threads(1)
@@ -144,6 +172,24 @@ def main():
             "ids": ids.tolist(),
         })
 
+    index_bytes = index.index_file_size()
+    elements = index.element_count
+    single_inserts = None
+    count = min(args.single_inserts, len(queries))
+    if count > 0:
+        index.resize_index(n + count)
+        micros = []
+        for i in range(count):
+            t = time.perf_counter_ns()
+            index.add_items(queries[i : i + 1], np.array([n + i], dtype=np.int64), num_threads=1)
+            micros.append((time.perf_counter_ns() - t) / 1e3)
+        micros.sort()
+        single_inserts = {
+            "count": count,
+            "p50_us": percentile(micros, 0.5),
+            "p99_us": percentile(micros, 0.99),
+        }
+
     json.dump({
         "hnswlib": importlib.metadata.version("hnswlib"),
         "numpy": np.__version__,
@@ -151,10 +197,12 @@ def main():
         "m": args.m,
         "ef_construction": args.ef_construction,
         "build_threads": args.threads,
-        "elements": index.element_count,
+        "elements": elements,
         "build_seconds": build_seconds,
-        "index_bytes": index.index_file_size(),
+        "index_bytes": index_bytes,
+        "resident_growth_bytes": resident_growth,
         "points": points,
+        "single_inserts": single_inserts,
     }, sys.stdout)
     sys.stdout.write("\n")
 

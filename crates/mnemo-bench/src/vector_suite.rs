@@ -56,7 +56,8 @@ const QPS_RATIO_TARGET: f64 = 1.2;
 const SQ8_MEMORY_TARGET: f64 = 0.35;
 /// Single insert into the 1M index, p50 target in ms.
 const INSERT_TARGET_MS: f64 = 0.1;
-/// EdgeVec's reported single insert at 128-d, native, ms (not this run).
+/// EdgeVec's reported single insert at 128-d, native, ms (not this run;
+/// recorded as a param beside the same-run hnswlib figure).
 const EDGEVEC_INSERT_MS: f64 = 0.18;
 /// Filtered recall@10 target.
 const FILTER_RECALL_TARGET: f64 = 0.9;
@@ -64,8 +65,6 @@ const FILTER_RECALL_TARGET: f64 = 0.9;
 const PATTERNS_TARGET_US: f64 = 3.0;
 /// Queries of the filtered-search measurement.
 const FILTER_QUERIES: usize = 200;
-/// Vectors inserted one at a time into the built index.
-const SINGLE_INSERTS: usize = 1_000;
 
 /// A dataset's rows as the re-ranking source of a compact index (ids are
 /// row numbers).
@@ -106,11 +105,13 @@ pub fn run(opts: &SuiteOptions) -> Result<Vec<BenchResult>> {
         Sweep {
             efs: vec![10, 40],
             reps: 1,
+            single_inserts: 100,
         }
     } else {
         Sweep {
             efs: EFS.to_vec(),
             reps: 3,
+            single_inserts: peers::SINGLE_INSERTS,
         }
     };
     let mut datasets = vec![load_gauss(opts.quick)?];
@@ -169,25 +170,32 @@ fn run_dataset(data: &Data, sweep: &Sweep, quick: bool) -> Result<Vec<BenchResul
     let mut results = Vec::new();
 
     eprintln!("mnemo f32");
-    let (mut f32_index, f32_run) = mnemo_run(&set, &config, sweep, Quantization::None)?;
+    let (mut f32_index, mut f32_run) = mnemo_run(&set, &config, sweep, Quantization::None)?;
     let f32_vector_bytes = f32_index.vector_bytes();
     results.extend(filtered(data, &f32_index, &set)?);
-    let insert = single_inserts(&mut f32_index, data, quick)?;
+    f32_run.single_inserts = peers::time_inserts(
+        &data.queries,
+        sweep.single_inserts,
+        data.base.len() as u64,
+        |id, q| Ok(f32_index.insert(id, q)?),
+    )?;
     drop(f32_index);
 
     eprintln!("mnemo sq8c");
     let (sq8_index, sq8_run) = mnemo_run(&set, &config, sweep, Quantization::Sq8Compact)?;
     let sq8_vector_bytes = sq8_index.vector_bytes();
     drop(sq8_index);
+    peers::print_table(&data.name, &[f32_run.clone(), sq8_run.clone()]);
 
     let mut runs = vec![f32_run, sq8_run];
     if !quick {
         eprintln!("hnswlib");
         runs.push(peers::hnswlib::run(&set, &config, sweep)?);
+        peers::print_table(&data.name, &runs[2..]);
         eprintln!("usearch");
         runs.push(peers::usearch::run(&set, &config, sweep)?);
+        peers::print_table(&data.name, &runs);
     }
-    peers::print_table(&data.name, &runs);
     for run in &runs {
         results.extend(curve_rows(&data.name, run));
     }
@@ -197,7 +205,7 @@ fn run_dataset(data: &Data, sweep: &Sweep, quick: bool) -> Result<Vec<BenchResul
         f32_vector_bytes,
         sq8_vector_bytes,
     ));
-    results.push(insert);
+    results.extend(insert_row(data, &runs));
     Ok(results)
 }
 
@@ -215,11 +223,15 @@ fn mnemo_run(
         seed: config.seed,
         ..HnswParams::new(config.m, config.ef_construction)
     };
-    let mut index = Hnsw::new(set.base.dimension, metric, params)?;
     let ids: Vec<u64> = (0..set.base.len() as u64).collect();
+    let resident_before = peers::resident_bytes();
+    let mut index = Hnsw::new(set.base.dimension, metric, params)?;
     let started = Instant::now();
     index.insert_batch(&ids, &set.base.data)?;
     let build_seconds = started.elapsed().as_secs_f64();
+    let resident_growth = peers::resident_bytes()
+        .zip(resident_before)
+        .map(|(after, before)| after.saturating_sub(before));
     let source = Rows(set.base);
     let mut ctx = SearchContext::new();
     let ef = std::cell::Cell::new(0);
@@ -267,7 +279,12 @@ fn mnemo_run(
         vectors: index.len(),
         points,
         memory_bytes: Some(index.memory_bytes() as u64),
-        memory_note: "memory_bytes(): vectors or codes, links, ids, levels, locks".to_owned(),
+        memory_note: format!(
+            "memory_bytes(): vectors or codes, links, ids, levels, locks (resident-set growth \
+             of the build: {} bytes)",
+            resident_growth.map_or_else(|| "unknown".to_owned(), |b| b.to_string())
+        ),
+        single_inserts: None,
     };
     Ok((index, run))
 }
@@ -518,40 +535,43 @@ fn mix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-/// Latency of inserting vectors one at a time into the built index: the
-/// query vectors (held out, so new to the index) under fresh ids.
-fn single_inserts(index: &mut Hnsw, data: &Data, quick: bool) -> Result<BenchResult> {
-    let count = if quick { 100 } else { SINGLE_INSERTS }.min(data.queries.len());
-    let before = index.len();
-    let mut micros = Vec::with_capacity(count);
-    for i in 0..count {
-        let started = Instant::now();
-        index.insert(u64::MAX / 2 + i as u64, data.queries.row(i))?;
-        micros.push(started.elapsed().as_secs_f64() * 1e6);
-    }
-    micros.sort_by(f64::total_cmp);
-    let p50_ms = peers::percentile(&micros, 0.5) / 1e3;
+/// mnemo's single-insert latency into the built f32 index (the held-out
+/// queries under fresh ids, one call each), beside hnswlib's in the same run.
+fn insert_row(data: &Data, runs: &[PeerRun]) -> Option<BenchResult> {
+    let mnemo = runs[0].single_inserts?;
     eprintln!(
-        "  single insert into {before}: p50 {:.1} µs, p99 {:.1} µs",
-        p50_ms * 1e3,
-        peers::percentile(&micros, 0.99)
+        "  mnemo single insert into {}: p50 {:.1} µs, p99 {:.1} µs",
+        runs[0].vectors, mnemo.p50_us, mnemo.p99_us
     );
-    Ok(BenchResult::new(
+    let mut row = BenchResult::new(
         &format!("{}_single_insert_p50", data.name),
         "ms",
-        p50_ms,
+        mnemo.p50_us / 1e3,
         Better::Lower,
     )
     .target(INSERT_TARGET_MS)
-    .peer(
-        "EdgeVec, 128-d native, as reported by its authors (not this run)",
-        EDGEVEC_INSERT_MS,
-    )
-    .param("index_size", before as u64)
+    .param("index_size", runs[0].vectors as u64)
     .param("dimension", data.base.dimension as u64)
-    .param("inserts", count as u64)
-    .param("p99_ms", peers::percentile(&micros, 0.99) / 1e3)
-    .param("ef_construction", index.params().ef_construction as u64))
+    .param("inserts", mnemo.count as u64)
+    .param("p99_ms", mnemo.p99_us / 1e3)
+    .param("ef_construction", 200u64)
+    .param("edgevec_reported_ms", EDGEVEC_INSERT_MS);
+    let find = |name: &str| runs.iter().find(|r| r.name == name);
+    if let Some(h) = find("hnswlib")
+        && let Some(t) = h.single_inserts
+    {
+        row = row.peer(
+            &format!(
+                "hnswlib {}: add_items of one vector, 1 thread, same index and vectors (same run)",
+                h.version
+            ),
+            t.p50_us / 1e3,
+        );
+    }
+    if let Some(t) = find("usearch").and_then(|u| u.single_inserts) {
+        row = row.param("usearch_p50_ms", t.p50_us / 1e3);
+    }
+    Some(row)
 }
 
 /// The ReasoningBank case: top-5 of 1,000 patterns × 128-d (a seeded

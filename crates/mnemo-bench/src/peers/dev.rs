@@ -71,6 +71,7 @@ pub fn run(opts: &PeersOptions) -> Result<()> {
     let sweep = Sweep {
         efs: opts.ef.clone(),
         reps: opts.reps,
+        single_inserts: super::SINGLE_INSERTS,
     };
     for &dataset in &opts.datasets {
         let (name, dir, paths, base, queries, metric) = match dataset {

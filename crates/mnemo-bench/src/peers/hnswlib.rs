@@ -52,7 +52,13 @@ struct Report {
     elements: usize,
     build_seconds: f64,
     index_bytes: Option<u64>,
+    /// Growth of the script's resident set during the build.
+    #[serde(default)]
+    resident_growth_bytes: Option<u64>,
     points: Vec<ReportPoint>,
+    /// Single inserts after the sweep (absent when none were asked).
+    #[serde(default)]
+    single_inserts: Option<super::InsertTimes>,
 }
 
 /// One ef of the script's sweep.
@@ -93,6 +99,7 @@ pub fn run(set: &VectorSet<'_>, config: &HnswConfig, sweep: &Sweep) -> Result<Pe
         .args(["--seed", &config.seed.to_string()])
         .args(["--warmup", &super::WARMUP_QUERIES.to_string()])
         .args(["--reps", &sweep.reps.max(1).to_string()])
+        .args(["--single-inserts", &sweep.single_inserts.to_string()])
         .stderr(Stdio::inherit())
         .output()
         .with_context(|| format!("running {} {}", python.display(), script.display()))?;
@@ -164,8 +171,16 @@ fn to_peer_run(
         build_threads: report.build_threads,
         vectors: report.elements,
         points,
-        memory_bytes: report.index_bytes,
-        memory_note: "index_file_size(): level-0 block, vectors and upper links".to_owned(),
+        memory_bytes: report.resident_growth_bytes.or(report.index_bytes),
+        memory_note: match (report.resident_growth_bytes, report.index_bytes) {
+            (Some(_), Some(file)) => format!(
+                "resident-set growth of the build (index_file_size(), without locks and \
+                 label map: {file} bytes)"
+            ),
+            (Some(_), None) => "resident-set growth of the build".to_owned(),
+            _ => "index_file_size(): level-0 block, vectors and upper links".to_owned(),
+        },
+        single_inserts: report.single_inserts,
     })
 }
 
@@ -191,13 +206,15 @@ mod tests {
             "ef_construction": 200, "build_threads": 2, "elements": 20,
             "build_seconds": 0.5, "index_bytes": 4000,
             "points": [{"ef": 10, "qps": 1000.0, "batch_qps": 2000.0, "p50_us": 900.0,
-                        "p99_us": 1500.0, "ids": [[0,1,2,3,4,5,6,7,8,9]]}]}"#;
+                        "p99_us": 1500.0, "ids": [[0,1,2,3,4,5,6,7,8,9]]}],
+            "single_inserts": {"count": 5, "p50_us": 150.0, "p99_us": 400.0}}"#;
         let report: Report = serde_json::from_str(json).expect("parse");
         let run = to_peer_run(report, &config, &truth, &[10]).expect("run");
         assert_eq!(run.points[0].recall_at_10, 1.0);
         assert_eq!(run.points[0].batch_qps, Some(2000.0));
         assert_eq!(run.bytes_per_vector(), Some(200.0));
         assert_eq!(run.build_rate(), 40.0);
+        assert_eq!(run.single_inserts.map(|t| t.p50_us), Some(150.0));
 
         let other_m = json.replace("\"m\": 16", "\"m\": 8");
         let report: Report = serde_json::from_str(&other_m).expect("parse");

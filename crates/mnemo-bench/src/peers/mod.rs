@@ -21,7 +21,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Result, ensure};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::ground_truth::{GroundTruth, Metric};
 use crate::vecfile::Vectors;
@@ -30,6 +30,8 @@ use crate::vecfile::Vectors;
 pub const K: usize = 10;
 /// The ef sweep of the development run.
 pub const EFS: [usize; 6] = [10, 20, 40, 80, 160, 320];
+/// Vectors inserted one at a time after the sweep.
+pub const SINGLE_INSERTS: usize = 1_000;
 /// Queries run untimed before each ef's timed passes.
 pub const WARMUP_QUERIES: usize = 100;
 
@@ -41,6 +43,9 @@ pub struct Sweep {
     /// Timed passes over all queries per ef: QPS is their median, the
     /// latency percentiles are over every query of every pass.
     pub reps: usize,
+    /// After the sweep, this many query vectors are inserted one at a time
+    /// (ids from the base count up) and each insert is timed.
+    pub single_inserts: usize,
 }
 
 impl Sweep {
@@ -49,6 +54,7 @@ impl Sweep {
         Self {
             efs: EFS.to_vec(),
             reps: 3,
+            single_inserts: SINGLE_INSERTS,
         }
     }
 }
@@ -175,6 +181,55 @@ pub struct PeerRun {
     pub memory_bytes: Option<u64>,
     /// What `memory_bytes` measures.
     pub memory_note: String,
+    /// Latency of inserting single vectors into the built index (measured
+    /// after `memory_bytes`).
+    pub single_inserts: Option<InsertTimes>,
+}
+
+/// This process's resident set in bytes (`VmRSS` of Linux's
+/// `/proc/self/status`), or `None` where that is not available.
+pub fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Latencies of single inserts into a built index.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct InsertTimes {
+    /// Inserts timed.
+    pub count: usize,
+    /// Median, µs.
+    pub p50_us: f64,
+    /// 99th percentile, µs.
+    pub p99_us: f64,
+}
+
+/// Inserts the first `count` rows of `queries` one at a time with `insert`
+/// (ids `first_id`, `first_id + 1`, ...) and times each; `None` for none.
+pub fn time_inserts(
+    queries: &Vectors,
+    count: usize,
+    first_id: u64,
+    mut insert: impl FnMut(u64, &[f32]) -> Result<()>,
+) -> Result<Option<InsertTimes>> {
+    let count = count.min(queries.len());
+    if count == 0 {
+        return Ok(None);
+    }
+    let mut micros = Vec::with_capacity(count);
+    for i in 0..count {
+        let started = Instant::now();
+        insert(first_id + i as u64, queries.row(i))?;
+        micros.push(started.elapsed().as_secs_f64() * 1e6);
+    }
+    micros.sort_by(f64::total_cmp);
+    Ok(Some(InsertTimes {
+        count,
+        p50_us: percentile(&micros, 0.5),
+        p99_us: percentile(&micros, 0.99),
+    }))
 }
 
 impl PeerRun {
@@ -431,6 +486,7 @@ mod tests {
         let sweep = Sweep {
             efs: vec![10, 20],
             reps: 2,
+            single_inserts: 0,
         };
         let points = measure_curve(
             &queries,

@@ -72,6 +72,26 @@ pub fn run(set: &VectorSet<'_>, config: &HnswConfig, sweep: &Sweep) -> Result<Pe
             Ok(found.keys)
         },
     )?;
+    let memory_bytes = Some(index.memory_usage() as u64);
+    let vectors = index.size();
+    index
+        .reserve(vectors + sweep.single_inserts)
+        .map_err(|e| anyhow!("usearch reserve: {e}"))?;
+    let single_inserts = super::time_inserts(
+        set.queries,
+        sweep.single_inserts,
+        vectors as u64,
+        |id, q| {
+            let q = if cosine {
+                query.copy_from_slice(q);
+                normalise(&mut query);
+                query.as_slice()
+            } else {
+                q
+            };
+            index.add(id, q).map_err(|e| anyhow!("usearch add: {e}"))
+        },
+    )?;
     Ok(PeerRun {
         name: "usearch".to_owned(),
         version: format!(
@@ -87,10 +107,11 @@ pub fn run(set: &VectorSet<'_>, config: &HnswConfig, sweep: &Sweep) -> Result<Pe
         ),
         build_seconds,
         build_threads: config.build_threads,
-        vectors: index.size(),
+        vectors,
         points,
-        memory_bytes: Some(index.memory_usage() as u64),
+        memory_bytes,
         memory_note: "memory_usage(): graph and vectors".to_owned(),
+        single_inserts,
     })
 }
 
@@ -210,6 +231,7 @@ mod tests {
             let sweep = Sweep {
                 efs: vec![128],
                 reps: 1,
+                single_inserts: 10,
             };
             let run = run(&set, &config, &sweep).expect("run");
             assert_eq!(run.vectors, 3_000);
@@ -219,6 +241,7 @@ mod tests {
                 run.points[0].recall_at_10
             );
             assert!(run.memory_bytes.is_some_and(|b| b > 3_000 * 16 * 4));
+            assert_eq!(run.single_inserts.map(|t| t.count), Some(10));
         }
     }
 }
