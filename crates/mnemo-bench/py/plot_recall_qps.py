@@ -3,7 +3,9 @@
 Usage: plot_recall_qps.py VECTOR_JSON OUT_PNG
 
 Every result row with `curve` in its params is one point: params `dataset`,
-`system`, `recall_at_10` and the row's value (single-thread queries/s).
+`system`, `recall_at_10` and the row's value (single-thread queries/s, one
+query per call); where a row also has `batch_qps` (hnswlib: all queries in
+one call, one thread) that is drawn as a dashed line of its own.
 One panel per dataset, one line per system, QPS on a log scale.
 """
 
@@ -27,6 +29,9 @@ def main() -> None:
         if not p.get("curve"):
             continue
         curves[p["dataset"]][p["system"]].append((p["recall_at_10"], row["value"]))
+        if p.get("batch_qps"):
+            batch = p["system"] + " (one batch call)"
+            curves[p["dataset"]][batch].append((p["recall_at_10"], p["batch_qps"]))
     if not curves:
         sys.exit("no curve points in " + source)
     datasets = sorted(curves)
@@ -39,6 +44,7 @@ def main() -> None:
                 [q for _, q in points],
                 marker="o",
                 markersize=3,
+                linestyle="--" if system.endswith("(one batch call)") else "-",
                 label=system,
             )
         ax.set_title(dataset)

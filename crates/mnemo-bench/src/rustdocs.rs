@@ -10,7 +10,7 @@
 //!   rustc, rustdoc, edition, embedded, unstable and style books, the error
 //!   index and the release notes: the prose of every page, the comments of
 //!   its code examples, and the comments of the rendered standard library
-//!   sources (`html/src`). This gives about 85,000 distinct sentences with
+//!   sources (`html/src`). This gives about 80,000 distinct sentences with
 //!   rustc 1.95, short of the 101,000 the dataset needs;
 //! - `rustc-docs` (into `html/rustc-docs`; the tool runs
 //!   `rustup component add rustc-docs` when it is missing):
