@@ -213,22 +213,6 @@ fn dataset(opts: &DatasetOptions) -> Result<()> {
         m.rustc,
         m.build_seconds
     );
-    if let Some(q) = data.query_text.first() {
-        // A sanity check a person can read: the first query's nearest base
-        // sentence by exact search.
-        let query = data.queries.row(0);
-        let nearest = (0..data.base.len()).max_by(|&a, &b| {
-            let dot =
-                |i: usize| -> f32 { data.base.row(i).iter().zip(query).map(|(x, y)| x * y).sum() };
-            dot(a).total_cmp(&dot(b))
-        });
-        if let Some(i) = nearest {
-            println!(
-                "first query: {q}\nits nearest base sentence: {}",
-                data.base_text[i]
-            );
-        }
-    }
     println!(
         "vectors: {} x {} and {} x {}",
         data.base.len(),
@@ -238,7 +222,15 @@ fn dataset(opts: &DatasetOptions) -> Result<()> {
     );
     let metric = ground_truth::Metric::Cosine;
     let k = ground_truth::DEFAULT_K;
-    ground_truth::ensure(&data.dir, &data.base, &data.queries, metric, k)?;
+    let truth = ground_truth::ensure(&data.dir, &data.base, &data.queries, metric, k)?;
+    // A sanity check a person can read: the first query's nearest base
+    // sentence by exact search.
+    if let Some(q) = data.query_text.first()
+        && let Some(nearest) = truth.neighbours(0).first()
+        && let Some(sentence) = data.base_text.get(*nearest as usize)
+    {
+        println!("first query: {q}\nits nearest base sentence: {sentence}");
+    }
     println!(
         "ground truth: {}",
         ground_truth::path(&data.dir, metric, k).display()

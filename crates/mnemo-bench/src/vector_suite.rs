@@ -527,12 +527,9 @@ fn filtered(data: &Data, index: &Hnsw, set: &VectorSet<'_>) -> Result<Vec<BenchR
     Ok(rows)
 }
 
-/// splitmix64's finaliser: a well-mixed hash of `x`.
-fn mix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
+/// A well-mixed hash of `x`: one SplitMix64 step from state `x`.
+fn mix(x: u64) -> u64 {
+    gauss::mix64(x.wrapping_add(0x9e37_79b9_7f4a_7c15))
 }
 
 /// mnemo's single-insert latency into the built f32 index (the held-out

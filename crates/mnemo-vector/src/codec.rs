@@ -257,7 +257,7 @@ impl Hnsw {
         params
             .validate()
             .map_err(|e| bad(&format!("header: {e}")))?;
-        if !(1..=65_536).contains(&dimension) {
+        if !(1..=crate::metric::MAX_DIMENSION).contains(&dimension) {
             return Err(bad(&format!("dimension {dimension}")));
         }
         let n = r.u32()? as usize;

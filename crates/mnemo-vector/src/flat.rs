@@ -38,11 +38,7 @@ impl std::fmt::Debug for FlatIndex {
 impl FlatIndex {
     /// An empty index of `dimension`-component vectors.
     pub fn new(dimension: usize, metric: Metric) -> Result<Self> {
-        if !(1..=65_536).contains(&dimension) {
-            return Err(Error::InvalidParams(format!(
-                "dimension = {dimension} (must be 1..=65536)"
-            )));
-        }
+        crate::metric::check_dimension(dimension)?;
         Ok(Self {
             dimension,
             metric,

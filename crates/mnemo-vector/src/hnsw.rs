@@ -280,11 +280,7 @@ impl Hnsw {
     /// An empty index of `dimension`-component vectors.
     pub fn new(dimension: usize, metric: Metric, params: HnswParams) -> Result<Self> {
         params.validate()?;
-        if !(1..=65_536).contains(&dimension) {
-            return Err(Error::InvalidParams(format!(
-                "dimension = {dimension} (must be 1..=65536)"
-            )));
-        }
+        crate::metric::check_dimension(dimension)?;
         Ok(Self {
             dimension,
             metric,

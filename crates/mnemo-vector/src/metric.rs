@@ -120,6 +120,20 @@ impl std::str::FromStr for Metric {
     }
 }
 
+/// Largest dimension an index accepts.
+pub(crate) const MAX_DIMENSION: usize = 65_536;
+
+/// Checks that an index of `dimension`-component vectors may be made.
+pub(crate) fn check_dimension(dimension: usize) -> Result<()> {
+    if (1..=MAX_DIMENSION).contains(&dimension) {
+        Ok(())
+    } else {
+        Err(Error::InvalidParams(format!(
+            "dimension = {dimension} (must be 1..={MAX_DIMENSION})"
+        )))
+    }
+}
+
 /// Checks a vector's dimension and that every component is finite.
 pub(crate) fn check(dimension: usize, v: &[f32]) -> Result<()> {
     if v.len() != dimension {
