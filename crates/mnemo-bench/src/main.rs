@@ -12,6 +12,7 @@
 //! function and a variant of [`Suite`].
 
 mod embed_suite;
+mod engine_suite;
 mod gauss;
 mod ground_truth;
 mod harness;
@@ -98,6 +99,10 @@ enum Suite {
     /// memory on real MiniLM embeddings and a clustered Gaussian set,
     /// beside hnswlib and a Rust HNSW crate.
     Vector(SuiteOptions),
+    /// mnemo: remember throughput, tag queries over 1M memories, substring
+    /// scans, watcher overhead, open with and without a snapshot and bytes
+    /// per memory, against SQLite (bundled) and physical limits.
+    Engine(SuiteOptions),
 }
 
 impl Suite {
@@ -106,12 +111,15 @@ impl Suite {
             Suite::Log(_) => "log",
             Suite::Embed(_) => "embed",
             Suite::Vector(_) => "vector",
+            Suite::Engine(_) => "engine",
         }
     }
 
     fn options(&self) -> &SuiteOptions {
         match self {
-            Suite::Log(opts) | Suite::Embed(opts) | Suite::Vector(opts) => opts,
+            Suite::Log(opts) | Suite::Embed(opts) | Suite::Vector(opts) | Suite::Engine(opts) => {
+                opts
+            }
         }
     }
 }
@@ -161,6 +169,7 @@ fn main() -> Result<()> {
         Suite::Log(opts) => log_suite::run(opts)?,
         Suite::Embed(opts) => embed_suite::run(opts)?,
         Suite::Vector(opts) => vector_suite::run(opts)?,
+        Suite::Engine(opts) => engine_suite::run(opts)?,
     };
     let root = harness::workspace_root();
     let report = Report {

@@ -4,47 +4,22 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use clap::{Args, ValueEnum};
-use mnemo_embed::{Embedder, Fallback, HashEmbedder, MiniLm, load_default};
+use clap::Args;
 
-/// Which embedder `mnemo embed` uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Choice {
-    /// all-MiniLM-L6-v2 if its files are found, else the hash embedder.
-    Auto,
-    /// all-MiniLM-L6-v2, or an error that says where it was looked for.
-    Minilm,
-    /// The model-free hash embedder.
-    Hash,
-}
+use crate::embedder::{self, Choice};
 
-/// Arguments of `mnemo embed`.
+/// Arguments of `mnemo embed` (the embedder is the global `--embedder`,
+/// default `auto`).
 #[derive(Debug, Args)]
 pub struct EmbedArgs {
     /// The texts to embed.
     #[arg(required = true)]
     texts: Vec<String>,
-    /// Which embedder to use.
-    #[arg(long, value_enum, default_value = "auto")]
-    embedder: Choice,
 }
 
-/// Runs `mnemo embed`.
-pub fn run(args: EmbedArgs) -> Result<ExitCode> {
-    let embedder: Box<dyn Embedder> = match args.embedder {
-        Choice::Hash => Box::new(HashEmbedder::new()),
-        Choice::Minilm => Box::new(MiniLm::load_default()?),
-        Choice::Auto => {
-            let e = load_default(Fallback::AllowHash)?;
-            if e.info().id == HashEmbedder::new().info().id {
-                eprintln!(
-                    "note: all-MiniLM-L6-v2 not found (run scripts/fetch-model or set \
-                     MNEMO_MODEL_DIR); using the hash embedder"
-                );
-            }
-            e
-        }
-    };
+/// Runs `mnemo embed` with the embedder `choice`.
+pub fn run(args: EmbedArgs, choice: Option<Choice>) -> Result<ExitCode> {
+    let embedder = embedder::load(choice.unwrap_or(Choice::Auto), false)?;
     let texts: Vec<&str> = args.texts.iter().map(String::as_str).collect();
     let vectors = embedder.embed_batch(&texts)?;
     let info = embedder.info();

@@ -8,6 +8,8 @@ use anyhow::{Context, Result};
 use clap::Subcommand;
 use mnemo_log::{Config, Log, SyncPolicy, verify, verify_inclusion};
 
+use crate::table::hex;
+
 /// Subcommands of `mnemo log`.
 #[derive(Debug, Subcommand)]
 pub enum LogCommand {
@@ -17,17 +19,11 @@ pub enum LogCommand {
     Verify {
         /// Log directory.
         dir: PathBuf,
-        /// Print the report as JSON.
-        #[arg(long)]
-        json: bool,
     },
     /// Show record counts, sizes, seq range and the Merkle root.
     Stats {
         /// Log directory.
         dir: PathBuf,
-        /// Print as JSON.
-        #[arg(long)]
-        json: bool,
     },
     /// Print records, one per line: seq, timestamp, length and payload
     /// (as text when it is UTF-8, otherwise hex).
@@ -53,18 +49,15 @@ pub enum LogCommand {
     },
 }
 
-/// Runs a `mnemo log` subcommand.
-pub fn run(cmd: LogCommand) -> Result<ExitCode> {
+/// Runs a `mnemo log` subcommand (`json`: the global `--json`, honoured by
+/// `verify` and `stats`).
+pub fn run(cmd: LogCommand, json: bool) -> Result<ExitCode> {
     match cmd {
-        LogCommand::Verify { dir, json } => verify_cmd(&dir, json),
-        LogCommand::Stats { dir, json } => stats_cmd(&dir, json),
+        LogCommand::Verify { dir } => verify_cmd(&dir, json),
+        LogCommand::Stats { dir } => stats_cmd(&dir, json),
         LogCommand::Dump { dir, from, limit } => dump_cmd(&dir, from, limit),
         LogCommand::Demo { dir, events } => demo_cmd(dir, events),
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn verify_cmd(dir: &PathBuf, json: bool) -> Result<ExitCode> {

@@ -1,24 +1,86 @@
 //! `mnemo`: the mnemo command line.
 //!
-//! For now it inspects and demonstrates the event log (`mnemo log ...`) and
-//! embeds text offline (`mnemo embed ...`).
+//! The engine commands (`remember`, `recall`, `query`, `get`, `forget`,
+//! `link`, `import`, `export`, `stats`, `verify`, `watch`, `demo`) work on
+//! one namespace (`--namespace`, default `default`) of a data directory
+//! (`--data`, default `./mnemo-data`); `mnemo log ...` inspects raw event
+//! logs and `mnemo embed ...` embeds text offline.
+//!
+//! Each command opens the namespace (restoring its newest snapshot and
+//! replaying the rest of its log, with a progress bar when that takes a
+//! while), does its work and closes it (writing a snapshot if events were
+//! replayed or written). Output is an aligned table for people, or JSON
+//! with `--json`. Errors are one plain sentence on standard error and exit
+//! code 2; `verify` exits 1 when a check fails.
+//!
+//! ## Modules
+//!
+//! - `open`: the shared options and opening a namespace; `embedder`:
+//!   choosing the embedder (or reusing the namespace's own).
+//! - one module per command (`memory_cmd` holds the one-memory commands),
+//!   with `jsonl` (the JSON form of a memory), `locomo` (the LoCoMo
+//!   format), `time` (RFC 3339) and `table` (aligned output) beside them.
 
+mod demo;
 mod embed_cmd;
+mod embedder;
+mod export;
+mod import;
+mod jsonl;
+mod locomo;
 mod log_cmd;
+mod memory_cmd;
+mod open;
+mod query_cmd;
+mod recall_cmd;
+mod stats_cmd;
+mod table;
+mod time;
+mod verify_cmd;
+mod watch_cmd;
+
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 /// mnemo: a memory engine for AI agents.
 #[derive(Debug, Parser)]
-#[command(name = "mnemo", version, about)]
+#[command(name = "mnemo", version, about, propagate_version = true)]
 struct Cli {
+    #[command(flatten)]
+    global: open::Global,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Inspect, verify and demonstrate event logs.
+    /// Show the engine at work: import a conversation, recall, query,
+    /// watch, stats, a Merkle proof, with timings.
+    Demo(demo::DemoArgs),
+    /// Remember a text; prints its id.
+    Remember(memory_cmd::RememberArgs),
+    /// Recall what is relevant to a text, with why each memory matched.
+    Recall(recall_cmd::RecallArgs),
+    /// List memories by tags, source, kind, text and time.
+    Query(query_cmd::QueryArgs),
+    /// Show one memory and its links.
+    Get(memory_cmd::GetArgs),
+    /// Forget a memory.
+    Forget(memory_cmd::ForgetArgs),
+    /// Link two memories.
+    Link(memory_cmd::LinkArgs),
+    /// Import memories from JSONL or LoCoMo JSON (all or nothing).
+    Import(import::ImportArgs),
+    /// Export every memory as JSONL.
+    Export(export::ExportArgs),
+    /// Counts, sizes and the Merkle root.
+    Stats,
+    /// Check the log's checksums, the Merkle root and the snapshot.
+    Verify,
+    /// Print a query's result, then each change as it happens.
+    Watch(watch_cmd::WatchArgs),
+    /// Inspect, verify and demonstrate raw event logs.
     #[command(subcommand)]
     Log(log_cmd::LogCommand),
     /// Embed texts (all-MiniLM-L6-v2 if present, else feature hashing) and
@@ -26,17 +88,63 @@ enum Command {
     Embed(embed_cmd::EmbedArgs),
 }
 
-fn main() -> std::process::ExitCode {
+fn main() -> ExitCode {
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of a signal has no
+    // preconditions. Rust ignores SIGPIPE, so printing into a closed pipe
+    // (`mnemo query | head`) would panic; like other Unix tools, mnemo
+    // should simply stop.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        // SAFETY: nothing has started a thread yet (this is the first
+        // statement), so no one reads the environment concurrently. candle
+        // splits every matrix product across this many threads; MiniLm runs
+        // its sub-batches on its own worker per core, which is faster (see
+        // mnemo-embed's minilm module).
+        unsafe { std::env::set_var("RAYON_NUM_THREADS", "1") };
+    }
     let cli = Cli::parse();
+    let g = &cli.global;
     let result = match cli.command {
-        Command::Log(cmd) => log_cmd::run(cmd),
-        Command::Embed(args) => embed_cmd::run(args),
+        Command::Demo(args) => demo::run(g, args),
+        Command::Remember(args) => memory_cmd::remember(g, args),
+        Command::Recall(args) => recall_cmd::run(g, args),
+        Command::Query(args) => query_cmd::run(g, args),
+        Command::Get(args) => memory_cmd::get(g, args),
+        Command::Forget(args) => memory_cmd::forget(g, args),
+        Command::Link(args) => memory_cmd::link(g, args),
+        Command::Import(args) => import::run(g, args),
+        Command::Export(args) => export::run(g, args),
+        Command::Stats => stats_cmd::run(g),
+        Command::Verify => verify_cmd::run(g),
+        Command::Watch(args) => watch_cmd::run(g, args),
+        Command::Log(cmd) => log_cmd::run(cmd, g.json),
+        Command::Embed(args) => embed_cmd::run(args, g.embedder),
     };
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
-            std::process::ExitCode::from(2)
+            eprintln!("error: {}", plain(&e));
+            ExitCode::from(2)
         }
     }
+}
+
+/// An error and its causes on one line, leaving out a cause whose words
+/// its parent already says (the engine's errors quote their sources).
+fn plain(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }

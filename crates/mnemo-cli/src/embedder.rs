@@ -1,0 +1,119 @@
+//! Choosing the embedder: `--embedder auto|minilm|hash`, or the one a
+//! namespace was created with.
+//!
+//! A namespace records its embedder in its first event (`Init`) and refuses
+//! to open with another. When `--embedder` is not given, commands read that
+//! event straight from the first log segment (a few bytes) and use the same
+//! embedder; commands that never embed text (`get`, `query`, `stats`, ...)
+//! then use [`Recorded`], which only carries the recorded id and dimension,
+//! so they need no model at all.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Result;
+use clap::ValueEnum;
+use mnemo::Event;
+use mnemo_embed::{Embedder, EmbedderInfo, Fallback, HashEmbedder, MiniLm, load_default};
+use mnemo_log::format;
+
+/// Which embedder a command uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Choice {
+    /// all-MiniLM-L6-v2 if its files are found, else the hash embedder.
+    Auto,
+    /// all-MiniLM-L6-v2, or an error that says where it was looked for.
+    Minilm,
+    /// The model-free hash embedder.
+    Hash,
+}
+
+impl Choice {
+    /// The choice that loads the embedder with this id, if it is one of
+    /// ours.
+    pub fn for_id(id: &str) -> Option<Choice> {
+        if id == HashEmbedder::new().info().id {
+            Some(Choice::Hash)
+        } else if id.starts_with("minilm") {
+            Some(Choice::Minilm)
+        } else {
+            None
+        }
+    }
+
+    /// The `--embedder` value.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Choice::Auto => "auto",
+            Choice::Minilm => "minilm",
+            Choice::Hash => "hash",
+        }
+    }
+}
+
+/// Loads the embedder `choice` names (`auto` falls back to the hash
+/// embedder, with a note on standard error unless `quiet`).
+pub fn load(choice: Choice, quiet: bool) -> Result<Arc<dyn Embedder>> {
+    Ok(match choice {
+        Choice::Hash => Arc::new(HashEmbedder::new()),
+        Choice::Minilm => Arc::new(MiniLm::load_default()?),
+        Choice::Auto => {
+            let e: Arc<dyn Embedder> = Arc::from(load_default(Fallback::AllowHash)?);
+            if !quiet && is_hash(e.as_ref()) {
+                eprintln!(
+                    "note: all-MiniLM-L6-v2 not found (run scripts/fetch-model or set \
+                     MNEMO_MODEL_DIR); using the hash embedder"
+                );
+            }
+            e
+        }
+    })
+}
+
+/// Whether `e` is the hash embedder.
+pub fn is_hash(e: &dyn Embedder) -> bool {
+    e.info().id == HashEmbedder::new().info().id
+}
+
+/// The embedder recorded in the namespace whose log is `log_dir`, read from
+/// its first record; `None` when there is no log yet or it cannot be read
+/// (opening the namespace then reports the problem).
+pub fn recorded(log_dir: &Path) -> Option<EmbedderInfo> {
+    use std::io::Read;
+    let path = log_dir.join(format::segment_file_name(0));
+    let mut head = Vec::with_capacity(8192);
+    std::fs::File::open(path)
+        .ok()?
+        .take(64 * 1024)
+        .read_to_end(&mut head)
+        .ok()?;
+    format::decode_segment_header(&head).ok()?;
+    let frame = head.get(format::SEGMENT_HEADER_LEN..)?;
+    let header = format::decode_frame(frame, frame.len()).ok()?;
+    let payload = frame.get(format::RECORD_HEADER_LEN..header.frame_len())?;
+    match Event::decode(header.seq, payload).ok()? {
+        Event::Init(init) => Some(EmbedderInfo::new(init.embedder, init.dimension as usize)),
+        _ => None,
+    }
+}
+
+/// Stands in for the embedder a namespace was built with, for commands
+/// that never embed: it has the recorded id and dimension and refuses to
+/// embed.
+#[derive(Debug)]
+pub struct Recorded(pub EmbedderInfo);
+
+impl Embedder for Recorded {
+    fn info(&self) -> &EmbedderInfo {
+        &self.0
+    }
+
+    fn embed_batch(&self, _texts: &[&str]) -> Result<Vec<Vec<f32>>, mnemo_embed::Error> {
+        Err(mnemo_embed::Error::Inference {
+            reason: format!(
+                "this command does not load the embedder {} (pass --embedder to load it)",
+                self.0.id
+            ),
+        })
+    }
+}

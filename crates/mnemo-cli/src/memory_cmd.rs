@@ -1,0 +1,215 @@
+//! `remember`, `get`, `forget` and `link`: one memory at a time.
+
+use std::process::ExitCode;
+
+use anyhow::{Result, anyhow};
+use clap::Args;
+use mnemo::{MemoryId, NewMemory};
+use serde_json::json;
+
+use crate::jsonl::{self, Limits};
+use crate::open::{self, Access, Global};
+use crate::table::Table;
+use crate::time;
+
+/// Arguments of `mnemo remember`.
+#[derive(Debug, Args)]
+pub struct RememberArgs {
+    /// The text to remember.
+    text: String,
+    /// A tag (repeat for several).
+    #[arg(long = "tag", value_name = "TAG")]
+    tags: Vec<String>,
+    /// Where it came from (a speaker, a tool, a session).
+    #[arg(long)]
+    source: Option<String>,
+    /// episodic, semantic or procedural.
+    #[arg(long, default_value = "episodic", value_parser = jsonl::parse_kind)]
+    kind: mnemo::Kind,
+    /// A client key: remembering the same key again updates that memory.
+    #[arg(long)]
+    key: Option<String>,
+    /// When it happened: RFC 3339 (2024-05-01T13:00:00Z) or Unix seconds
+    /// [default: now].
+    #[arg(long, value_parser = time::parse)]
+    at: Option<mnemo::Timestamp>,
+    /// How much it matters, in [0, 1].
+    #[arg(long, default_value_t = 0.5)]
+    importance: f32,
+    /// How sure the writer is, in [0, 1].
+    #[arg(long, default_value_t = 1.0)]
+    confidence: f32,
+    /// A metadata field, name=value (repeat for several; true/false/null,
+    /// numbers and text are typed as such).
+    #[arg(long = "meta", value_name = "NAME=VALUE", value_parser = jsonl::parse_meta_arg)]
+    meta: Vec<(String, mnemo::Value)>,
+}
+
+/// Runs `mnemo remember`: prints the memory's id.
+pub fn remember(global: &Global, args: RememberArgs) -> Result<ExitCode> {
+    let opened = open::open(global, Access::Create)?;
+    let limits = Limits {
+        max_content_bytes: opened.mnemo.options().max_content_bytes,
+    };
+    jsonl::check_content(&args.text, limits)
+        .map_err(|e| anyhow!("{}", e.replace("\"content\"", "the text")))?;
+    let mut m = NewMemory::new(args.text)
+        .kind(args.kind)
+        .tags(args.tags)
+        .importance(args.importance)
+        .confidence(args.confidence);
+    m.source = args.source;
+    m.key = args.key.clone();
+    m.at = args.at;
+    m.metadata.extend(args.meta);
+    let ns = &opened.ns;
+    let existing_key = args.key.as_deref().and_then(|k| ns.get_by_key(k));
+    let before = ns.stats().memories;
+    let id = ns.remember(m).map_err(open::explain)?;
+    let added = ns.stats().memories > before;
+    let outcome = if existing_key.is_some() {
+        "updated"
+    } else if added {
+        "added"
+    } else {
+        "existing"
+    };
+    if global.json {
+        println!("{}", json!({"id": id.0, "outcome": outcome}));
+    } else {
+        println!("{id}");
+        match outcome {
+            "updated" => eprintln!("updated memory {id} (same key)"),
+            "existing" => eprintln!("memory {id} already holds this content; nothing new stored"),
+            _ => {}
+        }
+    }
+    opened.close()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Arguments of `mnemo get`.
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// The memory's id.
+    id: u64,
+}
+
+/// Runs `mnemo get`: every field of one memory and its links.
+pub fn get(global: &Global, args: GetArgs) -> Result<ExitCode> {
+    let opened = open::open(global, Access::Plain)?;
+    let m = opened.memory(args.id)?;
+    let (out, incoming) = opened.ns.links(m.id);
+    if global.json {
+        let mut v = jsonl::memory_to_json_full(&m);
+        let link = |l: &mnemo::Link| json!({"from": l.from.0, "to": l.to.0, "kind": l.kind, "weight": l.weight});
+        if let serde_json::Value::Object(obj) = &mut v {
+            obj.insert("links_out".into(), out.iter().map(link).collect());
+            obj.insert("links_in".into(), incoming.iter().map(link).collect());
+        }
+        println!("{v}");
+    } else {
+        let mut t = Table::new(&["field", "value"]);
+        let mut put = |k: &str, v: String| t.row(vec![k.to_owned(), v]);
+        put("id", m.id.to_string());
+        put("content", m.content.clone());
+        put("kind", m.kind.to_string());
+        put("tags", m.tags.join(", "));
+        put("source", m.source.clone().unwrap_or_default());
+        put("key", m.key.clone().unwrap_or_default());
+        put("at", time::format(m.at));
+        put("recorded", time::format(m.recorded));
+        put("importance", m.importance.to_string());
+        put("confidence", m.confidence.to_string());
+        for (name, value) in &m.metadata {
+            put(&format!("meta.{name}"), value.to_string());
+        }
+        if let Some(v) = &m.valid {
+            let end =
+                |t: Option<mnemo::Timestamp>| t.map_or_else(|| "open".to_owned(), time::format);
+            put("valid", format!("{} .. {}", end(v.from), end(v.until)));
+        }
+        put(
+            "log seqs",
+            format!("created {}, updated {}", m.created_seq, m.updated_seq),
+        );
+        for l in &out {
+            put(
+                "link out",
+                format!("-> {} ({}, weight {})", l.to, l.kind, l.weight),
+            );
+        }
+        for l in &incoming {
+            put(
+                "link in",
+                format!("<- {} ({}, weight {})", l.from, l.kind, l.weight),
+            );
+        }
+        t.print();
+    }
+    opened.close()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Arguments of `mnemo forget`.
+#[derive(Debug, Args)]
+pub struct ForgetArgs {
+    /// The memory's id.
+    id: u64,
+}
+
+/// Runs `mnemo forget`.
+pub fn forget(global: &Global, args: ForgetArgs) -> Result<ExitCode> {
+    let opened = open::open(global, Access::Plain)?;
+    let delta = opened.ns.forget(MemoryId(args.id)).map_err(open::explain)?;
+    if global.json {
+        println!("{}", json!({"forgot": args.id, "seq": delta.seq}));
+    } else {
+        println!("forgot memory {} (log seq {})", args.id, delta.seq);
+    }
+    opened.close()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Arguments of `mnemo link`.
+#[derive(Debug, Args)]
+pub struct LinkArgs {
+    /// The memory the link starts from.
+    from: u64,
+    /// The memory it points to.
+    to: u64,
+    /// What kind of association (`caused`, `refers_to`, ...).
+    #[arg(long, default_value = "related")]
+    kind: String,
+    /// Strength in [0, 1] (linking again with the same kind replaces it).
+    #[arg(long, default_value_t = 1.0)]
+    weight: f32,
+}
+
+/// Runs `mnemo link`.
+pub fn link(global: &Global, args: LinkArgs) -> Result<ExitCode> {
+    let opened = open::open(global, Access::Plain)?;
+    let delta = opened
+        .ns
+        .link(
+            MemoryId(args.from),
+            MemoryId(args.to),
+            &args.kind,
+            args.weight,
+        )
+        .map_err(open::explain)?;
+    if global.json {
+        println!(
+            "{}",
+            json!({"from": args.from, "to": args.to, "kind": args.kind,
+                   "weight": args.weight, "seq": delta.seq})
+        );
+    } else {
+        println!(
+            "linked {} -> {} ({}, weight {}; log seq {})",
+            args.from, args.to, args.kind, args.weight, delta.seq
+        );
+    }
+    opened.close()?;
+    Ok(ExitCode::SUCCESS)
+}

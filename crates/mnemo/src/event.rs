@@ -1,0 +1,348 @@
+//! The write events and their encoding.
+//!
+//! Every change to a namespace is one event, stored as one record of the
+//! namespace's log. The state is a pure function of the events in order, so
+//! replaying the log rebuilds it.
+//!
+//! ## Encoding (format version 1)
+//!
+//! A record payload is:
+//!
+//! | offset | size | field |
+//! |-------:|-----:|-------|
+//! | 0 | 1 | format version, `1` |
+//! | 1 | 1 | event kind (table below) |
+//! | 2 | rest | the event's body, [postcard](https://postcard.jamesmunns.com/wire-format) |
+//!
+//! | kind | event | body |
+//! |-----:|-------|------|
+//! | 0 | [`Event::Init`] | [`Init`] |
+//! | 1 | [`Event::Remember`] | `Vec<`[`Remember`]`>` (one or more memories, written atomically) |
+//! | 2 | [`Event::Revise`] | [`Revise`] |
+//! | 3 | [`Event::Retag`] | [`Retag`] |
+//! | 4 | [`Event::Link`] | [`crate::Link`] |
+//! | 5 | [`Event::Unlink`] | [`Unlink`] |
+//! | 6 | [`Event::Forget`] | [`MemoryId`] |
+//!
+//! Postcard writes integers as LEB128 varints (signed ones zig-zagged), `f32`
+//! as 4 little-endian bytes, strings and sequences as a varint length then
+//! the items, `Option` as a 0/1 byte then the value, enums as a varint
+//! variant index then the fields, and struct fields in declaration order.
+//! New fields are only ever added in a new format version; an unknown
+//! version or kind is an error naming the seq.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::model::{Kind, Link, MemoryId, Metadata, Timestamp, Validity};
+
+/// The format version written by this build.
+pub const FORMAT_VERSION: u8 = 1;
+
+/// The first event of every namespace: which embedder its vectors come
+/// from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Init {
+    /// The embedder's stable id.
+    pub embedder: String,
+    /// The vectors' dimension.
+    pub dimension: u32,
+}
+
+/// One new memory (the namespace assigned its id before writing).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Remember {
+    /// Assigned id.
+    pub id: MemoryId,
+    /// Client key.
+    pub key: Option<String>,
+    /// Text.
+    pub content: String,
+    /// Kind.
+    pub kind: Kind,
+    /// Tags (sorted, distinct).
+    pub tags: Vec<String>,
+    /// Source.
+    pub source: Option<String>,
+    /// Metadata.
+    pub metadata: Metadata,
+    /// Event time; `None` means the log timestamp.
+    pub at: Option<Timestamp>,
+    /// Validity window.
+    pub valid: Option<Validity>,
+    /// Importance in `[0, 1]`.
+    pub importance: f32,
+    /// Confidence in `[0, 1]`.
+    pub confidence: f32,
+    /// The content's embedding, kept in the log so replay needs no embedder
+    /// and gives the same vectors.
+    pub vector: Vec<f32>,
+}
+
+/// A change to an existing memory; `None` fields stay as they are.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Revise {
+    /// Which memory.
+    pub id: MemoryId,
+    /// New text (with its new embedding in `vector`).
+    pub content: Option<String>,
+    /// New embedding (present exactly when `content` is).
+    pub vector: Option<Vec<f32>>,
+    /// New kind.
+    pub kind: Option<Kind>,
+    /// New source (`Some(None)` clears it).
+    pub source: Option<Option<String>>,
+    /// New metadata (replaces the whole map).
+    pub metadata: Option<Metadata>,
+    /// New event time.
+    pub at: Option<Timestamp>,
+    /// New validity (`Some(None)` clears it).
+    pub valid: Option<Option<Validity>>,
+    /// New importance.
+    pub importance: Option<f32>,
+    /// New confidence.
+    pub confidence: Option<f32>,
+}
+
+/// Tags added to and removed from a memory.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Retag {
+    /// Which memory.
+    pub id: MemoryId,
+    /// Tags to add.
+    pub add: Vec<String>,
+    /// Tags to remove (applied after `add`).
+    pub remove: Vec<String>,
+}
+
+/// A link removed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Unlink {
+    /// Where the link starts.
+    pub from: MemoryId,
+    /// Where it ends.
+    pub to: MemoryId,
+    /// Its kind.
+    pub kind: String,
+}
+
+/// One write event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// The namespace's first event.
+    Init(Init),
+    /// New memories, written atomically.
+    Remember(Vec<Remember>),
+    /// A memory changed.
+    Revise(Revise),
+    /// A memory's tags changed.
+    Retag(Retag),
+    /// A link added (or its weight replaced).
+    Link(Link),
+    /// A link removed.
+    Unlink(Unlink),
+    /// A memory forgotten.
+    Forget(MemoryId),
+}
+
+impl Event {
+    /// The kind byte.
+    pub fn kind_byte(&self) -> u8 {
+        match self {
+            Event::Init(_) => 0,
+            Event::Remember(_) => 1,
+            Event::Revise(_) => 2,
+            Event::Retag(_) => 3,
+            Event::Link(_) => 4,
+            Event::Unlink(_) => 5,
+            Event::Forget(_) => 6,
+        }
+    }
+
+    /// A short name of the event kind.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::Init(_) => "init",
+            Event::Remember(_) => "remember",
+            Event::Revise(_) => "revise",
+            Event::Retag(_) => "retag",
+            Event::Link(_) => "link",
+            Event::Unlink(_) => "unlink",
+            Event::Forget(_) => "forget",
+        }
+    }
+
+    /// Appends the encoding (version, kind, postcard body) to `out`.
+    pub fn encode_into(&self, out: &mut Vec<u8>) -> Result<()> {
+        out.push(FORMAT_VERSION);
+        out.push(self.kind_byte());
+        let body = match self {
+            Event::Init(e) => postcard::to_extend(e, std::mem::take(out)),
+            Event::Remember(e) => postcard::to_extend(e, std::mem::take(out)),
+            Event::Revise(e) => postcard::to_extend(e, std::mem::take(out)),
+            Event::Retag(e) => postcard::to_extend(e, std::mem::take(out)),
+            Event::Link(e) => postcard::to_extend(e, std::mem::take(out)),
+            Event::Unlink(e) => postcard::to_extend(e, std::mem::take(out)),
+            Event::Forget(e) => postcard::to_extend(e, std::mem::take(out)),
+        };
+        *out = body.map_err(|e| Error::Encode(e.to_string()))?;
+        Ok(())
+    }
+
+    /// The encoding as a new vector.
+    pub fn encode(&self) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        self.encode_into(&mut out)?;
+        Ok(out)
+    }
+
+    /// Decodes the payload of the record with this `seq` (named in errors).
+    pub fn decode(seq: u64, bytes: &[u8]) -> Result<Event> {
+        let bad = |reason: String| Error::BadEvent { seq, reason };
+        let (&version, rest) = bytes
+            .split_first()
+            .ok_or_else(|| bad("empty record".to_owned()))?;
+        if version != FORMAT_VERSION {
+            return Err(bad(format!(
+                "unknown event format version {version} (this build reads version {FORMAT_VERSION})"
+            )));
+        }
+        let (&kind, body) = rest
+            .split_first()
+            .ok_or_else(|| bad("record ends before the event kind".to_owned()))?;
+        fn body_of<'a, T: Deserialize<'a>>(body: &'a [u8]) -> std::result::Result<T, String> {
+            let (value, rest) = postcard::take_from_bytes::<T>(body).map_err(|e| e.to_string())?;
+            if rest.is_empty() {
+                Ok(value)
+            } else {
+                Err(format!("{} bytes after the event body", rest.len()))
+            }
+        }
+        let event = match kind {
+            0 => body_of(body).map(Event::Init),
+            1 => body_of(body).map(Event::Remember),
+            2 => body_of(body).map(Event::Revise),
+            3 => body_of(body).map(Event::Retag),
+            4 => body_of(body).map(Event::Link),
+            5 => body_of(body).map(Event::Unlink),
+            6 => body_of(body).map(Event::Forget),
+            other => return Err(bad(format!("unknown event kind {other}"))),
+        };
+        event.map_err(|reason| bad(format!("malformed {} event: {reason}", kind_name(kind))))
+    }
+}
+
+fn kind_name(kind: u8) -> &'static str {
+    match kind {
+        0 => "init",
+        1 => "remember",
+        2 => "revise",
+        3 => "retag",
+        4 => "link",
+        5 => "unlink",
+        _ => "forget",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn sample() -> Vec<Event> {
+        vec![
+            Event::Init(Init {
+                embedder: "hash-v1".into(),
+                dimension: 256,
+            }),
+            Event::Remember(vec![Remember {
+                id: MemoryId(1),
+                key: Some("k".into()),
+                content: "the cat sat".into(),
+                kind: Kind::Episodic,
+                tags: vec!["a".into(), "b".into()],
+                source: Some("alice".into()),
+                metadata: [("n".to_owned(), crate::Value::Int(3))].into(),
+                at: Some(Timestamp(5)),
+                valid: None,
+                importance: 0.5,
+                confidence: 1.0,
+                vector: vec![0.25, -1.0],
+            }]),
+            Event::Revise(Revise {
+                id: MemoryId(1),
+                content: Some("x".into()),
+                vector: Some(vec![1.0, 0.0]),
+                source: Some(None),
+                ..Revise::default()
+            }),
+            Event::Retag(Retag {
+                id: MemoryId(1),
+                add: vec!["c".into()],
+                remove: vec!["a".into()],
+            }),
+            Event::Link(Link {
+                from: MemoryId(1),
+                to: MemoryId(2),
+                kind: "caused".into(),
+                weight: 0.5,
+            }),
+            Event::Unlink(Unlink {
+                from: MemoryId(1),
+                to: MemoryId(2),
+                kind: "caused".into(),
+            }),
+            Event::Forget(MemoryId(1)),
+        ]
+    }
+
+    #[test]
+    fn every_event_round_trips() {
+        for e in sample() {
+            let bytes = e.encode().expect("encode");
+            assert_eq!(bytes[0], FORMAT_VERSION);
+            assert_eq!(bytes[1], e.kind_byte());
+            assert_eq!(Event::decode(7, &bytes).expect("decode"), e);
+        }
+    }
+
+    #[test]
+    fn unknown_version_names_the_seq() {
+        let mut bytes = Event::Forget(MemoryId(3)).encode().expect("encode");
+        bytes[0] = 9;
+        let err = Event::decode(42, &bytes).expect_err("refused").to_string();
+        assert!(err.contains("seq 42") && err.contains("version 9"), "{err}");
+        bytes[0] = FORMAT_VERSION;
+        bytes[1] = 77;
+        let err = Event::decode(43, &bytes).expect_err("refused").to_string();
+        assert!(err.contains("seq 43") && err.contains("kind 77"), "{err}");
+        let err = Event::decode(44, &[]).expect_err("refused").to_string();
+        assert!(err.contains("seq 44"), "{err}");
+    }
+
+    #[test]
+    fn trailing_bytes_are_refused() {
+        let mut bytes = Event::Forget(MemoryId(3)).encode().expect("encode");
+        bytes.push(0);
+        assert!(Event::decode(1, &bytes).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn decoding_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = Event::decode(0, &bytes);
+        }
+
+        #[test]
+        fn damaged_encodings_never_panic(index in 0usize..64, value in any::<u8>(), cut in 0usize..64) {
+            for e in sample() {
+                let mut bytes = e.encode().expect("encode");
+                let i = index % bytes.len();
+                bytes[i] = value;
+                let _ = Event::decode(0, &bytes);
+                bytes.truncate(cut % (bytes.len() + 1));
+                let _ = Event::decode(0, &bytes);
+            }
+        }
+    }
+}

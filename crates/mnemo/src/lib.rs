@@ -1,0 +1,57 @@
+//! # mnemo
+//!
+//! The memory engine: agents remember, query, revise and forget memories,
+//! and recall what is relevant, from one embedded library.
+//!
+//! ## How the pieces fit
+//!
+//! Data flows one way. A [`Namespace`] (one user, agent or tenant) owns one
+//! event log (`mnemo-log`). A write becomes an [`Event`] (`event.rs`:
+//! versioned postcard), is appended to the log (checksummed, hashed into
+//! the Merkle tree, durable under the default sync policy) and is then
+//! folded (`state.rs`) into the state: memories as copy-on-write
+//! `Arc<Memory>` and the derived indices: client keys and content hashes
+//! (deduplication), roaring bitmaps of tags, sources and kinds, B-trees of
+//! event time, recorded time and importance, links, the BM25 text index
+//! (`text`), and vectors (`vectors.rs`: an exact buffer in front of an
+//! HNSW graph that a background thread fills). Each fold step yields the
+//! memories it touched, which become a [`Delta`] for the caller and
+//! deltas for the [`Watch`]es whose filters they can touch (`watch.rs`).
+//!
+//! Queries (`query.rs`, `exec.rs`) combine bitmaps, walk a B-tree or
+//! select top-K with a bounded heap; [`Namespace::recall`] fuses vector and
+//! keyword search by reciprocal rank (`recall.rs`). Everything after the
+//! log is derived: opening a namespace restores the newest valid snapshot
+//! (`snapshot.rs`) and replays the events after it, or replays the whole
+//! log.
+
+pub mod contains;
+mod engine;
+mod error;
+pub mod event;
+mod exec;
+mod input;
+mod model;
+mod namespace;
+mod options;
+mod query;
+pub mod recall;
+pub mod snapshot;
+mod state;
+pub mod text;
+pub mod vectors;
+pub mod watch;
+
+pub use engine::{Mnemo, validate_namespace};
+pub use error::{Error, Result};
+pub use event::Event;
+pub use input::{NewMemory, Revision};
+pub use mnemo_log::Hash;
+pub use model::{Kind, Link, Memory, MemoryId, Metadata, Timestamp, Validity, Value};
+pub use namespace::{MAX_LABEL_BYTES, MemoryProof, Namespace, OpenReport, Progress, Stats};
+pub use options::Options;
+pub use query::{OrderBy, Query, TimeRange};
+pub use recall::{RecallHit, SignalHit};
+pub use state::{Delta, Edge, State};
+pub use vectors::VectorParams;
+pub use watch::{Watch, WatchEvent};

@@ -1,0 +1,1163 @@
+//! [`Namespace`]: one log, its folded state and indices, and the API on
+//! them.
+//!
+//! ## Writing
+//!
+//! One writer at a time per namespace (a mutex around the write path).
+//! A write validates its input against the current state, embeds new
+//! content, encodes its events, appends them to the log (durably, under
+//! the default sync policy) and only then folds them into the state. An
+//! error at any step before the append leaves everything unchanged; a
+//! failed append applies nothing (the log refuses further writes after an
+//! I/O error until the namespace is reopened, and reopening replays exactly
+//! what the log kept).
+//!
+//! ## Reading
+//!
+//! Readers take the state's read lock per query. The fold takes the write
+//! lock per memory, not per batch, so a reader never waits for a whole
+//! batch to be folded.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use mnemo_embed::EmbedderInfo;
+use mnemo_log::{Config, Hash, InclusionProof, Log};
+use parking_lot::{Mutex, RwLock};
+
+use crate::error::{Error, Result};
+use crate::event::{Event, Init, Remember, Retag, Revise, Unlink};
+use crate::exec;
+use crate::input::{NewMemory, Revision};
+use crate::model::{Link, Memory, MemoryId, Metadata, Timestamp, Value};
+use crate::options::Options;
+use crate::query::Query;
+use crate::recall::{self, RecallHit};
+use crate::snapshot;
+use crate::state::{Change, Delta, Edge, State};
+use crate::vectors::VectorIndex;
+use crate::watch::{Requery, Watch, Watchers};
+
+/// Longest tag, source, key or metadata name, in bytes.
+pub const MAX_LABEL_BYTES: usize = 1024;
+
+/// A Merkle inclusion proof of the event that last wrote a memory.
+#[derive(Debug, Clone)]
+pub struct MemoryProof {
+    /// The memory.
+    pub id: MemoryId,
+    /// Seq of the event (its leaf index).
+    pub seq: u64,
+    /// The event's log record frame (the leaf's data).
+    pub frame: Bytes,
+    /// The audit path.
+    pub proof: InclusionProof,
+    /// The root the proof leads to.
+    pub root: Hash,
+}
+
+impl MemoryProof {
+    /// Checks the proof against its root (and, when given, a root the
+    /// caller trusts).
+    pub fn verify(&self, trusted_root: Option<&Hash>) -> Result<(), mnemo_log::VerifyError> {
+        mnemo_log::verify_inclusion(&self.frame, &self.proof, trusted_root.unwrap_or(&self.root))
+    }
+}
+
+/// Counts and sizes of a namespace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stats {
+    /// The namespace.
+    pub namespace: String,
+    /// Live memories.
+    pub memories: usize,
+    /// Links.
+    pub links: usize,
+    /// Distinct tags in use.
+    pub tags: usize,
+    /// Distinct sources in use.
+    pub sources: usize,
+    /// Vectors (in the graph and pending).
+    pub vectors: usize,
+    /// Vectors not yet in the HNSW graph (searched exactly).
+    pub vectors_pending: usize,
+    /// Events in the log.
+    pub events: u64,
+    /// Bytes of log segments.
+    pub log_bytes: u64,
+    /// Approximate heap bytes of the vector index.
+    pub vector_index_bytes: usize,
+    /// Approximate heap bytes of the BM25 index.
+    pub text_index_bytes: usize,
+    /// Registered watchers.
+    pub watchers: usize,
+    /// The embedder.
+    pub embedder: EmbedderInfo,
+    /// The seq of the newest snapshot on disk, if any.
+    pub snapshot_seq: Option<u64>,
+}
+
+/// What opening a namespace did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OpenReport {
+    /// Seq the snapshot used covered (events before it were not replayed).
+    pub snapshot_seq: Option<u64>,
+    /// Events replayed from the log.
+    pub replayed: u64,
+    /// Problems met and worked around (a corrupt snapshot, say).
+    pub warnings: Vec<String>,
+    /// Time the open took.
+    pub took: Duration,
+}
+
+/// Called during replay with (events done, events in all).
+pub type Progress<'a> = &'a dyn Fn(u64, u64);
+
+pub(crate) struct Inner {
+    pub(crate) name: String,
+    pub(crate) dir: Option<PathBuf>,
+    pub(crate) log: Log,
+    pub(crate) state: RwLock<State>,
+    pub(crate) vectors: Arc<VectorIndex>,
+    watchers: Mutex<Watchers>,
+    writer: Mutex<()>,
+    pub(crate) options: Options,
+    pub(crate) embedder: EmbedderInfo,
+    indexer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    snapshotter: Mutex<Option<std::thread::JoinHandle<()>>>,
+    events_since_snapshot: AtomicU64,
+    pub(crate) snapshot_seq: Mutex<Option<u64>>,
+    closed: AtomicBool,
+    report: OpenReport,
+}
+
+/// A handle on one namespace (cheap to clone; all clones share it).
+#[derive(Clone)]
+pub struct Namespace {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Namespace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Namespace")
+            .field("name", &self.inner.name)
+            .field("dir", &self.inner.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Namespace {
+    /// Opens (or creates) the namespace `name` stored under `dir` (in
+    /// memory when `None`).
+    pub(crate) fn open(
+        name: &str,
+        dir: Option<&Path>,
+        options: Options,
+        progress: Option<Progress<'_>>,
+    ) -> Result<Namespace> {
+        let started = Instant::now();
+        let log_error = |source| Error::Log {
+            namespace: name.to_owned(),
+            source,
+        };
+        let config = Config::default().sync(options.sync);
+        let log = match dir {
+            #[cfg(not(target_arch = "wasm32"))]
+            Some(d) => Log::open(d.join("log"), config).map_err(log_error)?,
+            // No files in the browser: a directory cannot be opened there.
+            #[cfg(target_arch = "wasm32")]
+            Some(d) => {
+                return Err(Error::Io {
+                    path: d.display().to_string(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::Unsupported,
+                        "no file system on this target: use Mnemo::in_memory",
+                    ),
+                });
+            }
+            None => Log::in_memory(config).map_err(log_error)?,
+        };
+        let embedder = options.embedder.info().clone();
+        let vectors = Arc::new(
+            VectorIndex::new(embedder.dimension, options.vectors.clone()).map_err(|e| {
+                Error::Invalid {
+                    namespace: name.to_owned(),
+                    field: "vector parameters",
+                    reason: e.to_string(),
+                }
+            })?,
+        );
+        let mut state = State::new();
+        let mut report = OpenReport::default();
+        let mut from = log.first_seq();
+        let mut snapshot_seq = None;
+        if let Some(d) = dir {
+            let (found, warnings) = snapshot::load_newest(&d.join("snapshots"), &log, &vectors);
+            report.warnings = warnings;
+            if let Some((restored, seq)) = found {
+                state = restored;
+                from = seq;
+                snapshot_seq = Some(seq);
+                report.snapshot_seq = Some(seq);
+            }
+        }
+        let end = log.next_seq();
+        {
+            let reader = log.reader();
+            let mut changes = Vec::new();
+            let total = end - from;
+            for record in reader.iter(from..end) {
+                let seq = record.seq();
+                let event = Event::decode(seq, record.payload())?;
+                changes.clear();
+                state.apply(
+                    seq,
+                    Timestamp(record.timestamp_nanos() as i64),
+                    &event,
+                    &vectors,
+                    &mut changes,
+                );
+                report.replayed += 1;
+                if let Some(p) = progress
+                    && (report.replayed % 4096 == 0 || report.replayed == total)
+                {
+                    p(report.replayed, total);
+                }
+            }
+        }
+        let inner = Arc::new(Inner {
+            name: name.to_owned(),
+            dir: dir.map(Path::to_path_buf),
+            log,
+            state: RwLock::new(state),
+            vectors,
+            watchers: Mutex::new(Watchers::default()),
+            writer: Mutex::new(()),
+            embedder: embedder.clone(),
+            indexer: Mutex::new(None),
+            snapshotter: Mutex::new(None),
+            events_since_snapshot: AtomicU64::new(report.replayed),
+            snapshot_seq: Mutex::new(snapshot_seq),
+            closed: AtomicBool::new(false),
+            options,
+            report,
+        });
+        let ns = Namespace { inner };
+        let stored = ns.inner.state.read().embedder.clone();
+        match stored {
+            Some(info) => info.ensure_same(&embedder).map_err(|source| Error::Embed {
+                namespace: name.to_owned(),
+                source,
+            })?,
+            None if ns.inner.log.next_seq() == 0 => {
+                let _w = ns.inner.writer.lock();
+                ns.commit(vec![Event::Init(Init {
+                    embedder: embedder.id.clone(),
+                    dimension: embedder.dimension as u32,
+                })])?;
+            }
+            None => {
+                return Err(Error::BadEvent {
+                    seq: ns.inner.log.first_seq(),
+                    reason: "the log does not start with the namespace's init event".into(),
+                });
+            }
+        }
+        ns.start_indexer();
+        let mut ns = ns;
+        if let Some(inner) = Arc::get_mut(&mut ns.inner) {
+            inner.report.took = started.elapsed();
+        }
+        Ok(ns)
+    }
+
+    fn start_indexer(&self) {
+        #[cfg(not(target_arch = "wasm32"))]
+        if self.inner.options.background_indexing {
+            let vectors = Arc::clone(&self.inner.vectors);
+            let handle = std::thread::Builder::new()
+                .name(format!("mnemo-index-{}", self.inner.name))
+                .spawn(move || vectors.run_indexer());
+            if let Ok(h) = handle {
+                *self.inner.indexer.lock() = Some(h);
+            }
+        }
+    }
+
+    /// The namespace's name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// What opening it did (snapshot used, events replayed, warnings).
+    pub fn open_report(&self) -> &OpenReport {
+        &self.inner.report
+    }
+
+    fn invalid(&self, field: &'static str, reason: impl Into<String>) -> Error {
+        Error::Invalid {
+            namespace: self.inner.name.clone(),
+            field,
+            reason: reason.into(),
+        }
+    }
+
+    fn unknown(&self, id: MemoryId) -> Error {
+        Error::UnknownId {
+            namespace: self.inner.name.clone(),
+            id: id.0,
+        }
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.inner.closed.load(Ordering::Acquire) {
+            Err(Error::Closed(self.inner.name.clone()))
+        } else {
+            Ok(())
+        }
+    }
+
+    // ----- validation -----
+
+    fn check_content(&self, content: &str) -> Result<()> {
+        if content.trim().is_empty() {
+            return Err(self.invalid("content", "it is empty"));
+        }
+        let max = self.inner.options.max_content_bytes;
+        if content.len() > max {
+            return Err(self.invalid(
+                "content",
+                format!("{} bytes exceeds the limit of {max} bytes", content.len()),
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_label(&self, field: &'static str, label: &str) -> Result<()> {
+        if label.is_empty() {
+            return Err(self.invalid(field, "it is empty"));
+        }
+        if label.len() > MAX_LABEL_BYTES {
+            return Err(self.invalid(
+                field,
+                format!(
+                    "{} bytes exceeds the limit of {MAX_LABEL_BYTES}",
+                    label.len()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_unit(&self, field: &'static str, x: f32) -> Result<()> {
+        if !(0.0..=1.0).contains(&x) {
+            return Err(self.invalid(field, format!("{x} is not in [0, 1]")));
+        }
+        Ok(())
+    }
+
+    fn check_metadata(&self, metadata: &Metadata) -> Result<()> {
+        for (name, value) in metadata {
+            self.check_label("metadata name", name)?;
+            match value {
+                Value::Float(x) if !x.is_finite() => {
+                    return Err(self.invalid("metadata", format!("{name} is {x}")));
+                }
+                Value::Text(s) if s.len() > self.inner.options.max_content_bytes => {
+                    return Err(self.invalid("metadata", format!("{name} is too long")));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn check_vector(&self, v: &[f32]) -> Result<()> {
+        let dim = self.inner.embedder.dimension;
+        if v.len() != dim {
+            return Err(self.invalid(
+                "vector",
+                format!("{} components given, the namespace uses {dim}", v.len()),
+            ));
+        }
+        if v.iter().any(|x| !x.is_finite()) || v.iter().all(|x| *x == 0.0) {
+            return Err(self.invalid("vector", "it has a non-finite component or is all zeros"));
+        }
+        Ok(())
+    }
+
+    fn check_new(&self, m: &NewMemory) -> Result<()> {
+        self.check_content(&m.content)?;
+        if let Some(k) = &m.key {
+            self.check_label("key", k)?;
+        }
+        for t in &m.tags {
+            self.check_label("tag", t)?;
+        }
+        if let Some(s) = &m.source {
+            self.check_label("source", s)?;
+        }
+        self.check_metadata(&m.metadata)?;
+        self.check_unit("importance", m.importance)?;
+        self.check_unit("confidence", m.confidence)?;
+        if let Some(v) = &m.vector {
+            self.check_vector(v)?;
+        }
+        Ok(())
+    }
+
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let vectors = self
+            .inner
+            .options
+            .embedder
+            .embed_batch(texts)
+            .map_err(|source| Error::Embed {
+                namespace: self.inner.name.clone(),
+                source,
+            })?;
+        if vectors.len() != texts.len() {
+            return Err(self.invalid("embedder output", "wrong number of vectors"));
+        }
+        for v in &vectors {
+            self.check_vector(v)?;
+        }
+        Ok(vectors)
+    }
+
+    // ----- writes -----
+
+    /// Remembers one memory and returns its id (the existing id when the
+    /// same content or client key is already there; see
+    /// [`Self::remember_batch`]).
+    pub fn remember(&self, memory: NewMemory) -> Result<MemoryId> {
+        let ids = self.remember_batch(vec![memory])?;
+        ids.into_iter()
+            .next()
+            .ok_or_else(|| self.invalid("batch", "no id returned"))
+    }
+
+    /// Remembers several memories atomically (one log record) and returns
+    /// their ids in order.
+    ///
+    /// - Identical content (already stored, or earlier in the batch) is
+    ///   stored once and its id returned, unless deduplication is off.
+    /// - A client key already in use updates that memory to the new
+    ///   content and fields (a revision) and returns its id; the same key
+    ///   twice in one batch: the later one wins.
+    /// - Any invalid item fails the whole batch, naming the item; nothing
+    ///   is written.
+    pub fn remember_batch(&self, memories: Vec<NewMemory>) -> Result<Vec<MemoryId>> {
+        self.check_open()?;
+        for (i, m) in memories.iter().enumerate() {
+            self.check_new(m).map_err(|e| match e {
+                Error::Invalid {
+                    namespace,
+                    field,
+                    reason,
+                } => Error::Invalid {
+                    namespace,
+                    field,
+                    reason: format!("item {i} of the batch: {reason}"),
+                },
+                other => other,
+            })?;
+        }
+        let _writer = self.inner.writer.lock();
+        let dedup = self.inner.options.dedup;
+        let mut ids = Vec::with_capacity(memories.len());
+        // Items that become new memories, by position in `fresh`.
+        let mut fresh: Vec<NewMemory> = Vec::new();
+        let mut fresh_ids: Vec<MemoryId> = Vec::new();
+        let mut updates: Vec<(Arc<Memory>, NewMemory)> = Vec::new();
+        {
+            use std::collections::{BTreeSet, HashMap};
+            let state = self.inner.state.read();
+            let mut next = state.next_id;
+            // Items apply in order, as if remembered one by one: later
+            // items see what earlier ones wrote. `slot` finds the item a
+            // memory of this batch comes from (fresh or an update), and
+            // `written` / `by_content` hold the content each has now.
+            enum Slot {
+                Fresh(usize),
+                Update(usize),
+            }
+            let mut slot: HashMap<MemoryId, Slot> = HashMap::new();
+            let mut batch_keys: HashMap<&str, MemoryId> = HashMap::new();
+            let mut written: HashMap<MemoryId, &str> = HashMap::new();
+            let mut by_content: HashMap<&str, BTreeSet<MemoryId>> = HashMap::new();
+            fn write<'a>(
+                written: &mut HashMap<MemoryId, &'a str>,
+                by_content: &mut HashMap<&'a str, BTreeSet<MemoryId>>,
+                id: MemoryId,
+                content: &'a str,
+            ) {
+                if let Some(old) = written.insert(id, content)
+                    && let Some(ids) = by_content.get_mut(old)
+                {
+                    ids.remove(&id);
+                }
+                by_content.entry(content).or_default().insert(id);
+            }
+            for m in &memories {
+                if let Some(key) = m.key.as_deref() {
+                    let target = batch_keys.get(key).copied().or_else(|| {
+                        state
+                            .by_key
+                            .get(key)
+                            .copied()
+                            .filter(|id| state.get(*id).is_some())
+                    });
+                    if let Some(id) = target {
+                        // A later item with the same key updates what the
+                        // earlier one wrote: its fields win, and `at` stays
+                        // unless given.
+                        match slot.get(&id) {
+                            Some(Slot::Fresh(i)) => {
+                                let at = m.at.or(fresh[*i].at);
+                                fresh[*i] = NewMemory { at, ..m.clone() };
+                            }
+                            Some(Slot::Update(i)) => {
+                                let at = m.at.or(updates[*i].1.at);
+                                updates[*i].1 = NewMemory { at, ..m.clone() };
+                            }
+                            None => {
+                                let old = state.get(id).cloned().ok_or_else(|| self.unknown(id))?;
+                                slot.insert(id, Slot::Update(updates.len()));
+                                updates.push((old, m.clone()));
+                            }
+                        }
+                        write(&mut written, &mut by_content, id, m.content.as_str());
+                        ids.push(id);
+                        continue;
+                    }
+                }
+                if dedup && m.key.is_none() {
+                    // The smallest id holding this content now: in the
+                    // state (unless this batch changed it) or written by
+                    // this batch.
+                    let stored = state
+                        .content_ids(&m.content)
+                        .filter(|id| !written.contains_key(id))
+                        .min();
+                    let batch = by_content
+                        .get(m.content.as_str())
+                        .and_then(|ids| ids.first().copied());
+                    if let Some(id) = stored.into_iter().chain(batch).min() {
+                        ids.push(id);
+                        continue;
+                    }
+                }
+                let id = MemoryId(next);
+                next += 1;
+                if let Some(key) = m.key.as_deref() {
+                    batch_keys.insert(key, id);
+                }
+                slot.insert(id, Slot::Fresh(fresh.len()));
+                write(&mut written, &mut by_content, id, m.content.as_str());
+                fresh.push(m.clone());
+                fresh_ids.push(id);
+                ids.push(id);
+            }
+        }
+        let mut events = Vec::new();
+        if !fresh.is_empty() {
+            let missing: Vec<&str> = fresh
+                .iter()
+                .filter(|m| m.vector.is_none())
+                .map(|m| m.content.as_str())
+                .collect();
+            let mut embedded = self.embed(&missing)?.into_iter();
+            let mut items = Vec::with_capacity(fresh.len());
+            for (m, id) in fresh.into_iter().zip(&fresh_ids) {
+                let vector = match m.vector {
+                    Some(v) => v,
+                    None => embedded
+                        .next()
+                        .ok_or_else(|| self.invalid("embedder output", "too few vectors"))?,
+                };
+                let mut tags = m.tags;
+                tags.sort_unstable();
+                tags.dedup();
+                items.push(Remember {
+                    id: *id,
+                    key: m.key,
+                    content: m.content,
+                    kind: m.kind,
+                    tags,
+                    source: m.source,
+                    metadata: m.metadata,
+                    at: m.at,
+                    valid: m.valid,
+                    importance: m.importance,
+                    confidence: m.confidence,
+                    vector,
+                });
+            }
+            events.push(Event::Remember(items));
+        }
+        for (old, m) in updates {
+            events.extend(self.upsert_events(&old, m)?);
+        }
+        if !events.is_empty() {
+            self.commit(events)?;
+        }
+        Ok(ids)
+    }
+
+    /// The events that turn `old` into `m` (a keyed remember of new
+    /// content or fields).
+    fn upsert_events(&self, old: &Memory, m: NewMemory) -> Result<Vec<Event>> {
+        let mut revise = Revise {
+            id: old.id,
+            ..Revise::default()
+        };
+        if m.content != old.content {
+            revise.vector = Some(match m.vector {
+                Some(v) => v,
+                None => self
+                    .embed(&[m.content.as_str()])?
+                    .pop()
+                    .ok_or_else(|| self.invalid("embedder output", "no vector"))?,
+            });
+            revise.content = Some(m.content);
+        }
+        if m.kind != old.kind {
+            revise.kind = Some(m.kind);
+        }
+        if m.source != old.source {
+            revise.source = Some(m.source);
+        }
+        if m.metadata != old.metadata {
+            revise.metadata = Some(m.metadata);
+        }
+        if let Some(at) = m.at
+            && at != old.at
+        {
+            revise.at = Some(at);
+        }
+        if m.valid != old.valid {
+            revise.valid = Some(m.valid);
+        }
+        if m.importance != old.importance {
+            revise.importance = Some(m.importance);
+        }
+        if m.confidence != old.confidence {
+            revise.confidence = Some(m.confidence);
+        }
+        let mut events = Vec::new();
+        if revise
+            != (Revise {
+                id: old.id,
+                ..Revise::default()
+            })
+        {
+            events.push(Event::Revise(revise));
+        }
+        let mut tags = m.tags;
+        tags.sort_unstable();
+        tags.dedup();
+        if tags != old.tags {
+            let remove = old
+                .tags
+                .iter()
+                .filter(|t| !tags.contains(t))
+                .cloned()
+                .collect();
+            events.push(Event::Retag(Retag {
+                id: old.id,
+                add: tags,
+                remove,
+            }));
+        }
+        Ok(events)
+    }
+
+    fn live(&self, id: MemoryId) -> Result<Arc<Memory>> {
+        self.inner
+            .state
+            .read()
+            .get(id)
+            .cloned()
+            .ok_or_else(|| self.unknown(id))
+    }
+
+    /// Changes fields of memory `id`; returns what changed. A forgotten or
+    /// unknown id is an error.
+    pub fn revise(&self, id: MemoryId, revision: Revision) -> Result<Delta> {
+        self.check_open()?;
+        if let Some(c) = &revision.content {
+            self.check_content(c)?;
+        }
+        if let Some(Some(s)) = &revision.source {
+            self.check_label("source", s)?;
+        }
+        if let Some(m) = &revision.metadata {
+            self.check_metadata(m)?;
+        }
+        if let Some(x) = revision.importance {
+            self.check_unit("importance", x)?;
+        }
+        if let Some(x) = revision.confidence {
+            self.check_unit("confidence", x)?;
+        }
+        if let Some(v) = &revision.vector {
+            if revision.content.is_none() {
+                return Err(self.invalid("vector", "a new vector needs new content"));
+            }
+            self.check_vector(v)?;
+        }
+        let _writer = self.inner.writer.lock();
+        self.live(id)?;
+        let vector = match (&revision.content, revision.vector) {
+            (Some(_), Some(v)) => Some(v),
+            (Some(c), None) => self.embed(&[c.as_str()])?.pop(),
+            (None, _) => None,
+        };
+        let event = Event::Revise(Revise {
+            id,
+            content: revision.content,
+            vector,
+            kind: revision.kind,
+            source: revision.source,
+            metadata: revision.metadata,
+            at: revision.at,
+            valid: revision.valid,
+            importance: revision.importance,
+            confidence: revision.confidence,
+        });
+        Ok(self.commit(vec![event])?.pop().unwrap_or_default())
+    }
+
+    /// Adds and removes tags of memory `id`.
+    pub fn retag(&self, id: MemoryId, add: &[&str], remove: &[&str]) -> Result<Delta> {
+        self.check_open()?;
+        for t in add.iter().chain(remove) {
+            self.check_label("tag", t)?;
+        }
+        let _writer = self.inner.writer.lock();
+        self.live(id)?;
+        let event = Event::Retag(Retag {
+            id,
+            add: add.iter().map(|s| (*s).to_owned()).collect(),
+            remove: remove.iter().map(|s| (*s).to_owned()).collect(),
+        });
+        Ok(self.commit(vec![event])?.pop().unwrap_or_default())
+    }
+
+    /// Links `from` to `to` with `kind` and `weight` in `[0, 1]` (replacing
+    /// the weight of an existing link of that kind).
+    pub fn link(&self, from: MemoryId, to: MemoryId, kind: &str, weight: f32) -> Result<Delta> {
+        self.check_open()?;
+        self.check_label("link kind", kind)?;
+        self.check_unit("weight", weight)?;
+        let _writer = self.inner.writer.lock();
+        self.live(from)?;
+        self.live(to)?;
+        let event = Event::Link(Link {
+            from,
+            to,
+            kind: kind.to_owned(),
+            weight,
+        });
+        Ok(self.commit(vec![event])?.pop().unwrap_or_default())
+    }
+
+    /// Removes the link `from` → `to` of `kind` (an error if there is none).
+    pub fn unlink(&self, from: MemoryId, to: MemoryId, kind: &str) -> Result<Delta> {
+        self.check_open()?;
+        let _writer = self.inner.writer.lock();
+        let exists = self
+            .inner
+            .state
+            .read()
+            .links_from(from)
+            .iter()
+            .any(|e| e.other == to && &*e.kind == kind);
+        if !exists {
+            return Err(self.invalid("link", format!("no {kind} link from {from} to {to}")));
+        }
+        let event = Event::Unlink(Unlink {
+            from,
+            to,
+            kind: kind.to_owned(),
+        });
+        Ok(self.commit(vec![event])?.pop().unwrap_or_default())
+    }
+
+    /// Forgets memory `id`: it leaves the state and every index at once.
+    pub fn forget(&self, id: MemoryId) -> Result<Delta> {
+        self.check_open()?;
+        let _writer = self.inner.writer.lock();
+        self.live(id)?;
+        Ok(self
+            .commit(vec![Event::Forget(id)])?
+            .pop()
+            .unwrap_or_default())
+    }
+
+    /// Appends `events` to the log and folds them; returns one delta per
+    /// event. The caller holds the writer lock.
+    fn commit(&self, events: Vec<Event>) -> Result<Vec<Delta>> {
+        let mut payloads = Vec::with_capacity(events.len());
+        let max = self.inner.log.config().max_record_bytes;
+        for e in &events {
+            let payload = e.encode()?;
+            if payload.len() > max {
+                return Err(self.invalid(
+                    "batch",
+                    format!(
+                        "its {} event encodes to {} bytes, more than the log's record limit of {max} bytes; split it into smaller batches",
+                        e.name(),
+                        payload.len()
+                    ),
+                ));
+            }
+            payloads.push(payload);
+        }
+        let seqs = self
+            .inner
+            .log
+            .append_batch(&payloads)
+            .map_err(|source| Error::Log {
+                namespace: self.inner.name.clone(),
+                source,
+            })?;
+        drop(payloads);
+        let recorded = self
+            .inner
+            .log
+            .read(seqs.start)
+            .map_or_else(Timestamp::now, |r| Timestamp(r.timestamp_nanos() as i64));
+        let mut deltas = Vec::with_capacity(events.len());
+        let mut changes = Vec::new();
+        let mut scratch = Vec::new();
+        for (seq, event) in seqs.clone().zip(&events) {
+            changes.clear();
+            match event {
+                Event::Remember(items) => {
+                    // One memory per lock hold: readers interleave.
+                    for item in items {
+                        let mut state = self.inner.state.write();
+                        let before = changes.len();
+                        state.apply_remember(
+                            seq,
+                            recorded,
+                            item,
+                            &self.inner.vectors,
+                            &mut changes,
+                        );
+                        self.dispatch(&changes[before..], &mut scratch);
+                        state.next_seq = state.next_seq.max(seq + 1);
+                    }
+                }
+                other => {
+                    let mut state = self.inner.state.write();
+                    state.apply(seq, recorded, other, &self.inner.vectors, &mut changes);
+                    self.dispatch(&changes, &mut scratch);
+                }
+            }
+            deltas.push(Delta::from_changes(seq, &changes));
+        }
+        #[cfg(target_arch = "wasm32")]
+        self.inner.vectors.flush();
+        #[cfg(not(target_arch = "wasm32"))]
+        if !self.inner.options.background_indexing {
+            self.inner.vectors.flush();
+        }
+        let n = seqs.end - seqs.start;
+        let since = self
+            .inner
+            .events_since_snapshot
+            .fetch_add(n, Ordering::Relaxed)
+            + n;
+        // Past `snapshot_every` memories the interval grows with the
+        // namespace, so the total work of periodic snapshots stays linear in
+        // the number of events instead of quadratic.
+        let every = self.inner.options.snapshot_every;
+        if every > 0 && since >= every && since >= self.inner.state.read().len() as u64 {
+            self.snapshot_in_background();
+        }
+        Ok(deltas)
+    }
+
+    /// Sends changes to watchers (called with the state write lock held, so
+    /// a watcher registered under the read lock sees each change exactly
+    /// once: in its first result or as a delta).
+    fn dispatch(&self, changes: &[Change], scratch: &mut Vec<u64>) {
+        let watchers = self.inner.watchers.lock();
+        if watchers.len() == 0 {
+            return;
+        }
+        for c in changes {
+            watchers.dispatch(c, scratch);
+        }
+    }
+
+    // ----- reads -----
+
+    /// The memory with this id, if it is live.
+    pub fn get(&self, id: MemoryId) -> Option<Arc<Memory>> {
+        self.inner.state.read().get(id).cloned()
+    }
+
+    /// The memory with this client key, if any.
+    pub fn get_by_key(&self, key: &str) -> Option<Arc<Memory>> {
+        let state = self.inner.state.read();
+        state.by_key.get(key).and_then(|id| state.get(*id)).cloned()
+    }
+
+    /// Runs a query (see [`Query`]).
+    pub fn query(&self, query: &Query) -> Vec<Arc<Memory>> {
+        exec::run(&self.inner.state.read(), query)
+    }
+
+    /// Counts the memories matching the query's filters.
+    pub fn count(&self, query: &Query) -> u64 {
+        exec::count(&self.inner.state.read(), query, u64::MAX)
+    }
+
+    /// Whether any memory matches the query's filters.
+    pub fn exists(&self, query: &Query) -> bool {
+        exec::exists(&self.inner.state.read(), query)
+    }
+
+    /// Links leaving and arriving at `id`: `(outgoing, incoming)`.
+    pub fn links(&self, id: MemoryId) -> (Vec<Link>, Vec<Link>) {
+        let state = self.inner.state.read();
+        let to_link = |e: &Edge, out: bool| Link {
+            from: if out { id } else { e.other },
+            to: if out { e.other } else { id },
+            kind: e.kind.to_string(),
+            weight: e.weight,
+        };
+        (
+            state
+                .links_from(id)
+                .iter()
+                .map(|e| to_link(e, true))
+                .collect(),
+            state
+                .links_to(id)
+                .iter()
+                .map(|e| to_link(e, false))
+                .collect(),
+        )
+    }
+
+    /// Watches a query: first its current result, then deltas (see
+    /// [`crate::watch`]).
+    pub fn watch(&self, query: Query) -> Result<Watch> {
+        self.check_open()?;
+        let state = self.inner.state.read();
+        let current = exec::run(&state, &query);
+        let (id, shared) =
+            self.inner
+                .watchers
+                .lock()
+                .register(query, current, self.inner.options.watch_buffer);
+        drop(state);
+        let owner: Arc<dyn Requery> = Arc::clone(&self.inner) as Arc<dyn Requery>;
+        let weak: Weak<dyn Requery> = Arc::downgrade(&owner);
+        Ok(Watch::new(id, shared, weak))
+    }
+
+    /// Hybrid recall: vector kNN and BM25 keywords over the memories the
+    /// filters of `filter` admit, fused by reciprocal rank; the `k` best
+    /// with why each matched.
+    pub fn recall(&self, text: &str, k: usize, filter: &Query) -> Result<Vec<RecallHit>> {
+        self.check_open()?;
+        let vector = if text.trim().is_empty() {
+            None
+        } else {
+            self.embed(&[text])?.pop()
+        };
+        recall::hybrid(&self.inner, text, vector.as_deref(), k, filter)
+    }
+
+    /// The current Merkle root of the log and the number of events it
+    /// covers.
+    pub fn root(&self) -> Result<(Hash, u64)> {
+        // The events folded, not the log's end: after a failed append the
+        // log holds the refused records in memory until it is reopened.
+        let size = self.inner.state.read().next_seq;
+        let root = if size == 0 {
+            mnemo_log::merkle::empty_root()
+        } else {
+            self.inner.log.root_at(size).map_err(|source| Error::Log {
+                namespace: self.inner.name.clone(),
+                source,
+            })?
+        };
+        Ok((root, size))
+    }
+
+    /// The Merkle inclusion proof of the event that last wrote memory `id`
+    /// (its remember, or its latest revision or retag).
+    pub fn prove(&self, id: MemoryId) -> Result<MemoryProof> {
+        let memory = self.live(id)?;
+        let log_error = |source| Error::Log {
+            namespace: self.inner.name.clone(),
+            source,
+        };
+        let (root, size) = self.root()?;
+        let seq = memory.updated_seq;
+        let proof = self
+            .inner
+            .log
+            .inclusion_proof(seq, size)
+            .map_err(log_error)?;
+        let frame = self
+            .inner
+            .log
+            .read(seq)
+            .map(|r| r.frame().clone())
+            .ok_or_else(|| self.invalid("proof", format!("event {seq} is not in the log")))?;
+        Ok(MemoryProof {
+            id,
+            seq,
+            frame,
+            proof,
+            root,
+        })
+    }
+
+    /// Counts and sizes.
+    pub fn stats(&self) -> Stats {
+        let state = self.inner.state.read();
+        let log = self.inner.log.stats();
+        Stats {
+            namespace: self.inner.name.clone(),
+            memories: state.len(),
+            links: state.link_count(),
+            tags: state.tags.len(),
+            sources: state.sources.len(),
+            vectors: self.inner.vectors.len(),
+            vectors_pending: self.inner.vectors.pending_len(),
+            events: state.next_seq.saturating_sub(log.first_seq),
+            log_bytes: log.bytes,
+            vector_index_bytes: self.inner.vectors.memory_bytes(),
+            text_index_bytes: state.text.memory_bytes(),
+            watchers: self.inner.watchers.lock().len(),
+            embedder: self.inner.embedder.clone(),
+            snapshot_seq: *self.inner.snapshot_seq.lock(),
+        }
+    }
+
+    /// The log (read-only use: verification, export of raw events).
+    pub fn log(&self) -> &Log {
+        &self.inner.log
+    }
+
+    /// Waits until every vector is in the HNSW graph (when past the flat
+    /// threshold).
+    pub fn flush_index(&self) {
+        self.inner.vectors.flush();
+    }
+
+    /// Writes a snapshot now (on this thread); returns its seq. In-memory
+    /// namespaces have none.
+    pub fn snapshot(&self) -> Result<Option<u64>> {
+        self.wait_for_snapshot();
+        snapshot::write(&self.inner)
+    }
+
+    fn snapshot_in_background(&self) {
+        let mut slot = self.inner.snapshotter.lock();
+        if slot.as_ref().is_some_and(|h| !h.is_finished())
+            || self.inner.dir.is_none()
+            || self.inner.closed.load(Ordering::Acquire)
+        {
+            return;
+        }
+        if let Some(h) = slot.take() {
+            let _ = h.join();
+        }
+        self.inner.events_since_snapshot.store(0, Ordering::Relaxed);
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            let inner = Arc::clone(&self.inner);
+            let spawned = std::thread::Builder::new()
+                .name(format!("mnemo-snapshot-{}", self.inner.name))
+                .spawn(move || {
+                    if let Err(e) = snapshot::write(&inner) {
+                        eprintln!("mnemo: warning: background snapshot failed: {e}");
+                    }
+                });
+            if let Ok(h) = spawned {
+                *slot = Some(h);
+            }
+        }
+    }
+
+    fn wait_for_snapshot(&self) {
+        if let Some(h) = self.inner.snapshotter.lock().take() {
+            let _ = h.join();
+        }
+    }
+
+    /// Closes the namespace: stops the indexer, writes a snapshot (on disk
+    /// namespaces with events since the last one), syncs the log. Other
+    /// handles get [`Error::Closed`] on writes afterwards.
+    pub fn close(&self) -> Result<()> {
+        if self.inner.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        // A background snapshot takes the writer lock: join it first (none
+        // starts once `closed` is set).
+        self.wait_for_snapshot();
+        let _writer = self.inner.writer.lock();
+        self.inner.vectors.shutdown();
+        if let Some(h) = self.inner.indexer.lock().take() {
+            let _ = h.join();
+        }
+        self.inner.watchers.lock().close_all();
+        if self.inner.events_since_snapshot.load(Ordering::Relaxed) > 0 && self.inner.dir.is_some()
+        {
+            snapshot::persist(&self.inner, snapshot::capture(&self.inner))?;
+        }
+        self.inner.log.sync().map_err(|source| Error::Log {
+            namespace: self.inner.name.clone(),
+            source,
+        })
+    }
+}
+
+impl Inner {
+    /// Takes the namespace's writer lock (no event is half-folded while it
+    /// is held).
+    pub(crate) fn writer_lock(&self) -> parking_lot::MutexGuard<'_, ()> {
+        self.writer.lock()
+    }
+}
+
+impl Requery for Inner {
+    fn requery(&self, query: &Query) -> Option<Vec<Arc<Memory>>> {
+        Some(exec::run(&self.state.read(), query))
+    }
+
+    fn unregister(&self, id: u64) {
+        self.watchers.lock().unregister(id);
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.vectors.shutdown();
+        if let Some(h) = self.indexer.get_mut().take() {
+            let _ = h.join();
+        }
+        // The snapshot thread may hold the last handle: never join itself.
+        if let Some(h) = self.snapshotter.get_mut().take()
+            && h.thread().id() != std::thread::current().id()
+        {
+            let _ = h.join();
+        }
+    }
+}

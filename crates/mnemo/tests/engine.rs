@@ -1,0 +1,224 @@
+//! End-to-end behaviour of the engine API.
+
+use std::time::Duration;
+
+use mnemo::{Kind, Mnemo, NewMemory, Options, OrderBy, Query, Revision, Timestamp, WatchEvent};
+
+fn memory(content: &str) -> NewMemory {
+    NewMemory::new(content)
+}
+
+#[test]
+fn remember_get_query_forget() {
+    let m = Mnemo::in_memory();
+    let ns = m.namespace("t").expect("ns");
+    let a = ns
+        .remember(
+            memory("Alice likes green tea")
+                .tag("food")
+                .at(Timestamp(10)),
+        )
+        .expect("a");
+    let b = ns
+        .remember(memory("Bob plays chess").tag("games").at(Timestamp(20)))
+        .expect("b");
+    let c = ns
+        .remember(memory("Alice bought oolong").tag("food").at(Timestamp(30)))
+        .expect("c");
+    assert_eq!(ns.get(a).expect("get").content, "Alice likes green tea");
+    let food = ns.query(&Query::new().tag("food").order_by(OrderBy::At).descending());
+    assert_eq!(food.iter().map(|m| m.id).collect::<Vec<_>>(), vec![c, a]);
+    assert_eq!(ns.count(&Query::new().contains("ALICE")), 2);
+    assert!(ns.exists(&Query::new().tag("games")));
+    ns.forget(b).expect("forget");
+    assert!(ns.get(b).is_none());
+    assert!(!ns.exists(&Query::new().tag("games")));
+    assert!(ns.forget(b).is_err());
+}
+
+#[test]
+fn dedup_and_keys() {
+    let m = Mnemo::in_memory();
+    let ns = m.namespace("t").expect("ns");
+    let a = ns.remember(memory("same text")).expect("a");
+    let b = ns.remember(memory("same text")).expect("b");
+    assert_eq!(a, b);
+    let k1 = ns.remember(memory("v1").key("pref")).expect("k1");
+    let k2 = ns.remember(memory("v2").key("pref")).expect("k2");
+    assert_eq!(k1, k2);
+    assert_eq!(ns.get(k1).expect("get").content, "v2");
+    let off = Mnemo::in_memory_with(Options::default().dedup(false));
+    let ns = off.namespace("t").expect("ns");
+    let a = ns.remember(memory("same text")).expect("a");
+    let b = ns.remember(memory("same text")).expect("b");
+    assert_ne!(a, b);
+}
+
+#[test]
+fn bad_input_changes_nothing() {
+    let m = Mnemo::in_memory();
+    let ns = m.namespace("t").expect("ns");
+    let before = ns.root().expect("root");
+    assert!(ns.remember(memory("")).is_err());
+    assert!(ns.remember(memory("x".repeat(10 << 20).as_str())).is_err());
+    assert!(ns.remember(memory("ok").importance(2.0)).is_err());
+    let err = ns
+        .remember_batch(vec![memory("fine"), memory("   ")])
+        .expect_err("batch refused");
+    assert!(err.to_string().contains("item 1"), "{err}");
+    assert_eq!(ns.root().expect("root"), before);
+    assert!(
+        ns.revise(mnemo::MemoryId(99), Revision::new().content("x"))
+            .is_err()
+    );
+    assert!(m.namespace("bad/name").is_err());
+    assert!(m.namespace("").is_err());
+    assert!(m.namespace(".hidden").is_err());
+}
+
+#[test]
+fn revise_retag_link_and_prove() {
+    let m = Mnemo::in_memory();
+    let ns = m.namespace("t").expect("ns");
+    let a = ns.remember(memory("first draft").tag("x")).expect("a");
+    let b = ns
+        .remember(memory("other").kind(Kind::Semantic))
+        .expect("b");
+    let d = ns
+        .revise(a, Revision::new().content("final text"))
+        .expect("revise");
+    assert_eq!(d.changed, vec![a]);
+    ns.retag(a, &["y"], &["x"]).expect("retag");
+    assert_eq!(ns.get(a).expect("a").tags, vec!["y".to_owned()]);
+    assert!(ns.query(&Query::new().tag("x")).is_empty());
+    ns.link(a, b, "refers_to", 0.5).expect("link");
+    assert_eq!(ns.links(a).0.len(), 1);
+    ns.unlink(a, b, "refers_to").expect("unlink");
+    assert!(ns.unlink(a, b, "refers_to").is_err());
+    let proof = ns.prove(a).expect("proof");
+    proof.verify(None).expect("verifies");
+    ns.forget(a).expect("forget");
+    assert!(ns.revise(a, Revision::new().content("again")).is_err());
+}
+
+#[test]
+fn recall_finds_by_words_and_meaning() {
+    let m = Mnemo::in_memory();
+    let ns = m.namespace("t").expect("ns");
+    let ids = ns
+        .remember_batch(vec![
+            memory("Caroline went to the LGBTQ support group yesterday"),
+            memory("Melanie painted a sunrise over the lake"),
+            memory("The weather was rainy all week"),
+        ])
+        .expect("batch");
+    let hits = ns
+        .recall("support group", 2, &Query::new())
+        .expect("recall");
+    assert_eq!(hits[0].memory.id, ids[0]);
+    assert!(hits[0].keyword.is_some());
+    assert!(!hits[0].matched_terms.is_empty());
+    let none = ns
+        .recall("support group", 2, &Query::new().tag("nothing"))
+        .expect("recall");
+    assert!(none.is_empty());
+}
+
+#[test]
+fn watchers_get_current_then_deltas() {
+    let m = Mnemo::in_memory();
+    let ns = m.namespace("t").expect("ns");
+    let a = ns.remember(memory("one").tag("w")).expect("a");
+    let mut w = ns.watch(Query::new().tag("w")).expect("watch");
+    match w.try_recv() {
+        Some(WatchEvent::Current(v)) => assert_eq!(v.len(), 1),
+        other => panic!("{other:?}"),
+    }
+    ns.remember(memory("elsewhere").tag("other")).expect("b");
+    assert!(w.try_recv().is_none(), "a change outside the filter");
+    let c = ns.remember(memory("two").tag("w")).expect("c");
+    assert!(
+        matches!(w.recv_timeout(Duration::from_secs(1)), Some(WatchEvent::Added(m)) if m.id == c)
+    );
+    ns.retag(a, &[], &["w"]).expect("retag");
+    assert_eq!(w.try_recv(), Some(WatchEvent::Removed(a)));
+}
+
+#[test]
+fn watchers_lag_explicitly() {
+    let m = Mnemo::in_memory_with(Options {
+        watch_buffer: 4,
+        ..Options::default()
+    });
+    let ns = m.namespace("t").expect("ns");
+    let mut w = ns.watch(Query::new()).expect("watch");
+    for i in 0..10 {
+        ns.remember(memory(&format!("m{i}"))).expect("write");
+    }
+    assert!(matches!(w.try_recv(), Some(WatchEvent::Lagged)));
+    match w.try_recv() {
+        Some(WatchEvent::Current(v)) => assert_eq!(v.len(), 10),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn reopen_replays_and_snapshots() {
+    let dir = tempfile::tempdir().expect("dir");
+    let ids;
+    let root;
+    {
+        let m = Mnemo::open(dir.path()).expect("open");
+        let ns = m.namespace("t").expect("ns");
+        ids = ns
+            .remember_batch(
+                (0..100)
+                    .map(|i| {
+                        memory(&format!("memory number {i}")).tag(if i % 2 == 0 {
+                            "even"
+                        } else {
+                            "odd"
+                        })
+                    })
+                    .collect(),
+            )
+            .expect("batch");
+        ns.link(ids[0], ids[1], "next", 1.0).expect("link");
+        ns.forget(ids[5]).expect("forget");
+        root = ns.root().expect("root");
+        m.close().expect("close");
+    }
+    {
+        let m = Mnemo::open(dir.path()).expect("reopen");
+        let ns = m.namespace("t").expect("ns");
+        assert!(
+            ns.open_report().snapshot_seq.is_some(),
+            "{:?}",
+            ns.open_report()
+        );
+        assert_eq!(ns.open_report().replayed, 0);
+        assert_eq!(ns.root().expect("root"), root);
+        assert_eq!(ns.count(&Query::new()), 99);
+        assert_eq!(ns.count(&Query::new().tag("even")), 50);
+        assert_eq!(ns.links(ids[0]).0.len(), 1);
+        let hits = ns
+            .recall("memory number 42", 1, &Query::new())
+            .expect("recall");
+        assert_eq!(hits[0].memory.id, ids[42]);
+        m.close().expect("close");
+    }
+    // Damage every snapshot: opening replays the log instead.
+    for e in std::fs::read_dir(dir.path().join("t/snapshots")).expect("dir") {
+        let path = e.expect("entry").path();
+        let mut bytes = std::fs::read(&path).expect("read");
+        let mid = bytes.len() / 2;
+        bytes[mid] ^= 0xff;
+        std::fs::write(&path, bytes).expect("write");
+    }
+    let m = Mnemo::open(dir.path()).expect("reopen");
+    let ns = m.namespace("t").expect("ns");
+    assert!(ns.open_report().snapshot_seq.is_none());
+    assert!(!ns.open_report().warnings.is_empty());
+    assert_eq!(ns.count(&Query::new()), 99);
+    assert_eq!(ns.root().expect("root"), root);
+}
