@@ -209,10 +209,16 @@ pub(crate) fn run(state: &State, q: &Query) -> Vec<Arc<Memory>> {
     if card == 0 {
         return Vec::new();
     }
+    // Ordered by event time with a required tag, the walk goes through
+    // that tag's own time index: only its memories are stepped over.
+    let walk_space = match tag_tree(state, q) {
+        Some(tree) => tree.len() as u64,
+        None => live,
+    };
     let use_walk = match wanted {
         None => set.is_none() || q.order == OrderBy::Id,
         Some(w) => {
-            let walk = (w as u64).saturating_mul(live) / card;
+            let walk = (w as u64).saturating_mul(walk_space) / card;
             q.order == OrderBy::Id || walk < card
         }
     };
@@ -303,6 +309,21 @@ fn time_bounds(r: TimeRange) -> TimeBounds {
     (lo, hi)
 }
 
+/// The time index of the query's rarest required tag, when it orders by
+/// event time.
+fn tag_tree<'s>(
+    state: &'s State,
+    q: &Query,
+) -> Option<&'s std::collections::BTreeSet<(Timestamp, u64)>> {
+    if q.order != OrderBy::At {
+        return None;
+    }
+    q.tags_all
+        .iter()
+        .filter_map(|t| state.tag_at.get(t.as_str()))
+        .min_by_key(|tree| tree.len())
+}
+
 /// Visits matches in order; `emit` returns false to stop.
 fn walk(
     state: &State,
@@ -350,7 +371,8 @@ fn walk(
         OrderBy::At => {
             let range =
                 q.at.map_or((Bound::Unbounded, Bound::Unbounded), time_bounds);
-            go!(state.by_at.range(range).map(|&(_, id)| id));
+            let tree = tag_tree(state, q).unwrap_or(&state.by_at);
+            go!(tree.range(range).map(|&(_, id)| id));
         }
         OrderBy::Recorded => {
             let range = q

@@ -413,15 +413,11 @@ impl Namespace {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
-        let vectors = self
-            .inner
-            .options
-            .embedder
-            .embed_batch(texts)
-            .map_err(|source| Error::Embed {
-                namespace: self.inner.name.clone(),
-                source,
-            })?;
+        let embedder = &*self.inner.options.embedder;
+        let vectors = embedder.embed_batch(texts).map_err(|source| Error::Embed {
+            namespace: self.inner.name.clone(),
+            source,
+        })?;
         if vectors.len() != texts.len() {
             return Err(self.invalid("embedder output", "wrong number of vectors"));
         }

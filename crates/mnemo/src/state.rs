@@ -142,6 +142,10 @@ pub struct State {
     pub(crate) sources: HashMap<String, RoaringTreemap>,
     pub(crate) kinds: [RoaringTreemap; 3],
     pub(crate) by_at: BTreeSet<(Timestamp, u64)>,
+    /// Per tag, its memories by event time: "tag X, newest first" walks
+    /// only that tag's memories (the composite index a SQL user would
+    /// create on `(tag, at)`).
+    pub(crate) tag_at: HashMap<String, BTreeSet<(Timestamp, u64)>>,
     pub(crate) by_recorded: BTreeSet<(Timestamp, u64)>,
     pub(crate) by_importance: BTreeSet<(u32, u64)>,
     pub(crate) links_out: IdMap<Vec<Edge>>,
@@ -473,6 +477,15 @@ impl State {
         self.live.insert(id);
         for tag in &m.tags {
             bitmap_of(&mut self.tags, tag).insert(id);
+            match self.tag_at.get_mut(tag.as_str()) {
+                Some(tree) => {
+                    tree.insert((m.at, id));
+                }
+                None => {
+                    self.tag_at
+                        .insert(tag.clone(), BTreeSet::from([(m.at, id)]));
+                }
+            }
         }
         if let Some(source) = &m.source {
             bitmap_of(&mut self.sources, source).insert(id);
@@ -503,6 +516,12 @@ impl State {
         self.live.remove(id);
         for tag in &m.tags {
             unset(&mut self.tags, tag, id);
+            if let Some(tree) = self.tag_at.get_mut(tag.as_str()) {
+                tree.remove(&(m.at, id));
+                if tree.is_empty() {
+                    self.tag_at.remove(tag.as_str());
+                }
+            }
         }
         if let Some(source) = &m.source {
             unset(&mut self.sources, source, id);
@@ -545,6 +564,7 @@ impl State {
         let mut recorded = Vec::with_capacity(n);
         let mut importance = Vec::with_capacity(n);
         let mut tags: HashMap<&str, Vec<u64>> = HashMap::new();
+        let mut tag_at: HashMap<&str, Vec<(Timestamp, u64)>> = HashMap::new();
         let mut sources: HashMap<&str, Vec<u64>> = HashMap::new();
         let mut kinds: [Vec<u64>; 3] = Default::default();
         let memories: Vec<Arc<Memory>> = memories.into_iter().map(Arc::new).collect();
@@ -555,6 +575,7 @@ impl State {
             importance.push((importance_key(m.importance), id));
             for t in &m.tags {
                 tags.entry(t.as_str()).or_default().push(id);
+                tag_at.entry(t.as_str()).or_default().push((m.at, id));
             }
             if let Some(s) = &m.source {
                 sources.entry(s.as_str()).or_default().push(id);
@@ -585,6 +606,13 @@ impl State {
             .map(|(s, ids)| (s.to_owned(), sorted(&ids)))
             .collect();
         self.kinds = kinds.map(|ids| sorted(&ids));
+        self.tag_at = tag_at
+            .into_iter()
+            .map(|(t, mut keys)| {
+                keys.sort_unstable();
+                (t.to_owned(), keys.into_iter().collect())
+            })
+            .collect();
         at.sort_unstable();
         recorded.sort_unstable();
         importance.sort_unstable();
