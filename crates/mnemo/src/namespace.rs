@@ -190,6 +190,17 @@ impl Namespace {
                 }
             })?,
         );
+        // Refuse a different embedder before spending a replay on it.
+        if let Some(first) = log.read(log.first_seq())
+            && let Ok(Event::Init(init)) = Event::decode(first.seq(), first.payload())
+        {
+            EmbedderInfo::new(init.embedder, init.dimension as usize)
+                .ensure_same(&embedder)
+                .map_err(|source| Error::Embed {
+                    namespace: name.to_owned(),
+                    source,
+                })?;
+        }
         let mut state = State::new();
         let mut report = OpenReport::default();
         let mut from = log.first_seq();
@@ -1100,7 +1111,10 @@ impl Namespace {
 
     /// Closes the namespace: stops the indexer, writes a snapshot (on disk
     /// namespaces with events since the last one), syncs the log. Other
-    /// handles get [`Error::Closed`] on writes afterwards.
+    /// handles get [`Error::Closed`] on writes afterwards. The log's
+    /// directory lock is released when the last handle is dropped, so
+    /// reopening the directory in the same process needs every clone of
+    /// this handle dropped first.
     pub fn close(&self) -> Result<()> {
         if self.inner.closed.swap(true, Ordering::AcqRel) {
             return Ok(());
