@@ -46,7 +46,7 @@ pub use engine::{Mnemo, validate_namespace};
 pub use error::{Error, Result};
 pub use event::Event;
 pub use input::{NewMemory, Revision};
-pub use mnemo_log::Hash;
+pub use mnemo_log::{Hash, SyncPolicy};
 pub use model::{Kind, Link, Memory, MemoryId, Metadata, Timestamp, Validity, Value};
 pub use namespace::{MAX_LABEL_BYTES, MemoryProof, Namespace, OpenReport, Progress, Stats};
 pub use options::Options;

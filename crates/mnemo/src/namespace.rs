@@ -286,6 +286,8 @@ impl Namespace {
     }
 
     fn start_indexer(&self) {
+        // Vectors replayed on open wait for the indexer too.
+        self.inner.vectors.notify();
         #[cfg(not(target_arch = "wasm32"))]
         if self.inner.options.background_indexing {
             let vectors = Arc::clone(&self.inner.vectors);
@@ -872,6 +874,7 @@ impl Namespace {
             }
             deltas.push(Delta::from_changes(seq, &changes));
         }
+        self.inner.vectors.notify();
         #[cfg(target_arch = "wasm32")]
         self.inner.vectors.flush();
         #[cfg(not(target_arch = "wasm32"))]

@@ -178,8 +178,9 @@ impl VectorIndex {
         if done.is_ok() {
             pending.generation.insert(id, generation);
         }
+        // The indexer is woken once per commit (`notify`), not per vector:
+        // a futex wake per vector was most of the cost of adding one.
         drop(pending);
-        self.notify();
     }
 
     /// Replaces the vector of a revised memory.
@@ -390,7 +391,8 @@ impl VectorIndex {
         }
     }
 
-    fn notify(&self) {
+    /// Wakes the indexer when vectors were added.
+    pub(crate) fn notify(&self) {
         let mut signal = self.signal.lock();
         if !signal.work {
             signal.work = true;
@@ -532,6 +534,7 @@ mod tests {
         for id in 0..3000u64 {
             let v = random_vector(&mut rng, dim);
             index.add(id, &v);
+            index.notify();
             live.insert(id, v);
             if id % 7 == 3 {
                 let victim = rng.random_range(0..=id);
