@@ -1212,6 +1212,22 @@ impl Hnsw {
         self.entry_point().map(|(s, l)| (s, l as u8))
     }
 
+    /// The ids of `id`'s neighbours on layer 0, in stored order, leaving out
+    /// deleted ones: the graph's own near-neighbour lists, for callers that
+    /// walk associations (empty when `id` is not in the index).
+    pub fn neighbour_ids(&self, id: u64) -> impl Iterator<Item = u64> + '_ {
+        let block = match self.slot_of.get(&id) {
+            Some(&slot) if !self.is_deleted(slot) => self.neighbours(slot, 0),
+            _ => &[],
+        };
+        block.iter().filter_map(move |s| {
+            let s = s.load(Relaxed);
+            (!self.is_deleted(s))
+                .then(|| self.ids.get(s as usize).copied())
+                .flatten()
+        })
+    }
+
     /// Per-slot neighbour counts on level 0 (for statistics and tests).
     pub fn level0_degrees(&self) -> impl Iterator<Item = usize> + '_ {
         (0..self.slots() as u32).map(|s| self.neighbours(s, 0).len())

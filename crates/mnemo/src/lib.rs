@@ -19,12 +19,16 @@
 //! deltas for the [`Watch`]es whose filters they can touch (`watch.rs`).
 //!
 //! Queries (`query.rs`, `exec.rs`) combine bitmaps, walk a B-tree or
-//! select top-K with a bounded heap; [`Namespace::recall`] fuses vector and
-//! keyword search by reciprocal rank (`recall.rs`). Everything after the
+//! select top-K with a bounded heap. [`Namespace::recall`] finds candidates
+//! by vector and keyword search, spreads activation from the best of them
+//! over the association graph (`assoc.rs`: temporal chains, links, the
+//! HNSW graph's neighbour lists, rare shared words; `spread.rs`) and fuses
+//! the three signals (`recall.rs`). Everything after the
 //! log is derived: opening a namespace restores the newest valid snapshot
 //! (`snapshot.rs`) and replays the events after it, or replays the whole
 //! log.
 
+mod assoc;
 pub mod contains;
 mod engine;
 mod error;
@@ -37,8 +41,10 @@ mod options;
 mod query;
 pub mod recall;
 pub mod snapshot;
+pub mod spread;
 mod state;
 pub mod text;
+pub mod timehint;
 pub mod vectors;
 pub mod watch;
 
@@ -51,7 +57,7 @@ pub use model::{Kind, Link, Memory, MemoryId, Metadata, Timestamp, Validity, Val
 pub use namespace::{MAX_LABEL_BYTES, MemoryProof, Namespace, OpenReport, Progress, Stats};
 pub use options::Options;
 pub use query::{OrderBy, Query, TimeRange};
-pub use recall::{RecallHit, SignalHit};
+pub use recall::{Fusion, Recall, RecallHit, RecallOptions, SignalHit, SignalWeights};
 pub use state::{Delta, Edge, State};
 pub use vectors::VectorParams;
 pub use watch::{Watch, WatchEvent};

@@ -35,7 +35,7 @@ use crate::input::{NewMemory, Revision};
 use crate::model::{Link, Memory, MemoryId, Metadata, Timestamp, Value};
 use crate::options::Options;
 use crate::query::Query;
-use crate::recall::{self, RecallHit};
+use crate::recall::{self, Recall, RecallHit, RecallOptions};
 use crate::snapshot;
 use crate::state::{Change, Delta, Edge, State};
 use crate::vectors::VectorIndex;
@@ -92,6 +92,9 @@ pub struct Stats {
     pub vector_index_bytes: usize,
     /// Approximate heap bytes of the BM25 index.
     pub text_index_bytes: usize,
+    /// Approximate heap bytes of the association graph's node numbering and
+    /// temporal chains (links, vector and keyword edges are not copied).
+    pub graph_bytes: usize,
     /// Registered watchers.
     pub watchers: usize,
     /// The embedder.
@@ -132,6 +135,8 @@ pub(crate) struct Inner {
     pub(crate) snapshot_seq: Mutex<Option<u64>>,
     closed: AtomicBool,
     report: OpenReport,
+    /// Spreading buffers reused across recalls.
+    pub(crate) spreaders: recall::SpreaderPool,
 }
 
 /// A handle on one namespace (cheap to clone; all clones share it).
@@ -253,6 +258,7 @@ impl Namespace {
             events_since_snapshot: AtomicU64::new(report.replayed),
             snapshot_seq: Mutex::new(snapshot_seq),
             closed: AtomicBool::new(false),
+            spreaders: Default::default(),
             options,
             report,
         });
@@ -978,17 +984,52 @@ impl Namespace {
         Ok(Watch::new(id, shared, weak))
     }
 
-    /// Hybrid recall: vector kNN and BM25 keywords over the memories the
-    /// filters of `filter` admit, fused by reciprocal rank; the `k` best
-    /// with why each matched.
+    /// Recall with the default options (spreading activation on): the `k`
+    /// memories most relevant to `text` among those the filters of
+    /// `filter` admit, each with why it was recalled. See
+    /// [`Self::recall_with`].
     pub fn recall(&self, text: &str, k: usize, filter: &Query) -> Result<Vec<RecallHit>> {
-        self.check_open()?;
-        let vector = if text.trim().is_empty() {
-            None
-        } else {
-            self.embed(&[text])?.pop()
+        let options = RecallOptions {
+            k,
+            filter: filter.clone(),
+            ..RecallOptions::default()
         };
-        recall::hybrid(&self.inner, text, vector.as_deref(), k, filter)
+        Ok(self.recall_with(text, &options)?.hits)
+    }
+
+    /// Cognitive recall (see [`crate::recall`]): vector kNN and BM25 find
+    /// candidates, the best seed spreading activation over the association
+    /// graph, and the signals are fused by weighted reciprocal rank. The
+    /// query is embedded unless `options.query_vector` is given or the
+    /// vector signal is off.
+    pub fn recall_with(&self, text: &str, options: &RecallOptions) -> Result<Recall> {
+        self.check_open()?;
+        options
+            .validate()
+            .map_err(|e| recall::invalid(&self.inner.name, e))?;
+        if let Some(v) = &options.query_vector
+            && v.len() != self.inner.embedder.dimension
+        {
+            return Err(self.invalid(
+                "query_vector",
+                "its dimension differs from the namespace's embedder",
+            ));
+        }
+        let started = Instant::now();
+        let embedded = match &options.query_vector {
+            Some(_) => None,
+            None if options.weights.vector > 0.0 && !text.trim().is_empty() && options.k > 0 => {
+                self.embed(&[text])?.pop()
+            }
+            None => None,
+        };
+        let embed_time = if embedded.is_some() {
+            started.elapsed()
+        } else {
+            Duration::ZERO
+        };
+        let vector = options.query_vector.as_deref().or(embedded.as_deref());
+        recall::run(&self.inner, text, vector, options, embed_time)
     }
 
     /// The current Merkle root of the log and the number of events it
@@ -1054,6 +1095,7 @@ impl Namespace {
             log_bytes: log.bytes,
             vector_index_bytes: self.inner.vectors.memory_bytes(),
             text_index_bytes: state.text.memory_bytes(),
+            graph_bytes: state.assoc.memory_bytes(),
             watchers: self.inner.watchers.lock().len(),
             embedder: self.inner.embedder.clone(),
             snapshot_seq: *self.inner.snapshot_seq.lock(),

@@ -21,6 +21,7 @@ use std::sync::Arc;
 use mnemo_embed::EmbedderInfo;
 use roaring::RoaringTreemap;
 
+use crate::assoc::AssocGraph;
 use crate::event::{Event, Remember, Retag, Revise, Unlink};
 use crate::model::{Kind, Link, Memory, MemoryId, Timestamp};
 use crate::text::TextIndex;
@@ -111,6 +112,13 @@ pub struct Edge {
     pub weight: f32,
 }
 
+/// BM25's length normalisation for memories. Memories are short (a turn,
+/// an observation), and their length says little about relevance: on the
+/// LoCoMo development split keyword-only hit@5 is 0.635 with `b = 0.3`
+/// against 0.618 with the textbook 0.75 (0.610 with 1.0), and full recall
+/// 0.711 against 0.700.
+pub(crate) const MEMORY_BM25_B: f32 = 0.3;
+
 /// The content hash used for deduplication.
 pub(crate) fn content_hash(content: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(content.as_bytes())
@@ -158,6 +166,8 @@ pub struct State {
     pub(crate) next_seq: u64,
     /// The embedder named by the namespace's `Init` event.
     pub(crate) embedder: Option<EmbedderInfo>,
+    /// Node numbers and temporal chains of the association graph.
+    pub(crate) assoc: AssocGraph,
 }
 
 impl State {
@@ -165,6 +175,7 @@ impl State {
     pub fn new() -> Self {
         State {
             next_id: 1,
+            text: TextIndex::with_params(crate::text::DEFAULT_K1, MEMORY_BM25_B),
             ..State::default()
         }
     }
@@ -447,6 +458,7 @@ impl State {
             return;
         };
         self.unindex(&old);
+        self.assoc.remove(id.0);
         if let Some(key) = &old.key
             && self.by_key.get(key) == Some(&id)
         {
@@ -475,6 +487,7 @@ impl State {
     pub(crate) fn index(&mut self, m: &Memory) {
         let id = m.id.0;
         self.live.insert(id);
+        self.assoc.place(m);
         for tag in &m.tags {
             bitmap_of(&mut self.tags, tag).insert(id);
             match self.tag_at.get_mut(tag.as_str()) {
@@ -619,6 +632,7 @@ impl State {
         self.by_at = at.into_iter().collect();
         self.by_recorded = recorded.into_iter().collect();
         self.by_importance = importance.into_iter().collect();
+        self.assoc.bulk_load(memories.iter().map(|m| &**m));
         for m in memories {
             self.memories.insert(m.id.0, m);
         }

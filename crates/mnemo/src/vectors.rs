@@ -250,6 +250,11 @@ impl VectorIndex {
         Ok(hits)
     }
 
+    /// A read guard on the HNSW part (for walking its neighbour lists).
+    pub(crate) fn graph(&self) -> parking_lot::RwLockReadGuard<'_, Option<Hnsw>> {
+        self.graph.read()
+    }
+
     /// Whether the indexer has work: the index passed the flat threshold
     /// and vectors are pending.
     pub fn has_indexing_work(&self) -> bool {

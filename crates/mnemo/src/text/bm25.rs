@@ -731,6 +731,34 @@ impl TextIndex {
             .collect()
     }
 
+    /// Calls `f(other_id, weight)` for each live document sharing a *rare*
+    /// term with document `id`: a term at most `max_df` live documents hold
+    /// (and at least two). The weight is `1 / (df - 1)` per shared term, so
+    /// a term only two memories share links them most strongly; a document
+    /// sharing two rare terms is reported twice. Terms in the document's
+    /// order, postings in slot order, so the order is fixed.
+    pub fn for_each_rare_neighbor(&self, id: u64, max_df: u32, mut f: impl FnMut(u64, f32)) {
+        let Some(&slot) = self.slot_of.get(&id) else {
+            return;
+        };
+        let (start, end) = self.terms_range(slot as usize);
+        for &term in &self.doc_terms[start..end] {
+            let Some(entry) = self.terms.get(term as usize) else {
+                continue;
+            };
+            if entry.df < 2 || entry.df > max_df {
+                continue;
+            }
+            let weight = 1.0 / (entry.df - 1) as f32;
+            for p in &entry.postings {
+                let s = p.slot as usize;
+                if p.slot != slot && self.doc_len.get(s).is_some_and(|&l| l != DEAD) {
+                    f(self.doc_id[s], weight);
+                }
+            }
+        }
+    }
+
     /// Appends the index to `out` in the layout below (version 1). Removed documents
     /// and unused terms are left out, slots and terms renumbered densely in order;
     /// [`decode`](Self::decode) gives an index with identical search results.

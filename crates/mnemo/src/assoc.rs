@@ -1,0 +1,351 @@
+//! The association graph recall spreads activation over.
+//!
+//! Every live memory is a *node*, numbered densely (numbers of forgotten
+//! memories are reused), so per-node data are flat arrays and the spreader's
+//! buffers are indexed directly. Edges come from four places, none stored
+//! twice:
+//!
+//! - **temporal**: each source's memories form a chain ordered by
+//!   `(at, id)`; a node's `prev` and `next` in that chain live in two flat
+//!   arrays, updated in O(log n) when a memory is remembered, moved (a
+//!   revised `at` or source) or forgotten. Whether two neighbours are close
+//!   enough in time is decided at recall time against the window asked for,
+//!   from a flat array of event times. Memories without a source form one
+//!   chain of their own.
+//! - **links**: the state's link lists (both directions; a link's weight is
+//!   the edge's weight).
+//! - **vector**: the HNSW graph's layer-0 neighbour lists, read in place
+//!   (memories still in the exact pending buffer have none yet).
+//! - **keyword**: memories sharing a rare term (see
+//!   [`crate::text::TextIndex::for_each_rare_neighbor`]).
+//!
+//! The graph is derived state: a replay folds it event by event and a
+//! snapshot restore rebuilds it in bulk, so it is never written to disk.
+
+use std::collections::{BTreeSet, HashMap};
+
+use mnemo_vector::Hnsw;
+
+use crate::model::{Memory, Timestamp};
+use crate::spread::{Adjacency, EdgeKind, NO_NODE};
+use crate::state::{IdMap, State};
+
+/// The memory ids of free node numbers.
+const FREE: u64 = u64::MAX;
+
+/// Temporal chains and the node numbering (see the module docs).
+#[derive(Debug, Default, Clone)]
+pub(crate) struct AssocGraph {
+    node_of: IdMap<u32>,
+    ids: Vec<u64>,
+    at: Vec<i64>,
+    prev: Vec<u32>,
+    next: Vec<u32>,
+    /// The `(source, at)` each node is filed under.
+    placed: Vec<(Option<Box<str>>, Timestamp)>,
+    free: Vec<u32>,
+    chains: HashMap<Option<Box<str>>, BTreeSet<(Timestamp, u64)>>,
+}
+
+impl AssocGraph {
+    /// The node of memory `id`.
+    pub(crate) fn node(&self, id: u64) -> Option<u32> {
+        self.node_of.get(&id).copied()
+    }
+
+    /// The memory of `node`.
+    pub(crate) fn id(&self, node: u32) -> Option<u64> {
+        self.ids
+            .get(node as usize)
+            .copied()
+            .filter(|&id| id != FREE)
+    }
+
+    /// Node numbers in use are below this.
+    pub(crate) fn node_count(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Files `m` under its source and event time: a new node for a new
+    /// memory, a move when its source or time changed, nothing otherwise.
+    pub(crate) fn place(&mut self, m: &Memory) {
+        let id = m.id.0;
+        let source = m.source.as_deref();
+        if let Some(node) = self.node(id) {
+            let (old_source, old_at) = &self.placed[node as usize];
+            if old_source.as_deref() == source && *old_at == m.at {
+                return;
+            }
+            self.unchain(node);
+            self.chain(node, id, source, m.at);
+            return;
+        }
+        let node = match self.free.pop() {
+            Some(n) => n,
+            None => {
+                let n = u32::try_from(self.ids.len()).unwrap_or(NO_NODE - 1);
+                self.ids.push(FREE);
+                self.at.push(0);
+                self.prev.push(NO_NODE);
+                self.next.push(NO_NODE);
+                self.placed.push((None, Timestamp(0)));
+                n
+            }
+        };
+        self.ids[node as usize] = id;
+        self.node_of.insert(id, node);
+        self.chain(node, id, source, m.at);
+    }
+
+    /// Removes memory `id`; its chain neighbours become neighbours.
+    pub(crate) fn remove(&mut self, id: u64) {
+        let Some(node) = self.node_of.remove(&id) else {
+            return;
+        };
+        self.unchain(node);
+        self.ids[node as usize] = FREE;
+        self.free.push(node);
+    }
+
+    fn chain(&mut self, node: u32, id: u64, source: Option<&str>, at: Timestamp) {
+        let key = (at, id);
+        let chain = match self.chains.get_mut(&source.map(Box::from)) {
+            Some(c) => c,
+            None => self.chains.entry(source.map(Box::from)).or_default(),
+        };
+        chain.insert(key);
+        let before = chain.range(..key).next_back().map(|&(_, i)| i);
+        let after = chain
+            .range((std::ops::Bound::Excluded(key), std::ops::Bound::Unbounded))
+            .next()
+            .map(|&(_, i)| i);
+        let before = before.and_then(|i| self.node(i)).unwrap_or(NO_NODE);
+        let after = after.and_then(|i| self.node(i)).unwrap_or(NO_NODE);
+        let n = node as usize;
+        self.prev[n] = before;
+        self.next[n] = after;
+        if before != NO_NODE {
+            self.next[before as usize] = node;
+        }
+        if after != NO_NODE {
+            self.prev[after as usize] = node;
+        }
+        self.at[n] = at.0;
+        self.placed[n] = (source.map(Box::from), at);
+    }
+
+    fn unchain(&mut self, node: u32) {
+        let n = node as usize;
+        let (source, at) = std::mem::replace(&mut self.placed[n], (None, Timestamp(0)));
+        if let Some(chain) = self.chains.get_mut(&source) {
+            chain.remove(&(at, self.ids[n]));
+            if chain.is_empty() {
+                self.chains.remove(&source);
+            }
+        }
+        let (before, after) = (self.prev[n], self.next[n]);
+        if before != NO_NODE {
+            self.next[before as usize] = after;
+        }
+        if after != NO_NODE {
+            self.prev[after as usize] = before;
+        }
+        self.prev[n] = NO_NODE;
+        self.next[n] = NO_NODE;
+    }
+
+    /// Builds the graph for `memories` (sorted by id) at once: nodes in id
+    /// order, each chain sorted once.
+    pub(crate) fn bulk_load<'a>(&mut self, memories: impl Iterator<Item = &'a Memory>) {
+        *self = AssocGraph::default();
+        for m in memories {
+            let node = self.ids.len() as u32;
+            self.ids.push(m.id.0);
+            self.at.push(m.at.0);
+            self.prev.push(NO_NODE);
+            self.next.push(NO_NODE);
+            self.placed.push((m.source.as_deref().map(Box::from), m.at));
+            self.node_of.insert(m.id.0, node);
+        }
+        let mut chains: HashMap<Option<Box<str>>, Vec<(Timestamp, u64)>> = HashMap::new();
+        for (n, (source, at)) in self.placed.iter().enumerate() {
+            chains
+                .entry(source.clone())
+                .or_default()
+                .push((*at, self.ids[n]));
+        }
+        for (source, mut keys) in chains {
+            keys.sort_unstable();
+            for pair in keys.windows(2) {
+                let (a, b) = (self.node_of[&pair[0].1], self.node_of[&pair[1].1]);
+                self.next[a as usize] = b;
+                self.prev[b as usize] = a;
+            }
+            self.chains.insert(source, keys.into_iter().collect());
+        }
+    }
+
+    /// Bytes held (roughly).
+    pub(crate) fn memory_bytes(&self) -> usize {
+        self.ids.len() * (8 + 8 + 4 + 4 + 40)
+            + self.node_of.len() * 16
+            + self.chains.values().map(|c| c.len() * 24).sum::<usize>()
+    }
+}
+
+/// The graph as recall sees it: the chains plus links, vector and keyword
+/// neighbours, with the recall's window and limits.
+pub(crate) struct RecallGraph<'a> {
+    pub state: &'a State,
+    pub hnsw: Option<&'a Hnsw>,
+    /// Temporal window in nanoseconds.
+    pub window: i64,
+    /// Vector neighbours followed per node.
+    pub vector_neighbors: usize,
+    /// Which kinds are followed at all.
+    pub follow: [bool; EdgeKind::COUNT],
+    /// A term shared by at most this many memories makes keyword edges.
+    pub rare_df: u32,
+    /// Weight of the temporal edge to the previous memory (the edge to the
+    /// next one weighs 1).
+    pub backward: f32,
+}
+
+impl Adjacency for RecallGraph<'_> {
+    fn node_count(&self) -> usize {
+        self.state.assoc.node_count()
+    }
+
+    fn for_each_neighbor<F: FnMut(u32, EdgeKind, f32)>(&self, node: u32, mut f: F) {
+        let g = &self.state.assoc;
+        let Some(id) = g.id(node) else {
+            return;
+        };
+        let n = node as usize;
+        if self.follow[EdgeKind::Temporal.index()] {
+            for (other, weight) in [(g.next[n], 1.0), (g.prev[n], self.backward)] {
+                if other != NO_NODE && g.at[n].abs_diff(g.at[other as usize]) <= self.window as u64
+                {
+                    f(other, EdgeKind::Temporal, weight);
+                }
+            }
+        }
+        if self.follow[EdgeKind::Link.index()] {
+            let id = crate::model::MemoryId(id);
+            for e in self
+                .state
+                .links_from(id)
+                .iter()
+                .chain(self.state.links_to(id))
+            {
+                if let Some(other) = g.node(e.other.0) {
+                    f(other, EdgeKind::Link, e.weight);
+                }
+            }
+        }
+        if self.follow[EdgeKind::Vector.index()]
+            && self.vector_neighbors > 0
+            && let Some(hnsw) = self.hnsw
+        {
+            for other in hnsw.neighbour_ids(id).take(self.vector_neighbors) {
+                if let Some(other) = g.node(other) {
+                    f(other, EdgeKind::Vector, 1.0);
+                }
+            }
+        }
+        if self.follow[EdgeKind::Keyword.index()] && self.rare_df >= 2 {
+            self.state
+                .text
+                .for_each_rare_neighbor(id, self.rare_df, |other, w| {
+                    if let Some(other) = g.node(other) {
+                        f(other, EdgeKind::Keyword, w);
+                    }
+                });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Kind, MemoryId, Metadata};
+
+    fn memory(id: u64, source: Option<&str>, at: i64) -> Memory {
+        Memory {
+            id: MemoryId(id),
+            key: None,
+            content: String::new(),
+            kind: Kind::Episodic,
+            tags: Vec::new(),
+            source: source.map(str::to_owned),
+            metadata: Metadata::new(),
+            at: Timestamp(at),
+            recorded: Timestamp(at),
+            valid: None,
+            importance: 0.5,
+            confidence: 1.0,
+            created_seq: 0,
+            updated_seq: 0,
+        }
+    }
+
+    /// The chain of `source` as ids, following `next` from its first node.
+    fn chain_ids(g: &AssocGraph, source: Option<&str>) -> Vec<u64> {
+        let Some(c) = g.chains.get(&source.map(Box::from)) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        let mut node = g.node(c.iter().next().unwrap().1).unwrap();
+        loop {
+            out.push(g.id(node).unwrap());
+            let next = g.next[node as usize];
+            if next == NO_NODE {
+                break;
+            }
+            assert_eq!(g.prev[next as usize], node);
+            node = next;
+        }
+        assert_eq!(out.len(), c.len());
+        out
+    }
+
+    #[test]
+    fn chains_follow_time_and_survive_moves_and_removals() {
+        let mut g = AssocGraph::default();
+        let ms = [
+            memory(1, Some("a"), 10),
+            memory(2, Some("a"), 30),
+            memory(3, Some("b"), 20),
+            memory(4, Some("a"), 20),
+            memory(5, None, 5),
+        ];
+        for m in &ms {
+            g.place(m);
+        }
+        assert_eq!(chain_ids(&g, Some("a")), vec![1, 4, 2]);
+        assert_eq!(chain_ids(&g, Some("b")), vec![3]);
+        assert_eq!(chain_ids(&g, None), vec![5]);
+        // Move 1 after 2, and 3 into "a" between 4 and 2.
+        g.place(&memory(1, Some("a"), 40));
+        g.place(&memory(3, Some("a"), 25));
+        assert_eq!(chain_ids(&g, Some("a")), vec![4, 3, 2, 1]);
+        assert!(!g.chains.contains_key(&Some(Box::from("b"))));
+        g.remove(3);
+        assert_eq!(chain_ids(&g, Some("a")), vec![4, 2, 1]);
+        // The freed node number is reused.
+        g.place(&memory(6, Some("a"), 0));
+        assert_eq!(g.node(6), Some(2));
+        assert_eq!(chain_ids(&g, Some("a")), vec![6, 4, 2, 1]);
+        let mut bulk = AssocGraph::default();
+        let live = [
+            memory(1, Some("a"), 40),
+            memory(2, Some("a"), 30),
+            memory(4, Some("a"), 20),
+            memory(5, None, 5),
+            memory(6, Some("a"), 0),
+        ];
+        bulk.bulk_load(live.iter());
+        assert_eq!(chain_ids(&bulk, Some("a")), vec![6, 4, 2, 1]);
+        assert_eq!(chain_ids(&bulk, None), vec![5]);
+    }
+}
