@@ -236,10 +236,11 @@ const SOURCES: &[&str] = &[
 ];
 
 /// A deterministic random stream (SplitMix64) for row `row` of stream `seed`.
-struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
-    fn new(seed: u64, row: u64) -> Self {
+    /// The stream of row `row` of stream `seed`.
+    pub(crate) fn new(seed: u64, row: u64) -> Self {
         Rng(mix64(seed ^ mix64(row.wrapping_add(0x1234_5678))))
     }
 
@@ -255,7 +256,7 @@ impl Rng {
 
 /// Writes about `len` bytes of sentences into `out`: words of [`WORDS`],
 /// 6 to 15 per sentence, the first capitalised, ending with a full stop.
-fn sentences(rng: &mut Rng, len: usize, out: &mut String) {
+pub(crate) fn sentences(rng: &mut Rng, len: usize, out: &mut String) {
     out.clear();
     let mut left_in_sentence = 0;
     while out.len() + 8 < len || left_in_sentence > 0 && out.len() < len + 64 {

@@ -3,6 +3,11 @@
 //! retrieval metric on it: every turn of a conversation is one memory
 //! (`"speaker: text"`), every question of categories 1-4 with evidence asks
 //! for the top k, and hit@k / recall@k count its evidence turns among them.
+//!
+//! Each turn also keeps what an agent's memory would record about it: who
+//! said it, in which session, and when (the session's `session_N_date_time`,
+//! parsed by [`parse_date_time`]), so the recall suite can store turns with
+//! their source, tags and event time.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -13,10 +18,29 @@ use serde_json::Value;
 /// One conversation: its turns and its answerable questions.
 #[derive(Debug, Clone)]
 pub struct Conversation {
+    /// The sample's id (`conv-26`, ...).
+    pub sample_id: String,
     /// Turn contents, `"speaker: text"`, in order.
     pub turns: Vec<String>,
+    /// Who said each turn and when, parallel to `turns`.
+    pub turn_info: Vec<TurnInfo>,
     /// Questions of categories 1-4 that name at least one evidence turn.
     pub questions: Vec<Question>,
+}
+
+/// Where a turn sits in its conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TurnInfo {
+    /// The session it belongs to (`N` of `session_N`, from 1).
+    pub session: u32,
+    /// Its position in the session, from 0 (the order of its `dia_id`s).
+    pub index: u32,
+    /// The speaker's name.
+    pub speaker: String,
+    /// The session's date and time, ns since the Unix epoch (UTC; the data
+    /// names no time zone), if the session has a parseable
+    /// `session_N_date_time`.
+    pub session_at_ns: Option<i64>,
 }
 
 /// A question and the turns that answer it.
@@ -47,13 +71,19 @@ pub fn load(path: &Path) -> Result<Vec<Conversation>> {
 
 fn conversation(sample: &Value) -> Result<Conversation> {
     let conv = &sample["conversation"];
+    let sample_id = sample["sample_id"].as_str().unwrap_or_default().to_owned();
     let mut turn_ids = Vec::new();
     let mut turns = Vec::new();
-    for n in 1.. {
+    let mut turn_info = Vec::new();
+    for n in 1u32.. {
         let Some(session) = conv.get(format!("session_{n}")) else {
             break;
         };
-        for turn in session.as_array().into_iter().flatten() {
+        let session_at_ns = conv
+            .get(format!("session_{n}_date_time"))
+            .and_then(Value::as_str)
+            .and_then(parse_date_time);
+        for (index, turn) in session.as_array().into_iter().flatten().enumerate() {
             let (Some(id), Some(speaker), Some(text)) = (
                 turn["dia_id"].as_str(),
                 turn["speaker"].as_str(),
@@ -63,6 +93,12 @@ fn conversation(sample: &Value) -> Result<Conversation> {
             };
             turn_ids.push(id.to_owned());
             turns.push(format!("{speaker}: {text}"));
+            turn_info.push(TurnInfo {
+                session: n,
+                index: u32::try_from(index).unwrap_or(u32::MAX),
+                speaker: speaker.to_owned(),
+                session_at_ns,
+            });
         }
     }
     let mut questions = Vec::new();
@@ -90,7 +126,77 @@ fn conversation(sample: &Value) -> Result<Conversation> {
             });
         }
     }
-    Ok(Conversation { turns, questions })
+    Ok(Conversation {
+        sample_id,
+        turns,
+        turn_info,
+        questions,
+    })
+}
+
+/// Parses LoCoMo's session times, `"1:56 pm on 8 May, 2023"`, into ns
+/// since the Unix epoch (read as UTC). `None` for anything else.
+pub fn parse_date_time(text: &str) -> Option<i64> {
+    let (clock, date) = text.trim().split_once(" on ")?;
+    let (hm, meridiem) = clock.trim().split_once(' ')?;
+    let (h, m) = hm.split_once(':')?;
+    let (h, m): (i64, i64) = (h.parse().ok()?, m.parse().ok()?);
+    if !(1..=12).contains(&h) || !(0..60).contains(&m) {
+        return None;
+    }
+    let hour = match meridiem.trim().to_ascii_lowercase().as_str() {
+        "am" => h % 12,
+        "pm" => h % 12 + 12,
+        _ => return None,
+    };
+    let mut parts = date.split([' ', ',']).filter(|p| !p.is_empty());
+    let day: u32 = parts.next()?.parse().ok()?;
+    let month_name = parts.next()?;
+    let month = MONTHS
+        .iter()
+        .position(|name| name.eq_ignore_ascii_case(month_name))?;
+    let year: i64 = parts.next()?.parse().ok()?;
+    if parts.next().is_some() || day == 0 || day > days_in_month(year, month as u32 + 1) {
+        return None;
+    }
+    let days = days_from_civil(year, month as u32 + 1, day);
+    Some(((days * 24 + hour) * 60 + m) * 60 * 1_000_000_000)
+}
+
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+fn days_in_month(year: i64, month: u32) -> u32 {
+    match month {
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days from 1970-01-01 to the given date of the proleptic Gregorian
+/// calendar (Howard Hinnant's `days_from_civil`).
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 /// hit@k and recall@k of one retrieval run.
@@ -162,4 +268,39 @@ fn top_k(scored: &mut [(f32, usize)], k: usize) -> &[(f32, usize)] {
 
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY_NS: i64 = 86_400 * 1_000_000_000;
+
+    #[test]
+    fn session_times_parse() {
+        // 2023-05-08T13:56:00Z is 1683554160 s after the epoch.
+        assert_eq!(
+            parse_date_time("1:56 pm on 8 May, 2023"),
+            Some(1_683_554_160 * 1_000_000_000)
+        );
+        let midnight = parse_date_time("12:09 am on 13 September, 2023");
+        let noon = parse_date_time("12:09 pm on 13 September, 2023");
+        assert_eq!(noon.zip(midnight).map(|(b, a)| b - a), Some(DAY_NS / 2));
+        assert_eq!(
+            parse_date_time("1:00 am on 1 January, 1970"),
+            Some(3_600 * 1_000_000_000)
+        );
+        assert!(parse_date_time("0:00 am on 29 February, 2024").is_none());
+        assert!(parse_date_time("1:00 am on 29 February, 2024").is_some());
+        assert!(parse_date_time("1:00 am on 29 February, 2023").is_none());
+        assert!(parse_date_time("1:00 xm on 1 May, 2023").is_none());
+        assert!(parse_date_time("yesterday").is_none());
+    }
+
+    #[test]
+    fn days_match_known_dates() {
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+        assert_eq!(days_from_civil(1969, 12, 31), -1);
+    }
 }

@@ -19,7 +19,9 @@ mod harness;
 mod locomo;
 mod log_suite;
 mod peers;
+mod powerlaw;
 mod pyvenv;
+mod recall_suite;
 mod rustdocs;
 mod vecfile;
 mod vector_suite;
@@ -103,6 +105,10 @@ enum Suite {
     /// scans, watcher overhead, open with and without a snapshot and bytes
     /// per memory, against SQLite (bundled) and physical limits.
     Engine(SuiteOptions),
+    /// mnemo's recall: spreading activation over a 100k-node power-law
+    /// graph against a plain BFS, hybrid recall over 100k memories with
+    /// and without spreading, and LoCoMo hit@5 with ablations.
+    Recall(SuiteOptions),
 }
 
 impl Suite {
@@ -112,14 +118,17 @@ impl Suite {
             Suite::Embed(_) => "embed",
             Suite::Vector(_) => "vector",
             Suite::Engine(_) => "engine",
+            Suite::Recall(_) => "recall",
         }
     }
 
     fn options(&self) -> &SuiteOptions {
         match self {
-            Suite::Log(opts) | Suite::Embed(opts) | Suite::Vector(opts) | Suite::Engine(opts) => {
-                opts
-            }
+            Suite::Log(opts)
+            | Suite::Embed(opts)
+            | Suite::Vector(opts)
+            | Suite::Engine(opts)
+            | Suite::Recall(opts) => opts,
         }
     }
 }
@@ -170,6 +179,7 @@ fn main() -> Result<()> {
         Suite::Embed(opts) => embed_suite::run(opts)?,
         Suite::Vector(opts) => vector_suite::run(opts)?,
         Suite::Engine(opts) => engine_suite::run(opts)?,
+        Suite::Recall(opts) => recall_suite::run(opts)?,
     };
     let root = harness::workspace_root();
     let report = Report {

@@ -68,9 +68,10 @@ every bad line is reported with its line number and NOTHING is imported, so a re
 after fixing the file cannot duplicate memories. Identical content already in the
 namespace is not stored twice, and a record whose key exists updates that memory.
 
-LoCoMo: each turn becomes a memory \"{speaker}: {text}\" with source = speaker, tags =
-[sample_id, session_N], metadata dia_id, at = the session's date and time (UTC) and
-key \"{sample_id}:{dia_id}\".";
+LoCoMo: each turn becomes a memory \"{speaker}: {text}\" with source = sample_id (so
+a conversation's turns are temporal neighbours in recall), tags = [sample_id, session_N,
+speaker], metadata dia_id, at = the session's date and time (UTC) and key
+\"{sample_id}:{dia_id}\".";
 
 /// What an import did.
 #[derive(Debug, Clone, Copy)]
@@ -207,27 +208,8 @@ pub fn read_jsonl(path: &Path, bytes: &[u8], limits: Limits) -> Result<Vec<NewMe
 /// Reads LoCoMo conversations (the first `limit` of them); returns the
 /// memories and the number of conversations.
 fn read_locomo(path: &Path, bytes: &[u8], limit: Option<usize>) -> Result<(Vec<NewMemory>, usize)> {
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        let line = bytes[..e.valid_up_to()]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count()
-            + 1;
-        anyhow::anyhow!(
-            "{} is not valid UTF-8 (line {line}); nothing was imported",
-            path.display()
-        )
-    })?;
-    let json: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-        anyhow::anyhow!(
-            "{} is not valid JSON (line {}, column {}: {e}); nothing was imported",
-            path.display(),
-            e.line(),
-            e.column()
-        )
-    })?;
-    let mut convs = locomo::parse(&json)
-        .with_context(|| format!("{} is not LoCoMo; nothing was imported", path.display()))?;
+    let mut convs =
+        locomo::read(path, bytes).map_err(|e| anyhow::anyhow!("{e:#}; nothing was imported"))?;
     if let Some(n) = limit {
         convs.truncate(n);
     }

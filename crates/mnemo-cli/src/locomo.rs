@@ -5,10 +5,18 @@
 //! 2023`) and `qa` (`{question, answer, evidence: [dia_id...], category}`).
 //!
 //! Each turn becomes one memory: content `"{speaker}: {text}"`, source the
-//! speaker, tags the conversation's `sample_id` and `session_N`, metadata
-//! `dia_id`, `at` the session's date and time (taken as UTC), and the key
-//! `"{sample_id}:{dia_id}"`, so importing a conversation again changes
-//! nothing and two turns with the same words stay two memories.
+//! conversation's `sample_id`, tags the `sample_id`, `session_N` and the
+//! speaker's name, metadata `dia_id`, `at` the session's date and time
+//! (taken as UTC), and the key `"{sample_id}:{dia_id}"`, so importing a
+//! conversation again changes nothing and two turns with the same words stay
+//! two memories.
+//!
+//! The source is the conversation, not the speaker, because recall's
+//! temporal association edges join consecutive memories of one source: a
+//! question's answer is often the reply to the turn that matches it, said
+//! by the other speaker.
+
+use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use mnemo::{NewMemory, Timestamp};
@@ -69,14 +77,53 @@ impl Conversation {
             .iter()
             .map(|t| {
                 NewMemory::new(format!("{}: {}", t.speaker, t.text))
-                    .source(t.speaker.clone())
+                    .source(self.sample_id.clone())
                     .tag(self.sample_id.clone())
                     .tag(format!("session_{}", t.session))
+                    .tag(t.speaker.clone())
                     .meta("dia_id", t.dia_id.as_str())
                     .key(format!("{}:{}", self.sample_id, t.dia_id))
                     .at(t.at)
             })
             .collect()
+    }
+}
+
+/// Reads the LoCoMo file `path` whose bytes are `bytes`, with an error
+/// that names the file and what is wrong (empty, not UTF-8, not JSON and
+/// where, or which conversation breaks the format).
+pub fn read(path: &Path, bytes: &[u8]) -> Result<Vec<Conversation>> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        bail!("{} is empty", path.display());
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let line = bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1;
+        anyhow::anyhow!("{} is not valid UTF-8 (line {line})", path.display())
+    })?;
+    let json: Value = serde_json::from_str(text).map_err(|e| {
+        anyhow::anyhow!(
+            "{} is not valid JSON (line {}, column {}: {e})",
+            path.display(),
+            e.line(),
+            e.column()
+        )
+    })?;
+    parse(&json).with_context(|| format!("{} is not LoCoMo", path.display()))
+}
+
+/// The name of question category `c`.
+pub fn category_name(c: u64) -> &'static str {
+    match c {
+        1 => "multi-hop",
+        2 => "temporal",
+        3 => "open-domain",
+        4 => "single-hop",
+        5 => "adversarial",
+        _ => "unknown",
     }
 }
 
@@ -272,7 +319,12 @@ mod tests {
         let memories = convs[0].memories();
         assert_eq!(memories.len(), 2);
         assert_eq!(memories[0].content, "Ann: Hi!");
-        assert_eq!(memories[0].tags, vec!["c1", "session_1"]);
+        assert_eq!(memories[0].tags, vec!["c1", "session_1", "Ann"]);
+        assert_eq!(memories[1].source.as_deref(), Some("c1"));
+        assert_eq!(
+            memories[1].metadata.get("dia_id"),
+            Some(&mnemo::Value::Text("D2:1".into()))
+        );
         assert_eq!(memories[1].key.as_deref(), Some("c1:D2:1"));
         assert_eq!(convs[0].questions[0].evidence, vec!["D1:1", "D2:1"]);
         assert_eq!(convs[0].questions[0].answer, "2022");

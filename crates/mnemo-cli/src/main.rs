@@ -3,27 +3,32 @@
 //! The engine commands (`remember`, `recall`, `query`, `get`, `forget`,
 //! `link`, `import`, `export`, `stats`, `verify`, `watch`, `demo`) work on
 //! one namespace (`--namespace`, default `default`) of a data directory
-//! (`--data`, default `./mnemo-data`); `mnemo log ...` inspects raw event
-//! logs and `mnemo embed ...` embeds text offline.
+//! (`--data`, default `./mnemo-data`); `mnemo eval locomo FILE` measures
+//! recall on LoCoMo conversations (hit@k, recall@k, latency), one namespace
+//! per conversation; `mnemo log ...` inspects raw event logs and
+//! `mnemo embed ...` embeds text offline.
 //!
 //! Each command opens the namespace (restoring its newest snapshot and
 //! replaying the rest of its log, with a progress bar when that takes a
 //! while), does its work and closes it (writing a snapshot if events were
 //! replayed or written). Output is an aligned table for people, or JSON
 //! with `--json`. Errors are one plain sentence on standard error and exit
-//! code 2; `verify` exits 1 when a check fails.
+//! code 2; `verify` exits 1 when a check fails, and `eval` when a result
+//! falls below the floor it was given (`--min-hit5`).
 //!
 //! ## Modules
 //!
 //! - `open`: the shared options and opening a namespace; `embedder`:
 //!   choosing the embedder (or reusing the namespace's own).
-//! - one module per command (`memory_cmd` holds the one-memory commands),
-//!   with `jsonl` (the JSON form of a memory), `locomo` (the LoCoMo
-//!   format), `time` (RFC 3339) and `table` (aligned output) beside them.
+//! - one module per command (`memory_cmd` holds the one-memory commands,
+//!   `eval_cmd` the benchmarks), with `jsonl` (the JSON form of a memory),
+//!   `locomo` (the LoCoMo format), `time` (RFC 3339) and `table` (aligned
+//!   output) beside them.
 
 mod demo;
 mod embed_cmd;
 mod embedder;
+mod eval_cmd;
 mod export;
 mod import;
 mod jsonl;
@@ -80,6 +85,10 @@ enum Command {
     Verify,
     /// Print a query's result, then each change as it happens.
     Watch(watch_cmd::WatchArgs),
+    /// Measure recall quality and latency on a benchmark
+    /// (`mnemo eval locomo FILE`).
+    #[command(subcommand)]
+    Eval(eval_cmd::EvalCommand),
     /// Inspect, verify and demonstrate raw event logs.
     #[command(subcommand)]
     Log(log_cmd::LogCommand),
@@ -120,6 +129,7 @@ fn main() -> ExitCode {
         Command::Stats => stats_cmd::run(g),
         Command::Verify => verify_cmd::run(g),
         Command::Watch(args) => watch_cmd::run(g, args),
+        Command::Eval(cmd) => eval_cmd::run(g, cmd),
         Command::Log(cmd) => log_cmd::run(cmd, g.json),
         Command::Embed(args) => embed_cmd::run(args, g.embedder),
     };

@@ -1,18 +1,22 @@
-//! `mnemo recall`: hybrid recall (vector kNN and BM25 keywords fused by
-//! reciprocal rank), with why each memory was recalled.
+//! `mnemo recall`: vector kNN, BM25 keywords and spreading activation over
+//! the association graph, fused by weighted, scaled scores, with why each
+//! memory was recalled (each signal's rank and score; with `--explain`,
+//! each signal's share of the score and the activation path).
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
+use anyhow::{Result, anyhow};
 use clap::Args;
-use mnemo::{Query, RecallHit, SignalHit};
+use mnemo::recall::{Explanation, Recall, RecallOptions};
+use mnemo::{RecallHit, SignalHit};
 use serde_json::{Value as Json, json};
 
 use crate::jsonl;
 use crate::open::{self, Access, Global};
 use crate::query_cmd::Filters;
 use crate::table::{self, Table};
+use crate::time;
 
 /// Arguments of `mnemo recall`.
 #[derive(Debug, Args)]
@@ -22,33 +26,61 @@ pub struct RecallArgs {
     /// How many memories to return.
     #[arg(short = 'k', long = "top", default_value_t = 5)]
     k: usize,
+    /// Show each signal's share of every hit's score and the activation
+    /// path that reached it.
+    #[arg(long)]
+    explain: bool,
+    /// Do not spread activation (plain fusion of vector and keywords).
+    #[arg(long)]
+    no_spread: bool,
+    /// Time budget in milliseconds: recall returns the best found by then.
+    #[arg(long, value_name = "MS")]
+    budget_ms: Option<f64>,
     #[command(flatten)]
     filters: Filters,
 }
 
 /// Runs `mnemo recall`.
 pub fn run(global: &Global, args: RecallArgs) -> Result<ExitCode> {
+    let mut options = RecallOptions::k(args.k);
+    options.filter = args.filters.to_query();
+    options.explain = args.explain;
+    options.spreading = !args.no_spread;
+    if let Some(ms) = args.budget_ms {
+        let budget = Duration::try_from_secs_f64(ms / 1e3)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| anyhow!("--budget-ms {ms} is not a positive number"))?;
+        options.budget = Some(budget);
+    }
     let opened = open::open(global, Access::Embed)?;
-    let query: Query = args.filters.to_query();
     let started = Instant::now();
-    let hits = opened
+    let recall = opened
         .ns
-        .recall(&args.text, args.k, &query)
+        .recall_with(&args.text, &options)
         .map_err(open::explain)?;
     let took = started.elapsed();
     if global.json {
-        println!("{}", hits_json(&hits, took));
+        println!("{}", recall_json(&recall, took));
     } else {
-        print_hits(&hits, 60);
+        print_hits(&recall.hits, 60);
+        if args.explain {
+            print_explanations(&recall.hits);
+        }
+        let n = recall.hits.len();
         println!(
-            "{} {} recalled in {} (embedding the query included)",
-            hits.len(),
-            if hits.len() == 1 {
-                "memory"
+            "{n} {} recalled in {} (embedding the query {}, candidates {}, spreading {}, fusion {}){}",
+            if n == 1 { "memory" } else { "memories" },
+            table::duration(took),
+            table::duration(recall.timings.embed),
+            table::duration(recall.timings.candidates),
+            table::duration(recall.timings.spread),
+            table::duration(recall.timings.fuse),
+            if recall.complete {
+                ""
             } else {
-                "memories"
-            },
-            table::duration(took)
+                "; the time budget ran out, so these are the best found by then"
+            }
         );
     }
     opened.close()?;
@@ -59,11 +91,18 @@ fn signal(s: Option<&SignalHit>) -> String {
     s.map_or_else(|| "-".to_owned(), |s| format!("#{} {:.3}", s.rank, s.score))
 }
 
-/// Prints hits as a table: rank, id, fused score, vector rank/score,
-/// keyword rank/score, matched terms, content (cut to `width`).
+/// Prints hits as a table: rank, id, fused score, vector, keyword and
+/// activation rank/score, matched terms, content (cut to `width`).
 pub fn print_hits(hits: &[RecallHit], width: usize) {
     let mut t = Table::new(&[
-        "rank", "id", "score", "vector", "keyword", "terms", "content",
+        "rank",
+        "id",
+        "score",
+        "vector",
+        "keyword",
+        "activation",
+        "terms",
+        "content",
     ])
     .right(&["rank", "id", "score"]);
     for (i, h) in hits.iter().enumerate() {
@@ -73,6 +112,7 @@ pub fn print_hits(hits: &[RecallHit], width: usize) {
             format!("{:.4}", h.score),
             signal(h.vector.as_ref()),
             signal(h.keyword.as_ref()),
+            signal(h.activation.as_ref()),
             table::truncate(&h.matched_terms.join(","), 24),
             table::truncate(&h.memory.content, width),
         ]);
@@ -82,14 +122,84 @@ pub fn print_hits(hits: &[RecallHit], width: usize) {
     }
 }
 
+/// An activation path as `12 -temporal-> 13 -vector-> 40` (the seed
+/// first).
+pub fn path_text(e: &Explanation) -> String {
+    let mut out = String::new();
+    for step in &e.path {
+        if let Some(via) = step.via {
+            out.push_str(&format!(" -{}-> ", via.name()));
+        } else if !out.is_empty() {
+            out.push_str(" -> ");
+        }
+        out.push_str(&step.id.to_string());
+    }
+    out
+}
+
+/// A score's parts as `vector 0.0164 + keyword 0.0159`.
+pub fn contributions_text(e: &Explanation) -> String {
+    if e.contributions.is_empty() {
+        return "nothing".to_owned();
+    }
+    e.contributions
+        .iter()
+        .map(|(name, v)| format!("{name} {v:.4}"))
+        .collect::<Vec<_>>()
+        .join(" + ")
+}
+
+/// Prints, per hit, its score's parts and the activation path.
+fn print_explanations(hits: &[RecallHit]) {
+    if hits.is_empty() {
+        return;
+    }
+    println!("\nwhy:");
+    for (i, h) in hits.iter().enumerate() {
+        let Some(e) = &h.explanation else { continue };
+        println!(
+            "  {:>2}. memory {}: {:.4} = {}",
+            i + 1,
+            h.memory.id,
+            h.score,
+            contributions_text(e)
+        );
+        let path = match e.path.len() {
+            0 => "not reached by activation".to_owned(),
+            1 => format!("{} (a seed)", path_text(e)),
+            _ => path_text(e),
+        };
+        println!("      path: {path}");
+    }
+    println!();
+}
+
 fn signal_json(s: Option<&SignalHit>) -> Json {
     s.map_or(Json::Null, |s| json!({"rank": s.rank, "score": s.score}))
 }
 
-/// Hits as one JSON object: `{"took_us": .., "hits": [{rank, score,
-/// vector, keyword, matched_terms, memory}]}`.
-pub fn hits_json(hits: &[RecallHit], took: Duration) -> Json {
-    let hits: Vec<Json> = hits
+fn explanation_json(e: &Explanation) -> Json {
+    let contributions: serde_json::Map<String, Json> = e
+        .contributions
+        .iter()
+        .map(|(name, v)| ((*name).to_owned(), json!(v)))
+        .collect();
+    let path: Vec<Json> = e
+        .path
+        .iter()
+        .map(|s| json!({"id": s.id.0, "via": s.via.map(|v| v.name())}))
+        .collect();
+    json!({"contributions": contributions, "path": path})
+}
+
+/// A recall as one JSON object: `{"took_us", "complete", "seeds",
+/// "spread": {visits, hops, budget_exhausted, timed_out}, "time_hint",
+/// "timings_us", "hits": [{rank, id, score, vector, keyword, activation,
+/// matched_terms, explanation, memory}]}`.
+pub fn recall_json(recall: &Recall, took: Duration) -> Json {
+    let us = |d: Duration| d.as_secs_f64() * 1e6;
+    let hits: Vec<Json> = recall
+        .hits
         .iter()
         .enumerate()
         .map(|(i, h)| {
@@ -99,10 +209,35 @@ pub fn hits_json(hits: &[RecallHit], took: Duration) -> Json {
                 "score": h.score,
                 "vector": signal_json(h.vector.as_ref()),
                 "keyword": signal_json(h.keyword.as_ref()),
+                "activation": signal_json(h.activation.as_ref()),
                 "matched_terms": h.matched_terms,
+                "explanation": h.explanation.as_ref().map_or(Json::Null, explanation_json),
                 "memory": jsonl::memory_to_json(&h.memory),
             })
         })
         .collect();
-    json!({"took_us": took.as_secs_f64() * 1e6, "hits": hits})
+    let s = &recall.spread;
+    let t = &recall.timings;
+    json!({
+        "took_us": us(took),
+        "complete": recall.complete,
+        "seeds": recall.seeds,
+        "spread": {
+            "visits": s.visits,
+            "hops": s.hops,
+            "budget_exhausted": s.budget_exhausted,
+            "timed_out": s.timed_out,
+        },
+        "time_hint": recall.time_hint.as_ref().map(|r| json!({
+            "from": r.from.map(time::format),
+            "until": r.until.map(time::format),
+        })),
+        "timings_us": {
+            "embed": us(t.embed),
+            "candidates": us(t.candidates),
+            "spread": us(t.spread),
+            "fuse": us(t.fuse),
+        },
+        "hits": hits,
+    })
 }

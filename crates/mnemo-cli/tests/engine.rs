@@ -289,13 +289,16 @@ fn locomo_files_are_detected_and_imported_once() {
         done["new"], 3,
         "two turns with the same words stay two memories"
     );
-    let q = json(data, &["query", "--tag", "session_2", "--source", "Ann"]);
+    let q = json(data, &["query", "--tag", "session_2", "--tag", "Ann"]);
     assert_eq!(q["count"], 1);
     let m = &q["memories"][0];
     assert_eq!(m["content"], "Ann: Hi Bo!");
     assert_eq!(m["metadata"]["dia_id"], "D2:1");
     assert_eq!(m["at"], "2023-05-09T09:05:00Z");
-    assert_eq!(m["tags"], serde_json::json!(["conv-1", "session_2"]));
+    assert_eq!(m["tags"], serde_json::json!(["Ann", "conv-1", "session_2"]));
+    assert_eq!(m["source"], "conv-1");
+    let q = json(data, &["query", "--source", "conv-1", "--count"]);
+    assert_eq!(q["count"], 3, "{q}");
     let again = json(data, &["import", path, "--format", "locomo"]);
     assert_eq!(again["new"], 0);
     assert_eq!(memory_count(data, "default"), 3);

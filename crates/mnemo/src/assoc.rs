@@ -295,9 +295,10 @@ mod tests {
             return Vec::new();
         };
         let mut out = Vec::new();
-        let mut node = g.node(c.iter().next().unwrap().1).unwrap();
+        let first = c.iter().next().expect("chains are never empty").1;
+        let mut node = g.node(first).expect("a chained memory has a node");
         loop {
-            out.push(g.id(node).unwrap());
+            out.push(g.id(node).expect("a chained node is live"));
             let next = g.next[node as usize];
             if next == NO_NODE {
                 break;

@@ -1015,7 +1015,8 @@ impl Namespace {
                 "its dimension differs from the namespace's embedder",
             ));
         }
-        let started = Instant::now();
+        // Not `Instant`: the browser build has no clock.
+        let mut clock = recall::Stopwatch::start();
         let embedded = match &options.query_vector {
             Some(_) => None,
             None if options.weights.vector > 0.0 && !text.trim().is_empty() && options.k > 0 => {
@@ -1024,7 +1025,7 @@ impl Namespace {
             None => None,
         };
         let embed_time = if embedded.is_some() {
-            started.elapsed()
+            clock.lap()
         } else {
             Duration::ZERO
         };

@@ -370,12 +370,12 @@ pub(crate) fn recency(newest: Timestamp, at: Timestamp, half_life: Duration) -> 
 }
 
 /// A stopwatch that reads zero on `wasm32-unknown-unknown` (no clock).
-struct Stopwatch(
+pub(crate) struct Stopwatch(
     #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))] std::time::Instant,
 );
 
 impl Stopwatch {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
         {
             Stopwatch(std::time::Instant::now())
@@ -387,7 +387,7 @@ impl Stopwatch {
     }
 
     /// Time since the start or the last lap; restarts.
-    fn lap(&mut self) -> Duration {
+    pub(crate) fn lap(&mut self) -> Duration {
         #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
         {
             let now = std::time::Instant::now();

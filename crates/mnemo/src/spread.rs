@@ -89,6 +89,15 @@ pub trait Adjacency {
     /// fixed order. Weights are the edges' own (kind weights are applied by
     /// the spreader); a non-finite or non-positive weight carries nothing.
     fn for_each_neighbor<F: FnMut(u32, EdgeKind, f32)>(&self, node: u32, f: F);
+
+    /// Per edge kind, the sum and the largest of `node`'s edge weights, if
+    /// the graph keeps them. With them the spreader skips a node whose
+    /// largest delta would fall below the threshold without walking its
+    /// edges (a hub with thousands of edges, say). Default: not kept.
+    fn weight_summary(&self, node: u32) -> Option<&[(f32, f32); EdgeKind::COUNT]> {
+        let _ = node;
+        None
+    }
 }
 
 /// Spreading parameters (see the module docs for the rule).
@@ -306,6 +315,16 @@ impl Spreader {
                 if p < threshold {
                     continue;
                 }
+                if let Some(summary) = graph.weight_summary(u) {
+                    let (mut total, mut max) = (0.0f32, 0.0f32);
+                    for (kind, &(sum, top)) in summary.iter().enumerate() {
+                        total += sum * weights[kind];
+                        max = max.max(top * weights[kind]);
+                    }
+                    if p * max / total.max(1.0) < threshold {
+                        continue;
+                    }
+                }
                 self.scratch.clear();
                 let mut total = 0.0f32;
                 let scratch = &mut self.scratch;
@@ -344,7 +363,7 @@ impl Spreader {
                         self.touched.push(v);
                         self.hop_reached[vi] = hop as u8;
                     }
-                    if delta > self.best_delta[vi] && self.hop_reached[vi] != 0 {
+                    if delta > self.best_delta[vi] {
                         self.best_delta[vi] = delta;
                         self.parent[vi] = u;
                         self.parent_kind[vi] = kind;
@@ -392,13 +411,17 @@ impl Spreader {
     }
 
     /// The strongest path from a seed to `node`: each step is a node and
-    /// the kind of edge it was reached over (`None` for the seed). Empty
-    /// when `node` was not reached.
+    /// the kind of edge it was reached over (`None` for the seed the path
+    /// starts at). Walking back from `node`, each step follows the
+    /// neighbour that passed the largest single delta, until a seed. A seed
+    /// that received activation from others shows where it came from; one
+    /// that received nothing is a path of itself. Empty when `node` was not
+    /// reached.
     pub fn path(&self, node: u32) -> Vec<(u32, Option<EdgeKind>)> {
         let mut path = Vec::new();
         let mut at = node;
-        // A path is at most as long as the number of nodes reached; the
-        // bound also guards against a parent cycle.
+        // The bound guards against a cycle of parents (a node's strongest
+        // delta may come from a node reached later).
         for _ in 0..=self.touched.len() {
             let Some(&parent) = self.parent.get(at as usize) else {
                 break;
@@ -413,6 +436,11 @@ impl Spreader {
             }
             path.push((at, Some(self.parent_kind[at as usize])));
             at = parent;
+            if self.hop_reached[at as usize] == 0 {
+                path.push((at, None));
+                path.reverse();
+                return path;
+            }
         }
         path.clear();
         path
@@ -426,6 +454,9 @@ pub struct CsrGraph {
     targets: Vec<u32>,
     weights: Vec<f32>,
     kinds: Vec<EdgeKind>,
+    /// Per node and kind: the sum and the largest of its positive, finite
+    /// edge weights.
+    summaries: Vec<[(f32, f32); EdgeKind::COUNT]>,
 }
 
 impl CsrGraph {
@@ -472,11 +503,24 @@ impl CsrGraph {
                 put(b, a, kind, w);
             }
         }
+        let mut summaries = vec![[(0.0f32, 0.0f32); EdgeKind::COUNT]; nodes];
+        for (node, summary) in summaries.iter_mut().enumerate() {
+            let range = offsets[node] as usize..offsets[node + 1] as usize;
+            for i in range {
+                let w = weights[i];
+                if w.is_finite() && w > 0.0 {
+                    let s = &mut summary[kinds[i].index()];
+                    s.0 += w;
+                    s.1 = s.1.max(w);
+                }
+            }
+        }
         Self {
             offsets,
             targets,
             weights,
             kinds,
+            summaries,
         }
     }
 
@@ -510,6 +554,10 @@ impl Adjacency for CsrGraph {
                 f(self.targets[i], self.kinds[i], self.weights[i]);
             }
         }
+    }
+
+    fn weight_summary(&self, node: u32) -> Option<&[(f32, f32); EdgeKind::COUNT]> {
+        self.summaries.get(node as usize)
     }
 }
 

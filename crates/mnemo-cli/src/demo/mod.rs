@@ -5,7 +5,9 @@
 //! from the current directory and from the executable for
 //! `shared/data/locomo/locomo-dev.json`) or, without it, forty built-in
 //! sentences; asks five questions and shows the top three hits of each with
-//! why they matched and how long recall took; runs a filtered query;
+//! the signals that found them (vector kNN, BM25 keywords, spreading
+//! activation over the association graph) and how long recall took; runs a
+//! filtered query;
 //! watches a query while a memory is added and forgotten; prints the stats
 //! and the Merkle root; and proves one memory's event against that root.
 
@@ -159,10 +161,13 @@ pub fn run(global: &Global, args: DemoArgs) -> Result<ExitCode> {
     // 2. Questions.
     let questions = questions(&data, &ns, args.questions);
     println!(
-        "\n2. recall: {} questions, top {TOP} hits each (vector kNN + BM25, fused by reciprocal rank)",
+        "\n2. recall: {} questions, top {TOP} hits each (vector kNN + BM25 + spreading activation over \
+         the association graph, fused by weighted, scaled scores)",
         questions.len()
     );
     let mut hit_count = 0;
+    // Evidence in the top hits that only spreading activation found.
+    let mut by_activation_alone = 0;
     let mut latencies = Vec::new();
     let mut proof_id = None;
     for (i, q) in questions.iter().enumerate() {
@@ -188,6 +193,15 @@ pub fn run(global: &Global, args: DemoArgs) -> Result<ExitCode> {
             .position(|h| q.evidence.contains(&h.memory.id.0));
         if let Some(rank) = found {
             hit_count += 1;
+            by_activation_alone += hits
+                .iter()
+                .filter(|h| {
+                    q.evidence.contains(&h.memory.id.0)
+                        && h.vector.is_none()
+                        && h.keyword.is_none()
+                        && h.activation.is_some()
+                })
+                .count();
             proof_id.get_or_insert(hits[rank].memory.id);
         }
         println!(
@@ -206,8 +220,13 @@ pub fn run(global: &Global, args: DemoArgs) -> Result<ExitCode> {
         let embed: Duration = latencies.iter().map(|l| l.1).sum();
         let search: Duration = latencies.iter().map(|l| l.0.saturating_sub(l.1)).sum();
         println!(
-            "\n   evidence in the top {TOP} for {hit_count} of {} questions; mean recall {} = embedding the question {} + search and fusion {}",
+            "\n   evidence in the top {TOP} for {hit_count} of {} questions{}; mean recall {} = embedding the question {} + search, spreading and fusion {}",
             questions.len(),
+            match by_activation_alone {
+                0 => String::new(),
+                1 => " (one evidence hit found by spreading activation alone)".to_owned(),
+                n => format!(" ({n} evidence hits found by spreading activation alone)"),
+            },
             table::duration(recall / n),
             table::duration(embed / n),
             table::duration(search / n),
@@ -308,12 +327,8 @@ fn choose_data(args: &DemoArgs) -> Result<Data> {
     let Some(path) = path else {
         return Ok(Data::Builtin);
     };
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let json: serde_json::Value = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not valid JSON", path.display()))?;
-    let mut convs =
-        locomo::parse(&json).with_context(|| format!("reading LoCoMo {}", path.display()))?;
+    let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    let mut convs = locomo::read(&path, &bytes)?;
     if args.conversation >= convs.len() {
         anyhow::bail!(
             "{} holds {} conversations; --conversation {} is past the end",
@@ -377,7 +392,7 @@ fn questions(data: &Data, ns: &Namespace, n: usize) -> Vec<Asked> {
                 },
                 label: format!(
                     "{}; evidence: {}",
-                    category(q.category),
+                    locomo::category_name(q.category),
                     q.evidence.join(", ")
                 ),
                 evidence: q
@@ -390,16 +405,6 @@ fn questions(data: &Data, ns: &Namespace, n: usize) -> Vec<Asked> {
                     .collect(),
             })
             .collect(),
-    }
-}
-
-fn category(c: u64) -> &'static str {
-    match c {
-        1 => "multi-hop",
-        2 => "temporal",
-        3 => "open-domain",
-        4 => "single-hop",
-        _ => "adversarial",
     }
 }
 
@@ -425,12 +430,12 @@ fn filtered_query(data: &Data) -> (String, Query) {
             (
                 format!(
                     "what {speaker} said in session 2 containing \"you\", at most 3 \
-                     (mnemo query --tag session_2 --source {speaker} --contains you --limit 3)"
+                     (mnemo query --tag session_2 --tag {speaker} --contains you --limit 3)"
                 ),
                 Query::new()
                     .tag(conversation.sample_id.clone())
                     .tag("session_2")
-                    .source(speaker)
+                    .tag(speaker)
                     .contains("you")
                     .order_by(OrderBy::At)
                     .limit(3),
@@ -439,12 +444,26 @@ fn filtered_query(data: &Data) -> (String, Query) {
     }
 }
 
-fn signal(s: Option<&SignalHit>) -> String {
-    s.map_or_else(|| "-".to_owned(), |s| format!("#{} {:.3}", s.rank, s.score))
+/// The signals that found a hit, with its rank in each: `vector#2
+/// keyword#1 activation#4`.
+fn found_by(h: &RecallHit) -> String {
+    let found: Vec<String> = [
+        ("vector", h.vector.as_ref()),
+        ("keyword", h.keyword.as_ref()),
+        ("activation", h.activation.as_ref()),
+    ]
+    .into_iter()
+    .filter_map(|(name, s)| s.map(|s: &SignalHit| format!("{name}#{}", s.rank)))
+    .collect();
+    if found.is_empty() {
+        "-".to_owned()
+    } else {
+        found.join(" ")
+    }
 }
 
-/// Prints hits with a `*` on evidence, and the LoCoMo turn id when there
-/// is one.
+/// Prints hits with a `*` on evidence, the LoCoMo turn id when there is
+/// one, and the signals that found each.
 fn print_hits(hits: &[RecallHit], evidence: &HashSet<u64>) {
     let turn = |h: &RecallHit| match h.memory.metadata.get("dia_id") {
         Some(Value::Text(d)) => Some(d.clone()),
@@ -455,7 +474,7 @@ fn print_hits(hits: &[RecallHit], evidence: &HashSet<u64>) {
     if with_turns {
         header.push("turn");
     }
-    header.extend(["score", "vector", "keyword", "terms", "content"]);
+    header.extend(["score", "found by", "content"]);
     let mut t = Table::new(&header).right(&["id", "score"]);
     for (i, h) in hits.iter().enumerate() {
         let star = if evidence.contains(&h.memory.id.0) {
@@ -469,9 +488,7 @@ fn print_hits(hits: &[RecallHit], evidence: &HashSet<u64>) {
         }
         row.extend([
             format!("{:.4}", h.score),
-            signal(h.vector.as_ref()),
-            signal(h.keyword.as_ref()),
-            table::truncate(&h.matched_terms.join(","), 20),
+            found_by(h),
             table::truncate(&h.memory.content, 56),
         ]);
         t.row(row);

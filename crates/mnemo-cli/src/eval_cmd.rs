@@ -1,0 +1,1001 @@
+//! `mnemo eval locomo FILE`: recall quality on LoCoMo conversations.
+//!
+//! Each conversation of FILE is stored in its own namespace,
+//! `locomo-{sample_id}`, with its turns mapped as [`crate::locomo`] says,
+//! in a temporary directory or under `--data` (a rerun then finds the turns
+//! already stored, by key, and embeds nothing). Every answerable question
+//! (categories 1 to 4, with evidence) is recalled, top 10, and scored
+//! against its evidence turns:
+//!
+//! - hit@k: at least one evidence turn is among the top k;
+//! - recall@k: the fraction of its evidence turns among the top k;
+//!
+//! for k = 1, 5 and 10, overall and per category. Evidence ids that name no
+//! turn of the conversation (the data has a few, like `D:11:26`) are skipped
+//! and counted; a question left without evidence is not scored.
+//!
+//! Latency is recall's alone: the questions of a conversation are embedded
+//! up front in one batch with the namespace's embedder (timed and reported
+//! apart) and recall is handed the vector. Questions are asked one at a
+//! time, in file order, on one thread, against a finished vector index, so
+//! a run without a time budget is repeatable.
+//!
+//! `--min-hit5 X` makes the command a regression guard: it exits with code
+//! 1 when overall hit@5 is below X.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Args, Subcommand};
+use indicatif::ProgressBar;
+use mnemo::recall::RecallOptions;
+use mnemo::spread::EdgeKind;
+use mnemo::{MemoryId, Options};
+use mnemo_embed::Embedder;
+use serde_json::{Value as Json, json};
+
+use crate::embedder::{self, Choice};
+use crate::import;
+use crate::locomo::{self, Conversation};
+use crate::open::{self, Access, Global};
+use crate::table::{self, Table};
+
+/// The cut-offs reported (hit@k, recall@k).
+pub const KS: [usize; 3] = [1, 5, 10];
+
+/// Hits asked for per question: the largest cut-off.
+const TOP: usize = 10;
+
+/// Turns written per batch (one log record each).
+const BATCH: usize = 128;
+
+/// The answerable categories, in the order they are reported.
+const CATEGORIES: [u64; 4] = [1, 2, 3, 4];
+
+/// Evidence ids named in the human report before the rest are counted.
+const MAX_NAMED: usize = 10;
+
+/// `mnemo eval` benchmarks.
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// Recall quality on LoCoMo conversations: hit@k and recall@k (k = 1,
+    /// 5, 10) overall and per category, and recall latency.
+    Locomo(LocomoArgs),
+}
+
+/// Arguments of `mnemo eval locomo`.
+#[derive(Debug, Args)]
+#[command(after_long_help = LOCOMO_HELP)]
+pub struct LocomoArgs {
+    /// A LoCoMo JSON file (like ../shared/data/locomo/locomo-dev.json).
+    file: PathBuf,
+    /// Only these conversations (sample ids, comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "IDS")]
+    conversations: Vec<String>,
+    #[command(flatten)]
+    tuning: Tuning,
+    /// Exit with code 1 when overall hit@5 is below X (a regression guard).
+    #[arg(long, value_name = "X", value_parser = fraction)]
+    min_hit5: Option<f64>,
+}
+
+const LOCOMO_HELP: &str = "\
+Each conversation is stored in its own namespace, locomo-{sample_id} (--namespace is not
+used), in a temporary directory, or under --data DIR, where the namespaces are kept and a
+rerun embeds nothing. The embedder is --embedder, by default all-MiniLM-L6-v2 when it is
+found, else the hash embedder.
+
+Every question of categories 1 to 4 (1 multi-hop, 2 temporal, 3 open-domain, 4 single-hop)
+with evidence is recalled (top 10) and scored: hit@k = some evidence turn is in the top k,
+recall@k = the fraction of its evidence turns in the top k. Evidence ids that name no turn
+are skipped and counted. Latency is recall's alone: the questions are embedded beforehand,
+in one batch per conversation, and that time is reported apart.
+
+Exit codes: 0, or 1 when --min-hit5 is given and overall hit@5 falls below it; 2 on errors.";
+
+/// The recall options `eval` lets one change (the defaults are the
+/// engine's).
+#[derive(Debug, Clone, Args)]
+pub struct Tuning {
+    /// Leave vector search out: no query vector, no vector candidates or
+    /// seeds (vector edges are still followed; see --w-vector-edge).
+    #[arg(long, help_heading = "Signals")]
+    no_vector: bool,
+    /// Leave BM25 keyword search out.
+    #[arg(long, help_heading = "Signals")]
+    no_keyword: bool,
+    /// Do not spread activation (plain fusion of vector and keywords).
+    #[arg(long, help_heading = "Signals")]
+    no_spread: bool,
+    /// Ignore dates named in the questions.
+    #[arg(long, help_heading = "Signals")]
+    no_time_hints: bool,
+    /// Fusion weight of the vector rank.
+    #[arg(
+        long,
+        value_name = "W",
+        conflicts_with = "no_vector",
+        help_heading = "Weights"
+    )]
+    w_vector: Option<f32>,
+    /// Fusion weight of the keyword rank.
+    #[arg(
+        long,
+        value_name = "W",
+        conflicts_with = "no_keyword",
+        help_heading = "Weights"
+    )]
+    w_keyword: Option<f32>,
+    /// Fusion weight of the activation rank.
+    #[arg(
+        long,
+        value_name = "W",
+        conflicts_with = "no_spread",
+        help_heading = "Weights"
+    )]
+    w_activation: Option<f32>,
+    /// Weight of the recency bonus.
+    #[arg(long, value_name = "W", help_heading = "Weights")]
+    w_recency: Option<f32>,
+    /// Bonus for memories in a period a question names.
+    #[arg(
+        long,
+        value_name = "W",
+        conflicts_with = "no_time_hints",
+        help_heading = "Weights"
+    )]
+    w_time: Option<f32>,
+    /// Candidates that seed activation.
+    #[arg(long, value_name = "N", help_heading = "Spreading")]
+    seeds: Option<usize>,
+    /// Most hops from a seed.
+    #[arg(long, value_name = "N", help_heading = "Spreading")]
+    hops: Option<u32>,
+    /// Activation falls by e^(-decay) per hop.
+    #[arg(long, value_name = "X", help_heading = "Spreading")]
+    decay: Option<f32>,
+    /// Smallest activation passed on.
+    #[arg(long, value_name = "X", help_heading = "Spreading")]
+    threshold: Option<f32>,
+    /// Most edges relaxed per recall.
+    #[arg(long, value_name = "N", help_heading = "Spreading")]
+    visit_budget: Option<usize>,
+    /// Weight of explicit links.
+    #[arg(long, value_name = "W", help_heading = "Spreading")]
+    w_link: Option<f32>,
+    /// Weight of temporal edges (consecutive turns).
+    #[arg(long, value_name = "W", help_heading = "Spreading")]
+    w_temporal: Option<f32>,
+    /// Weight of vector-neighbour edges.
+    #[arg(long, value_name = "W", help_heading = "Spreading")]
+    w_vector_edge: Option<f32>,
+    /// Weight of shared-keyword edges.
+    #[arg(long, value_name = "W", help_heading = "Spreading")]
+    w_keyword_edge: Option<f32>,
+    /// Consecutive turns at most this many seconds apart are temporal
+    /// neighbours.
+    #[arg(long, value_name = "SECS", help_heading = "Spreading")]
+    window_secs: Option<u64>,
+    /// Vector neighbours followed per memory.
+    #[arg(long, value_name = "N", help_heading = "Spreading")]
+    vector_neighbors: Option<usize>,
+    /// Candidates ranked per signal [default: the engine's, max(4k, 50)].
+    #[arg(long, value_name = "N", help_heading = "Spreading")]
+    candidates: Option<usize>,
+    /// Time budget per recall, in milliseconds (recall returns the best so
+    /// far when it runs out; results then vary from run to run).
+    #[arg(long, value_name = "MS", help_heading = "Spreading")]
+    budget_ms: Option<f64>,
+}
+
+/// Parses a number in [0, 1].
+fn fraction(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(x) if (0.0..=1.0).contains(&x) => Ok(x),
+        _ => Err(format!("{text:?} is not a number between 0 and 1")),
+    }
+}
+
+fn set<T>(slot: &mut T, value: Option<T>) {
+    if let Some(v) = value {
+        *slot = v;
+    }
+}
+
+impl Tuning {
+    /// The recall options these flags make (top [`TOP`], no filter),
+    /// checked.
+    pub fn options(&self) -> Result<RecallOptions> {
+        if self.no_vector && self.no_keyword {
+            bail!("--no-vector and --no-keyword together leave recall no candidates to start from");
+        }
+        let mut o = RecallOptions::k(TOP);
+        let w = &mut o.weights;
+        set(&mut w.vector, self.w_vector);
+        set(&mut w.keyword, self.w_keyword);
+        set(&mut w.activation, self.w_activation);
+        set(&mut w.recency, self.w_recency);
+        set(&mut w.time, self.w_time);
+        if self.no_vector {
+            w.vector = 0.0;
+        }
+        if self.no_keyword {
+            w.keyword = 0.0;
+        }
+        o.spreading = !self.no_spread;
+        o.time_hints = !self.no_time_hints;
+        set(&mut o.seeds, self.seeds);
+        set(&mut o.spread.hops, self.hops);
+        set(&mut o.spread.decay, self.decay);
+        set(&mut o.spread.threshold, self.threshold);
+        set(&mut o.spread.visit_budget, self.visit_budget);
+        for (kind, weight) in [
+            (EdgeKind::Link, self.w_link),
+            (EdgeKind::Temporal, self.w_temporal),
+            (EdgeKind::Vector, self.w_vector_edge),
+            (EdgeKind::Keyword, self.w_keyword_edge),
+        ] {
+            set(&mut o.spread.kind_weights[kind.index()], weight);
+        }
+        set(
+            &mut o.temporal_window,
+            self.window_secs.map(Duration::from_secs),
+        );
+        set(&mut o.vector_neighbors, self.vector_neighbors);
+        set(&mut o.candidates, self.candidates);
+        if let Some(ms) = self.budget_ms {
+            let budget = Duration::try_from_secs_f64(ms / 1e3)
+                .ok()
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| anyhow!("--budget-ms {ms} is not a positive number"))?;
+            o.budget = Some(budget);
+        }
+        o.validate()
+            .map_err(|(field, reason)| anyhow!("invalid {}: {reason}", flag_of(field)))?;
+        Ok(o)
+    }
+}
+
+/// The flag that sets the engine's option `field`.
+fn flag_of(field: &str) -> String {
+    let flag = match field {
+        "weights.vector" => "--w-vector",
+        "weights.keyword" => "--w-keyword",
+        "weights.activation" => "--w-activation",
+        "weights.recency" => "--w-recency",
+        "weights.time" => "--w-time",
+        "candidates" => "--candidates",
+        "seeds" => "--seeds",
+        _ => return format!("recall option {field}"),
+    };
+    flag.to_owned()
+}
+
+/// `x` as the JSON number it reads as (`0.7`, not `0.699999988079071`).
+fn num(x: f32) -> Json {
+    x.to_string()
+        .parse::<f64>()
+        .map_or(Json::Null, |x| json!(x))
+}
+
+/// The options as JSON, for the report.
+fn options_json(o: &RecallOptions, embedder: &str) -> Json {
+    let w = &o.weights;
+    let edge = |kind: EdgeKind| num(o.spread.weight(kind));
+    json!({
+        "k": o.k,
+        "embedder": embedder,
+        "vector": w.vector > 0.0,
+        "keyword": w.keyword > 0.0,
+        "spreading": o.spreading,
+        "time_hints": o.time_hints,
+        "weights": {
+            "vector": num(w.vector),
+            "keyword": num(w.keyword),
+            "activation": num(w.activation),
+            "recency": num(w.recency),
+            "importance": num(w.importance),
+            "time": num(w.time),
+        },
+        "candidates": o.candidate_depth(),
+        "seeds": o.seeds,
+        "hops": o.spread.hops,
+        "decay": num(o.spread.decay),
+        "threshold": num(o.spread.threshold),
+        "visit_budget": o.spread.visit_budget,
+        "edge_weights": {
+            "link": edge(EdgeKind::Link),
+            "temporal": edge(EdgeKind::Temporal),
+            "vector": edge(EdgeKind::Vector),
+            "keyword": edge(EdgeKind::Keyword),
+        },
+        "window_secs": o.temporal_window.as_secs_f64(),
+        "vector_neighbors": o.vector_neighbors,
+        "budget_ms": o.budget.map(|b| b.as_secs_f64() * 1e3),
+    })
+}
+
+/// Where one question's evidence landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Score {
+    /// Per cut-off of [`KS`]: evidence memories among the top k.
+    pub found: [usize; KS.len()],
+    /// Evidence memories in all.
+    pub evidence: usize,
+}
+
+/// Scores a ranking (best first) against a question's evidence.
+pub fn score(ranked: &[MemoryId], evidence: &HashSet<MemoryId>) -> Score {
+    Score {
+        found: KS.map(|k| {
+            ranked
+                .iter()
+                .take(k)
+                .filter(|id| evidence.contains(id))
+                .count()
+        }),
+        evidence: evidence.len(),
+    }
+}
+
+/// hit@k and recall@k summed over questions.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Tally {
+    /// Questions scored.
+    pub questions: usize,
+    /// Per cut-off: questions with evidence among the top k.
+    pub hits: [usize; KS.len()],
+    /// Per cut-off: the sum of the questions' recall@k.
+    pub recall_sum: [f64; KS.len()],
+}
+
+impl Tally {
+    /// Adds one question.
+    pub fn add(&mut self, s: &Score) {
+        debug_assert!(s.evidence > 0, "a question without evidence is not scored");
+        self.questions += 1;
+        for (i, found) in s.found.iter().enumerate() {
+            self.hits[i] += usize::from(*found > 0);
+            self.recall_sum[i] += *found as f64 / s.evidence as f64;
+        }
+    }
+
+    /// hit@`KS[i]` (`None` without questions).
+    pub fn hit(&self, i: usize) -> Option<f64> {
+        (self.questions > 0).then(|| self.hits[i] as f64 / self.questions as f64)
+    }
+
+    /// recall@`KS[i]` (`None` without questions).
+    pub fn recall(&self, i: usize) -> Option<f64> {
+        (self.questions > 0).then(|| self.recall_sum[i] / self.questions as f64)
+    }
+
+    /// `{"questions": N, "hit@1": .., .., "recall@10": ..}` (null rates
+    /// without questions).
+    pub fn json(&self) -> Json {
+        let mut out = serde_json::Map::new();
+        out.insert("questions".into(), json!(self.questions));
+        for (i, k) in KS.iter().enumerate() {
+            out.insert(format!("hit@{k}"), json!(self.hit(i)));
+        }
+        for (i, k) in KS.iter().enumerate() {
+            out.insert(format!("recall@{k}"), json!(self.recall(i)));
+        }
+        Json::Object(out)
+    }
+}
+
+/// The `p`th percentile (nearest rank) of `sorted`, which must be sorted.
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = (p / 100.0 * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// One conversation's line of the report.
+#[derive(Debug)]
+struct ConversationReport {
+    sample_id: String,
+    namespace: String,
+    turns: usize,
+    /// Memories newly stored (0 when a kept namespace already held them).
+    new: usize,
+    store_took: Duration,
+    tally: Tally,
+}
+
+/// Everything measured.
+#[derive(Debug, Default)]
+struct Eval {
+    overall: Tally,
+    per_category: BTreeMap<u64, Tally>,
+    conversations: Vec<ConversationReport>,
+    latencies: Vec<Duration>,
+    embed_took: Duration,
+    embedded: usize,
+    /// `sample_id:dia_id` of evidence ids that name no turn.
+    skipped_evidence: Vec<String>,
+    /// Questions left without evidence.
+    skipped_questions: usize,
+    /// Recalls whose time budget ran out.
+    incomplete: usize,
+}
+
+/// Runs `mnemo eval`.
+pub fn run(global: &Global, command: EvalCommand) -> Result<ExitCode> {
+    match command {
+        EvalCommand::Locomo(args) => locomo_eval(global, args),
+    }
+}
+
+fn locomo_eval(global: &Global, args: LocomoArgs) -> Result<ExitCode> {
+    let options = args.tuning.options()?;
+    let bytes = std::fs::read(&args.file)
+        .with_context(|| format!("cannot read {}", args.file.display()))?;
+    let convs = select(
+        locomo::read(&args.file, &bytes)?,
+        &args.conversations,
+        &args.file,
+    )?;
+    let mut names = HashSet::new();
+    let mut namespaces = Vec::with_capacity(convs.len());
+    for c in &convs {
+        let name = format!("locomo-{}", c.sample_id);
+        mnemo::validate_namespace(&name)
+            .map_err(open::explain)
+            .with_context(|| {
+                format!(
+                    "conversation {}: its sample_id cannot name a namespace",
+                    c.sample_id
+                )
+            })?;
+        if !names.insert(name.clone()) {
+            bail!(
+                "{} holds conversation {} twice",
+                args.file.display(),
+                c.sample_id
+            );
+        }
+        namespaces.push(name);
+    }
+
+    let choice = global.embedder.unwrap_or(Choice::Auto);
+    let embedder = embedder::load(choice, false)?;
+    let temp;
+    let dir = match &global.data {
+        Some(d) => d.clone(),
+        None => {
+            temp = tempfile::tempdir().context("creating a temporary directory")?;
+            temp.path().to_path_buf()
+        }
+    };
+    let mut eval = Eval::default();
+    for (conv, name) in convs.iter().zip(&namespaces) {
+        evaluate(global, &dir, conv, name, &embedder, &options, &mut eval)
+            .with_context(|| format!("conversation {}", conv.sample_id))?;
+    }
+    if eval.overall.questions == 0 {
+        bail!(
+            "{} holds no question to evaluate (categories 1 to 4 with evidence naming a turn)",
+            args.file.display()
+        );
+    }
+    eval.latencies.sort_unstable();
+    let embedder_id = embedder.info().id.clone();
+    if global.json {
+        println!(
+            "{}",
+            report_json(&eval, &args, &options, &embedder_id, global.data.as_deref())
+        );
+    } else {
+        print_report(
+            &eval,
+            &args,
+            &options,
+            embedder.as_ref(),
+            global.data.as_deref(),
+        );
+    }
+    if let Some(floor) = args.min_hit5 {
+        let hit5 = eval.overall.hit(1).unwrap_or(0.0);
+        if hit5 < floor {
+            eprintln!("eval: overall hit@5 is {hit5:.4}, below --min-hit5 {floor}");
+            return Ok(ExitCode::from(1));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The conversations `wanted` names (all when it is empty), in file order.
+fn select(convs: Vec<Conversation>, wanted: &[String], file: &Path) -> Result<Vec<Conversation>> {
+    let wanted: Vec<String> = wanted
+        .iter()
+        .map(|w| w.trim().to_owned())
+        .filter(|w| !w.is_empty())
+        .collect();
+    if convs.is_empty() {
+        bail!("{} holds no conversations", file.display());
+    }
+    if let Some(missing) = wanted
+        .iter()
+        .find(|w| !convs.iter().any(|c| &c.sample_id == *w))
+    {
+        let known: Vec<&str> = convs.iter().map(|c| c.sample_id.as_str()).collect();
+        bail!(
+            "no conversation {missing} in {} (it holds {})",
+            file.display(),
+            known.join(", ")
+        );
+    }
+    Ok(if wanted.is_empty() {
+        convs
+    } else {
+        convs
+            .into_iter()
+            .filter(|c| wanted.contains(&c.sample_id))
+            .collect()
+    })
+}
+
+/// Stores one conversation (unless its namespace already holds it), asks
+/// its questions and adds the scores to `eval`.
+fn evaluate(
+    global: &Global,
+    dir: &Path,
+    conv: &Conversation,
+    namespace: &str,
+    embedder: &Arc<dyn Embedder>,
+    options: &RecallOptions,
+    eval: &mut Eval,
+) -> Result<()> {
+    let g = Global {
+        data: Some(dir.to_path_buf()),
+        namespace: namespace.to_owned(),
+        ..global.clone()
+    };
+    let opened = open::open_with(
+        &g,
+        Access::Create,
+        Options::default().embedder(Arc::clone(embedder)),
+    )?;
+    let ns = &opened.ns;
+    // Keyed turns already stored with the same content are not embedded
+    // again, so a kept namespace costs a rerun nothing here.
+    let stored = import::write(
+        ns,
+        conv.memories(),
+        BATCH,
+        &format!("storing {}", conv.sample_id),
+    )?;
+    ns.flush_index();
+    let ids: HashMap<&str, MemoryId> = conv
+        .turns
+        .iter()
+        .filter_map(|t| {
+            let m = ns.get_by_key(&format!("{}:{}", conv.sample_id, t.dia_id))?;
+            Some((t.dia_id.as_str(), m.id))
+        })
+        .collect();
+
+    let mut asked = Vec::new();
+    for q in conv.questions.iter().filter(|q| q.answerable()) {
+        let mut evidence = HashSet::new();
+        for d in &q.evidence {
+            match ids.get(d.as_str()) {
+                Some(id) => {
+                    evidence.insert(*id);
+                }
+                None => eval
+                    .skipped_evidence
+                    .push(format!("{}:{d}", conv.sample_id)),
+            }
+        }
+        if evidence.is_empty() {
+            eval.skipped_questions += 1;
+        } else {
+            asked.push((q, evidence));
+        }
+    }
+
+    // Without the vector signal no query vector is needed (and none is
+    // made: the engine skips a signal of weight 0).
+    let mut vectors: Vec<Option<Vec<f32>>> = vec![None; asked.len()];
+    if options.weights.vector > 0.0 && !asked.is_empty() {
+        let texts: Vec<&str> = asked.iter().map(|(q, _)| q.question.as_str()).collect();
+        let started = Instant::now();
+        let embedded = embedder
+            .embed_batch(&texts)
+            .context("embedding the questions")?;
+        eval.embed_took += started.elapsed();
+        eval.embedded += texts.len();
+        if embedded.len() != texts.len() {
+            bail!(
+                "the embedder returned {} vectors for {} questions",
+                embedded.len(),
+                texts.len()
+            );
+        }
+        vectors = embedded.into_iter().map(Some).collect();
+    }
+
+    let bar = ProgressBar::new(asked.len() as u64);
+    bar.set_style(open::style(&format!("recalling {}", conv.sample_id)));
+    let mut tally = Tally::default();
+    let mut opts = options.clone();
+    for ((q, evidence), vector) in asked.iter().zip(vectors) {
+        opts.query_vector = vector;
+        let started = Instant::now();
+        let recall = ns.recall_with(&q.question, &opts).map_err(open::explain)?;
+        eval.latencies.push(started.elapsed());
+        eval.incomplete += usize::from(!recall.complete);
+        let ranked: Vec<MemoryId> = recall.hits.iter().map(|h| h.memory.id).collect();
+        let s = score(&ranked, evidence);
+        tally.add(&s);
+        eval.overall.add(&s);
+        eval.per_category.entry(q.category).or_default().add(&s);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    eval.conversations.push(ConversationReport {
+        sample_id: conv.sample_id.clone(),
+        namespace: namespace.to_owned(),
+        turns: conv.turns.len(),
+        new: stored.new,
+        store_took: stored.took,
+        tally,
+    });
+    opened.close()
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn report_json(
+    eval: &Eval,
+    args: &LocomoArgs,
+    options: &RecallOptions,
+    embedder: &str,
+    data: Option<&Path>,
+) -> Json {
+    let per_category: serde_json::Map<String, Json> = CATEGORIES
+        .iter()
+        .map(|c| {
+            let t = eval.per_category.get(c).cloned().unwrap_or_default();
+            (c.to_string(), t.json())
+        })
+        .collect();
+    let conversations: Vec<Json> = eval
+        .conversations
+        .iter()
+        .map(|c| {
+            let mut j = c.tally.json();
+            if let Json::Object(o) = &mut j {
+                o.insert("sample_id".into(), json!(c.sample_id));
+                o.insert("namespace".into(), json!(c.namespace));
+                o.insert("turns".into(), json!(c.turns));
+                o.insert("new".into(), json!(c.new));
+                o.insert("store_ms".into(), json!(ms(c.store_took)));
+            }
+            j
+        })
+        .collect();
+    let l = &eval.latencies;
+    let mean = |total: Duration, n: usize| {
+        if n == 0 { 0.0 } else { ms(total) / n as f64 }
+    };
+    json!({
+        "file": args.file.display().to_string(),
+        "data": data.map(|d| d.display().to_string()),
+        "overall": eval.overall.json(),
+        "per_category": per_category,
+        "latency_ms": {
+            "recalls": l.len(),
+            "p50": ms(percentile(l, 50.0)),
+            "p95": ms(percentile(l, 95.0)),
+            "p99": ms(percentile(l, 99.0)),
+            "mean": mean(l.iter().sum(), l.len()),
+            "max": ms(l.last().copied().unwrap_or_default()),
+        },
+        "embed_ms": {
+            "questions": eval.embedded,
+            "total": ms(eval.embed_took),
+            "per_question": mean(eval.embed_took, eval.embedded),
+        },
+        "conversations": conversations,
+        "skipped": {
+            "evidence": eval.skipped_evidence.len(),
+            "evidence_ids": eval.skipped_evidence,
+            "questions": eval.skipped_questions,
+        },
+        "incomplete": eval.incomplete,
+        "options": options_json(options, embedder),
+    })
+}
+
+fn rate(x: Option<f64>) -> String {
+    x.map_or_else(|| "-".to_owned(), |x| format!("{x:.3}"))
+}
+
+/// The metric cells of a table row: hit@k then recall@k.
+fn rates(t: &Tally) -> Vec<String> {
+    (0..KS.len())
+        .map(|i| rate(t.hit(i)))
+        .chain((0..KS.len()).map(|i| rate(t.recall(i))))
+        .collect()
+}
+
+fn print_report(
+    eval: &Eval,
+    args: &LocomoArgs,
+    options: &RecallOptions,
+    embedder: &dyn Embedder,
+    data: Option<&Path>,
+) {
+    let info = embedder.info();
+    println!(
+        "LoCoMo recall on {}: {} {}, {} questions; embedder {} (dimension {}); {}",
+        args.file.display(),
+        eval.conversations.len(),
+        if eval.conversations.len() == 1 {
+            "conversation"
+        } else {
+            "conversations"
+        },
+        eval.overall.questions,
+        info.id,
+        info.dimension,
+        match data {
+            Some(d) => format!("namespaces kept in {}", d.display()),
+            None => "in a temporary directory".to_owned(),
+        }
+    );
+    println!("{}\n", describe(options));
+
+    let metrics = [
+        "hit@1",
+        "hit@5",
+        "hit@10",
+        "recall@1",
+        "recall@5",
+        "recall@10",
+    ];
+    let mut header = vec!["category", "questions"];
+    header.extend(metrics);
+    let mut right = vec!["questions"];
+    right.extend(metrics);
+    let mut t = Table::new(&header).right(&right);
+    for c in CATEGORIES {
+        let tally = eval.per_category.get(&c).cloned().unwrap_or_default();
+        let mut row = vec![
+            format!("{c} {}", locomo::category_name(c)),
+            tally.questions.to_string(),
+        ];
+        row.extend(rates(&tally));
+        t.row(row);
+    }
+    let mut row = vec!["overall".to_owned(), eval.overall.questions.to_string()];
+    row.extend(rates(&eval.overall));
+    t.row(row);
+    t.print();
+
+    let mut t = Table::new(&[
+        "conversation",
+        "namespace",
+        "turns",
+        "stored",
+        "questions",
+        "hit@5",
+        "recall@5",
+    ])
+    .right(&["turns", "questions", "hit@5", "recall@5"]);
+    for c in &eval.conversations {
+        t.row(vec![
+            c.sample_id.clone(),
+            c.namespace.clone(),
+            c.turns.to_string(),
+            if c.new == 0 {
+                "already there".to_owned()
+            } else {
+                format!("{} new in {}", c.new, table::duration(c.store_took))
+            },
+            c.tally.questions.to_string(),
+            rate(c.tally.hit(1)),
+            rate(c.tally.recall(1)),
+        ]);
+    }
+    println!();
+    t.print();
+
+    let l = &eval.latencies;
+    println!(
+        "\nrecall latency (top {}, {}): p50 {}, p95 {}, p99 {}, max {} over {} recalls",
+        options.k,
+        if eval.embedded > 0 {
+            "query vector given"
+        } else {
+            "no query vector"
+        },
+        table::duration(percentile(l, 50.0)),
+        table::duration(percentile(l, 95.0)),
+        table::duration(percentile(l, 99.0)),
+        table::duration(l.last().copied().unwrap_or_default()),
+        l.len()
+    );
+    if eval.embedded > 0 {
+        println!(
+            "query embedding (batched per conversation, not in the latency): {} questions in {} ({} each)",
+            eval.embedded,
+            table::duration(eval.embed_took),
+            table::duration(eval.embed_took / eval.embedded as u32)
+        );
+    }
+    if !eval.skipped_evidence.is_empty() || eval.skipped_questions > 0 {
+        let named: Vec<&str> = eval
+            .skipped_evidence
+            .iter()
+            .take(MAX_NAMED)
+            .map(String::as_str)
+            .collect();
+        let more = eval.skipped_evidence.len().saturating_sub(named.len());
+        println!(
+            "skipped: {} evidence ids that name no turn{}{}; {} {} left without evidence",
+            eval.skipped_evidence.len(),
+            if named.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", named.join(", "))
+            },
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            },
+            eval.skipped_questions,
+            if eval.skipped_questions == 1 {
+                "question"
+            } else {
+                "questions"
+            }
+        );
+    }
+    if eval.incomplete > 0 {
+        println!(
+            "the time budget ran out in {} of {} recalls (their hits are the best found by then)",
+            eval.incomplete,
+            l.len()
+        );
+    }
+}
+
+/// The options in one line, like `signals: vector 1, keyword 1, activation
+/// 1 (3 hops, decay 0.7, ...), time hints 0.01`.
+fn describe(o: &RecallOptions) -> String {
+    let w = &o.weights;
+    let mut parts = Vec::new();
+    if w.vector > 0.0 {
+        parts.push(format!("vector {}", w.vector));
+    }
+    if w.keyword > 0.0 {
+        parts.push(format!("keyword {}", w.keyword));
+    }
+    if o.spreading {
+        let s = &o.spread;
+        parts.push(format!(
+            "activation {} ({} seeds, {} hops, decay {}, threshold {}, edges link {} temporal {} \
+             vector {} keyword {}, window {}s)",
+            w.activation,
+            o.seeds,
+            s.hops,
+            s.decay,
+            s.threshold,
+            s.weight(EdgeKind::Link),
+            s.weight(EdgeKind::Temporal),
+            s.weight(EdgeKind::Vector),
+            s.weight(EdgeKind::Keyword),
+            o.temporal_window.as_secs()
+        ));
+    }
+    if o.time_hints && w.time > 0.0 {
+        parts.push(format!("time hints {}", w.time));
+    }
+    if w.recency > 0.0 {
+        parts.push(format!("recency {}", w.recency));
+    }
+    let mut line = format!(
+        "signals: {}; {} candidates per signal",
+        parts.join(", "),
+        o.candidate_depth()
+    );
+    if let Some(b) = o.budget {
+        line.push_str(&format!("; budget {} per recall", table::duration(b)));
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(v: &[u64]) -> Vec<MemoryId> {
+        v.iter().map(|i| MemoryId(*i)).collect()
+    }
+
+    #[test]
+    fn scores_count_evidence_in_each_cut_off() {
+        let ranked = ids(&[7, 3, 9, 1, 2, 8, 4, 5, 6, 10]);
+        let evidence: HashSet<MemoryId> = ids(&[3, 10, 42]).into_iter().collect();
+        let s = score(&ranked, &evidence);
+        assert_eq!(s.found, [0, 1, 2]);
+        assert_eq!(s.evidence, 3);
+        let mut t = Tally::default();
+        t.add(&s);
+        t.add(&score(&ranked, &ids(&[7]).into_iter().collect()));
+        assert_eq!(t.hits, [1, 2, 2]);
+        assert_eq!(t.hit(0), Some(0.5));
+        assert!((t.recall(1).expect("rate") - (1.0 / 3.0 + 1.0) / 2.0).abs() < 1e-12);
+        assert_eq!(Tally::default().hit(0), None);
+        assert_eq!(t.json()["questions"], 2);
+        assert_eq!(t.json()["hit@10"], 1.0);
+    }
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let d: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        assert_eq!(percentile(&d, 50.0), Duration::from_millis(50));
+        assert_eq!(percentile(&d, 99.0), Duration::from_millis(99));
+        assert_eq!(percentile(&d[..1], 95.0), Duration::from_millis(1));
+        assert_eq!(percentile(&[], 50.0), Duration::ZERO);
+    }
+
+    #[test]
+    fn flags_make_checked_options() {
+        let mut t = Tuning {
+            no_vector: true,
+            no_keyword: false,
+            no_spread: false,
+            no_time_hints: true,
+            w_vector: None,
+            w_keyword: Some(2.0),
+            w_activation: None,
+            w_recency: None,
+            w_time: None,
+            seeds: Some(5),
+            hops: Some(2),
+            decay: None,
+            threshold: None,
+            visit_budget: None,
+            w_link: None,
+            w_temporal: Some(0.25),
+            w_vector_edge: None,
+            w_keyword_edge: None,
+            window_secs: Some(60),
+            vector_neighbors: None,
+            candidates: None,
+            budget_ms: Some(2.5),
+        };
+        let o = t.options().expect("valid");
+        assert_eq!(o.weights.vector, 0.0);
+        assert_eq!(o.weights.keyword, 2.0);
+        assert!(!o.time_hints && o.spreading);
+        assert_eq!((o.seeds, o.spread.hops), (5, 2));
+        assert_eq!(o.spread.weight(EdgeKind::Temporal), 0.25);
+        assert_eq!(o.temporal_window, Duration::from_secs(60));
+        assert_eq!(o.budget, Some(Duration::from_micros(2500)));
+        t.w_keyword = Some(-1.0);
+        let err = t.options().expect_err("negative weight").to_string();
+        assert!(err.contains("--w-keyword"), "{err}");
+        t.w_keyword = None;
+        t.no_keyword = true;
+        assert!(t.options().is_err());
+        t.no_keyword = false;
+        t.budget_ms = Some(-1.0);
+        assert!(t.options().is_err());
+    }
+}
