@@ -783,6 +783,7 @@ fn variants() -> [Variant; 4] {
             recency: 0.0,
             importance: 0.0,
             time: 0.0,
+            tags: 0.0,
         },
         ..RecallOptions::default()
     };

@@ -149,6 +149,9 @@ pub struct Tuning {
         help_heading = "Weights"
     )]
     w_time: Option<f32>,
+    /// Bonus for memories with a tag a question names (0 turns it off).
+    #[arg(long, value_name = "W", help_heading = "Weights")]
+    w_tags: Option<f32>,
     /// Candidates that seed activation.
     #[arg(long, value_name = "N", help_heading = "Spreading")]
     seeds: Option<usize>,
@@ -220,6 +223,7 @@ impl Tuning {
         set(&mut w.activation, self.w_activation);
         set(&mut w.recency, self.w_recency);
         set(&mut w.time, self.w_time);
+        set(&mut w.tags, self.w_tags);
         if self.no_vector {
             w.vector = 0.0;
         }
@@ -268,6 +272,7 @@ fn flag_of(field: &str) -> String {
         "weights.activation" => "--w-activation",
         "weights.recency" => "--w-recency",
         "weights.time" => "--w-time",
+        "weights.tags" => "--w-tags",
         "candidates" => "--candidates",
         "seeds" => "--seeds",
         _ => return format!("recall option {field}"),
@@ -298,6 +303,7 @@ fn options_json(o: &RecallOptions, embedder: &str) -> Json {
             "keyword": num(w.keyword),
             "activation": num(w.activation),
             "recency": num(w.recency),
+            "tags": num(w.tags),
             "importance": num(w.importance),
             "time": num(w.time),
         },
@@ -908,6 +914,9 @@ fn describe(o: &RecallOptions) -> String {
     if w.recency > 0.0 {
         parts.push(format!("recency {}", w.recency));
     }
+    if w.tags > 0.0 {
+        parts.push(format!("named tags {}", w.tags));
+    }
     let mut line = format!(
         "signals: {}; {} candidates per signal",
         parts.join(", "),
@@ -966,6 +975,7 @@ mod tests {
             w_activation: None,
             w_recency: None,
             w_time: None,
+            w_tags: None,
             seeds: Some(5),
             hops: Some(2),
             decay: None,
