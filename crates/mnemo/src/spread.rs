@@ -664,6 +664,43 @@ mod tests {
         assert_eq!(first, second);
     }
 
+    /// A complete graph generated on the fly (10^8 edges would not fit a
+    /// test's memory as a CSR graph).
+    struct Clique(u32);
+
+    impl Adjacency for Clique {
+        fn node_count(&self) -> usize {
+            self.0 as usize
+        }
+
+        fn for_each_neighbor<F: FnMut(u32, EdgeKind, f32)>(&self, node: u32, mut f: F) {
+            for other in (0..self.0).filter(|&o| o != node) {
+                f(other, EdgeKind::Keyword, 1.0);
+            }
+        }
+    }
+
+    #[test]
+    fn the_visit_budget_holds_on_a_real_clique_of_ten_thousand() {
+        let clique = Clique(10_000);
+        let mut s = Spreader::new();
+        let seeds: Vec<(u32, f32)> = (0..10).map(|i| (i, 1.0)).collect();
+        let params = SpreadParams {
+            threshold: 1e-9,
+            hops: 3,
+            visit_budget: 20_000,
+            ..SpreadParams::default()
+        };
+        let out = s.spread(&clique, &seeds, &params, None);
+        assert!(out.budget_exhausted);
+        assert_eq!(out.visits, 20_000);
+        assert_eq!(s.activated().len(), 10_000);
+        // With the default threshold the split is too thin to pass on.
+        let out = s.spread(&clique, &seeds, &SpreadParams::default(), None);
+        assert_eq!(out.visits, 0);
+        assert_eq!(s.activated().len(), 10);
+    }
+
     #[test]
     fn bad_seeds_and_parameters_are_contained() {
         let g = chain(4);
