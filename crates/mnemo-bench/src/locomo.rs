@@ -13,6 +13,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use mnemo::calendar::{days_from_civil, days_in_month, month_from_name};
 use serde_json::Value;
 
 /// One conversation: its turns and its answerable questions.
@@ -151,52 +152,13 @@ pub fn parse_date_time(text: &str) -> Option<i64> {
     };
     let mut parts = date.split([' ', ',']).filter(|p| !p.is_empty());
     let day: u32 = parts.next()?.parse().ok()?;
-    let month_name = parts.next()?;
-    let month = MONTHS
-        .iter()
-        .position(|name| name.eq_ignore_ascii_case(month_name))?;
+    let month = month_from_name(parts.next()?)?;
     let year: i64 = parts.next()?.parse().ok()?;
-    if parts.next().is_some() || day == 0 || day > days_in_month(year, month as u32 + 1) {
+    if parts.next().is_some() || day == 0 || day > days_in_month(year, month) {
         return None;
     }
-    let days = days_from_civil(year, month as u32 + 1, day);
+    let days = days_from_civil(year, month, day);
     Some(((days * 24 + hour) * 60 + m) * 60 * 1_000_000_000)
-}
-
-const MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-
-fn days_in_month(year: i64, month: u32) -> u32 {
-    match month {
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days from 1970-01-01 to the given date of the proleptic Gregorian
-/// calendar (Howard Hinnant's `days_from_civil`).
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(month);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 /// hit@k and recall@k of one retrieval run.

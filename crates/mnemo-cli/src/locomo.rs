@@ -235,21 +235,6 @@ fn conversation(item: &Value) -> Result<Conversation> {
     })
 }
 
-const MONTHS: [&str; 12] = [
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-];
-
 /// Parses LoCoMo's session times, like `1:56 pm on 8 May, 2023` (taken as
 /// UTC; month names may be abbreviated to three letters).
 pub fn parse_date_time(text: &str) -> Result<Timestamp> {
@@ -272,11 +257,7 @@ pub fn parse_date_time(text: &str) -> Result<Timestamp> {
         return Err(bad());
     };
     let day: u32 = day.parse().map_err(|_| bad())?;
-    let month = MONTHS
-        .iter()
-        .position(|name| *name == *month || (month.len() >= 3 && name.starts_with(*month)))
-        .ok_or_else(bad)? as u32
-        + 1;
+    let month = mnemo::calendar::month_from_name(month).ok_or_else(bad)?;
     let year: i64 = year.parse().map_err(|_| bad())?;
     if day == 0 || day > time::days_in_month(year, month) {
         return Err(bad());

@@ -2,49 +2,15 @@
 //! out.
 //!
 //! The engine stores a [`Timestamp`] as nanoseconds since the Unix epoch
-//! (1677 to 2262). No date crate is in the workspace, so the civil-date
-//! arithmetic is Howard Hinnant's `days_from_civil` / `civil_from_days`
-//! (exact for the proleptic Gregorian calendar).
+//! (1677 to 2262). The civil-date arithmetic is the engine's
+//! [`mnemo::calendar`].
 
 use mnemo::Timestamp;
+pub use mnemo::calendar::days_in_month;
+use mnemo::calendar::{civil_from_days, days_from_civil};
 
 const NANOS_PER_SEC: i64 = 1_000_000_000;
 const SECS_PER_DAY: i64 = 86_400;
-
-/// Days since 1970-01-01 of a proleptic Gregorian date.
-pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(month);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The date of a day counted from 1970-01-01: (year, month, day).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-/// Days in `month` of `year`.
-pub fn days_in_month(year: i64, month: u32) -> u32 {
-    match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        _ if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
-        _ => 28,
-    }
-}
 
 /// A timestamp from a UTC date and time of day, or `None` when it falls
 /// outside what a [`Timestamp`] holds (years 1677 to 2262).

@@ -29,6 +29,7 @@
 //! log.
 
 mod assoc;
+pub mod calendar;
 pub mod contains;
 mod engine;
 mod error;

@@ -442,7 +442,8 @@ fn part(fusion: Fusion, weight: f32, hit: Option<&SignalHit>) -> f32 {
 const RARE_DF: u32 = 8;
 
 /// Runs the recall pipeline (see the module docs) with the query's
-/// embedding already made (or none: keyword and activation only).
+/// embedding already made (or none: keyword and activation only), on
+/// options the caller has validated.
 pub(crate) fn run(
     inner: &Inner,
     text: &str,
@@ -450,7 +451,6 @@ pub(crate) fn run(
     options: &RecallOptions,
     embed_time: Duration,
 ) -> Result<Recall> {
-    options.validate().map_err(|e| invalid(&inner.name, e))?;
     let mut out = Recall {
         complete: true,
         timings: RecallTimings {
@@ -539,8 +539,6 @@ pub(crate) fn run(
                 .filter_map(|&(id, score)| Some((state.assoc.node(id)?, score / best)))
                 .collect();
             out.seeds = seeds.len();
-            let seed_activation: IdMap<f32> =
-                seeds.iter().map(|&(n, a)| (u64::from(n), a)).collect();
             let hnsw = inner.vectors.graph();
             let graph = RecallGraph {
                 state: &state,
@@ -562,8 +560,7 @@ pub(crate) fn run(
                 .iter()
                 .filter_map(|&n| {
                     let id = state.assoc.id(n)?;
-                    let own = seed_activation.get(&u64::from(n)).copied().unwrap_or(0.0);
-                    let received = s.activation(n) - own;
+                    let received = s.received(n);
                     (received > 0.0 && allow.as_ref().is_none_or(|a| a.contains(id)))
                         .then_some((id, received))
                 })

@@ -218,6 +218,8 @@ impl Deadline {
 #[derive(Debug, Default)]
 pub struct Spreader {
     activation: Vec<f32>,
+    /// What each seed was given (0 for other nodes).
+    seeded: Vec<f32>,
     pulse: Vec<f32>,
     pulse_next: Vec<f32>,
     /// The neighbour that passed a node its largest delta, or the node's
@@ -242,6 +244,7 @@ impl Spreader {
         for &n in &self.touched {
             let n = n as usize;
             self.activation[n] = 0.0;
+            self.seeded[n] = 0.0;
             self.pulse[n] = 0.0;
             self.pulse_next[n] = 0.0;
             self.best_delta[n] = 0.0;
@@ -250,6 +253,7 @@ impl Spreader {
         self.touched.clear();
         if self.activation.len() < nodes {
             self.activation.resize(nodes, 0.0);
+            self.seeded.resize(nodes, 0.0);
             self.pulse.resize(nodes, 0.0);
             self.pulse_next.resize(nodes, 0.0);
             self.best_delta.resize(nodes, 0.0);
@@ -287,6 +291,7 @@ impl Spreader {
                 self.frontier.push(node);
             }
             self.activation[n] += a;
+            self.seeded[n] += a;
             self.pulse[n] += a;
         }
         let mut outcome = SpreadOutcome::default();
@@ -401,6 +406,12 @@ impl Spreader {
     /// reached).
     pub fn activation(&self, node: u32) -> f32 {
         self.activation.get(node as usize).copied().unwrap_or(0.0)
+    }
+
+    /// What `node` received from other nodes in the last spread: its
+    /// activation less what it was seeded with.
+    pub fn received(&self, node: u32) -> f32 {
+        self.activation(node) - self.seeded.get(node as usize).copied().unwrap_or(0.0)
     }
 
     /// The hop at which the last spread first reached `node` (0 for a seed),
