@@ -11,6 +11,7 @@
 //! A new suite is a module with a `run(&SuiteOptions) -> Result<Vec<BenchResult>>`
 //! function and a variant of [`Suite`].
 
+mod coherence_suite;
 mod embed_suite;
 mod engine_suite;
 mod gauss;
@@ -109,6 +110,10 @@ enum Suite {
     /// graph against a plain BFS, hybrid recall over 100k memories with
     /// and without spreading, and LoCoMo hit@5 with ablations.
     Recall(SuiteOptions),
+    /// mnemo's facts: asserts with their conflict check over 1M facts and
+    /// 100k keys, and conflict detection in one context against the
+    /// edge-net O(n²) pass at 100, 1k and 10k assertions.
+    Coherence(SuiteOptions),
 }
 
 impl Suite {
@@ -119,6 +124,7 @@ impl Suite {
             Suite::Vector(_) => "vector",
             Suite::Engine(_) => "engine",
             Suite::Recall(_) => "recall",
+            Suite::Coherence(_) => "coherence",
         }
     }
 
@@ -128,7 +134,8 @@ impl Suite {
             | Suite::Embed(opts)
             | Suite::Vector(opts)
             | Suite::Engine(opts)
-            | Suite::Recall(opts) => opts,
+            | Suite::Recall(opts)
+            | Suite::Coherence(opts) => opts,
         }
     }
 }
@@ -180,6 +187,7 @@ fn main() -> Result<()> {
         Suite::Vector(opts) => vector_suite::run(opts)?,
         Suite::Engine(opts) => engine_suite::run(opts)?,
         Suite::Recall(opts) => recall_suite::run(opts)?,
+        Suite::Coherence(opts) => coherence_suite::run(opts)?,
     };
     let root = harness::workspace_root();
     let report = Report {

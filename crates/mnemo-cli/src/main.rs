@@ -1,7 +1,9 @@
 //! `mnemo`: the mnemo command line.
 //!
 //! The engine commands (`remember`, `recall`, `query`, `get`, `forget`,
-//! `link`, `import`, `export`, `stats`, `verify`, `watch`, `demo`) work on
+//! `link`, `import`, `export`, `stats`, `verify`, `watch`, `demo`), the
+//! fact commands (`fact ...`, `conflicts`, `resolve`) and the procedural
+//! memory commands (`trajectory add`, `suggest`, `patterns ...`) work on
 //! one namespace (`--namespace`, default `default`) of a data directory
 //! (`--data`, default `./mnemo-data`); `mnemo eval locomo FILE` measures
 //! recall on LoCoMo conversations (hit@k, recall@k, latency), one namespace
@@ -21,21 +23,25 @@
 //! - `open`: the shared options and opening a namespace; `embedder`:
 //!   choosing the embedder (or reusing the namespace's own).
 //! - one module per command (`memory_cmd` holds the one-memory commands,
-//!   `eval_cmd` the benchmarks), with `jsonl` (the JSON form of a memory),
+//!   `eval_cmd` the benchmarks, `fact_cmd` and `conflict_cmd` the facts,
+//!   `pattern_cmd` trajectories and patterns), with `jsonl` (the JSON form of a memory),
 //!   `locomo` (the LoCoMo format), `time` (RFC 3339) and `table` (aligned
 //!   output) beside them.
 
+mod conflict_cmd;
 mod demo;
 mod embed_cmd;
 mod embedder;
 mod eval_cmd;
 mod export;
+mod fact_cmd;
 mod import;
 mod jsonl;
 mod locomo;
 mod log_cmd;
 mod memory_cmd;
 mod open;
+mod pattern_cmd;
 mod query_cmd;
 mod recall_cmd;
 mod stats_cmd;
@@ -79,6 +85,21 @@ enum Command {
     Import(import::ImportArgs),
     /// Export every memory as JSONL.
     Export(export::ExportArgs),
+    /// Assert facts, list them, show a fact's history with proofs, and
+    /// challenge, support, retract or quarantine one.
+    #[command(subcommand)]
+    Fact(fact_cmd::FactCommand),
+    /// Contradictions between facts (open ones; all with --all).
+    Conflicts(conflict_cmd::ConflictsArgs),
+    /// Settle a conflict: the facts accepted and deprecated, and why.
+    Resolve(conflict_cmd::ResolveArgs),
+    /// Record how a task went (`mnemo trajectory add`).
+    #[command(subcommand)]
+    Trajectory(pattern_cmd::TrajectoryCommand),
+    /// Recommend an executor for a task from the learned patterns.
+    Suggest(pattern_cmd::SuggestArgs),
+    /// List the learned patterns, or prune, consolidate or refine them.
+    Patterns(pattern_cmd::PatternsArgs),
     /// Counts, sizes and the Merkle root.
     Stats,
     /// Check the log's checksums, the Merkle root and the snapshot.
@@ -126,6 +147,12 @@ fn main() -> ExitCode {
         Command::Link(args) => memory_cmd::link(g, args),
         Command::Import(args) => import::run(g, args),
         Command::Export(args) => export::run(g, args),
+        Command::Fact(cmd) => fact_cmd::run(g, cmd),
+        Command::Conflicts(args) => conflict_cmd::list(g, args),
+        Command::Resolve(args) => conflict_cmd::resolve(g, args),
+        Command::Trajectory(cmd) => pattern_cmd::trajectory(g, cmd),
+        Command::Suggest(args) => pattern_cmd::suggest(g, args),
+        Command::Patterns(args) => pattern_cmd::patterns(g, args),
         Command::Stats => stats_cmd::run(g),
         Command::Verify => verify_cmd::run(g),
         Command::Watch(args) => watch_cmd::run(g, args),

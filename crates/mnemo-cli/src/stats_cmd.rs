@@ -29,6 +29,10 @@ pub fn stats_json(ns: &Namespace) -> Result<Json> {
         "namespace": s.namespace,
         "memories": s.memories,
         "links": s.links,
+        "facts": s.facts,
+        "open_conflicts": s.open_conflicts,
+        "patterns": s.patterns,
+        "trajectories": s.trajectories,
         "tags": s.tags,
         "sources": s.sources,
         "vectors": s.vectors,
@@ -53,6 +57,14 @@ pub fn stats_table(ns: &Namespace) -> Result<Table> {
     let mut put = |k: &str, v: String| t.row(vec![k.to_owned(), v]);
     put("memories", s.memories.to_string());
     put("links", s.links.to_string());
+    put(
+        "facts",
+        format!("{} ({} open conflicts)", s.facts, s.open_conflicts),
+    );
+    put(
+        "patterns",
+        format!("{} ({} trajectories)", s.patterns, s.trajectories),
+    );
     put("tags", s.tags.to_string());
     put("sources", s.sources.to_string());
     put(

@@ -23,6 +23,17 @@
 //! | 4 | [`Event::Link`] | [`crate::Link`] |
 //! | 5 | [`Event::Unlink`] | [`Unlink`] |
 //! | 6 | [`Event::Forget`] | [`MemoryId`] |
+//! | 7 | [`Event::Declare`] | [`Declare`] |
+//! | 8 | [`Event::Assert`] | [`AssertFact`] |
+//! | 9 | [`Event::Challenge`] | [`FactNote`] |
+//! | 10 | [`Event::Support`] | [`Support`] |
+//! | 11 | [`Event::Resolve`] | [`Resolve`] |
+//! | 12 | [`Event::Quarantine`] | [`SetQuarantine`] |
+//! | 13 | [`Event::Retract`] | [`FactNote`] |
+//! | 14 | [`Event::Trajectory`] | [`RecordTrajectory`] |
+//! | 15 | [`Event::Refine`] | [`Refine`] |
+//! | 16 | [`Event::Prune`] | `Vec<`[`PatternId`]`>` |
+//! | 17 | [`Event::Consolidate`] | `Vec<(`[`PatternId`]`, `[`PatternId`]`)>` (kept, absorbed) |
 //!
 //! Postcard writes integers as LEB128 varints (signed ones zig-zagged), `f32`
 //! as 4 little-endian bytes, strings and sequences as a varint length then
@@ -34,7 +45,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::facts::{Cardinality, ConflictId, FactId, Quarantine};
 use crate::model::{Kind, Link, MemoryId, Metadata, Timestamp, Validity};
+use crate::patterns::{PatternId, TrajectoryId};
 
 /// The format version written by this build.
 pub const FORMAT_VERSION: u8 = 1;
@@ -126,6 +139,135 @@ pub struct Unlink {
     pub kind: String,
 }
 
+/// A predicate's declared cardinality.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Declare {
+    /// The predicate.
+    pub predicate: String,
+    /// Single- or multi-valued.
+    pub cardinality: Cardinality,
+}
+
+/// A conflict a new fact opens (decided by the writer's verifier).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpenConflict {
+    /// The conflict's assigned id.
+    pub id: ConflictId,
+    /// The believed fact the new one contradicts.
+    pub with: FactId,
+    /// The verifier's reason.
+    pub reason: String,
+}
+
+/// A fact asserted, with the coherence decisions the writer made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssertFact {
+    /// Assigned id.
+    pub id: FactId,
+    /// Subject.
+    pub subject: String,
+    /// Predicate.
+    pub predicate: String,
+    /// Object.
+    pub object: String,
+    /// Context.
+    pub context: String,
+    /// Confidence in `[0, 1]`.
+    pub confidence: f32,
+    /// Validity window.
+    pub valid: Validity,
+    /// Memories it was drawn from.
+    pub evidence: Vec<MemoryId>,
+    /// Believed facts whose windows it closes (knowledge updates).
+    pub supersedes: Vec<FactId>,
+    /// Conflicts it opens.
+    pub conflicts: Vec<OpenConflict>,
+}
+
+/// A fact and a reason (a challenge or a retraction).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FactNote {
+    /// The fact.
+    pub fact: FactId,
+    /// Why.
+    pub reason: String,
+}
+
+/// Evidence added to a fact.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Support {
+    /// The fact.
+    pub fact: FactId,
+    /// The memories that support it.
+    pub evidence: Vec<MemoryId>,
+    /// A note.
+    pub note: Option<String>,
+}
+
+/// A conflict resolved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Resolve {
+    /// The conflict.
+    pub conflict: ConflictId,
+    /// Facts kept.
+    pub accepted: Vec<FactId>,
+    /// Facts deprecated.
+    pub deprecated: Vec<FactId>,
+    /// Why.
+    pub rationale: String,
+}
+
+/// A fact's quarantine level set explicitly (`None`: back to the derived
+/// level).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SetQuarantine {
+    /// The fact.
+    pub fact: FactId,
+    /// The level.
+    pub level: Option<Quarantine>,
+    /// Why.
+    pub reason: String,
+}
+
+/// A task trajectory recorded, with the pattern the writer assigned it to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordTrajectory {
+    /// Assigned id.
+    pub id: TrajectoryId,
+    /// The task's text, if given.
+    pub task: Option<String>,
+    /// The task's embedding.
+    pub vector: Vec<f32>,
+    /// Whether it succeeded.
+    pub success: bool,
+    /// Its score in `[0, 1]`.
+    pub score: f32,
+    /// How long it took, in milliseconds.
+    pub latency_ms: f32,
+    /// What it cost.
+    pub cost: f32,
+    /// Who or what carried it out.
+    pub executor: String,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// When it happened (`None`: the log timestamp).
+    pub at: Option<Timestamp>,
+    /// The pattern it joins (an existing one, or the next id: a new one).
+    pub pattern: PatternId,
+}
+
+/// A k-means++ refinement of the patterns; its parameters are logged so
+/// a replay refines exactly the same way.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Refine {
+    /// The seeding's random seed.
+    pub seed: u64,
+    /// Lloyd iterations at most.
+    pub iterations: u32,
+    /// Trajectories the centres are fitted on at most.
+    pub max_trajectories: u32,
+}
+
 /// One write event.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
@@ -143,7 +285,51 @@ pub enum Event {
     Unlink(Unlink),
     /// A memory forgotten.
     Forget(MemoryId),
+    /// A predicate's cardinality declared.
+    Declare(Declare),
+    /// A fact asserted.
+    Assert(AssertFact),
+    /// A fact challenged.
+    Challenge(FactNote),
+    /// A fact supported with evidence.
+    Support(Support),
+    /// A conflict resolved.
+    Resolve(Resolve),
+    /// A fact's quarantine level set.
+    Quarantine(SetQuarantine),
+    /// A fact retracted.
+    Retract(FactNote),
+    /// A trajectory recorded.
+    Trajectory(RecordTrajectory),
+    /// Patterns refined by k-means++.
+    Refine(Refine),
+    /// Patterns pruned.
+    Prune(Vec<PatternId>),
+    /// Patterns merged: (kept, absorbed).
+    Consolidate(Vec<(PatternId, PatternId)>),
 }
+
+/// The event names by kind byte.
+const NAMES: [&str; 18] = [
+    "init",
+    "remember",
+    "revise",
+    "retag",
+    "link",
+    "unlink",
+    "forget",
+    "declare",
+    "assert",
+    "challenge",
+    "support",
+    "resolve",
+    "quarantine",
+    "retract",
+    "trajectory",
+    "refine",
+    "prune",
+    "consolidate",
+];
 
 impl Event {
     /// The kind byte.
@@ -156,20 +342,23 @@ impl Event {
             Event::Link(_) => 4,
             Event::Unlink(_) => 5,
             Event::Forget(_) => 6,
+            Event::Declare(_) => 7,
+            Event::Assert(_) => 8,
+            Event::Challenge(_) => 9,
+            Event::Support(_) => 10,
+            Event::Resolve(_) => 11,
+            Event::Quarantine(_) => 12,
+            Event::Retract(_) => 13,
+            Event::Trajectory(_) => 14,
+            Event::Refine(_) => 15,
+            Event::Prune(_) => 16,
+            Event::Consolidate(_) => 17,
         }
     }
 
     /// A short name of the event kind.
     pub fn name(&self) -> &'static str {
-        match self {
-            Event::Init(_) => "init",
-            Event::Remember(_) => "remember",
-            Event::Revise(_) => "revise",
-            Event::Retag(_) => "retag",
-            Event::Link(_) => "link",
-            Event::Unlink(_) => "unlink",
-            Event::Forget(_) => "forget",
-        }
+        NAMES[usize::from(self.kind_byte())]
     }
 
     /// Appends the encoding (version, kind, postcard body) to `out`.
@@ -184,6 +373,16 @@ impl Event {
             Event::Link(e) => postcard::to_extend(e, std::mem::take(out)),
             Event::Unlink(e) => postcard::to_extend(e, std::mem::take(out)),
             Event::Forget(e) => postcard::to_extend(e, std::mem::take(out)),
+            Event::Declare(e) => postcard::to_extend(e, std::mem::take(out)),
+            Event::Assert(e) => postcard::to_extend(e, std::mem::take(out)),
+            Event::Challenge(e) | Event::Retract(e) => postcard::to_extend(e, std::mem::take(out)),
+            Event::Support(e) => postcard::to_extend(e, std::mem::take(out)),
+            Event::Resolve(e) => postcard::to_extend(e, std::mem::take(out)),
+            Event::Quarantine(e) => postcard::to_extend(e, std::mem::take(out)),
+            Event::Trajectory(e) => postcard::to_extend(e, std::mem::take(out)),
+            Event::Refine(e) => postcard::to_extend(e, std::mem::take(out)),
+            Event::Prune(e) => postcard::to_extend(e, std::mem::take(out)),
+            Event::Consolidate(e) => postcard::to_extend(e, std::mem::take(out)),
         };
         *out = body.map_err(|e| Error::Encode(e.to_string()))?;
         Ok(())
@@ -226,21 +425,25 @@ impl Event {
             4 => body_of(body).map(Event::Link),
             5 => body_of(body).map(Event::Unlink),
             6 => body_of(body).map(Event::Forget),
+            7 => body_of(body).map(Event::Declare),
+            8 => body_of(body).map(Event::Assert),
+            9 => body_of(body).map(Event::Challenge),
+            10 => body_of(body).map(Event::Support),
+            11 => body_of(body).map(Event::Resolve),
+            12 => body_of(body).map(Event::Quarantine),
+            13 => body_of(body).map(Event::Retract),
+            14 => body_of(body).map(Event::Trajectory),
+            15 => body_of(body).map(Event::Refine),
+            16 => body_of(body).map(Event::Prune),
+            17 => body_of(body).map(Event::Consolidate),
             other => return Err(bad(format!("unknown event kind {other}"))),
         };
-        event.map_err(|reason| bad(format!("malformed {} event: {reason}", kind_name(kind))))
-    }
-}
-
-fn kind_name(kind: u8) -> &'static str {
-    match kind {
-        0 => "init",
-        1 => "remember",
-        2 => "revise",
-        3 => "retag",
-        4 => "link",
-        5 => "unlink",
-        _ => "forget",
+        event.map_err(|reason| {
+            bad(format!(
+                "malformed {} event: {reason}",
+                NAMES[usize::from(kind)]
+            ))
+        })
     }
 }
 
@@ -293,6 +496,73 @@ mod tests {
                 kind: "caused".into(),
             }),
             Event::Forget(MemoryId(1)),
+            Event::Declare(Declare {
+                predicate: "likes".into(),
+                cardinality: Cardinality::Multi,
+            }),
+            Event::Assert(AssertFact {
+                id: FactId(2),
+                subject: "alice".into(),
+                predicate: "lives_in".into(),
+                object: "Paris".into(),
+                context: "default".into(),
+                confidence: 0.9,
+                valid: Validity {
+                    from: Some(Timestamp(10)),
+                    until: None,
+                },
+                evidence: vec![MemoryId(1)],
+                supersedes: vec![FactId(1)],
+                conflicts: vec![OpenConflict {
+                    id: ConflictId(1),
+                    with: FactId(1),
+                    reason: "differs".into(),
+                }],
+            }),
+            Event::Challenge(FactNote {
+                fact: FactId(2),
+                reason: "doubt".into(),
+            }),
+            Event::Support(Support {
+                fact: FactId(2),
+                evidence: vec![MemoryId(3)],
+                note: Some("seen".into()),
+            }),
+            Event::Resolve(Resolve {
+                conflict: ConflictId(1),
+                accepted: vec![FactId(2)],
+                deprecated: vec![FactId(1)],
+                rationale: "newer source".into(),
+            }),
+            Event::Quarantine(SetQuarantine {
+                fact: FactId(2),
+                level: Some(Quarantine::Blocked),
+                reason: "spam".into(),
+            }),
+            Event::Retract(FactNote {
+                fact: FactId(2),
+                reason: "typo".into(),
+            }),
+            Event::Trajectory(RecordTrajectory {
+                id: TrajectoryId(1),
+                task: Some("sort a list".into()),
+                vector: vec![0.5, 0.5],
+                success: true,
+                score: 0.75,
+                latency_ms: 12.5,
+                cost: 0.01,
+                executor: "gpt".into(),
+                tags: vec!["code".into()],
+                at: None,
+                pattern: PatternId(1),
+            }),
+            Event::Refine(Refine {
+                seed: 42,
+                iterations: 8,
+                max_trajectories: 1000,
+            }),
+            Event::Prune(vec![PatternId(3)]),
+            Event::Consolidate(vec![(PatternId(1), PatternId(2))]),
         ]
     }
 

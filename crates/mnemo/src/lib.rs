@@ -30,15 +30,18 @@
 
 mod assoc;
 pub mod calendar;
+mod coherence;
 pub mod contains;
 mod engine;
 mod error;
 pub mod event;
 mod exec;
+pub mod facts;
 mod input;
 mod model;
 mod namespace;
 mod options;
+pub mod patterns;
 mod query;
 pub mod recall;
 pub mod snapshot;
@@ -49,14 +52,21 @@ pub mod timehint;
 pub mod vectors;
 pub mod watch;
 
+pub use coherence::{
+    Asserted, EventProof, FactRecord, MAX_EVIDENCE, MAX_SUGGEST_K, NewTrajectory, Recorded,
+};
 pub use engine::{Mnemo, validate_namespace};
 pub use error::{Error, Result};
 pub use event::Event;
+pub use facts::{
+    Cardinality, Clock, Conflict, ConflictId, ConflictState, Fact, FactId, FactQuery, FactStatus,
+    NewFact, Quarantine, Verdict, Verifier,
+};
 pub use input::{NewMemory, Revision};
 pub use mnemo_log::{Hash, SyncPolicy};
 pub use model::{Kind, Link, Memory, MemoryId, Metadata, Timestamp, Validity, Value};
 pub use namespace::{MAX_LABEL_BYTES, MemoryProof, Namespace, OpenReport, Progress, Stats};
-pub use options::Options;
+pub use options::{CoherenceOptions, Options};
 pub use query::{OrderBy, Query, TimeRange};
 pub use recall::{Fusion, Recall, RecallHit, RecallOptions, SignalHit, SignalWeights};
 pub use state::{Delta, Edge, State};

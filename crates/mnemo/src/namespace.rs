@@ -76,6 +76,14 @@ pub struct Stats {
     pub memories: usize,
     /// Links.
     pub links: usize,
+    /// Facts (any status).
+    pub facts: usize,
+    /// Conflicts not yet resolved.
+    pub open_conflicts: usize,
+    /// Learned patterns.
+    pub patterns: usize,
+    /// Trajectories in the patterns.
+    pub trajectories: usize,
     /// Distinct tags in use.
     pub tags: usize,
     /// Distinct sources in use.
@@ -126,7 +134,7 @@ pub(crate) struct Inner {
     pub(crate) state: RwLock<State>,
     pub(crate) vectors: Arc<VectorIndex>,
     watchers: Mutex<Watchers>,
-    writer: Mutex<()>,
+    pub(crate) writer: Mutex<()>,
     pub(crate) options: Options,
     pub(crate) embedder: EmbedderInfo,
     indexer: Mutex<Option<std::thread::JoinHandle<()>>>,
@@ -142,7 +150,7 @@ pub(crate) struct Inner {
 /// A handle on one namespace (cheap to clone; all clones share it).
 #[derive(Clone)]
 pub struct Namespace {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
 impl std::fmt::Debug for Namespace {
@@ -316,7 +324,7 @@ impl Namespace {
         &self.inner.report
     }
 
-    fn invalid(&self, field: &'static str, reason: impl Into<String>) -> Error {
+    pub(crate) fn invalid(&self, field: &'static str, reason: impl Into<String>) -> Error {
         Error::Invalid {
             namespace: self.inner.name.clone(),
             field,
@@ -324,14 +332,14 @@ impl Namespace {
         }
     }
 
-    fn unknown(&self, id: MemoryId) -> Error {
+    pub(crate) fn unknown(&self, id: MemoryId) -> Error {
         Error::UnknownId {
             namespace: self.inner.name.clone(),
             id: id.0,
         }
     }
 
-    fn check_open(&self) -> Result<()> {
+    pub(crate) fn check_open(&self) -> Result<()> {
         if self.inner.closed.load(Ordering::Acquire) {
             Err(Error::Closed(self.inner.name.clone()))
         } else {
@@ -355,7 +363,7 @@ impl Namespace {
         Ok(())
     }
 
-    fn check_label(&self, field: &'static str, label: &str) -> Result<()> {
+    pub(crate) fn check_label(&self, field: &'static str, label: &str) -> Result<()> {
         if label.is_empty() {
             return Err(self.invalid(field, "it is empty"));
         }
@@ -371,7 +379,7 @@ impl Namespace {
         Ok(())
     }
 
-    fn check_unit(&self, field: &'static str, x: f32) -> Result<()> {
+    pub(crate) fn check_unit(&self, field: &'static str, x: f32) -> Result<()> {
         if !(0.0..=1.0).contains(&x) {
             return Err(self.invalid(field, format!("{x} is not in [0, 1]")));
         }
@@ -394,7 +402,7 @@ impl Namespace {
         Ok(())
     }
 
-    fn check_vector(&self, v: &[f32]) -> Result<()> {
+    pub(crate) fn check_vector(&self, v: &[f32]) -> Result<()> {
         let dim = self.inner.embedder.dimension;
         if v.len() != dim {
             return Err(self.invalid(
@@ -428,7 +436,7 @@ impl Namespace {
         Ok(())
     }
 
-    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+    pub(crate) fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
@@ -694,7 +702,7 @@ impl Namespace {
         Ok(events)
     }
 
-    fn live(&self, id: MemoryId) -> Result<Arc<Memory>> {
+    pub(crate) fn live(&self, id: MemoryId) -> Result<Arc<Memory>> {
         self.inner
             .state
             .read()
@@ -819,7 +827,7 @@ impl Namespace {
 
     /// Appends `events` to the log and folds them; returns one delta per
     /// event. The caller holds the writer lock.
-    fn commit(&self, events: Vec<Event>) -> Result<Vec<Delta>> {
+    pub(crate) fn commit(&self, events: Vec<Event>) -> Result<Vec<Delta>> {
         let mut payloads = Vec::with_capacity(events.len());
         let max = self.inner.log.config().max_record_bytes;
         for e in &events {
@@ -1054,29 +1062,13 @@ impl Namespace {
     /// (its remember, or its latest revision or retag).
     pub fn prove(&self, id: MemoryId) -> Result<MemoryProof> {
         let memory = self.live(id)?;
-        let log_error = |source| Error::Log {
-            namespace: self.inner.name.clone(),
-            source,
-        };
-        let (root, size) = self.root()?;
-        let seq = memory.updated_seq;
-        let proof = self
-            .inner
-            .log
-            .inclusion_proof(seq, size)
-            .map_err(log_error)?;
-        let frame = self
-            .inner
-            .log
-            .read(seq)
-            .map(|r| r.frame().clone())
-            .ok_or_else(|| self.invalid("proof", format!("event {seq} is not in the log")))?;
+        let p = self.prove_event(memory.updated_seq)?;
         Ok(MemoryProof {
             id,
-            seq,
-            frame,
-            proof,
-            root,
+            seq: p.seq,
+            frame: p.frame,
+            proof: p.proof,
+            root: p.root,
         })
     }
 
@@ -1088,6 +1080,10 @@ impl Namespace {
             namespace: self.inner.name.clone(),
             memories: state.len(),
             links: state.link_count(),
+            facts: state.facts.len(),
+            open_conflicts: state.facts.open_conflicts(),
+            patterns: state.patterns.as_ref().map_or(0, |p| p.len()),
+            trajectories: state.patterns.as_ref().map_or(0, |p| p.trajectory_count()),
             tags: state.tags.len(),
             sources: state.sources.len(),
             vectors: self.inner.vectors.len(),

@@ -5,7 +5,39 @@ use std::sync::Arc;
 use mnemo_embed::{Embedder, HashEmbedder};
 use mnemo_log::SyncPolicy;
 
+use crate::facts::{DefaultVerifier, Verifier};
+use crate::patterns::PatternParams;
 use crate::vectors::VectorParams;
+
+/// How facts are checked for contradictions (see [`crate::facts`]).
+#[derive(Clone)]
+pub struct CoherenceOptions {
+    /// Decides whether two facts of one key contradict each other. Default
+    /// [`DefaultVerifier`]. Its decisions are logged, so a namespace
+    /// reopened with another verifier keeps the conflicts it had.
+    pub verifier: Arc<dyn Verifier>,
+    /// Facts less confident than this neither conflict nor supersede.
+    /// Default 0.5.
+    pub confidence_threshold: f32,
+}
+
+impl Default for CoherenceOptions {
+    fn default() -> Self {
+        Self {
+            verifier: Arc::new(DefaultVerifier),
+            confidence_threshold: 0.5,
+        }
+    }
+}
+
+impl std::fmt::Debug for CoherenceOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CoherenceOptions")
+            .field("verifier", &self.verifier.name())
+            .field("confidence_threshold", &self.confidence_threshold)
+            .finish()
+    }
+}
 
 /// Settings shared by every namespace of a [`crate::Mnemo`].
 #[derive(Clone)]
@@ -35,6 +67,10 @@ pub struct Options {
     /// only). When false (and in the browser) the writer does it.
     /// Default true.
     pub background_indexing: bool,
+    /// Contradiction checks of facts.
+    pub coherence: CoherenceOptions,
+    /// Clustering of trajectories into patterns.
+    pub patterns: PatternParams,
 }
 
 impl Default for Options {
@@ -48,6 +84,8 @@ impl Default for Options {
             watch_buffer: 1024,
             vectors: VectorParams::default(),
             background_indexing: cfg!(not(target_arch = "wasm32")),
+            coherence: CoherenceOptions::default(),
+            patterns: PatternParams::default(),
         }
     }
 }
@@ -63,6 +101,8 @@ impl std::fmt::Debug for Options {
             .field("watch_buffer", &self.watch_buffer)
             .field("vectors", &self.vectors)
             .field("background_indexing", &self.background_indexing)
+            .field("coherence", &self.coherence)
+            .field("patterns", &self.patterns)
             .finish()
     }
 }
@@ -83,6 +123,12 @@ impl Options {
     /// Sets the durability policy.
     pub fn sync(mut self, policy: SyncPolicy) -> Self {
         self.sync = policy;
+        self
+    }
+
+    /// Uses `verifier` to find contradicting facts.
+    pub fn verifier(mut self, verifier: Arc<dyn Verifier>) -> Self {
+        self.coherence.verifier = verifier;
         self
     }
 

@@ -79,6 +79,7 @@ use std::time::Duration;
 use crate::assoc::RecallGraph;
 use crate::error::{Error, Result};
 use crate::exec;
+use crate::facts::Quarantine;
 use crate::model::{Memory, MemoryId, Timestamp};
 use crate::namespace::Inner;
 use crate::query::{Query, TimeRange};
@@ -173,6 +174,11 @@ pub struct RecallOptions {
     pub budget: Option<Duration>,
     /// Whether hits carry an [`Explanation`].
     pub explain: bool,
+    /// Memories cited only by facts less trusted than this are withheld
+    /// (see [`crate::facts`]). Default [`Quarantine::Conservative`]: the
+    /// evidence of deprecated, retracted and unwitnessed challenged facts
+    /// is not recalled.
+    pub max_quarantine: Quarantine,
 }
 
 impl Default for RecallOptions {
@@ -198,6 +204,7 @@ impl Default for RecallOptions {
             time_hints: true,
             budget: None,
             explain: false,
+            max_quarantine: Quarantine::Conservative,
         }
     }
 }
@@ -610,9 +617,18 @@ pub(crate) fn run(
             },
         ]
     };
+    let withholds = state.facts.withholds_any();
     let mut ranked: Vec<(u64, f32)> = fused
         .iter()
         .filter_map(|(&id, c)| {
+            if withholds
+                && state
+                    .facts
+                    .withheld(id)
+                    .is_some_and(|level| level > options.max_quarantine)
+            {
+                return None;
+            }
             let m = state.memories.get(&id)?;
             let base = part(fusion, w.vector, c.vector.as_ref())
                 + part(fusion, w.keyword, c.keyword.as_ref())

@@ -1,7 +1,7 @@
 //! Snapshots: the folded state and its indices at a log seq, so opening
 //! does not replay the whole log.
 //!
-//! ## File format (version 1)
+//! ## File format (version 2)
 //!
 //! `DIR/<namespace>/snapshots/{seq:020}.snap`, where `seq` is the number of
 //! events folded in (the state is the fold of events `0..seq`). All
@@ -10,12 +10,12 @@
 //! | offset | size | field |
 //! |-------:|-----:|-------|
 //! | 0 | 8 | magic `MNEMOSNP` |
-//! | 8 | 2 | version `1` |
+//! | 8 | 2 | version `2` |
 //! | 10 | 6 | zero |
 //! | 16 | 8 | `seq` |
 //! | 24 | 32 | the log's Merkle root at tree size `seq` (ties the snapshot to its log) |
 //! | 56 | 8 | `len`: bytes of the sections that follow |
-//! | 64 | len | four sections, each a u64 length then its bytes: (1) postcard of the memories, links, next id and embedder; (2) the BM25 index (`text` module format); (3) the HNSW graph (`mnemo-vector` format; empty when there is none); (4) the vectors not yet in the graph (`mnemo-vector` flat format) |
+//! | 64 | len | four sections, each a u64 length then its bytes: (1) postcard of the memories, links, next id, embedder, facts, conflicts and patterns; (2) the BM25 index (`text` module format); (3) the HNSW graph (`mnemo-vector` format; empty when there is none); (4) the vectors not yet in the graph (`mnemo-vector` flat format) |
 //! | 64+len | 8 | XXH3-64 of bytes `0..64+len` |
 //!
 //! A snapshot is written to a temporary file, synced, renamed into place
@@ -41,14 +41,16 @@ use xxhash_rust::xxh3::Xxh3;
 use mnemo_log::Log;
 
 use crate::error::{Error, Result};
+use crate::facts::{FactStore, FactsImage};
 use crate::model::{Link, Memory, MemoryId};
 use crate::namespace::Inner;
+use crate::patterns::PatternStore;
 use crate::state::State;
 use crate::text::TextIndex;
 use crate::vectors::VectorIndex;
 
 const MAGIC: &[u8; 8] = b"MNEMOSNP";
-const VERSION: u16 = 1;
+const VERSION: u16 = 2;
 const HEADER: usize = 64;
 /// Snapshots kept on disk.
 const KEEP: usize = 2;
@@ -59,6 +61,8 @@ struct MetaRef<'a> {
     embedder: Option<(&'a str, u32)>,
     memories: Vec<&'a Memory>,
     links: Vec<Link>,
+    facts: &'a FactsImage,
+    patterns: Option<&'a PatternStore>,
 }
 
 #[derive(Deserialize)]
@@ -67,6 +71,8 @@ struct Meta {
     embedder: Option<(String, u32)>,
     memories: Vec<Memory>,
     links: Vec<Link>,
+    facts: FactsImage,
+    patterns: Option<PatternStore>,
 }
 
 /// What a capture took from the state, ready to be written.
@@ -76,6 +82,8 @@ pub(crate) struct Captured {
     embedder: Option<(String, u32)>,
     memories: Vec<Arc<Memory>>,
     links: Vec<Link>,
+    facts: FactsImage,
+    patterns: Option<PatternStore>,
     text: Vec<u8>,
     graph: Option<Vec<u8>>,
     pending: Vec<u8>,
@@ -110,6 +118,8 @@ pub(crate) fn capture(inner: &Inner) -> Captured {
             .map(|e| (e.id.clone(), e.dimension as u32)),
         memories,
         links,
+        facts: state.facts.image(),
+        patterns: state.patterns.clone(),
         text,
         graph,
         pending,
@@ -158,6 +168,8 @@ pub(crate) fn persist(inner: &Inner, c: Captured) -> Result<u64> {
         embedder: c.embedder.as_ref().map(|(id, d)| (id.as_str(), *d)),
         memories: c.memories.iter().map(|m| &**m).collect(),
         links: c.links,
+        facts: &c.facts,
+        patterns: c.patterns.as_ref(),
     })
     .map_err(|e| Error::Encode(e.to_string()))?;
     let graph = c.graph.unwrap_or_default();
@@ -414,6 +426,16 @@ fn rebuild(parts: &Parts<'_>) -> std::result::Result<State, String> {
         return Err("the text index does not match the memories".into());
     }
     state.text = text;
+    state.facts = FactStore::from_image(meta.facts).map_err(|e| format!("facts: {e}"))?;
+    state.patterns = meta.patterns.map(|mut p| {
+        p.rebuild_index();
+        p
+    });
+    if state.patterns.as_ref().map(PatternStore::dimension)
+        != state.embedder.as_ref().map(|e| e.dimension)
+    {
+        return Err("the patterns' dimension differs from the embedder's".into());
+    }
     Ok(state)
 }
 
@@ -490,6 +512,13 @@ pub fn verify_against_log(
                 "links of memory {id} differ from a replay of the log"
             )));
         }
+    }
+    if fresh.facts.image() != state.facts.image() {
+        return Err(bad("facts differ from a replay of the log".into()));
+    }
+    let pattern_counts = |s: &State| s.patterns.as_ref().map(|p| (p.len(), p.trajectory_count()));
+    if pattern_counts(&fresh) != pattern_counts(&state) {
+        return Err(bad("patterns differ from a replay of the log".into()));
     }
     if fresh.next_id != state.next_id {
         return Err(bad("next id differs from a replay of the log".into()));

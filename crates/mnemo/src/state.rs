@@ -22,8 +22,10 @@ use mnemo_embed::EmbedderInfo;
 use roaring::RoaringTreemap;
 
 use crate::assoc::AssocGraph;
-use crate::event::{Event, Remember, Retag, Revise, Unlink};
+use crate::event::{Event, RecordTrajectory, Remember, Retag, Revise, Unlink};
+use crate::facts::FactStore;
 use crate::model::{Kind, Link, Memory, MemoryId, Timestamp};
+use crate::patterns::{PatternParams, PatternStore, Trajectory};
 use crate::text::TextIndex;
 use crate::vectors::VectorIndex;
 
@@ -135,6 +137,24 @@ pub(crate) fn importance_key(importance: f32) -> u32 {
     }
 }
 
+/// The state's record of a trajectory event.
+fn trajectory(seq: u64, recorded: Timestamp, t: &RecordTrajectory) -> Trajectory {
+    Trajectory {
+        id: t.id,
+        task: t.task.clone(),
+        vector: t.vector.clone(),
+        success: t.success,
+        score: t.score,
+        latency_ms: t.latency_ms,
+        cost: t.cost,
+        executor: t.executor.clone(),
+        tags: t.tags.clone(),
+        at: t.at.unwrap_or(recorded),
+        pattern: t.pattern,
+        seq,
+    }
+}
+
 /// The folded state of one namespace (see the module docs).
 #[derive(Default)]
 pub struct State {
@@ -168,6 +188,11 @@ pub struct State {
     pub(crate) embedder: Option<EmbedderInfo>,
     /// Node numbers and temporal chains of the association graph.
     pub(crate) assoc: AssocGraph,
+    /// Facts and conflicts.
+    pub(crate) facts: FactStore,
+    /// Trajectories and learned patterns (made by the `Init` event, which
+    /// fixes the dimension of task vectors).
+    pub(crate) patterns: Option<PatternStore>,
 }
 
 impl State {
@@ -239,6 +264,7 @@ impl State {
                         init.embedder.clone(),
                         init.dimension as usize,
                     ));
+                    self.patterns = Some(PatternStore::new(init.dimension as usize));
                 }
             }
             Event::Remember(items) => {
@@ -251,6 +277,53 @@ impl State {
             Event::Link(l) => self.apply_link(l, changes),
             Event::Unlink(u) => self.apply_unlink(u, changes),
             Event::Forget(id) => self.apply_forget(*id, vectors, changes),
+            Event::Declare(d) => self.facts.declare(&d.predicate, d.cardinality),
+            Event::Assert(a) => {
+                self.facts.apply_assert(seq, recorded, a);
+            }
+            Event::Challenge(n) => self.facts.apply_challenge(seq, recorded, n.fact, &n.reason),
+            Event::Support(s) => {
+                self.facts
+                    .apply_support(seq, recorded, s.fact, &s.evidence, s.note.as_deref());
+            }
+            Event::Resolve(r) => self.facts.apply_resolve(
+                seq,
+                recorded,
+                r.conflict,
+                &r.accepted,
+                &r.deprecated,
+                &r.rationale,
+            ),
+            Event::Quarantine(q) => {
+                self.facts
+                    .apply_quarantine(seq, recorded, q.fact, q.level, &q.reason);
+            }
+            Event::Retract(n) => self.facts.apply_retract(seq, recorded, n.fact, &n.reason),
+            Event::Trajectory(t) => {
+                if let Some(patterns) = &mut self.patterns {
+                    patterns.record(trajectory(seq, recorded, t));
+                }
+            }
+            Event::Refine(r) => {
+                if let Some(patterns) = &mut self.patterns {
+                    let params = PatternParams {
+                        kmeans_iterations: r.iterations as usize,
+                        refine_max_trajectories: r.max_trajectories as usize,
+                        ..PatternParams::default()
+                    };
+                    patterns.refine(r.seed, &params);
+                }
+            }
+            Event::Prune(ids) => {
+                if let Some(patterns) = &mut self.patterns {
+                    patterns.prune(ids);
+                }
+            }
+            Event::Consolidate(merges) => {
+                if let Some(patterns) = &mut self.patterns {
+                    patterns.consolidate(merges);
+                }
+            }
         }
         self.next_seq = self.next_seq.max(seq + 1);
     }
