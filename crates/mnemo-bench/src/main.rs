@@ -19,6 +19,7 @@ mod ground_truth;
 mod harness;
 mod locomo;
 mod log_suite;
+mod patterns_suite;
 mod peers;
 mod powerlaw;
 mod pyvenv;
@@ -114,6 +115,11 @@ enum Suite {
     /// 100k keys, and conflict detection in one context against the
     /// edge-net O(n²) pass at 100, 1k and 10k assertions.
     Coherence(SuiteOptions),
+    /// mnemo's procedural memory: suggest latency over 1k and 100k
+    /// patterns against an exact scan, record and refine costs, and the
+    /// routing accuracy learned from trajectories against a
+    /// nearest-successful-trajectory memory.
+    Patterns(SuiteOptions),
 }
 
 impl Suite {
@@ -125,6 +131,7 @@ impl Suite {
             Suite::Engine(_) => "engine",
             Suite::Recall(_) => "recall",
             Suite::Coherence(_) => "coherence",
+            Suite::Patterns(_) => "patterns",
         }
     }
 
@@ -135,7 +142,8 @@ impl Suite {
             | Suite::Vector(opts)
             | Suite::Engine(opts)
             | Suite::Recall(opts)
-            | Suite::Coherence(opts) => opts,
+            | Suite::Coherence(opts)
+            | Suite::Patterns(opts) => opts,
         }
     }
 }
@@ -188,6 +196,7 @@ fn main() -> Result<()> {
         Suite::Engine(opts) => engine_suite::run(opts)?,
         Suite::Recall(opts) => recall_suite::run(opts)?,
         Suite::Coherence(opts) => coherence_suite::run(opts)?,
+        Suite::Patterns(opts) => patterns_suite::run(opts)?,
     };
     let root = harness::workspace_root();
     let report = Report {

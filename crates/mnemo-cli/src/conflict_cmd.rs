@@ -47,8 +47,8 @@ pub fn list(global: &Global, args: ConflictsArgs) -> Result<ExitCode> {
         let all: Vec<Json> = conflicts.iter().map(|c| conflict_json(ns, c)).collect();
         println!("{}", json!({"count": conflicts.len(), "conflicts": all}));
     } else {
-        let mut t = Table::new(&["id", "state", "key", "facts", "reason", "resolution"])
-            .right(&["id"]);
+        let mut t =
+            Table::new(&["id", "state", "key", "facts", "reason", "resolution"]).right(&["id"]);
         for c in &conflicts {
             t.row(vec![
                 c.id.to_string(),
@@ -69,10 +69,7 @@ pub fn list(global: &Global, args: ConflictsArgs) -> Result<ExitCode> {
                         parts.push(format!("deprecated {}", ids(&r.deprecated)));
                     }
                     let how = if r.automatic { " (automatic)" } else { "" };
-                    table::truncate(
-                        &format!("{}{how}: {}", parts.join(", "), r.rationale),
-                        60,
-                    )
+                    table::truncate(&format!("{}{how}: {}", parts.join(", "), r.rationale), 60)
                 }),
             ]);
         }

@@ -178,12 +178,14 @@ fn parse_level_or_clear(s: &str) -> Result<LevelOrClear, String> {
     if s.eq_ignore_ascii_case("clear") {
         return Ok(LevelOrClear(None));
     }
-    Quarantine::parse(s).map(|q| LevelOrClear(Some(q))).ok_or_else(|| {
-        format!(
-            "{s:?} is not a quarantine level (none, conservative, requires-witness, blocked, \
+    Quarantine::parse(s)
+        .map(|q| LevelOrClear(Some(q)))
+        .ok_or_else(|| {
+            format!(
+                "{s:?} is not a quarantine level (none, conservative, requires-witness, blocked, \
              or clear)"
-        )
-    })
+            )
+        })
 }
 
 fn parse_cardinality(s: &str) -> Result<Cardinality, String> {
@@ -738,10 +740,7 @@ fn quarantine(global: &Global, args: QuarantineArgs) -> Result<ExitCode> {
         );
     } else {
         match level {
-            Some(level) => println!(
-                "fact {} quarantined at {level} (log seq {seq})",
-                args.id
-            ),
+            Some(level) => println!("fact {} quarantined at {level} (log seq {seq})", args.id),
             None => println!(
                 "fact {} quarantine cleared (log seq {seq}): now {}",
                 args.id, after.quarantine

@@ -286,10 +286,7 @@ fn print_suggest(s: &Suggest) {
     }
     t.print();
     match &s.executor {
-        Some(e) => println!(
-            "recommended executor: {e} (confidence {:.2})",
-            s.confidence
-        ),
+        Some(e) => println!("recommended executor: {e} (confidence {:.2})", s.confidence),
         None => println!(
             "no recommendation: no pattern has evidence for this task yet \
              (`mnemo trajectory add` records some)"

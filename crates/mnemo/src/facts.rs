@@ -1219,12 +1219,13 @@ impl FactStore {
         let now_believed = fact.status == FactStatus::Believed;
         let key = key_hash(&fact.context, &fact.subject, &fact.predicate);
         let evidence = fact.evidence.clone();
-        if was_believed && !now_believed {
-            if let Some(ids) = self.by_key.get_mut(&key) {
-                ids.retain(|f| *f != id);
-                if ids.is_empty() {
-                    self.by_key.remove(&key);
-                }
+        if was_believed
+            && !now_believed
+            && let Some(ids) = self.by_key.get_mut(&key)
+        {
+            ids.retain(|f| *f != id);
+            if ids.is_empty() {
+                self.by_key.remove(&key);
             }
         }
         for m in evidence.iter().filter(|m| !before.contains(m)) {
