@@ -295,7 +295,9 @@ fn detect_in_context(n: usize, sizes: &Sizes) -> Result<BenchResult> {
         pairwise == conflicts,
         "mnemo found {conflicts} conflicts, the pairwise pass {pairwise}"
     );
-    let detect = with_check.saturating_sub(fold_only).max(Duration::from_nanos(1));
+    let detect = with_check
+        .saturating_sub(fold_only)
+        .max(Duration::from_nanos(1));
     let us = |d: Duration| d.as_secs_f64() * 1e6;
     let mut result = BenchResult::new(
         &format!("detect_conflicts_{n}_in_context"),
@@ -303,7 +305,10 @@ fn detect_in_context(n: usize, sizes: &Sizes) -> Result<BenchResult> {
         us(detect),
         Better::Lower,
     )
-    .peer("edge-net O(n²) pairwise pass (same data, same rule)", us(peer))
+    .peer(
+        "edge-net O(n²) pairwise pass (same data, same rule)",
+        us(peer),
+    )
     .param("assertions", n)
     .param("conflicts", conflicts)
     .param("check_and_fold_us", us(with_check))

@@ -122,7 +122,12 @@ pub fn run(opts: &SuiteOptions) -> Result<Vec<BenchResult>> {
     };
     let steps: [Step<'_>; 5] = [
         ("suggest 1k", &|| {
-            suggest_case(&s, "suggest_1k_top5", s.small_patterns, SUGGEST_1K_TARGET_US)
+            suggest_case(
+                &s,
+                "suggest_1k_top5",
+                s.small_patterns,
+                SUGGEST_1K_TARGET_US,
+            )
         }),
         ("suggest 100k", &|| {
             suggest_case(&s, large_name, s.large_patterns, SUGGEST_100K_TARGET_US)
@@ -170,7 +175,12 @@ fn around(centre: &[f64], noise: f64, rng: &mut SplitMix) -> Vec<f32> {
 }
 
 /// A trajectory for `store` (pattern left for the caller).
-fn trajectory(store: &PatternStore, vector: Vec<f32>, success: bool, executor: String) -> Trajectory {
+fn trajectory(
+    store: &PatternStore,
+    vector: Vec<f32>,
+    success: bool,
+    executor: String,
+) -> Trajectory {
     let id = store.next_trajectory_id();
     Trajectory {
         id,
@@ -255,7 +265,12 @@ impl ExactScan {
         let norm = (kernels.dot)(query, query).sqrt();
         let unit: Vec<f32> = query.iter().map(|x| x / norm).collect();
         let mut top: Vec<(f32, u64)> = Vec::with_capacity(k + 1);
-        for ((row, &q), &id) in self.rows.chunks_exact(DIM).zip(&self.quality).zip(&self.ids) {
+        for ((row, &q), &id) in self
+            .rows
+            .chunks_exact(DIM)
+            .zip(&self.quality)
+            .zip(&self.ids)
+        {
             let score = (kernels.dot)(&unit, row).max(0.0) * q;
             if top.len() < k || top.last().is_some_and(|l| score > l.0) {
                 let at = top.partition_point(|x| x.0 >= score);
@@ -268,7 +283,12 @@ impl ExactScan {
 }
 
 /// Step 1: suggest over a store of `patterns` patterns.
-fn suggest_case(s: &Sizes, name: &str, patterns: usize, target_us: f64) -> Result<Vec<BenchResult>> {
+fn suggest_case(
+    s: &Sizes,
+    name: &str,
+    patterns: usize,
+    target_us: f64,
+) -> Result<Vec<BenchResult>> {
     let seed = 0x7061_7474_0000 + patterns as u64;
     let (store, built) = timed(|| build_store(patterns, seed));
     eprintln!(
@@ -282,7 +302,12 @@ fn suggest_case(s: &Sizes, name: &str, patterns: usize, target_us: f64) -> Resul
     let exact = ExactScan::new(&store);
     let mut hits = 0usize;
     for q in &qs {
-        let ours: Vec<u64> = store.suggest(q, TOP_K).suggestions.iter().map(|x| x.pattern.0).collect();
+        let ours: Vec<u64> = store
+            .suggest(q, TOP_K)
+            .suggestions
+            .iter()
+            .map(|x| x.pattern.0)
+            .collect();
         let truth = exact.top(q, TOP_K);
         hits += truth.iter().filter(|id| ours.contains(id)).count();
     }
@@ -309,17 +334,19 @@ fn suggest_case(s: &Sizes, name: &str, patterns: usize, target_us: f64) -> Resul
     } else {
         "sign-sketch scan, exact re-rank"
     };
-    Ok(vec![BenchResult::new(name, "µs", us(ours), Better::Lower)
-        .target(target_us)
-        .peer("exact brute-force scan, SIMD dot (same run)", us(peer))
-        .param("patterns", store.len())
-        .param("trajectories", store.trajectory_count())
-        .param("dimension", DIM)
-        .param("k", TOP_K)
-        .param("queries", qs.len())
-        .param("recall_at_5", recall)
-        .param("candidate_stage", stage)
-        .param("memory_bytes", store.memory_bytes())])
+    Ok(vec![
+        BenchResult::new(name, "µs", us(ours), Better::Lower)
+            .target(target_us)
+            .peer("exact brute-force scan, SIMD dot (same run)", us(peer))
+            .param("patterns", store.len())
+            .param("trajectories", store.trajectory_count())
+            .param("dimension", DIM)
+            .param("k", TOP_K)
+            .param("queries", qs.len())
+            .param("recall_at_5", recall)
+            .param("candidate_stage", stage)
+            .param("memory_bytes", store.memory_bytes()),
+    ])
 }
 
 // ----- 2. record -----
@@ -365,11 +392,19 @@ fn record(s: &Sizes) -> Result<Vec<BenchResult>> {
     })?;
     let n = s.records as u64;
     Ok(vec![
-        BenchResult::new("record_trajectory", "ns/record", ns_per(ours, n), Better::Lower)
-            .peer("Vec::push of the same trajectories (same run)", ns_per(floor, n))
-            .param("trajectories", s.records)
-            .param("patterns", setup.len())
-            .param("dimension", DIM),
+        BenchResult::new(
+            "record_trajectory",
+            "ns/record",
+            ns_per(ours, n),
+            Better::Lower,
+        )
+        .peer(
+            "Vec::push of the same trajectories (same run)",
+            ns_per(floor, n),
+        )
+        .param("trajectories", s.records)
+        .param("patterns", setup.len())
+        .param("dimension", DIM),
         BenchResult::new("assign_trajectory", "ns/record", assign_ns, Better::Lower)
             .param("note", "assign + record while building, one pass")
             .param("patterns_at_end", setup.len()),
@@ -390,7 +425,12 @@ fn refine(s: &Sizes) -> Result<Vec<BenchResult>> {
             .collect();
         let pattern = store.next_pattern_id();
         for _ in 0..s.refine_members {
-            let mut t = trajectory(&store, around(&centre, LEARN_NOISE, &mut rng), true, "e".into());
+            let mut t = trajectory(
+                &store,
+                around(&centre, LEARN_NOISE, &mut rng),
+                true,
+                "e".into(),
+            );
             t.pattern = pattern;
             store.record(t);
         }
@@ -423,13 +463,18 @@ fn refine(s: &Sizes) -> Result<Vec<BenchResult>> {
     } else {
         format!("refine_{}", s.refine_patterns)
     };
-    Ok(vec![BenchResult::new(&name, "ms", ms(ours), Better::Lower)
-        .peer("one exact assignment pass, SIMD kernels (same run)", ms(peer))
-        .param("patterns", store.len())
-        .param("patterns_after", after)
-        .param("trajectories", store.trajectory_count())
-        .param("dimension", DIM)
-        .param("kmeans_iterations", params.kmeans_iterations)])
+    Ok(vec![
+        BenchResult::new(&name, "ms", ms(ours), Better::Lower)
+            .peer(
+                "one exact assignment pass, SIMD kernels (same run)",
+                ms(peer),
+            )
+            .param("patterns", store.len())
+            .param("patterns_after", after)
+            .param("trajectories", store.trajectory_count())
+            .param("dimension", DIM)
+            .param("kmeans_iterations", params.kmeans_iterations),
+    ])
 }
 
 // ----- 4. learning -----
@@ -514,8 +559,9 @@ fn learning(s: &Sizes) -> Result<Vec<BenchResult>> {
         let mut rng = SplitMix::new(0x6c65_6172_6e00 + seed);
         let world = World::new(&mut rng);
         let mut test_rng = SplitMix::new(0x7465_7374_0000 + seed);
-        let tests: Vec<(usize, Vec<f32>)> =
-            (0..LEARN_TEST_TASKS).map(|_| world.task(&mut test_rng)).collect();
+        let tests: Vec<(usize, Vec<f32>)> = (0..LEARN_TEST_TASKS)
+            .map(|_| world.task(&mut test_rng))
+            .collect();
         let mut store = PatternStore::new(DIM);
         let mut bank = NearestSuccess::default();
         let mut next_check = 0;
@@ -535,7 +581,9 @@ fn learning(s: &Sizes) -> Result<Vec<BenchResult>> {
                 let mut bank_right = 0usize;
                 for (f, v) in &tests {
                     let want = executor_name(world.best[*f]);
-                    right += usize::from(store.suggest(v, TOP_K).executor.as_deref() == Some(want.as_str()));
+                    right += usize::from(
+                        store.suggest(v, TOP_K).executor.as_deref() == Some(want.as_str()),
+                    );
                     bank_right += usize::from(bank.answer(v) == Some(world.best[*f]));
                 }
                 ours[next_check].push(right as f64 / tests.len() as f64);
@@ -554,7 +602,13 @@ fn learning(s: &Sizes) -> Result<Vec<BenchResult>> {
         Value::Object(m)
     };
     let last = CHECKPOINTS.len() - 1;
-    Ok(vec![BenchResult::new("learning_accuracy_1000", "fraction", mean(&ours[last]), Better::Higher)
+    Ok(vec![
+        BenchResult::new(
+            "learning_accuracy_1000",
+            "fraction",
+            mean(&ours[last]),
+            Better::Higher,
+        )
         .target(LEARNING_TARGET)
         .peer(
             "ReasoningBank-style: executor of the nearest successful trajectory (same run)",
@@ -571,5 +625,6 @@ fn learning(s: &Sizes) -> Result<Vec<BenchResult>> {
         .param("join_threshold", f64::from(params.join_threshold))
         .param("patterns_at_end", json!(patterns_at_end))
         .param("best_p", BEST_P)
-        .param("others_p", "uniform in [0.15, 0.6]")])
+        .param("others_p", "uniform in [0.15, 0.6]"),
+    ])
 }

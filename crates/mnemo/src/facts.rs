@@ -524,7 +524,8 @@ impl<'a> From<&'a NewFact> for Proposal<'a> {
 pub enum Verdict {
     /// They can both be true.
     Compatible,
-    /// They contradict each other, and why.
+    /// They contradict each other, and why (empty: the conflict's reason
+    /// says which objects differ).
     Incompatible(String),
     /// This verifier has no opinion: ask the next one (the last word is the
     /// default rule's).
@@ -559,10 +560,10 @@ impl Verifier for DefaultVerifier {
 
     fn verify(&self, cardinality: Cardinality, old: &Fact, new: &Proposal<'_>) -> Verdict {
         if cardinality == Cardinality::Single && old.object != new.object {
-            Verdict::Incompatible(format!(
-                "{} has one {}: {:?} (fact {}) and {:?}",
-                new.subject, new.predicate, old.object, old.id, new.object
-            ))
+            // No text here: the check stays allocation-free, and the fold
+            // words the reason of a conflict it opens (see
+            // `FactStore::apply_assert`).
+            Verdict::Incompatible(String::new())
         } else {
             Verdict::Compatible
         }
@@ -863,12 +864,16 @@ pub enum Clock {
 
 /// The key hash of `(context, subject, predicate)`.
 fn key_hash(context: &str, subject: &str, predicate: &str) -> u64 {
-    let mut h = xxhash_rust::xxh3::Xxh3::new();
-    for part in [context, subject, predicate] {
-        h.update(&(part.len() as u64).to_le_bytes());
-        h.update(part.as_bytes());
-    }
-    h.digest()
+    use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
+    xxh3_64_with_seed(
+        predicate.as_bytes(),
+        xxh3_64_with_seed(subject.as_bytes(), xxh3_64(context.as_bytes())),
+    )
+}
+
+/// The hash of a subject in the subject index.
+fn subject_hash(subject: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(subject.as_bytes())
 }
 
 /// Whether two windows share an instant.
@@ -909,8 +914,8 @@ pub struct FactStore {
     facts: IdMap<Fact>,
     /// Believed facts by key hash.
     by_key: IdMap<Vec<FactId>>,
-    /// Every fact by subject.
-    by_subject: HashMap<String, Vec<FactId>>,
+    /// Every fact by subject hash.
+    by_subject: IdMap<Vec<FactId>>,
     /// Facts citing each memory.
     by_evidence: IdMap<Vec<FactId>>,
     /// Memories whose every citing fact is above `Quarantine::None`, with
@@ -928,7 +933,7 @@ impl Default for FactStore {
         Self {
             facts: IdMap::default(),
             by_key: IdMap::default(),
-            by_subject: HashMap::new(),
+            by_subject: IdMap::default(),
             by_evidence: IdMap::default(),
             withheld: IdMap::default(),
             conflicts: BTreeMap::new(),
@@ -1128,6 +1133,14 @@ impl FactStore {
             if other.status != FactStatus::Believed {
                 continue;
             }
+            let reason = if c.reason.is_empty() {
+                format!(
+                    "{} {} is {:?} (fact {}) and {:?} (fact {}) at once",
+                    a.subject, a.predicate, other.object, other.id, a.object, a.id
+                )
+            } else {
+                c.reason.clone()
+            };
             self.conflicts.insert(
                 c.id.0,
                 Conflict {
@@ -1136,7 +1149,7 @@ impl FactStore {
                     subject: a.subject.clone(),
                     predicate: a.predicate.clone(),
                     facts: [c.with, a.id],
-                    reason: c.reason.clone(),
+                    reason: reason.clone(),
                     state: ConflictState::Detected,
                     seq,
                     recorded,
@@ -1152,13 +1165,13 @@ impl FactStore {
                 FactEvent::ConflictOpened {
                     conflict: c.id,
                     with: a.id,
-                    reason: c.reason.clone(),
+                    reason: reason.clone(),
                 },
             );
             let event = FactEvent::ConflictOpened {
                 conflict: c.id,
                 with: c.with,
-                reason: c.reason.clone(),
+                reason: reason.clone(),
             };
             fact.history.push(FactChange {
                 seq,
@@ -1186,7 +1199,7 @@ impl FactStore {
                 .push(f.id);
         }
         self.by_subject
-            .entry(f.subject.clone())
+            .entry(subject_hash(&f.subject))
             .or_default()
             .push(f.id);
         for m in &f.evidence {
@@ -1448,16 +1461,15 @@ impl FactStore {
     /// facts are read; otherwise every fact is.
     pub fn query(&self, q: &FactQuery) -> Vec<Fact> {
         let pick = |f: &Fact| -> Option<Fact> {
-            let f = match q.known_at {
-                Some(t) => f.known_at(t)?,
-                None => f.clone(),
-            };
-            q.admits(&f).then_some(f)
+            match q.known_at {
+                Some(t) => f.known_at(t).filter(|f| q.admits(f)),
+                None => q.admits(f).then(|| f.clone()),
+            }
         };
         let mut out: Vec<Fact> = match &q.subject {
             Some(s) => self
                 .by_subject
-                .get(s)
+                .get(&subject_hash(s))
                 .into_iter()
                 .flatten()
                 .filter_map(|id| self.facts.get(&id.0))
@@ -1474,11 +1486,11 @@ impl FactStore {
     pub fn timeline(&self, subject: &str, predicate: &str) -> Vec<&Fact> {
         let mut out: Vec<&Fact> = self
             .by_subject
-            .get(subject)
+            .get(&subject_hash(subject))
             .into_iter()
             .flatten()
             .filter_map(|id| self.facts.get(&id.0))
-            .filter(|f| f.predicate == predicate)
+            .filter(|f| f.subject == subject && f.predicate == predicate)
             .collect();
         out.sort_unstable_by_key(|f| f.id);
         out

@@ -589,6 +589,11 @@ fn unit_vector(v: &[f32], dimension: usize) -> Option<Vec<f32>> {
     normalize_into(v, &mut out).then_some(out)
 }
 
+/// A quality in fixed point for the sketch scan.
+fn quality8(q: f32) -> u8 {
+    (q.clamp(0.0, 1.0) * 255.0).round() as u8
+}
+
 /// Whether a trajectory's outcome fields are in range.
 fn valid_outcome(t: &Trajectory) -> bool {
     (0.0..=1.0).contains(&t.score)
@@ -669,28 +674,73 @@ fn closeness_scan(
     }
 }
 
-/// For every sketch row: the estimated score `cos(π·h/d) · quality`
-/// quantised to 0..=255 into `buckets`, counted in `hist` (length 256).
+/// For every sketch row of `W` words: the estimated score
+/// `cos(π·h/d) · quality` in fixed point, `(cos8[h] · quality8 + 255) >> 8`
+/// in `0..=255`, into `buckets` (as long as the rows), counted in `hist`.
+/// Integer arithmetic only, and `W` known at compile time for the usual
+/// dimensions, so the loop is a handful of instructions per pattern.
 #[inline(always)]
-fn score_scan(
+fn score_scan<const W: usize>(
     query: &[u64],
     rows: &[u64],
-    quality: &[f32],
-    cos_table: &[f32],
-    buckets: &mut Vec<u16>,
-    hist: &mut [u32],
+    quality8: &[u8],
+    cos8: &[u16],
+    buckets: &mut [u8],
+    hist: &mut [u32; 256],
 ) {
-    buckets.clear();
-    let w = query.len().max(1);
-    for (row, &q) in rows.chunks_exact(w).zip(quality) {
-        let h = hamming(query, row) as usize;
-        let est = cos_table.get(h).copied().unwrap_or(0.0) * q;
-        let b = (est.max(0.0) * 255.0) as usize;
-        let b = b.min(255);
-        buckets.push(b as u16);
-        if let Some(slot) = hist.get_mut(b) {
-            *slot += 1;
+    let mut q = [0u64; W];
+    for (q, &x) in q.iter_mut().zip(query) {
+        *q = x;
+    }
+    for ((row, &quality), bucket) in rows.chunks_exact(W).zip(quality8).zip(buckets) {
+        let mut h = 0u32;
+        for i in 0..W {
+            h += (q[i] ^ row[i]).count_ones();
         }
+        let c = u32::from(cos8.get(h as usize).copied().unwrap_or(0));
+        let b = ((c * u32::from(quality) + 255) >> 8).min(255) as u8;
+        *bucket = b;
+        hist[b as usize] += 1;
+    }
+}
+
+/// [`score_scan`] for the word count of the store's dimension.
+#[inline(always)]
+fn score_scan_any(
+    query: &[u64],
+    rows: &[u64],
+    quality8: &[u8],
+    cos8: &[u16],
+    buckets: &mut [u8],
+    hist: &mut [u32; 256],
+) {
+    macro_rules! scan {
+        ($($w:literal)*) => {
+            match query.len() {
+                $($w => score_scan::<$w>(query, rows, quality8, cos8, buckets, hist),)*
+                _ => score_scan_slow(query, rows, quality8, cos8, buckets, hist),
+            }
+        };
+    }
+    scan!(1 2 3 4 5 6 8 12 16 24)
+}
+
+/// [`score_scan`] for any word count.
+fn score_scan_slow(
+    query: &[u64],
+    rows: &[u64],
+    quality8: &[u8],
+    cos8: &[u16],
+    buckets: &mut [u8],
+    hist: &mut [u32; 256],
+) {
+    let w = query.len().max(1);
+    for ((row, &quality), bucket) in rows.chunks_exact(w).zip(quality8).zip(buckets) {
+        let h = hamming(query, row) as usize;
+        let c = u32::from(cos8.get(h).copied().unwrap_or(0));
+        let b = ((c * u32::from(quality) + 255) >> 8).min(255) as u8;
+        *bucket = b;
+        hist[b as usize] += 1;
     }
 }
 
@@ -711,12 +761,12 @@ fn closeness_scan_popcnt(
 fn score_scan_popcnt(
     query: &[u64],
     rows: &[u64],
-    quality: &[f32],
-    cos_table: &[f32],
-    buckets: &mut Vec<u16>,
-    hist: &mut [u32],
+    quality8: &[u8],
+    cos8: &[u16],
+    buckets: &mut [u8],
+    hist: &mut [u32; 256],
 ) {
-    score_scan(query, rows, quality, cos_table, buckets, hist);
+    score_scan_any(query, rows, quality8, cos8, buckets, hist);
 }
 
 /// [`closeness_scan`] with the hardware popcount where the CPU has it.
@@ -742,25 +792,26 @@ fn closeness_all(
 fn score_all(
     query: &[u64],
     rows: &[u64],
-    quality: &[f32],
-    cos_table: &[f32],
-    buckets: &mut Vec<u16>,
-    hist: &mut Vec<u32>,
+    quality8: &[u8],
+    cos8: &[u16],
+    buckets: &mut Vec<u8>,
+    hist: &mut [u32; 256],
 ) {
-    hist.clear();
-    hist.resize(256, 0);
+    hist.fill(0);
+    buckets.clear();
+    buckets.resize(quality8.len(), 0);
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("popcnt") {
         // SAFETY: the CPU supports `popcnt`, checked just above.
-        unsafe { score_scan_popcnt(query, rows, quality, cos_table, buckets, hist) };
+        unsafe { score_scan_popcnt(query, rows, quality8, cos8, buckets, hist) };
         return;
     }
-    score_scan(query, rows, quality, cos_table, buckets, hist);
+    score_scan_any(query, rows, quality8, cos8, buckets, hist);
 }
 
 /// The indices of the `c` highest buckets (ties: lower index), in index
 /// order: a counting selection over the histogram, `O(len + buckets)`.
-fn select_top(buckets: &[u16], hist: &[u32], c: usize, out: &mut Vec<u32>) {
+fn select_top<B: Copy + Into<usize>>(buckets: &[B], hist: &[u32], c: usize, out: &mut Vec<u32>) {
     out.clear();
     if c == 0 {
         return;
@@ -781,7 +832,7 @@ fn select_top(buckets: &[u16], hist: &[u32], c: usize, out: &mut Vec<u32>) {
     }
     let mut room = c - above;
     for (i, &b) in buckets.iter().enumerate() {
-        let b = b as usize;
+        let b: usize = b.into();
         if b > cutoff {
             out.push(i as u32);
         } else if b == cutoff && room > 0 {
@@ -792,12 +843,27 @@ fn select_top(buckets: &[u16], hist: &[u32], c: usize, out: &mut Vec<u32>) {
 }
 
 /// Scratch buffers of the read path, one set per thread.
-#[derive(Default)]
+/// (`hist256` is boxed so that the struct stays small on the stack.)
 struct Scratch {
     buckets: Vec<u16>,
     hist: Vec<u32>,
+    bytes: Vec<u8>,
+    hist256: Box<[u32; 256]>,
     picked: Vec<u32>,
     sketch: Vec<u64>,
+}
+
+impl Default for Scratch {
+    fn default() -> Self {
+        Self {
+            buckets: Vec::new(),
+            hist: Vec::new(),
+            bytes: Vec::new(),
+            hist256: Box::new([0; 256]),
+            picked: Vec::new(),
+            sketch: Vec::new(),
+        }
+    }
 }
 
 thread_local! {
@@ -1089,10 +1155,11 @@ pub struct PatternStore {
     words: usize,
     ids: Vec<PatternId>,
     sketches: Vec<u64>,
-    quality: Vec<f32>,
-    /// `cos(π·h/d)` for `h` in `0..=d`: the angle a Hamming distance
-    /// estimates.
-    cos_table: Vec<f32>,
+    /// Quality in fixed point, `round(quality · 255)`.
+    quality8: Vec<u8>,
+    /// `round(max(cos(π·h/d), 0) · 255)` for `h` in `0..=64·words`: the
+    /// cosine a Hamming distance estimates, in fixed point.
+    cos8: Vec<u16>,
     ann: Ann,
 }
 
@@ -1138,16 +1205,20 @@ impl PatternStore {
         core.next_pattern = core.next_pattern.max(max_pattern.saturating_add(1));
         let max_trajectory = core.trajectories.keys().next_back().map_or(0, |t| t.0);
         core.next_trajectory = core.next_trajectory.max(max_trajectory.saturating_add(1));
-        let cos_table = (0..=dim)
-            .map(|h| (std::f64::consts::PI * h as f64 / dim.max(1) as f64).cos() as f32)
+        let words = sketch_words(dim);
+        let cos8 = (0..=words * 64)
+            .map(|h| {
+                let cos = (std::f64::consts::PI * h as f64 / dim.max(1) as f64).cos();
+                (cos.max(0.0) * 255.0).round() as u16
+            })
             .collect();
         let mut store = Self {
             core,
-            words: sketch_words(dim),
+            words,
             ids: Vec::new(),
             sketches: Vec::new(),
-            quality: Vec::new(),
-            cos_table,
+            quality8: Vec::new(),
+            cos8,
             ann: Ann::default(),
         };
         store.rebuild_derived();
@@ -1159,7 +1230,7 @@ impl PatternStore {
         let w = self.words;
         let slots = &self.core.slots;
         self.ids = slots.iter().map(|s| s.pattern.id).collect();
-        self.quality = slots.iter().map(|s| s.pattern.quality).collect();
+        self.quality8 = slots.iter().map(|s| quality8(s.pattern.quality)).collect();
         self.sketches.clear();
         self.sketches.resize(slots.len() * w, 0);
         if w > 0 {
@@ -1175,10 +1246,10 @@ impl PatternStore {
         if let (Some(slot), Some(sketch), Some(q)) = (
             self.core.slots.get(i),
             self.sketches.get_mut(i * w..(i + 1) * w),
-            self.quality.get_mut(i),
+            self.quality8.get_mut(i),
         ) {
             sketch_into(&slot.pattern.centroid, sketch);
-            *q = slot.pattern.quality;
+            *q = quality8(slot.pattern.quality);
         }
     }
 
@@ -1321,7 +1392,7 @@ impl PatternStore {
                 .slots
                 .push(Slot::new(t.pattern, self.core.dimension, t.seq));
             self.ids.push(t.pattern);
-            self.quality.push(0.0);
+            self.quality8.push(0);
             self.sketches.resize(self.sketches.len() + self.words, 0);
             self.core.next_pattern = self.core.next_pattern.saturating_add(1);
             self.core.slots.len() - 1
@@ -1704,12 +1775,12 @@ impl PatternStore {
                 score_all(
                     &s.sketch,
                     &self.sketches,
-                    &self.quality,
-                    &self.cos_table,
-                    &mut s.buckets,
-                    &mut s.hist,
+                    &self.quality8,
+                    &self.cos8,
+                    &mut s.bytes,
+                    &mut s.hist256,
                 );
-                select_top(&s.buckets, &s.hist, wanted, &mut s.picked);
+                select_top(&s.bytes, &s.hist256[..], wanted, &mut s.picked);
                 s.picked.iter().for_each(|&i| rank(i as usize));
             });
         }
@@ -1829,8 +1900,8 @@ impl PatternStore {
             .sum();
         let derived = self.ids.capacity() * 8
             + self.sketches.capacity() * 8
-            + self.quality.capacity() * 4
-            + self.cos_table.capacity() * 4
+            + self.quality8.capacity()
+            + self.cos8.capacity() * 2
             + self.ann.pending.capacity() * 8
             + self.ann.index.as_ref().map_or(0, Hnsw::memory_bytes);
         trajectories + slots + derived
@@ -2014,7 +2085,7 @@ mod tests {
     fn check_invariants(store: &PatternStore) {
         assert!(store.ids.windows(2).all(|w| w[0] < w[1]), "ids sorted");
         assert_eq!(store.ids.len(), store.core.slots.len());
-        assert_eq!(store.quality.len(), store.ids.len());
+        assert_eq!(store.quality8.len(), store.ids.len());
         assert_eq!(store.sketches.len(), store.ids.len() * store.words);
         let mut members = 0;
         let mut unit = Vec::new();
@@ -2037,7 +2108,7 @@ mod tests {
                 &mut unit,
             );
             assert_eq!(&rebuilt, slot, "incremental stats == recomputed");
-            assert_eq!(store.quality[i], slot.pattern.quality);
+            assert_eq!(store.quality8[i], quality8(slot.pattern.quality));
             let mut sketch = vec![0; store.words];
             sketch_into(&slot.pattern.centroid, &mut sketch);
             assert_eq!(
