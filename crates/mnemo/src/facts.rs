@@ -431,6 +431,10 @@ pub struct Fact {
 }
 
 impl Fact {
+    fn has_key(&self, context: &str, subject: &str, predicate: &str) -> bool {
+        self.predicate == predicate && self.subject == subject && self.context == context
+    }
+
     /// Whether it is believed and valid at `t`.
     pub fn holds_at(&self, t: Timestamp) -> bool {
         self.status == FactStatus::Believed && self.valid.contains(t)
@@ -911,9 +915,14 @@ pub(crate) struct FactsImage {
 /// conflict changes nothing.
 #[derive(Debug, Clone)]
 pub struct FactStore {
-    facts: IdMap<Fact>,
-    /// Believed facts by key hash.
+    /// Every fact, by id (ids are dense from 1: fact `i` is at `i - 1`).
+    facts: Vec<Fact>,
+    /// Believed facts by key hash; a bucket holds one key (the first
+    /// fact's), and a fact whose key's hash collides with another key's
+    /// goes to `key_overflow`.
     by_key: IdMap<Vec<FactId>>,
+    /// Believed facts of keys whose hash collided, by key.
+    key_overflow: HashMap<(String, String, String), Vec<FactId>>,
     /// Every fact by subject hash.
     by_subject: IdMap<Vec<FactId>>,
     /// Facts citing each memory.
@@ -931,8 +940,9 @@ pub struct FactStore {
 impl Default for FactStore {
     fn default() -> Self {
         Self {
-            facts: IdMap::default(),
+            facts: Vec::new(),
             by_key: IdMap::default(),
+            key_overflow: HashMap::new(),
             by_subject: IdMap::default(),
             by_evidence: IdMap::default(),
             withheld: IdMap::default(),
@@ -983,6 +993,9 @@ impl FactStore {
 
     /// A predicate's cardinality.
     pub fn cardinality(&self, predicate: &str) -> Cardinality {
+        if self.predicates.is_empty() {
+            return Cardinality::Single;
+        }
         self.predicates.get(predicate).copied().unwrap_or_default()
     }
 
@@ -999,7 +1012,16 @@ impl FactStore {
 
     /// The fact with this id.
     pub fn get(&self, id: FactId) -> Option<&Fact> {
-        self.facts.get(&id.0)
+        self.slot(id)
+    }
+
+    fn slot(&self, id: FactId) -> Option<&Fact> {
+        self.facts.get(usize::try_from(id.0.checked_sub(1)?).ok()?)
+    }
+
+    fn slot_mut(&mut self, id: FactId) -> Option<&mut Fact> {
+        self.facts
+            .get_mut(usize::try_from(id.0.checked_sub(1)?).ok()?)
     }
 
     /// The conflict with this id.
@@ -1026,11 +1048,32 @@ impl FactStore {
         !self.withheld.is_empty()
     }
 
-    /// The believed facts of a key, in id order.
-    fn key_facts(&self, context: &str, subject: &str, predicate: &str) -> &[FactId] {
-        self.by_key
+    /// The believed facts of a key, in id order: the bucket of its hash
+    /// when the bucket holds this key (its first fact says), and those of
+    /// the collision overflow (empty unless two keys' hashes collided).
+    fn key_facts<'a>(
+        &'a self,
+        context: &str,
+        subject: &str,
+        predicate: &str,
+    ) -> impl Iterator<Item = FactId> + 'a {
+        let bucket = self
+            .by_key
             .get(&key_hash(context, subject, predicate))
-            .map_or(&[], Vec::as_slice)
+            .filter(|ids| {
+                ids.first()
+                    .and_then(|id| self.slot(*id))
+                    .is_some_and(|f| f.has_key(context, subject, predicate))
+            })
+            .map_or(&[][..], Vec::as_slice);
+        let overflow = if self.key_overflow.is_empty() {
+            &[][..]
+        } else {
+            self.key_overflow
+                .get(&(context.to_owned(), subject.to_owned(), predicate.to_owned()))
+                .map_or(&[][..], Vec::as_slice)
+        };
+        bucket.iter().chain(overflow).copied()
     }
 
     /// The coherence check of a new fact (see the module docs): O(k) in the
@@ -1042,14 +1085,10 @@ impl FactStore {
         }
         let cardinality = self.cardinality(new.predicate);
         for id in self.key_facts(new.context, new.subject, new.predicate) {
-            let Some(old) = self.facts.get(&id.0) else {
+            let Some(old) = self.slot(id) else {
                 continue;
             };
-            // The hash may collide: compare the key itself.
-            if old.context != new.context
-                || old.subject != new.subject
-                || old.predicate != new.predicate
-                || old.status != FactStatus::Believed
+            if old.status != FactStatus::Believed
                 || old.confidence < threshold
                 || !overlaps(&old.valid, &new.valid)
             {
@@ -1081,7 +1120,6 @@ impl FactStore {
     /// (and changes nothing) when its ids are not the next ones.
     pub fn apply_assert(&mut self, seq: u64, recorded: Timestamp, a: &AssertFact) -> bool {
         if a.id.0 != self.next_fact
-            || self.facts.contains_key(&a.id.0)
             || a.conflicts
                 .iter()
                 .enumerate()
@@ -1127,7 +1165,7 @@ impl FactStore {
         }
         for c in &a.conflicts {
             self.next_conflict = c.id.0 + 1;
-            let Some(other) = self.facts.get(&c.with.0) else {
+            let Some(other) = self.slot(c.with) else {
                 continue;
             };
             if other.status != FactStatus::Believed {
@@ -1184,7 +1222,7 @@ impl FactStore {
         fact.set_state(&state);
         self.index(&fact);
         let evidence = fact.evidence.clone();
-        self.facts.insert(fact.id.0, fact);
+        self.facts.push(fact);
         for m in evidence {
             self.reassess(m);
         }
@@ -1193,10 +1231,20 @@ impl FactStore {
 
     fn index(&mut self, f: &Fact) {
         if f.status == FactStatus::Believed {
-            self.by_key
-                .entry(key_hash(&f.context, &f.subject, &f.predicate))
-                .or_default()
-                .push(f.id);
+            let hash = key_hash(&f.context, &f.subject, &f.predicate);
+            let holds_this_key = self.by_key.get(&hash).is_none_or(|ids| {
+                ids.first()
+                    .and_then(|id| self.slot(*id))
+                    .is_none_or(|rep| rep.has_key(&f.context, &f.subject, &f.predicate))
+            });
+            if holds_this_key {
+                self.by_key.entry(hash).or_default().push(f.id);
+            } else {
+                self.key_overflow
+                    .entry((f.context.clone(), f.subject.clone(), f.predicate.clone()))
+                    .or_default()
+                    .push(f.id);
+            }
         }
         self.by_subject
             .entry(subject_hash(&f.subject))
@@ -1213,7 +1261,7 @@ impl FactStore {
     /// Records `event` in fact `id`'s history and updates its state and
     /// the indices that depend on it. Returns false for an unknown fact.
     fn change(&mut self, id: FactId, seq: u64, recorded: Timestamp, event: FactEvent) -> bool {
-        let Some(fact) = self.facts.get_mut(&id.0) else {
+        let Some(fact) = self.slot_mut(id) else {
             return false;
         };
         let was_believed = fact.status == FactStatus::Believed;
@@ -1230,16 +1278,16 @@ impl FactStore {
         let before: Vec<MemoryId> = fact.evidence.clone();
         fact.set_state(&state);
         let now_believed = fact.status == FactStatus::Believed;
-        let key = key_hash(&fact.context, &fact.subject, &fact.predicate);
+        let dropped = (was_believed && !now_believed).then(|| {
+            (
+                fact.context.clone(),
+                fact.subject.clone(),
+                fact.predicate.clone(),
+            )
+        });
         let evidence = fact.evidence.clone();
-        if was_believed
-            && !now_believed
-            && let Some(ids) = self.by_key.get_mut(&key)
-        {
-            ids.retain(|f| *f != id);
-            if ids.is_empty() {
-                self.by_key.remove(&key);
-            }
+        if let Some(key) = dropped {
+            self.unindex_key(id, key);
         }
         for m in evidence.iter().filter(|m| !before.contains(m)) {
             let cited = self.by_evidence.entry(m.0).or_default();
@@ -1253,6 +1301,26 @@ impl FactStore {
         true
     }
 
+    /// Removes fact `id` (no longer believed) from the key index.
+    fn unindex_key(&mut self, id: FactId, key: (String, String, String)) {
+        let hash = key_hash(&key.0, &key.1, &key.2);
+        if let Some(ids) = self.by_key.get_mut(&hash)
+            && let Some(at) = ids.iter().position(|f| *f == id)
+        {
+            ids.remove(at);
+            if ids.is_empty() {
+                self.by_key.remove(&hash);
+            }
+            return;
+        }
+        if let Some(ids) = self.key_overflow.get_mut(&key) {
+            ids.retain(|f| *f != id);
+            if ids.is_empty() {
+                self.key_overflow.remove(&key);
+            }
+        }
+    }
+
     /// Recomputes whether memory `m` is withheld.
     fn reassess(&mut self, m: MemoryId) {
         let level = self
@@ -1260,7 +1328,7 @@ impl FactStore {
             .get(&m.0)
             .into_iter()
             .flatten()
-            .filter_map(|f| self.facts.get(&f.0))
+            .filter_map(|f| self.slot(*f))
             .map(|f| f.quarantine)
             .min();
         match level {
@@ -1282,7 +1350,7 @@ impl FactStore {
         id: FactId,
         reason: &str,
     ) {
-        let Some(fact) = self.facts.get(&id.0) else {
+        let Some(fact) = self.slot(id) else {
             return;
         };
         for c in fact.conflicts.clone() {
@@ -1388,8 +1456,7 @@ impl FactStore {
         reason: &str,
     ) {
         if self
-            .facts
-            .get(&id.0)
+            .slot(id)
             .is_none_or(|f| f.status != FactStatus::Believed)
         {
             return;
@@ -1430,7 +1497,7 @@ impl FactStore {
     /// Resolves automatically the open conflicts of fact `f`, which is no
     /// longer believed: the other side stays believed.
     fn close_conflicts_of(&mut self, seq: u64, recorded: Timestamp, f: FactId, rationale: &str) {
-        let Some(fact) = self.facts.get(&f.0) else {
+        let Some(fact) = self.slot(f) else {
             return;
         };
         for c in fact.conflicts.clone() {
@@ -1472,10 +1539,10 @@ impl FactStore {
                 .get(&subject_hash(s))
                 .into_iter()
                 .flatten()
-                .filter_map(|id| self.facts.get(&id.0))
+                .filter_map(|id| self.slot(*id))
                 .filter_map(pick)
                 .collect(),
-            None => self.facts.values().filter_map(pick).collect(),
+            None => self.facts.iter().filter_map(pick).collect(),
         };
         out.sort_unstable_by_key(|f| f.id);
         out
@@ -1489,7 +1556,7 @@ impl FactStore {
             .get(&subject_hash(subject))
             .into_iter()
             .flatten()
-            .filter_map(|id| self.facts.get(&id.0))
+            .filter_map(|id| self.slot(*id))
             .filter(|f| f.subject == subject && f.predicate == predicate)
             .collect();
         out.sort_unstable_by_key(|f| f.id);
@@ -1500,7 +1567,7 @@ impl FactStore {
     pub fn memory_bytes(&self) -> usize {
         let fact_bytes: usize = self
             .facts
-            .values()
+            .iter()
             .map(|f| {
                 std::mem::size_of::<Fact>()
                     + f.subject.len()
@@ -1519,10 +1586,8 @@ impl FactStore {
 
     /// What a snapshot keeps.
     pub(crate) fn image(&self) -> FactsImage {
-        let mut facts: Vec<Fact> = self.facts.values().cloned().collect();
-        facts.sort_unstable_by_key(|f| f.id);
         FactsImage {
-            facts,
+            facts: self.facts.clone(),
             conflicts: self.conflicts.values().cloned().collect(),
             predicates: self.predicates(),
             next_fact: self.next_fact,
@@ -1539,11 +1604,14 @@ impl FactStore {
             ..FactStore::default()
         };
         for f in image.facts {
-            if f.id.0 >= store.next_fact || store.facts.contains_key(&f.id.0) {
+            if f.id.0 != store.facts.len() as u64 + 1 || f.id.0 >= store.next_fact {
                 return Err(format!("fact {} is out of order", f.id));
             }
             store.index(&f);
-            store.facts.insert(f.id.0, f);
+            store.facts.push(f);
+        }
+        if store.facts.len() as u64 + 1 != store.next_fact {
+            return Err("facts are missing".into());
         }
         for c in image.conflicts {
             if c.id.0 >= store.next_conflict || c.facts.iter().any(|f| store.get(*f).is_none()) {

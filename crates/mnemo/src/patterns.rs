@@ -86,9 +86,9 @@
 //! - Below [`SKETCH_MIN_DIMENSION`] dimensions sketches are too coarse and
 //!   every one of these searches is an exact scan instead.
 //! - `suggest`, below [`ANN_MIN_PATTERNS`] patterns, estimates each
-//!   pattern's score as `cos(π·h/d) · quality`, keeps the
-//!   `max(8k, 32)` best by a 256-bucket histogram (a counting selection, no
-//!   sort), and re-ranks them exactly with the SIMD dot product.
+//!   pattern's score as `cos(π·h/d) · quality` (8-bit fixed point), keeps
+//!   the `max(4k, 16)` best in one pass with a rising admission threshold,
+//!   and re-ranks them exactly with the SIMD dot product.
 //! - From [`ANN_MIN_PATTERNS`] patterns up, `suggest` fetches the
 //!   `max(8k, 32)` nearest centroids from an HNSW graph
 //!   ([`mnemo_vector::Hnsw`], cosine), plus the patterns of a small exact
@@ -167,6 +167,11 @@ impl fmt::Display for PatternId {
 /// Candidates the sketch stage of `assign` and `plan_consolidate` verifies
 /// exactly; stores with at most this many patterns are searched exactly.
 pub const ASSIGN_CANDIDATES: usize = 64;
+/// Candidates per requested suggestion the sketch scan of `suggest` keeps
+/// (at least [`SKETCH_CANDIDATES_MIN`]).
+pub const SKETCH_CANDIDATES_PER_K: usize = 4;
+/// Fewest candidates the sketch scan of `suggest` keeps.
+pub const SKETCH_CANDIDATES_MIN: usize = 16;
 /// Below this dimension sign sketches are too coarse to pick candidates
 /// (and exact comparisons are cheap): every search is exact.
 pub const SKETCH_MIN_DIMENSION: usize = 64;
@@ -638,12 +643,11 @@ fn sketch_words(dimension: usize) -> usize {
 /// Writes the sign sketch of `v` (bit `i` set when `v[i] > 0`) into `out`.
 fn sketch_into(v: &[f32], out: &mut [u64]) {
     out.fill(0);
-    for (i, &x) in v.iter().enumerate() {
-        if x > 0.0
-            && let Some(w) = out.get_mut(i / 64)
-        {
-            *w |= 1 << (i % 64);
-        }
+    for (word, chunk) in out.iter_mut().zip(v.chunks(64)) {
+        *word = chunk
+            .iter()
+            .enumerate()
+            .fold(0u64, |w, (i, &x)| w | (u64::from(x > 0.0) << i));
     }
 }
 
@@ -653,217 +657,173 @@ fn hamming(a: &[u64], b: &[u64]) -> u32 {
     a.iter().zip(b).map(|(x, y)| (x ^ y).count_ones()).sum()
 }
 
-/// For every sketch row: `bits − hamming(query, row)` (higher is nearer)
-/// into `buckets`, counted in `hist` (length `bits + 1`).
-#[inline(always)]
-fn closeness_scan(
-    query: &[u64],
-    rows: &[u64],
-    bits: u32,
-    buckets: &mut Vec<u16>,
-    hist: &mut [u32],
-) {
-    buckets.clear();
-    let w = query.len().max(1);
-    for row in rows.chunks_exact(w) {
-        let c = bits.saturating_sub(hamming(query, row)) as usize;
-        buckets.push(c as u16);
-        if let Some(h) = hist.get_mut(c) {
-            *h += 1;
-        }
-    }
+/// How a sketch scan ranks rows: a key from the Hamming distance to the
+/// query and the row index (higher is better).
+#[derive(Clone, Copy)]
+enum ScanKey<'a> {
+    /// `bits − h`: the nearest by angle.
+    Closeness { bits: u32 },
+    /// The estimated score `cos(π·h/d) · quality` in fixed point,
+    /// `(cos8[h] · quality8[i] + 255) >> 8`.
+    Score { quality8: &'a [u8], cos8: &'a [u16] },
 }
 
-/// For every sketch row of `W` words: the estimated score
-/// `cos(π·h/d) · quality` in fixed point, `(cos8[h] · quality8 + 255) >> 8`
-/// in `0..=255`, into `buckets` (as long as the rows), counted in `hist`.
-/// Integer arithmetic only, and `W` known at compile time for the usual
-/// dimensions, so the loop is a handful of instructions per pattern.
-#[inline(always)]
-fn score_scan<const W: usize>(
-    query: &[u64],
-    rows: &[u64],
-    quality8: &[u8],
-    cos8: &[u16],
-    buckets: &mut [u8],
-    hist: &mut [u32; 256],
-) {
-    let mut q = [0u64; W];
-    for (q, &x) in q.iter_mut().zip(query) {
-        *q = x;
-    }
-    for ((row, &quality), bucket) in rows.chunks_exact(W).zip(quality8).zip(buckets) {
-        let mut h = 0u32;
-        for i in 0..W {
-            h += (q[i] ^ row[i]).count_ones();
-        }
-        let c = u32::from(cos8.get(h as usize).copied().unwrap_or(0));
-        let b = ((c * u32::from(quality) + 255) >> 8).min(255) as u8;
-        *bucket = b;
-        hist[b as usize] += 1;
-    }
-}
-
-/// [`score_scan`] for the word count of the store's dimension.
-#[inline(always)]
-fn score_scan_any(
-    query: &[u64],
-    rows: &[u64],
-    quality8: &[u8],
-    cos8: &[u16],
-    buckets: &mut [u8],
-    hist: &mut [u32; 256],
-) {
-    macro_rules! scan {
-        ($($w:literal)*) => {
-            match query.len() {
-                $($w => score_scan::<$w>(query, rows, quality8, cos8, buckets, hist),)*
-                _ => score_scan_slow(query, rows, quality8, cos8, buckets, hist),
+impl ScanKey<'_> {
+    #[inline(always)]
+    fn key(&self, h: u32, i: usize) -> u32 {
+        match *self {
+            ScanKey::Closeness { bits } => bits.saturating_sub(h),
+            ScanKey::Score { quality8, cos8 } => {
+                let c = u32::from(cos8.get(h as usize).copied().unwrap_or(0));
+                let q = u32::from(quality8.get(i).copied().unwrap_or(0));
+                (c * q + 255) >> 8
             }
-        };
+        }
     }
-    scan!(1 2 3 4 5 6 8 12 16 24)
 }
 
-/// [`score_scan`] for any word count.
-fn score_scan_slow(
+/// Keeps the `c` best of `buf` (key descending, ties: lower index) and
+/// returns the key a later row needs to enter: one above the worst kept,
+/// since a later row with the same key has a higher index and loses.
+fn shrink(buf: &mut Vec<(u32, u32)>, c: usize) -> u32 {
+    if buf.len() > c {
+        buf.select_nth_unstable_by(c - 1, |a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        buf.truncate(c);
+    }
+    buf.iter().map(|x| x.0).min().unwrap_or(0) + 1
+}
+
+/// The body of [`scan_top`] for `W`-word sketches (`W = 0`: any width):
+/// one pass with a rising admission threshold, so most rows cost a few
+/// instructions and a well-predicted branch, and no row is visited twice.
+#[inline(always)]
+fn scan_top_body<const W: usize>(
     query: &[u64],
     rows: &[u64],
-    quality8: &[u8],
-    cos8: &[u16],
-    buckets: &mut [u8],
-    hist: &mut [u32; 256],
+    key: ScanKey<'_>,
+    c: usize,
+    buf: &mut Vec<(u32, u32)>,
 ) {
-    let w = query.len().max(1);
-    for ((row, &quality), bucket) in rows.chunks_exact(w).zip(quality8).zip(buckets) {
-        let h = hamming(query, row) as usize;
-        let c = u32::from(cos8.get(h).copied().unwrap_or(0));
-        let b = ((c * u32::from(quality) + 255) >> 8).min(255) as u8;
-        *bucket = b;
-        hist[b as usize] += 1;
+    let mut floor = 0u32;
+    let admit = |k: u32, i: usize, floor: &mut u32, buf: &mut Vec<(u32, u32)>| {
+        if k >= *floor {
+            buf.push((k, i as u32));
+            if buf.len() >= 4 * c {
+                *floor = shrink(buf, c);
+            }
+        }
+    };
+    if W == 0 {
+        let w = query.len().max(1);
+        for (i, row) in rows.chunks_exact(w).enumerate() {
+            admit(key.key(hamming(query, row), i), i, &mut floor, buf);
+        }
+    } else {
+        let mut q = [0u64; W];
+        for (q, &x) in q.iter_mut().zip(query) {
+            *q = x;
+        }
+        // Keys of a block of rows first (no branch: the CPU overlaps the
+        // rows), then one comparison of the block's best with the
+        // threshold; only blocks that hold a contender are admitted row by
+        // row.
+        const BLOCK: usize = 16;
+        let mut keys = [0u32; BLOCK];
+        for (b, block) in rows.chunks(W * BLOCK).enumerate() {
+            let base = b * BLOCK;
+            let mut best = 0u32;
+            for (j, (row, k)) in block.chunks_exact(W).zip(keys.iter_mut()).enumerate() {
+                let mut h = 0u32;
+                for i in 0..W {
+                    h += (q[i] ^ row[i]).count_ones();
+                }
+                *k = key.key(h, base + j);
+                best = best.max(*k);
+            }
+            if best >= floor {
+                let n = block.len() / W;
+                for (j, &k) in keys.iter().enumerate().take(n) {
+                    admit(k, base + j, &mut floor, buf);
+                }
+            }
+        }
+    }
+}
+
+/// [`scan_top_body`] for the common widths (compile-time loop bounds).
+#[inline(always)]
+fn scan_top_any(
+    query: &[u64],
+    rows: &[u64],
+    key: ScanKey<'_>,
+    c: usize,
+    buf: &mut Vec<(u32, u32)>,
+) {
+    match query.len() {
+        1 => scan_top_body::<1>(query, rows, key, c, buf),
+        2 => scan_top_body::<2>(query, rows, key, c, buf),
+        4 => scan_top_body::<4>(query, rows, key, c, buf),
+        6 => scan_top_body::<6>(query, rows, key, c, buf),
+        8 => scan_top_body::<8>(query, rows, key, c, buf),
+        12 => scan_top_body::<12>(query, rows, key, c, buf),
+        24 => scan_top_body::<24>(query, rows, key, c, buf),
+        _ => scan_top_body::<0>(query, rows, key, c, buf),
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "popcnt")]
-fn closeness_scan_popcnt(
+fn scan_top_popcnt(
     query: &[u64],
     rows: &[u64],
-    bits: u32,
-    buckets: &mut Vec<u16>,
-    hist: &mut [u32],
+    key: ScanKey<'_>,
+    c: usize,
+    buf: &mut Vec<(u32, u32)>,
 ) {
-    closeness_scan(query, rows, bits, buckets, hist);
+    scan_top_any(query, rows, key, c, buf);
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "popcnt")]
-fn score_scan_popcnt(
+/// The indices of the `c` rows of `rows` (sketches of `query.len()` words)
+/// with the highest `key` (ties: lower index), ascending, into `out`; with
+/// the hardware popcount where the CPU has it. `O(rows)`, plus
+/// `O(c log(rows/c))` expected for the kept candidates.
+fn scan_top(
     query: &[u64],
     rows: &[u64],
-    quality8: &[u8],
-    cos8: &[u16],
-    buckets: &mut [u8],
-    hist: &mut [u32; 256],
+    key: ScanKey<'_>,
+    c: usize,
+    buf: &mut Vec<(u32, u32)>,
+    out: &mut Vec<u32>,
 ) {
-    score_scan_any(query, rows, quality8, cos8, buckets, hist);
-}
-
-/// [`closeness_scan`] with the hardware popcount where the CPU has it.
-fn closeness_all(
-    query: &[u64],
-    rows: &[u64],
-    bits: u32,
-    buckets: &mut Vec<u16>,
-    hist: &mut Vec<u32>,
-) {
-    hist.clear();
-    hist.resize(bits as usize + 1, 0);
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("popcnt") {
-        // SAFETY: the CPU supports `popcnt`, checked just above.
-        unsafe { closeness_scan_popcnt(query, rows, bits, buckets, hist) };
-        return;
-    }
-    closeness_scan(query, rows, bits, buckets, hist);
-}
-
-/// [`score_scan`] with the hardware popcount where the CPU has it.
-fn score_all(
-    query: &[u64],
-    rows: &[u64],
-    quality8: &[u8],
-    cos8: &[u16],
-    buckets: &mut Vec<u8>,
-    hist: &mut [u32; 256],
-) {
-    hist.fill(0);
-    buckets.clear();
-    buckets.resize(quality8.len(), 0);
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("popcnt") {
-        // SAFETY: the CPU supports `popcnt`, checked just above.
-        unsafe { score_scan_popcnt(query, rows, quality8, cos8, buckets, hist) };
-        return;
-    }
-    score_scan_any(query, rows, quality8, cos8, buckets, hist);
-}
-
-/// The indices of the `c` highest buckets (ties: lower index), in index
-/// order: a counting selection over the histogram, `O(len + buckets)`.
-fn select_top<B: Copy + Into<usize>>(buckets: &[B], hist: &[u32], c: usize, out: &mut Vec<u32>) {
+    buf.clear();
     out.clear();
     if c == 0 {
         return;
     }
-    if c >= buckets.len() {
-        out.extend(0..buckets.len() as u32);
-        return;
+    #[cfg(target_arch = "x86_64")]
+    let done = if std::arch::is_x86_feature_detected!("popcnt") {
+        // SAFETY: the CPU supports `popcnt`, checked just above.
+        unsafe { scan_top_popcnt(query, rows, key, c, buf) };
+        true
+    } else {
+        false
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let done = false;
+    if !done {
+        scan_top_any(query, rows, key, c, buf);
     }
-    let mut cutoff = 0usize;
-    let mut above = 0usize;
-    for b in (0..hist.len()).rev() {
-        let here = hist[b] as usize;
-        if above + here >= c {
-            cutoff = b;
-            break;
-        }
-        above += here;
-    }
-    let mut room = c - above;
-    for (i, &b) in buckets.iter().enumerate() {
-        let b: usize = b.into();
-        if b > cutoff {
-            out.push(i as u32);
-        } else if b == cutoff && room > 0 {
-            out.push(i as u32);
-            room -= 1;
-        }
-    }
+    shrink(buf, c);
+    out.extend(buf.iter().map(|x| x.1));
+    out.sort_unstable();
 }
 
-/// Scratch buffers of the read path, one set per thread.
-/// (`hist256` is boxed so that the struct stays small on the stack.)
+/// Scratch buffers of the candidate scans, one set per thread.
+#[derive(Default)]
 struct Scratch {
-    buckets: Vec<u16>,
-    hist: Vec<u32>,
-    bytes: Vec<u8>,
-    hist256: Box<[u32; 256]>,
+    buf: Vec<(u32, u32)>,
     picked: Vec<u32>,
     sketch: Vec<u64>,
-}
-
-impl Default for Scratch {
-    fn default() -> Self {
-        Self {
-            buckets: Vec::new(),
-            hist: Vec::new(),
-            bytes: Vec::new(),
-            hist256: Box::new([0; 256]),
-            picked: Vec::new(),
-            sketch: Vec::new(),
-        }
-    }
 }
 
 thread_local! {
@@ -984,17 +944,15 @@ impl Centres {
             scratch.sketch.clear();
             scratch.sketch.resize(self.words, 0);
             sketch_into(p, &mut scratch.sketch);
-            closeness_all(
+            let key = ScanKey::Closeness {
+                bits: self.dimension as u32,
+            };
+            scan_top(
                 &scratch.sketch,
                 &self.sketches,
-                self.dimension as u32,
-                &mut scratch.buckets,
-                &mut scratch.hist,
-            );
-            select_top(
-                &scratch.buckets,
-                &scratch.hist,
+                key,
                 REFINE_CANDIDATES,
+                &mut scratch.buf,
                 &mut scratch.picked,
             );
             scratch.picked.iter().for_each(|&c| consider(c as usize));
@@ -1364,14 +1322,17 @@ impl PatternStore {
         scratch.sketch.clear();
         scratch.sketch.resize(self.words, 0);
         sketch_into(unit, &mut scratch.sketch);
-        closeness_all(
+        let key = ScanKey::Closeness {
+            bits: self.core.dimension as u32,
+        };
+        scan_top(
             &scratch.sketch,
             &self.sketches,
-            self.core.dimension as u32,
-            &mut scratch.buckets,
-            &mut scratch.hist,
+            key,
+            c,
+            &mut scratch.buf,
+            &mut scratch.picked,
         );
-        select_top(&scratch.buckets, &scratch.hist, c, &mut scratch.picked);
     }
 
     /// Fold: adds a trajectory. Its id must be [`Self::next_trajectory_id`],
@@ -1735,7 +1696,12 @@ impl PatternStore {
         let Some(unit) = unit_vector(vector, self.core.dimension) else {
             return Suggest::empty();
         };
-        let wanted = k.saturating_mul(8).max(32);
+        let wanted = if self.ann.index.is_some() {
+            k.saturating_mul(8).max(32)
+        } else {
+            k.saturating_mul(SKETCH_CANDIDATES_PER_K)
+                .max(SKETCH_CANDIDATES_MIN)
+        };
         let kernels = mnemo_vector::kernels::kernels();
         let slots = &self.core.slots;
         let mut ranked: Vec<(f32, f32, usize)> = Vec::with_capacity(wanted);
@@ -1772,20 +1738,28 @@ impl PatternStore {
                 s.sketch.clear();
                 s.sketch.resize(self.words, 0);
                 sketch_into(&unit, &mut s.sketch);
-                score_all(
+                let key = ScanKey::Score {
+                    quality8: &self.quality8,
+                    cos8: &self.cos8,
+                };
+                scan_top(
                     &s.sketch,
                     &self.sketches,
-                    &self.quality8,
-                    &self.cos8,
-                    &mut s.bytes,
-                    &mut s.hist256,
+                    key,
+                    wanted,
+                    &mut s.buf,
+                    &mut s.picked,
                 );
-                select_top(&s.bytes, &s.hist256[..], wanted, &mut s.picked);
                 s.picked.iter().for_each(|&i| rank(i as usize));
             });
         }
-        ranked.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.2.cmp(&b.2)));
-        ranked.truncate(k);
+        let order =
+            |a: &(f32, f32, usize), b: &(f32, f32, usize)| b.0.total_cmp(&a.0).then(a.2.cmp(&b.2));
+        if ranked.len() > k {
+            ranked.select_nth_unstable_by(k - 1, order);
+            ranked.truncate(k);
+        }
+        ranked.sort_unstable_by(order);
         self.answer(&ranked)
     }
 
