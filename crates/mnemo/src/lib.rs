@@ -23,7 +23,11 @@
 //! by vector and keyword search, spreads activation from the best of them
 //! over the association graph (`assoc.rs`: temporal chains, links, the
 //! HNSW graph's neighbour lists, rare shared words; `spread.rs`) and fuses
-//! the three signals (`recall.rs`). Everything after the
+//! the three signals (`recall.rs`). Facts ([`facts`]) are checked for
+//! contradictions at write time against the believed facts of their key,
+//! and conflicts, resolutions and quarantine are events too; trajectories
+//! are clustered into patterns that suggest an executor for a new task
+//! ([`patterns`]); their namespace API is in `coherence.rs`. Everything after the
 //! log is derived: opening a namespace restores the newest valid snapshot
 //! (`snapshot.rs`) and replays the events after it, or replays the whole
 //! log.

@@ -89,12 +89,13 @@
 //!   pattern's score as `cos(π·h/d) · quality` (8-bit fixed point), keeps
 //!   the `max(4k, 16)` best in one pass with a rising admission threshold,
 //!   and re-ranks them exactly with the SIMD dot product.
-//! - From [`ANN_MIN_PATTERNS`] patterns up, `suggest` fetches the
-//!   `max(8k, 32)` nearest centroids from an HNSW graph
-//!   ([`mnemo_vector::Hnsw`], cosine), plus the patterns of a small exact
-//!   *pending* buffer (new patterns and those whose centroid drifted more
-//!   than [`ANN_DRIFT_COS`] since they were indexed), and re-ranks them all
-//!   exactly. The buffer is flushed into the graph in one batch once it
+//! - From [`ANN_MIN_PATTERNS`] patterns up, `suggest` fetches `max(6k,
+//!   24)` candidates (the search width too) from an HNSW graph ([`mnemo_vector::Hnsw`]) over the
+//!   rows `quality · centroid` under the inner product — a maximum inner
+//!   product search whose key is exactly the score `similarity · quality`
+//!   — plus the patterns of a small exact *pending* buffer (new patterns
+//!   and those whose row moved more than [`ANN_DRIFT_COS`] allows since
+//!   they were indexed), and re-ranks them all exactly. The buffer is flushed into the graph in one batch once it
 //!   holds [`ANN_PENDING_MAX`] patterns, so `record` stays `O(d)` except on
 //!   those flushes. The graph is derived (not serialised): after a restore
 //!   `suggest` falls back to the sketch scan until
@@ -167,11 +168,16 @@ impl fmt::Display for PatternId {
 /// Candidates the sketch stage of `assign` and `plan_consolidate` verifies
 /// exactly; stores with at most this many patterns are searched exactly.
 pub const ASSIGN_CANDIDATES: usize = 64;
-/// Candidates per requested suggestion the sketch scan of `suggest` keeps
-/// (at least [`SKETCH_CANDIDATES_MIN`]).
+/// Candidates per requested suggestion that `suggest` re-ranks exactly
+/// from the sketch scan (at least [`SKETCH_CANDIDATES_MIN`]).
 pub const SKETCH_CANDIDATES_PER_K: usize = 4;
-/// Fewest candidates the sketch scan of `suggest` keeps.
+/// Fewest candidates `suggest` re-ranks exactly from the sketch scan.
 pub const SKETCH_CANDIDATES_MIN: usize = 16;
+/// Candidates (and search width) per requested suggestion that `suggest`
+/// fetches from the HNSW graph (at least [`GRAPH_CANDIDATES_MIN`]).
+pub const GRAPH_CANDIDATES_PER_K: usize = 6;
+/// Fewest candidates `suggest` fetches from the HNSW graph.
+pub const GRAPH_CANDIDATES_MIN: usize = 24;
 /// Below this dimension sign sketches are too coarse to pick candidates
 /// (and exact comparisons are cheap): every search is exact.
 pub const SKETCH_MIN_DIMENSION: usize = 64;
@@ -183,8 +189,9 @@ pub const ANN_MIN_PATTERNS: usize = 8_192;
 /// Patterns the exact buffer in front of the graph holds before it is
 /// inserted in one batch.
 pub const ANN_PENDING_MAX: usize = 256;
-/// An indexed centroid whose cosine with the current one falls below this
-/// (about 2.6°) is re-indexed.
+/// An indexed row `quality · centroid` that has moved from the current
+/// one by more than a cosine of this would allow (about 2.6°) is
+/// re-indexed.
 pub const ANN_DRIFT_COS: f32 = 0.999;
 /// Largest `k` for which refinement also tries a k-means++ seeding and
 /// assigns points by exact comparison with every centre.
@@ -723,29 +730,12 @@ fn scan_top_body<const W: usize>(
         for (q, &x) in q.iter_mut().zip(query) {
             *q = x;
         }
-        // Keys of a block of rows first (no branch: the CPU overlaps the
-        // rows), then one comparison of the block's best with the
-        // threshold; only blocks that hold a contender are admitted row by
-        // row.
-        const BLOCK: usize = 16;
-        let mut keys = [0u32; BLOCK];
-        for (b, block) in rows.chunks(W * BLOCK).enumerate() {
-            let base = b * BLOCK;
-            let mut best = 0u32;
-            for (j, (row, k)) in block.chunks_exact(W).zip(keys.iter_mut()).enumerate() {
-                let mut h = 0u32;
-                for i in 0..W {
-                    h += (q[i] ^ row[i]).count_ones();
-                }
-                *k = key.key(h, base + j);
-                best = best.max(*k);
+        for (i, row) in rows.chunks_exact(W).enumerate() {
+            let mut h = 0u32;
+            for j in 0..W {
+                h += (q[j] ^ row[j]).count_ones();
             }
-            if best >= floor {
-                let n = block.len() / W;
-                for (j, &k) in keys.iter().enumerate().take(n) {
-                    admit(k, base + j, &mut floor, buf);
-                }
-            }
+            admit(key.key(h, i), i, &mut floor, buf);
         }
     }
 }
@@ -1600,12 +1590,8 @@ impl PatternStore {
             }
         } else {
             with_scratch(|s| {
-                for i in 0..len {
-                    self.sketch_candidates(
-                        &slots[i].pattern.centroid,
-                        CONSOLIDATE_CANDIDATES + 1,
-                        s,
-                    );
+                for (i, slot) in slots.iter().enumerate() {
+                    self.sketch_candidates(&slot.pattern.centroid, CONSOLIDATE_CANDIDATES + 1, s);
                     s.picked.iter().for_each(|&j| check(i, j as usize));
                 }
             });
@@ -1697,7 +1683,8 @@ impl PatternStore {
             return Suggest::empty();
         };
         let wanted = if self.ann.index.is_some() {
-            k.saturating_mul(8).max(32)
+            k.saturating_mul(GRAPH_CANDIDATES_PER_K)
+                .max(GRAPH_CANDIDATES_MIN)
         } else {
             k.saturating_mul(SKETCH_CANDIDATES_PER_K)
                 .max(SKETCH_CANDIDATES_MIN)
@@ -1902,10 +1889,10 @@ impl PatternStore {
     // ----- graph maintenance -----
 
     /// Builds the graph from every centroid (zero centroids stay out: the
-    /// cosine metric refuses them, and they never score above 0).
+    /// graph would never rank them above 0 either).
     fn ann_build(&mut self) {
         self.ann = Ann::default();
-        let Ok(mut index) = Hnsw::new(self.core.dimension, Metric::Cosine, ann_params()) else {
+        let Ok(mut index) = Hnsw::new(self.core.dimension, Metric::Dot, ann_params()) else {
             return;
         };
         let (ids, rows) = self.graph_rows(self.ids.iter().copied());
@@ -1914,16 +1901,19 @@ impl PatternStore {
         }
     }
 
-    /// The ids and rows (flat) of these patterns' non-zero centroids.
+    /// The ids and graph rows (flat) of these patterns: `quality ·
+    /// centroid`, so that the inner product with a unit query is the
+    /// pattern's score (patterns whose row is zero stay out: they never
+    /// score above 0).
     fn graph_rows(&self, ids: impl Iterator<Item = PatternId>) -> (Vec<u64>, Vec<f32>) {
         let mut out_ids = Vec::new();
         let mut rows = Vec::new();
         for id in ids {
             if let Some(i) = self.slot_index(id) {
-                let c = &self.core.slots[i].pattern.centroid;
-                if c.iter().any(|&x| x != 0.0) {
+                let p = &self.core.slots[i].pattern;
+                if p.quality > 0.0 && p.centroid.iter().any(|&x| x != 0.0) {
                     out_ids.push(id.0);
-                    rows.extend_from_slice(c);
+                    rows.extend(p.centroid.iter().map(|x| x * p.quality));
                 }
             }
         }
@@ -1944,9 +1934,20 @@ impl PatternStore {
         let Some(i) = self.ids.binary_search(&id).ok() else {
             return;
         };
-        let centroid = &self.core.slots[i].pattern.centroid;
+        let p = &self.core.slots[i].pattern;
+        // Stale when `|indexed − current|² > 2·(1 − ANN_DRIFT_COS)·|current|²`
+        // (for rows of equal length: a cosine below ANN_DRIFT_COS).
         let stale = match index.get(id.0) {
-            Some(indexed) => dot(&indexed, centroid) < ANN_DRIFT_COS,
+            Some(indexed) => {
+                let mut diff = 0.0f32;
+                let mut norm = 0.0f32;
+                for (&a, &c) in indexed.iter().zip(&p.centroid) {
+                    let b = c * p.quality;
+                    diff += (a - b) * (a - b);
+                    norm += b * b;
+                }
+                diff > 2.0 * (1.0 - ANN_DRIFT_COS) * norm
+            }
             None => false,
         };
         if stale {
@@ -2323,7 +2324,7 @@ mod tests {
             };
             let t = Trajectory {
                 pattern,
-                ..trajectory(&store, v, cluster % 2 == 0, "e", 0.8)
+                ..trajectory(&store, v, cluster.is_multiple_of(2), "e", 0.8)
             };
             truth.insert(t.id, cluster);
             assert!(store.record(t));
@@ -2364,7 +2365,7 @@ mod tests {
         let mut store = PatternStore::new(dim);
         for i in 0..600 {
             let v = near(dim, i % 100, 2.0, &mut rng);
-            add(&mut store, v, i % 3 == 0, ["a", "b"][i % 2]);
+            add(&mut store, v, i.is_multiple_of(3), ["a", "b"][i % 2]);
         }
         assert!(store.len() > KMEANSPP_MAX_K);
         let before = store.trajectory_count();
@@ -2374,7 +2375,9 @@ mod tests {
         assert_eq!(bytes(&store), bytes(&twin));
         assert_eq!(store.trajectory_count(), before);
         check_invariants(&store);
-        // The sketch stage of suggest finds the exact best pattern.
+        // The sketch stage of suggest keeps the exact best pattern among
+        // its candidates (40 for k = 10), even on these nearly random
+        // directions where quality dominates the score.
         let mut found = 0;
         for _ in 0..50 {
             let q = near(dim, rng.below(100), 2.0, &mut rng);
@@ -2385,7 +2388,7 @@ mod tests {
                 .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)))
                 .map(|x| x.1);
             found +=
-                usize::from(store.suggest(&q, 5).suggestions.first().map(|s| s.pattern) == exact);
+                usize::from(store.suggest(&q, 10).suggestions.first().map(|s| s.pattern) == exact);
         }
         assert!(
             found >= 45,
@@ -2453,7 +2456,7 @@ mod tests {
         let mut store = PatternStore::new(8);
         for i in 0..300 {
             let v = near(8, i % 5, 0.5, &mut rng);
-            add(&mut store, v, i % 4 != 0, ["p", "q", "r"][i % 3]);
+            add(&mut store, v, !i.is_multiple_of(4), ["p", "q", "r"][i % 3]);
         }
         let encoded = bytes(&store);
         let mut restored: PatternStore = postcard::from_bytes(&encoded).expect("decodes");
@@ -2473,7 +2476,7 @@ mod tests {
         // Force a new pattern per trajectory.
         for i in 0..ANN_MIN_PATTERNS + ANN_PENDING_MAX + 10 {
             let v = near(dim, i, 3.0, &mut rng);
-            let mut t = trajectory(&store, v, i % 2 == 0, "e", 2.0);
+            let mut t = trajectory(&store, v, i.is_multiple_of(2), "e", 2.0);
             t.pattern = store.next_pattern_id();
             assert!(store.record(t));
         }
