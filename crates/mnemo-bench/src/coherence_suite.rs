@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
 use mnemo::event::{AssertFact, OpenConflict};
-use mnemo::facts::{DefaultVerifier, FactStore, Proposal};
+use mnemo::facts::{Decision, DefaultVerifier, FactStore, Proposal};
 use mnemo::{ConflictId, Mnemo, NewFact, Timestamp, Validity};
 
 use crate::SuiteOptions;
@@ -122,9 +122,11 @@ fn fold_all(triples: Vec<Triple>) -> FactStore {
 /// `(T(extra) − T(0)) / extra`).
 fn fold_checking(triples: Vec<Triple>, extra: usize) -> FactStore {
     let mut store = FactStore::new();
+    let mut decision = Decision::default();
     for (seq, t) in triples.into_iter().enumerate() {
         for _ in 0..extra {
-            std::hint::black_box(store.check(&t.proposal(), &DefaultVerifier, THRESHOLD));
+            store.check_into(&t.proposal(), &DefaultVerifier, THRESHOLD, &mut decision);
+            std::hint::black_box(&decision);
         }
         let event = assert_event(&store, t);
         store.apply_assert(seq as u64, Timestamp(seq as i64), &event);

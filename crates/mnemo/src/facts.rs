@@ -431,10 +431,6 @@ pub struct Fact {
 }
 
 impl Fact {
-    fn has_key(&self, context: &str, subject: &str, predicate: &str) -> bool {
-        self.predicate == predicate && self.subject == subject && self.context == context
-    }
-
     /// Whether it is believed and valid at `t`.
     pub fn holds_at(&self, t: Timestamp) -> bool {
         self.status == FactStatus::Believed && self.valid.contains(t)
@@ -900,6 +896,46 @@ fn starts_later(new: &Validity, old: &Validity) -> bool {
     }
 }
 
+/// A believed fact in the key index, with copies of what the check reads
+/// first (so most facts are ruled out without touching them).
+#[derive(Debug, Clone, Copy)]
+struct KeyEntry {
+    id: FactId,
+    valid: Validity,
+    confidence: f32,
+}
+
+/// The believed facts of one key, with the key itself (compared once per
+/// check instead of once per fact).
+#[derive(Debug, Clone)]
+struct KeyBucket {
+    /// `context`, `subject` and `predicate` one after the other.
+    key: Box<str>,
+    /// Where `subject` and `predicate` start in `key`.
+    splits: (usize, usize),
+    entries: Vec<KeyEntry>,
+}
+
+impl KeyBucket {
+    fn new(context: &str, subject: &str, predicate: &str) -> Self {
+        let key = [context, subject, predicate].concat().into_boxed_str();
+        let a = context.len();
+        KeyBucket {
+            key,
+            splits: (a, a + subject.len()),
+            entries: Vec::new(),
+        }
+    }
+
+    fn holds(&self, context: &str, subject: &str, predicate: &str) -> bool {
+        let (a, b) = self.splits;
+        self.key.len() == b + predicate.len()
+            && self.key.get(..a) == Some(context)
+            && self.key.get(a..b) == Some(subject)
+            && self.key.get(b..) == Some(predicate)
+    }
+}
+
 /// What snapshots keep of the store; the indices are rebuilt.
 #[derive(Debug, Serialize, Deserialize, Default, PartialEq)]
 pub(crate) struct FactsImage {
@@ -920,9 +956,9 @@ pub struct FactStore {
     /// Believed facts by key hash; a bucket holds one key (the first
     /// fact's), and a fact whose key's hash collides with another key's
     /// goes to `key_overflow`.
-    by_key: IdMap<Vec<FactId>>,
+    by_key: IdMap<KeyBucket>,
     /// Believed facts of keys whose hash collided, by key.
-    key_overflow: HashMap<(String, String, String), Vec<FactId>>,
+    key_overflow: HashMap<(String, String, String), Vec<KeyEntry>>,
     /// Every fact by subject hash.
     by_subject: IdMap<Vec<FactId>>,
     /// Facts citing each memory.
@@ -1056,16 +1092,12 @@ impl FactStore {
         context: &str,
         subject: &str,
         predicate: &str,
-    ) -> impl Iterator<Item = FactId> + 'a {
+    ) -> impl Iterator<Item = &'a KeyEntry> + 'a {
         let bucket = self
             .by_key
             .get(&key_hash(context, subject, predicate))
-            .filter(|ids| {
-                ids.first()
-                    .and_then(|id| self.slot(*id))
-                    .is_some_and(|f| f.has_key(context, subject, predicate))
-            })
-            .map_or(&[][..], Vec::as_slice);
+            .filter(|b| b.holds(context, subject, predicate))
+            .map_or(&[][..], |b| b.entries.as_slice());
         let overflow = if self.key_overflow.is_empty() {
             &[][..]
         } else {
@@ -1073,25 +1105,42 @@ impl FactStore {
                 .get(&(context.to_owned(), subject.to_owned(), predicate.to_owned()))
                 .map_or(&[][..], Vec::as_slice)
         };
-        bucket.iter().chain(overflow).copied()
+        bucket.iter().chain(overflow)
     }
 
     /// The coherence check of a new fact (see the module docs): O(k) in the
     /// believed facts of its key.
     pub fn check(&self, new: &Proposal<'_>, verifier: &dyn Verifier, threshold: f32) -> Decision {
         let mut decision = Decision::default();
+        self.check_into(new, verifier, threshold, &mut decision);
+        decision
+    }
+
+    /// [`Self::check`] into a reused `decision` (cleared first), so a
+    /// caller checking many facts allocates nothing.
+    pub fn check_into(
+        &self,
+        new: &Proposal<'_>,
+        verifier: &dyn Verifier,
+        threshold: f32,
+        decision: &mut Decision,
+    ) {
+        decision.supersedes.clear();
+        decision.conflicts.clear();
         if new.confidence < threshold {
-            return decision;
+            return;
         }
         let cardinality = self.cardinality(new.predicate);
-        for id in self.key_facts(new.context, new.subject, new.predicate) {
-            let Some(old) = self.slot(id) else {
+        for entry in self.key_facts(new.context, new.subject, new.predicate) {
+            // The entry's copy of the window and confidence rules out most
+            // facts without reading them.
+            if entry.confidence < threshold || !overlaps(&entry.valid, &new.valid) {
+                continue;
+            }
+            let Some(old) = self.slot(entry.id) else {
                 continue;
             };
-            if old.status != FactStatus::Believed
-                || old.confidence < threshold
-                || !overlaps(&old.valid, &new.valid)
-            {
+            if old.status != FactStatus::Believed {
                 continue;
             }
             match verifier.verify(cardinality, old, new) {
@@ -1105,7 +1154,6 @@ impl FactStore {
                 Verdict::Compatible | Verdict::Defer => {}
             }
         }
-        decision
     }
 
     /// Folds a predicate declaration.
@@ -1153,12 +1201,14 @@ impl FactStore {
             }],
         };
         let until = a.valid.from.unwrap_or(Timestamp::MIN);
+        let hash = key_hash(&a.context, &a.subject, &a.predicate);
         for old in &a.supersedes {
-            if self.change(
+            if self.change_keyed(
                 *old,
                 seq,
                 recorded,
                 FactEvent::Superseded { by: a.id, until },
+                Some(hash),
             ) {
                 fact.supersedes.push(*old);
             }
@@ -1232,18 +1282,22 @@ impl FactStore {
     fn index(&mut self, f: &Fact) {
         if f.status == FactStatus::Believed {
             let hash = key_hash(&f.context, &f.subject, &f.predicate);
-            let holds_this_key = self.by_key.get(&hash).is_none_or(|ids| {
-                ids.first()
-                    .and_then(|id| self.slot(*id))
-                    .is_none_or(|rep| rep.has_key(&f.context, &f.subject, &f.predicate))
-            });
-            if holds_this_key {
-                self.by_key.entry(hash).or_default().push(f.id);
+            let entry = KeyEntry {
+                id: f.id,
+                valid: f.valid,
+                confidence: f.confidence,
+            };
+            let bucket = self
+                .by_key
+                .entry(hash)
+                .or_insert_with(|| KeyBucket::new(&f.context, &f.subject, &f.predicate));
+            if bucket.holds(&f.context, &f.subject, &f.predicate) {
+                bucket.entries.push(entry);
             } else {
                 self.key_overflow
                     .entry((f.context.clone(), f.subject.clone(), f.predicate.clone()))
                     .or_default()
-                    .push(f.id);
+                    .push(entry);
             }
         }
         self.by_subject
@@ -1261,10 +1315,23 @@ impl FactStore {
     /// Records `event` in fact `id`'s history and updates its state and
     /// the indices that depend on it. Returns false for an unknown fact.
     fn change(&mut self, id: FactId, seq: u64, recorded: Timestamp, event: FactEvent) -> bool {
+        self.change_keyed(id, seq, recorded, event, None)
+    }
+
+    /// [`Self::change`] of a fact whose key hash the caller knows.
+    fn change_keyed(
+        &mut self,
+        id: FactId,
+        seq: u64,
+        recorded: Timestamp,
+        event: FactEvent,
+        known_hash: Option<u64>,
+    ) -> bool {
         let Some(fact) = self.slot_mut(id) else {
             return false;
         };
         let was_believed = fact.status == FactStatus::Believed;
+        let was_valid = fact.valid;
         let mut state = fact.state();
         state.apply(&event);
         if let FactEvent::ConflictOpened { conflict, .. } = &event {
@@ -1278,16 +1345,19 @@ impl FactStore {
         let before: Vec<MemoryId> = fact.evidence.clone();
         fact.set_state(&state);
         let now_believed = fact.status == FactStatus::Believed;
-        let dropped = (was_believed && !now_believed).then(|| {
-            (
-                fact.context.clone(),
-                fact.subject.clone(),
-                fact.predicate.clone(),
-            )
-        });
+        let valid = fact.valid;
         let evidence = fact.evidence.clone();
-        if let Some(key) = dropped {
-            self.unindex_key(id, key);
+        let reindex = if was_believed && !now_believed {
+            Some(None)
+        } else if now_believed && valid != was_valid {
+            Some(Some(valid))
+        } else {
+            None
+        };
+        if let Some(valid) = reindex {
+            let hash = known_hash
+                .unwrap_or_else(|| key_hash(&fact.context, &fact.subject, &fact.predicate));
+            self.reindex_key(hash, id, valid);
         }
         for m in evidence.iter().filter(|m| !before.contains(m)) {
             let cited = self.by_evidence.entry(m.0).or_default();
@@ -1301,22 +1371,49 @@ impl FactStore {
         true
     }
 
-    /// Removes fact `id` (no longer believed) from the key index.
-    fn unindex_key(&mut self, id: FactId, key: (String, String, String)) {
-        let hash = key_hash(&key.0, &key.1, &key.2);
-        if let Some(ids) = self.by_key.get_mut(&hash)
-            && let Some(at) = ids.iter().position(|f| *f == id)
-        {
-            ids.remove(at);
-            if ids.is_empty() {
-                self.by_key.remove(&hash);
-            }
+    /// Updates fact `id`'s entry in the key index: its new window, or
+    /// (`None`) removes it because the fact is no longer believed.
+    fn reindex_key(&mut self, hash: u64, id: FactId, valid: Option<Validity>) {
+        let in_hinted = self
+            .by_key
+            .get(&hash)
+            .is_some_and(|b| b.entries.iter().any(|e| e.id == id));
+        // A hint from a log naming facts of another key is ignored.
+        let hash = match self.slot(id) {
+            Some(f) if !in_hinted => key_hash(&f.context, &f.subject, &f.predicate),
+            _ => hash,
+        };
+        let in_bucket = self
+            .by_key
+            .get(&hash)
+            .is_some_and(|b| b.entries.iter().any(|e| e.id == id));
+        let key = match self.slot(id) {
+            Some(f) if !in_bucket => (f.context.clone(), f.subject.clone(), f.predicate.clone()),
+            _ => Default::default(),
+        };
+        let entries = if in_bucket {
+            self.by_key.get_mut(&hash).map(|b| &mut b.entries)
+        } else {
+            self.key_overflow.get_mut(&key)
+        };
+        let Some(entries) = entries else {
             return;
-        }
-        if let Some(ids) = self.key_overflow.get_mut(&key) {
-            ids.retain(|f| *f != id);
-            if ids.is_empty() {
-                self.key_overflow.remove(&key);
+        };
+        match valid {
+            Some(valid) => {
+                if let Some(e) = entries.iter_mut().find(|e| e.id == id) {
+                    e.valid = valid;
+                }
+            }
+            None => {
+                entries.retain(|e| e.id != id);
+                if entries.is_empty() {
+                    if in_bucket {
+                        self.by_key.remove(&hash);
+                    } else {
+                        self.key_overflow.remove(&key);
+                    }
+                }
             }
         }
     }
