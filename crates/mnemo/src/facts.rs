@@ -286,8 +286,7 @@ pub enum FactEvent {
     },
     /// Lost a conflict resolution.
     Deprecated {
-        /// The conflict (none when a retraction or deprecation elsewhere
-        /// closed it).
+        /// The conflict whose resolution deprecated it.
         conflict: ConflictId,
         /// Why.
         rationale: String,
@@ -1537,7 +1536,7 @@ impl FactStore {
         let facts = conflict.facts;
         for f in facts {
             if deprecated.contains(&f) {
-                self.deprecate(seq, recorded, f, Some(id), rationale);
+                self.deprecate(seq, recorded, f, id, rationale);
             } else {
                 self.change(f, seq, recorded, FactEvent::ConflictClosed { conflict: id });
             }
@@ -1576,7 +1575,7 @@ impl FactStore {
         seq: u64,
         recorded: Timestamp,
         f: FactId,
-        by: Option<ConflictId>,
+        by: ConflictId,
         rationale: &str,
     ) {
         self.change(
@@ -1584,7 +1583,7 @@ impl FactStore {
             seq,
             recorded,
             FactEvent::Deprecated {
-                conflict: by.unwrap_or_default(),
+                conflict: by,
                 rationale: rationale.to_owned(),
             },
         );
