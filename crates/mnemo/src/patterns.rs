@@ -2572,7 +2572,8 @@ mod tests {
                         match kind {
                             0 => t.vector[0] = f32::NAN,
                             1 => t.vector.pop().map_or((), drop),
-                            2 => t.pattern = PatternId(t.pattern.0 + 5),
+                            // Neither an existing pattern nor the next one.
+                            2 => t.pattern = PatternId(store.next_pattern_id().0 + 1),
                             _ => t.id = TrajectoryId(0),
                         }
                         prop_assert!(!store.record(t));
