@@ -3,63 +3,10 @@
 //! run as the built binary against temporary data directories, with the
 //! hash embedder (no model needed).
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
+use common::{fails, json, ok};
 use serde_json::Value;
-
-fn mnemo(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mnemo"))
-        .arg("--data")
-        .arg(data)
-        .args(["--embedder", "hash"])
-        .args(args)
-        .output()
-        .expect("run mnemo")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// Runs a command that must succeed and returns its standard output.
-fn ok(data: &Path, args: &[&str]) -> String {
-    let out = mnemo(data, args);
-    assert!(
-        out.status.success(),
-        "mnemo {args:?} failed: {}{}",
-        stdout(&out),
-        stderr(&out)
-    );
-    stdout(&out)
-}
-
-/// Runs a command with `--json` that must succeed and parses its output.
-fn json(data: &Path, args: &[&str]) -> Value {
-    let mut all = vec!["--json"];
-    all.extend_from_slice(args);
-    let text = ok(data, &all);
-    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{e}: {text}"))
-}
-
-/// Runs a command that must fail with exit code 2 (not a panic's 101) and
-/// returns its standard error.
-fn fails(data: &Path, args: &[&str]) -> String {
-    let out = mnemo(data, args);
-    let err = stderr(&out);
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "mnemo {args:?} should fail: {}{err}",
-        stdout(&out)
-    );
-    assert!(!err.contains("panicked"), "mnemo {args:?} panicked: {err}");
-    err
-}
 
 fn ids(v: &Value) -> Vec<u64> {
     v.as_array()

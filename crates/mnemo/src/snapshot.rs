@@ -15,7 +15,7 @@
 //! | 16 | 8 | `seq` |
 //! | 24 | 32 | the log's Merkle root at tree size `seq` (ties the snapshot to its log) |
 //! | 56 | 8 | `len`: bytes of the sections that follow |
-//! | 64 | len | four sections, each a u64 length then its bytes: (1) postcard of the memories, links, next id, embedder, facts, conflicts and patterns; (2) the BM25 index (`text` module format); (3) the HNSW graph (`mnemo-vector` format; empty when there is none); (4) the vectors not yet in the graph (`mnemo-vector` flat format) |
+//! | 64 | len | four sections, each a u64 length then its bytes: (1) postcard of the memories, links, next id, embedder, facts, conflicts and the pattern store (itself postcard, nested as bytes); (2) the BM25 index (`text` module format); (3) the HNSW graph (`mnemo-vector` format; empty when there is none); (4) the vectors not yet in the graph (`mnemo-vector` flat format) |
 //! | 64+len | 8 | XXH3-64 of bytes `0..64+len` |
 //!
 //! A snapshot is written to a temporary file, synced, renamed into place
@@ -62,7 +62,8 @@ struct MetaRef<'a> {
     memories: Vec<&'a Memory>,
     links: Vec<Link>,
     facts: &'a FactsImage,
-    patterns: Option<&'a PatternStore>,
+    /// The pattern store, encoded (postcard) during the capture.
+    patterns: Option<&'a [u8]>,
 }
 
 #[derive(Deserialize)]
@@ -72,7 +73,7 @@ struct Meta {
     memories: Vec<Memory>,
     links: Vec<Link>,
     facts: FactsImage,
-    patterns: Option<PatternStore>,
+    patterns: Option<Vec<u8>>,
 }
 
 /// What a capture took from the state, ready to be written.
@@ -83,7 +84,9 @@ pub(crate) struct Captured {
     memories: Vec<Arc<Memory>>,
     links: Vec<Link>,
     facts: FactsImage,
-    patterns: Option<PatternStore>,
+    /// Encoded under the lock: cheaper than a copy of the store with its
+    /// derived search index.
+    patterns: Option<Vec<u8>>,
     text: Vec<u8>,
     graph: Option<Vec<u8>>,
     pending: Vec<u8>,
@@ -119,7 +122,10 @@ pub(crate) fn capture(inner: &Inner) -> Captured {
         memories,
         links,
         facts: state.facts.image(),
-        patterns: state.patterns.clone(),
+        patterns: state
+            .patterns
+            .as_ref()
+            .and_then(|p| postcard::to_allocvec(p).ok()),
         text,
         graph,
         pending,
@@ -169,7 +175,7 @@ pub(crate) fn persist(inner: &Inner, c: Captured) -> Result<u64> {
         memories: c.memories.iter().map(|m| &**m).collect(),
         links: c.links,
         facts: &c.facts,
-        patterns: c.patterns.as_ref(),
+        patterns: c.patterns.as_deref(),
     })
     .map_err(|e| Error::Encode(e.to_string()))?;
     let graph = c.graph.unwrap_or_default();
@@ -427,10 +433,16 @@ fn rebuild(parts: &Parts<'_>) -> std::result::Result<State, String> {
     }
     state.text = text;
     state.facts = FactStore::from_image(meta.facts).map_err(|e| format!("facts: {e}"))?;
-    state.patterns = meta.patterns.map(|mut p| {
-        p.rebuild_index();
-        p
-    });
+    state.patterns = meta
+        .patterns
+        .map(|bytes| {
+            postcard::from_bytes::<PatternStore>(&bytes).map(|mut p| {
+                p.rebuild_index();
+                p
+            })
+        })
+        .transpose()
+        .map_err(|e| format!("patterns: {e}"))?;
     if state.patterns.as_ref().map(PatternStore::dimension)
         != state.embedder.as_ref().map(|e| e.dimension)
     {
