@@ -39,11 +39,13 @@ mod import;
 mod jsonl;
 mod locomo;
 mod log_cmd;
+mod mcp_cmd;
 mod memory_cmd;
 mod open;
 mod pattern_cmd;
 mod query_cmd;
 mod recall_cmd;
+mod serve_cmd;
 mod stats_cmd;
 mod table;
 mod time;
@@ -116,6 +118,15 @@ enum Command {
     /// Embed texts (all-MiniLM-L6-v2 if present, else feature hashing) and
     /// print one JSON line per text.
     Embed(embed_cmd::EmbedArgs),
+    /// Serve the data directory over HTTP: the API under /v1, MCP at /mcp,
+    /// the explorer at /explorer/, metrics at /metrics.
+    Serve(serve_cmd::ServeArgs),
+    /// Create, list or revoke the server's bearer tokens.
+    #[command(subcommand)]
+    Token(serve_cmd::TokenCommand),
+    /// Serve MCP (Model Context Protocol) on standard input and output,
+    /// for an agent host that launches mnemo as a tool server.
+    Mcp,
 }
 
 fn main() -> ExitCode {
@@ -159,6 +170,9 @@ fn main() -> ExitCode {
         Command::Eval(cmd) => eval_cmd::run(g, cmd),
         Command::Log(cmd) => log_cmd::run(cmd, g.json),
         Command::Embed(args) => embed_cmd::run(args, g.embedder),
+        Command::Serve(args) => serve_cmd::serve(g, args),
+        Command::Token(cmd) => serve_cmd::token(cmd),
+        Command::Mcp => mcp_cmd::run(g),
     };
     match result {
         Ok(code) => code,

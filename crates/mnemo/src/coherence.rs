@@ -435,6 +435,12 @@ impl Namespace {
         self.inner.state.read().facts.get(id).cloned()
     }
 
+    /// The facts citing memory `id` as evidence (any status), by id.
+    pub fn facts_citing(&self, id: MemoryId) -> Vec<Fact> {
+        let state = self.inner.state.read();
+        state.facts.citing(id).into_iter().cloned().collect()
+    }
+
     /// The facts a query admits, by id (see [`FactQuery`]).
     pub fn facts(&self, query: &FactQuery) -> Vec<Fact> {
         self.inner.state.read().facts.query(query)

@@ -1078,6 +1078,14 @@ impl FactStore {
         self.withheld.get(&id).copied()
     }
 
+    /// The facts that cite memory `id` as evidence (any status), by id.
+    pub fn citing(&self, id: MemoryId) -> Vec<&Fact> {
+        let mut ids = self.by_evidence.get(&id.0).cloned().unwrap_or_default();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.into_iter().filter_map(|f| self.get(f)).collect()
+    }
+
     /// Whether any memory is withheld at all.
     pub fn withholds_any(&self) -> bool {
         !self.withheld.is_empty()

@@ -48,6 +48,7 @@ mod options;
 pub mod patterns;
 mod query;
 pub mod recall;
+pub mod rfc3339;
 pub mod snapshot;
 pub mod spread;
 mod state;

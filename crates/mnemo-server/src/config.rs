@@ -1,0 +1,275 @@
+//! The server's configuration file (TOML).
+//!
+//! ```toml
+//! listen = "127.0.0.1:7373"      # loopback unless told otherwise
+//!
+//! [tls]                          # optional: HTTPS with rustls
+//! cert = "cert.pem"
+//! key = "key.pem"
+//!
+//! [limits]                       # every field optional; defaults shown
+//! body_bytes = 8388608           # largest request body (413 above)
+//! batch = 10000                  # memories per batch remember
+//! requests_per_second = 2000     # per token, refilled continuously (429 above)
+//! burst = 4000                   # per token, requests allowed at once
+//! request_timeout_ms = 30000     # whole request (408 after)
+//! header_timeout_ms = 10000      # to receive the request head (slow clients are cut off)
+//! max_connections = 1024         # further connections wait to be accepted
+//! max_watchers = 64              # open watch streams (503 above)
+//!
+//! [[tokens]]                     # `mnemo token create` appends these
+//! name = "agent"
+//! hash = "sha256:..."
+//! namespaces = ["*"]             # or a list of names
+//! rights = ["read", "write"]     # read < write < admin
+//! ```
+//!
+//! Unknown keys are refused, so a misspelt limit is an error rather than
+//! a silent default.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{Right, hash_token};
+
+/// Where the server listens when the config does not say.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7373";
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address and port to listen on.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// HTTPS, when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsConfig>,
+    /// Bounds on requests.
+    #[serde(default)]
+    pub limits: Limits,
+    /// Accepted bearer tokens.
+    #[serde(default)]
+    pub tokens: Vec<TokenEntry>,
+}
+
+/// Certificate chain and private key, PEM files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// The certificate chain (leaf first).
+    pub cert: PathBuf,
+    /// The private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+}
+
+/// Bounds on what a client may send or hold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Largest request body in bytes; larger bodies get 413.
+    pub body_bytes: usize,
+    /// Most memories in one batch remember.
+    pub batch: usize,
+    /// Requests per second each token may make on average.
+    pub requests_per_second: f64,
+    /// Requests a token may make at once before the rate applies.
+    pub burst: f64,
+    /// Longest a request may take, in milliseconds (408 after; watch
+    /// streams are exempt).
+    pub request_timeout_ms: u64,
+    /// Longest a client may take to send a request head, in milliseconds;
+    /// the connection is closed after it (slow-client protection).
+    pub header_timeout_ms: u64,
+    /// Connections served at once; further ones wait in the kernel's queue.
+    pub max_connections: usize,
+    /// Watch streams open at once; more get 503.
+    pub max_watchers: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            body_bytes: 8 << 20,
+            batch: 10_000,
+            requests_per_second: 2_000.0,
+            burst: 4_000.0,
+            request_timeout_ms: 30_000,
+            header_timeout_ms: 10_000,
+            max_connections: 1024,
+            max_watchers: 64,
+        }
+    }
+}
+
+/// One accepted token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenEntry {
+    /// A name for people and logs (never secret).
+    pub name: String,
+    /// `sha256:` + the hex SHA-256 of the token.
+    pub hash: String,
+    /// Namespaces it may use (`"*"` for all).
+    pub namespaces: Vec<String>,
+    /// What it may do there.
+    pub rights: Vec<Right>,
+}
+
+impl TokenEntry {
+    /// The entry for plaintext `token` (only its hash is kept).
+    pub fn new(
+        name: impl Into<String>,
+        token: &str,
+        namespaces: Vec<String>,
+        rights: Vec<Right>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            hash: hash_token(token),
+            namespaces,
+            rights,
+        }
+    }
+}
+
+fn default_listen() -> SocketAddr {
+    DEFAULT_LISTEN
+        .parse()
+        .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 7373)))
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: default_listen(),
+            tls: None,
+            limits: Limits::default(),
+            tokens: Vec::new(),
+        }
+    }
+}
+
+impl Config {
+    /// Parses TOML text, naming the first problem.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Reads `path`; a missing file is the default configuration (no
+    /// tokens: every API request is refused until one is created).
+    pub fn load(path: &Path) -> Result<Self, String> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::parse(&text).map_err(|e| format!("{}: {e}", path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(e) => Err(format!("{}: {e}", path.display())),
+        }
+    }
+
+    /// Writes the configuration to `path` atomically (temporary file,
+    /// fsync, rename), readable by the owner only.
+    pub fn save(&self, path: &Path) -> Result<(), String> {
+        use std::io::Write;
+        let text = toml::to_string_pretty(self).map_err(|e| e.to_string())?;
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let tmp = path.with_extension("toml.tmp");
+        let write = || -> std::io::Result<()> {
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.mode(0o600);
+            }
+            let mut f = options.open(&tmp)?;
+            f.write_all(text.as_bytes())?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, path)?;
+            Ok(())
+        };
+        write().map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// Checks values serde cannot: positive limits, readable token entries.
+    pub fn check(&self) -> Result<(), String> {
+        let l = &self.limits;
+        let positive = [
+            ("limits.body_bytes", l.body_bytes as f64),
+            ("limits.batch", l.batch as f64),
+            ("limits.requests_per_second", l.requests_per_second),
+            ("limits.burst", l.burst),
+            ("limits.request_timeout_ms", l.request_timeout_ms as f64),
+            ("limits.header_timeout_ms", l.header_timeout_ms as f64),
+            ("limits.max_connections", l.max_connections as f64),
+            ("limits.max_watchers", l.max_watchers as f64),
+        ];
+        for (name, v) in positive {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(format!("{name} must be a positive number"));
+            }
+        }
+        if l.burst < 1.0 {
+            return Err("limits.burst must be at least 1".into());
+        }
+        crate::auth::TokenTable::new(&self.tokens).map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_listen_on_loopback() {
+        let c = Config::parse("").expect("empty is valid");
+        assert!(c.listen.ip().is_loopback());
+        assert_eq!(c.listen.port(), 7373);
+        assert!(c.tokens.is_empty());
+    }
+
+    #[test]
+    fn round_trips_through_a_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("mnemo.toml");
+        let mut c = Config::default();
+        c.limits.burst = 10.0;
+        c.tokens.push(TokenEntry::new(
+            "agent",
+            "secret",
+            vec!["*".into()],
+            vec![Right::Read, Right::Write],
+        ));
+        c.save(&path).expect("save");
+        assert_eq!(Config::load(&path).expect("load"), c);
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(!text.contains("secret"));
+    }
+
+    #[test]
+    fn names_what_is_wrong() {
+        let err = Config::parse("listen = 5").expect_err("type");
+        assert!(err.contains("listen"), "{err}");
+        let err = Config::parse("[limits]\nbody_byte = 5").expect_err("unknown");
+        assert!(err.contains("body_byte"), "{err}");
+        let err = Config::parse("[limits]\nburst = 0").expect_err("zero");
+        assert!(err.contains("burst"), "{err}");
+        let err = Config::parse(
+            "[[tokens]]\nname = \"a\"\nhash = \"x\"\nnamespaces = [\"*\"]\nrights = [\"read\"]",
+        )
+        .expect_err("hash");
+        assert!(err.contains("sha256"), "{err}");
+        let err = Config::parse(
+            "[[tokens]]\nname = \"a\"\nhash = \"x\"\nnamespaces = [\"*\"]\nrights = [\"root\"]",
+        )
+        .expect_err("right");
+        assert!(err.contains("root"), "{err}");
+    }
+}

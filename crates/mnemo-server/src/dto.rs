@@ -1,0 +1,980 @@
+//! The JSON shapes of the API: what clients send (`...In`, refusing
+//! unknown fields) and what the server answers (`...Out`), each with a
+//! JSON Schema for the OpenAPI document and the MCP tools.
+//!
+//! Times are RFC 3339 strings (`2024-05-01T13:00:00Z`; a bare date means
+//! its midnight UTC); answers always use UTC with a `Z`.
+
+use std::collections::BTreeMap;
+
+use mnemo::{
+    Fact, Kind, Link, Memory, MemoryId, Metadata, NewMemory, Query, Revision, Timestamp, Validity,
+    Value,
+};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiError;
+
+/// A metadata value: a string, a number or a boolean.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum MetaValue {
+    /// A boolean.
+    Bool(bool),
+    /// A whole number.
+    Int(i64),
+    /// A number with a fraction.
+    Float(f64),
+    /// Text.
+    Text(String),
+}
+
+impl MetaValue {
+    fn from_value(v: &Value) -> Option<Self> {
+        Some(match v {
+            Value::Null => return None,
+            Value::Bool(b) => MetaValue::Bool(*b),
+            Value::Int(i) => MetaValue::Int(*i),
+            Value::Float(x) => MetaValue::Float(*x),
+            Value::Text(s) => MetaValue::Text(s.clone()),
+        })
+    }
+
+    fn to_value(&self) -> Value {
+        match self {
+            MetaValue::Bool(b) => Value::Bool(*b),
+            MetaValue::Int(i) => Value::Int(*i),
+            MetaValue::Float(x) => Value::Float(*x),
+            MetaValue::Text(s) => Value::Text(s.clone()),
+        }
+    }
+}
+
+/// When something is true: `[from, until)`, either end open.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ValidityIo {
+    /// First moment it holds (RFC 3339); open when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// First moment it no longer holds (RFC 3339); open when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+}
+
+impl ValidityIo {
+    /// The JSON form of a validity window.
+    pub fn from_validity(v: &Validity) -> Self {
+        Self {
+            from: v.from.map(mnemo::rfc3339::format),
+            until: v.until.map(mnemo::rfc3339::format),
+        }
+    }
+
+    fn parse(&self, field: &str) -> Result<Validity, ApiError> {
+        Ok(Validity {
+            from: parse_opt_time(&format!("{field}.from"), self.from.as_deref())?,
+            until: parse_opt_time(&format!("{field}.until"), self.until.as_deref())?,
+        })
+    }
+}
+
+/// Parses an RFC 3339 time, naming the field on error.
+pub fn parse_time(field: &str, text: &str) -> Result<Timestamp, ApiError> {
+    mnemo::rfc3339::parse(text).map_err(|e| ApiError::bad_request(format!("{field}: {e}")))
+}
+
+fn parse_opt_time(field: &str, text: Option<&str>) -> Result<Option<Timestamp>, ApiError> {
+    text.map(|t| parse_time(field, t)).transpose()
+}
+
+fn parse_kind(text: &str) -> Result<Kind, ApiError> {
+    Kind::parse(text).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "unknown kind {text:?} (use episodic, semantic or procedural)"
+        ))
+    })
+}
+
+fn metadata(fields: &BTreeMap<String, MetaValue>) -> Metadata {
+    fields
+        .iter()
+        .map(|(k, v)| (k.clone(), v.to_value()))
+        .collect()
+}
+
+/// A memory to remember.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewMemoryIn {
+    /// The text (not empty).
+    pub content: String,
+    /// A key of the caller's: remembering the same key again updates that
+    /// memory instead of adding one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// `episodic` (default), `semantic` or `procedural`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Tags (short labels: a person, a topic, a session).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// Where it came from (a speaker, a tool, a session).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Free-form scalar fields.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, MetaValue>,
+    /// When it happened (RFC 3339); default: when it is recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+    /// When the content is true, if limited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid: Option<ValidityIo>,
+    /// How much it matters, in [0, 1] (default 0.5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub importance: Option<f32>,
+    /// How sure the writer is, in [0, 1] (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f32>,
+    /// Its embedding, when the caller has one (must have the namespace's
+    /// dimension); otherwise the server embeds the content.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vector: Option<Vec<f32>>,
+}
+
+impl NewMemoryIn {
+    /// The engine's form; errors name the field (the engine checks sizes
+    /// and ranges).
+    pub fn to_new_memory(&self) -> Result<NewMemory, ApiError> {
+        let mut m = NewMemory::new(self.content.clone());
+        m.key = self.key.clone();
+        if let Some(k) = &self.kind {
+            m.kind = parse_kind(k)?;
+        }
+        m.tags = self.tags.clone();
+        m.source = self.source.clone();
+        m.metadata = metadata(&self.metadata);
+        m.at = parse_opt_time("at", self.at.as_deref())?;
+        m.valid = self.valid.as_ref().map(|v| v.parse("valid")).transpose()?;
+        if let Some(x) = self.importance {
+            m.importance = x;
+        }
+        if let Some(x) = self.confidence {
+            m.confidence = x;
+        }
+        m.vector = self.vector.clone();
+        Ok(m)
+    }
+}
+
+/// A memory as the namespace holds it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MemoryOut {
+    /// Assigned by the namespace.
+    pub id: u64,
+    /// The caller's key, if given.
+    pub key: Option<String>,
+    /// The text.
+    pub content: String,
+    /// `episodic`, `semantic` or `procedural`.
+    pub kind: String,
+    /// Tags, sorted.
+    pub tags: Vec<String>,
+    /// Where it came from.
+    pub source: Option<String>,
+    /// Free-form scalar fields.
+    pub metadata: BTreeMap<String, MetaValue>,
+    /// When it happened (RFC 3339, UTC).
+    pub at: String,
+    /// When the namespace recorded it.
+    pub recorded: String,
+    /// When the content is true, if limited.
+    pub valid: Option<ValidityIo>,
+    /// How much it matters, in [0, 1].
+    pub importance: f32,
+    /// How sure the writer was, in [0, 1].
+    pub confidence: f32,
+    /// Log seq of the event that created it.
+    pub created_seq: u64,
+    /// Log seq of the event that last changed it (what `proof` proves).
+    pub updated_seq: u64,
+}
+
+impl From<&Memory> for MemoryOut {
+    fn from(m: &Memory) -> Self {
+        Self {
+            id: m.id.0,
+            key: m.key.clone(),
+            content: m.content.clone(),
+            kind: m.kind.as_str().to_owned(),
+            tags: m.tags.clone(),
+            source: m.source.clone(),
+            metadata: m
+                .metadata
+                .iter()
+                .filter_map(|(k, v)| MetaValue::from_value(v).map(|v| (k.clone(), v)))
+                .collect(),
+            at: mnemo::rfc3339::format(m.at),
+            recorded: mnemo::rfc3339::format(m.recorded),
+            valid: m.valid.as_ref().map(ValidityIo::from_validity),
+            importance: m.importance,
+            confidence: m.confidence,
+            created_seq: m.created_seq,
+            updated_seq: m.updated_seq,
+        }
+    }
+}
+
+/// A batch of memories to remember, written as one atomic log append.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RememberIn {
+    /// The memories (1 to the server's `limits.batch`).
+    pub memories: Vec<NewMemoryIn>,
+}
+
+/// The ids given to a batch, in its order.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct RememberOut {
+    /// One id per memory sent (a keyed memory that already existed keeps
+    /// its id).
+    pub ids: Vec<u64>,
+}
+
+/// Filters shared by listing, querying, recall and watch.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FilterIn {
+    /// Only these ids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ids: Option<Vec<u64>>,
+    /// Has every one of these tags.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// Has at least one of these tags.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub any_tags: Vec<String>,
+    /// Has none of these tags.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub without_tags: Vec<String>,
+    /// Has this source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Is of this kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Happened at or after this time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_from: Option<String>,
+    /// Happened before this time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_until: Option<String>,
+    /// Recorded at or after this time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_from: Option<String>,
+    /// Recorded before this time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_until: Option<String>,
+    /// Metadata fields equal to these values.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, MetaValue>,
+    /// Content contains this text, ignoring case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contains: Option<String>,
+}
+
+impl FilterIn {
+    /// The engine query with these filters (everything, by id).
+    pub fn to_query(&self) -> Result<Query, ApiError> {
+        let mut q = Query::new();
+        if let Some(ids) = &self.ids {
+            q = q.ids(ids.iter().map(|&i| MemoryId(i)));
+        }
+        q.tags_all = self.tags.clone();
+        q.tags_any = self.any_tags.clone();
+        q.tags_none = self.without_tags.clone();
+        q.source = self.source.clone();
+        q.kind = self.kind.as_deref().map(parse_kind).transpose()?;
+        let at_from = parse_opt_time("at_from", self.at_from.as_deref())?;
+        let at_until = parse_opt_time("at_until", self.at_until.as_deref())?;
+        if at_from.is_some() || at_until.is_some() {
+            q = q.at_between(at_from, at_until);
+        }
+        let rec_from = parse_opt_time("recorded_from", self.recorded_from.as_deref())?;
+        let rec_until = parse_opt_time("recorded_until", self.recorded_until.as_deref())?;
+        if rec_from.is_some() || rec_until.is_some() {
+            q = q.recorded_between(rec_from, rec_until);
+        }
+        q.metadata = self
+            .metadata
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_value()))
+            .collect();
+        q.content_contains = self.contains.clone();
+        Ok(q)
+    }
+}
+
+/// Most memories one listing returns.
+pub const MAX_LIST: usize = 1000;
+
+/// Orders a listing can take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum OrderIn {
+    /// The order of writing (default).
+    #[default]
+    Id,
+    /// When it happened.
+    At,
+    /// When it was recorded.
+    Recorded,
+    /// Importance.
+    Importance,
+}
+
+impl OrderIn {
+    fn to_engine(self) -> mnemo::OrderBy {
+        match self {
+            OrderIn::Id => mnemo::OrderBy::Id,
+            OrderIn::At => mnemo::OrderBy::At,
+            OrderIn::Recorded => mnemo::OrderBy::Recorded,
+            OrderIn::Importance => mnemo::OrderBy::Importance,
+        }
+    }
+}
+
+/// A query: filters, an order and a page.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueryIn {
+    /// Which memories.
+    #[serde(default)]
+    pub filter: FilterIn,
+    /// Their order (default `id`).
+    #[serde(default)]
+    pub order_by: OrderIn,
+    /// Largest first instead of smallest first.
+    #[serde(default)]
+    pub descending: bool,
+    /// Memories skipped before the first returned.
+    #[serde(default)]
+    pub offset: usize,
+    /// Most memories returned (default 100, at most 1000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+}
+
+impl QueryIn {
+    /// The engine query, and the same without its page (for the total).
+    pub fn to_query(&self) -> Result<(Query, Query), ApiError> {
+        let limit = self.limit.unwrap_or(100);
+        if limit > MAX_LIST {
+            return Err(ApiError::bad_request(format!(
+                "limit: at most {MAX_LIST} (page with offset)"
+            )));
+        }
+        let mut all = self.filter.to_query()?.order_by(self.order_by.to_engine());
+        if self.descending {
+            all = all.descending();
+        }
+        let page = all.clone().offset(self.offset).limit(limit);
+        Ok((page, all))
+    }
+}
+
+/// The query string of `GET .../memories`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    /// Has this tag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// Has this source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Is of this kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Content contains this text, ignoring case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contains: Option<String>,
+    /// Order (default `id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<OrderIn>,
+    /// Largest first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub descending: Option<bool>,
+    /// Memories skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<usize>,
+    /// Most memories returned (default 100, at most 1000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+}
+
+impl ListParams {
+    /// The same as a [`QueryIn`].
+    pub fn to_query_in(&self) -> QueryIn {
+        QueryIn {
+            filter: FilterIn {
+                tags: self.tag.iter().cloned().collect(),
+                source: self.source.clone(),
+                kind: self.kind.clone(),
+                contains: self.contains.clone(),
+                ..FilterIn::default()
+            },
+            order_by: self.order.unwrap_or_default(),
+            descending: self.descending.unwrap_or(false),
+            offset: self.offset.unwrap_or(0),
+            limit: self.limit,
+        }
+    }
+}
+
+/// A page of memories.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ListOut {
+    /// The memories.
+    pub memories: Vec<MemoryOut>,
+    /// How many match in all (ignoring offset and limit).
+    pub total: u64,
+}
+
+/// A link between two memories.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LinkOut {
+    /// Where it starts.
+    pub from: u64,
+    /// Where it ends.
+    pub to: u64,
+    /// What kind of association.
+    pub kind: String,
+    /// Strength in [0, 1].
+    pub weight: f32,
+}
+
+impl From<&Link> for LinkOut {
+    fn from(l: &Link) -> Self {
+        Self {
+            from: l.from.0,
+            to: l.to.0,
+            kind: l.kind.clone(),
+            weight: l.weight,
+        }
+    }
+}
+
+/// A link to add.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkIn {
+    /// Where it starts.
+    pub from: u64,
+    /// Where it ends.
+    pub to: u64,
+    /// What kind of association (`caused`, `refers_to`, ...).
+    pub kind: String,
+    /// Strength in [0, 1] (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<f32>,
+}
+
+/// The link to remove (query string of `DELETE .../links`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UnlinkParams {
+    /// Where it starts.
+    pub from: u64,
+    /// Where it ends.
+    pub to: u64,
+    /// Its kind.
+    pub kind: String,
+}
+
+/// A memory's links, both ways.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct LinksOut {
+    /// Links starting at it.
+    pub outgoing: Vec<LinkOut>,
+    /// Links ending at it.
+    pub incoming: Vec<LinkOut>,
+}
+
+/// A fact: a subject-predicate-object statement with its standing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct FactOut {
+    /// The fact's id.
+    pub id: u64,
+    /// What it is about.
+    pub subject: String,
+    /// The property.
+    pub predicate: String,
+    /// The value.
+    pub object: String,
+    /// The context it holds in (empty: everywhere).
+    pub context: String,
+    /// How sure the writer was, in [0, 1].
+    pub confidence: f32,
+    /// When it holds (after supersession).
+    pub valid: ValidityIo,
+    /// `believed`, `deprecated` or `retracted`.
+    pub status: String,
+    /// `none`, `conservative`, `requires_witness` or `blocked`.
+    pub quarantine: String,
+    /// Memories supporting it.
+    pub evidence: Vec<u64>,
+    /// The fact that replaced it, if any.
+    pub superseded_by: Option<u64>,
+    /// Conflicts it takes part in.
+    pub conflicts: Vec<u64>,
+    /// Log seq of the event that asserted it.
+    pub seq: u64,
+    /// When it was recorded.
+    pub recorded: String,
+}
+
+impl From<&Fact> for FactOut {
+    fn from(f: &Fact) -> Self {
+        Self {
+            id: f.id.0,
+            subject: f.subject.clone(),
+            predicate: f.predicate.clone(),
+            object: f.object.clone(),
+            context: f.context.clone(),
+            confidence: f.confidence,
+            valid: ValidityIo::from_validity(&f.valid),
+            status: f.status.as_str().to_owned(),
+            quarantine: f.quarantine.as_str().to_owned(),
+            evidence: f.evidence.iter().map(|m| m.0).collect(),
+            superseded_by: f.superseded_by.map(|x| x.0),
+            conflicts: f.conflicts.iter().map(|c| c.0).collect(),
+            seq: f.seq,
+            recorded: mnemo::rfc3339::format(f.recorded),
+        }
+    }
+}
+
+/// One memory with its links and the facts citing it.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct MemoryDetailOut {
+    /// The memory.
+    pub memory: MemoryOut,
+    /// Its links.
+    pub links: LinksOut,
+    /// Facts citing it as evidence.
+    pub facts: Vec<FactOut>,
+}
+
+/// Changes to a memory; absent fields stay as they are.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevisionIn {
+    /// New text (re-embedded and re-indexed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    /// New kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// New importance in [0, 1].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub importance: Option<f32>,
+    /// New confidence in [0, 1].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f32>,
+    /// New metadata (replaces the old fields).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<BTreeMap<String, MetaValue>>,
+    /// New event time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+    /// New source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+
+impl RevisionIn {
+    /// The engine's form.
+    pub fn to_revision(&self) -> Result<Revision, ApiError> {
+        let mut r = Revision::new();
+        r.content = self.content.clone();
+        r.kind = self.kind.as_deref().map(parse_kind).transpose()?;
+        r.importance = self.importance;
+        r.confidence = self.confidence;
+        r.metadata = self.metadata.as_ref().map(metadata);
+        r.at = parse_opt_time("at", self.at.as_deref())?;
+        r.source = self.source.clone().map(Some);
+        Ok(r)
+    }
+
+    /// Whether it changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.content.is_none()
+            && self.kind.is_none()
+            && self.importance.is_none()
+            && self.confidence.is_none()
+            && self.metadata.is_none()
+            && self.at.is_none()
+            && self.source.is_none()
+    }
+}
+
+/// Tags to add and remove.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetagIn {
+    /// Tags to add.
+    #[serde(default)]
+    pub add: Vec<String>,
+    /// Tags to remove.
+    #[serde(default)]
+    pub remove: Vec<String>,
+}
+
+/// A forgotten memory.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ForgetOut {
+    /// Its id.
+    pub id: u64,
+    /// Always true.
+    pub forgotten: bool,
+}
+
+/// Weights of recall's signals; absent ones keep their defaults.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WeightsIn {
+    /// Vector similarity (default 0.5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vector: Option<f32>,
+    /// BM25 keywords (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keyword: Option<f32>,
+    /// Spreading activation (default 0.8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activation: Option<f32>,
+    /// Recency (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recency: Option<f32>,
+    /// Importance (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub importance: Option<f32>,
+    /// A date named in the query covering the memory (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<f32>,
+    /// The query naming one of the memory's tags (default 0.8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<f32>,
+}
+
+/// A recall request.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecallIn {
+    /// What to recall, in words.
+    pub query: String,
+    /// Hits wanted (default 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub k: Option<usize>,
+    /// Only memories these filters admit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<FilterIn>,
+    /// Signal weights.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights: Option<WeightsIn>,
+    /// Whether activation spreads over the association graph (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spreading: Option<bool>,
+    /// Whether hits carry each signal's share and their activation path.
+    #[serde(default)]
+    pub explain: bool,
+    /// Whether the answer carries the activation graph (implies explain).
+    #[serde(default)]
+    pub graph: bool,
+    /// Time budget in milliseconds: the best answer found by then is
+    /// returned (`complete` false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_ms: Option<u64>,
+}
+
+/// One signal's view of a hit.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct SignalOut {
+    /// Rank in that signal's list, from 1.
+    pub rank: usize,
+    /// The signal's own score.
+    pub score: f32,
+    /// The score scaled to [0, 1] over the signal's list.
+    pub normalized: f32,
+}
+
+/// Where each signal ranked a hit.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+pub struct SignalsOut {
+    /// Vector search.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vector: Option<SignalOut>,
+    /// Keyword search.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keyword: Option<SignalOut>,
+    /// Spreading activation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activation: Option<SignalOut>,
+}
+
+/// One step of an activation path.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct PathStepOut {
+    /// The memory.
+    pub id: u64,
+    /// The edge it was reached over (`link`, `temporal`, `vector`,
+    /// `keyword`); absent for the seed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
+}
+
+/// Why a hit scored what it did.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ExplanationOut {
+    /// Each signal's share of the score.
+    pub contributions: BTreeMap<String, f32>,
+    /// The strongest activation path from a seed to the hit.
+    pub path: Vec<PathStepOut>,
+}
+
+/// A recalled memory and why.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct HitOut {
+    /// The memory.
+    pub memory: MemoryOut,
+    /// Fused score (higher is better).
+    pub score: f32,
+    /// Where each signal ranked it.
+    pub signals: SignalsOut,
+    /// Query words found in it (stemmed).
+    pub matched_terms: Vec<String>,
+    /// With `explain`: the score's parts and the activation path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<ExplanationOut>,
+}
+
+/// Microseconds per recall stage.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+pub struct TimingsOut {
+    /// Embedding the query.
+    pub embed: u64,
+    /// Vector and keyword candidates.
+    pub candidates: u64,
+    /// Spreading activation.
+    pub spread: u64,
+    /// Fusion and ranking.
+    pub fuse: u64,
+}
+
+/// A memory in the activation graph.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct GraphNode {
+    /// The memory.
+    pub id: u64,
+    /// Its text (first 200 characters).
+    pub content: String,
+    /// Whether it is one of the hits.
+    pub hit: bool,
+    /// Its rank among the hits, from 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rank: Option<usize>,
+    /// Its fused score, for hits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<f32>,
+    /// Whether activation started here.
+    pub seed: bool,
+}
+
+/// An edge activation crossed.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct GraphEdge {
+    /// From this memory.
+    pub from: u64,
+    /// To this one.
+    pub to: u64,
+    /// Over what (`link`, `temporal`, `vector`, `keyword`).
+    pub via: String,
+}
+
+/// The part of the association graph a recall's activation used: the
+/// hits and the strongest path that reached each.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+pub struct GraphOut {
+    /// Memories.
+    pub nodes: Vec<GraphNode>,
+    /// Edges crossed.
+    pub edges: Vec<GraphEdge>,
+}
+
+/// What recall found.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct RecallOut {
+    /// Hits, best first.
+    pub hits: Vec<HitOut>,
+    /// False when the time budget ran out.
+    pub complete: bool,
+    /// Seeds activation started from.
+    pub seeds: usize,
+    /// Time per stage.
+    pub timings_us: TimingsOut,
+    /// The period a date in the query named, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_hint: Option<ValidityIo>,
+    /// With `graph`: the activation graph.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub graph: Option<GraphOut>,
+}
+
+/// The query string of `GET .../watch`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WatchParams {
+    /// Has this tag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// Has this source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Is of this kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Content contains this text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contains: Option<String>,
+}
+
+/// The log's Merkle root.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct RootOut {
+    /// The root hash (hex).
+    pub root: String,
+    /// Events it covers.
+    pub length: u64,
+}
+
+/// A Merkle inclusion proof of the event that last wrote a memory.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ProofOut {
+    /// The memory.
+    pub id: u64,
+    /// Seq of the event (its leaf index).
+    pub seq: u64,
+    /// The event's log record frame (hex).
+    pub frame: String,
+    /// The audit path: sibling hashes from the leaf up (hex).
+    pub path: Vec<String>,
+    /// Leaves under the root.
+    pub length: u64,
+    /// The root the proof leads to (hex).
+    pub root: String,
+    /// Whether the server checked the proof against the root.
+    pub verified: bool,
+}
+
+/// Counts and sizes of a namespace.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct StatsOut {
+    /// The namespace.
+    pub namespace: String,
+    /// Live memories.
+    pub memories: usize,
+    /// Links.
+    pub links: usize,
+    /// Facts (any status).
+    pub facts: usize,
+    /// Conflicts not yet resolved.
+    pub open_conflicts: usize,
+    /// Learned patterns.
+    pub patterns: usize,
+    /// Trajectories in the patterns.
+    pub trajectories: usize,
+    /// Distinct tags.
+    pub tags: usize,
+    /// Distinct sources.
+    pub sources: usize,
+    /// Vectors indexed.
+    pub vectors: usize,
+    /// Events in the log.
+    pub events: u64,
+    /// Bytes of log segments.
+    pub log_bytes: u64,
+    /// Open watchers.
+    pub watchers: usize,
+    /// The embedder's id.
+    pub embedder: String,
+    /// Its dimension.
+    pub dimension: usize,
+    /// Seq of the newest snapshot, if any.
+    pub snapshot_seq: Option<u64>,
+}
+
+impl From<&mnemo::Stats> for StatsOut {
+    fn from(s: &mnemo::Stats) -> Self {
+        Self {
+            namespace: s.namespace.clone(),
+            memories: s.memories,
+            links: s.links,
+            facts: s.facts,
+            open_conflicts: s.open_conflicts,
+            patterns: s.patterns,
+            trajectories: s.trajectories,
+            tags: s.tags,
+            sources: s.sources,
+            vectors: s.vectors,
+            events: s.events,
+            log_bytes: s.log_bytes,
+            watchers: s.watchers,
+            embedder: s.embedder.id.clone(),
+            dimension: s.embedder.dimension,
+            snapshot_seq: s.snapshot_seq,
+        }
+    }
+}
+
+/// Namespace names.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct NamespacesOut {
+    /// The namespaces the token may see.
+    pub namespaces: Vec<String>,
+}
+
+/// A namespace to create.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NamespaceIn {
+    /// 1 to 64 characters from a-z, A-Z, 0-9, '-', '_' and '.', not
+    /// starting with '.'.
+    pub name: String,
+}
+
+/// A created namespace.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct NamespaceOut {
+    /// Its name.
+    pub name: String,
+    /// False when it already existed.
+    pub created: bool,
+}
+
+/// A liveness or readiness answer.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct StatusOut {
+    /// `ok`, `ready`, `starting` or `stopping`.
+    pub status: String,
+}
+
+/// Lowercase hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}

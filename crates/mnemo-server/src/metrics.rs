@@ -1,0 +1,264 @@
+//! Prometheus metrics: request counts and latency histograms per route,
+//! recall stage timings, and gauges read from the namespaces at scrape
+//! time (namespaces, memories, log bytes, events, open conflicts).
+//!
+//! Counters are atomics behind a read-mostly map keyed by the route
+//! *pattern* (`/v1/namespaces/{ns}/recall`), so the number of series is
+//! bounded by the routes, not by what clients send.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use parking_lot::RwLock;
+
+use crate::AppState;
+
+/// Upper bounds of the latency buckets, in seconds.
+const BUCKETS: [f64; 16] = [
+    0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+    1.0, 2.5, 10.0,
+];
+
+/// A latency histogram.
+#[derive(Debug, Default)]
+pub struct Histogram {
+    counts: [AtomicU64; BUCKETS.len()],
+    count: AtomicU64,
+    sum_nanos: AtomicU64,
+}
+
+impl Histogram {
+    /// Records one observation.
+    pub fn observe(&self, d: Duration) {
+        let secs = d.as_secs_f64();
+        if let Some(i) = BUCKETS.iter().position(|&b| secs <= b) {
+            self.counts[i].fetch_add(1, Ordering::Relaxed);
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        let nanos = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        self.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
+    }
+
+    fn render(&self, out: &mut String, name: &str, labels: &str) {
+        let mut cumulative = 0;
+        for (bound, count) in BUCKETS.iter().zip(&self.counts) {
+            cumulative += count.load(Ordering::Relaxed);
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{{labels}{}le=\"{bound}\"}} {cumulative}",
+                sep(labels)
+            );
+        }
+        let count = self.count.load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{{labels}{}le=\"+Inf\"}} {count}",
+            sep(labels)
+        );
+        let sum = self.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9;
+        let braces = if labels.is_empty() {
+            String::new()
+        } else {
+            format!("{{{labels}}}")
+        };
+        let _ = writeln!(out, "{name}_sum{braces} {sum}");
+        let _ = writeln!(out, "{name}_count{braces} {count}");
+    }
+}
+
+fn sep(labels: &str) -> &'static str {
+    if labels.is_empty() { "" } else { "," }
+}
+
+#[derive(Debug, Default)]
+struct RouteStats {
+    /// Requests by status code.
+    by_status: RwLock<BTreeMap<u16, Arc<AtomicU64>>>,
+    latency: Histogram,
+}
+
+/// Everything the server counts.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    routes: RwLock<BTreeMap<(String, String), Arc<RouteStats>>>,
+    recall_stages: [Histogram; 4],
+    started: std::sync::OnceLock<Instant>,
+}
+
+/// Names of the recall stages, in [`Metrics::observe_recall`]'s order.
+const STAGES: [&str; 4] = ["embed", "candidates", "spread", "fuse"];
+
+impl Metrics {
+    /// Records a finished request.
+    pub fn observe_request(&self, method: &str, route: &str, status: u16, took: Duration) {
+        let key = (method.to_owned(), route.to_owned());
+        // Each read guard is dropped before the write lock is taken.
+        let found = self.routes.read().get(&key).map(Arc::clone);
+        let stats =
+            found.unwrap_or_else(|| Arc::clone(self.routes.write().entry(key).or_default()));
+        stats.latency.observe(took);
+        let found = stats.by_status.read().get(&status).map(Arc::clone);
+        let counter =
+            found.unwrap_or_else(|| Arc::clone(stats.by_status.write().entry(status).or_default()));
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Records one recall's stage timings.
+    pub fn observe_recall(&self, t: &mnemo::recall::RecallTimings) {
+        for (h, d) in self
+            .recall_stages
+            .iter()
+            .zip([t.embed, t.candidates, t.spread, t.fuse])
+        {
+            h.observe(d);
+        }
+    }
+
+    /// Marks the server's start (for the uptime gauge).
+    pub fn mark_start(&self) {
+        let _ = self.started.set(Instant::now());
+    }
+
+    /// The Prometheus text exposition of everything, with the namespace
+    /// gauges read from `state` now.
+    pub fn render(&self, state: &AppState) -> String {
+        let mut out = String::with_capacity(16 * 1024);
+        out.push_str("# HELP mnemo_http_requests_total HTTP requests answered, by route pattern and status.\n");
+        out.push_str("# TYPE mnemo_http_requests_total counter\n");
+        let routes: Vec<_> = self
+            .routes
+            .read()
+            .iter()
+            .map(|(k, v)| (k.clone(), Arc::clone(v)))
+            .collect();
+        for ((method, route), stats) in &routes {
+            for (status, count) in stats.by_status.read().iter() {
+                let _ = writeln!(
+                    out,
+                    "mnemo_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {}",
+                    escape(route),
+                    count.load(Ordering::Relaxed)
+                );
+            }
+        }
+        out.push_str("# HELP mnemo_http_request_duration_seconds Time to answer a request, by route pattern.\n");
+        out.push_str("# TYPE mnemo_http_request_duration_seconds histogram\n");
+        for ((method, route), stats) in &routes {
+            let labels = format!("method=\"{method}\",route=\"{}\"", escape(route));
+            stats
+                .latency
+                .render(&mut out, "mnemo_http_request_duration_seconds", &labels);
+        }
+        out.push_str("# HELP mnemo_recall_stage_seconds Time per recall stage.\n");
+        out.push_str("# TYPE mnemo_recall_stage_seconds histogram\n");
+        for (stage, h) in STAGES.iter().zip(&self.recall_stages) {
+            h.render(
+                &mut out,
+                "mnemo_recall_stage_seconds",
+                &format!("stage=\"{stage}\""),
+            );
+        }
+        let names = state.namespace_names();
+        out.push_str("# HELP mnemo_namespaces Namespaces stored.\n# TYPE mnemo_namespaces gauge\n");
+        let _ = writeln!(out, "mnemo_namespaces {}", names.len());
+        let open = state.open_namespaces();
+        let gauges: [(&str, &str, fn(&mnemo::Stats) -> f64); 6] = [
+            ("mnemo_memories", "Live memories per namespace.", |s| {
+                s.memories as f64
+            }),
+            ("mnemo_links", "Links per namespace.", |s| s.links as f64),
+            ("mnemo_facts", "Facts per namespace.", |s| s.facts as f64),
+            (
+                "mnemo_open_conflicts",
+                "Unresolved fact conflicts per namespace.",
+                |s| s.open_conflicts as f64,
+            ),
+            ("mnemo_log_events", "Events in each namespace's log.", |s| {
+                s.events as f64
+            }),
+            (
+                "mnemo_log_bytes",
+                "Bytes of each namespace's log segments.",
+                |s| s.log_bytes as f64,
+            ),
+        ];
+        let stats: Vec<mnemo::Stats> = open.iter().map(|ns| ns.stats()).collect();
+        for (name, help, get) in gauges {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+            for s in &stats {
+                let _ = writeln!(
+                    out,
+                    "{name}{{namespace=\"{}\"}} {}",
+                    escape(&s.namespace),
+                    get(s)
+                );
+            }
+        }
+        if let Some(start) = self.started.get() {
+            out.push_str("# HELP mnemo_uptime_seconds Seconds since the server started.\n# TYPE mnemo_uptime_seconds gauge\n");
+            let _ = writeln!(
+                out,
+                "mnemo_uptime_seconds {}",
+                start.elapsed().as_secs_f64()
+            );
+        }
+        out
+    }
+}
+
+/// Escapes a label value (backslash, quote, newline).
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// Middleware: times every request and counts it under its route pattern
+/// (unmatched paths count as `unmatched`).
+pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().as_str().to_owned();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(req).await;
+    let took = start.elapsed();
+    let status = response.status().as_u16();
+    state
+        .metrics()
+        .observe_request(&method, &route, status, took);
+    tracing::debug!(%method, %route, status, micros = took.as_micros() as u64, "request");
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histograms_are_cumulative() {
+        let h = Histogram::default();
+        h.observe(Duration::from_micros(30));
+        h.observe(Duration::from_micros(700));
+        h.observe(Duration::from_secs(60));
+        let mut out = String::new();
+        h.render(&mut out, "x", "a=\"b\"");
+        assert!(out.contains("x_bucket{a=\"b\",le=\"0.00005\"} 1"), "{out}");
+        assert!(out.contains("x_bucket{a=\"b\",le=\"0.001\"} 2"), "{out}");
+        assert!(out.contains("x_bucket{a=\"b\",le=\"10\"} 2"), "{out}");
+        assert!(out.contains("x_bucket{a=\"b\",le=\"+Inf\"} 3"), "{out}");
+        assert!(out.contains("x_count{a=\"b\"} 3"), "{out}");
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+}

@@ -1,0 +1,221 @@
+//! Recall: vector search, BM25 keywords and spreading activation fused,
+//! with each hit's signals, optional explanations and the activation
+//! graph the explorer draws.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::Method;
+use axum::routing::post;
+use mnemo::recall::MAX_RECALL_K;
+use mnemo::{Recall, RecallOptions, SignalHit};
+
+use super::{ApiJson, ApiPath, Caller};
+use crate::api::{Api, Doc};
+use crate::auth::Right;
+use crate::dto::{
+    ExplanationOut, GraphEdge, GraphNode, GraphOut, HitOut, MemoryOut, PathStepOut, RecallIn,
+    RecallOut, SignalOut, SignalsOut, TimingsOut, ValidityIo,
+};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub(crate) fn routes(api: Api) -> Api {
+    api.op(
+        Method::POST,
+        "/v1/namespaces/{ns}/recall",
+        post(recall),
+        Doc::new(
+            "recall",
+            "recall",
+            Some(Right::Read),
+            "Recalls the memories that matter for a text: vector similarity, BM25 keywords and \
+             spreading activation over the association graph, fused; with explain, each \
+             signal's share; with graph, the activation graph.",
+        )
+        .body::<RecallIn>()
+        .ok::<RecallOut>(200),
+    )
+}
+
+/// The engine's options for a request (errors name the field).
+pub(crate) fn options(body: &RecallIn) -> Result<RecallOptions, ApiError> {
+    let k = body.k.unwrap_or(10);
+    if k == 0 || k > MAX_RECALL_K {
+        return Err(ApiError::bad_request(format!(
+            "k: between 1 and {MAX_RECALL_K}"
+        )));
+    }
+    let mut o = RecallOptions::k(k);
+    if let Some(f) = &body.filter {
+        o.filter = f.to_query()?;
+    }
+    if let Some(w) = &body.weights {
+        let weights = &mut o.weights;
+        for (slot, value) in [
+            (&mut weights.vector, w.vector),
+            (&mut weights.keyword, w.keyword),
+            (&mut weights.activation, w.activation),
+            (&mut weights.recency, w.recency),
+            (&mut weights.importance, w.importance),
+            (&mut weights.time, w.time),
+            (&mut weights.tags, w.tags),
+        ] {
+            if let Some(v) = value {
+                *slot = v;
+            }
+        }
+    }
+    if let Some(s) = body.spreading {
+        o.spreading = s;
+    }
+    o.explain = body.explain || body.graph;
+    if let Some(ms) = body.budget_ms {
+        o.budget = Some(Duration::from_millis(ms));
+    }
+    Ok(o)
+}
+
+async fn recall(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(ns): ApiPath<String>,
+    ApiJson(body): ApiJson<RecallIn>,
+) -> Result<ApiJson<RecallOut>, ApiError> {
+    let ns = caller.namespace(&state, &ns, Right::Read)?;
+    let options = options(&body)?;
+    // Recall is CPU work of microseconds to a few milliseconds; it runs
+    // on the request's worker thread.
+    let result = ns.recall_with(&body.query, &options)?;
+    state.metrics().observe_recall(&result.timings);
+    Ok(ApiJson(answer(&result, body.graph.then_some(&ns))))
+}
+
+fn signal(s: &Option<SignalHit>) -> Option<SignalOut> {
+    s.as_ref().map(|s| SignalOut {
+        rank: s.rank,
+        score: s.score,
+        normalized: s.normalized,
+    })
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// The JSON answer of a recall.
+/// With `graph_of`, the activation graph too (path memories' text read
+/// from that namespace).
+pub(crate) fn answer(result: &Recall, graph_of: Option<&mnemo::Namespace>) -> RecallOut {
+    let hits: Vec<HitOut> = result
+        .hits
+        .iter()
+        .map(|h| HitOut {
+            memory: MemoryOut::from(&*h.memory),
+            score: h.score,
+            signals: SignalsOut {
+                vector: signal(&h.vector),
+                keyword: signal(&h.keyword),
+                activation: signal(&h.activation),
+            },
+            matched_terms: h.matched_terms.clone(),
+            explanation: h.explanation.as_ref().map(|e| ExplanationOut {
+                contributions: e
+                    .contributions
+                    .iter()
+                    .map(|(name, share)| ((*name).to_owned(), *share))
+                    .collect(),
+                path: e
+                    .path
+                    .iter()
+                    .map(|step| PathStepOut {
+                        id: step.id.0,
+                        via: step.via.map(|v| v.name().to_owned()),
+                    })
+                    .collect(),
+            }),
+        })
+        .collect();
+    let graph = graph_of.map(|ns| graph(result, ns));
+    RecallOut {
+        hits,
+        complete: result.complete,
+        seeds: result.seeds,
+        timings_us: TimingsOut {
+            embed: micros(result.timings.embed),
+            candidates: micros(result.timings.candidates),
+            spread: micros(result.timings.spread),
+            fuse: micros(result.timings.fuse),
+        },
+        time_hint: result.time_hint.map(|r| ValidityIo {
+            from: r.from.map(mnemo::rfc3339::format),
+            until: r.until.map(mnemo::rfc3339::format),
+        }),
+        graph,
+    }
+}
+
+/// The hits and the memories on their strongest activation paths, with
+/// the edges those paths crossed.
+fn graph(result: &Recall, ns: &mnemo::Namespace) -> GraphOut {
+    let mut nodes: BTreeMap<u64, GraphNode> = BTreeMap::new();
+    let mut edges: BTreeSet<(u64, u64, String)> = BTreeSet::new();
+    for (rank, hit) in result.hits.iter().enumerate() {
+        let id = hit.memory.id.0;
+        nodes.insert(
+            id,
+            GraphNode {
+                id,
+                content: preview(&hit.memory.content),
+                hit: true,
+                rank: Some(rank + 1),
+                score: Some(hit.score),
+                seed: false,
+            },
+        );
+    }
+    let paths = result
+        .hits
+        .iter()
+        .filter_map(|h| h.explanation.as_ref())
+        .map(|e| &e.path);
+    for path in paths {
+        for (i, step) in path.iter().enumerate() {
+            let node = nodes.entry(step.id.0).or_insert_with(|| GraphNode {
+                id: step.id.0,
+                content: ns
+                    .get(step.id)
+                    .map(|m| preview(&m.content))
+                    .unwrap_or_default(),
+                hit: false,
+                rank: None,
+                score: None,
+                seed: false,
+            });
+            if i == 0 && step.via.is_none() {
+                node.seed = true;
+            }
+            if i > 0
+                && let Some(via) = step.via
+            {
+                edges.insert((path[i - 1].id.0, step.id.0, via.name().to_owned()));
+            }
+        }
+    }
+    GraphOut {
+        nodes: nodes.into_values().collect(),
+        edges: edges
+            .into_iter()
+            .map(|(from, to, via)| GraphEdge { from, to, via })
+            .collect(),
+    }
+}
+
+/// The first 200 characters of a text.
+fn preview(text: &str) -> String {
+    match text.char_indices().nth(200) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}
