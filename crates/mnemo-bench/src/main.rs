@@ -25,6 +25,7 @@ mod powerlaw;
 mod pyvenv;
 mod recall_suite;
 mod rustdocs;
+mod server_suite;
 mod vecfile;
 mod vector_suite;
 
@@ -57,6 +58,9 @@ enum Command {
     /// Development tool: runs the vector suite's peers (hnswlib, USearch)
     /// on the datasets and prints their recall/QPS table.
     Peers(peers::dev::PeersOptions),
+    /// The `server` suite's server process (started by the suite itself).
+    #[command(hide = true)]
+    ServerChild(server_suite::ChildOptions),
 }
 
 /// Options of the `dataset` command.
@@ -120,6 +124,11 @@ enum Suite {
     /// routing accuracy learned from trajectories against a
     /// nearest-successful-trajectory memory.
     Patterns(SuiteOptions),
+    /// mnemo-server under load from this process over loopback HTTP/1.1:
+    /// batch remember, single remember latency and recall at 100k
+    /// memories with 64 clients, against a constant axum handler (the
+    /// HTTP stack's ceiling) under the same load.
+    Server(SuiteOptions),
 }
 
 impl Suite {
@@ -132,6 +141,7 @@ impl Suite {
             Suite::Recall(_) => "recall",
             Suite::Coherence(_) => "coherence",
             Suite::Patterns(_) => "patterns",
+            Suite::Server(_) => "server",
         }
     }
 
@@ -143,7 +153,8 @@ impl Suite {
             | Suite::Engine(opts)
             | Suite::Recall(opts)
             | Suite::Coherence(opts)
-            | Suite::Patterns(opts) => opts,
+            | Suite::Patterns(opts)
+            | Suite::Server(opts) => opts,
         }
     }
 }
@@ -186,6 +197,7 @@ fn main() -> Result<()> {
         Command::Suite(suite) => suite,
         Command::Dataset(opts) => return dataset(&opts),
         Command::Peers(opts) => return peers::dev::run(&opts),
+        Command::ServerChild(opts) => return server_suite::child_main(&opts),
     };
     let opts = suite.options();
     let name = suite.name();
@@ -197,6 +209,7 @@ fn main() -> Result<()> {
         Suite::Recall(opts) => recall_suite::run(opts)?,
         Suite::Coherence(opts) => coherence_suite::run(opts)?,
         Suite::Patterns(opts) => patterns_suite::run(opts)?,
+        Suite::Server(opts) => server_suite::run(opts)?,
     };
     let root = harness::workspace_root();
     let report = Report {
