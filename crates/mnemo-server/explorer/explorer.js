@@ -13,6 +13,9 @@
   const SVG_NS = 'http://www.w3.org/2000/svg';
   const SIGNALS = ['vector', 'keyword', 'activation', 'recency', 'importance', 'time', 'tags'];
   const VIAS = ['link', 'temporal', 'vector', 'keyword'];
+  const GRAVITY = 0.5;
+  const LABEL_HEIGHT = 13;
+  const CHAR_WIDTH = 6.1; // average advance of the 11px label font
 
   const state = {
     token: '',
@@ -439,6 +442,8 @@
             d2 = 0.01;
           }
           const d = Math.sqrt(d2);
+          // repulsion has a range, so separate clusters do not drift apart
+          if (d > 3 * kk) continue;
           const f = (kk * kk) / d;
           disp[i].x += (dx / d) * f;
           disp[i].y += (dy / d) * f;
@@ -457,10 +462,10 @@
         disp[b].y += (dy / d) * f;
       }
       for (let i = 0; i < n; i++) {
-        // gravity keeps disconnected parts on screen; hits are pulled harder
-        const g = nodes[i].hit ? 0.08 : 0.04;
-        disp[i].x -= pos[i].x * g * kk * 0.05;
-        disp[i].y -= pos[i].y * g * kk * 0.05;
+        // gravity keeps disconnected parts together; hits are pulled harder
+        const g = nodes[i].hit ? GRAVITY : GRAVITY / 2;
+        disp[i].x -= pos[i].x * g;
+        disp[i].y -= pos[i].y * g;
         const d = Math.sqrt(disp[i].x * disp[i].x + disp[i].y * disp[i].y);
         if (d > 0) {
           const m = Math.min(d, temperature);
@@ -480,14 +485,54 @@
       maxY = Math.max(maxY, p.y);
     }
     // room at the sides for the labels, which point outwards
-    const padX = Math.min(160, width * 0.2);
-    const padY = 30;
+    const padX = Math.min(120, width * 0.15);
+    const padY = 28;
     const spanX = Math.max(1, maxX - minX);
     const spanY = Math.max(1, maxY - minY);
     const s = Math.min((width - 2 * padX) / spanX, (height - 2 * padY) / spanY, 3);
     const ox = width / 2 - ((minX + maxX) / 2) * s;
     const oy = height / 2 - ((minY + maxY) / 2) * s;
     return pos.map((p) => ({ x: p.x * s + ox, y: p.y * s + oy }));
+  }
+
+  function overlaps(a, b) {
+    return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+  }
+
+  /**
+   * Greedy label placement: the best hits first, each label to the outer
+   * side of its node, else the inner side, below or above, wherever it
+   * overlaps no node and no label placed before; otherwise no label (the
+   * node's tooltip still has the text). Adds the placed boxes to `obstacles`.
+   */
+  function placeLabels(nodes, pos, radiusOf, width, height, obstacles) {
+    const small = width < 560;
+    const order = nodes.map((node, i) => i);
+    const priority = (node) => (node.hit ? node.rank || 1e6 : 2e6 + node.id);
+    order.sort((a, b) => priority(nodes[a]) - priority(nodes[b]));
+    const labels = new Map();
+    const h = LABEL_HEIGHT;
+    for (const i of order) {
+      const node = nodes[i];
+      const text = snippet(node.content, small ? 14 : node.hit ? 28 : 20);
+      if (!text) continue;
+      const w = text.length * CHAR_WIDTH;
+      const { x, y } = pos[i];
+      const r = radiusOf.get(node.id);
+      const right = { dx: r + 4, dy: 0, anchor: 'start', box: { x: x + r + 4, y: y - h / 2, w, h } };
+      const left = { dx: -(r + 4), dy: 0, anchor: 'end', box: { x: x - r - 4 - w, y: y - h / 2, w, h } };
+      const below = { dx: 0, dy: r + 3 + h / 2, anchor: 'middle', box: { x: x - w / 2, y: y + r + 3, w, h } };
+      const above = { dx: 0, dy: -(r + 3 + h / 2), anchor: 'middle', box: { x: x - w / 2, y: y - r - 3 - h, w, h } };
+      const candidates = x >= width / 2 ? [right, left, below, above] : [left, right, below, above];
+      const fits = (c) =>
+        c.box.x >= 2 && c.box.y >= 2 && c.box.x + c.box.w <= width - 2 && c.box.y + c.box.h <= height - 2 &&
+        !obstacles.some((o) => overlaps(o, c.box));
+      const chosen = candidates.find(fits);
+      if (!chosen) continue;
+      obstacles.push(chosen.box);
+      labels.set(node.id, { dx: chosen.dx, dy: chosen.dy, anchor: chosen.anchor, text });
+    }
+    return labels;
   }
 
   function renderGraph() {
@@ -503,7 +548,7 @@
 
     // lay out at the box's real size, so labels keep their size on small screens
     const width = Math.max(320, Math.round(wrap.clientWidth || 760));
-    const height = Math.round(Math.max(300, Math.min(460, width * 0.58)));
+    const height = Math.round(Math.max(300, Math.min(480, width * 0.62)));
     const pos = layout(nodes, edges, width, height);
     const at = new Map(nodes.map((node, i) => [node.id, pos[i]]));
     const maxScore = Math.max(1e-9, ...nodes.map((node) => (typeof node.score === 'number' ? node.score : 0)));
@@ -538,8 +583,14 @@
     }
     root.appendChild(defs);
 
-    const edgeLayer = svg('g', { class: 'edges' });
     const radiusOf = new Map(nodes.map((node) => [node.id, radius(node)]));
+    const obstacles = nodes.map((node, i) => {
+      const r = radiusOf.get(node.id) + 2;
+      return { x: pos[i].x - r, y: pos[i].y - r, w: 2 * r, h: 2 * r };
+    });
+    const labels = placeLabels(nodes, pos, radiusOf, width, height, obstacles);
+
+    const edgeLayer = svg('g', { class: 'edges' });
     edges.forEach((e) => {
       const a = at.get(e.from);
       const b = at.get(e.to);
@@ -565,8 +616,17 @@
         svg('title', { text: e.from + ' → ' + e.to + ' (' + e.via + ')' }),
       );
       edgeLayer.appendChild(line);
-      if (d > 90) {
-        // the edge kind as a small label at the middle of long edges
+      // the edge kind as a small label at the middle of long enough edges,
+      // where it hides no node and no label
+      const text = String(e.via);
+      const box = {
+        x: (a.x + b.x) / 2 - (text.length * 5.6) / 2,
+        y: (a.y + b.y) / 2 - 12,
+        w: text.length * 5.6,
+        h: 11,
+      };
+      if (d > 70 && !obstacles.some((o) => overlaps(o, box))) {
+        obstacles.push(box);
         edgeLayer.appendChild(
           svg('text', {
             class: 'edge-label via-' + via,
@@ -612,19 +672,16 @@
       if (node.hit && typeof node.rank === 'number') {
         g.appendChild(svg('text', { class: 'node-rank', 'text-anchor': 'middle', dy: '0.35em', text: String(node.rank) }));
       }
-      // label the best hits, and reached nodes while the graph is small
-      const small = width < 560;
-      const labelled = node.hit ? (node.rank || 1e9) <= (small ? 5 : 10) : !small && nodes.length <= 24;
-      const label = labelled ? snippet(node.content, small ? 12 : node.hit ? 26 : 18) : '';
+      const label = labels.get(node.id);
       if (label) {
-        const left = p.x < width / 2;
         g.appendChild(
           svg('text', {
             class: 'node-label',
-            x: (left ? -(r + 4) : r + 4).toFixed(1),
+            x: label.dx.toFixed(1),
+            y: label.dy.toFixed(1),
             dy: '0.35em',
-            'text-anchor': left ? 'end' : 'start',
-            text: label,
+            'text-anchor': label.anchor,
+            text: label.text,
           }),
         );
       }
@@ -674,16 +731,31 @@
       await fetchLinkContents(data, seq);
       if (seq !== state.detailSeq) return;
       renderDetail(data);
-      // in the one-column layout the detail is below the hits: bring it into view
-      if (window.matchMedia('(max-width: 900px)').matches) {
-        detail.closest('.card').scrollIntoView({ block: 'start' });
-      }
+      revealDetail();
     } catch (err) {
       if (seq !== state.detailSeq) return;
       renderDetailEmpty('Could not open memory ' + id + '.');
       showError(err);
     } finally {
       if (seq === state.detailSeq) detail.removeAttribute('aria-busy');
+    }
+  }
+
+  /** Brings the top of the memory card into view after opening a memory. */
+  function revealDetail() {
+    const card = $('detail').closest('.card');
+    if (!card) return;
+    if (window.matchMedia('(max-width: 900px)').matches) {
+      // one column: the detail is below the hits
+      card.scrollIntoView({ block: 'start' });
+      return;
+    }
+    // two columns: the right pane scrolls by itself when taller than the window
+    const pane = card.parentElement;
+    if (!pane || pane.scrollHeight <= pane.clientHeight) return;
+    const top = card.getBoundingClientRect().top - pane.getBoundingClientRect().top + pane.scrollTop;
+    if (top < pane.scrollTop || top + 160 > pane.scrollTop + pane.clientHeight) {
+      pane.scrollTo({ top: Math.max(0, top - 8) });
     }
   }
 
@@ -738,28 +810,6 @@
       detail.appendChild(el('div', { class: 'tags', 'data-testid': 'detail-tags' }, m.tags.map((t) => el('span', { class: 'tag', text: t }))));
     }
 
-    const facts = [];
-    const row = (name, value) => {
-      if (value === undefined || value === null || value === '') return;
-      facts.push(el('dt', { text: name }), el('dd', { text: String(value) }));
-    };
-    row('source', m.source);
-    row('at', m.at);
-    row('recorded', m.recorded);
-    if (m.valid) row('valid', (m.valid.from || '−∞') + ' → ' + (m.valid.until || 'now'));
-    row('importance', typeof m.importance === 'number' ? fmt(m.importance, 2) : null);
-    row('confidence', typeof m.confidence === 'number' ? fmt(m.confidence, 2) : null);
-    if (m.created_seq !== undefined) row('log seq', m.created_seq + (m.updated_seq !== m.created_seq ? ' → ' + m.updated_seq : ''));
-    detail.appendChild(el('dl', { class: 'props', 'data-testid': 'detail-props' }, facts));
-
-    const meta = m.metadata && typeof m.metadata === 'object' ? Object.entries(m.metadata) : [];
-    if (meta.length) {
-      detail.appendChild(el('h4', { text: 'Metadata' }));
-      const table = el('table', { class: 'meta', 'data-testid': 'detail-metadata' });
-      for (const [k, v] of meta) table.appendChild(el('tr', null, el('th', { text: k }), el('td', { text: JSON.stringify(v) })));
-      detail.appendChild(table);
-    }
-
     const links = data.links || {};
     const outgoing = links.outgoing || [];
     const incoming = links.incoming || [];
@@ -776,6 +826,29 @@
     for (const f of cited) flist.appendChild(factItem(f));
     if (!cited.length) flist.appendChild(el('li', { class: 'muted', text: 'No facts cite this memory.' }));
     detail.appendChild(flist);
+
+    const rows = [];
+    const row = (name, value) => {
+      if (value === undefined || value === null || value === '') return;
+      rows.push(el('dt', { text: name }), el('dd', { text: String(value) }));
+    };
+    row('source', m.source);
+    row('at', m.at);
+    row('recorded', m.recorded);
+    if (m.valid) row('valid', (m.valid.from || '−∞') + ' → ' + (m.valid.until || 'now'));
+    row('importance', typeof m.importance === 'number' ? fmt(m.importance, 2) : null);
+    row('confidence', typeof m.confidence === 'number' ? fmt(m.confidence, 2) : null);
+    if (m.created_seq !== undefined) row('log seq', m.created_seq + (m.updated_seq !== m.created_seq ? ' → ' + m.updated_seq : ''));
+    detail.appendChild(el('h4', { text: 'Properties' }));
+    detail.appendChild(el('dl', { class: 'props', 'data-testid': 'detail-props' }, rows));
+
+    const meta = m.metadata && typeof m.metadata === 'object' ? Object.entries(m.metadata) : [];
+    if (meta.length) {
+      detail.appendChild(el('h4', { text: 'Metadata' }));
+      const table = el('table', { class: 'meta', 'data-testid': 'detail-metadata' });
+      for (const [k, v] of meta) table.appendChild(el('tr', null, el('th', { text: k }), el('td', { text: JSON.stringify(v) })));
+      detail.appendChild(table);
+    }
   }
 
   function linkItem(link, direction, other) {

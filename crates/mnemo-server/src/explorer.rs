@@ -138,7 +138,7 @@ mod tests {
         )
     }
 
-    fn header_str<'a>(headers: &'a axum::http::HeaderMap, name: HeaderName) -> &'a str {
+    fn header_str(headers: &axum::http::HeaderMap, name: HeaderName) -> &str {
         headers
             .get(&name)
             .unwrap_or_else(|| panic!("missing header {name}"))

@@ -295,6 +295,8 @@ fn seeded_engine(dir: &Path) -> Mnemo {
             .evidence([ids[0], ids[1]]),
     )
     .expect("fact is stored");
+    ns.assert_fact(NewFact::new("Kyoto trip", "budget", "2400 EUR").evidence([ids[2]]))
+        .expect("fact is stored");
     ns.flush_index();
     mnemo
 }
@@ -313,17 +315,20 @@ impl Running {
         let dir = tempfile::tempdir().expect("temporary directory");
         let mnemo = seeded_engine(dir.path());
         let token = generate_token();
-        let mut config = Config::default();
-        config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
-        // The explorer only reads: a read-only token for the one namespace.
-        config.tokens.push(TokenEntry::new(
-            "explorer",
-            &token,
-            vec![NAMESPACE.to_owned()],
-            vec![Right::Read],
-        ));
+        let config = Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            // The explorer only reads: a read-only token for the one namespace.
+            tokens: vec![TokenEntry::new(
+                "explorer",
+                &token,
+                vec![NAMESPACE.to_owned()],
+                vec![Right::Read],
+            )],
+            ..Config::default()
+        };
         let server = Server::bind(config, mnemo).await.expect("server binds");
         let addr = server.local_addr();
+        eprintln!("explorer test server on http://{addr}");
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             server

@@ -67,7 +67,7 @@ async function main() {
       '--disable-component-update',
       '--disable-sync',
     ],
-    viewport: { width: 1366, height: 900 },
+    viewport: { width: 1366, height: 1080 },
     deviceScaleFactor: 1,
     timeout: STEP_TIMEOUT_MS,
   });
