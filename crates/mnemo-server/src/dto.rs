@@ -514,7 +514,7 @@ pub struct FactOut {
     pub predicate: String,
     /// The value.
     pub object: String,
-    /// The context it holds in (empty: everywhere).
+    /// The context it holds in (`default` unless the writer named one).
     pub context: String,
     /// How sure the writer was, in [0, 1].
     pub confidence: f32,
@@ -522,7 +522,7 @@ pub struct FactOut {
     pub valid: ValidityIo,
     /// `believed`, `deprecated` or `retracted`.
     pub status: String,
-    /// `none`, `conservative`, `requires_witness` or `blocked`.
+    /// `none`, `conservative`, `requires-witness` or `blocked`.
     pub quarantine: String,
     /// Memories supporting it.
     pub evidence: Vec<u64>,

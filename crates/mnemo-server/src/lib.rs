@@ -41,6 +41,7 @@ mod api;
 pub mod auth;
 pub mod config;
 pub mod dto;
+pub mod dto_facts;
 pub mod error;
 mod explorer;
 pub mod mcp;
