@@ -91,6 +91,9 @@ pub struct Metrics {
     started: std::sync::OnceLock<Instant>,
 }
 
+/// A per-namespace gauge: its name, its help text and how to read it.
+type Gauge = (&'static str, &'static str, fn(&mnemo::Stats) -> f64);
+
 /// Names of the recall stages, in [`Metrics::observe_recall`]'s order.
 const STAGES: [&str; 4] = ["embed", "candidates", "spread", "fuse"];
 
@@ -168,7 +171,7 @@ impl Metrics {
         out.push_str("# HELP mnemo_namespaces Namespaces stored.\n# TYPE mnemo_namespaces gauge\n");
         let _ = writeln!(out, "mnemo_namespaces {}", names.len());
         let open = state.open_namespaces();
-        let gauges: [(&str, &str, fn(&mnemo::Stats) -> f64); 6] = [
+        let gauges: [Gauge; 6] = [
             ("mnemo_memories", "Live memories per namespace.", |s| {
                 s.memories as f64
             }),
