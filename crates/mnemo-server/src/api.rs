@@ -30,6 +30,7 @@ pub(crate) struct Doc {
     body: Option<SchemaFn>,
     query: Option<SchemaFn>,
     ok_status: u16,
+    also_ok: Option<u16>,
     ok: Option<SchemaFn>,
     ok_type: &'static str,
 }
@@ -52,6 +53,7 @@ impl Doc {
             body: None,
             query: None,
             ok_status: 200,
+            also_ok: None,
             ok: None,
             ok_type: "application/json",
         }
@@ -73,6 +75,13 @@ impl Doc {
     pub(crate) fn ok<T: JsonSchema>(mut self, status: u16) -> Self {
         self.ok_status = status;
         self.ok = Some(|g| g.subschema_for::<T>());
+        self
+    }
+
+    /// Also answers `status` with the same body (e.g. 200 beside 201 when
+    /// the thing to create already existed).
+    pub(crate) fn also(mut self, status: u16) -> Self {
+        self.also_ok = Some(status);
         self
     }
 
@@ -191,10 +200,12 @@ impl Api {
         let error = self.generator.subschema_for::<ErrorBody>().to_value();
         let error_content = json!({"application/json": {"schema": error}});
         let mut responses = Map::new();
-        responses.insert(
-            doc.ok_status.to_string(),
-            json!({"description": "Success.", "content": ok_content}),
-        );
+        for status in std::iter::once(doc.ok_status).chain(doc.also_ok) {
+            responses.insert(
+                status.to_string(),
+                json!({"description": "Success.", "content": ok_content.clone()}),
+            );
+        }
         responses.insert(
             "default".into(),
             json!({

@@ -35,7 +35,8 @@ pub(crate) fn routes(api: Api) -> Api {
             "Creates a namespace (needs admin on it); 200 with created false when it exists.",
         )
         .body::<NamespaceIn>()
-        .ok::<NamespaceOut>(201),
+        .ok::<NamespaceOut>(201)
+        .also(200),
     )
 }
 
