@@ -24,12 +24,14 @@ async fn https_negotiates_the_hybrid_post_quantum_group() {
     std::fs::write(&cert_path, certified.cert.pem()).expect("write cert");
     std::fs::write(&key_path, certified.signing_key.serialize_pem()).expect("write key");
 
-    let mut config = Config::default();
-    config.listen = "127.0.0.1:0".parse().expect("addr");
-    config.tls = Some(TlsConfig {
-        cert: cert_path,
-        key: key_path,
-    });
+    let config = Config {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        tls: Some(TlsConfig {
+            cert: cert_path,
+            key: key_path,
+        }),
+        ..Config::default()
+    };
     let server = Server::bind(config, common::engine()).await.expect("bind");
     assert!(server.is_tls());
     let addr = server.local_addr();
@@ -98,12 +100,14 @@ async fn a_bad_certificate_is_a_clear_error() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cert = dir.path().join("cert.pem");
     std::fs::write(&cert, "not a certificate").expect("write");
-    let mut config = Config::default();
-    config.listen = "127.0.0.1:0".parse().expect("addr");
-    config.tls = Some(TlsConfig {
-        cert: cert.clone(),
-        key: dir.path().join("missing.pem"),
-    });
+    let config = Config {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        tls: Some(TlsConfig {
+            cert: cert.clone(),
+            key: dir.path().join("missing.pem"),
+        }),
+        ..Config::default()
+    };
     let err = Server::bind(config, common::engine())
         .await
         .expect_err("refused");
