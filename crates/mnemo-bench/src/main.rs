@@ -182,18 +182,27 @@ pub struct SuiteOptions {
 }
 
 fn main() -> Result<()> {
-    if cfg!(debug_assertions) {
+    let command = Cli::parse().command;
+    // Smoke runs (`--quick`, numbers not recorded) may use a build with
+    // debug assertions (CI's `ci` profile); recorded figures may not. A
+    // server child is started by a suite that was checked already.
+    let smoke = match &command {
+        Command::Suite(suite) => suite.options().quick,
+        Command::ServerChild(_) => true,
+        Command::Dataset(_) | Command::Peers(_) => false,
+    };
+    if cfg!(debug_assertions) && !smoke {
         bail!("benchmarks are only meaningful in release mode: cargo run --release -p mnemo-bench");
     }
     if std::env::var_os("RAYON_NUM_THREADS").is_none() {
-        // SAFETY: nothing has started a thread yet (this is the first
-        // statement after the mode check), so no one reads the environment
-        // concurrently. candle splits every matrix product across this many
-        // threads; MiniLm runs its sub-batches on its own worker per core,
-        // which is faster (see mnemo-embed's minilm module).
+        // SAFETY: nothing has started a thread yet (parsing the arguments
+        // starts none), so no one reads the environment concurrently.
+        // candle splits every matrix product across this many threads;
+        // MiniLm runs its sub-batches on its own worker per core, which is
+        // faster (see mnemo-embed's minilm module).
         unsafe { std::env::set_var("RAYON_NUM_THREADS", "1") };
     }
-    let suite = match Cli::parse().command {
+    let suite = match command {
         Command::Suite(suite) => suite,
         Command::Dataset(opts) => return dataset(&opts),
         Command::Peers(opts) => return peers::dev::run(&opts),
