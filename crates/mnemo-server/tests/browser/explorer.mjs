@@ -15,8 +15,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
-const GLOBAL_TIMEOUT_MS = 60_000;
-const STEP_TIMEOUT_MS = 15_000;
+const GLOBAL_TIMEOUT_MS = 150_000;
+const LAUNCH_TIMEOUT_MS = 90_000;
+const STEP_TIMEOUT_MS = 30_000;
 const CHROMIUM = process.env.MNEMO_CHROMIUM || '/usr/bin/chromium';
 
 const [url, token, namespace, out, query = 'trip'] = process.argv.slice(2);
@@ -39,7 +40,7 @@ function cleanup() {
   }
 }
 
-// Never hang: whatever is going on, give up after 60 s. Playwright kills the
+// Never hang: whatever is going on, give up after 150 s. Playwright kills the
 // browser it launched when this process exits.
 const watchdog = setTimeout(() => {
   console.error(`explorer test: FAILED: timed out after ${GLOBAL_TIMEOUT_MS / 1000} s`);
@@ -69,7 +70,9 @@ async function main() {
     ],
     viewport: { width: 1366, height: 1080 },
     deviceScaleFactor: 1,
-    timeout: STEP_TIMEOUT_MS,
+    // A cold first start (nothing of chromium in the page cache, a new
+    // font cache) has taken over 15 s on a busy CI machine.
+    timeout: LAUNCH_TIMEOUT_MS,
   });
   context.setDefaultTimeout(STEP_TIMEOUT_MS);
 
