@@ -286,6 +286,23 @@ pub struct FilterIn {
 }
 
 impl FilterIn {
+    /// The filter of the query-string forms (`GET .../memories`,
+    /// `GET .../watch`): one tag, a source, a kind, a text.
+    pub fn simple(
+        tag: Option<&String>,
+        source: Option<&String>,
+        kind: Option<&String>,
+        contains: Option<&String>,
+    ) -> Self {
+        FilterIn {
+            tags: tag.into_iter().cloned().collect(),
+            source: source.cloned(),
+            kind: kind.cloned(),
+            contains: contains.cloned(),
+            ..FilterIn::default()
+        }
+    }
+
     /// The engine query with these filters (everything, by id).
     pub fn to_query(&self) -> Result<Query, ApiError> {
         let mut q = Query::new();
@@ -419,13 +436,12 @@ impl ListParams {
     /// The same as a [`QueryIn`].
     pub fn to_query_in(&self) -> QueryIn {
         QueryIn {
-            filter: FilterIn {
-                tags: self.tag.iter().cloned().collect(),
-                source: self.source.clone(),
-                kind: self.kind.clone(),
-                contains: self.contains.clone(),
-                ..FilterIn::default()
-            },
+            filter: FilterIn::simple(
+                self.tag.as_ref(),
+                self.source.as_ref(),
+                self.kind.as_ref(),
+                self.contains.as_ref(),
+            ),
             order_by: self.order.unwrap_or_default(),
             descending: self.descending.unwrap_or(false),
             offset: self.offset.unwrap_or(0),

@@ -58,13 +58,12 @@ async fn watch(
     ApiQuery(params): ApiQuery<WatchParams>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let ns = caller.namespace(&state, &ns, Right::Read)?;
-    let filter = FilterIn {
-        tags: params.tag.iter().cloned().collect(),
-        source: params.source.clone(),
-        kind: params.kind.clone(),
-        contains: params.contains.clone(),
-        ..FilterIn::default()
-    };
+    let filter = FilterIn::simple(
+        params.tag.as_ref(),
+        params.source.as_ref(),
+        params.kind.as_ref(),
+        params.contains.as_ref(),
+    );
     let query = filter.to_query()?;
     let permit = state.watchers().clone().try_acquire_owned().map_err(|_| {
         ApiError::unavailable(format!(
