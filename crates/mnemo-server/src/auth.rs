@@ -6,10 +6,37 @@
 //! one to store (there is nothing to brute-force); lookups compare hashes
 //! in constant time. `mnemo token create` makes one, adds its hash to the
 //! config file and prints the token once.
+//!
+//! ## The same rights on every front door
+//!
+//! The HTTP API, MCP over HTTP and any front end added later decide who
+//! may do what through the methods here, never with rules of their own:
+//!
+//! - [`Principal::check`] is the right a request needs on a namespace.
+//!   The scope is checked first, before anything looks the namespace up,
+//!   so a name outside a token's scope is refused (403) without
+//!   revealing whether it exists; only then does a read of a missing
+//!   namespace get its 404 (the API) or an empty answer (MCP tools).
+//! - [`Principal::check_create`]: creating a namespace needs `admin` on
+//!   it, whether the caller asks for it (`POST /v1/namespaces`) or a
+//!   write implies it (MCP `remember` and `assert_fact` into a namespace
+//!   that does not exist yet). A `write` token is refused with 403 naming
+//!   the missing right, and nothing is created: each namespace opens a
+//!   log and an indexer thread, which a mere writer must not be able to
+//!   multiply.
+//! - [`Principal::open_for_write`] and [`AppState::namespace_for_write`]
+//!   give a write its namespace by those two rules: an existing one with
+//!   `write`, a missing one created only with `admin`.
+//!
+//! Unauthenticated requests never reach a handler or the rate limiter:
+//! [`require_token`] answers them 401 first, and the limiter keeps one
+//! bucket per configured token, so no request can add state by inventing
+//! tokens.
 
 use std::collections::HashMap;
 
 use axum::extract::{Request, State};
+use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -17,6 +44,8 @@ use rand::RngCore;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+use mnemo::Namespace;
 
 use crate::AppState;
 use crate::config::TokenEntry;
@@ -112,6 +141,41 @@ impl Principal {
         Ok(())
     }
 
+    /// `Ok` when it may create namespace `ns`: the `admin` right there.
+    /// Every way of creating one (an explicit create, or a write that
+    /// would create it) asks this, so a `write` token creates nothing on
+    /// any front door. Scope first, as in [`Self::check`].
+    pub fn check_create(&self, ns: &str) -> Result<(), ApiError> {
+        self.check(ns, Right::Read)?;
+        if self.right < Right::Admin {
+            return Err(ApiError::forbidden(format!(
+                "token {:?} lacks the admin right needed to create namespace {ns:?} \
+                 (a token with admin creates it, e.g. with POST /v1/namespaces)",
+                self.name
+            )));
+        }
+        Ok(())
+    }
+
+    /// The namespace a write by this principal goes to: `existing` looks
+    /// it up (`None` when it does not exist), `create` makes it. The write
+    /// right is checked before either runs; a missing namespace is created
+    /// only when [`Self::check_create`] allows it, so with `write` alone
+    /// the answer is 403 and `create` never runs.
+    pub fn open_for_write<N>(
+        &self,
+        ns: &str,
+        existing: impl FnOnce() -> Result<Option<N>, ApiError>,
+        create: impl FnOnce() -> Result<N, ApiError>,
+    ) -> Result<N, ApiError> {
+        self.check(ns, Right::Write)?;
+        if let Some(found) = existing()? {
+            return Ok(found);
+        }
+        self.check_create(ns)?;
+        create()
+    }
+
     /// `Ok` when it has `right` on every namespace.
     pub fn check_global(&self, right: Right) -> Result<(), ApiError> {
         if self.is_global(right) {
@@ -123,6 +187,30 @@ impl Principal {
                 right.as_str()
             )))
         }
+    }
+}
+
+impl AppState {
+    /// The namespace `name` for a write by `principal`, by the rule every
+    /// front door shares ([`Principal::open_for_write`]): 400 for an
+    /// invalid name, 403 outside the token's scope or without `write`, the
+    /// namespace when it exists, and a new one only when `principal` holds
+    /// `admin` on it (403 naming the admin right otherwise).
+    pub fn namespace_for_write(
+        &self,
+        principal: &Principal,
+        name: &str,
+    ) -> Result<Namespace, ApiError> {
+        mnemo::validate_namespace(name).map_err(ApiError::from)?;
+        principal.open_for_write(
+            name,
+            || match self.namespace(name) {
+                Ok(ns) => Ok(Some(ns)),
+                Err(e) if e.status == StatusCode::NOT_FOUND => Ok(None),
+                Err(e) => Err(e),
+            },
+            || self.namespace_or_create(name),
+        )
     }
 }
 
@@ -358,6 +446,57 @@ mod tests {
         assert!(all.check("anyone", Right::Read).is_ok());
         assert!(all.check_global(Right::Read).is_ok());
         assert!(all.check_global(Right::Write).is_err());
+    }
+
+    #[test]
+    fn only_admin_creates_and_scope_is_checked_first() {
+        let t = generate_token();
+        let writer = Principal::from_entry(&entry("w", &t, &["*"], &[Right::Write]));
+        let admin = Principal::from_entry(&entry("a", &t, &["*"], &[Right::Admin]));
+        let elsewhere = Principal::from_entry(&entry("o", &t, &["other"], &[Right::Admin]));
+        let refused = writer
+            .check_create("alice")
+            .expect_err("write cannot create");
+        assert_eq!(refused.status.as_u16(), 403);
+        assert!(
+            refused.message.contains("admin right"),
+            "{}",
+            refused.message
+        );
+        assert!(admin.check_create("alice").is_ok());
+        let hidden = elsewhere.check_create("alice").expect_err("out of scope");
+        assert!(hidden.message.contains("no access"), "{}", hidden.message);
+
+        // A missing namespace: created only with admin; `create` never
+        // runs otherwise.
+        let missing = || Ok::<Option<&str>, ApiError>(None);
+        let mut created = Vec::new();
+        for p in [&writer, &admin, &elsewhere] {
+            let got = p.open_for_write("alice", missing, || {
+                created.push(p.name.clone());
+                Ok("new")
+            });
+            assert_eq!(got.is_ok(), p.name == "a", "{}: {got:?}", p.name);
+        }
+        assert_eq!(created, ["a"]);
+        // An existing one opens with write; the scope still holds, and
+        // the lookup does not run for a token that may not see it.
+        let found = writer.open_for_write("alice", || Ok(Some("old")), || Ok("new"));
+        assert_eq!(found, Ok("old"));
+        let looked = std::cell::Cell::new(false);
+        let outside = elsewhere.open_for_write(
+            "alice",
+            || {
+                looked.set(true);
+                Ok(Some("old"))
+            },
+            || Ok("new"),
+        );
+        assert_eq!(outside.map_err(|e| e.status.as_u16()), Err(403));
+        assert!(!looked.get(), "the scope is checked before the lookup");
+        let reader = Principal::from_entry(&entry("r", &t, &["*"], &[Right::Read]));
+        let read_only = reader.open_for_write("alice", || Ok(Some("old")), || Ok("new"));
+        assert_eq!(read_only.map_err(|e| e.status.as_u16()), Err(403));
     }
 
     #[test]

@@ -11,7 +11,9 @@
 //! one JSON text. Whatever goes wrong — an argument out of range, a right
 //! the caller lacks, an unknown id, a failed write — comes back as a tool
 //! error (`isError: true`) whose text is one plain sentence the model can
-//! act on; a request never panics the server.
+//! act on; a request never panics the server. A refusal for want of a
+//! right starts with `forbidden:` (where the HTTP API answers 403), one
+//! without a token with `unauthorized:` (401).
 //!
 //! ## Who is calling
 //!
@@ -24,11 +26,27 @@
 //! that reaches a tool without a principal is refused: a missing middleware
 //! must never turn into full access.
 //!
+//! ## Rights
+//!
+//! The tools decide exactly as the HTTP API does, through the same rules
+//! in [`crate::auth`]: reads (`recall`, `list_memories`, `conflicts`) need
+//! `read` on the namespace, writes (`remember`, `forget`, `link`,
+//! `assert_fact`) need `write`, and the scope is checked before the
+//! namespace is looked up, so names outside a token's scope are never
+//! revealed.
+//!
 //! ## Namespaces that do not exist
 //!
-//! Writes (`remember`, `assert_fact`) create the namespace on first use.
-//! Reads of a namespace that was never written return nothing rather than
-//! create an empty one; `forget` and `link` there report the unknown id.
+//! Creating a namespace needs `admin` on it, on every front door. So
+//! `remember` and `assert_fact` create a missing namespace only for a
+//! caller with `admin` there (the local user always has it); a `write`
+//! token is refused (`forbidden: ... lacks the admin right needed to
+//! create namespace ...`) and nothing is created, just as `POST
+//! /v1/namespaces` answers it 403. The rule is
+//! [`Principal::open_for_write`], which [`Engine::namespace_for_write`]
+//! applies. Reads of a namespace that was never written return nothing
+//! rather than create an empty one; `forget` and `link` there report the
+//! unknown id.
 
 use std::sync::Arc;
 
@@ -69,6 +87,27 @@ pub type McpHttpService = StreamableHttpService<MnemoMcp, NeverSessionManager>;
 pub trait Engine: Send + Sync + 'static {
     /// The engine.
     fn mnemo(&self) -> &Mnemo;
+
+    /// The namespace `name` for a write by `principal`: an existing one
+    /// with the write right, a missing one created only with `admin`
+    /// (403 otherwise), by [`Principal::open_for_write`].
+    fn namespace_for_write(
+        &self,
+        principal: &Principal,
+        name: &str,
+    ) -> Result<Namespace, ApiError> {
+        let mnemo = self.mnemo();
+        principal.open_for_write(
+            name,
+            || {
+                stored(mnemo, name)
+                    .then(|| mnemo.namespace(name))
+                    .transpose()
+                    .map_err(ApiError::from)
+            },
+            || mnemo.namespace(name).map_err(ApiError::from),
+        )
+    }
 }
 
 impl Engine for Mnemo {
@@ -80,6 +119,16 @@ impl Engine for Mnemo {
 impl Engine for AppState {
     fn mnemo(&self) -> &Mnemo {
         AppState::mnemo(self)
+    }
+
+    /// Through the server's table of open namespaces, as the HTTP API
+    /// goes (see [`AppState::namespace_for_write`]).
+    fn namespace_for_write(
+        &self,
+        principal: &Principal,
+        name: &str,
+    ) -> Result<Namespace, ApiError> {
+        AppState::namespace_for_write(self, principal, name)
     }
 }
 
@@ -185,16 +234,27 @@ impl MnemoMcp {
         args: Result<A, String>,
         right: Right,
     ) -> Result<(A, String), String> {
+        self.admit_as(ext, args, right)
+            .map(|(args, name, _)| (args, name))
+    }
+
+    /// [`Self::admit`], also giving the caller, for a write that may have
+    /// to create its namespace ([`Engine::namespace_for_write`]).
+    fn admit_as<A: Addressed>(
+        &self,
+        ext: &Extensions,
+        args: Result<A, String>,
+        right: Right,
+    ) -> Result<(A, String, Principal), String> {
         let args = args?;
         let name = args
             .namespace()
             .unwrap_or(&self.default_namespace)
             .to_owned();
         mnemo::validate_namespace(&name).map_err(plain)?;
-        self.principal(ext)?
-            .check(&name, right)
-            .map_err(|e| e.message)?;
-        Ok((args, name))
+        let principal = self.principal(ext)?;
+        principal.check(&name, right).map_err(refusal)?;
+        Ok((args, name, principal))
     }
 
     /// Runs `work` on the engine on the blocking pool and turns its JSON
@@ -204,8 +264,18 @@ impl MnemoMcp {
         T: Serialize + Send + 'static,
         F: FnOnce(&Mnemo) -> Result<T, String> + Send + 'static,
     {
+        self.run_engine(move |engine| work(engine.mnemo())).await
+    }
+
+    /// [`Self::run`] with the whole [`Engine`], for writes that go through
+    /// [`Engine::namespace_for_write`].
+    async fn run_engine<T, F>(&self, work: F) -> CallToolResult
+    where
+        T: Serialize + Send + 'static,
+        F: FnOnce(&dyn Engine) -> Result<T, String> + Send + 'static,
+    {
         let engine = Arc::clone(&self.engine);
-        let joined = tokio::task::spawn_blocking(move || work(engine.mnemo())).await;
+        let joined = tokio::task::spawn_blocking(move || work(engine.as_ref())).await;
         let outcome = joined
             .map_err(|e| format!("internal error: the engine task failed ({e})"))
             .and_then(|r| r)
@@ -230,14 +300,29 @@ fn plain(e: mnemo::Error) -> String {
     ApiError::from(e).message
 }
 
-/// The namespace `name` if it holds anything (stored on disk, or open in
-/// an in-memory engine), without creating it.
-fn existing(mnemo: &Mnemo, name: &str) -> Result<Option<Namespace>, String> {
-    let stored = match mnemo.dir() {
+/// An API error as a tool error's text; a refusal for want of a right
+/// (403) says `forbidden:` first, so a client can tell it from a bad
+/// argument as the HTTP status would.
+fn refusal(e: ApiError) -> String {
+    if e.status == axum::http::StatusCode::FORBIDDEN {
+        format!("forbidden: {}", e.message)
+    } else {
+        e.message
+    }
+}
+
+/// Whether namespace `name` holds anything (stored on disk, or open in an
+/// in-memory engine).
+fn stored(mnemo: &Mnemo, name: &str) -> bool {
+    match mnemo.dir() {
         Some(dir) => dir.join(name).join("log").is_dir(),
         None => mnemo.namespaces().iter().any(|n| n == name),
-    };
-    if stored {
+    }
+}
+
+/// The namespace `name` if it holds anything, without creating it.
+fn existing(mnemo: &Mnemo, name: &str) -> Result<Option<Namespace>, String> {
+    if stored(mnemo, name) {
         mnemo.namespace(name).map(Some).map_err(plain)
     } else {
         Ok(None)
@@ -585,12 +670,14 @@ impl MnemoMcp {
         Parameters(args): Parameters<RememberArgs>,
         ext: Extensions,
     ) -> CallToolResult {
-        let (args, name) = match self.admit(&ext, args, Right::Write) {
+        let (args, name, principal) = match self.admit_as(&ext, args, Right::Write) {
             Ok(admitted) => admitted,
             Err(refused) => return answer(Err(refused)),
         };
-        self.run(move |mnemo| {
-            let ns = mnemo.namespace(&name).map_err(plain)?;
+        self.run_engine(move |engine| {
+            let ns = engine
+                .namespace_for_write(&principal, &name)
+                .map_err(refusal)?;
             let mut memory = NewMemory::new(args.content).tags(args.tags.unwrap_or_default());
             if let Some(source) = args.source {
                 memory = memory.source(source);
@@ -782,12 +869,14 @@ impl MnemoMcp {
         Parameters(args): Parameters<AssertFactArgs>,
         ext: Extensions,
     ) -> CallToolResult {
-        let (args, name) = match self.admit(&ext, args, Right::Write) {
+        let (args, name, principal) = match self.admit_as(&ext, args, Right::Write) {
             Ok(admitted) => admitted,
             Err(refused) => return answer(Err(refused)),
         };
-        self.run(move |mnemo| {
-            let ns = mnemo.namespace(&name).map_err(plain)?;
+        self.run_engine(move |engine| {
+            let ns = engine
+                .namespace_for_write(&principal, &name)
+                .map_err(refusal)?;
             let mut fact = NewFact::new(args.subject, args.predicate, args.object)
                 .evidence(args.evidence.unwrap_or_default().into_iter().map(MemoryId));
             if let Some(confidence) = args.confidence {

@@ -2,9 +2,20 @@
 //! recall stage timings, and gauges read from the namespaces at scrape
 //! time (namespaces, memories, log bytes, events, open conflicts).
 //!
-//! Counters are atomics behind a read-mostly map keyed by the route
-//! *pattern* (`/v1/namespaces/{ns}/recall`), so the number of series is
-//! bounded by the routes, not by what clients send.
+//! Counters are atomics behind a read-mostly map. Every label takes its
+//! value from a closed set, because the requests are counted before auth
+//! and anyone who can reach the port chooses their method and path:
+//!
+//! - `method`: one of the nine standard methods (`GET`, `HEAD`, `POST`,
+//!   `PUT`, `DELETE`, `CONNECT`, `OPTIONS`, `TRACE`, `PATCH`); any other
+//!   is counted as `other`;
+//! - `route`: the route *pattern* the request matched
+//!   (`/v1/namespaces/{ns}/recall`), never the raw path; a path no route
+//!   matches is counted as `other`;
+//! - `status`: the status code, which HTTP bounds to 100–999.
+//!
+//! So the number of series is bounded by the routes, whatever clients
+//! send.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -13,6 +24,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 use parking_lot::RwLock;
@@ -86,7 +98,9 @@ struct RouteStats {
 /// Everything the server counts.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    routes: RwLock<BTreeMap<(String, String), Arc<RouteStats>>>,
+    /// By (method label, route label): both from closed sets (see the
+    /// module docs).
+    routes: RwLock<BTreeMap<(&'static str, String), Arc<RouteStats>>>,
     recall_stages: [Histogram; 4],
     started: std::sync::OnceLock<Instant>,
 }
@@ -97,10 +111,51 @@ type Gauge = (&'static str, &'static str, fn(&mnemo::Stats) -> f64);
 /// Names of the recall stages, in [`Metrics::observe_recall`]'s order.
 const STAGES: [&str; 4] = ["embed", "candidates", "spread", "fuse"];
 
+/// The `route` label of requests no route matched.
+pub const OTHER_ROUTE: &str = "other";
+
+/// The `method` label of methods outside the standard set.
+pub const OTHER_METHOD: &str = "other";
+
+/// The `method` label of `method`: its name for the nine standard
+/// methods, [`OTHER_METHOD`] for any other (an extension method is any
+/// token a client cares to send, so it must not become a label).
+pub fn method_label(method: &Method) -> &'static str {
+    const STANDARD: [Method; 9] = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::CONNECT,
+        Method::OPTIONS,
+        Method::TRACE,
+        Method::PATCH,
+    ];
+    STANDARD
+        .iter()
+        .find(|m| *m == method)
+        .map_or(OTHER_METHOD, Method::as_str)
+}
+
 impl Metrics {
-    /// Records a finished request.
-    pub fn observe_request(&self, method: &str, route: &str, status: u16, took: Duration) {
-        let key = (method.to_owned(), route.to_owned());
+    /// Records a finished request: `method` and `route` (the pattern it
+    /// matched, `None` when none did) are folded into their closed label
+    /// sets here, so no caller can add a series per distinct request.
+    pub fn observe_request(
+        &self,
+        method: &Method,
+        route: Option<&MatchedPath>,
+        status: StatusCode,
+        took: Duration,
+    ) {
+        let route = route.map_or(OTHER_ROUTE, MatchedPath::as_str);
+        self.record(method_label(method), route, status.as_u16(), took);
+    }
+
+    /// Counts one request under labels already folded.
+    fn record(&self, method: &'static str, route: &str, status: u16, took: Duration) {
+        let key = (method, route.to_owned());
         // Each read guard is dropped before the write lock is taken.
         let found = self.routes.read().get(&key).map(Arc::clone);
         let stats =
@@ -222,22 +277,26 @@ fn escape(v: &str) -> String {
         .replace('\n', "\\n")
 }
 
-/// Middleware: times every request and counts it under its route pattern
-/// (unmatched paths count as `unmatched`).
+/// Middleware: times every request and counts it under its method label
+/// and route pattern (see the module docs: other methods count as
+/// `other`, unmatched paths as route `other`).
 pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
-    let method = req.method().as_str().to_owned();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = req.method().clone();
+    let route = req.extensions().get::<MatchedPath>().cloned();
     let response = next.run(req).await;
     let took = start.elapsed();
-    let status = response.status().as_u16();
+    let status = response.status();
     state
         .metrics()
-        .observe_request(&method, &route, status, took);
-    tracing::debug!(%method, %route, status, micros = took.as_micros() as u64, "request");
+        .observe_request(&method, route.as_ref(), status, took);
+    tracing::debug!(
+        method = method_label(&method),
+        route = route.as_ref().map_or(OTHER_ROUTE, MatchedPath::as_str),
+        status = status.as_u16(),
+        micros = took.as_micros() as u64,
+        "request"
+    );
     response
 }
 
@@ -258,6 +317,34 @@ mod tests {
         assert!(out.contains("x_bucket{a=\"b\",le=\"10\"} 2"), "{out}");
         assert!(out.contains("x_bucket{a=\"b\",le=\"+Inf\"} 3"), "{out}");
         assert!(out.contains("x_count{a=\"b\"} 3"), "{out}");
+    }
+
+    #[test]
+    fn methods_fold_into_a_closed_set() {
+        assert_eq!(method_label(&Method::GET), "GET");
+        assert_eq!(method_label(&Method::PATCH), "PATCH");
+        for invented in ["FOO", "get", "PROPFIND", "X-Y_Z"] {
+            let m = Method::from_bytes(invented.as_bytes()).expect("a valid token");
+            assert_eq!(method_label(&m), OTHER_METHOD, "{invented}");
+        }
+    }
+
+    #[test]
+    fn invented_methods_and_paths_add_no_series() {
+        let metrics = Metrics::default();
+        for i in 0..500 {
+            let m = Method::from_bytes(format!("M{i}").as_bytes()).expect("a valid token");
+            metrics.observe_request(&m, None, StatusCode::NOT_FOUND, Duration::ZERO);
+            metrics.observe_request(&Method::GET, None, StatusCode::NOT_FOUND, Duration::ZERO);
+        }
+        let keys: Vec<_> = metrics.routes.read().keys().cloned().collect();
+        assert_eq!(
+            keys,
+            [
+                ("GET", OTHER_ROUTE.to_owned()),
+                (OTHER_METHOD, OTHER_ROUTE.to_owned())
+            ]
+        );
     }
 
     #[test]

@@ -520,6 +520,9 @@ async fn each_tool_checks_the_tokens_rights_on_its_namespace() {
     let (reader, reader_entry) = token("reader", &["*"], Right::Read);
     let (alice, alice_entry) = token("alice-writer", &["alice"], Right::Write);
     let (addr, state) = http_server(vec![reader_entry, alice_entry], true).await;
+    // Creating a namespace needs admin; the writer writes into one that
+    // exists.
+    state.namespace_or_create("alice").expect("create alice");
 
     let (status, _) = post_call(addr, None, "recall", json!({"query": "x"})).await;
     assert_eq!(status, 401, "no token, no MCP");
@@ -632,6 +635,11 @@ async fn without_the_auth_middleware_every_tool_is_refused() {
 async fn python_sdk_over_streamable_http() {
     let (secret, entry) = token("sdk", &["*"], Right::Write);
     let (addr, state) = http_server(vec![entry], true).await;
+    // A write token writes into namespaces that exist (creating one needs
+    // admin).
+    state
+        .namespace_or_create("default")
+        .expect("create default");
     let url = format!("http://{addr}/mcp");
     tokio::task::spawn_blocking(move || {
         venv::run_client(&[OsStr::new("http"), OsStr::new(&url), OsStr::new(&secret)]);

@@ -1,4 +1,5 @@
-//! Listing and creating namespaces.
+//! Listing and creating namespaces. Creating one needs `admin` on it
+//! ([`crate::auth::Principal::check_create`], the rule MCP writes share).
 
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
@@ -55,7 +56,9 @@ async fn create(
     ApiJson(body): ApiJson<NamespaceIn>,
 ) -> Result<(StatusCode, ApiJson<NamespaceOut>), ApiError> {
     mnemo::validate_namespace(&body.name).map_err(ApiError::from)?;
-    caller.0.check(&body.name, Right::Admin)?;
+    // The one creation rule every front door applies (MCP writes too):
+    // admin on the namespace, scope checked first.
+    caller.0.check_create(&body.name)?;
     let existed = state.namespace(&body.name).is_ok();
     if !existed {
         let name = body.name.clone();
