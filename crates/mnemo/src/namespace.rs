@@ -975,12 +975,16 @@ impl Namespace {
         )
     }
 
-    /// Watches a query: first its current result, then deltas (see
-    /// [`crate::watch`]).
+    /// Watches a query: first its current result (ordered, offset and
+    /// limited as the query says; [`Watch::total`] counts every match),
+    /// then deltas (see [`crate::watch`]).
     pub fn watch(&self, query: Query) -> Result<Watch> {
         self.check_open()?;
         let state = self.inner.state.read();
         let current = exec::run(&state, &query);
+        // Counted under the same read lock as the result, so the total
+        // and the result describe the same moment.
+        let total = crate::watch::matched(&state, &query, current.len());
         let (id, shared) =
             self.inner
                 .watchers
@@ -989,7 +993,7 @@ impl Namespace {
         drop(state);
         let owner: Arc<dyn Requery> = Arc::clone(&self.inner) as Arc<dyn Requery>;
         let weak: Weak<dyn Requery> = Arc::downgrade(&owner);
-        Ok(Watch::new(id, shared, weak))
+        Ok(Watch::new(id, shared, weak, total))
     }
 
     /// Recall with the default options (spreading activation on): the `k`
@@ -1190,8 +1194,11 @@ impl Inner {
 }
 
 impl Requery for Inner {
-    fn requery(&self, query: &Query) -> Option<Vec<Arc<Memory>>> {
-        Some(exec::run(&self.state.read(), query))
+    fn requery(&self, query: &Query) -> Option<(Vec<Arc<Memory>>, u64)> {
+        let state = self.state.read();
+        let current = exec::run(&state, query);
+        let total = crate::watch::matched(&state, query, current.len());
+        Some((current, total))
     }
 
     fn unregister(&self, id: u64) {

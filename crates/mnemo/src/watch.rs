@@ -21,9 +21,23 @@
 //! and marks the watcher lagged; the watcher's next `recv` returns
 //! [`WatchEvent::Lagged`] and the one after it a fresh
 //! [`WatchEvent::Current`] result, so nothing is silently lost.
+//!
+//! The initial result and the fresh one after a lag are as limited as the
+//! query's [`Query::limit`] says; [`Watch::total`] tells how many memories
+//! matched the filter when that result was taken, so a caller can see
+//! that it was cut and page the rest with the same query and an offset.
+//!
+//! ## Blocking or async
+//!
+//! [`Watch::recv`] and [`Watch::recv_timeout`] block the calling thread;
+//! [`Watch::poll_recv`] is the same for async code: it registers the
+//! task's waker and returns `Pending`, and the writer that queues the next
+//! event (or the namespace closing) wakes it, so an async server holds no
+//! thread per watcher.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Weak};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex};
@@ -32,12 +46,14 @@ use crate::contains::ContainsNeedle;
 use crate::exec::Prepared;
 use crate::model::{Memory, MemoryId};
 use crate::query::Query;
-use crate::state::{Change, IdMap};
+use crate::state::{Change, IdMap, State};
 
 /// What a watcher receives.
 #[derive(Debug, Clone, PartialEq)]
 pub enum WatchEvent {
-    /// The query's full result: first, and again after [`Self::Lagged`].
+    /// The query's result (ordered, offset and limited as the query
+    /// says): first, and again after [`Self::Lagged`]. [`Watch::total`]
+    /// tells how many matched in all.
     Current(Vec<Arc<Memory>>),
     /// A memory started matching.
     Added(Arc<Memory>),
@@ -82,6 +98,9 @@ struct Queue {
     events: VecDeque<WatchEvent>,
     lagged: bool,
     closed: bool,
+    /// The task [`Watch::poll_recv`] left waiting, woken by the next push
+    /// or the close.
+    waker: Option<Waker>,
 }
 
 /// The part of a watcher the writer and the receiver share.
@@ -105,8 +124,38 @@ impl Shared {
         } else {
             queue.events.push_back(event);
         }
+        let waker = queue.waker.take();
         drop(queue);
         self.ready.notify_one();
+        // Woken outside the lock: a waker may run code of its own.
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Marks the watcher closed and wakes whoever waits on it.
+    fn close(&self) {
+        let mut queue = self.queue.lock();
+        queue.closed = true;
+        let waker = queue.waker.take();
+        drop(queue);
+        self.ready.notify_all();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+/// How many memories match `query`'s filter (ignoring offset and limit),
+/// given that running it returned `returned` memories: counted only when
+/// the limit may have cut the result (or the offset skipped all of it).
+pub(crate) fn matched(state: &State, query: &Query, returned: usize) -> u64 {
+    let cut = query.limit.is_some_and(|l| returned >= l);
+    let skipped_all = returned == 0 && query.offset > 0;
+    if cut || skipped_all {
+        crate::exec::count(state, query, u64::MAX)
+    } else {
+        query.offset.saturating_add(returned) as u64
     }
 }
 
@@ -148,6 +197,7 @@ impl Watchers {
                 events,
                 lagged: false,
                 closed: false,
+                waker: None,
             }),
             ready: Condvar::new(),
         });
@@ -167,8 +217,7 @@ impl Watchers {
     /// Removes a watcher.
     pub(crate) fn unregister(&mut self, id: u64) {
         if let Some((shared, anchors)) = self.all.remove(&id) {
-            shared.queue.lock().closed = true;
-            shared.ready.notify_all();
+            shared.close();
             for anchor in anchors {
                 match anchor {
                     Anchor::Id(i) => drop_from(&mut self.by_id, &i, id),
@@ -250,8 +299,9 @@ where
 
 /// Re-runs a watcher's query after it lagged.
 pub(crate) trait Requery: Send + Sync {
-    /// The query's current result, or `None` when the namespace is gone.
-    fn requery(&self, query: &Query) -> Option<Vec<Arc<Memory>>>;
+    /// The query's current result and how many matched in all (see
+    /// [`matched`]), or `None` when the namespace is gone.
+    fn requery(&self, query: &Query) -> Option<(Vec<Arc<Memory>>, u64)>;
     /// Removes watcher `id` from the registry.
     fn unregister(&self, id: u64);
 }
@@ -263,6 +313,7 @@ pub struct Watch {
     shared: Arc<Shared>,
     owner: Weak<dyn Requery>,
     resync: bool,
+    total: u64,
 }
 
 impl std::fmt::Debug for Watch {
@@ -275,18 +326,28 @@ impl std::fmt::Debug for Watch {
 }
 
 impl Watch {
-    pub(crate) fn new(id: u64, shared: Arc<Shared>, owner: Weak<dyn Requery>) -> Self {
+    /// A watch whose first result (already queued) had `total` matches.
+    pub(crate) fn new(id: u64, shared: Arc<Shared>, owner: Weak<dyn Requery>, total: u64) -> Self {
         Self {
             id,
             shared,
             owner,
             resync: false,
+            total,
         }
     }
 
     /// The watched query.
     pub fn query(&self) -> &Query {
         &self.shared.query
+    }
+
+    /// How many memories matched the query's filter, ignoring its offset
+    /// and limit, when the latest [`WatchEvent::Current`] was taken (the
+    /// first one, or the fresh one after a lag). More than the query's
+    /// offset plus that result's length means the limit cut it.
+    pub fn total(&self) -> u64 {
+        self.total
     }
 
     /// The next event without waiting, if one is ready.
@@ -306,29 +367,55 @@ impl Watch {
         self.next(None)
     }
 
+    /// The next event for async code: `Ready(Some(event))` when one is
+    /// buffered, `Ready(None)` once the namespace closed, else `Pending`
+    /// with the task's waker kept: the next event or the close wakes it.
+    /// After [`WatchEvent::Lagged`] the next call re-runs the query (CPU
+    /// work bounded by the query's limit; an async caller may prefer to
+    /// make that call with [`Self::try_recv`] on a blocking thread).
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<WatchEvent>> {
+        if self.resync {
+            return Poll::Ready(self.resync());
+        }
+        let mut queue = self.shared.queue.lock();
+        if let Some(ready) = take(&mut queue, &mut self.resync) {
+            return Poll::Ready(ready);
+        }
+        match &queue.waker {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => queue.waker = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+
+    /// Whether the next event is the fresh [`WatchEvent::Current`] that
+    /// follows a [`WatchEvent::Lagged`] (receiving it re-runs the query).
+    pub fn resyncing(&self) -> bool {
+        self.resync
+    }
+
     /// Events buffered now.
     pub fn pending(&self) -> usize {
         self.shared.queue.lock().events.len()
     }
 
+    /// The fresh result after a lag.
+    fn resync(&mut self) -> Option<WatchEvent> {
+        self.resync = false;
+        let owner = self.owner.upgrade()?;
+        let (current, total) = owner.requery(&self.shared.query)?;
+        self.total = total;
+        Some(WatchEvent::Current(current))
+    }
+
     fn next(&mut self, timeout: Option<Duration>) -> Option<WatchEvent> {
         if self.resync {
-            self.resync = false;
-            let owner = self.owner.upgrade()?;
-            return owner.requery(&self.shared.query).map(WatchEvent::Current);
+            return self.resync();
         }
         let mut queue = self.shared.queue.lock();
         loop {
-            if queue.lagged {
-                queue.lagged = false;
-                self.resync = true;
-                return Some(WatchEvent::Lagged);
-            }
-            if let Some(event) = queue.events.pop_front() {
-                return Some(event);
-            }
-            if queue.closed {
-                return None;
+            if let Some(ready) = take(&mut queue, &mut self.resync) {
+                return ready;
             }
             match timeout {
                 Some(t) if t.is_zero() => return None,
@@ -346,10 +433,128 @@ impl Watch {
     }
 }
 
+/// What the queue holds for the receiver: `Some(Some(event))`,
+/// `Some(None)` once closed, `None` when it must wait. A lag sets
+/// `resync`: the receiver's next call re-runs the query.
+fn take(queue: &mut Queue, resync: &mut bool) -> Option<Option<WatchEvent>> {
+    if queue.lagged {
+        queue.lagged = false;
+        *resync = true;
+        return Some(Some(WatchEvent::Lagged));
+    }
+    if let Some(event) = queue.events.pop_front() {
+        return Some(Some(event));
+    }
+    queue.closed.then_some(None)
+}
+
 impl Drop for Watch {
     fn drop(&mut self) {
         if let Some(owner) = self.owner.upgrade() {
             owner.unregister(self.id);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::Wake;
+
+    use super::*;
+    use crate::{Mnemo, NewMemory, Options};
+
+    /// Counts its wake-ups.
+    #[derive(Default)]
+    struct Counter(AtomicUsize);
+
+    impl Wake for Counter {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn current(event: Option<WatchEvent>) -> Vec<u64> {
+        match event {
+            Some(WatchEvent::Current(list)) => list.iter().map(|m| m.id.0).collect(),
+            other => panic!("expected a current result, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_first_result_is_limited_and_counts_every_match() {
+        let m = Mnemo::in_memory_with(Options {
+            watch_buffer: 4,
+            ..Options::default()
+        });
+        let ns = m.namespace("t").expect("ns");
+        let batch = (0..50)
+            .map(|i| NewMemory::new(format!("memory {i}")).tag("w"))
+            .collect();
+        let ids = ns.remember_batch(batch).expect("write");
+        ns.remember(NewMemory::new("elsewhere").tag("other"))
+            .expect("write");
+
+        let mut w = ns.watch(Query::new().tag("w").limit(10)).expect("watch");
+        let first = current(w.try_recv());
+        assert_eq!(first, ids[..10].iter().map(|i| i.0).collect::<Vec<_>>());
+        assert_eq!(w.total(), 50, "the limit cut the result");
+
+        // A limit above the matches: everything, and the total says so.
+        let mut all = ns.watch(Query::new().tag("w").limit(100)).expect("watch");
+        assert_eq!(current(all.try_recv()).len(), 50);
+        assert_eq!(all.total(), 50);
+        // An offset past the end: nothing, but the total still counts.
+        let mut past = ns
+            .watch(Query::new().tag("w").offset(60).limit(5))
+            .expect("watch");
+        assert!(current(past.try_recv()).is_empty());
+        assert_eq!(past.total(), 50);
+
+        // After a lag the fresh result is limited the same way and the
+        // total follows the namespace.
+        for i in 0..10 {
+            ns.remember(NewMemory::new(format!("more {i}")).tag("w"))
+                .expect("write");
+        }
+        assert_eq!(w.try_recv(), Some(WatchEvent::Lagged));
+        assert!(w.resyncing());
+        assert_eq!(current(w.try_recv()).len(), 10);
+        assert!(!w.resyncing());
+        assert_eq!(w.total(), 60);
+    }
+
+    #[test]
+    fn poll_recv_wakes_the_task_on_each_event_and_on_close() {
+        let m = Mnemo::in_memory();
+        let ns = m.namespace("t").expect("ns");
+        let counter = Arc::new(Counter::default());
+        let waker = Waker::from(Arc::clone(&counter));
+        let mut cx = Context::from_waker(&waker);
+        let mut w = ns.watch(Query::new().tag("w")).expect("watch");
+
+        assert!(matches!(
+            w.poll_recv(&mut cx),
+            Poll::Ready(Some(WatchEvent::Current(list))) if list.is_empty()
+        ));
+        assert!(w.poll_recv(&mut cx).is_pending());
+        assert_eq!(counter.0.load(Ordering::SeqCst), 0);
+
+        // A change outside the filter does not wake it; one inside does.
+        ns.remember(NewMemory::new("elsewhere").tag("other"))
+            .expect("write");
+        assert_eq!(counter.0.load(Ordering::SeqCst), 0);
+        let id = ns.remember(NewMemory::new("here").tag("w")).expect("write");
+        assert_eq!(counter.0.load(Ordering::SeqCst), 1);
+        assert!(matches!(
+            w.poll_recv(&mut cx),
+            Poll::Ready(Some(WatchEvent::Added(mem))) if mem.id == id
+        ));
+
+        // Waiting again: closing the namespace ends the watch.
+        assert!(w.poll_recv(&mut cx).is_pending());
+        ns.close().expect("close");
+        assert_eq!(counter.0.load(Ordering::SeqCst), 2, "closing wakes it");
+        assert!(matches!(w.poll_recv(&mut cx), Poll::Ready(None)));
     }
 }
