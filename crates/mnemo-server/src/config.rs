@@ -16,6 +16,9 @@
 //! header_timeout_ms = 10000      # to receive the request head (slow clients are cut off)
 //! max_connections = 1024         # further connections wait to be accepted
 //! max_watchers = 64              # open watch streams (503 above)
+//! max_concurrent_recalls = 2     # recalls and suggestions computing at once
+//!                                # (default: the number of CPUs; see below)
+//! max_query_bytes = 4096         # longest recall query or suggest task (413 above)
 //!
 //! [[tokens]]                     # `mnemo token create` appends these
 //! name = "agent"
@@ -26,6 +29,14 @@
 //!
 //! Unknown keys are refused, so a misspelt limit is an error rather than
 //! a silent default.
+//!
+//! Recall and suggest (the requests that embed a text and rank over a
+//! whole namespace) run on tokio's blocking pool, at most
+//! `max_concurrent_recalls` at once, so they never occupy the async
+//! workers that answer every other request. A request waits for a free
+//! slot until its deadline (`request_timeout_ms` after its head arrived),
+//! then gets 503; a recall that starts gets the time left as its budget.
+//! Watch streams hold no thread while they wait for changes.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -87,6 +98,22 @@ pub struct Limits {
     pub max_connections: usize,
     /// Watch streams open at once; more get 503.
     pub max_watchers: usize,
+    /// Recalls and suggestions computing at once, each on a blocking-pool
+    /// thread; the others wait for a slot until their deadline (then
+    /// 503). Unset: the number of CPUs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_concurrent_recalls: Option<usize>,
+    /// Longest recall query or suggest task, in bytes (413 above).
+    pub max_query_bytes: usize,
+}
+
+impl Limits {
+    /// `max_concurrent_recalls`, or the number of CPUs when unset.
+    pub fn recall_workers(&self) -> usize {
+        self.max_concurrent_recalls.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        })
+    }
 }
 
 impl Default for Limits {
@@ -100,6 +127,8 @@ impl Default for Limits {
             header_timeout_ms: 10_000,
             max_connections: 1024,
             max_watchers: 64,
+            max_concurrent_recalls: None,
+            max_query_bytes: 4096,
         }
     }
 }
@@ -210,6 +239,8 @@ impl Config {
             ("limits.header_timeout_ms", l.header_timeout_ms as f64),
             ("limits.max_connections", l.max_connections as f64),
             ("limits.max_watchers", l.max_watchers as f64),
+            ("limits.max_concurrent_recalls", l.recall_workers() as f64),
+            ("limits.max_query_bytes", l.max_query_bytes as f64),
         ];
         for (name, v) in positive {
             if !(v.is_finite() && v > 0.0) {
@@ -233,6 +264,7 @@ mod tests {
         assert!(c.listen.ip().is_loopback());
         assert_eq!(c.listen.port(), 7373);
         assert!(c.tokens.is_empty());
+        assert!(c.limits.recall_workers() >= 1, "the CPU count");
     }
 
     #[test]
@@ -261,6 +293,8 @@ mod tests {
         assert!(err.contains("body_byte"), "{err}");
         let err = Config::parse("[limits]\nburst = 0").expect_err("zero");
         assert!(err.contains("burst"), "{err}");
+        let err = Config::parse("[limits]\nmax_concurrent_recalls = 0").expect_err("zero");
+        assert!(err.contains("max_concurrent_recalls"), "{err}");
         let err = Config::parse(
             "[[tokens]]\nname = \"a\"\nhash = \"x\"\nnamespaces = [\"*\"]\nrights = [\"read\"]",
         )

@@ -689,7 +689,8 @@ pub struct WeightsIn {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecallIn {
-    /// What to recall, in words.
+    /// What to recall, in words (at most `limits.max_query_bytes`, by
+    /// default 4096 bytes; 413 above).
     pub query: String,
     /// Hits wanted (default 10).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -710,7 +711,8 @@ pub struct RecallIn {
     #[serde(default)]
     pub graph: bool,
     /// Time budget in milliseconds: the best answer found by then is
-    /// returned (`complete` false).
+    /// returned (`complete` false). The time left before the request's
+    /// deadline (`limits.request_timeout_ms`) caps it, given or not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget_ms: Option<u64>,
 }
@@ -848,6 +850,13 @@ pub struct RecallOut {
     pub graph: Option<GraphOut>,
 }
 
+/// Memories the first `current` event of a watch carries when the query
+/// string does not say.
+pub const DEFAULT_WATCH_LIMIT: usize = 100;
+/// Most memories one `current` event carries (the rest are paged with
+/// `GET .../memories`).
+pub const MAX_WATCH_LIMIT: usize = MAX_LIST;
+
 /// The query string of `GET .../watch`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -864,6 +873,33 @@ pub struct WatchParams {
     /// Content contains this text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contains: Option<String>,
+    /// Most memories the `current` event carries, in id order (default
+    /// 100, at most 1000). When more match, it says `"truncated": true`
+    /// and their `total`; page the rest with `GET .../memories`, the same
+    /// filters and `offset` = the number received.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+}
+
+impl WatchParams {
+    /// The engine query: the filters, by id, limited (400 naming `limit`
+    /// above [`MAX_WATCH_LIMIT`]).
+    pub fn to_query(&self) -> Result<Query, ApiError> {
+        let limit = self.limit.unwrap_or(DEFAULT_WATCH_LIMIT);
+        if limit > MAX_WATCH_LIMIT {
+            return Err(ApiError::bad_request(format!(
+                "limit: at most {MAX_WATCH_LIMIT} (page the rest with GET .../memories and an \
+                 offset)"
+            )));
+        }
+        let filter = FilterIn::simple(
+            self.tag.as_ref(),
+            self.source.as_ref(),
+            self.kind.as_ref(),
+            self.contains.as_ref(),
+        );
+        Ok(filter.to_query()?.limit(limit))
+    }
 }
 
 /// The log's Merkle root.

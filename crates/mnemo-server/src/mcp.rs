@@ -108,6 +108,14 @@ pub trait Engine: Send + Sync + 'static {
             || mnemo.namespace(name).map_err(ApiError::from),
         )
     }
+
+    /// The bounded pool `recall` runs on, with its query length limit and
+    /// the request deadline: the HTTP server's (so `/mcp` recalls share
+    /// `POST .../recall`'s path); none over standard input and output,
+    /// where recall runs on tokio's blocking pool.
+    fn recall_pool(&self) -> Option<&crate::state::RecallPool> {
+        None
+    }
 }
 
 impl Engine for Mnemo {
@@ -129,6 +137,10 @@ impl Engine for AppState {
         name: &str,
     ) -> Result<Namespace, ApiError> {
         AppState::namespace_for_write(self, principal, name)
+    }
+
+    fn recall_pool(&self) -> Option<&crate::state::RecallPool> {
+        Some(AppState::recall_pool(self))
     }
 }
 
@@ -717,34 +729,64 @@ impl MnemoMcp {
             Ok(admitted) => admitted,
             Err(refused) => return answer(Err(refused)),
         };
-        self.run(move |mnemo| {
-            let Some(ns) = existing(mnemo, &name)? else {
-                return Ok(Recalled {
-                    namespace: name,
-                    hits: Vec::new(),
-                });
-            };
-            let filter = args
-                .tags
-                .unwrap_or_default()
-                .into_iter()
-                .fold(Query::new(), Query::tag);
-            let hits = ns.recall(&args.query, k, &filter).map_err(plain)?;
-            Ok(Recalled {
-                namespace: name,
-                hits: hits
-                    .into_iter()
-                    .map(|h| HitOut {
-                        id: h.memory.id.0,
-                        content: h.memory.content.clone(),
-                        score: h.score,
-                        tags: h.memory.tags.clone(),
-                        at: mnemo::rfc3339::format(h.memory.at),
-                    })
-                    .collect(),
+        let mut options = mnemo::RecallOptions::k(k);
+        options.filter = args
+            .tags
+            .unwrap_or_default()
+            .into_iter()
+            .fold(Query::new(), Query::tag);
+        let recalled = |name: String, result: &mnemo::Recall| Recalled {
+            namespace: name,
+            hits: result
+                .hits
+                .iter()
+                .map(|h| HitOut {
+                    id: h.memory.id.0,
+                    content: h.memory.content.clone(),
+                    score: h.score,
+                    tags: h.memory.tags.clone(),
+                    at: mnemo::rfc3339::format(h.memory.at),
+                })
+                .collect(),
+        };
+        let query = args.query;
+        // Over HTTP, the path `POST .../recall` takes: the query length
+        // limit, the bounded pool and the request's deadline as budget.
+        let Some(pool) = self.engine.recall_pool() else {
+            return self
+                .run(move |mnemo| {
+                    let Some(ns) = existing(mnemo, &name)? else {
+                        return Ok(recalled(name, &mnemo::Recall::default()));
+                    };
+                    let result = ns.recall_with(&query, &options).map_err(plain)?;
+                    Ok(recalled(name, &result))
+                })
+                .await;
+        };
+        if let Err(e) = pool.check_text("query", &query) {
+            return answer(Err(e.message));
+        }
+        let deadline = match ext.get::<Parts>() {
+            Some(parts) => crate::state::Deadline::of(&parts.extensions, pool),
+            None => crate::state::Deadline::after(None, pool),
+        };
+        let engine = Arc::clone(&self.engine);
+        let outcome = pool
+            .run(deadline, "recall", move |left| {
+                let Some(ns) = existing(engine.mnemo(), &name).map_err(ApiError::bad_request)?
+                else {
+                    return Ok(recalled(name, &mnemo::Recall::default()));
+                };
+                let result = crate::routes::recall::within(&ns, &query, &mut options, left)?;
+                Ok(recalled(name, &result))
             })
-        })
-        .await
+            .await
+            .map_err(|e| e.message)
+            .and_then(|value| {
+                serde_json::to_string(&value)
+                    .map_err(|e| format!("internal error: cannot encode the answer ({e})"))
+            });
+        answer(outcome)
     }
 
     /// Forget a memory by id: it is gone from recall and listings at once. Answers {"id", "forgotten": true}.

@@ -5,7 +5,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -17,9 +17,10 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
 
 use crate::config::{Config, TlsConfig};
-use crate::state::{AppState, Phase};
+use crate::state::{AppState, Phase, RequestStart};
 
 /// How long in-flight requests get to finish after a shutdown signal.
 const DRAIN: Duration = Duration::from_secs(30);
@@ -194,7 +195,9 @@ async fn serve_connection<I>(
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let service = TowerToHyperService::new(app);
+    // Stamped as hyper hands the request over (its head read), so the
+    // deadline the recall pool works to counts the time the body takes.
+    let service = TowerToHyperService::new(app.map_request(stamp::<hyper::body::Incoming>));
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())
@@ -204,6 +207,12 @@ async fn serve_connection<I>(
     if let Err(e) = watcher.watch(connection).await {
         tracing::debug!(error = %e, "connection ended with an error");
     }
+}
+
+/// Records when the request's head arrived ([`RequestStart`]).
+fn stamp<B>(mut req: axum::http::Request<B>) -> axum::http::Request<B> {
+    req.extensions_mut().insert(RequestStart(Instant::now()));
+    req
 }
 
 fn tls_acceptor(tls: &TlsConfig) -> Result<TlsAcceptor, ServerError> {

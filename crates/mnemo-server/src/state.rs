@@ -1,17 +1,18 @@
 //! What every request shares: the engine, its open namespaces, the tokens,
-//! the rate limiter, the metrics and the server's phase.
+//! the rate limiter, the metrics, the recall pool and the server's phase.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use mnemo::{Mnemo, Namespace};
 use parking_lot::{Mutex, RwLock};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 
 use crate::auth::TokenTable;
-use crate::config::Config;
+use crate::config::{Config, Limits};
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 
@@ -38,7 +39,10 @@ struct Inner {
     metrics: Metrics,
     open: RwLock<HashMap<String, Namespace>>,
     watchers: Arc<Semaphore>,
-    phase: AtomicU8,
+    recalls: RecallPool,
+    /// A channel rather than an atomic so watch streams can await
+    /// [`Phase::Stopping`] instead of polling for it.
+    phase: watch::Sender<Phase>,
     openapi: std::sync::OnceLock<String>,
 }
 
@@ -59,6 +63,7 @@ impl AppState {
         let tokens = TokenTable::new(&config.tokens)?;
         let limiter = RateLimiter::new(config.limits.requests_per_second, config.limits.burst);
         let watchers = Arc::new(Semaphore::new(config.limits.max_watchers));
+        let recalls = RecallPool::new(&config.limits);
         Ok(Self(Arc::new(Inner {
             mnemo,
             config,
@@ -67,7 +72,8 @@ impl AppState {
             metrics: Metrics::default(),
             open: RwLock::new(HashMap::new()),
             watchers,
-            phase: AtomicU8::new(Phase::Starting as u8),
+            recalls,
+            phase: watch::Sender::new(Phase::Starting),
             openapi: std::sync::OnceLock::new(),
         })))
     }
@@ -102,6 +108,11 @@ impl AppState {
         &self.0.watchers
     }
 
+    /// The bounded pool recall and suggest run on.
+    pub fn recall_pool(&self) -> &RecallPool {
+        &self.0.recalls
+    }
+
     /// The OpenAPI document (JSON text).
     pub fn openapi(&self) -> &str {
         self.0.openapi.get().map_or("{}", String::as_str)
@@ -114,16 +125,19 @@ impl AppState {
 
     /// The current phase.
     pub fn phase(&self) -> Phase {
-        match self.0.phase.load(Ordering::Acquire) {
-            0 => Phase::Starting,
-            1 => Phase::Ready,
-            _ => Phase::Stopping,
-        }
+        *self.0.phase.borrow()
     }
 
     /// Moves to `phase`.
     pub fn set_phase(&self, phase: Phase) {
-        self.0.phase.store(phase as u8, Ordering::Release);
+        self.0.phase.send_replace(phase);
+    }
+
+    /// Completes once the server is stopping (at once if it is already).
+    pub async fn stopping(&self) {
+        let mut phase = self.0.phase.subscribe();
+        // An error would mean the sender is gone, but `self` holds it.
+        let _ = phase.wait_for(|p| *p == Phase::Stopping).await;
     }
 
     /// The stored namespace `name`: 400 for an invalid name, 404 when it
@@ -186,6 +200,139 @@ impl AppState {
         if self.phase() == Phase::Starting {
             self.set_phase(Phase::Ready);
         }
+    }
+}
+
+/// When a request's head arrived: the server stamps each request with it
+/// as hyper hands it over, so the time spent reading the body counts
+/// against the request's deadline.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RequestStart(pub(crate) Instant);
+
+/// The moment a request must be answered by: `limits.request_timeout_ms`
+/// after its head arrived (after the handler started when the request
+/// carries no [`RequestStart`], as in a router called in-process). The
+/// recall pool spends no longer than this waiting for a slot, and a recall
+/// gets the time left as its budget.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Deadline(pub(crate) Instant);
+
+impl Deadline {
+    /// The deadline of a request that arrived at `start` (now if unknown).
+    pub(crate) fn after(start: Option<Instant>, pool: &RecallPool) -> Self {
+        Self(start.unwrap_or_else(Instant::now) + pool.timeout)
+    }
+
+    /// The deadline of the request with these extensions.
+    pub(crate) fn of(extensions: &axum::http::Extensions, pool: &RecallPool) -> Self {
+        Self::after(extensions.get::<RequestStart>().map(|s| s.0), pool)
+    }
+}
+
+impl FromRequestParts<AppState> for Deadline {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self::of(&parts.extensions, state.recall_pool()))
+    }
+}
+
+/// The bounded pool for the requests that embed a text and rank over a
+/// namespace (recall over HTTP and MCP, suggest): at most
+/// `limits.max_concurrent_recalls` run at once, each on a thread of
+/// tokio's blocking pool, so the async workers stay free for every other
+/// request (`/healthz` included) however many recalls arrive. A request
+/// waits for a slot only until its [`Deadline`].
+#[derive(Debug)]
+pub struct RecallPool {
+    permits: Arc<Semaphore>,
+    size: usize,
+    max_query_bytes: usize,
+    timeout: Duration,
+}
+
+impl RecallPool {
+    /// A pool sized and limited as `limits` says.
+    pub fn new(limits: &Limits) -> Self {
+        let size = limits.recall_workers();
+        Self {
+            permits: Arc::new(Semaphore::new(size)),
+            size,
+            max_query_bytes: limits.max_query_bytes,
+            timeout: Duration::from_millis(limits.request_timeout_ms),
+        }
+    }
+
+    /// How many run at once.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// Slots free now.
+    pub fn available(&self) -> usize {
+        self.permits.available_permits()
+    }
+
+    /// 413 naming `field` when `text` is longer than
+    /// `limits.max_query_bytes`.
+    pub fn check_text(&self, field: &str, text: &str) -> Result<(), ApiError> {
+        if text.len() <= self.max_query_bytes {
+            return Ok(());
+        }
+        Err(ApiError::new(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!(
+                "{field}: {} bytes, longer than the {} allowed (limits.max_query_bytes)",
+                text.len(),
+                self.max_query_bytes
+            ),
+        ))
+    }
+
+    /// Runs `work` on a blocking-pool thread once a slot is free, handing
+    /// it the time left before `deadline`; 503 naming `what` when no slot
+    /// frees up before the deadline. The slot is held until `work`
+    /// returns, even if the request is abandoned meanwhile (a timed-out
+    /// client cannot make the pool run more than its size).
+    pub(crate) async fn run<T, F>(
+        &self,
+        deadline: Deadline,
+        what: &str,
+        work: F,
+    ) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(Duration) -> Result<T, ApiError> + Send + 'static,
+    {
+        let busy = || {
+            ApiError::unavailable(format!(
+                "{what} could not start before the request's deadline \
+                 (limits.request_timeout_ms = {} ms): all {} slots of \
+                 limits.max_concurrent_recalls stayed busy; try again later",
+                self.timeout.as_millis(),
+                self.size
+            ))
+        };
+        let acquire = Arc::clone(&self.permits).acquire_owned();
+        let permit = match tokio::time::timeout_at(deadline.0.into(), acquire).await {
+            Ok(Ok(permit)) => permit,
+            // The semaphore is never closed; were it, no slot would come.
+            Ok(Err(_)) | Err(_) => return Err(busy()),
+        };
+        if Instant::now() >= deadline.0 {
+            return Err(busy());
+        }
+        let end = deadline.0;
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            work(end.saturating_duration_since(Instant::now()))
+        })
+        .await
+        .map_err(|e| ApiError::internal(format!("the {what} task failed: {e}")))?
     }
 }
 

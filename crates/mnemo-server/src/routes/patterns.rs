@@ -16,7 +16,7 @@ use crate::dto_facts::{
     PrunedOut, RecordedOut, RefinedOut, SuggestIn, SuggestOut, TrajectoryIn, page,
 };
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::{AppState, Deadline};
 
 const TAG: &str = "patterns";
 
@@ -147,19 +147,27 @@ async fn record(
 async fn suggest(
     State(state): State<AppState>,
     caller: Caller,
+    deadline: Deadline,
     ApiPath(ns): ApiPath<String>,
     ApiJson(body): ApiJson<SuggestIn>,
 ) -> Result<ApiJson<SuggestOut>, ApiError> {
     let ns = caller.namespace(&state, &ns, Right::Read)?;
     let k = body.check()?;
-    // Like recall: embedding one task and ranking patterns is CPU work of
-    // microseconds to milliseconds, done on the request's worker thread.
-    let found = match (&body.task, &body.vector) {
-        (_, Some(v)) => ns.suggest_vector(v, k)?,
-        (Some(task), None) => ns.suggest(task, k)?,
-        (None, None) => return Err(ApiError::bad_request("task: give the task")),
-    };
-    Ok(ApiJson(SuggestOut::from(&found)))
+    let pool = state.recall_pool();
+    if let Some(task) = &body.task {
+        pool.check_text("task", task)?;
+    }
+    // Like recall: embedding the task and ranking patterns is CPU work,
+    // done on the bounded recall pool rather than an async worker.
+    pool.run(deadline, "suggest", move |_| {
+        let found = match (&body.task, &body.vector) {
+            (_, Some(v)) => ns.suggest_vector(v, k)?,
+            (Some(task), None) => ns.suggest(task, k)?,
+            (None, None) => return Err(ApiError::bad_request("task: give the task")),
+        };
+        Ok(ApiJson(SuggestOut::from(&found)))
+    })
+    .await
 }
 
 async fn list(

@@ -1,6 +1,15 @@
 //! Recall: vector search, BM25 keywords and spreading activation fused,
 //! with each hit's signals, optional explanations and the activation
 //! graph the explorer draws.
+//!
+//! Embedding the query and ranking run on the [`RecallPool`] (at most
+//! `limits.max_concurrent_recalls` at once, on blocking-pool threads),
+//! never on an async worker. A query longer than `limits.max_query_bytes`
+//! is refused (413). The request's deadline bounds the work: waiting for
+//! a slot stops there (503), and a recall that starts gets the time left
+//! as its budget (the smaller of that and the caller's `budget_ms`), so a
+//! slow one answers its best result so far with `complete` false instead
+//! of running past the request timeout.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -9,7 +18,7 @@ use axum::extract::State;
 use axum::http::Method;
 use axum::routing::post;
 use mnemo::recall::MAX_RECALL_K;
-use mnemo::{Recall, RecallOptions, SignalHit};
+use mnemo::{Namespace, Recall, RecallOptions, SignalHit};
 
 use super::{ApiJson, ApiPath, Caller};
 use crate::api::{Api, Doc};
@@ -19,7 +28,7 @@ use crate::dto::{
     RecallOut, SignalOut, SignalsOut, TimingsOut, ValidityIo,
 };
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::{AppState, Deadline, RecallPool};
 
 pub(crate) fn routes(api: Api) -> Api {
     api.op(
@@ -80,16 +89,61 @@ pub(crate) fn options(body: &RecallIn) -> Result<RecallOptions, ApiError> {
 async fn recall(
     State(state): State<AppState>,
     caller: Caller,
+    deadline: Deadline,
     ApiPath(ns): ApiPath<String>,
     ApiJson(body): ApiJson<RecallIn>,
 ) -> Result<ApiJson<RecallOut>, ApiError> {
     let ns = caller.namespace(&state, &ns, Right::Read)?;
     let options = options(&body)?;
-    // Recall is CPU work of microseconds to a few milliseconds; it runs
-    // on the request's worker thread.
-    let result = ns.recall_with(&body.query, &options)?;
-    state.metrics().observe_recall(&result.timings);
-    Ok(ApiJson(answer(&result, body.graph.then_some(&ns))))
+    let graph = body.graph;
+    let metrics = state.clone();
+    let out = run(
+        state.recall_pool(),
+        deadline,
+        ns,
+        body.query,
+        options,
+        move |result, ns| {
+            metrics.metrics().observe_recall(&result.timings);
+            // The answer (the graph reads path memories) is built on the
+            // pool's thread too.
+            answer(result, graph.then_some(ns))
+        },
+    )
+    .await?;
+    Ok(ApiJson(out))
+}
+
+/// Recalls `query` in `ns` on `pool` within `deadline` (see the module
+/// docs) and hands the result to `finish` on the pool's thread: the one
+/// path recall takes, over HTTP and MCP.
+pub(crate) async fn run<T: Send + 'static>(
+    pool: &RecallPool,
+    deadline: Deadline,
+    ns: Namespace,
+    query: String,
+    mut options: RecallOptions,
+    finish: impl FnOnce(&Recall, &Namespace) -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    pool.check_text("query", &query)?;
+    pool.run(deadline, "recall", move |left| {
+        let result = within(&ns, &query, &mut options, left)?;
+        Ok(finish(&result, &ns))
+    })
+    .await
+}
+
+/// Recalls with `left` (the time before the request's deadline) as the
+/// budget, or the caller's own budget when that is smaller. Called on the
+/// recall pool's thread.
+pub(crate) fn within(
+    ns: &Namespace,
+    query: &str,
+    options: &mut RecallOptions,
+    left: Duration,
+) -> Result<Recall, ApiError> {
+    options.budget = Some(options.budget.map_or(left, |b| b.min(left)));
+    Ok(ns.recall_with(query, options)?)
 }
 
 fn signal(s: &Option<SignalHit>) -> Option<SignalOut> {

@@ -1,12 +1,27 @@
 //! Watching a query: Server-Sent Events carrying the result, then every
 //! change to it.
 //!
-//! Events: `current` `{"memories": [...]}` first (and again after
-//! `lagged`), `added` and `changed` `{"memory": {...}}`, `removed`
-//! `{"id": n}`, `lagged` `{}` when the engine's bounded buffer overflowed
-//! (a fresh `current` follows). Each stream holds one of
-//! `limits.max_watchers` permits (503 when none is left) and ends when the
-//! client goes away or the server stops.
+//! Events: `current` `{"memories": [...], "total": n, "truncated": bool}`
+//! first (and again after `lagged`), `added` and `changed`
+//! `{"memory": {...}}`, `removed` `{"id": n}`, `lagged` `{}` when the
+//! engine's bounded buffer overflowed (a fresh `current` follows).
+//!
+//! `current` holds at most `limit` memories (default
+//! [`DEFAULT_WATCH_LIMIT`], at most [`MAX_WATCH_LIMIT`]) in id order;
+//! `total` counts every match and `truncated` says the limit cut the list.
+//! A client pages the rest with `GET .../memories` (the same filters,
+//! the same id order, `offset` = the number received so far); changes
+//! made meanwhile arrive as events. New memories take higher ids, so they
+//! never shift a page; each memory among those already received that
+//! stops matching (a `removed` event) shifts the later pages down by
+//! one: lower the next offset by one for each.
+//!
+//! Each stream holds one of `limits.max_watchers` permits (503 when none
+//! is left) and ends when the client goes away or the server stops. It
+//! holds no thread while it waits: the engine's watcher wakes the stream's
+//! task when a change arrives ([`mnemo::Watch::poll_recv`]). The initial
+//! query and the fresh one after a lag run on the blocking pool, bounded
+//! by the same permits.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -16,23 +31,19 @@ use axum::http::Method;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
 use futures_util::Stream;
-use mnemo::WatchEvent;
+use mnemo::{Watch, WatchEvent};
 use serde_json::json;
-use tokio::sync::mpsc;
-use tokio_stream::StreamExt;
-use tokio_stream::wrappers::ReceiverStream;
+use tokio::sync::OwnedSemaphorePermit;
 
 use super::{ApiPath, ApiQuery, Caller};
 use crate::api::{Api, Doc};
 use crate::auth::Right;
-use crate::dto::{FilterIn, MemoryOut, WatchParams};
+use crate::dto::{MemoryOut, WatchParams};
 use crate::error::ApiError;
-use crate::state::{AppState, Phase};
+use crate::state::AppState;
 
-/// Events buffered per stream between the engine and the socket; a slow
-/// client that lets it fill makes the engine's watcher lag (it then gets
-/// `lagged` and a fresh `current`), never the writers wait.
-const STREAM_BUFFER: usize = 256;
+#[cfg(doc)]
+use crate::dto::{DEFAULT_WATCH_LIMIT, MAX_WATCH_LIMIT};
 
 pub(crate) fn routes(api: Api) -> Api {
     api.op(
@@ -43,8 +54,10 @@ pub(crate) fn routes(api: Api) -> Api {
             "watch",
             "memories",
             Some(Right::Read),
-            "Server-Sent Events: the memories matching a filter (current), then each change \
-             (added, changed, removed; lagged when the client fell behind).",
+            "Server-Sent Events: the memories matching a filter (current: at most limit, in id \
+             order, with their total and whether the limit truncated them; page the rest with \
+             GET .../memories), then each change (added, changed, removed; lagged when the \
+             client fell behind, followed by a fresh current).",
         )
         .query::<WatchParams>()
         .ok_raw("text/event-stream"),
@@ -58,48 +71,86 @@ async fn watch(
     ApiQuery(params): ApiQuery<WatchParams>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let ns = caller.namespace(&state, &ns, Right::Read)?;
-    let filter = FilterIn::simple(
-        params.tag.as_ref(),
-        params.source.as_ref(),
-        params.kind.as_ref(),
-        params.contains.as_ref(),
-    );
-    let query = filter.to_query()?;
+    let query = params.to_query()?;
     let permit = state.watchers().clone().try_acquire_owned().map_err(|_| {
         ApiError::unavailable(format!(
             "too many open watch streams (limits.max_watchers = {})",
             state.config().limits.max_watchers
         ))
     })?;
-    let mut watcher = ns.watch(query)?;
-    let (tx, rx) = mpsc::channel::<Event>(STREAM_BUFFER);
-    let st = state.clone();
-    // The engine's watcher blocks; a blocking-pool thread moves its events
-    // to the stream until the client leaves or the server stops.
-    tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        loop {
-            if tx.is_closed() || st.phase() == Phase::Stopping {
-                return;
-            }
-            let Some(event) = watcher.recv_timeout(Duration::from_millis(250)) else {
-                continue;
-            };
-            if tx.blocking_send(to_sse(&event)).is_err() {
-                return;
-            }
-        }
+    // The first result is a query of up to `limit` memories plus a count:
+    // CPU work kept off the async workers.
+    let watch = tokio::task::spawn_blocking(move || ns.watch(query))
+        .await
+        .map_err(|e| ApiError::internal(format!("the watch task failed: {e}")))??;
+    let feed = Feed {
+        watch: Some(watch),
+        state,
+        _permit: permit,
+    };
+    let stream = futures_util::stream::unfold(feed, |mut feed| async move {
+        let event = feed.next().await?;
+        Some((Ok(event), feed))
     });
-    let stream = ReceiverStream::new(rx).map(Ok);
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
-fn to_sse(event: &WatchEvent) -> Event {
+/// One stream's state: the engine's watcher and the permit it holds
+/// (both released when the client goes away and the stream is dropped).
+struct Feed {
+    /// `None` only while a blocking thread re-runs the query.
+    watch: Option<Watch>,
+    state: AppState,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Feed {
+    /// The next event to send; `None` ends the stream (the server is
+    /// stopping or the namespace closed).
+    async fn next(&mut self) -> Option<Event> {
+        let state = self.state.clone();
+        tokio::select! {
+            biased;
+            () = state.stopping() => None,
+            event = self.recv() => event,
+        }
+    }
+
+    async fn recv(&mut self) -> Option<Event> {
+        let mut watch = self.watch.take()?;
+        if watch.resyncing() {
+            // After `lagged` the watcher re-runs its query on this call:
+            // a blocking thread does it.
+            let (watch, event) = tokio::task::spawn_blocking(move || {
+                let event = watch.try_recv();
+                (watch, event)
+            })
+            .await
+            .ok()?;
+            let sse = event.map(|e| to_sse(&e, &watch));
+            self.watch = Some(watch);
+            return sse;
+        }
+        let event = std::future::poll_fn(|cx| watch.poll_recv(cx)).await;
+        let sse = event.map(|e| to_sse(&e, &watch));
+        self.watch = Some(watch);
+        sse
+    }
+}
+
+fn to_sse(event: &WatchEvent, watch: &Watch) -> Event {
     let (name, data) = match event {
-        WatchEvent::Current(list) => (
-            "current",
-            json!({"memories": list.iter().map(|m| MemoryOut::from(&**m)).collect::<Vec<_>>()}),
-        ),
+        WatchEvent::Current(list) => {
+            let total = watch.total();
+            (
+                "current",
+                json!({
+                    "memories": list.iter().map(|m| MemoryOut::from(&**m)).collect::<Vec<_>>(),
+                    "total": total,
+                    "truncated": total > list.len() as u64,
+                }),
+            )
+        }
         WatchEvent::Added(m) => ("added", json!({"memory": MemoryOut::from(&**m)})),
         WatchEvent::Changed(m) => ("changed", json!({"memory": MemoryOut::from(&**m)})),
         WatchEvent::Removed(id) => ("removed", json!({"id": id.0})),
