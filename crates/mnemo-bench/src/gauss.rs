@@ -28,7 +28,7 @@
 //! - `manifest.json`: the parameters, the generator version and the
 //!   fingerprint of each file's vectors.
 //!
-//! [`ensure`] returns the dataset and regenerates it when a file is missing,
+//! [`ensure()`] returns the dataset and regenerates it when a file is missing,
 //! damaged, or was made with other parameters.
 
 use std::path::{Path, PathBuf};

@@ -35,7 +35,7 @@
 //! - `manifest.json`: the counts (by origin too), embedder, toolchain and
 //!   seed.
 //!
-//! [`ensure`] returns the dataset and regenerates it when a file is missing,
+//! [`ensure()`] returns the dataset and regenerates it when a file is missing,
 //! does not match the manifest, or holds fewer than [`BASE_TARGET`] base
 //! sentences (a dataset built by an older version of this tool).
 

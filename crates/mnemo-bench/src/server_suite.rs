@@ -9,8 +9,8 @@
 //! with the hidden `server-child` command, which starts either
 //!
 //! - **mnemo**: [`mnemo_server::Server`] over an on-disk engine in a
-//!   temporary directory, `Options::default()` with [`HashEmbedder`] and
-//!   the scenario's [`SyncPolicy`], one bearer token with every right; or
+//!   temporary directory, `Options::default()` with [`HashEmbedder`](mnemo_embed::HashEmbedder) and
+//!   the scenario's [`SyncPolicy`](mnemo::SyncPolicy), one bearer token with every right; or
 //! - **the ceiling**: a minimal axum handler that reads the request body
 //!   and answers a constant (`{"ok":true}`): what the HTTP stack costs on
 //!   its own. Every scenario runs the same load (same client, same

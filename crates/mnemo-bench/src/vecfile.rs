@@ -56,7 +56,7 @@ pub fn write(path: &Path, dimension: usize, rows: &[Vec<f32>]) -> Result<()> {
     write_rows(path, dimension, rows.len(), rows.iter().map(Vec::as_slice))
 }
 
-/// Writes `vectors` (rows one after another) to `path`, like [`write`].
+/// Writes `vectors` (rows one after another) to `path`, like [`write()`].
 pub fn write_flat(path: &Path, vectors: &Vectors) -> Result<()> {
     ensure!(
         vectors.dimension > 0 || vectors.data.is_empty(),
