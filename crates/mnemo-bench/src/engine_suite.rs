@@ -114,7 +114,8 @@ const BATCH: usize = 100;
 const SHORT_BYTES: usize = 200;
 /// Approximate bytes of a long memory's content (`content_contains`).
 const LONG_BYTES: usize = 1024;
-/// Targets from the issue.
+/// Targets from the issue (the watchers' is a ratio: with 100 watchers a
+/// write costs at most 1.10 × a write without).
 const REMEMBER_TARGET: f64 = 100_000.0;
 const QUERY_TARGET_US: f64 = 50.0;
 const CONTAINS_TARGET_GBPS: f64 = 2.0;
@@ -1085,19 +1086,18 @@ fn open_rows(
     std::fs::rename(&snapshots, ns_dir.join("snapshots.aside"))?;
     std::fs::write(&snapshots, b"")?;
     let replay = median_duration(s.opens, || open(false))?;
-    // The physical limit of a replay: opening the log and reading every
-    // record's payload.
+    // The physical limit of a replay: opening the log (which checks every
+    // record's checksum) and reading every byte of every payload (XXH3 of
+    // each), as decoding the events must.
     let read_log = median_duration(s.opens, || {
         let (r, d) = timed(|| -> Result<u64> {
             let log = mnemo_log::Log::open(ns_dir.join("log"), mnemo_log::Config::default())?;
-            let sum = log
-                .reader()
-                .iter(0..log.next_seq())
-                .map(|r| r.payload().len() as u64)
-                .sum();
+            let sum = log.reader().iter(0..log.next_seq()).fold(0u64, |acc, r| {
+                acc.wrapping_add(xxhash_rust::xxh3::xxh3_64(r.payload()))
+            });
             Ok(sum)
         });
-        r?;
+        black_box(r?);
         Ok(d)
     })?;
     let secs = |d: Duration| d.as_secs_f64();
@@ -1118,7 +1118,7 @@ fn open_rows(
             ),
         BenchResult::new("open_1m_replay", "s", secs(replay), Better::Lower)
             .peer(
-                "physical limit: mnemo_log::Log::open + reading every record's payload (same run)",
+                "physical limit: mnemo_log::Log::open (checks every record) + XXH3 of every record's payload (same run)",
                 secs(read_log),
             )
             .param("memories", n)
@@ -1160,9 +1160,16 @@ fn content_contains(s: &Sizes) -> Result<Vec<BenchResult>> {
         "duplicate contents were generated"
     );
     let bytes: usize = contents.iter().map(String::len).sum();
-    let gbps = |d: Duration| bytes as f64 / d.as_secs_f64() / 1e9;
+    let lowered: Vec<String> = contents.iter().map(|c| c.to_ascii_lowercase()).collect();
+    let gbps = |examined: usize, d: Duration| examined as f64 / d.as_secs_f64() / 1e9;
     let mut results = Vec::new();
     for (label, needle) in [("rare", RARE_NEEDLE), ("common", COMMON_NEEDLE)] {
+        // A search may stop at a memory's first match, so GB/s counts only
+        // the bytes up to it: what the case-insensitive systems (mnemo,
+        // SQLite's LIKE) must read, and, for the case-sensitive memmem,
+        // up to its own first match.
+        let examined = examined_bytes(&lowered, &needle.to_ascii_lowercase());
+        let examined_exact = examined_bytes(&contents, needle);
         let query = Query::new().contains(needle);
         let mut ids: Vec<u64> = Vec::new();
         let ours = median_duration(s.contains_reps, || {
@@ -1204,33 +1211,54 @@ fn content_contains(s: &Sizes) -> Result<Vec<BenchResult>> {
         })?;
         let share = ids.len() as f64 / n as f64;
         let row = |name: &str| {
-            BenchResult::new(name, "GB/s", gbps(ours), Better::Higher)
+            BenchResult::new(name, "GB/s", gbps(examined, ours), Better::Higher)
                 .target(CONTAINS_TARGET_GBPS)
                 .param("memories", n)
                 .param("content_bytes", bytes)
+                .param("bytes_examined", examined)
                 .param("needle", needle)
                 .param("matches", ids.len())
                 .param("match_share", share)
                 .param("query", "Query::new().contains(needle): every match, id order, no limit")
                 .param(
                     "gbps_definition",
-                    "bytes of all contents / time (a match may stop a memory's scan early; the same definition for every system)",
+                    "bytes_examined / time: each content up to the end of the needle's first (ASCII case-insensitive) occurrence, or all of it when absent; what any search must read to answer",
                 )
         };
         results.push(
             row(&format!("contains_{label}"))
                 .peer(
                     &sqlite_label("SELECT id ... WHERE content LIKE '%needle%' (ASCII case-insensitive), in-memory database"),
-                    gbps(peer),
+                    gbps(examined, peer),
                 )
                 .param("same_results_checked", "ids equal to SQLite's"),
         );
-        results.push(row(&format!("contains_{label}_vs_memmem")).peer(
-            "physical limit: memchr::memmem::Finder over each content (case-sensitive, so less work)",
-            gbps(limit),
-        ));
+        results.push(
+            row(&format!("contains_{label}_vs_memmem"))
+                .peer(
+                    "physical limit: memchr::memmem::Finder over each content (case-sensitive, so less work), GB/s over the bytes up to its own first match",
+                    gbps(examined_exact, limit),
+                )
+                .param("peer_bytes_examined", examined_exact),
+        );
     }
     Ok(results)
+}
+
+/// The bytes a substring search must read in `contents`: each content up
+/// to the end of `needle`'s first occurrence, or all of it when absent
+/// (callers pass lowercased contents and needle for a case-insensitive
+/// count).
+fn examined_bytes(contents: &[String], needle: &str) -> usize {
+    let finder = memchr::memmem::Finder::new(needle.as_bytes());
+    contents
+        .iter()
+        .map(|c| {
+            finder
+                .find(c.as_bytes())
+                .map_or(c.len(), |at| at + needle.len())
+        })
+        .sum()
 }
 
 // ----- 4. watchers -----
@@ -1422,14 +1450,23 @@ fn watchers(s: &Sizes, tmp: &Path) -> Result<Vec<BenchResult>> {
             )
             .param("value", "mean µs per remember call with 100 watchers (median of runs)")
     };
-    Ok(vec![
-        common(
-            BenchResult::new("remember_with_100_watchers", "us/write", with_us, Better::Lower)
-                .target(WATCH_OVERHEAD_TARGET * without_us)
-                .peer("the same writes with 0 watchers (same run)", without_us)
-                .param("target_rule", "value <= 1.10 × peer_value (watchers add at most 10%)"),
-        ),
-        common(
+    let overhead = common(
+        BenchResult::new(
+            "remember_with_100_watchers",
+            "us/write",
+            with_us,
+            Better::Lower,
+        )
+        .peer("the same writes with 0 watchers (same run)", without_us)
+        .param("target_row", "remember_with_100_watchers_ratio"),
+    );
+    let ratio = overhead.ratio_row(
+        WATCH_OVERHEAD_TARGET,
+        "the engine issue: 100 watchers add at most 10% to the cost of a write",
+    );
+    Ok(std::iter::once(overhead)
+        .chain(ratio)
+        .chain([common(
             BenchResult::new("remember_with_100_watchers_vs_polling", "us/write", with_us, Better::Lower)
                 .peer(
                     &sqlite_label(
@@ -1438,8 +1475,8 @@ fn watchers(s: &Sizes, tmp: &Path) -> Result<Vec<BenchResult>> {
                     median(peer),
                 )
                 .param("peer_note", "SQLite has no watchers: polling is how its users get the same notifications"),
-        ),
-    ])
+        )])
+        .collect())
 }
 
 #[cfg(test)]

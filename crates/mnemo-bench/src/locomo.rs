@@ -9,7 +9,7 @@
 //! parsed by [`parse_date_time`]), so the recall suite can store turns with
 //! their source, tags and event time.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -172,38 +172,220 @@ pub struct RetrievalScore {
     pub recall: f64,
 }
 
+/// hit@k and recall@k summed over questions: the one scoring every LoCoMo
+/// row of the harness uses, mnemo's and the baselines' alike.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Tally {
+    /// Questions scored.
+    pub questions: usize,
+    /// Questions with at least one evidence turn in their top k.
+    pub hits: usize,
+    /// Sum over questions of the fraction of their (distinct) evidence
+    /// turns in the top k.
+    pub recall_sum: f64,
+}
+
+impl Tally {
+    /// Scores one question given its top k, as distinct turn indices.
+    pub fn add(&mut self, question: &Question, top: &[usize]) {
+        let evidence: HashSet<usize> = question.evidence.iter().copied().collect();
+        let found = top.iter().filter(|t| evidence.contains(t)).count();
+        self.questions += 1;
+        self.hits += usize::from(found > 0);
+        self.recall_sum += found.min(evidence.len()) as f64 / evidence.len().max(1) as f64;
+    }
+
+    /// The rates.
+    pub fn score(&self) -> RetrievalScore {
+        let n = self.questions.max(1) as f64;
+        RetrievalScore {
+            questions: self.questions,
+            hit: self.hits as f64 / n,
+            recall: self.recall_sum / n,
+        }
+    }
+}
+
 /// Scores dense retrieval: `embed` maps texts to unit vectors; each
-/// question's top `k` turns are those of highest dot product.
+/// question's top `k` turns are those of highest dot product (exact
+/// cosine, every turn compared).
 pub fn dense_retrieval(
     conversations: &[Conversation],
     k: usize,
     mut embed: impl FnMut(&[&str]) -> Result<Vec<Vec<f32>>>,
 ) -> Result<RetrievalScore> {
-    let (mut hits, mut recall, mut questions) = (0usize, 0.0f64, 0usize);
+    let mut tally = Tally::default();
     for conv in conversations {
         let turns = embed_all(&conv.turns, &mut embed)?;
         let texts: Vec<String> = conv.questions.iter().map(|q| q.text.clone()).collect();
         let queries = embed_all(&texts, &mut embed)?;
         for (q, qv) in conv.questions.iter().zip(&queries) {
-            let mut scored: Vec<(f32, usize)> = turns
-                .iter()
-                .enumerate()
-                .map(|(i, tv)| (dot(qv, tv), i))
-                .collect();
-            let top = top_k(&mut scored, k);
-            let evidence: HashSet<usize> = q.evidence.iter().copied().collect();
-            let found = top.iter().filter(|(_, i)| evidence.contains(i)).count();
-            hits += usize::from(found > 0);
-            recall += found as f64 / evidence.len() as f64;
-            questions += 1;
+            let ranking = dense_ranking(&turns, qv);
+            tally.add(q, &ranking[..k.min(ranking.len())]);
         }
     }
-    let n = questions.max(1) as f64;
-    Ok(RetrievalScore {
-        questions,
-        hit: hits as f64 / n,
-        recall: recall / n,
+    Ok(tally.score())
+}
+
+/// The baselines of the project's LoCoMo metric, computed on the same
+/// conversations and questions as the row they stand beside.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Baselines {
+    /// Okapi BM25 alone ([`Bm25`]).
+    pub bm25: RetrievalScore,
+    /// Dense alone: exact cosine of the embedder's vectors, no keywords,
+    /// no spreading.
+    pub dense: RetrievalScore,
+    /// Reciprocal-rank fusion of the two rankings (k = [`RRF_K`]).
+    pub rrf: RetrievalScore,
+}
+
+/// The constant of reciprocal-rank fusion: a turn scores
+/// `sum 1 / (RRF_K + rank)` over the rankings (ranks from 1).
+pub const RRF_K: f64 = 60.0;
+
+/// What the baselines are, for the peers' labels.
+pub const BM25_LABEL: &str = "BM25 alone: Okapi BM25 (k1 1.2, b 0.75, Lucene idf) scored by the harness over each conversation's turns, English analysis (stop words dropped, Porter2 stems), on the same questions (same run)";
+/// See [`BM25_LABEL`].
+pub const DENSE_LABEL: &str = "dense alone: all-MiniLM-L6-v2 vectors, exact cosine over every turn, no keywords, no spreading; computed by the harness on the same questions (same run)";
+/// See [`BM25_LABEL`].
+pub const RRF_LABEL: &str = "plain reciprocal-rank fusion (k 60) of the harness's BM25 and dense rankings, on the same questions (same run)";
+
+/// Scores BM25 alone, dense alone (vectors from `embed`, unit length) and
+/// their reciprocal-rank fusion at top `k`.
+pub fn baselines(
+    conversations: &[Conversation],
+    k: usize,
+    mut embed: impl FnMut(&[&str]) -> Result<Vec<Vec<f32>>>,
+) -> Result<Baselines> {
+    let (mut bm25, mut dense, mut rrf) = (Tally::default(), Tally::default(), Tally::default());
+    for conv in conversations {
+        let index = Bm25::new(&conv.turns);
+        let turns = embed_all(&conv.turns, &mut embed)?;
+        let texts: Vec<String> = conv.questions.iter().map(|q| q.text.clone()).collect();
+        let queries = embed_all(&texts, &mut embed)?;
+        for (q, qv) in conv.questions.iter().zip(&queries) {
+            let by_words = index.ranking(&q.text);
+            let by_vector = dense_ranking(&turns, qv);
+            let fused = rrf_ranking(&[&by_words, &by_vector], conv.turns.len());
+            bm25.add(q, &by_words[..k.min(by_words.len())]);
+            dense.add(q, &by_vector[..k.min(by_vector.len())]);
+            rrf.add(q, &fused[..k.min(fused.len())]);
+        }
+    }
+    Ok(Baselines {
+        bm25: bm25.score(),
+        dense: dense.score(),
+        rrf: rrf.score(),
     })
+}
+
+/// Every turn, best first by dot product with `query` (ties: earlier turn
+/// first).
+fn dense_ranking(turns: &[Vec<f32>], query: &[f32]) -> Vec<usize> {
+    let scores: Vec<f32> = turns.iter().map(|t| dot(query, t)).collect();
+    let mut order: Vec<usize> = (0..turns.len()).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+    order
+}
+
+/// Reciprocal-rank fusion of `rankings` (each best first) over `n` turns;
+/// turns no ranking holds are left out.
+fn rrf_ranking(rankings: &[&[usize]], n: usize) -> Vec<usize> {
+    let mut scores = vec![0.0f64; n];
+    for ranking in rankings {
+        for (rank, &turn) in ranking.iter().enumerate() {
+            scores[turn] += 1.0 / (RRF_K + rank as f64 + 1.0);
+        }
+    }
+    let mut order: Vec<usize> = (0..n).filter(|&t| scores[t] > 0.0).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+    order
+}
+
+/// A plain Okapi BM25 index over one conversation's turns, scored by the
+/// harness (not the engine's index or recall): the textbook keyword
+/// baseline, over the standard English analysis of [`words`].
+pub struct Bm25 {
+    /// term -> (turn, term frequency), turns ascending.
+    postings: HashMap<String, Vec<(usize, u32)>>,
+    /// Terms per turn.
+    lengths: Vec<u32>,
+    /// Mean of `lengths`.
+    mean_length: f64,
+}
+
+impl Bm25 {
+    /// Term-frequency saturation.
+    pub const K1: f64 = 1.2;
+    /// Length normalisation.
+    pub const B: f64 = 0.75;
+
+    /// Indexes `docs`.
+    pub fn new(docs: &[String]) -> Self {
+        let mut postings: HashMap<String, Vec<(usize, u32)>> = HashMap::new();
+        let mut lengths = Vec::with_capacity(docs.len());
+        for (i, doc) in docs.iter().enumerate() {
+            let mut counts: HashMap<String, u32> = HashMap::new();
+            let mut length = 0u32;
+            for term in words(doc) {
+                *counts.entry(term).or_default() += 1;
+                length += 1;
+            }
+            lengths.push(length);
+            for (term, tf) in counts {
+                postings.entry(term).or_default().push((i, tf));
+            }
+        }
+        for list in postings.values_mut() {
+            list.sort_unstable();
+        }
+        let mean_length =
+            lengths.iter().map(|&l| f64::from(l)).sum::<f64>() / lengths.len().max(1) as f64;
+        Self {
+            postings,
+            lengths,
+            mean_length,
+        }
+    }
+
+    /// The turns holding at least one of `query`'s terms, best first
+    /// (ties: earlier turn first). Each distinct query term counts once.
+    pub fn ranking(&self, query: &str) -> Vec<usize> {
+        let n = self.lengths.len() as f64;
+        let mut terms: Vec<String> = words(query).collect();
+        terms.sort_unstable();
+        terms.dedup();
+        let mut scores = vec![0.0f64; self.lengths.len()];
+        let mut matched = vec![false; self.lengths.len()];
+        for term in &terms {
+            let Some(list) = self.postings.get(term) else {
+                continue;
+            };
+            let df = list.len() as f64;
+            let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
+            for &(doc, tf) in list {
+                let tf = f64::from(tf);
+                let norm = 1.0 - Self::B
+                    + Self::B * f64::from(self.lengths[doc]) / self.mean_length.max(f64::EPSILON);
+                scores[doc] += idf * tf * (Self::K1 + 1.0) / (tf + Self::K1 * norm);
+                matched[doc] = true;
+            }
+        }
+        let mut order: Vec<usize> = (0..scores.len()).filter(|&d| matched[d]).collect();
+        order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+        order
+    }
+}
+
+/// The baseline's terms: standard English analysis (lowercased words,
+/// stop words dropped, Porter2 stems), from the engine's public tokenizer
+/// so that the baseline differs from the engine's keyword signal only in
+/// what BM25 itself does, not in a weaker analysis.
+fn words(text: &str) -> impl Iterator<Item = String> {
+    let mut terms = Vec::new();
+    mnemo::text::tokenize(text, |t| terms.push(t.to_owned()));
+    terms.into_iter()
 }
 
 /// Embeds `texts` in batches of 32.
@@ -217,15 +399,6 @@ fn embed_all(
         out.extend(embed(&refs)?);
     }
     Ok(out)
-}
-
-/// The `k` highest-scoring entries (in no particular order).
-fn top_k(scored: &mut [(f32, usize)], k: usize) -> &[(f32, usize)] {
-    let k = k.min(scored.len());
-    if k > 0 && k < scored.len() {
-        scored.select_nth_unstable_by(k - 1, |a, b| b.0.total_cmp(&a.0));
-    }
-    &scored[..k]
 }
 
 fn dot(a: &[f32], b: &[f32]) -> f32 {
@@ -257,6 +430,52 @@ mod tests {
         assert!(parse_date_time("1:00 am on 29 February, 2023").is_none());
         assert!(parse_date_time("1:00 xm on 1 May, 2023").is_none());
         assert!(parse_date_time("yesterday").is_none());
+    }
+
+    #[test]
+    fn bm25_ranks_rare_matching_terms_first() {
+        let docs: Vec<String> = [
+            "Caroline: I went to the LGBTQ support group yesterday.",
+            "Melanie: the weather was nice, the kids played outside.",
+            "Caroline: the group meets on Tuesdays; the support helps.",
+            "Melanie: painting is my way to relax.",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        let index = Bm25::new(&docs);
+        // "lgbtq" is in one turn only: it outranks the two "support" turns.
+        assert_eq!(
+            index.ranking("When did Caroline go to the LGBTQ support group?")[0],
+            0
+        );
+        assert_eq!(index.ranking("painting")[..], [3]);
+        assert!(index.ranking("astronomy").is_empty());
+        // Case and punctuation do not matter; a repeated query term counts once.
+        assert_eq!(
+            index.ranking("PAINTING!"),
+            index.ranking("painting painting")
+        );
+    }
+
+    #[test]
+    fn tally_counts_distinct_evidence() {
+        let q = Question {
+            text: String::new(),
+            evidence: vec![2, 5, 5],
+        };
+        let mut t = Tally::default();
+        t.add(&q, &[1, 5, 7]);
+        t.add(&q, &[0, 1]);
+        let s = t.score();
+        assert_eq!(s.questions, 2);
+        assert!((s.hit - 0.5).abs() < 1e-12);
+        assert!((s.recall - 0.25).abs() < 1e-12);
+    }
+
+    #[test]
+    fn rrf_fuses_and_leaves_out_unranked_turns() {
+        let fused = rrf_ranking(&[&[2, 0], &[0, 3]], 5);
+        assert_eq!(fused, [0, 2, 3]);
     }
 
     #[test]

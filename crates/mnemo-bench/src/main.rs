@@ -8,6 +8,17 @@
 //! seconds; its figures are not comparable with a full run and go to
 //! `bench-results/SUITE.quick.json` unless `--out` says otherwise.
 //!
+//! Recorded results (a full run writing into `bench-results/`) must come
+//! from a clean work tree, so that every figure belongs to a commit: the
+//! run is refused before the suite starts, and again before the report is
+//! written, when `git status --porcelain` lists changes outside
+//! `bench-results/`, unless `--allow-dirty` is given (the report then says
+//! `"dirty": true`). `scripts/bench-all` runs every suite at one commit.
+//!
+//! Targets are fixed numbers from the issues that set them, never computed
+//! from a figure of the same run; a target stated relative to a peer is a
+//! `NAME_ratio` row (see [`harness::BenchResult::ratio_row`]).
+//!
 //! A new suite is a module with a `run(&SuiteOptions) -> Result<Vec<BenchResult>>`
 //! function and a variant of [`Suite`].
 
@@ -179,6 +190,12 @@ pub struct SuiteOptions {
     /// measurement); the report then holds only their results.
     #[arg(long)]
     pub only: Option<String>,
+    /// Record results in `bench-results/` even though the work tree has
+    /// changes outside it (or git cannot tell): the report then says
+    /// `"dirty": true` and lists them. Without it such a run is refused,
+    /// before the suite starts and again before the report is written.
+    #[arg(long)]
+    pub allow_dirty: bool,
 }
 
 fn main() -> Result<()> {
@@ -210,6 +227,21 @@ fn main() -> Result<()> {
     };
     let opts = suite.options();
     let name = suite.name();
+    let root = harness::workspace_root();
+    let out = opts.out.clone().unwrap_or_else(|| {
+        let file = if opts.quick {
+            format!("{name}.quick.json")
+        } else {
+            format!("{name}.json")
+        };
+        root.join(harness::RESULTS_DIR).join(file)
+    });
+    // Refused before the suite runs, not after an hour of measuring.
+    let recorded = harness::is_recorded(&out, &root, opts.quick);
+    let before = harness::Tree::read(&root);
+    if let Some(why) = harness::refusal(&before, recorded, opts.allow_dirty, &out) {
+        bail!(why);
+    }
     let results = match &suite {
         Suite::Log(opts) => log_suite::run(opts)?,
         Suite::Embed(opts) => embed_suite::run(opts)?,
@@ -220,22 +252,28 @@ fn main() -> Result<()> {
         Suite::Patterns(opts) => patterns_suite::run(opts)?,
         Suite::Server(opts) => server_suite::run(opts)?,
     };
-    let root = harness::workspace_root();
+    // Checked again: the tree may have changed while the suite ran.
+    let tree = harness::Tree::over_run(&before, &harness::Tree::read(&root));
     let report = Report {
         suite: name.to_owned(),
-        git: harness::git_description(&root),
+        git: tree.describe(),
+        dirty: !tree.is_clean(),
+        dirty_changes: tree.changes(),
+        quick: opts.quick,
         machine: Machine::detect(),
         results,
     };
     report.print_table();
-    let out = opts.out.clone().unwrap_or_else(|| {
-        let file = if opts.quick {
-            format!("{name}.quick.json")
-        } else {
-            format!("{name}.json")
-        };
-        root.join("bench-results").join(file)
-    });
+    if let Some(why) = harness::refusal(&tree, recorded, opts.allow_dirty, &out) {
+        // The measurements are not thrown away: they go where nothing
+        // takes them for recorded figures.
+        let aside = std::env::temp_dir().join(format!("mnemo-bench-{name}-refused.json"));
+        report.write(&aside)?;
+        bail!(
+            "{why}\nThis run's report was written to {} instead.",
+            aside.display()
+        );
+    }
     report.write(&out)?;
     println!("wrote {}", out.display());
     if matches!(suite, Suite::Vector(_)) && !opts.quick {
