@@ -395,12 +395,22 @@ fn another_embedder_is_refused_with_a_hint() {
         .output()
         .expect("run mnemo");
     assert!(hits.status.success(), "{}", stderr(&hits));
-    // MiniLM may be missing here; only when it loads can it be refused.
+    // MiniLM may be missing on a developer's machine; only when it loads
+    // can it be refused. Where the model is required (`scripts/test`, CI),
+    // its absence fails the test instead of skipping the check.
     let model = Command::new(env!("CARGO_BIN_EXE_mnemo"))
         .args(["embed", "--embedder", "minilm", "x"])
         .output()
         .expect("run mnemo");
     if !model.status.success() {
+        let required = std::env::var("MNEMO_REQUIRE_MODEL").as_deref() == Ok("1")
+            || std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+        assert!(
+            !required,
+            "MNEMO_REQUIRE_MODEL=1 or CI=true but all-MiniLM-L6-v2 did not load: {}",
+            stderr(&model)
+        );
+        eprintln!("SKIPPED: all-MiniLM-L6-v2 not found: {}", stderr(&model));
         return;
     }
     let out = Command::new(env!("CARGO_BIN_EXE_mnemo"))

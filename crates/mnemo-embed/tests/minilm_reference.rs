@@ -3,7 +3,7 @@
 //! on bad input and bad model files.
 //!
 //! The model comes from `scripts/fetch-model`. Without it these tests fail
-//! when `MNEMO_REQUIRE_MODEL=1` (as `scripts/test` sets) and otherwise print
+//! when `MNEMO_REQUIRE_MODEL=1` (as `scripts/test` sets) or `CI=true`, and otherwise print
 //! a notice and pass, so a plain `cargo test` works on a fresh machine.
 #![cfg(feature = "minilm")]
 
@@ -36,8 +36,11 @@ fn model() -> Option<&'static MiniLm> {
     MODEL
         .get_or_init(|| match MiniLm::load_default() {
             Ok(m) => Some(m),
-            Err(e) if std::env::var("MNEMO_REQUIRE_MODEL").as_deref() == Ok("1") => {
-                panic!("MNEMO_REQUIRE_MODEL=1 but the model did not load: {e}")
+            Err(e)
+                if std::env::var("MNEMO_REQUIRE_MODEL").as_deref() == Ok("1")
+                    || std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") =>
+            {
+                panic!("MNEMO_REQUIRE_MODEL=1 or CI=true but the model did not load: {e}")
             }
             Err(e) => {
                 eprintln!("SKIPPED: all-MiniLM-L6-v2 tests need the model: {e}");

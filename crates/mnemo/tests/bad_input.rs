@@ -401,29 +401,41 @@ fn bad_labels_and_metadata_are_refused() {
 
 // ----- a full disk -----
 
+/// Whether a test that needs a privilege (here: mounting a tmpfs) must
+/// fail instead of skipping when it lacks it: under `scripts/test`
+/// (`MNEMO_REQUIRE_MODEL=1`) and on CI (`CI=true`), a skip would be a
+/// test passing by not running.
+fn required() -> bool {
+    std::env::var("MNEMO_REQUIRE_MODEL").as_deref() == Ok("1")
+        || std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
 /// A tmpfs mounted for the test, unmounted on drop.
 struct Tmpfs(PathBuf);
 
 impl Tmpfs {
+    /// Mounts a tmpfs of `size` on `dir`; `None` (with a notice) when this
+    /// process may not mount and nothing requires the test to run.
     fn mount(dir: &Path, size: &str) -> Option<Tmpfs> {
         let out = std::process::Command::new("mount")
             .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
             .arg(dir)
             .output();
-        match out {
-            Ok(o) if o.status.success() => Some(Tmpfs(dir.to_path_buf())),
-            Ok(o) => {
-                eprintln!(
-                    "note: skipping the full-disk test: cannot mount a tmpfs ({})",
-                    String::from_utf8_lossy(&o.stderr).trim()
-                );
-                None
-            }
-            Err(e) => {
-                eprintln!("note: skipping the full-disk test: cannot run mount ({e})");
-                None
-            }
-        }
+        let why = match out {
+            Ok(o) if o.status.success() => return Some(Tmpfs(dir.to_path_buf())),
+            Ok(o) => format!(
+                "cannot mount a tmpfs ({})",
+                String::from_utf8_lossy(&o.stderr).trim()
+            ),
+            Err(e) => format!("cannot run mount ({e})"),
+        };
+        assert!(
+            !required(),
+            "the full-disk test must run here (MNEMO_REQUIRE_MODEL=1 or CI=true) but {why}: \
+             run the tests as root, or with CAP_SYS_ADMIN"
+        );
+        eprintln!("SKIPPED: the full-disk test: {why}");
+        None
     }
 }
 
