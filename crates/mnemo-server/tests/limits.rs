@@ -386,7 +386,11 @@ async fn the_fresh_result_after_a_lag_is_bounded_too() {
         let (fresh, data) = events.current();
         assert_eq!(fresh, first, "the same first five by id");
         assert_eq!(data["truncated"], json!(true));
-        assert_eq!(data["total"], json!(1100));
+        // The fold takes the write lock per memory, so the fresh query may
+        // run while the batch is still being folded: its total counts what
+        // was folded by then (the rest arrives as `added`).
+        let total = data["total"].as_u64().expect("total");
+        assert!((1001..=1100).contains(&total), "total {total}: {data}");
     })
     .await;
     server.stop(Duration::from_secs(30)).await;
