@@ -9,6 +9,8 @@
 //! them prints a notice and passes, unless `MNEMO_REQUIRE_MODEL=1` or `CI=true` (as
 //! `scripts/test` sets), which makes their absence a failure.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -240,24 +242,11 @@ fn eval_refuses_bad_input_plainly() {
 /// `scripts/bench-all` with `mnemo eval locomo --json`): its hit@5 on one
 /// conversation of the development split.
 fn committed_hit5(sample_id: &str) -> f64 {
-    let file =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../bench-results/locomo-dev.json");
-    let text = std::fs::read_to_string(&file)
-        .unwrap_or_else(|e| panic!("{}: {e} (scripts/bench-all writes it)", file.display()));
-    let json: Value =
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-    // The eval's own JSON, at the top or wrapped with the commit it was
-    // measured at.
-    let eval = if json.get("conversations").is_some() {
-        &json
-    } else {
-        &json["eval"]
-    };
-    eval["conversations"]
+    common::committed_locomo_eval()["conversations"]
         .as_array()
         .and_then(|list| list.iter().find(|c| c["sample_id"] == sample_id))
         .and_then(|c| c["hit@5"].as_f64())
-        .unwrap_or_else(|| panic!("{}: no hit@5 for {sample_id}", file.display()))
+        .unwrap_or_else(|| panic!("bench-results/locomo-dev.json: no hit@5 for {sample_id}"))
 }
 
 /// How far below the committed figure the regression guard lets hit@5 fall

@@ -2,9 +2,9 @@
 //! figure is the committed `mnemo eval locomo --json` result, and every
 //! crate, path or package it names is in the workspace.
 
-use std::path::{Path, PathBuf};
+mod common;
 
-use serde_json::Value;
+use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -22,25 +22,16 @@ fn flat(text: &str) -> String {
 
 #[test]
 fn the_readme_locomo_figure_is_the_committed_result() {
-    let file = root().join("bench-results/locomo-dev.json");
-    let text = std::fs::read_to_string(&file)
-        .unwrap_or_else(|e| panic!("{}: {e} (scripts/bench-all writes it)", file.display()));
-    let json: Value =
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-    let eval = if json.get("overall").is_some() {
-        &json
-    } else {
-        &json["eval"]
-    };
+    let eval = common::committed_locomo_eval();
     let hit5 = eval["overall"]["hit@5"]
         .as_f64()
-        .unwrap_or_else(|| panic!("{}: no overall hit@5", file.display()));
+        .expect("bench-results/locomo-dev.json: no overall hit@5");
     let readme = flat(&readme());
     let claim = format!("hit@5 {hit5:.3}");
     assert!(
         readme.contains(&claim),
-        "the README must quote the committed LoCoMo result ({claim}, from {})",
-        file.display()
+        "the README must quote the committed LoCoMo result ({claim}, from \
+         bench-results/locomo-dev.json)"
     );
     assert!(
         readme.contains("bench-results/locomo-dev.json"),
