@@ -26,9 +26,10 @@ use std::collections::{BTreeSet, HashMap};
 
 use mnemo_vector::Hnsw;
 
+use crate::base::IdMap;
 use crate::model::{Memory, Timestamp};
 use crate::spread::{Adjacency, EdgeKind, NO_NODE};
-use crate::state::{IdMap, State};
+use crate::state::State;
 
 /// The memory ids of free node numbers.
 const FREE: u64 = u64::MAX;

@@ -55,33 +55,11 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::base::IdMap;
 use crate::event::AssertFact;
 use crate::model::{MemoryId, Timestamp, Validity};
-use crate::state::IdMap;
 
-/// The id of a fact, assigned by its namespace (from 1, never reused).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
-)]
-pub struct FactId(pub u64);
-
-impl fmt::Display for FactId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
-
-/// The id of a conflict, assigned by its namespace (from 1, never reused).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
-)]
-pub struct ConflictId(pub u64);
-
-impl fmt::Display for ConflictId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
+pub use crate::base::{ConflictId, FactId};
 
 /// How many objects a predicate holds at once for one subject in one
 /// context.

@@ -33,6 +33,7 @@
 //! log.
 
 mod assoc;
+pub mod base;
 pub mod calendar;
 mod coherence;
 pub mod contains;

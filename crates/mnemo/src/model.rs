@@ -6,18 +6,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// The id of a memory, assigned by its namespace (from 1, increasing, never
-/// reused).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
-)]
-pub struct MemoryId(pub u64);
-
-impl fmt::Display for MemoryId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
+pub use crate::base::MemoryId;
 
 /// A point in time: nanoseconds since the Unix epoch (negative before it).
 #[derive(

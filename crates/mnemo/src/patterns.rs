@@ -134,36 +134,13 @@
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::fmt;
 
 use mnemo_vector::{Hnsw, HnswParams, Metric, SearchParams};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::model::Timestamp;
 
-/// The id of a recorded trajectory (assigned by the writer, from 1 up).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
-)]
-pub struct TrajectoryId(pub u64);
-
-/// The id of a pattern (assigned from 1 up, never reused).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
-)]
-pub struct PatternId(pub u64);
-
-impl fmt::Display for TrajectoryId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
-
-impl fmt::Display for PatternId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
+pub use crate::base::{PatternId, TrajectoryId};
 
 /// Candidates the sketch stage of `assign` and `plan_consolidate` verifies
 /// exactly; stores with at most this many patterns are searched exactly.

@@ -77,6 +77,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::assoc::RecallGraph;
+use crate::base::IdMap;
 use crate::error::{Error, Result};
 use crate::exec;
 use crate::facts::Quarantine;
@@ -84,7 +85,6 @@ use crate::model::{Memory, MemoryId, Timestamp};
 use crate::namespace::Inner;
 use crate::query::{Query, TimeRange};
 use crate::spread::{Deadline, EdgeKind, SpreadOutcome, SpreadParams, Spreader};
-use crate::state::IdMap;
 use crate::timehint;
 
 /// The reciprocal-rank-fusion constant.

@@ -15,45 +15,19 @@
 //! changes nothing.
 
 use std::collections::{BTreeSet, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use mnemo_embed::EmbedderInfo;
 use roaring::RoaringTreemap;
 
 use crate::assoc::AssocGraph;
+use crate::base::IdMap;
 use crate::event::{Event, RecordTrajectory, Remember, Retag, Revise, Unlink};
 use crate::facts::FactStore;
 use crate::model::{Kind, Link, Memory, MemoryId, Timestamp};
 use crate::patterns::{PatternParams, PatternStore, Trajectory};
 use crate::text::TextIndex;
 use crate::vectors::VectorIndex;
-
-/// A hasher for integer keys: one multiply, no SipHash rounds (keys are
-/// ids and content hashes chosen by us, not by an attacker).
-#[derive(Default, Clone, Copy)]
-pub(crate) struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0 ^ n)
-            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
-            .rotate_left(26);
-    }
-}
-
-/// A hash map keyed by integers.
-pub(crate) type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
 
 /// One memory touched by an event: its version before and after.
 #[derive(Debug, Clone)]

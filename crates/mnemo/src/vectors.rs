@@ -34,7 +34,7 @@ use mnemo_vector::{
     Filter, FlatIndex, Hnsw, HnswParams, Metric, Neighbor, RoaringTreemap, SearchParams,
 };
 
-use crate::state::IdMap;
+use crate::base::IdMap;
 
 /// Parameters of a namespace's vector index.
 #[derive(Debug, Clone)]

@@ -42,11 +42,12 @@ use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex};
 
+use crate::base::IdMap;
 use crate::contains::ContainsNeedle;
 use crate::exec::Prepared;
 use crate::model::{Memory, MemoryId};
 use crate::query::Query;
-use crate::state::{Change, IdMap, State};
+use crate::state::{Change, State};
 
 /// What a watcher receives.
 #[derive(Debug, Clone, PartialEq)]
