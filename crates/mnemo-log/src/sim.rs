@@ -16,6 +16,15 @@
 //! [`SimDisk::cut_power_after`] models the moment of the failure: after a
 //! given number of storage operations every further operation fails (as if
 //! the machine stopped), so a crash can land between any write and its sync.
+//!
+//! A disk holds a tree of directories: [`SimDisk::dir`] gives a handle on a
+//! subdirectory (created implicitly by its first file) that shares the
+//! disk, its operation count and its power cut with every other handle, so
+//! one power failure catches a log and the files kept beside it at the same
+//! moment. An atomic write ([`Storage::write_atomic_parts`]) is played as
+//! its steps (create the temporary file, append each part, sync, rename,
+//! sync the directory), each one operation, so a cut can land between any
+//! two; a rename whose directory was not synced may be undone.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -49,10 +58,13 @@ struct SimState {
 }
 
 /// An in-memory disk that can lose unsynced writes. Cloning yields another
-/// handle to the same disk.
+/// handle to the same directory of the same disk.
 #[derive(Debug, Clone, Default)]
 pub struct SimDisk {
     state: Arc<Mutex<SimState>>,
+    /// The directory this handle stands for: empty at the root, else its
+    /// path from the root with a trailing `/`.
+    prefix: String,
 }
 
 /// A small deterministic generator (SplitMix64), so fault choices depend on
@@ -96,12 +108,51 @@ impl SimDisk {
         Self::default()
     }
 
-    /// The disk as it may look after a power failure right now, chosen by
-    /// `seed`. The current disk is left unchanged.
+    /// A handle on the subdirectory `name` of this directory (on the same
+    /// disk). `name` must not contain `/`.
+    pub fn dir(&self, name: &str) -> SimDisk {
+        SimDisk {
+            state: Arc::clone(&self.state),
+            prefix: format!("{}{name}/", self.prefix),
+        }
+    }
+
+    /// Names of the subdirectories of this directory that hold files.
+    pub fn dirs(&self) -> Vec<String> {
+        let state = self.state.lock();
+        let mut names: Vec<String> = state
+            .files
+            .keys()
+            .filter_map(|full| full.strip_prefix(&self.prefix)?.split_once('/'))
+            .map(|(dir, _)| dir.to_owned())
+            .collect();
+        names.dedup();
+        names
+    }
+
+    /// The path of `name` from the root of the disk.
+    fn full(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+
+    /// The name of `full` within this directory, if it is a file directly in it.
+    fn local<'a>(&self, full: &'a str) -> Option<&'a str> {
+        full.strip_prefix(&self.prefix)
+            .filter(|name| !name.contains('/'))
+    }
+
+    /// The whole disk as it may look after a power failure right now, chosen
+    /// by `seed`, as a handle on the same directory as this one. The current
+    /// disk is left unchanged.
     pub fn power_fail(&self, seed: u64) -> SimDisk {
         let mut rng = SplitMix64::new(seed);
         let state = self.state.lock();
         let mut files = BTreeMap::new();
+        // A name whose durable file was replaced (a rename over it, or a
+        // creation of the same name) names exactly one of the two after the
+        // failure, as a directory entry is replaced atomically: `true` when
+        // the new one survived, `false` when the old one did.
+        let mut replaced = BTreeMap::new();
         let all = state
             .files
             .iter()
@@ -109,11 +160,23 @@ impl SimDisk {
             .chain(state.removed.iter().map(|(n, f)| (n, f, false)));
         for (name, file, present) in all {
             let file = file.lock();
-            if present && !file.entry_durable && rng.coin() {
-                continue; // the creation never reached the disk
+            if present && !file.entry_durable {
+                let survived = !rng.coin();
+                if state.removed.contains_key(name) {
+                    replaced.insert(name, survived);
+                }
+                if !survived {
+                    continue; // the creation never reached the disk
+                }
             }
-            if !present && rng.coin() {
-                continue; // the removal reached the disk
+            if !present {
+                let gone = match replaced.get(name) {
+                    Some(&new_survived) => new_survived,
+                    None => rng.coin(),
+                };
+                if gone {
+                    continue; // the removal reached the disk
+                }
             }
             let mut data = if file.data.starts_with(&file.durable) {
                 file.durable.clone()
@@ -147,20 +210,24 @@ impl SimDisk {
                 files,
                 ..SimState::default()
             })),
+            prefix: self.prefix.clone(),
         }
     }
 
     /// Current content of a file, if it exists.
     pub fn file(&self, name: &str) -> Option<Vec<u8>> {
         let state = self.state.lock();
-        state.files.get(name).map(|f| f.lock().data.clone())
+        state
+            .files
+            .get(&self.full(name))
+            .map(|f| f.lock().data.clone())
     }
 
     /// Replaces a file's content (durably), e.g. to inject corruption.
     pub fn set_file(&self, name: &str, data: Vec<u8>) {
         let mut state = self.state.lock();
         state.files.insert(
-            name.to_owned(),
+            self.full(name),
             Arc::new(Mutex::new(SimFile {
                 durable: data.clone(),
                 data,
@@ -169,9 +236,15 @@ impl SimDisk {
         );
     }
 
-    /// Names of the files on the disk.
+    /// Names of the files in this directory (not in its subdirectories).
     pub fn file_names(&self) -> Vec<String> {
-        self.state.lock().files.keys().cloned().collect()
+        let state = self.state.lock();
+        state
+            .files
+            .keys()
+            .filter_map(|full| self.local(full))
+            .map(str::to_owned)
+            .collect()
     }
 
     /// Makes every storage operation after the next `ops` fail, as if the
@@ -200,6 +273,33 @@ impl SimDisk {
     pub fn sync_count(&self) -> u64 {
         self.state.lock().syncs
     }
+
+    /// Renames `from` to `to`, replacing any file `to`. Like a creation and
+    /// a removal, the rename is durable only after [`Storage::sync_dir`]:
+    /// until then a power failure may keep the old names.
+    fn rename(&self, from: &str, to: &str) -> io::Result<()> {
+        self.operate()?;
+        let mut state = self.state.lock();
+        let (from, to) = (self.full(from), self.full(to));
+        let file = state.files.remove(&from).ok_or_else(|| not_found(&from))?;
+        let moved = {
+            let f = file.lock();
+            SimFile {
+                data: f.data.clone(),
+                durable: f.durable.clone(),
+                entry_durable: false,
+            }
+        };
+        if file.lock().entry_durable {
+            state.removed.insert(from, file);
+        }
+        if let Some(old) = state.files.insert(to.clone(), Arc::new(Mutex::new(moved)))
+            && old.lock().entry_durable
+        {
+            state.removed.insert(to, old);
+        }
+        Ok(())
+    }
 }
 
 fn not_found(name: &str) -> io::Error {
@@ -208,7 +308,10 @@ fn not_found(name: &str) -> io::Error {
 
 impl Storage for SimDisk {
     fn location(&self) -> String {
-        "simulated disk".to_owned()
+        match self.prefix.strip_suffix('/') {
+            Some(dir) => format!("simulated disk:/{dir}"),
+            None => "simulated disk".to_owned(),
+        }
     }
 
     fn list(&self) -> io::Result<Vec<String>> {
@@ -217,7 +320,10 @@ impl Storage for SimDisk {
 
     fn read(&self, name: &str) -> io::Result<Bytes> {
         let state = self.state.lock();
-        let file = state.files.get(name).ok_or_else(|| not_found(name))?;
+        let file = state
+            .files
+            .get(&self.full(name))
+            .ok_or_else(|| not_found(name))?;
         Ok(Bytes::from(file.lock().data.clone()))
     }
 
@@ -225,10 +331,10 @@ impl Storage for SimDisk {
         self.operate()?;
         let mut state = self.state.lock();
         let file = Arc::new(Mutex::new(SimFile::default()));
-        if let Some(old) = state.files.insert(name.to_owned(), file.clone())
+        if let Some(old) = state.files.insert(self.full(name), file.clone())
             && old.lock().entry_durable
         {
-            state.removed.insert(name.to_owned(), old);
+            state.removed.insert(self.full(name), old);
         }
         Ok(Arc::new(SimHandle {
             file,
@@ -241,7 +347,7 @@ impl Storage for SimDisk {
         let state = self.state.lock();
         let file = state
             .files
-            .get(name)
+            .get(&self.full(name))
             .ok_or_else(|| not_found(name))?
             .clone();
         {
@@ -262,25 +368,33 @@ impl Storage for SimDisk {
     fn remove(&self, name: &str) -> io::Result<()> {
         self.operate()?;
         let mut state = self.state.lock();
-        let file = state.files.remove(name).ok_or_else(|| not_found(name))?;
+        let full = self.full(name);
+        let file = state.files.remove(&full).ok_or_else(|| not_found(name))?;
         if file.lock().entry_durable {
-            state.removed.insert(name.to_owned(), file);
+            state.removed.insert(full, file);
         }
         Ok(())
     }
 
-    fn write_atomic(&self, name: &str, data: &[u8]) -> io::Result<()> {
-        self.operate()?;
-        self.set_file(name, data.to_vec());
-        Ok(())
+    fn write_atomic_parts(&self, name: &str, parts: &[&[u8]]) -> io::Result<()> {
+        let tmp = format!("{name}.tmp");
+        let file = self.create(&tmp)?;
+        for part in parts {
+            file.append(part)?;
+        }
+        file.sync_data()?;
+        self.rename(&tmp, name)?;
+        self.sync_dir()
     }
 
     fn sync_dir(&self) -> io::Result<()> {
         self.operate()?;
         let mut state = self.state.lock();
-        state.removed.clear();
-        for file in state.files.values() {
-            file.lock().entry_durable = true;
+        state.removed.retain(|full, _| self.local(full).is_none());
+        for (full, file) in &state.files {
+            if self.local(full).is_some() {
+                file.lock().entry_durable = true;
+            }
         }
         Ok(())
     }
@@ -314,5 +428,56 @@ impl StorageFile for SimHandle {
         }
         self.disk.state.lock().syncs += 1;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directories_share_the_disk_but_not_their_names() {
+        let disk = SimDisk::new();
+        let log = disk.dir("ns").dir("log");
+        let snapshots = disk.dir("ns").dir("snapshots");
+        log.create("a").expect("create");
+        snapshots
+            .write_atomic("a", b"snapshot")
+            .expect("atomic write");
+        assert_eq!(log.list().expect("list"), vec!["a".to_owned()]);
+        assert_eq!(snapshots.file("a"), Some(b"snapshot".to_vec()));
+        assert_eq!(log.file("a"), Some(Vec::new()));
+        assert!(disk.file_names().is_empty());
+        assert_eq!(disk.dirs(), vec!["ns".to_owned()]);
+        assert_eq!(disk.dir("ns").dirs(), vec!["log", "snapshots"]);
+        assert_eq!(snapshots.location(), "simulated disk:/ns/snapshots");
+        // One power cut for every directory of the disk.
+        disk.cut_power_after(0);
+        assert!(snapshots.create("b").is_err());
+        assert!(log.sync_dir().is_err());
+    }
+
+    #[test]
+    fn an_atomic_write_cut_anywhere_leaves_the_old_or_the_new_content() {
+        let (mut old_seen, mut new_seen) = (false, false);
+        for cut in 0..8 {
+            for seed in 0..64 {
+                let disk = SimDisk::new().dir("d");
+                disk.write_atomic("f", b"old").expect("first write");
+                disk.cut_power_after(cut);
+                let done = disk.write_atomic_parts("f", &[b"ne", b"", b"w"]).is_ok();
+                let after = disk.power_fail(seed);
+                let content = after.file("f");
+                if done {
+                    assert_eq!(content.as_deref(), Some(&b"new"[..]), "cut {cut}");
+                }
+                match content.as_deref() {
+                    Some(b"old") => old_seen = true,
+                    Some(b"new") => new_seen = true,
+                    other => panic!("cut {cut} seed {seed}: {other:?}"),
+                }
+            }
+        }
+        assert!(old_seen && new_seen);
     }
 }

@@ -2,10 +2,12 @@
 //!
 //! The log needs only a flat directory of append-only files: list them, map
 //! one for reading, append to one, sync it, remove it, and replace a small
-//! metadata file atomically. [`FsStorage`] implements this over a real
-//! directory with memory maps and `fdatasync`; [`SimDisk`](crate::sim::SimDisk)
-//! implements it in memory and can lose or tear unsynced writes on a
-//! simulated power failure.
+//! metadata file atomically. The engine above the log keeps its snapshots
+//! through the same interface (in a directory of their own, each snapshot
+//! written whole by [`Storage::write_atomic_parts`]). [`FsStorage`]
+//! implements this over a real directory with memory maps and `fdatasync`;
+//! [`SimDisk`](crate::sim::SimDisk) implements it in memory and can lose or
+//! tear unsynced writes on a simulated power failure.
 
 use std::io;
 use std::sync::Arc;
@@ -37,7 +39,14 @@ pub trait Storage: Send + Sync {
     fn remove(&self, name: &str) -> io::Result<()>;
     /// Replaces a small file atomically and durably (write a temporary file,
     /// sync it, rename it over the old one, sync the directory).
-    fn write_atomic(&self, name: &str, data: &[u8]) -> io::Result<()>;
+    fn write_atomic(&self, name: &str, data: &[u8]) -> io::Result<()> {
+        self.write_atomic_parts(name, &[data])
+    }
+    /// Like [`Storage::write_atomic`] with the content given as consecutive
+    /// parts, so a large file need not be copied into one buffer first. The
+    /// temporary file is `{name}.tmp`; after a failure or a crash the file
+    /// `name` holds either its old content or all of the new, never a mix.
+    fn write_atomic_parts(&self, name: &str, parts: &[&[u8]]) -> io::Result<()>;
     /// Makes file creations and removals durable.
     fn sync_dir(&self) -> io::Result<()>;
     /// Releases the directory's writer lock, if the storage holds one.
@@ -58,7 +67,7 @@ pub use fs::FsStorage;
 #[cfg(not(target_arch = "wasm32"))]
 mod fs {
     use std::fs::{self, File, OpenOptions, TryLockError};
-    use std::io::{self, Write};
+    use std::io::{self, BufWriter, Write};
     use std::path::{Path, PathBuf};
     use std::sync::Arc;
 
@@ -71,13 +80,21 @@ mod fs {
     /// Name of the lock file inside a log directory.
     pub const LOCK_FILE: &str = "LOCK";
 
+    /// Buffer of [`Storage::write_atomic_parts`]: small parts (length
+    /// fields) are gathered, large ones go straight to the file.
+    const ATOMIC_WRITE_BUFFER_BYTES: usize = 1 << 20;
+
     /// A real directory: memory-mapped reads, `write(2)` appends and
-    /// `fdatasync(2)`. Holds an exclusive `flock` on `DIR/LOCK` while alive,
-    /// so a second writer (in this or another process) fails to open.
+    /// `fdatasync(2)`. Opened with [`FsStorage::open`] it holds an exclusive
+    /// `flock` on `DIR/LOCK` while alive, so a second writer (in this or
+    /// another process) fails to open.
     #[derive(Debug)]
     pub struct FsStorage {
         dir: PathBuf,
         lock: Mutex<Option<File>>,
+        /// Whether writes create the directory first (see
+        /// [`FsStorage::open_lazily`]).
+        create_on_write: bool,
     }
 
     impl FsStorage {
@@ -108,6 +125,7 @@ mod fs {
             Ok(Self {
                 dir,
                 lock: Mutex::new(Some(lock_file)),
+                create_on_write: false,
             })
         }
 
@@ -124,7 +142,30 @@ mod fs {
             Ok(Self {
                 dir,
                 lock: Mutex::new(None),
+                create_on_write: false,
             })
+        }
+
+        /// Names `dir` without touching it: no lock is taken and nothing is
+        /// created until the first write, which creates the directory (and
+        /// its parents). Listing a directory that does not exist yet fails
+        /// with [`io::ErrorKind::NotFound`]. For files kept beside a locked
+        /// log whose lock already makes their writer exclusive (the engine's
+        /// snapshots), so the directory holds no `LOCK` file of its own.
+        pub fn open_lazily(dir: impl AsRef<Path>) -> Self {
+            Self {
+                dir: dir.as_ref().to_path_buf(),
+                lock: Mutex::new(None),
+                create_on_write: true,
+            }
+        }
+
+        /// Creates the directory when this storage was opened lazily.
+        fn prepare_write(&self) -> io::Result<()> {
+            if self.create_on_write {
+                fs::create_dir_all(&self.dir)?;
+            }
+            Ok(())
         }
 
         fn path(&self, name: &str) -> PathBuf {
@@ -181,6 +222,7 @@ mod fs {
         }
 
         fn create(&self, name: &str) -> io::Result<Arc<dyn StorageFile>> {
+            self.prepare_write()?;
             let file = OpenOptions::new()
                 .create(true)
                 .truncate(true)
@@ -202,12 +244,22 @@ mod fs {
             fs::remove_file(self.path(name))
         }
 
-        fn write_atomic(&self, name: &str, data: &[u8]) -> io::Result<()> {
+        fn write_atomic_parts(&self, name: &str, parts: &[&[u8]]) -> io::Result<()> {
+            self.prepare_write()?;
             let tmp = self.path(&format!("{name}.tmp"));
-            {
-                let mut file = File::create(&tmp)?;
-                file.write_all(data)?;
-                file.sync_all()?;
+            let written = (|| -> io::Result<()> {
+                let file = File::create(&tmp)?;
+                let mut out = BufWriter::with_capacity(ATOMIC_WRITE_BUFFER_BYTES, file);
+                for part in parts {
+                    out.write_all(part)?;
+                }
+                out.into_inner().map_err(|e| e.into_error())?.sync_all()
+            })();
+            if let Err(e) = written {
+                // Best effort: a leftover temporary file is never read, and
+                // the next write of `name` replaces it.
+                let _ = fs::remove_file(&tmp);
+                return Err(e);
             }
             fs::rename(&tmp, self.path(name))?;
             self.sync_dir()
