@@ -49,6 +49,10 @@ use crate::facts::{Cardinality, ConflictId, FactId, Quarantine};
 use crate::model::{Kind, Link, MemoryId, Metadata, Timestamp, Validity};
 use crate::patterns::{PatternId, TrajectoryId};
 
+// The assert payload is what the fact store folds, so it lives with the
+// store (facts never import events); its encoding is unchanged.
+pub use crate::facts::{AssertFact, OpenConflict};
+
 /// The format version written by this build.
 pub const FORMAT_VERSION: u8 = 1;
 
@@ -146,42 +150,6 @@ pub struct Declare {
     pub predicate: String,
     /// Single- or multi-valued.
     pub cardinality: Cardinality,
-}
-
-/// A conflict a new fact opens (decided by the writer's verifier).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OpenConflict {
-    /// The conflict's assigned id.
-    pub id: ConflictId,
-    /// The believed fact the new one contradicts.
-    pub with: FactId,
-    /// The verifier's reason.
-    pub reason: String,
-}
-
-/// A fact asserted, with the coherence decisions the writer made.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AssertFact {
-    /// Assigned id.
-    pub id: FactId,
-    /// Subject.
-    pub subject: String,
-    /// Predicate.
-    pub predicate: String,
-    /// Object.
-    pub object: String,
-    /// Context.
-    pub context: String,
-    /// Confidence in `[0, 1]`.
-    pub confidence: f32,
-    /// Validity window.
-    pub valid: Validity,
-    /// Memories it was drawn from.
-    pub evidence: Vec<MemoryId>,
-    /// Believed facts whose windows it closes (knowledge updates).
-    pub supersedes: Vec<FactId>,
-    /// Conflicts it opens.
-    pub conflicts: Vec<OpenConflict>,
 }
 
 /// A fact and a reason (a challenge or a retraction).

@@ -1,0 +1,422 @@
+//! A fact and its life: what a writer asserts ([`NewFact`]), how the
+//! namespace holds it ([`Fact`]), the changes it goes through
+//! ([`FactEvent`]) and the status and quarantine level those changes fold
+//! into.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::base::{ConflictId, FactId};
+use crate::model::{MemoryId, Timestamp, Validity};
+
+/// How many objects a predicate holds at once for one subject in one
+/// context.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+pub enum Cardinality {
+    /// One at a time (`lives_in`, `age`): the default.
+    #[default]
+    Single,
+    /// Any number (`likes`, `speaks`).
+    Multi,
+}
+
+impl Cardinality {
+    /// `single` or `multi`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cardinality::Single => "single",
+            Cardinality::Multi => "multi",
+        }
+    }
+
+    /// Parses `single` or `multi`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "single" => Some(Cardinality::Single),
+            "multi" => Some(Cardinality::Multi),
+            _ => None,
+        }
+    }
+}
+
+/// How far a fact may be trusted, from usable to unusable.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+pub enum Quarantine {
+    /// Undisputed.
+    #[default]
+    None,
+    /// Disputed (in an open conflict): usable with care.
+    Conservative,
+    /// Challenged and not supported since: needs a witness.
+    RequiresWitness,
+    /// Deprecated, retracted or blocked: not to be used.
+    Blocked,
+}
+
+impl Quarantine {
+    /// All levels, least restrictive first.
+    pub const ALL: [Quarantine; 4] = [
+        Quarantine::None,
+        Quarantine::Conservative,
+        Quarantine::RequiresWitness,
+        Quarantine::Blocked,
+    ];
+
+    /// `none`, `conservative`, `requires-witness` or `blocked`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Quarantine::None => "none",
+            Quarantine::Conservative => "conservative",
+            Quarantine::RequiresWitness => "requires-witness",
+            Quarantine::Blocked => "blocked",
+        }
+    }
+
+    /// Parses a name of [`Self::as_str`] (`_` for `-` accepted).
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.to_ascii_lowercase().replace('_', "-");
+        Quarantine::ALL.into_iter().find(|q| q.as_str() == s)
+    }
+}
+
+impl fmt::Display for Quarantine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether a fact is believed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum FactStatus {
+    /// Believed (within its validity window).
+    #[default]
+    Believed,
+    /// Lost a conflict resolution.
+    Deprecated,
+    /// Withdrawn by a writer.
+    Retracted,
+}
+
+impl FactStatus {
+    /// `believed`, `deprecated` or `retracted`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FactStatus::Believed => "believed",
+            FactStatus::Deprecated => "deprecated",
+            FactStatus::Retracted => "retracted",
+        }
+    }
+}
+
+/// A fact to assert (see [`crate::Namespace::assert_fact`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewFact {
+    /// What the fact is about (not empty).
+    pub subject: String,
+    /// The relation (not empty).
+    pub predicate: String,
+    /// The value.
+    pub object: String,
+    /// Where it holds (a conversation, a source, a world). Default
+    /// [`DEFAULT_CONTEXT`].
+    pub context: String,
+    /// How sure the writer is, in `[0, 1]`. Default 1.
+    pub confidence: f32,
+    /// When it is true. Default: always.
+    pub valid: Validity,
+    /// Memories it was drawn from (each must be live).
+    pub evidence: Vec<MemoryId>,
+}
+
+/// The context of facts asserted without one.
+pub const DEFAULT_CONTEXT: &str = "default";
+
+impl NewFact {
+    /// A fact in the default context, fully confident, always valid.
+    pub fn new(
+        subject: impl Into<String>,
+        predicate: impl Into<String>,
+        object: impl Into<String>,
+    ) -> Self {
+        Self {
+            subject: subject.into(),
+            predicate: predicate.into(),
+            object: object.into(),
+            context: DEFAULT_CONTEXT.to_owned(),
+            confidence: 1.0,
+            valid: Validity::default(),
+            evidence: Vec::new(),
+        }
+    }
+
+    /// Sets the context.
+    pub fn context(mut self, context: impl Into<String>) -> Self {
+        self.context = context.into();
+        self
+    }
+
+    /// Sets the confidence.
+    pub fn confidence(mut self, confidence: f32) -> Self {
+        self.confidence = confidence;
+        self
+    }
+
+    /// Sets when it starts to hold.
+    pub fn valid_from(mut self, from: Timestamp) -> Self {
+        self.valid.from = Some(from);
+        self
+    }
+
+    /// Sets when it stops holding.
+    pub fn valid_until(mut self, until: Timestamp) -> Self {
+        self.valid.until = Some(until);
+        self
+    }
+
+    /// Adds evidence.
+    pub fn evidence(mut self, ids: impl IntoIterator<Item = MemoryId>) -> Self {
+        self.evidence.extend(ids);
+        self
+    }
+}
+
+/// One change in a fact's life.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum FactEvent {
+    /// Asserted (the first entry).
+    Asserted,
+    /// A later fact closed its validity window (a knowledge update).
+    Superseded {
+        /// The newer fact.
+        by: FactId,
+        /// Where the window now ends.
+        until: Timestamp,
+    },
+    /// It joined a conflict.
+    ConflictOpened {
+        /// The conflict.
+        conflict: ConflictId,
+        /// The other fact.
+        with: FactId,
+        /// The verifier's reason.
+        reason: String,
+    },
+    /// A conflict it was in was resolved with it accepted (or untouched).
+    ConflictClosed {
+        /// The conflict.
+        conflict: ConflictId,
+    },
+    /// Lost a conflict resolution.
+    Deprecated {
+        /// The conflict whose resolution deprecated it.
+        conflict: ConflictId,
+        /// Why.
+        rationale: String,
+    },
+    /// Challenged.
+    Challenged {
+        /// Why.
+        reason: String,
+    },
+    /// Supported with evidence (a witness: lifts a challenge).
+    Supported {
+        /// The new evidence.
+        evidence: Vec<MemoryId>,
+        /// A note.
+        note: Option<String>,
+    },
+    /// Quarantine set (or cleared, `None`) explicitly.
+    Quarantined {
+        /// The level, or `None` to go back to the derived level.
+        level: Option<Quarantine>,
+        /// Why.
+        reason: String,
+    },
+    /// Retracted.
+    Retracted {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// One entry of a fact's history: what changed, by which event, when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FactChange {
+    /// The event's log seq.
+    pub seq: u64,
+    /// When the namespace recorded it.
+    pub recorded: Timestamp,
+    /// What happened.
+    pub event: FactEvent,
+}
+
+/// A fact's changeable state, folded from its history.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct FactState {
+    valid: Validity,
+    status: FactStatus,
+    open_conflicts: u32,
+    challenged: bool,
+    explicit: Option<Quarantine>,
+    evidence: Vec<MemoryId>,
+    superseded_by: Option<FactId>,
+}
+
+impl FactState {
+    /// Folds one change.
+    pub(super) fn apply(&mut self, event: &FactEvent) {
+        match event {
+            FactEvent::Asserted => {}
+            FactEvent::Superseded { by, until } => {
+                self.valid.until = Some(self.valid.until.map_or(*until, |u| u.min(*until)));
+                self.superseded_by = Some(*by);
+            }
+            FactEvent::ConflictOpened { .. } => self.open_conflicts += 1,
+            FactEvent::ConflictClosed { .. } => {
+                self.open_conflicts = self.open_conflicts.saturating_sub(1);
+            }
+            FactEvent::Deprecated { .. } => {
+                self.open_conflicts = self.open_conflicts.saturating_sub(1);
+                self.status = FactStatus::Deprecated;
+            }
+            FactEvent::Challenged { .. } => self.challenged = true,
+            FactEvent::Supported { evidence, .. } => {
+                self.challenged = false;
+                for id in evidence {
+                    if !self.evidence.contains(id) {
+                        self.evidence.push(*id);
+                    }
+                }
+            }
+            FactEvent::Quarantined { level, .. } => self.explicit = *level,
+            FactEvent::Retracted { .. } => self.status = FactStatus::Retracted,
+        }
+    }
+
+    /// The level the state derives (an explicit level wins unless the
+    /// fact is no longer believed).
+    fn quarantine(&self) -> Quarantine {
+        if self.status != FactStatus::Believed {
+            return Quarantine::Blocked;
+        }
+        if let Some(level) = self.explicit {
+            return level;
+        }
+        if self.challenged {
+            Quarantine::RequiresWitness
+        } else if self.open_conflicts > 0 {
+            Quarantine::Conservative
+        } else {
+            Quarantine::None
+        }
+    }
+}
+
+/// A fact as the namespace holds it (at some point on the recorded clock:
+/// now, unless read with [`FactQuery::known_at`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fact {
+    /// Assigned by the namespace.
+    pub id: FactId,
+    /// What it is about.
+    pub subject: String,
+    /// The relation.
+    pub predicate: String,
+    /// The value.
+    pub object: String,
+    /// Where it holds.
+    pub context: String,
+    /// How sure its writer was.
+    pub confidence: f32,
+    /// Its validity window as asserted.
+    pub asserted_valid: Validity,
+    /// Its validity window now (a later fact may have closed it).
+    pub valid: Validity,
+    /// Believed, deprecated or retracted.
+    pub status: FactStatus,
+    /// How far it may be trusted.
+    pub quarantine: Quarantine,
+    /// The memories it was asserted with.
+    pub asserted_evidence: Vec<MemoryId>,
+    /// Those and the memories later support added.
+    pub evidence: Vec<MemoryId>,
+    /// The fact that closed its window, if one did.
+    pub superseded_by: Option<FactId>,
+    /// The facts whose windows its assertion closed.
+    pub supersedes: Vec<FactId>,
+    /// Every conflict it was part of.
+    pub conflicts: Vec<ConflictId>,
+    /// Log seq of the assert event.
+    pub seq: u64,
+    /// When it was recorded.
+    pub recorded: Timestamp,
+    /// Every change, oldest first (the first is the assertion).
+    pub history: Vec<FactChange>,
+}
+
+impl Fact {
+    /// Whether it is believed and valid at `t`.
+    pub fn holds_at(&self, t: Timestamp) -> bool {
+        self.status == FactStatus::Believed && self.valid.contains(t)
+    }
+
+    /// The state before any change: as asserted.
+    fn initial_state(&self) -> FactState {
+        FactState {
+            valid: self.asserted_valid,
+            status: FactStatus::Believed,
+            open_conflicts: 0,
+            challenged: false,
+            explicit: None,
+            evidence: self.asserted_evidence.clone(),
+            superseded_by: None,
+        }
+    }
+
+    /// Copies a folded state into the fact's public fields.
+    pub(super) fn set_state(&mut self, s: &FactState) {
+        self.valid = s.valid;
+        self.status = s.status;
+        self.quarantine = s.quarantine();
+        self.evidence.clone_from(&s.evidence);
+        self.superseded_by = s.superseded_by;
+    }
+
+    /// The fact as the namespace held it at recorded time `t` (`None` when
+    /// it was not yet recorded).
+    pub fn known_at(&self, t: Timestamp) -> Option<Fact> {
+        if self.recorded > t {
+            return None;
+        }
+        let mut state = self.initial_state();
+        let mut out = self.clone();
+        out.history.retain(|c| c.recorded <= t);
+        for c in &out.history {
+            state.apply(&c.event);
+        }
+        out.set_state(&state);
+        out.conflicts = out
+            .history
+            .iter()
+            .filter_map(|c| match &c.event {
+                FactEvent::ConflictOpened { conflict, .. } => Some(*conflict),
+                _ => None,
+            })
+            .collect();
+        Some(out)
+    }
+
+    /// The state folded from the whole history.
+    pub(super) fn state(&self) -> FactState {
+        let mut state = self.initial_state();
+        for c in &self.history {
+            state.apply(&c.event);
+        }
+        state
+    }
+}
