@@ -253,3 +253,97 @@ fn bad_trajectories_are_refused_and_write_nothing() {
     assert_eq!(ns.stats().events, events);
     assert!(ns.suggest("task", 0).unwrap().suggestions.is_empty());
 }
+
+/// A store driven through every state-changing path (online clustering,
+/// k-means++ and warm-start refinement, the sketch paths above 64
+/// patterns, pruning, consolidation), fingerprinted: its serialised bytes
+/// and its suggestions (patterns, executors, evidence) must keep the same
+/// bits on every platform and across refactors: snapshots hold this state.
+#[test]
+fn the_store_is_bit_for_bit_deterministic() {
+    use mnemo::patterns::{PatternStore, Trajectory, TrajectoryId};
+
+    fn drive(dim: usize, n: usize, families: usize, noise: f32, seed: u64) -> (Vec<u8>, String) {
+        let mut s = Stream(seed);
+        let mut store = PatternStore::new(dim);
+        for i in 0..n {
+            let f = i % families;
+            let vector: Vec<f32> = (0..dim)
+                .map(|j| f32::from(u8::from(j % families == f)) + noise * (s.next() - 0.5))
+                .collect();
+            let pattern = store.assign(&vector, 0.8);
+            let id: TrajectoryId = store.next_trajectory_id();
+            let success = s.next() < 0.6;
+            assert!(store.record(Trajectory {
+                id,
+                task: None,
+                vector,
+                success,
+                score: s.next(),
+                latency_ms: 100.0 * s.next(),
+                cost: s.next(),
+                executor: EXECUTORS[i % 3].to_owned(),
+                tags: Vec::new(),
+                at: Timestamp(i as i64),
+                pattern,
+                seq: id.0,
+            }));
+            if i % 97 == 96 {
+                store.refine(i as u64, &PatternParams::default());
+            }
+        }
+        let small = PatternParams {
+            refine_max_trajectories: n / 3,
+            ..PatternParams::default()
+        };
+        store.refine(seed, &small);
+        let merges = store.plan_consolidate(0.9);
+        store.consolidate(&merges);
+        let weak = store.plan_prune(&PrunePolicy {
+            min_count: Some(2),
+            ..PrunePolicy::default()
+        });
+        store.prune(&weak);
+        let mut answers = String::new();
+        for f in 0..families {
+            let q: Vec<f32> = (0..dim)
+                .map(|j| f32::from(u8::from(j % families == f)) + 0.3 * s.next())
+                .collect();
+            // Similarities come from the CPU's SIMD kernels (the read path
+            // may use them): only what does not depend on their last bits.
+            let answer = store.suggest(&q, 5);
+            for x in &answer.suggestions {
+                let rate = x.executor_success_rate.to_bits();
+                let fields = (x.pattern, &x.executor, &x.evidence, x.count, rate);
+                answers.push_str(&format!("{fields:?} "));
+            }
+            answers.push_str(&format!("{:?}\n", answer.executor));
+            answers.push_str(&format!("{:?}\n", store.assign(&q, 0.5)));
+        }
+        assert!(store.len() >= families / 2, "{} patterns", store.len());
+        (postcard::to_allocvec(&store).unwrap(), answers)
+    }
+
+    let mut fingerprint = Vec::new();
+    for (dim, n, families, noise, seed) in [
+        (16, 700, 4, 0.6, 1),
+        (96, 1_500, 90, 0.12, 2),
+        (5, 300, 3, 0.6, 3),
+    ] {
+        let (bytes, answers) = drive(dim, n, families, noise, seed);
+        fingerprint.push(xxhash_rust::xxh3::xxh3_64(&bytes));
+        fingerprint.push(xxhash_rust::xxh3::xxh3_64(answers.as_bytes()));
+    }
+    assert_eq!(
+        fingerprint,
+        [
+            0xd2d3_82f8_d5d1_f9ce,
+            0x4862_ed72_9c04_75d8,
+            0x688f_27e2_f818_867c,
+            0x6975_f2c8_fc94_8f7b,
+            0xf62b_cf21_2068_8724,
+            0x4d0b_72c3_3e81_387c,
+        ],
+        "{fingerprint:#x?}"
+    );
+}
