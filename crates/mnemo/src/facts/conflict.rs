@@ -80,3 +80,37 @@ impl Conflict {
         self.state != ConflictState::Resolved
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_conflict_is_open_until_resolved() {
+        let mut c = Conflict {
+            id: ConflictId(1),
+            context: "default".into(),
+            subject: "alice".into(),
+            predicate: "lives_in".into(),
+            facts: [FactId(1), FactId(2)],
+            reason: String::new(),
+            state: ConflictState::Detected,
+            seq: 2,
+            recorded: Timestamp(2),
+            challenges: Vec::new(),
+            resolution: None,
+        };
+        assert!(c.is_open());
+        c.state = ConflictState::Challenged;
+        assert!(c.is_open());
+        c.state = ConflictState::Resolved;
+        assert!(!c.is_open());
+        let names = [
+            ConflictState::Detected,
+            ConflictState::Challenged,
+            ConflictState::Resolved,
+        ]
+        .map(ConflictState::as_str);
+        assert_eq!(names, ["detected", "challenged", "resolved"]);
+    }
+}

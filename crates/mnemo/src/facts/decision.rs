@@ -58,3 +58,47 @@ pub struct AssertFact {
     /// Conflicts it opens.
     pub conflicts: Vec<OpenConflict>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Timestamp;
+
+    /// The payload's bytes are part of the log format: this pins them.
+    #[test]
+    fn the_assert_payload_encodes_field_by_field_in_declaration_order() {
+        let event = AssertFact {
+            id: FactId(2),
+            subject: "a".into(),
+            predicate: "p".into(),
+            object: "o".into(),
+            context: "c".into(),
+            confidence: 1.0,
+            valid: Validity {
+                from: Some(Timestamp(3)),
+                until: None,
+            },
+            evidence: vec![MemoryId(5)],
+            supersedes: vec![FactId(1)],
+            conflicts: vec![OpenConflict {
+                id: ConflictId(7),
+                with: FactId(1),
+                reason: "r".into(),
+            }],
+        };
+        let bytes = postcard::to_allocvec(&event).expect("encodes");
+        #[rustfmt::skip]
+        let expected = [
+            2, // id
+            1, b'a', 1, b'p', 1, b'o', 1, b'c', // subject, predicate, object, context
+            0x00, 0x00, 0x80, 0x3f, // confidence, f32 little-endian
+            1, 6, 0, // valid: Some(3) zig-zagged, None
+            1, 5, // evidence
+            1, 1, // supersedes
+            1, 7, 1, 1, b'r', // conflicts: id, with, reason
+        ];
+        assert_eq!(bytes, expected);
+        let back: AssertFact = postcard::from_bytes(&bytes).expect("decodes");
+        assert_eq!(back, event);
+    }
+}

@@ -420,3 +420,214 @@ impl Fact {
         state
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::fixture::{Writer, at, window};
+
+    #[test]
+    fn names_parse_back() {
+        for c in [Cardinality::Single, Cardinality::Multi] {
+            assert_eq!(Cardinality::parse(c.as_str()), Some(c));
+        }
+        assert_eq!(Cardinality::parse("MULTI"), Some(Cardinality::Multi));
+        assert_eq!(Cardinality::parse("many"), None);
+        for q in Quarantine::ALL {
+            assert_eq!(Quarantine::parse(q.as_str()), Some(q));
+            assert_eq!(q.to_string(), q.as_str());
+        }
+        assert_eq!(
+            Quarantine::parse("Requires_Witness"),
+            Some(Quarantine::RequiresWitness)
+        );
+        assert_eq!(Quarantine::parse("quarantined"), None);
+        assert!(
+            Quarantine::ALL.windows(2).all(|w| w[0] < w[1]),
+            "least first"
+        );
+        assert_eq!(FactStatus::Retracted.as_str(), "retracted");
+    }
+
+    #[test]
+    fn a_new_fact_is_certain_always_valid_and_in_the_default_context() {
+        let f = NewFact::new("alice", "lives_in", "Paris");
+        assert_eq!(f.context, DEFAULT_CONTEXT);
+        assert_eq!(f.confidence, 1.0);
+        assert_eq!(f.valid, window(None, None));
+        assert!(f.evidence.is_empty());
+        let f = f
+            .context("work")
+            .valid_from(at(1))
+            .valid_until(at(5))
+            .evidence([MemoryId(2)])
+            .evidence([MemoryId(3)]);
+        assert_eq!(f.context, "work");
+        assert_eq!(f.valid, window(Some(1), Some(5)));
+        assert_eq!(f.evidence, [MemoryId(2), MemoryId(3)]);
+    }
+
+    /// The state of a fresh fact of `evidence` (fact 1 of a new store).
+    fn fresh(evidence: &[u64]) -> (Fact, FactState) {
+        let mut w = Writer::new();
+        let a = w.assert(
+            NewFact::new("alice", "lives_in", "Paris")
+                .valid_from(at(10))
+                .evidence(evidence.iter().map(|m| MemoryId(*m))),
+        );
+        let fact = w.fact(a.id).clone();
+        let state = fact.state();
+        (fact, state)
+    }
+
+    fn opened(conflict: u64) -> FactEvent {
+        FactEvent::ConflictOpened {
+            conflict: ConflictId(conflict),
+            with: FactId(9),
+            reason: String::new(),
+        }
+    }
+
+    #[test]
+    fn quarantine_follows_from_the_history() {
+        let (_, mut s) = fresh(&[]);
+        assert_eq!(s.quarantine(), Quarantine::None);
+        s.apply(&opened(1));
+        s.apply(&opened(2));
+        assert_eq!(s.quarantine(), Quarantine::Conservative);
+        s.apply(&FactEvent::ConflictClosed {
+            conflict: ConflictId(1),
+        });
+        assert_eq!(s.quarantine(), Quarantine::Conservative, "one still open");
+        s.apply(&FactEvent::Challenged {
+            reason: "doubt".into(),
+        });
+        assert_eq!(s.quarantine(), Quarantine::RequiresWitness);
+        s.apply(&FactEvent::Supported {
+            evidence: vec![],
+            note: None,
+        });
+        assert_eq!(
+            s.quarantine(),
+            Quarantine::Conservative,
+            "the witness lifts it"
+        );
+        s.apply(&FactEvent::ConflictClosed {
+            conflict: ConflictId(2),
+        });
+        s.apply(&FactEvent::ConflictClosed {
+            conflict: ConflictId(2),
+        });
+        assert_eq!(s.open_conflicts, 0, "saturates");
+        assert_eq!(s.quarantine(), Quarantine::None);
+    }
+
+    #[test]
+    fn an_explicit_level_wins_until_the_fact_is_no_longer_believed() {
+        let (_, mut s) = fresh(&[]);
+        s.apply(&FactEvent::Challenged {
+            reason: "doubt".into(),
+        });
+        s.apply(&FactEvent::Quarantined {
+            level: Some(Quarantine::None),
+            reason: "vouched".into(),
+        });
+        assert_eq!(s.quarantine(), Quarantine::None);
+        s.apply(&FactEvent::Quarantined {
+            level: None,
+            reason: "back".into(),
+        });
+        assert_eq!(s.quarantine(), Quarantine::RequiresWitness, "derived again");
+        s.apply(&FactEvent::Quarantined {
+            level: Some(Quarantine::Conservative),
+            reason: "care".into(),
+        });
+        s.apply(&FactEvent::Retracted {
+            reason: "wrong".into(),
+        });
+        assert_eq!(s.status, FactStatus::Retracted);
+        assert_eq!(s.quarantine(), Quarantine::Blocked);
+
+        let (_, mut s) = fresh(&[]);
+        s.apply(&opened(1));
+        s.apply(&FactEvent::Deprecated {
+            conflict: ConflictId(1),
+            rationale: "lost".into(),
+        });
+        assert_eq!((s.status, s.open_conflicts), (FactStatus::Deprecated, 0));
+        assert_eq!(s.quarantine(), Quarantine::Blocked);
+    }
+
+    #[test]
+    fn support_adds_new_evidence_once_and_supersession_only_shortens() {
+        let (_, mut s) = fresh(&[1, 2]);
+        s.apply(&FactEvent::Supported {
+            evidence: vec![MemoryId(2), MemoryId(3), MemoryId(3)],
+            note: Some("seen".into()),
+        });
+        assert_eq!(s.evidence, [MemoryId(1), MemoryId(2), MemoryId(3)]);
+        s.apply(&FactEvent::Superseded {
+            by: FactId(4),
+            until: at(30),
+        });
+        s.apply(&FactEvent::Superseded {
+            by: FactId(5),
+            until: at(20),
+        });
+        s.apply(&FactEvent::Superseded {
+            by: FactId(6),
+            until: at(25),
+        });
+        assert_eq!(s.valid, window(Some(10), Some(20)), "the earliest end");
+        assert_eq!(s.superseded_by, Some(FactId(6)), "the latest");
+    }
+
+    #[test]
+    fn a_fact_holds_while_believed_and_valid() {
+        let (mut fact, mut s) = fresh(&[]);
+        assert!(!fact.holds_at(at(9)));
+        assert!(fact.holds_at(at(10)));
+        assert!(fact.holds_at(at(i64::MAX)));
+        s.apply(&FactEvent::Retracted {
+            reason: "no".into(),
+        });
+        fact.set_state(&s);
+        assert!(!fact.holds_at(at(10)));
+        assert_eq!(fact.quarantine, Quarantine::Blocked);
+    }
+
+    #[test]
+    fn known_at_folds_the_history_up_to_then() {
+        let mut w = Writer::new();
+        // Fact 1 at t=1; fact 2 at t=2 opens conflict 1; fact 1 is
+        // challenged at t=3 and retracted at t=4.
+        let paris = w.assert(NewFact::new("alice", "lives_in", "Paris")).id;
+        let london = w.assert(NewFact::new("alice", "lives_in", "London")).id;
+        let (seq, t) = w.tick();
+        w.store.apply_challenge(seq, t, paris, "unsure");
+        let (seq, t) = w.tick();
+        w.store.apply_retract(seq, t, paris, "moved");
+        let fact = w.fact(paris);
+        assert_eq!(fact.known_at(at(0)), None, "not yet recorded");
+
+        let then = fact.known_at(at(1)).expect("recorded");
+        assert_eq!(then.history.len(), 1);
+        assert_eq!(
+            (then.status, then.quarantine),
+            (FactStatus::Believed, Quarantine::None)
+        );
+        assert!(then.conflicts.is_empty());
+
+        let then = fact.known_at(at(2)).expect("recorded");
+        assert_eq!(then.quarantine, Quarantine::Conservative);
+        assert_eq!(then.conflicts, [ConflictId(1)]);
+
+        let then = fact.known_at(at(3)).expect("recorded");
+        assert_eq!(then.quarantine, Quarantine::RequiresWitness);
+
+        let now = fact.known_at(at(4)).expect("recorded");
+        assert_eq!(now.status, FactStatus::Retracted);
+        assert_eq!(&now, fact, "the whole history is the present");
+        assert_eq!(w.fact(london).known_at(at(1)), None);
+    }
+}

@@ -182,3 +182,118 @@ fn set_entry(entries: &mut Vec<KeyEntry>, id: FactId, valid: Option<Validity>) -
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::fact::NewFact;
+    use crate::facts::fixture::{Writer, window};
+
+    /// Facts 1..=n of `keys` (context, subject, predicate), all believed.
+    fn facts(keys: &[(&str, &str, &str)]) -> Vec<Fact> {
+        let mut w = Writer::new();
+        for (i, (c, s, p)) in keys.iter().enumerate() {
+            // Windows of their own, so the writer records neither
+            // supersession nor conflict between them.
+            let from = i64::try_from(i).expect("few facts") * 10;
+            w.assert(
+                NewFact::new(*s, *p, format!("o{i}"))
+                    .context(*c)
+                    .valid_from(crate::model::Timestamp(from))
+                    .valid_until(crate::model::Timestamp(from + 10)),
+            );
+        }
+        w.store.all().to_vec()
+    }
+
+    fn ids<'a>(entries: impl Iterator<Item = &'a KeyEntry>) -> Vec<u64> {
+        entries.map(|e| e.id.0).collect()
+    }
+
+    #[test]
+    fn a_bucket_tells_keys_that_concatenate_alike_apart() {
+        let b = KeyBucket::new("ab", "c", "p");
+        assert!(b.holds("ab", "c", "p"));
+        assert!(!b.holds("a", "bc", "p"));
+        assert!(!b.holds("ab", "", "cp"));
+        assert!(!b.holds("ab", "c", "pq"));
+        assert!(!b.holds("ab", "c", ""));
+    }
+
+    #[test]
+    fn entries_are_a_keys_believed_facts_in_id_order() {
+        let f = facts(&[
+            ("c", "s", "p"),
+            ("c", "s", "q"),
+            ("c", "s", "p"),
+            ("d", "s", "p"),
+        ]);
+        let mut index = KeyIndex::default();
+        for fact in &f {
+            index.insert(fact);
+        }
+        assert_eq!(ids(index.entries("c", "s", "p")), [1, 3]);
+        assert_eq!(ids(index.entries("c", "s", "q")), [2]);
+        assert_eq!(ids(index.entries("d", "s", "p")), [4]);
+        assert_eq!(ids(index.entries("c", "t", "p")), Vec::<u64>::new());
+        assert_eq!(index.bucket_count(), 3);
+        let e = index.entries("c", "s", "p").next().expect("fact 1");
+        assert_eq!((e.valid, e.confidence), (window(Some(0), Some(10)), 1.0));
+    }
+
+    #[test]
+    fn updates_move_windows_and_removals_drop_empty_buckets() {
+        let f = facts(&[("c", "s", "p"), ("c", "s", "p")]);
+        let mut index = KeyIndex::default();
+        for fact in &f {
+            index.insert(fact);
+        }
+        let hash = key_hash("c", "s", "p");
+        index.update(hash, &f[0], Some(window(Some(0), Some(5))));
+        let first = index.entries("c", "s", "p").next().expect("fact 1");
+        assert_eq!(first.valid, window(Some(0), Some(5)));
+        // A wrong hint (a log naming a fact of another key) is ignored.
+        index.update(key_hash("x", "y", "z"), &f[0], None);
+        assert_eq!(ids(index.entries("c", "s", "p")), [2]);
+        index.update(hash, &f[1], None);
+        assert_eq!(ids(index.entries("c", "s", "p")), Vec::<u64>::new());
+        assert_eq!(index.bucket_count(), 0);
+    }
+
+    #[test]
+    fn a_key_whose_hash_is_taken_goes_to_the_overflow() {
+        let f = facts(&[("c", "s", "p"), ("c", "s", "p")]);
+        let mut index = KeyIndex::default();
+        // Forge a collision: another key already owns the bucket.
+        index
+            .buckets
+            .insert(key_hash("c", "s", "p"), KeyBucket::new("x", "y", "z"));
+        for fact in &f {
+            index.insert(fact);
+        }
+        assert_eq!(ids(index.entries("c", "s", "p")), [1, 2]);
+        assert_eq!(ids(index.entries("x", "y", "z")), Vec::<u64>::new());
+        assert_eq!(index.overflow.len(), 1);
+        index.update(key_hash("c", "s", "p"), &f[1], Some(window(None, None)));
+        assert_eq!(
+            index
+                .entries("c", "s", "p")
+                .map(|e| e.valid)
+                .collect::<Vec<_>>(),
+            [window(Some(0), Some(10)), window(None, None)]
+        );
+        index.update(key_hash("c", "s", "p"), &f[0], None);
+        index.update(key_hash("c", "s", "p"), &f[1], None);
+        assert!(index.overflow.is_empty());
+        assert_eq!(index.bucket_count(), 1, "the other key's bucket stays");
+    }
+
+    #[test]
+    fn hashes_depend_on_every_part() {
+        let h = key_hash("c", "s", "p");
+        assert_ne!(h, key_hash("s", "c", "p"));
+        assert_ne!(h, key_hash("c", "s", "q"));
+        assert_eq!(h, key_hash("c", "s", "p"));
+        assert_ne!(subject_hash("alice"), subject_hash("bob"));
+    }
+}

@@ -70,6 +70,8 @@
 mod conflict;
 mod decision;
 mod fact;
+#[cfg(test)]
+mod fixture;
 mod key;
 mod query;
 mod store;

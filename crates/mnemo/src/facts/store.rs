@@ -133,7 +133,7 @@ impl FactStore {
     }
 
     /// The fact with this id.
-    pub(super) fn slot(&self, id: FactId) -> Option<&Fact> {
+    fn slot(&self, id: FactId) -> Option<&Fact> {
         self.facts.get(slot_index(id)?)
     }
 
@@ -746,4 +746,481 @@ impl FactStore {
 /// Where fact `id` sits in the store's `facts` (ids are dense from 1).
 fn slot_index(id: FactId) -> Option<usize> {
     usize::try_from(id.0.checked_sub(1)?).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::fact::NewFact;
+    use crate::facts::fixture::{Writer, at, window};
+    use crate::facts::query::FactQuery;
+    use crate::facts::verify::{DefaultVerifier, NumericTolerance};
+
+    fn lives_in(object: &str) -> NewFact {
+        NewFact::new("alice", "lives_in", object)
+    }
+
+    fn history(w: &Writer, id: FactId) -> Vec<FactEvent> {
+        w.fact(id).history.iter().map(|c| c.event.clone()).collect()
+    }
+
+    fn withs(a: &AssertFact) -> Vec<u64> {
+        a.conflicts.iter().map(|c| c.with.0).collect()
+    }
+
+    /// Paris (fact 1, citing memory 1) and London (fact 2, citing memory
+    /// 2), both always: conflict 1.
+    fn disputed() -> Writer {
+        let mut w = Writer::new();
+        w.assert(lives_in("Paris").evidence([MemoryId(1)]));
+        w.assert(lives_in("London").evidence([MemoryId(2)]));
+        w
+    }
+
+    #[test]
+    fn ids_are_dense_and_an_out_of_turn_assertion_changes_nothing() {
+        let mut w = Writer::new();
+        assert!(w.store.is_empty());
+        let paris = w.assert(lives_in("Paris"));
+        assert_eq!(paris.id, FactId(1));
+        assert_eq!((w.store.len(), w.store.next_fact_id()), (1, FactId(2)));
+        let mut late = w.decide(&lives_in("Paris"));
+        late.id = FactId(3);
+        assert!(!w.store.apply_assert(9, at(9), &late));
+        let mut skipping = w.decide(&lives_in("London"));
+        assert_eq!(skipping.conflicts[0].id, ConflictId(1));
+        skipping.conflicts[0].id = ConflictId(2);
+        assert!(!w.store.apply_assert(9, at(9), &skipping));
+        assert_eq!(w.store.len(), 1);
+        assert_eq!(w.store.conflict_count(), 0);
+        assert_eq!(w.store.next_conflict_id(), ConflictId(1));
+        assert_eq!(history(&w, paris.id), [FactEvent::Asserted]);
+    }
+
+    #[test]
+    fn a_later_start_supersedes_and_closes_the_old_window() {
+        let mut w = Writer::new();
+        let paris = w.assert(lives_in("Paris").valid_from(at(2020))).id;
+        let london = w.assert(lives_in("London").valid_from(at(2023)));
+        assert_eq!(london.supersedes, [paris]);
+        assert!(london.conflicts.is_empty());
+        let old = w.fact(paris);
+        assert_eq!(old.valid, window(Some(2020), Some(2023)));
+        assert_eq!(old.asserted_valid, window(Some(2020), None));
+        assert_eq!(
+            (old.status, old.quarantine),
+            (FactStatus::Believed, Quarantine::None)
+        );
+        assert_eq!(old.superseded_by, Some(london.id));
+        assert_eq!(
+            history(&w, paris),
+            [
+                FactEvent::Asserted,
+                FactEvent::Superseded {
+                    by: london.id,
+                    until: at(2023)
+                }
+            ]
+        );
+        assert_eq!(w.fact(london.id).supersedes, [paris]);
+        assert_eq!(w.store.conflict_count(), 0);
+
+        // The key index holds the closed window: Rome from 2021 cuts
+        // Paris again and contradicts London, which starts after it.
+        let rome = w.assert(lives_in("Rome").valid_from(at(2021)));
+        assert_eq!(rome.supersedes, [paris]);
+        assert_eq!(withs(&rome), [london.id.0]);
+        assert_eq!(w.fact(paris).valid, window(Some(2020), Some(2021)));
+        assert_eq!(w.fact(paris).superseded_by, Some(rome.id));
+        let c = w.store.conflict(ConflictId(1)).expect("opened");
+        assert_eq!(c.facts, [london.id, rome.id]);
+    }
+
+    #[test]
+    fn only_confident_overlapping_facts_of_one_key_are_compared() {
+        let mut w = Writer::new();
+        w.assert(lives_in("Paris").valid_until(at(10)));
+        let decided = |w: &Writer, f: NewFact| {
+            let a = w.decide(&f);
+            (a.supersedes.len(), a.conflicts.len())
+        };
+        assert_eq!(decided(&w, lives_in("Paris")), (0, 0), "same object");
+        let after = lives_in("Rome").valid_from(at(10));
+        assert_eq!(decided(&w, after), (0, 0), "touching windows");
+        let dream = lives_in("Rome").context("dream");
+        assert_eq!(decided(&w, dream), (0, 0), "another context");
+        let bob = NewFact::new("bob", "lives_in", "Rome");
+        assert_eq!(decided(&w, bob.clone()), (0, 0), "another subject");
+        let unsure = lives_in("Rome").confidence(0.4);
+        assert_eq!(decided(&w, unsure), (0, 0), "an unsure new fact");
+        assert_eq!(decided(&w, lives_in("Rome")), (0, 1));
+        w.assert(bob.confidence(0.4));
+        let sure = NewFact::new("bob", "lives_in", "Oslo");
+        assert_eq!(decided(&w, sure), (0, 0), "an unsure old fact");
+    }
+
+    #[test]
+    fn a_multi_valued_predicate_holds_many_objects() {
+        let mut w = Writer::new();
+        assert_eq!(w.store.cardinality("likes"), Cardinality::Single);
+        w.store.declare("speaks", Cardinality::Multi);
+        w.store.declare("likes", Cardinality::Multi);
+        assert_eq!(
+            w.store.predicates(),
+            [
+                ("likes".to_owned(), Cardinality::Multi),
+                ("speaks".to_owned(), Cardinality::Multi)
+            ]
+        );
+        w.assert(NewFact::new("alice", "likes", "tea"));
+        let coffee = w.assert(NewFact::new("alice", "likes", "coffee"));
+        assert!(coffee.supersedes.is_empty() && coffee.conflicts.is_empty());
+        assert_eq!(w.store.cardinality("lives_in"), Cardinality::Single);
+
+        w.store.declare("likes", Cardinality::Single);
+        assert_eq!(w.store.cardinality("likes"), Cardinality::Single);
+        assert_eq!(
+            w.store.predicates(),
+            [("speaks".to_owned(), Cardinality::Multi)]
+        );
+        let cocoa = w.decide(&NewFact::new("alice", "likes", "cocoa"));
+        assert_eq!(withs(&cocoa), [1, 2], "single again: both contradict");
+    }
+
+    #[test]
+    fn a_contradiction_opens_a_conflict_and_flags_both_facts() {
+        let w = disputed();
+        let c = w.store.conflict(ConflictId(1)).expect("opened");
+        let reason = r#"alice lives_in is "Paris" (fact 1) and "London" (fact 2) at once"#;
+        assert_eq!(c.reason, reason);
+        assert_eq!(c.facts, [FactId(1), FactId(2)]);
+        assert_eq!(
+            (c.state, c.seq, c.recorded),
+            (ConflictState::Detected, 2, at(2))
+        );
+        assert_eq!(
+            [&c.context, &c.subject, &c.predicate],
+            ["default", "alice", "lives_in"]
+        );
+        assert_eq!(c.resolution, None);
+        assert_eq!(w.store.open_conflicts(), 1);
+        for (id, with) in [(1, 2), (2, 1)] {
+            let f = w.fact(FactId(id));
+            assert_eq!(f.quarantine, Quarantine::Conservative);
+            assert_eq!(f.conflicts, [ConflictId(1)]);
+            assert_eq!(
+                history(&w, FactId(id))[1],
+                FactEvent::ConflictOpened {
+                    conflict: ConflictId(1),
+                    with: FactId(with),
+                    reason: reason.to_owned()
+                }
+            );
+        }
+        assert_eq!(w.store.withheld(1), Some(Quarantine::Conservative));
+        assert_eq!(w.store.withheld(2), Some(Quarantine::Conservative));
+        assert!(w.store.withholds_any());
+    }
+
+    #[test]
+    fn a_verifiers_reason_is_kept() {
+        let tolerance = NumericTolerance {
+            predicates: vec!["age".into()],
+            tolerance: 1.0,
+        };
+        let mut w = Writer::with(Box::new(tolerance), 0.5);
+        w.assert(NewFact::new("bob", "age", "7"));
+        w.assert(NewFact::new("bob", "age", "7.5"));
+        assert_eq!(w.store.conflict_count(), 0, "within the tolerance");
+        w.assert(NewFact::new("bob", "age", "9"));
+        let reasons: Vec<&str> = w.store.conflicts(true).map(|c| c.reason.as_str()).collect();
+        assert_eq!(
+            reasons,
+            [
+                "bob age differs by 2 (more than 1) from fact 1",
+                "bob age differs by 1.5 (more than 1) from fact 2"
+            ]
+        );
+    }
+
+    #[test]
+    fn resolving_deprecates_the_loser_and_clears_the_winner() {
+        let mut w = disputed();
+        let (seq, t) = w.tick();
+        w.store
+            .apply_resolve(seq, t, ConflictId(1), &[FactId(2)], &[FactId(1)], "moved");
+        let c = w.store.conflict(ConflictId(1)).expect("kept");
+        assert_eq!(c.state, ConflictState::Resolved);
+        assert_eq!(
+            c.resolution,
+            Some(Resolution {
+                accepted: vec![FactId(2)],
+                deprecated: vec![FactId(1)],
+                rationale: "moved".into(),
+                seq: 3,
+                recorded: at(3),
+                automatic: false,
+            })
+        );
+        assert_eq!(w.store.open_conflicts(), 0);
+        assert_eq!(w.store.conflicts(true).count(), 0);
+        assert_eq!(w.store.conflicts(false).count(), 1);
+        let paris = w.fact(FactId(1));
+        assert_eq!(
+            (paris.status, paris.quarantine),
+            (FactStatus::Deprecated, Quarantine::Blocked)
+        );
+        assert_eq!(
+            history(&w, FactId(1)).last(),
+            Some(&FactEvent::Deprecated {
+                conflict: ConflictId(1),
+                rationale: "moved".into()
+            })
+        );
+        let london = w.fact(FactId(2));
+        assert_eq!(
+            (london.status, london.quarantine),
+            (FactStatus::Believed, Quarantine::None)
+        );
+        assert_eq!(
+            history(&w, FactId(2)).last(),
+            Some(&FactEvent::ConflictClosed {
+                conflict: ConflictId(1)
+            })
+        );
+        assert_eq!(w.store.withheld(1), Some(Quarantine::Blocked));
+        assert_eq!(w.store.withheld(2), None);
+        // Paris left the key index: Paris again contradicts London only.
+        assert_eq!(withs(&w.decide(&lives_in("Paris"))), [2]);
+
+        let before = w.store.image();
+        let (seq, t) = w.tick();
+        w.store
+            .apply_resolve(seq, t, ConflictId(1), &[FactId(1)], &[FactId(2)], "no");
+        w.store
+            .apply_resolve(seq, t, ConflictId(9), &[], &[FactId(2)], "unknown");
+        assert_eq!(w.store.image(), before, "resolved once, unknown: no-ops");
+    }
+
+    #[test]
+    fn a_deprecated_fact_leaves_its_other_conflicts() {
+        let mut w = disputed();
+        let rome = w.assert(lives_in("Rome"));
+        let opened: Vec<(u64, u64)> = rome.conflicts.iter().map(|c| (c.id.0, c.with.0)).collect();
+        assert_eq!(opened, [(2, 1), (3, 2)]);
+        assert_eq!(w.store.open_conflicts(), 3);
+        let (seq, t) = w.tick();
+        w.store
+            .apply_resolve(seq, t, ConflictId(1), &[FactId(2)], &[FactId(1)], "moved");
+        let auto = w
+            .store
+            .conflict(ConflictId(2))
+            .and_then(|c| c.resolution.clone())
+            .expect("closed");
+        assert!(auto.automatic);
+        assert_eq!(auto.deprecated, [FactId(1)]);
+        assert_eq!(auto.rationale, "fact 1 was deprecated");
+        let open: Vec<ConflictId> = w.store.conflicts(true).map(|c| c.id).collect();
+        assert_eq!(open, [ConflictId(3)]);
+        assert_eq!(w.store.open_conflicts(), 1);
+        let rome = w.fact(rome.id);
+        assert_eq!(
+            rome.quarantine,
+            Quarantine::Conservative,
+            "London disputes it"
+        );
+    }
+
+    #[test]
+    fn retracting_a_disputed_fact_closes_its_conflict_automatically() {
+        let mut w = disputed();
+        let (seq, t) = w.tick();
+        w.store.apply_retract(seq, t, FactId(2), "typo");
+        let c = w.store.conflict(ConflictId(1)).expect("kept");
+        assert_eq!(
+            c.resolution,
+            Some(Resolution {
+                accepted: vec![],
+                deprecated: vec![FactId(2)],
+                rationale: "fact 2 was retracted".into(),
+                seq: 3,
+                recorded: at(3),
+                automatic: true,
+            })
+        );
+        assert_eq!(w.store.open_conflicts(), 0);
+        assert_eq!(w.fact(FactId(2)).status, FactStatus::Retracted);
+        assert_eq!(w.fact(FactId(1)).quarantine, Quarantine::None);
+        assert_eq!(w.store.withheld(1), None);
+        assert_eq!(w.store.withheld(2), Some(Quarantine::Blocked));
+        assert_eq!(withs(&w.decide(&lives_in("London"))), [1], "Paris only");
+
+        let before = w.store.image();
+        let (seq, t) = w.tick();
+        w.store.apply_retract(seq, t, FactId(2), "again");
+        w.store.apply_retract(seq, t, FactId(7), "unknown");
+        assert_eq!(w.store.image(), before, "retracted once, unknown: no-ops");
+    }
+
+    #[test]
+    fn a_challenge_needs_a_witness_and_marks_the_conflict() {
+        let mut w = disputed();
+        let (seq, t) = w.tick();
+        w.store.apply_challenge(seq, t, FactId(1), "says who?");
+        let c = w.store.conflict(ConflictId(1)).expect("open");
+        assert_eq!(c.state, ConflictState::Challenged);
+        assert_eq!(c.challenges, [(FactId(1), "says who?".to_owned(), 3)]);
+        assert!(c.is_open());
+        assert_eq!(w.fact(FactId(1)).quarantine, Quarantine::RequiresWitness);
+        assert_eq!(w.store.withheld(1), Some(Quarantine::RequiresWitness));
+
+        let (seq, t) = w.tick();
+        let lease = [MemoryId(3), MemoryId(1)];
+        w.store
+            .apply_support(seq, t, FactId(1), &lease, Some("the lease"));
+        let paris = w.fact(FactId(1));
+        assert_eq!(paris.quarantine, Quarantine::Conservative, "still disputed");
+        assert_eq!(paris.evidence, [MemoryId(1), MemoryId(3)]);
+        assert_eq!(paris.asserted_evidence, [MemoryId(1)]);
+        let citing: Vec<FactId> = w.store.citing(MemoryId(3)).iter().map(|f| f.id).collect();
+        assert_eq!(citing, [FactId(1)]);
+        assert_eq!(w.store.withheld(3), Some(Quarantine::Conservative));
+
+        // Without open conflicts a challenge flags the fact alone.
+        let mut w = Writer::new();
+        let alone = w.assert(lives_in("Paris"));
+        let (seq, t) = w.tick();
+        w.store.apply_challenge(seq, t, alone.id, "hm");
+        assert_eq!(w.fact(alone.id).quarantine, Quarantine::RequiresWitness);
+        assert_eq!(w.store.conflict_count(), 0);
+    }
+
+    #[test]
+    fn an_explicit_quarantine_overrides_and_clears() {
+        let mut w = Writer::new();
+        let paris = w.assert(lives_in("Paris").evidence([MemoryId(1)])).id;
+        let age = w
+            .assert(NewFact::new("alice", "age", "41").evidence([MemoryId(1)]))
+            .id;
+        let (seq, t) = w.tick();
+        w.store
+            .apply_quarantine(seq, t, paris, Some(Quarantine::Blocked), "spam");
+        assert_eq!(w.fact(paris).quarantine, Quarantine::Blocked);
+        assert_eq!(w.fact(paris).status, FactStatus::Believed);
+        assert_eq!(w.store.withheld(1), None, "the age fact vouches for it");
+        // Still believed, so still compared.
+        assert_eq!(withs(&w.decide(&lives_in("Rome"))), [paris.0]);
+
+        let (seq, t) = w.tick();
+        w.store
+            .apply_quarantine(seq, t, age, Some(Quarantine::RequiresWitness), "odd");
+        assert_eq!(
+            w.store.withheld(1),
+            Some(Quarantine::RequiresWitness),
+            "the least"
+        );
+        let (seq, t) = w.tick();
+        w.store.apply_quarantine(seq, t, paris, None, "fine");
+        assert_eq!(w.fact(paris).quarantine, Quarantine::None);
+        assert_eq!(w.store.withheld(1), None);
+        assert!(!w.store.withholds_any());
+    }
+
+    /// A store that has seen every kind of change.
+    fn eventful() -> Writer {
+        let mut w = disputed();
+        w.store.declare("likes", Cardinality::Multi);
+        w.assert(NewFact::new("alice", "likes", "tea").evidence([MemoryId(3)]));
+        let rome = w.assert(lives_in("Rome").valid_from(at(50)));
+        assert_eq!(rome.supersedes, [FactId(1), FactId(2)]);
+        let (s, t) = w.tick();
+        w.store.apply_challenge(s, t, rome.id, "sure?");
+        let (s, t) = w.tick();
+        w.store.apply_support(s, t, rome.id, &[MemoryId(4)], None);
+        let (s, t) = w.tick();
+        w.store
+            .apply_quarantine(s, t, FactId(3), Some(Quarantine::RequiresWitness), "odd");
+        let (s, t) = w.tick();
+        w.store
+            .apply_resolve(s, t, ConflictId(1), &[FactId(1)], &[FactId(2)], "Paris");
+        let dream = w.assert(lives_in("Oslo").context("dream"));
+        let (s, t) = w.tick();
+        w.store.apply_retract(s, t, dream.id, "woke up");
+        let lima = w.assert(lives_in("Lima").valid_from(at(10)).valid_until(at(20)));
+        assert_eq!(lima.supersedes, [FactId(1)]);
+        w
+    }
+
+    #[test]
+    fn an_image_rebuilds_the_same_store() {
+        let w = eventful();
+        let image = w.store.image();
+        let bytes = postcard::to_allocvec(&image).expect("encodes");
+        let back: FactsImage = postcard::from_bytes(&bytes).expect("decodes");
+        assert_eq!(back, image);
+        let store = FactStore::from_image(back).expect("a valid image");
+        assert_eq!(store.image(), image);
+        assert_eq!(
+            (store.len(), store.open_conflicts(), store.conflict_count()),
+            (6, 0, 1)
+        );
+        assert_eq!(
+            (store.next_fact_id(), store.next_conflict_id()),
+            (FactId(7), ConflictId(2))
+        );
+        let withheld: Vec<_> = (1..=4).map(|m| store.withheld(m)).collect();
+        assert_eq!(
+            withheld,
+            [
+                None,
+                Some(Quarantine::Blocked),
+                Some(Quarantine::RequiresWitness),
+                None
+            ]
+        );
+        let all = FactQuery::new().include_inactive();
+        assert_eq!(store.query(&all), w.store.query(&all));
+        assert_eq!(store.cardinality("likes"), Cardinality::Multi);
+        // The indices are rebuilt: every check decides the same.
+        for new in [
+            lives_in("Quito"),
+            lives_in("Quito").valid_from(at(60)),
+            lives_in("Quito").valid_from(at(15)),
+            NewFact::new("alice", "likes", "cake"),
+            lives_in("Oslo").context("dream"),
+        ] {
+            let p = Proposal::from(&new);
+            let rebuilt = store.check(&p, &DefaultVerifier, 0.5);
+            assert_eq!(rebuilt, w.store.check(&p, &DefaultVerifier, 0.5), "{new:?}");
+        }
+        let empty = FactStore::from_image(FactStore::new().image()).expect("empty");
+        assert!(empty.is_empty());
+        assert!(w.store.memory_bytes() > empty.memory_bytes());
+    }
+
+    #[test]
+    fn an_inconsistent_image_is_refused() {
+        let refused = |image: FactsImage| FactStore::from_image(image).err();
+        let mut swapped = eventful().store.image();
+        swapped.facts.swap(0, 1);
+        assert_eq!(refused(swapped).as_deref(), Some("fact 2 is out of order"));
+        let mut short = eventful().store.image();
+        short.facts.pop();
+        assert_eq!(refused(short).as_deref(), Some("facts are missing"));
+        let mut ahead = eventful().store.image();
+        ahead.next_fact = 3;
+        assert_eq!(refused(ahead).as_deref(), Some("fact 3 is out of order"));
+        let mut unknown = eventful().store.image();
+        unknown.conflicts[0].facts[1] = FactId(99);
+        assert_eq!(
+            refused(unknown).as_deref(),
+            Some("conflict 1 names unknown facts")
+        );
+        let mut early = eventful().store.image();
+        early.next_conflict = 1;
+        assert_eq!(
+            refused(early).as_deref(),
+            Some("conflict 1 names unknown facts")
+        );
+    }
 }

@@ -196,3 +196,184 @@ impl Verifier for Verifiers {
         DefaultVerifier.verify(cardinality, old, new)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::fixture::Writer;
+
+    const SINGLE: Cardinality = Cardinality::Single;
+    const MULTI: Cardinality = Cardinality::Multi;
+
+    /// One question to a verifier: the cardinality, the predicate, the
+    /// believed object, the new object, and the expected verdict's
+    /// rendering (`compatible`, `defer`, or the reason of an
+    /// incompatibility).
+    type Case = (
+        Cardinality,
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+    );
+
+    /// The verdict of `v` on `alice <predicate> <new>` given the believed
+    /// `alice <predicate> <old>` (fact 1).
+    fn verdict(
+        v: &dyn Verifier,
+        cardinality: Cardinality,
+        predicate: &str,
+        old: &str,
+        new: &str,
+    ) -> Verdict {
+        let mut w = Writer::new();
+        let a = w.assert(NewFact::new("alice", predicate, old));
+        let new = NewFact::new("alice", predicate, new);
+        v.verify(cardinality, w.fact(a.id), &Proposal::from(&new))
+    }
+
+    /// Asks `v` every case and compares the verdicts.
+    fn check(v: &dyn Verifier, cases: &[Case]) {
+        for &(cardinality, predicate, old, new, expected) in cases {
+            let expected = match expected {
+                "compatible" => Verdict::Compatible,
+                "defer" => Verdict::Defer,
+                reason => Verdict::Incompatible(reason.to_owned()),
+            };
+            let got = verdict(v, cardinality, predicate, old, new);
+            assert_eq!(
+                got, expected,
+                "{cardinality:?} {predicate}: {old} then {new}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_default_rule_contradicts_only_two_objects_of_a_single_predicate() {
+        // No reason: the fold words it (see `FactStore::apply_assert`).
+        check(
+            &DefaultVerifier,
+            &[
+                (SINGLE, "lives_in", "Paris", "London", ""),
+                (SINGLE, "lives_in", "Paris", "Paris", "compatible"),
+                (MULTI, "likes", "tea", "coffee", "compatible"),
+            ],
+        );
+        assert_eq!(DefaultVerifier.name(), "default");
+    }
+
+    #[test]
+    fn numbers_within_the_tolerance_agree_and_the_rest_is_deferred() {
+        let v = NumericTolerance {
+            predicates: vec!["age".into()],
+            tolerance: 1.0,
+        };
+        check(
+            &v,
+            &[
+                (SINGLE, "age", "41", "41.5", "compatible"),
+                (SINGLE, "age", "41", "42", "compatible"),
+                (SINGLE, "age", " 41 ", "41", "compatible"),
+                (
+                    SINGLE,
+                    "age",
+                    "41",
+                    "43.5",
+                    "alice age differs by 2.5 (more than 1) from fact 1",
+                ),
+                // Whatever the cardinality: the predicate is named.
+                (
+                    MULTI,
+                    "age",
+                    "41",
+                    "50",
+                    "alice age differs by 9 (more than 1) from fact 1",
+                ),
+                (SINGLE, "height", "41", "90", "defer"),
+                (SINGLE, "age", "41", "forty", "defer"),
+                (SINGLE, "age", "inf", "41", "defer"),
+                (SINGLE, "age", "41", "NaN", "defer"),
+            ],
+        );
+        assert_eq!(v.name(), "numeric-tolerance");
+    }
+
+    fn exclusive() -> MutuallyExclusive {
+        MutuallyExclusive {
+            predicate: "status".into(),
+            groups: vec![
+                vec!["alive".into(), "dead".into()],
+                vec!["vegan".into(), "carnivore".into()],
+            ],
+        }
+    }
+
+    #[test]
+    fn values_of_one_group_exclude_each_other_even_when_multi_valued() {
+        check(
+            &exclusive(),
+            &[
+                (
+                    MULTI,
+                    "status",
+                    "alive",
+                    "dead",
+                    r#"alice status: "alive" (fact 1) and "dead" exclude each other"#,
+                ),
+                (MULTI, "status", "dead", "dead", "compatible"),
+                (SINGLE, "status", "alive", "vegan", "defer"),
+                (SINGLE, "status", "alive", "asleep", "defer"),
+                (SINGLE, "diet", "alive", "dead", "defer"),
+            ],
+        );
+        assert_eq!(exclusive().name(), "mutually-exclusive");
+    }
+
+    #[test]
+    fn a_chain_asks_in_order_and_falls_back_to_the_default_rule() {
+        let chain = Verifiers(vec![
+            Arc::new(NumericTolerance {
+                predicates: vec!["age".into(), "status".into()],
+                tolerance: 1.0,
+            }),
+            Arc::new(exclusive()),
+        ]);
+        let excluded = r#"alice status: "alive" (fact 1) and "dead" exclude each other"#;
+        check(
+            &chain,
+            &[
+                // The first verifier's opinion wins over the default's.
+                (SINGLE, "age", "41", "41.5", "compatible"),
+                // The first defers (not numbers), the second decides.
+                (MULTI, "status", "alive", "dead", excluded),
+                // Both defer: the default rule decides, by cardinality.
+                (SINGLE, "status", "alive", "vegan", ""),
+                (MULTI, "status", "alive", "vegan", "compatible"),
+                (SINGLE, "lives_in", "Paris", "Rome", ""),
+            ],
+        );
+        // An empty chain is the default rule.
+        check(&Verifiers::default(), &[(SINGLE, "age", "41", "41.5", "")]);
+        assert_eq!(chain.name(), "chain");
+        assert_eq!(
+            format!("{chain:?}"),
+            r#"["numeric-tolerance", "mutually-exclusive"]"#
+        );
+        let dynamic: &dyn Verifier = &DefaultVerifier;
+        assert_eq!(format!("{dynamic:?}"), "Verifier(default)");
+    }
+
+    #[test]
+    fn a_proposal_reads_the_new_fact() {
+        let new = NewFact::new("bob", "age", "7")
+            .context("school")
+            .confidence(0.25)
+            .valid_from(crate::model::Timestamp(3));
+        let p = Proposal::from(&new);
+        assert_eq!(
+            (p.subject, p.predicate, p.object, p.context, p.confidence),
+            ("bob", "age", "7", "school", 0.25)
+        );
+        assert_eq!(p.valid, new.valid);
+    }
+}
