@@ -66,6 +66,8 @@
 //! - `key`: the index of believed facts by key that keeps the check O(k).
 //! - `store`: the fold of fact events and its indices ([`FactStore`]).
 //! - `query`: reads of the store ([`FactQuery`], [`Clock`]).
+//! - `fixture` (tests only): a writer that checks and folds facts the way
+//!   the namespace does, shared by the tests of every file.
 
 mod conflict;
 mod decision;
