@@ -14,12 +14,13 @@
 //! namespace assigns ids). Any other field is an error, so a misspelt field
 //! is never silently dropped.
 //!
-//! [`parse_line`] also checks every limit the engine checks on write
-//! (non-empty content within the size limit, labels of 1 to
-//! [`MAX_LABEL_BYTES`] bytes, importance and confidence in [0, 1]), so an
-//! import can validate a whole file before writing anything.
+//! [`parse_line`] also runs the engine's own check of a new memory
+//! ([`NewMemory::validate`]: non-empty content within the size limit,
+//! labels within [`mnemo::MAX_LABEL_BYTES`], importance and confidence in
+//! [0, 1]), so an import can validate a whole file before writing anything.
 
-use mnemo::{Kind, MAX_LABEL_BYTES, Memory, Metadata, NewMemory, Timestamp, Validity, Value};
+pub use mnemo::Limits;
+use mnemo::{Kind, Memory, Metadata, NewMemory, Timestamp, Validity, Value};
 use serde_json::{Map, Value as Json, json};
 
 use crate::time;
@@ -38,13 +39,6 @@ const FIELDS: [&str; 11] = [
     "metadata",
     "valid",
 ];
-
-/// Limits a line is checked against (the namespace's).
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    /// Largest content (and metadata string) in bytes.
-    pub max_content_bytes: usize,
-}
 
 /// Parses one JSON line into a memory to remember, or says what is wrong
 /// with it.
@@ -78,7 +72,6 @@ pub fn parse_line(line: &str, limits: Limits) -> Result<NewMemory, String> {
         }
         None => return Err("missing \"content\"".into()),
     };
-    check_content(&content, limits)?;
     let mut m = NewMemory::new(content);
     if let Some(id) = obj.get("id")
         && !(id.is_u64() || id.is_null())
@@ -98,7 +91,6 @@ pub fn parse_line(line: &str, limits: Limits) -> Result<NewMemory, String> {
                 let Json::String(tag) = item else {
                     return Err(format!("\"tags\" must hold strings, not {}", kind_of(item)));
                 };
-                check_label("tag", tag)?;
                 m.tags.push(tag.clone());
             }
         }
@@ -110,11 +102,9 @@ pub fn parse_line(line: &str, limits: Limits) -> Result<NewMemory, String> {
         }
     }
     if let Some(s) = opt_string(&obj, "source")? {
-        check_label("source", &s)?;
         m.source = Some(s);
     }
     if let Some(k) = opt_string(&obj, "key")? {
-        check_label("key", &k)?;
         m.key = Some(k);
     }
     if let Some(at) = obj.get("at") {
@@ -128,7 +118,7 @@ pub fn parse_line(line: &str, limits: Limits) -> Result<NewMemory, String> {
     }
     match obj.get("metadata") {
         None | Some(Json::Null) => {}
-        Some(Json::Object(fields)) => m.metadata = metadata_from_json(fields, limits)?,
+        Some(Json::Object(fields)) => m.metadata = metadata_from_json(fields)?,
         Some(other) => {
             return Err(format!(
                 "\"metadata\" must be an object, not {}",
@@ -166,6 +156,9 @@ pub fn parse_line(line: &str, limits: Limits) -> Result<NewMemory, String> {
             ));
         }
     }
+    // The engine's own check, so a whole file is validated before anything
+    // is written.
+    m.validate(&limits).map_err(|e| e.to_string())?;
     Ok(m)
 }
 
@@ -237,39 +230,9 @@ pub fn parse_kind(name: &str) -> Result<Kind, String> {
         .ok_or_else(|| format!("unknown kind {name:?} (expected episodic, semantic or procedural)"))
 }
 
-/// Checks content the way the engine will.
-pub fn check_content(content: &str, limits: Limits) -> Result<(), String> {
-    if content.trim().is_empty() {
-        return Err("\"content\" is empty".into());
-    }
-    if content.len() > limits.max_content_bytes {
-        return Err(format!(
-            "\"content\" is {} bytes, over the limit of {} bytes",
-            content.len(),
-            limits.max_content_bytes
-        ));
-    }
-    Ok(())
-}
-
-/// Checks a tag, source, key or metadata name the way the engine will.
-pub fn check_label(what: &str, label: &str) -> Result<(), String> {
-    if label.is_empty() {
-        return Err(format!("a {what} is empty"));
-    }
-    if label.len() > MAX_LABEL_BYTES {
-        return Err(format!(
-            "a {what} is {} bytes, over the limit of {MAX_LABEL_BYTES}",
-            label.len()
-        ));
-    }
-    Ok(())
-}
-
-fn metadata_from_json(fields: &Map<String, Json>, limits: Limits) -> Result<Metadata, String> {
+fn metadata_from_json(fields: &Map<String, Json>) -> Result<Metadata, String> {
     let mut out = Metadata::new();
     for (name, v) in fields {
-        check_label("metadata name", name)?;
         let value = match v {
             Json::Null => Value::Null,
             Json::Bool(b) => Value::Bool(*b),
@@ -277,12 +240,7 @@ fn metadata_from_json(fields: &Map<String, Json>, limits: Limits) -> Result<Meta
                 Some(i) => Value::Int(i),
                 None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
             },
-            Json::String(s) => {
-                if s.len() > limits.max_content_bytes {
-                    return Err(format!("metadata {name:?} is too long"));
-                }
-                Value::Text(s.clone())
-            }
+            Json::String(s) => Value::Text(s.clone()),
             other => {
                 return Err(format!(
                     "metadata {name:?} must be a string, number, boolean or null, not {}",
@@ -290,9 +248,6 @@ fn metadata_from_json(fields: &Map<String, Json>, limits: Limits) -> Result<Meta
                 ));
             }
         };
-        if matches!(value, Value::Float(x) if !x.is_finite()) {
-            return Err(format!("metadata {name:?} is not a finite number"));
-        }
         out.insert(name.clone(), value);
     }
     Ok(out)
@@ -315,7 +270,7 @@ pub fn parse_meta_arg(arg: &str) -> Result<(String, Value), String> {
     let Some((name, raw)) = arg.split_once('=') else {
         return Err(format!("{arg:?} is not name=value"));
     };
-    check_label("metadata name", name)?;
+    mnemo::input::validate_label("metadata name", name).map_err(|e| e.to_string())?;
     let value = match raw {
         "true" => Value::Bool(true),
         "false" => Value::Bool(false),
@@ -383,6 +338,7 @@ mod tests {
 
     const LIMITS: Limits = Limits {
         max_content_bytes: 1 << 20,
+        dimension: None,
     };
 
     #[test]

@@ -2,9 +2,9 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Result, anyhow};
+use anyhow::{Result, anyhow, bail};
 use clap::Args;
-use mnemo::{MemoryId, NewMemory};
+use mnemo::{MemoryId, NewMemory, Outcome, Remembered};
 use serde_json::json;
 
 use crate::jsonl::{self, Limits};
@@ -48,11 +48,9 @@ pub struct RememberArgs {
 /// Runs `mnemo remember`: prints the memory's id.
 pub fn remember(global: &Global, args: RememberArgs) -> Result<ExitCode> {
     let opened = open::open(global, Access::Create)?;
-    let limits = Limits {
-        max_content_bytes: opened.mnemo.options().max_content_bytes,
-    };
-    jsonl::check_content(&args.text, limits)
-        .map_err(|e| anyhow!("{}", e.replace("\"content\"", "the text")))?;
+    let limits = Limits::new(opened.mnemo.options().max_content_bytes);
+    mnemo::input::validate_content(&args.text, &limits)
+        .map_err(|e| anyhow!("the text: {}", e.reason))?;
     let mut m = NewMemory::new(args.text)
         .kind(args.kind)
         .tags(args.tags)
@@ -63,23 +61,23 @@ pub fn remember(global: &Global, args: RememberArgs) -> Result<ExitCode> {
     m.at = args.at;
     m.metadata.extend(args.meta);
     let ns = &opened.ns;
-    let existing_key = args.key.as_deref().and_then(|k| ns.get_by_key(k));
-    let before = ns.stats().memories;
-    let id = ns.remember(m).map_err(open::explain)?;
-    let added = ns.stats().memories > before;
-    let outcome = if existing_key.is_some() {
-        "updated"
-    } else if added {
-        "added"
-    } else {
-        "existing"
+    let done = ns.remember_batch(vec![m]).map_err(open::explain)?;
+    let Some(&Remembered { id, outcome, seq }) = done.first() else {
+        bail!("the namespace returned no result for the memory");
+    };
+    // `existing`: the content was already stored (no key); a keyed memory
+    // is `updated` or `unchanged`.
+    let outcome = match outcome {
+        Outcome::Unchanged if args.key.is_none() => "existing",
+        other => other.as_str(),
     };
     if global.json {
-        println!("{}", json!({"id": id.0, "outcome": outcome}));
+        println!("{}", json!({"id": id.0, "outcome": outcome, "seq": seq.0}));
     } else {
         println!("{id}");
         match outcome {
             "updated" => eprintln!("updated memory {id} (same key)"),
+            "unchanged" => eprintln!("memory {id} (same key) already holds exactly this"),
             "existing" => eprintln!("memory {id} already holds this content; nothing new stored"),
             _ => {}
         }

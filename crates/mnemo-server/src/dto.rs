@@ -241,6 +241,20 @@ pub struct RememberOut {
     /// One id per memory sent (a keyed memory that already existed keeps
     /// its id).
     pub ids: Vec<u64>,
+    /// Per memory sent, in order: what happened to it.
+    pub results: Vec<RememberedOut>,
+}
+
+/// What remembering one memory did.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct RememberedOut {
+    /// The memory it landed in.
+    pub id: u64,
+    /// `added` (a new memory), `updated` (its client key's memory changed)
+    /// or `unchanged` (the same content or fields were already there).
+    pub outcome: String,
+    /// Log seq of the memory's current version.
+    pub seq: u64,
 }
 
 /// Filters shared by listing, querying, recall and watch.

@@ -284,7 +284,12 @@ fn seeded_engine(dir: &Path) -> Mnemo {
             m
         })
         .collect();
-    let ids = ns.remember_batch(batch).expect("memories are stored");
+    let ids: Vec<mnemo::MemoryId> = ns
+        .remember_batch(batch)
+        .expect("memories are stored")
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
     for &(from, to, kind, weight) in LINKS {
         ns.link(ids[from], ids[to], kind, weight)
             .expect("link is stored");

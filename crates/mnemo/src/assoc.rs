@@ -24,12 +24,9 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use mnemo_vector::Hnsw;
-
 use crate::base::IdMap;
 use crate::model::{Memory, Timestamp};
-use crate::spread::{Adjacency, EdgeKind, NO_NODE};
-use crate::state::State;
+use crate::spread::NO_NODE;
 
 /// The memory ids of free node numbers.
 const FREE: u64 = u64::MAX;
@@ -186,83 +183,26 @@ impl AssocGraph {
         }
     }
 
+    /// The temporal neighbours of `node` within `window` nanoseconds of
+    /// its event time: the next memory of its chain, then the previous one
+    /// ([`NO_NODE`] where there is none or it is too far apart).
+    pub(crate) fn temporal_neighbors(&self, node: u32, window: i64) -> [u32; 2] {
+        let n = node as usize;
+        let near = |other: u32| {
+            if other != NO_NODE && self.at[n].abs_diff(self.at[other as usize]) <= window as u64 {
+                other
+            } else {
+                NO_NODE
+            }
+        };
+        [near(self.next[n]), near(self.prev[n])]
+    }
+
     /// Bytes held (roughly).
     pub(crate) fn memory_bytes(&self) -> usize {
         self.ids.len() * (8 + 8 + 4 + 4 + 40)
             + self.node_of.len() * 16
             + self.chains.values().map(|c| c.len() * 24).sum::<usize>()
-    }
-}
-
-/// The graph as recall sees it: the chains plus links, vector and keyword
-/// neighbours, with the recall's window and limits.
-pub(crate) struct RecallGraph<'a> {
-    pub state: &'a State,
-    pub hnsw: Option<&'a Hnsw>,
-    /// Temporal window in nanoseconds.
-    pub window: i64,
-    /// Vector neighbours followed per node.
-    pub vector_neighbors: usize,
-    /// Which kinds are followed at all.
-    pub follow: [bool; EdgeKind::COUNT],
-    /// A term shared by at most this many memories makes keyword edges.
-    pub rare_df: u32,
-    /// Weight of the temporal edge to the previous memory (the edge to the
-    /// next one weighs 1).
-    pub backward: f32,
-}
-
-impl Adjacency for RecallGraph<'_> {
-    fn node_count(&self) -> usize {
-        self.state.assoc.node_count()
-    }
-
-    fn for_each_neighbor<F: FnMut(u32, EdgeKind, f32)>(&self, node: u32, mut f: F) {
-        let g = &self.state.assoc;
-        let Some(id) = g.id(node) else {
-            return;
-        };
-        let n = node as usize;
-        if self.follow[EdgeKind::Temporal.index()] {
-            for (other, weight) in [(g.next[n], 1.0), (g.prev[n], self.backward)] {
-                if other != NO_NODE && g.at[n].abs_diff(g.at[other as usize]) <= self.window as u64
-                {
-                    f(other, EdgeKind::Temporal, weight);
-                }
-            }
-        }
-        if self.follow[EdgeKind::Link.index()] {
-            let id = crate::model::MemoryId(id);
-            for e in self
-                .state
-                .links_from(id)
-                .iter()
-                .chain(self.state.links_to(id))
-            {
-                if let Some(other) = g.node(e.other.0) {
-                    f(other, EdgeKind::Link, e.weight);
-                }
-            }
-        }
-        if self.follow[EdgeKind::Vector.index()]
-            && self.vector_neighbors > 0
-            && let Some(hnsw) = self.hnsw
-        {
-            for other in hnsw.neighbour_ids(id).take(self.vector_neighbors) {
-                if let Some(other) = g.node(other) {
-                    f(other, EdgeKind::Vector, 1.0);
-                }
-            }
-        }
-        if self.follow[EdgeKind::Keyword.index()] && self.rare_df >= 2 {
-            self.state
-                .text
-                .for_each_rare_neighbor(id, self.rare_df, |other, w| {
-                    if let Some(other) = g.node(other) {
-                        f(other, EdgeKind::Keyword, w);
-                    }
-                });
-        }
     }
 }
 

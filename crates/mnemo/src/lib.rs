@@ -33,6 +33,7 @@
 //! log.
 
 mod assoc;
+mod batch;
 pub mod base;
 pub mod calendar;
 mod coherence;
@@ -42,7 +43,7 @@ mod error;
 pub mod event;
 mod exec;
 pub mod facts;
-mod input;
+pub mod input;
 mod model;
 mod namespace;
 mod options;
@@ -61,17 +62,18 @@ pub mod watch;
 pub use coherence::{
     Asserted, EventProof, FactRecord, MAX_EVIDENCE, MAX_SUGGEST_K, NewTrajectory, Recorded,
 };
-pub use engine::{Mnemo, validate_namespace};
+pub use engine::{Mnemo, StorageProvider, validate_namespace};
 pub use error::{Error, Result};
 pub use event::Event;
 pub use facts::{
     Cardinality, Clock, Conflict, ConflictId, ConflictState, Fact, FactId, FactQuery, FactStatus,
     NewFact, Quarantine, Verdict, Verifier,
 };
-pub use input::{NewMemory, Revision};
+pub use batch::{Outcome, Remembered};
+pub use input::{Invalid, Limits, MAX_LABEL_BYTES, NewMemory, Revision};
 pub use mnemo_log::{Hash, SyncPolicy};
 pub use model::{Kind, Link, Memory, MemoryId, Metadata, Timestamp, Validity, Value};
-pub use namespace::{MAX_LABEL_BYTES, MemoryProof, Namespace, OpenReport, Progress, Stats};
+pub use namespace::{MemoryProof, Namespace, OpenReport, Progress, Stats};
 pub use options::{CoherenceOptions, Options};
 pub use query::{OrderBy, Query, TimeRange};
 pub use recall::{Fusion, Recall, RecallHit, RecallOptions, SignalHit, SignalWeights};

@@ -18,6 +18,7 @@
 //! lock per memory, not per batch, so a reader never waits for a whole
 //! batch to be folded.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
@@ -25,14 +26,16 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use mnemo_embed::EmbedderInfo;
-use mnemo_log::{Config, Hash, InclusionProof, Log};
+use mnemo_log::{Config, Hash, InclusionProof, Log, Storage};
 use parking_lot::{Mutex, RwLock};
 
+use crate::base::Seq;
+use crate::batch::{self, Remembered};
 use crate::error::{Error, Result};
-use crate::event::{Event, Init, Remember, Retag, Revise, Unlink};
+use crate::event::{Event, Init, Retag, Revise, Unlink};
 use crate::exec;
-use crate::input::{NewMemory, Revision};
-use crate::model::{Link, Memory, MemoryId, Metadata, Timestamp, Value};
+use crate::input::{self, Invalid, Limits, NewMemory, Revision};
+use crate::model::{Link, Memory, MemoryId, Timestamp};
 use crate::options::Options;
 use crate::query::Query;
 use crate::recall::{self, Recall, RecallHit, RecallOptions};
@@ -40,9 +43,6 @@ use crate::snapshot;
 use crate::state::{Change, Delta, Edge, State};
 use crate::vectors::VectorIndex;
 use crate::watch::{Requery, Watch, Watchers};
-
-/// Longest tag, source, key or metadata name, in bytes.
-pub const MAX_LABEL_BYTES: usize = 1024;
 
 /// A Merkle inclusion proof of the event that last wrote a memory.
 #[derive(Debug, Clone)]
@@ -127,9 +127,20 @@ pub struct OpenReport {
 /// Called during replay with (events done, events in all).
 pub type Progress<'a> = &'a dyn Fn(u64, u64);
 
+/// Where an on-disk namespace keeps its files (given by the engine's
+/// [`StorageProvider`](crate::StorageProvider)).
+pub(crate) struct NamespaceFiles {
+    /// The log's directory.
+    pub(crate) log: Arc<dyn Storage>,
+    /// The snapshots' directory.
+    pub(crate) snapshots: Arc<dyn Storage>,
+}
+
 pub(crate) struct Inner {
     pub(crate) name: String,
     pub(crate) dir: Option<PathBuf>,
+    /// Where snapshots are kept (none in memory).
+    snapshots: Option<Arc<dyn Storage>>,
     pub(crate) log: Log,
     pub(crate) state: RwLock<State>,
     pub(crate) vectors: Arc<VectorIndex>,
@@ -163,11 +174,12 @@ impl std::fmt::Debug for Namespace {
 }
 
 impl Namespace {
-    /// Opens (or creates) the namespace `name` stored under `dir` (in
-    /// memory when `None`).
+    /// Opens (or creates) the namespace `name` kept in `files` (in memory
+    /// when `None`); `dir` is its directory on a real disk, for messages.
     pub(crate) fn open(
         name: &str,
         dir: Option<&Path>,
+        files: Option<NamespaceFiles>,
         options: Options,
         progress: Option<Progress<'_>>,
     ) -> Result<Namespace> {
@@ -177,20 +189,8 @@ impl Namespace {
             source,
         };
         let config = Config::default().sync(options.sync);
-        let log = match dir {
-            #[cfg(not(target_arch = "wasm32"))]
-            Some(d) => Log::open(d.join("log"), config).map_err(log_error)?,
-            // No files in the browser: a directory cannot be opened there.
-            #[cfg(target_arch = "wasm32")]
-            Some(d) => {
-                return Err(Error::Io {
-                    path: d.display().to_string(),
-                    source: std::io::Error::new(
-                        std::io::ErrorKind::Unsupported,
-                        "no file system on this target: use Mnemo::in_memory",
-                    ),
-                });
-            }
+        let log = match &files {
+            Some(f) => Log::open_on(Arc::clone(&f.log), config).map_err(log_error)?,
             None => Log::in_memory(config).map_err(log_error)?,
         };
         let embedder = options.embedder.info().clone();
@@ -218,14 +218,14 @@ impl Namespace {
         let mut report = OpenReport::default();
         let mut from = log.first_seq();
         let mut snapshot_seq = None;
-        if let Some(d) = dir {
-            let (found, warnings) = snapshot::load_newest(&d.join("snapshots"), &log, &vectors);
+        if let Some(f) = &files {
+            let (found, warnings) = snapshot::restore(f.snapshots.as_ref(), &log, &vectors);
             report.warnings = warnings;
-            if let Some((restored, seq)) = found {
-                state = restored;
-                from = seq;
-                snapshot_seq = Some(seq);
-                report.snapshot_seq = Some(seq);
+            if let Some(restored) = found {
+                state = restored.state;
+                from = restored.seq;
+                snapshot_seq = Some(restored.seq);
+                report.snapshot_seq = Some(restored.seq);
             }
         }
         let end = log.next_seq();
@@ -255,6 +255,7 @@ impl Namespace {
         let inner = Arc::new(Inner {
             name: name.to_owned(),
             dir: dir.map(Path::to_path_buf),
+            snapshots: files.map(|f| f.snapshots),
             log,
             state: RwLock::new(state),
             vectors,
@@ -349,91 +350,29 @@ impl Namespace {
 
     // ----- validation -----
 
-    fn check_content(&self, content: &str) -> Result<()> {
-        if content.trim().is_empty() {
-            return Err(self.invalid("content", "it is empty"));
+    /// What this namespace accepts (see [`Limits`]).
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_content_bytes: self.inner.options.max_content_bytes,
+            dimension: Some(self.inner.embedder.dimension),
         }
-        let max = self.inner.options.max_content_bytes;
-        if content.len() > max {
-            return Err(self.invalid(
-                "content",
-                format!("{} bytes exceeds the limit of {max} bytes", content.len()),
-            ));
-        }
-        Ok(())
+    }
+
+    /// An [`Invalid`] input as this namespace's error.
+    pub(crate) fn refused(&self, e: Invalid) -> Error {
+        self.invalid(e.field, e.reason)
     }
 
     pub(crate) fn check_label(&self, field: &'static str, label: &str) -> Result<()> {
-        if label.is_empty() {
-            return Err(self.invalid(field, "it is empty"));
-        }
-        if label.len() > MAX_LABEL_BYTES {
-            return Err(self.invalid(
-                field,
-                format!(
-                    "{} bytes exceeds the limit of {MAX_LABEL_BYTES}",
-                    label.len()
-                ),
-            ));
-        }
-        Ok(())
+        input::validate_label(field, label).map_err(|e| self.refused(e))
     }
 
     pub(crate) fn check_unit(&self, field: &'static str, x: f32) -> Result<()> {
-        if !(0.0..=1.0).contains(&x) {
-            return Err(self.invalid(field, format!("{x} is not in [0, 1]")));
-        }
-        Ok(())
-    }
-
-    fn check_metadata(&self, metadata: &Metadata) -> Result<()> {
-        for (name, value) in metadata {
-            self.check_label("metadata name", name)?;
-            match value {
-                Value::Float(x) if !x.is_finite() => {
-                    return Err(self.invalid("metadata", format!("{name} is {x}")));
-                }
-                Value::Text(s) if s.len() > self.inner.options.max_content_bytes => {
-                    return Err(self.invalid("metadata", format!("{name} is too long")));
-                }
-                _ => {}
-            }
-        }
-        Ok(())
+        input::validate_unit(field, x).map_err(|e| self.refused(e))
     }
 
     pub(crate) fn check_vector(&self, v: &[f32]) -> Result<()> {
-        let dim = self.inner.embedder.dimension;
-        if v.len() != dim {
-            return Err(self.invalid(
-                "vector",
-                format!("{} components given, the namespace uses {dim}", v.len()),
-            ));
-        }
-        if v.iter().any(|x| !x.is_finite()) || v.iter().all(|x| *x == 0.0) {
-            return Err(self.invalid("vector", "it has a non-finite component or is all zeros"));
-        }
-        Ok(())
-    }
-
-    fn check_new(&self, m: &NewMemory) -> Result<()> {
-        self.check_content(&m.content)?;
-        if let Some(k) = &m.key {
-            self.check_label("key", k)?;
-        }
-        for t in &m.tags {
-            self.check_label("tag", t)?;
-        }
-        if let Some(s) = &m.source {
-            self.check_label("source", s)?;
-        }
-        self.check_metadata(&m.metadata)?;
-        self.check_unit("importance", m.importance)?;
-        self.check_unit("confidence", m.confidence)?;
-        if let Some(v) = &m.vector {
-            self.check_vector(v)?;
-        }
-        Ok(())
+        input::validate_vector(v, &self.limits()).map_err(|e| self.refused(e))
     }
 
     pub(crate) fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
@@ -460,246 +399,101 @@ impl Namespace {
     /// same content or client key is already there; see
     /// [`Self::remember_batch`]).
     pub fn remember(&self, memory: NewMemory) -> Result<MemoryId> {
-        let ids = self.remember_batch(vec![memory])?;
-        ids.into_iter()
-            .next()
+        let done = self.remember_batch(vec![memory])?;
+        done.first()
+            .map(|r| r.id)
             .ok_or_else(|| self.invalid("batch", "no id returned"))
     }
 
-    /// Remembers several memories atomically (one log record) and returns
-    /// their ids in order.
+    /// Remembers several memories atomically (one log record) and returns,
+    /// per item in order, its memory, what happened ([`Outcome`](crate::Outcome)) and the
+    /// seq of the memory's current version.
     ///
     /// - Identical content (already stored, or earlier in the batch) is
-    ///   stored once and its id returned, unless deduplication is off.
+    ///   stored once and its id returned ([`Outcome::Unchanged`](crate::Outcome::Unchanged)), unless
+    ///   deduplication is off.
     /// - A client key already in use updates that memory to the new
-    ///   content and fields (a revision) and returns its id; the same key
-    ///   twice in one batch: the later one wins.
+    ///   content and fields (a revision; [`Outcome::Updated`](crate::Outcome::Updated), or
+    ///   [`Outcome::Unchanged`](crate::Outcome::Unchanged) when nothing differs) and returns its id;
+    ///   the same key twice in one batch: the later one wins.
     /// - Any invalid item fails the whole batch, naming the item; nothing
     ///   is written.
-    pub fn remember_batch(&self, memories: Vec<NewMemory>) -> Result<Vec<MemoryId>> {
+    pub fn remember_batch(&self, memories: Vec<NewMemory>) -> Result<Vec<Remembered>> {
         self.check_open()?;
+        let limits = self.limits();
         for (i, m) in memories.iter().enumerate() {
-            self.check_new(m).map_err(|e| match e {
-                Error::Invalid {
-                    namespace,
-                    field,
-                    reason,
-                } => Error::Invalid {
-                    namespace,
-                    field,
-                    reason: format!("item {i} of the batch: {reason}"),
-                },
-                other => other,
+            m.validate(&limits).map_err(|e| {
+                self.invalid(e.field, format!("item {i} of the batch: {}", e.reason))
             })?;
         }
         let _writer = self.inner.writer.lock();
-        let dedup = self.inner.options.dedup;
-        let mut ids = Vec::with_capacity(memories.len());
-        // Items that become new memories, by position in `fresh`.
-        let mut fresh: Vec<NewMemory> = Vec::new();
-        let mut fresh_ids: Vec<MemoryId> = Vec::new();
-        let mut updates: Vec<(Arc<Memory>, NewMemory)> = Vec::new();
-        {
-            use std::collections::{BTreeSet, HashMap};
-            let state = self.inner.state.read();
-            let mut next = state.next_id;
-            // Items apply in order, as if remembered one by one: later
-            // items see what earlier ones wrote. `slot` finds the item a
-            // memory of this batch comes from (fresh or an update), and
-            // `written` / `by_content` hold the content each has now.
-            enum Slot {
-                Fresh(usize),
-                Update(usize),
-            }
-            let mut slot: HashMap<MemoryId, Slot> = HashMap::new();
-            let mut batch_keys: HashMap<&str, MemoryId> = HashMap::new();
-            let mut written: HashMap<MemoryId, &str> = HashMap::new();
-            let mut by_content: HashMap<&str, BTreeSet<MemoryId>> = HashMap::new();
-            fn write<'a>(
-                written: &mut HashMap<MemoryId, &'a str>,
-                by_content: &mut HashMap<&'a str, BTreeSet<MemoryId>>,
-                id: MemoryId,
-                content: &'a str,
-            ) {
-                if let Some(old) = written.insert(id, content)
-                    && let Some(ids) = by_content.get_mut(old)
-                {
-                    ids.remove(&id);
-                }
-                by_content.entry(content).or_default().insert(id);
-            }
-            for m in &memories {
-                if let Some(key) = m.key.as_deref() {
-                    let target = batch_keys.get(key).copied().or_else(|| {
-                        state
-                            .by_key
-                            .get(key)
-                            .copied()
-                            .filter(|id| state.get(*id).is_some())
-                    });
-                    if let Some(id) = target {
-                        // A later item with the same key updates what the
-                        // earlier one wrote: its fields win, and `at` stays
-                        // unless given.
-                        match slot.get(&id) {
-                            Some(Slot::Fresh(i)) => {
-                                let at = m.at.or(fresh[*i].at);
-                                fresh[*i] = NewMemory { at, ..m.clone() };
-                            }
-                            Some(Slot::Update(i)) => {
-                                let at = m.at.or(updates[*i].1.at);
-                                updates[*i].1 = NewMemory { at, ..m.clone() };
-                            }
-                            None => {
-                                let old = state.get(id).cloned().ok_or_else(|| self.unknown(id))?;
-                                slot.insert(id, Slot::Update(updates.len()));
-                                updates.push((old, m.clone()));
-                            }
-                        }
-                        write(&mut written, &mut by_content, id, m.content.as_str());
-                        ids.push(id);
-                        continue;
-                    }
-                }
-                if dedup && m.key.is_none() {
-                    // The smallest id holding this content now: in the
-                    // state (unless this batch changed it) or written by
-                    // this batch.
-                    let stored = state
-                        .content_ids(&m.content)
-                        .filter(|id| !written.contains_key(id))
-                        .min();
-                    let batch = by_content
-                        .get(m.content.as_str())
-                        .and_then(|ids| ids.first().copied());
-                    if let Some(id) = stored.into_iter().chain(batch).min() {
-                        ids.push(id);
-                        continue;
-                    }
-                }
-                let id = MemoryId(next);
-                next += 1;
-                if let Some(key) = m.key.as_deref() {
-                    batch_keys.insert(key, id);
-                }
-                slot.insert(id, Slot::Fresh(fresh.len()));
-                write(&mut written, &mut by_content, id, m.content.as_str());
-                fresh.push(m.clone());
-                fresh_ids.push(id);
-                ids.push(id);
-            }
-        }
+        let plan = batch::plan(&self.inner.state.read(), memories, self.inner.options.dedup);
         let mut events = Vec::new();
-        if !fresh.is_empty() {
-            let missing: Vec<&str> = fresh
+        // Per event: the memory it writes.
+        let mut writes = Vec::new();
+        if !plan.fresh.is_empty() {
+            let missing: Vec<&str> = plan
+                .fresh
                 .iter()
-                .filter(|m| m.vector.is_none())
-                .map(|m| m.content.as_str())
+                .filter(|(_, m)| m.vector.is_none())
+                .map(|(_, m)| m.content.as_str())
                 .collect();
             let mut embedded = self.embed(&missing)?.into_iter();
-            let mut items = Vec::with_capacity(fresh.len());
-            for (m, id) in fresh.into_iter().zip(&fresh_ids) {
-                let vector = match m.vector {
+            let mut items = Vec::with_capacity(plan.fresh.len());
+            for (id, mut m) in plan.fresh {
+                let vector = match m.vector.take() {
                     Some(v) => v,
                     None => embedded
                         .next()
                         .ok_or_else(|| self.invalid("embedder output", "too few vectors"))?,
                 };
-                let mut tags = m.tags;
-                tags.sort_unstable();
-                tags.dedup();
-                items.push(Remember {
-                    id: *id,
-                    key: m.key,
-                    content: m.content,
-                    kind: m.kind,
-                    tags,
-                    source: m.source,
-                    metadata: m.metadata,
-                    at: m.at,
-                    valid: m.valid,
-                    importance: m.importance,
-                    confidence: m.confidence,
-                    vector,
-                });
+                items.push(batch::remember_event(id, m, vector));
             }
+            writes.push(items.iter().map(|r| r.id).collect::<Vec<_>>());
             events.push(Event::Remember(items));
         }
-        for (old, m) in updates {
-            events.extend(self.upsert_events(&old, m)?);
+        for (old, m) in &plan.updates {
+            let mut upsert = batch::upsert(old, m);
+            if upsert.needs_vector()
+                && let Some(revise) = &mut upsert.revise
+            {
+                revise.vector = Some(
+                    self.embed(&[m.content.as_str()])?
+                        .pop()
+                        .ok_or_else(|| self.invalid("embedder output", "no vector"))?,
+                );
+            }
+            for event in [
+                upsert.revise.map(Event::Revise),
+                upsert.retag.map(Event::Retag),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                writes.push(vec![old.id]);
+                events.push(event);
+            }
         }
-        if !events.is_empty() {
-            self.commit(events)?;
-        }
-        Ok(ids)
-    }
-
-    /// The events that turn `old` into `m` (a keyed remember of new
-    /// content or fields).
-    fn upsert_events(&self, old: &Memory, m: NewMemory) -> Result<Vec<Event>> {
-        let mut revise = Revise {
-            id: old.id,
-            ..Revise::default()
+        let deltas = if events.is_empty() {
+            Vec::new()
+        } else {
+            self.commit(events)?
         };
-        if m.content != old.content {
-            revise.vector = Some(match m.vector {
-                Some(v) => v,
-                None => self
-                    .embed(&[m.content.as_str()])?
-                    .pop()
-                    .ok_or_else(|| self.invalid("embedder output", "no vector"))?,
-            });
-            revise.content = Some(m.content);
+        let mut written: HashMap<MemoryId, Seq> = HashMap::new();
+        for (delta, ids) in deltas.iter().zip(&writes) {
+            for &id in ids {
+                written.insert(id, Seq(delta.seq));
+            }
         }
-        if m.kind != old.kind {
-            revise.kind = Some(m.kind);
-        }
-        if m.source != old.source {
-            revise.source = Some(m.source);
-        }
-        if m.metadata != old.metadata {
-            revise.metadata = Some(m.metadata);
-        }
-        if let Some(at) = m.at
-            && at != old.at
-        {
-            revise.at = Some(at);
-        }
-        if m.valid != old.valid {
-            revise.valid = Some(m.valid);
-        }
-        if m.importance != old.importance {
-            revise.importance = Some(m.importance);
-        }
-        if m.confidence != old.confidence {
-            revise.confidence = Some(m.confidence);
-        }
-        let mut events = Vec::new();
-        if revise
-            != (Revise {
-                id: old.id,
-                ..Revise::default()
+        plan.items
+            .into_iter()
+            .map(|(id, outcome, seq)| {
+                let seq = written.get(&id).copied().or(seq).ok_or_else(|| {
+                    self.invalid("batch", format!("memory {id} has no recorded seq"))
+                })?;
+                Ok(Remembered { id, outcome, seq })
             })
-        {
-            events.push(Event::Revise(revise));
-        }
-        let mut tags = m.tags;
-        tags.sort_unstable();
-        tags.dedup();
-        if tags != old.tags {
-            let remove = old
-                .tags
-                .iter()
-                .filter(|t| !tags.contains(t))
-                .cloned()
-                .collect();
-            events.push(Event::Retag(Retag {
-                id: old.id,
-                add: tags,
-                remove,
-            }));
-        }
-        Ok(events)
+            .collect()
     }
 
     pub(crate) fn live(&self, id: MemoryId) -> Result<Arc<Memory>> {
@@ -715,27 +509,9 @@ impl Namespace {
     /// unknown id is an error.
     pub fn revise(&self, id: MemoryId, revision: Revision) -> Result<Delta> {
         self.check_open()?;
-        if let Some(c) = &revision.content {
-            self.check_content(c)?;
-        }
-        if let Some(Some(s)) = &revision.source {
-            self.check_label("source", s)?;
-        }
-        if let Some(m) = &revision.metadata {
-            self.check_metadata(m)?;
-        }
-        if let Some(x) = revision.importance {
-            self.check_unit("importance", x)?;
-        }
-        if let Some(x) = revision.confidence {
-            self.check_unit("confidence", x)?;
-        }
-        if let Some(v) = &revision.vector {
-            if revision.content.is_none() {
-                return Err(self.invalid("vector", "a new vector needs new content"));
-            }
-            self.check_vector(v)?;
-        }
+        revision
+            .validate(&self.limits())
+            .map_err(|e| self.refused(e))?;
         let _writer = self.inner.writer.lock();
         self.live(id)?;
         let vector = match (&revision.content, revision.vector) {
@@ -1042,7 +818,14 @@ impl Namespace {
             Duration::ZERO
         };
         let vector = options.query_vector.as_deref().or(embedded.as_deref());
-        recall::run(&self.inner, text, vector, options, embed_time)
+        let state = self.inner.state.read();
+        let source = recall::Source {
+            namespace: &self.inner.name,
+            state: &state,
+            vectors: &self.inner.vectors,
+            spreaders: &self.inner.spreaders,
+        };
+        recall::run(&source, text, vector, options, embed_time)
     }
 
     /// The current Merkle root of the log and the number of events it
@@ -1118,13 +901,13 @@ impl Namespace {
     /// namespaces have none.
     pub fn snapshot(&self) -> Result<Option<u64>> {
         self.wait_for_snapshot();
-        snapshot::write(&self.inner)
+        self.inner.write_snapshot()
     }
 
     fn snapshot_in_background(&self) {
         let mut slot = self.inner.snapshotter.lock();
         if slot.as_ref().is_some_and(|h| !h.is_finished())
-            || self.inner.dir.is_none()
+            || self.inner.snapshots.is_none()
             || self.inner.closed.load(Ordering::Acquire)
         {
             return;
@@ -1139,7 +922,7 @@ impl Namespace {
             let spawned = std::thread::Builder::new()
                 .name(format!("mnemo-snapshot-{}", self.inner.name))
                 .spawn(move || {
-                    if let Err(e) = snapshot::write(&inner) {
+                    if let Err(e) = inner.write_snapshot() {
                         eprintln!("mnemo: warning: background snapshot failed: {e}");
                     }
                 });
@@ -1174,9 +957,9 @@ impl Namespace {
             let _ = h.join();
         }
         self.inner.watchers.lock().close_all();
-        if self.inner.events_since_snapshot.load(Ordering::Relaxed) > 0 && self.inner.dir.is_some()
-        {
-            snapshot::persist(&self.inner, snapshot::capture(&self.inner))?;
+        if self.inner.events_since_snapshot.load(Ordering::Relaxed) > 0 {
+            let captured = snapshot::capture(&self.inner.state.read(), &self.inner.vectors);
+            self.inner.persist_snapshot(captured)?;
         }
         self.inner.log.sync().map_err(|source| Error::Log {
             namespace: self.inner.name.clone(),
@@ -1190,6 +973,30 @@ impl Inner {
     /// is held).
     pub(crate) fn writer_lock(&self) -> parking_lot::MutexGuard<'_, ()> {
         self.writer.lock()
+    }
+
+    /// Captures a snapshot under the writer lock and writes it (after the
+    /// lock is released); returns its seq (`None` in memory).
+    fn write_snapshot(&self) -> Result<Option<u64>> {
+        if self.snapshots.is_none() {
+            return Ok(None);
+        }
+        let captured = {
+            let _writer = self.writer_lock();
+            snapshot::capture(&self.state.read(), &self.vectors)
+        };
+        self.persist_snapshot(captured)
+    }
+
+    /// Writes a captured snapshot to the snapshot storage and notes its seq
+    /// (nothing in memory).
+    fn persist_snapshot(&self, captured: snapshot::Captured) -> Result<Option<u64>> {
+        let Some(storage) = &self.snapshots else {
+            return Ok(None);
+        };
+        let seq = snapshot::persist(storage.as_ref(), &self.log, &self.name, captured)?;
+        *self.snapshot_seq.lock() = Some(seq);
+        Ok(Some(seq))
     }
 }
 

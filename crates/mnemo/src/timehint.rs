@@ -3,7 +3,7 @@
 //! "What did Melanie paint in May 2023?" is about memories whose event time
 //! falls in May 2023. [`parse`] finds the most specific absolute date the
 //! text names and returns the period it covers (UTC), which recall rewards
-//! (see [`crate::recall`]). Recognised, case-insensitively, with or without
+//! (see the `recall` module). Recognised, case-insensitively, with or without
 //! commas and ordinal suffixes:
 //!
 //! - `2023-05-07` (a day), `2023-05` (a month);

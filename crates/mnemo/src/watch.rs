@@ -498,7 +498,7 @@ mod tests {
 
         let mut w = ns.watch(Query::new().tag("w").limit(10)).expect("watch");
         let first = current(w.try_recv());
-        assert_eq!(first, ids[..10].iter().map(|i| i.0).collect::<Vec<_>>());
+        assert_eq!(first, ids[..10].iter().map(|r| r.id.0).collect::<Vec<_>>());
         assert_eq!(w.total(), 50, "the limit cut the result");
 
         // A limit above the matches: everything, and the total says so.

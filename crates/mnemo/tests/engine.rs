@@ -111,7 +111,10 @@ fn recall_finds_by_words_and_meaning() {
             memory("Melanie painted a sunrise over the lake"),
             memory("The weather was rainy all week"),
         ])
-        .expect("batch");
+        .expect("batch")
+        .into_iter()
+        .map(|r| r.id)
+        .collect::<Vec<_>>();
     let hits = ns
         .recall("support group", 2, &Query::new())
         .expect("recall");
@@ -165,7 +168,7 @@ fn watchers_lag_explicitly() {
 #[test]
 fn reopen_replays_and_snapshots() {
     let dir = tempfile::tempdir().expect("dir");
-    let ids;
+    let ids: Vec<mnemo::MemoryId>;
     let root;
     {
         let m = Mnemo::open(dir.path()).expect("open");
@@ -182,7 +185,10 @@ fn reopen_replays_and_snapshots() {
                     })
                     .collect(),
             )
-            .expect("batch");
+            .expect("batch")
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
         ns.link(ids[0], ids[1], "next", 1.0).expect("link");
         ns.forget(ids[5]).expect("forget");
         root = ns.root().expect("root");
@@ -220,5 +226,70 @@ fn reopen_replays_and_snapshots() {
     assert!(ns.open_report().snapshot_seq.is_none());
     assert!(!ns.open_report().warnings.is_empty());
     assert_eq!(ns.count(&Query::new()), 99);
+    assert_eq!(ns.root().expect("root"), root);
+}
+
+/// `remember_batch` says per item whether it added, updated or found its
+/// memory, and the seq of the memory's current version, as if the items
+/// were remembered one by one.
+#[test]
+fn batch_outcomes_say_what_happened() {
+    use mnemo::{Outcome, Remembered};
+    let m = Mnemo::in_memory();
+    let ns = m.namespace("t").expect("ns");
+    let first = ns
+        .remember_batch(vec![memory("tea at noon"), memory("k one").key("k")])
+        .expect("batch");
+    let outcomes: Vec<Outcome> = first.iter().map(|r| r.outcome).collect();
+    assert_eq!(outcomes, vec![Outcome::Added, Outcome::Added]);
+    let seq = first[0].seq;
+    assert_eq!(first[1].seq, seq, "one record, one seq");
+    assert_eq!(ns.get(first[0].id).expect("live").updated_seq, seq.0);
+
+    let second = ns
+        .remember_batch(vec![
+            memory("tea at noon"),             // stored already
+            memory("k one").key("k"),          // same fields
+            memory("k two").key("k"),          // changes the keyed memory
+            memory("coffee at four"),          // new
+            memory("coffee at four"),          // earlier in this batch
+            memory("k two").key("k").tag("x"), // changes it again
+        ])
+        .expect("batch");
+    let (tea, keyed) = (first[0].id, first[1].id);
+    let got: Vec<(mnemo::MemoryId, Outcome)> = second.iter().map(|r| (r.id, r.outcome)).collect();
+    let coffee = second[3].id;
+    assert_eq!(
+        got,
+        vec![
+            (tea, Outcome::Unchanged),
+            (keyed, Outcome::Unchanged),
+            (keyed, Outcome::Updated),
+            (coffee, Outcome::Added),
+            (coffee, Outcome::Unchanged),
+            (keyed, Outcome::Updated),
+        ]
+    );
+    assert_eq!(second[0].seq, seq, "an unchanged memory keeps its seq");
+    let now = ns.get(keyed).expect("live");
+    assert_eq!(now.content, "k two");
+    assert_eq!(now.tags, vec!["x".to_owned()]);
+    for r in &second[1..] {
+        let Remembered { id, seq, .. } = *r;
+        assert_eq!(
+            ns.get(id).expect("live").updated_seq,
+            seq.0,
+            "the seq is the memory's current version"
+        );
+    }
+    // Nothing to write: no event, the same root.
+    let root = ns.root().expect("root");
+    let again = ns
+        .remember_batch(vec![
+            memory("tea at noon"),
+            memory("k two").key("k").tag("x"),
+        ])
+        .expect("batch");
+    assert!(again.iter().all(|r| r.outcome == Outcome::Unchanged));
     assert_eq!(ns.root().expect("root"), root);
 }

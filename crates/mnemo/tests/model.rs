@@ -481,10 +481,18 @@ impl Model {
 
     /// One item of a (possibly one-item) batch, in order.
     fn remember(&mut self, cov: &mut Coverage, it: &Item) -> u64 {
+        self.remember_outcome(cov, it).0
+    }
+
+    /// Remembers `it` and says what happened, as `remember_batch` reports
+    /// it: `added`, `updated` (a keyed memory's fields changed) or
+    /// `unchanged`.
+    fn remember_outcome(&mut self, cov: &mut Coverage, it: &Item) -> (u64, &'static str) {
         if let Some(key) = it.key
             && let Some(id) = self.by_key(key)
         {
             let m = self.mems.get_mut(&id).expect("live");
+            let before = m.clone();
             m.content.clone_from(&it.content);
             m.kind = it.kind;
             m.tags = sorted_tags(it.tags.iter().copied());
@@ -497,13 +505,14 @@ impl Model {
             m.importance = it.importance;
             m.confidence = it.confidence;
             cov.keyed_updates += 1;
-            return id;
+            let outcome = if *m == before { "unchanged" } else { "updated" };
+            return (id, outcome);
         }
         if it.key.is_none()
             && let Some(m) = self.mems.values().find(|m| m.content == it.content)
         {
             cov.dedup_hits += 1;
-            return m.id.0;
+            return (m.id.0, "unchanged");
         }
         let id = self.next_id;
         self.next_id += 1;
@@ -526,7 +535,7 @@ impl Model {
                 updated_seq: 0,
             },
         );
-        id
+        (id, "added")
     }
 
     /// Fills in the times only the engine knows (after a write).
@@ -1040,9 +1049,17 @@ fn run_ops(
                     ns.remember_batch(items.iter().map(Item::to_new).collect())
                 })?;
                 if let Some(ids) = got {
-                    let want: Vec<u64> = items.iter().map(|it| model.remember(cov, it)).collect();
-                    let ids: Vec<u64> = ids.iter().map(|id| id.0).collect();
-                    prop_assert_eq!(ids, want, "ids of batch {:?}", items);
+                    let want: Vec<(u64, &str)> = items
+                        .iter()
+                        .map(|it| model.remember_outcome(cov, it))
+                        .collect();
+                    let got: Vec<(u64, &str)> =
+                        ids.iter().map(|r| (r.id.0, r.outcome.as_str())).collect();
+                    prop_assert_eq!(got, want, "ids and outcomes of batch {:?}", items);
+                    for r in &ids {
+                        let stored = ns.get(r.id).expect("a remembered memory is live");
+                        prop_assert_eq!(stored.updated_seq, r.seq.0, "seq of {:?}", r);
+                    }
                 }
             }
             Op::Revise(t, r) => {

@@ -26,6 +26,9 @@ fn conversation(ns: &mnemo::Namespace, lines: &[&str], day: i64) -> Vec<MemoryId
             .collect(),
     )
     .unwrap()
+    .into_iter()
+    .map(|r| r.id)
+    .collect()
 }
 
 const CHAT: [&str; 8] = [

@@ -11,7 +11,7 @@ use crate::api::{Api, Doc};
 use crate::auth::Right;
 use crate::dto::{
     FactOut, ForgetOut, LinkOut, LinksOut, ListOut, ListParams, MemoryDetailOut, MemoryOut,
-    QueryIn, RememberIn, RememberOut, RetagIn, RevisionIn,
+    QueryIn, RememberIn, RememberOut, RememberedOut, RetagIn, RevisionIn,
 };
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -136,20 +136,19 @@ async fn remember(
                 .map_err(|e| ApiError::bad_request(format!("memories[{i}]: {}", e.message)))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let ids = blocking(move || {
-        if memories.len() == 1 {
-            let one = memories.into_iter().next();
-            one.map_or(Ok(Vec::new()), |m| ns.remember(m).map(|id| vec![id]))
-        } else {
-            ns.remember_batch(memories)
-        }
-        .map_err(ApiError::from)
-    })
-    .await?;
+    let done = blocking(move || ns.remember_batch(memories).map_err(ApiError::from)).await?;
     Ok((
         StatusCode::CREATED,
         ApiJson(RememberOut {
-            ids: ids.into_iter().map(|id| id.0).collect(),
+            ids: done.iter().map(|r| r.id.0).collect(),
+            results: done
+                .iter()
+                .map(|r| RememberedOut {
+                    id: r.id.0,
+                    outcome: r.outcome.as_str().to_owned(),
+                    seq: r.seq.0,
+                })
+                .collect(),
         }),
     ))
 }

@@ -11,13 +11,12 @@
 //! slow one answers its best result so far with `complete` false instead
 //! of running past the request timeout.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::Method;
 use axum::routing::post;
-use mnemo::recall::MAX_RECALL_K;
+use mnemo::recall::{ActivationGraph, MAX_RECALL_K};
 use mnemo::{Namespace, Recall, RecallOptions, SignalHit};
 
 use super::{ApiJson, ApiPath, Caller};
@@ -79,7 +78,10 @@ pub(crate) fn options(body: &RecallIn) -> Result<RecallOptions, ApiError> {
     if let Some(s) = body.spreading {
         o.spreading = s;
     }
+    // The graph's paths are the hits' explanations: asking for the graph
+    // explains the hits too.
     o.explain = body.explain || body.graph;
+    o.graph = body.graph;
     if let Some(ms) = body.budget_ms {
         o.budget = Some(Duration::from_millis(ms));
     }
@@ -95,7 +97,6 @@ async fn recall(
 ) -> Result<ApiJson<RecallOut>, ApiError> {
     let ns = caller.namespace(&state, &ns, Right::Read)?;
     let options = options(&body)?;
-    let graph = body.graph;
     let metrics = state.clone();
     let out = run(
         state.recall_pool(),
@@ -103,11 +104,9 @@ async fn recall(
         ns,
         body.query,
         options,
-        move |result, ns| {
+        move |result, _| {
             metrics.metrics().observe_recall(&result.timings);
-            // The answer (the graph reads path memories) is built on the
-            // pool's thread too.
-            answer(result, graph.then_some(ns))
+            answer(result)
         },
     )
     .await?;
@@ -158,10 +157,9 @@ fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
-/// The JSON answer of a recall.
-/// With `graph_of`, the activation graph too (path memories' text read
-/// from that namespace).
-pub(crate) fn answer(result: &Recall, graph_of: Option<&mnemo::Namespace>) -> RecallOut {
+/// The JSON answer of a recall (with the activation graph when the recall
+/// made one).
+pub(crate) fn answer(result: &Recall) -> RecallOut {
     let hits: Vec<HitOut> = result
         .hits
         .iter()
@@ -191,7 +189,7 @@ pub(crate) fn answer(result: &Recall, graph_of: Option<&mnemo::Namespace>) -> Re
             }),
         })
         .collect();
-    let graph = graph_of.map(|ns| graph(result, ns));
+    let graph = result.graph.as_ref().map(graph);
     RecallOut {
         hits,
         complete: result.complete,
@@ -210,58 +208,29 @@ pub(crate) fn answer(result: &Recall, graph_of: Option<&mnemo::Namespace>) -> Re
     }
 }
 
-/// The hits and the memories on their strongest activation paths, with
-/// the edges those paths crossed.
-fn graph(result: &Recall, ns: &mnemo::Namespace) -> GraphOut {
-    let mut nodes: BTreeMap<u64, GraphNode> = BTreeMap::new();
-    let mut edges: BTreeSet<(u64, u64, String)> = BTreeSet::new();
-    for (rank, hit) in result.hits.iter().enumerate() {
-        let id = hit.memory.id.0;
-        nodes.insert(
-            id,
-            GraphNode {
-                id,
-                content: preview(&hit.memory.content),
-                hit: true,
-                rank: Some(rank + 1),
-                score: Some(hit.score),
-                seed: false,
-            },
-        );
-    }
-    let paths = result
-        .hits
-        .iter()
-        .filter_map(|h| h.explanation.as_ref())
-        .map(|e| &e.path);
-    for path in paths {
-        for (i, step) in path.iter().enumerate() {
-            let node = nodes.entry(step.id.0).or_insert_with(|| GraphNode {
-                id: step.id.0,
-                content: ns
-                    .get(step.id)
-                    .map(|m| preview(&m.content))
-                    .unwrap_or_default(),
-                hit: false,
-                rank: None,
-                score: None,
-                seed: false,
-            });
-            if i == 0 && step.via.is_none() {
-                node.seed = true;
-            }
-            if i > 0
-                && let Some(via) = step.via
-            {
-                edges.insert((path[i - 1].id.0, step.id.0, via.name().to_owned()));
-            }
-        }
-    }
+/// The engine's activation graph as JSON, memories' text shortened.
+fn graph(g: &ActivationGraph) -> GraphOut {
     GraphOut {
-        nodes: nodes.into_values().collect(),
-        edges: edges
-            .into_iter()
-            .map(|(from, to, via)| GraphEdge { from, to, via })
+        nodes: g
+            .nodes
+            .iter()
+            .map(|n| GraphNode {
+                id: n.memory.id.0,
+                content: preview(&n.memory.content),
+                hit: n.rank.is_some(),
+                rank: n.rank,
+                score: n.score,
+                seed: n.seed,
+            })
+            .collect(),
+        edges: g
+            .edges
+            .iter()
+            .map(|e| GraphEdge {
+                from: e.from.0,
+                to: e.to.0,
+                via: e.via.name().to_owned(),
+            })
             .collect(),
     }
 }

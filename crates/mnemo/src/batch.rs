@@ -1,0 +1,342 @@
+//! A batch of remembers, planned as a pure function of the state and then
+//! committed: planning decides for each item whether it adds a memory,
+//! updates one (a client key already in use) or finds its content already
+//! there; the namespace then embeds what is new, writes the events in one
+//! log record and reports each item's [`Remembered`] outcome.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use crate::base::{MemoryId, Seq};
+use crate::event::{Remember, Retag, Revise};
+use crate::input::NewMemory;
+use crate::model::{Memory, Timestamp};
+use crate::state::State;
+
+/// What remembering one item did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// A new memory.
+    Added,
+    /// A memory with the item's client key changed (content or fields), or
+    /// an earlier item of the same batch with that key was overwritten.
+    Updated,
+    /// Nothing changed: the same content is already stored (deduplication)
+    /// or the keyed memory already has exactly these fields.
+    Unchanged,
+}
+
+impl Outcome {
+    /// `added`, `updated` or `unchanged`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Added => "added",
+            Outcome::Updated => "updated",
+            Outcome::Unchanged => "unchanged",
+        }
+    }
+}
+
+/// One item of [`crate::Namespace::remember_batch`]: its memory, what
+/// happened, and the seq of the event that last wrote the memory (for an
+/// unchanged item, the event that wrote what is there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Remembered {
+    /// The memory the item landed in.
+    pub id: MemoryId,
+    /// What happened.
+    pub outcome: Outcome,
+    /// The log position of the memory's current version.
+    pub seq: Seq,
+}
+
+/// What a batch will do, decided before anything is embedded or written.
+#[derive(Debug, Default)]
+pub(crate) struct Plan {
+    /// Per item, in order: its memory, its outcome, and (for items that
+    /// land on a memory this batch does not write) the seq of the memory's
+    /// current version.
+    pub items: Vec<(MemoryId, Outcome, Option<Seq>)>,
+    /// Memories to add, ids increasing.
+    pub fresh: Vec<(MemoryId, NewMemory)>,
+    /// Stored memories with a client key this batch uses, and what they
+    /// become.
+    pub updates: Vec<(Arc<Memory>, NewMemory)>,
+}
+
+/// Where a memory this batch writes comes from.
+enum Slot {
+    Fresh(usize),
+    Update(usize),
+}
+
+/// Plans `memories` against `state` (see [`crate::Namespace::remember_batch`]
+/// for the rules): items apply in order, as if remembered one by one, so
+/// later items see what earlier ones wrote.
+pub(crate) fn plan(state: &State, memories: Vec<NewMemory>, dedup: bool) -> Plan {
+    let mut plan = Plan::default();
+    let mut next = state.next_id;
+    let mut slot: HashMap<MemoryId, Slot> = HashMap::new();
+    let mut batch_keys: HashMap<String, MemoryId> = HashMap::new();
+    // The content each memory this batch writes has now, and the reverse.
+    let mut written: HashMap<MemoryId, String> = HashMap::new();
+    let mut by_content: HashMap<String, BTreeSet<MemoryId>> = HashMap::new();
+    fn write(
+        written: &mut HashMap<MemoryId, String>,
+        by_content: &mut HashMap<String, BTreeSet<MemoryId>>,
+        id: MemoryId,
+        content: &str,
+    ) {
+        if let Some(old) = written.insert(id, content.to_owned())
+            && let Some(ids) = by_content.get_mut(&old)
+        {
+            ids.remove(&id);
+        }
+        by_content.entry(content.to_owned()).or_default().insert(id);
+    }
+    for m in memories {
+        if let Some(key) = m.key.as_deref() {
+            let target = batch_keys.get(key).copied().or_else(|| {
+                state
+                    .by_key
+                    .get(key)
+                    .copied()
+                    .filter(|id| state.get(*id).is_some())
+            });
+            if let Some(id) = target {
+                // A later item with the same key updates what the earlier
+                // one wrote: its fields win, and `at` stays unless given.
+                write(&mut written, &mut by_content, id, &m.content);
+                let (outcome, seq) = match slot.get(&id) {
+                    Some(Slot::Fresh(i)) => (overwrite(&mut plan.fresh[*i].1, m, None), None),
+                    Some(Slot::Update(i)) => {
+                        let (old, earlier) = &mut plan.updates[*i];
+                        (
+                            overwrite(earlier, m, Some(old.at)),
+                            Some(Seq(old.updated_seq)),
+                        )
+                    }
+                    None => {
+                        let Some(old) = state.get(id).cloned() else {
+                            debug_assert!(false, "a live key points at no memory");
+                            continue;
+                        };
+                        let outcome = if upsert(&old, &m).is_empty() {
+                            Outcome::Unchanged
+                        } else {
+                            Outcome::Updated
+                        };
+                        let seq = Some(Seq(old.updated_seq));
+                        slot.insert(id, Slot::Update(plan.updates.len()));
+                        plan.updates.push((old, m));
+                        (outcome, seq)
+                    }
+                };
+                plan.items.push((id, outcome, seq));
+                continue;
+            }
+        }
+        if dedup && m.key.is_none() {
+            // The smallest id holding this content now: in the state
+            // (unless this batch changed it) or written by this batch.
+            let stored = state
+                .content_ids(&m.content)
+                .filter(|id| !written.contains_key(id))
+                .min();
+            let batch = by_content
+                .get(m.content.as_str())
+                .and_then(|ids| ids.first().copied());
+            if let Some(id) = stored.into_iter().chain(batch).min() {
+                let seq = state.get(id).map(|old| Seq(old.updated_seq));
+                plan.items.push((id, Outcome::Unchanged, seq));
+                continue;
+            }
+        }
+        let id = MemoryId(next);
+        next += 1;
+        if let Some(key) = &m.key {
+            batch_keys.insert(key.clone(), id);
+        }
+        slot.insert(id, Slot::Fresh(plan.fresh.len()));
+        write(&mut written, &mut by_content, id, &m.content);
+        plan.items.push((id, Outcome::Added, None));
+        plan.fresh.push((id, m));
+    }
+    debug_assert!(
+        plan.fresh.windows(2).all(|w| w[0].0 < w[1].0),
+        "fresh ids must increase"
+    );
+    plan
+}
+
+/// Replaces `earlier` (an item of this batch) by `later` with the same key,
+/// keeping `at` unless `later` gives one. `Updated` when `later` changes
+/// the memory as the earlier item left it (whose event time, when the
+/// earlier item gave none, is `stored_at`: the stored memory's, or unknown
+/// for a new memory); `Unchanged` otherwise.
+fn overwrite(earlier: &mut NewMemory, later: NewMemory, stored_at: Option<Timestamp>) -> Outcome {
+    let changes = later.content != earlier.content
+        || later.kind != earlier.kind
+        || normalized_tags(&later.tags) != normalized_tags(&earlier.tags)
+        || later.source != earlier.source
+        || later.metadata != earlier.metadata
+        || later
+            .at
+            .is_some_and(|at| Some(at) != earlier.at.or(stored_at))
+        || later.valid != earlier.valid
+        || later.importance != earlier.importance
+        || later.confidence != earlier.confidence;
+    let at = later.at.or(earlier.at);
+    *earlier = NewMemory { at, ..later };
+    if changes {
+        Outcome::Updated
+    } else {
+        Outcome::Unchanged
+    }
+}
+
+/// Tags sorted and without repeats, as memories hold them.
+pub(crate) fn normalized_tags(tags: &[String]) -> Vec<String> {
+    let mut tags = tags.to_vec();
+    tags.sort_unstable();
+    tags.dedup();
+    tags
+}
+
+/// The new memory event of a planned item, with its vector.
+pub(crate) fn remember_event(id: MemoryId, m: NewMemory, vector: Vec<f32>) -> Remember {
+    Remember {
+        id,
+        tags: normalized_tags(&m.tags),
+        key: m.key,
+        content: m.content,
+        kind: m.kind,
+        source: m.source,
+        metadata: m.metadata,
+        at: m.at,
+        valid: m.valid,
+        importance: m.importance,
+        confidence: m.confidence,
+        vector,
+    }
+}
+
+/// What turns a stored memory into a keyed item's fields.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct Upsert {
+    /// Changed fields; when the content changes its `vector` is the
+    /// item's own vector, or `None` when the namespace must embed it.
+    pub revise: Option<Revise>,
+    /// Changed tags.
+    pub retag: Option<Retag>,
+}
+
+impl Upsert {
+    /// Whether nothing changes.
+    pub fn is_empty(&self) -> bool {
+        self.revise.is_none() && self.retag.is_none()
+    }
+
+    /// Whether the content changes without a vector given: the namespace
+    /// must embed it.
+    pub fn needs_vector(&self) -> bool {
+        self.revise
+            .as_ref()
+            .is_some_and(|r| r.content.is_some() && r.vector.is_none())
+    }
+}
+
+/// The revision and retagging that turn `old` into `m` (pure: the content's
+/// embedding is left to the caller when `m` has no vector).
+pub(crate) fn upsert(old: &Memory, m: &NewMemory) -> Upsert {
+    let unchanged = Revise {
+        id: old.id,
+        ..Revise::default()
+    };
+    let mut revise = unchanged.clone();
+    if m.content != old.content {
+        revise.vector = m.vector.clone();
+        revise.content = Some(m.content.clone());
+    }
+    if m.kind != old.kind {
+        revise.kind = Some(m.kind);
+    }
+    if m.source != old.source {
+        revise.source = Some(m.source.clone());
+    }
+    if m.metadata != old.metadata {
+        revise.metadata = Some(m.metadata.clone());
+    }
+    if let Some(at) = m.at
+        && at != old.at
+    {
+        revise.at = Some(at);
+    }
+    if m.valid != old.valid {
+        revise.valid = Some(m.valid);
+    }
+    if m.importance != old.importance {
+        revise.importance = Some(m.importance);
+    }
+    if m.confidence != old.confidence {
+        revise.confidence = Some(m.confidence);
+    }
+    let tags = normalized_tags(&m.tags);
+    let retag = (tags != old.tags).then(|| Retag {
+        id: old.id,
+        remove: old
+            .tags
+            .iter()
+            .filter(|t| !tags.contains(t))
+            .cloned()
+            .collect(),
+        add: tags,
+    });
+    Upsert {
+        revise: (revise != unchanged).then_some(revise),
+        retag,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overwriting_with_the_same_fields_is_unchanged() {
+        let mut earlier = NewMemory::new("a").key("k").tag("x").tag("y");
+        assert_eq!(
+            overwrite(
+                &mut earlier,
+                NewMemory::new("a").key("k").tag("y").tag("x").tag("x"),
+                None
+            ),
+            Outcome::Unchanged
+        );
+        assert_eq!(
+            overwrite(&mut earlier, NewMemory::new("b").key("k"), None),
+            Outcome::Updated
+        );
+        assert_eq!(earlier.content, "b");
+        // An event time equal to the stored one changes nothing; a new
+        // one, or any one when the time is not known yet, does.
+        let t = Timestamp(5);
+        assert_eq!(
+            overwrite(&mut earlier, NewMemory::new("b").key("k").at(t), Some(t)),
+            Outcome::Unchanged
+        );
+        let mut fresh = NewMemory::new("c").key("k");
+        assert_eq!(
+            overwrite(&mut fresh, NewMemory::new("c").key("k").at(t), None),
+            Outcome::Updated
+        );
+        assert_eq!(fresh.at, Some(t));
+    }
+
+    #[test]
+    fn outcomes_name_themselves() {
+        assert_eq!(Outcome::Added.as_str(), "added");
+        assert_eq!(Outcome::Updated.as_str(), "updated");
+        assert_eq!(Outcome::Unchanged.as_str(), "unchanged");
+    }
+}

@@ -1,0 +1,77 @@
+//! Stage 1, candidates: BM25 and vector search each rank up to the
+//! candidate depth among the memories the filters admit, with each
+//! signal's scores scaled to `[0, 1]` over its list.
+
+use roaring::RoaringTreemap;
+
+use super::{SignalHit, Source, invalid};
+use crate::base::IdMap;
+use crate::error::Result;
+
+/// One memory's standing in the signals while fusing.
+#[derive(Debug, Default, Clone)]
+pub(super) struct Candidate {
+    /// Where vector search ranked it.
+    pub vector: Option<SignalHit>,
+    /// Where keyword search ranked it.
+    pub keyword: Option<SignalHit>,
+    /// Where spreading activation ranked it.
+    pub activation: Option<SignalHit>,
+}
+
+/// Every memory any signal found, by id.
+pub(super) type Candidates = IdMap<Candidate>;
+
+/// Adds BM25's best `depth` memories for `text` to `out`, scaled as a
+/// share of the best score.
+pub(super) fn keyword(
+    source: &Source<'_>,
+    text: &str,
+    depth: usize,
+    allow: Option<&RoaringTreemap>,
+    out: &mut Candidates,
+) {
+    let hits = source.state.text.search(text, depth, allow);
+    let best = hits.first().map_or(1.0, |h| h.score).max(f32::MIN_POSITIVE);
+    for (i, h) in hits.iter().enumerate() {
+        debug_assert!(h.score <= best, "BM25 hits are not sorted best first");
+        out.entry(h.id).or_default().keyword = Some(SignalHit {
+            rank: i + 1,
+            score: h.score,
+            normalized: h.score / best,
+        });
+    }
+}
+
+/// Adds the `depth` nearest memories to `vector` to `out`, the cosine
+/// scaled to its place between the last and the best candidate's.
+pub(super) fn vector(
+    source: &Source<'_>,
+    vector: &[f32],
+    depth: usize,
+    allow: Option<&RoaringTreemap>,
+    out: &mut Candidates,
+) -> Result<()> {
+    let hits = source
+        .vectors
+        .search(vector, depth, allow)
+        .map_err(|e| invalid(source.namespace, ("recall vector", e.to_string())))?;
+    let (best, last) = match (hits.first(), hits.last()) {
+        (Some(b), Some(l)) => (1.0 - b.distance, 1.0 - l.distance),
+        _ => (1.0, 0.0),
+    };
+    let span = (best - last).max(f32::MIN_POSITIVE);
+    for (i, n) in hits.iter().enumerate() {
+        let score = 1.0 - n.distance;
+        out.entry(n.id).or_default().vector = Some(SignalHit {
+            rank: i + 1,
+            score,
+            normalized: if hits.len() == 1 {
+                1.0
+            } else {
+                (score - last) / span
+            },
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,212 @@
+//! Stage 4, fusion: each candidate's signals combine into one score (scaled
+//! scores or reciprocal rank, see [`Fusion`]), with recency, importance, a
+//! date the query names and tags the query names on top; the best `k`
+//! are selected with a bounded heap.
+
+use std::cmp::Ordering;
+use std::time::Duration;
+
+use super::SignalHit;
+use super::candidates::{Candidate, Candidates};
+use super::options::{Fusion, RRF_K, RecallOptions, SignalWeights};
+use crate::base::TopK;
+use crate::model::{Memory, Timestamp};
+use crate::query::TimeRange;
+use crate::state::State;
+
+/// A memory and its score, ordered best first: higher score, then lower id
+/// (so [`TopK`] keeps the best and ties break the same way every time).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Ranked {
+    /// Higher is better.
+    pub score: f32,
+    /// The memory.
+    pub id: u64,
+}
+
+impl Ord for Ranked {
+    fn cmp(&self, other: &Self) -> Ordering {
+        other
+            .score
+            .total_cmp(&self.score)
+            .then(self.id.cmp(&other.id))
+    }
+}
+
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Ranked {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Ranked {}
+
+/// A signal's part of the fused score (0 when it did not find the memory).
+pub(super) fn part(fusion: Fusion, weight: f32, hit: Option<&SignalHit>) -> f32 {
+    hit.map_or(0.0, |h| match fusion {
+        Fusion::Scores => weight * h.normalized,
+        Fusion::ReciprocalRank => weight / (RRF_K + h.rank as f32),
+    })
+}
+
+/// The vector, keyword and activation parts of a candidate's score.
+pub(super) fn signal_parts(options: &RecallOptions, c: &Candidate) -> [f32; 3] {
+    let (f, w) = (options.fusion, &options.weights);
+    [
+        part(f, w.vector, c.vector.as_ref()),
+        part(f, w.keyword, c.keyword.as_ref()),
+        part(f, w.activation, c.activation.as_ref()),
+    ]
+}
+
+/// What the query adds on top of the signals: recency, importance, a date
+/// it names and tags it names.
+pub(super) struct Bonuses<'a> {
+    weights: &'a SignalWeights,
+    newest: Timestamp,
+    half_life: Duration,
+    time_hint: Option<TimeRange>,
+    query_lower: String,
+}
+
+impl<'a> Bonuses<'a> {
+    /// The bonuses of a recall of `text` at a time when the namespace's
+    /// newest event time is `newest`.
+    pub fn new(
+        options: &'a RecallOptions,
+        text: &str,
+        newest: Timestamp,
+        time_hint: Option<TimeRange>,
+    ) -> Self {
+        Self {
+            weights: &options.weights,
+            newest,
+            half_life: options.recency_half_life,
+            time_hint,
+            query_lower: text.to_lowercase(),
+        }
+    }
+
+    /// `[recency, importance, time, tags]` for `m`.
+    pub fn of(&self, m: &Memory) -> [f32; 4] {
+        let w = self.weights;
+        [
+            if w.recency > 0.0 {
+                w.recency * recency(self.newest, m.at, self.half_life)
+            } else {
+                0.0
+            },
+            w.importance * m.importance,
+            if self.time_hint.is_some_and(|r| r.contains(m.at)) {
+                w.time
+            } else {
+                0.0
+            },
+            if w.tags > 0.0 && m.tags.iter().any(|t| names_tag(&self.query_lower, t)) {
+                w.tags
+            } else {
+                0.0
+            },
+        ]
+    }
+}
+
+/// The `options.k` best candidates by fused score, best first, leaving out
+/// memories the facts withhold beyond `options.max_quarantine` and
+/// candidates no longer live.
+pub(super) fn top(
+    state: &State,
+    candidates: &Candidates,
+    options: &RecallOptions,
+    bonuses: &Bonuses<'_>,
+) -> Vec<Ranked> {
+    let withholds = state.facts.withholds_any();
+    let mut top = TopK::new(options.k);
+    for (&id, c) in candidates {
+        if withholds
+            && state
+                .facts
+                .withheld(id)
+                .is_some_and(|level| level > options.max_quarantine)
+        {
+            continue;
+        }
+        let Some(m) = state.memories.get(&id) else {
+            continue;
+        };
+        let score =
+            signal_parts(options, c).iter().sum::<f32>() + bonuses.of(m).iter().sum::<f32>();
+        top.push(Ranked { score, id });
+    }
+    top.into_sorted_vec()
+}
+
+/// `2^(-age / half_life)`: 1 for the newest memory, 1/2 one half-life
+/// older.
+fn recency(newest: Timestamp, at: Timestamp, half_life: Duration) -> f32 {
+    let age = newest.0.saturating_sub(at.0).max(0) as f64;
+    let half = half_life.as_nanos().max(1) as f64;
+    (-(age / half) * std::f64::consts::LN_2).exp() as f32
+}
+
+/// Whether `query` (lower-cased) names `tag` as whole words, ignoring case:
+/// "what did Caroline paint" names the tag `caroline`, not `car`.
+fn names_tag(query: &str, tag: &str) -> bool {
+    if tag.chars().count() < 2 {
+        return false;
+    }
+    let tag = tag.to_lowercase();
+    let is_word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+    query.match_indices(tag.as_str()).any(|(at, _)| {
+        !is_word(query[..at].chars().next_back())
+            && !is_word(query[at + tag.len()..].chars().next())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_are_named_as_whole_words() {
+        let q = "what did caroline paint in the car-park near the carpool?";
+        assert!(names_tag(q, "Caroline"));
+        assert!(names_tag(q, "car-park"));
+        assert!(names_tag(q, "park"));
+        assert!(!names_tag(q, "carp"));
+        assert!(!names_tag(q, "pool"));
+        assert!(!names_tag(q, "line"));
+        assert!(!names_tag(q, "a"));
+        assert!(names_tag("ask émile about it", "Émile"));
+        assert!(!names_tag("", "caroline"));
+    }
+
+    #[test]
+    fn recency_halves_per_half_life() {
+        let day = Duration::from_secs(86_400);
+        let now = Timestamp(10 * 86_400 * 1_000_000_000);
+        assert!((recency(now, now, day) - 1.0).abs() < 1e-6);
+        let earlier = Timestamp(9 * 86_400 * 1_000_000_000);
+        assert!((recency(now, earlier, day) - 0.5).abs() < 1e-6);
+        // A memory dated after the newest one counts as new.
+        assert!((recency(earlier, now, day) - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn ranked_orders_best_first_then_by_id() {
+        let mut v = vec![
+            Ranked { score: 0.5, id: 3 },
+            Ranked { score: 0.9, id: 7 },
+            Ranked { score: 0.5, id: 1 },
+        ];
+        v.sort();
+        let ids: Vec<u64> = v.iter().map(|r| r.id).collect();
+        assert_eq!(ids, vec![7, 1, 3]);
+    }
+}
