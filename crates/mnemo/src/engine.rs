@@ -1,13 +1,87 @@
-//! [`Mnemo`]: a directory (or memory) holding namespaces.
+//! [`Mnemo`]: a directory (or memory) holding namespaces, and
+//! [`StorageProvider`]: where an engine keeps its files.
+//!
+//! On a real disk the engine's directory holds one directory per
+//! namespace, each with a `log` directory (the event log, locked while
+//! open) and a `snapshots` directory (created by the first snapshot):
+//!
+//! ```text
+//! DIR/<namespace>/log/{base_seq:020}.seg, LOCK, MERKLE-PREFIX
+//! DIR/<namespace>/snapshots/{seq:020}.snap
+//! ```
+//!
+//! Every file goes through a [`mnemo_log::Storage`]; [`Mnemo::open_on`]
+//! takes any provider of them, such as a simulated disk that loses unsynced
+//! writes at a seeded power failure.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use mnemo_log::Storage;
 use parking_lot::Mutex;
 
 use crate::error::{Error, Result};
-use crate::namespace::{Namespace, Progress};
+use crate::namespace::{Namespace, NamespaceFiles, Progress};
 use crate::options::Options;
+
+/// Where an engine keeps its namespaces' files: for each namespace one
+/// [`Storage`] for its log and one for its snapshots.
+///
+/// [`Mnemo::open`] uses directories on a real disk; implement this to open
+/// an engine on other storage with [`Mnemo::open_on`]: a simulated disk in
+/// fault-injection tests (see `tests/power_loss.rs`), or an embedder's own
+/// storage. Snapshots need only [`Storage::list`], [`Storage::read`],
+/// [`Storage::write_atomic_parts`] and [`Storage::remove`].
+pub trait StorageProvider: Send + Sync {
+    /// Where the files are, for messages.
+    fn location(&self) -> String;
+    /// The storage of namespace `namespace`'s log, created if needed. A
+    /// provider that can be shared between processes locks it here (and
+    /// fails with [`mnemo_log::Error::Locked`] when another writer holds
+    /// it).
+    fn log(&self, namespace: &str) -> mnemo_log::Result<Arc<dyn Storage>>;
+    /// The storage of namespace `namespace`'s snapshots. It may be empty or
+    /// not exist yet (listing it may fail until the first snapshot).
+    fn snapshots(&self, namespace: &str) -> mnemo_log::Result<Arc<dyn Storage>>;
+    /// Names of the namespaces stored (those with a log).
+    fn namespaces(&self) -> Vec<String>;
+}
+
+/// Namespaces as directories under `dir` on a real disk (see the module
+/// docs for the layout).
+#[cfg(not(target_arch = "wasm32"))]
+struct DirectoryProvider {
+    dir: PathBuf,
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl StorageProvider for DirectoryProvider {
+    fn location(&self) -> String {
+        self.dir.display().to_string()
+    }
+
+    fn log(&self, namespace: &str) -> mnemo_log::Result<Arc<dyn Storage>> {
+        let dir = self.dir.join(namespace).join("log");
+        Ok(Arc::new(mnemo_log::FsStorage::open(dir)?))
+    }
+
+    fn snapshots(&self, namespace: &str) -> mnemo_log::Result<Arc<dyn Storage>> {
+        let dir = self.dir.join(namespace).join("snapshots");
+        Ok(Arc::new(mnemo_log::FsStorage::open_lazily(dir)))
+    }
+
+    fn namespaces(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .filter(|e| e.path().join("log").is_dir())
+            .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+            .collect()
+    }
+}
 
 /// The engine: opens namespaces on first use and keeps them open.
 ///
@@ -23,7 +97,10 @@ use crate::options::Options;
 /// # Ok::<(), mnemo::Error>(())
 /// ```
 pub struct Mnemo {
+    /// The directory, when on a real disk.
     dir: Option<PathBuf>,
+    /// Where the files are (none in memory).
+    storage: Option<Arc<dyn StorageProvider>>,
     options: Options,
     open: Mutex<HashMap<String, Namespace>>,
 }
@@ -32,6 +109,7 @@ impl std::fmt::Debug for Mnemo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Mnemo")
             .field("dir", &self.dir)
+            .field("storage", &self.storage.as_ref().map(|s| s.location()))
             .field("options", &self.options)
             .finish_non_exhaustive()
     }
@@ -72,6 +150,7 @@ impl Mnemo {
     }
 
     /// Opens the engine in `dir` with `options`.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn open_with(dir: impl AsRef<Path>, options: Options) -> Result<Mnemo> {
         let dir = dir.as_ref().to_path_buf();
         std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
@@ -79,10 +158,72 @@ impl Mnemo {
             source,
         })?;
         Ok(Mnemo {
+            storage: Some(Arc::new(DirectoryProvider { dir: dir.clone() })),
             dir: Some(dir),
             options,
             open: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Opens the engine in `dir` with `options`: always an error in the
+    /// browser, which has no file system (use [`Mnemo::in_memory`] or
+    /// [`Mnemo::open_on`]).
+    #[cfg(target_arch = "wasm32")]
+    pub fn open_with(dir: impl AsRef<Path>, options: Options) -> Result<Mnemo> {
+        let _ = options;
+        Err(Error::Io {
+            path: dir.as_ref().display().to_string(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::Unsupported,
+                "no file system on this target: use Mnemo::in_memory",
+            ),
+        })
+    }
+
+    /// Opens the engine kept on `storage` with `options`: every log and
+    /// snapshot file goes through it. For fault-injection tests (a
+    /// simulated disk that loses unsynced writes) and for embedders with
+    /// storage of their own; [`Mnemo::open_with`] is this on a directory.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use mnemo::{Mnemo, NewMemory, Options, StorageProvider};
+    /// use mnemo_log::{Storage, sim::SimDisk};
+    ///
+    /// /// Every namespace in a directory of one simulated disk.
+    /// struct Sim(SimDisk);
+    ///
+    /// impl StorageProvider for Sim {
+    ///     fn location(&self) -> String {
+    ///         self.0.location()
+    ///     }
+    ///     fn log(&self, ns: &str) -> mnemo_log::Result<Arc<dyn Storage>> {
+    ///         Ok(Arc::new(self.0.dir(ns).dir("log")))
+    ///     }
+    ///     fn snapshots(&self, ns: &str) -> mnemo_log::Result<Arc<dyn Storage>> {
+    ///         Ok(Arc::new(self.0.dir(ns).dir("snapshots")))
+    ///     }
+    ///     fn namespaces(&self) -> Vec<String> {
+    ///         self.0.dirs()
+    ///     }
+    /// }
+    ///
+    /// let disk = SimDisk::new();
+    /// let mnemo = Mnemo::open_on(Arc::new(Sim(disk.clone())), Options::default());
+    /// let id = mnemo.namespace("alice")?.remember(NewMemory::new("likes green tea"))?;
+    /// drop(mnemo);
+    /// let reopened = Mnemo::open_on(Arc::new(Sim(disk.power_fail(7))), Options::default());
+    /// assert_eq!(reopened.namespaces(), ["alice"]);
+    /// assert!(reopened.namespace("alice")?.get(id).is_some());
+    /// # Ok::<(), mnemo::Error>(())
+    /// ```
+    pub fn open_on(storage: Arc<dyn StorageProvider>, options: Options) -> Mnemo {
+        Mnemo {
+            dir: None,
+            storage: Some(storage),
+            options,
+            open: Mutex::new(HashMap::new()),
+        }
     }
 
     /// An engine that keeps everything in memory, with default options.
@@ -94,12 +235,13 @@ impl Mnemo {
     pub fn in_memory_with(options: Options) -> Mnemo {
         Mnemo {
             dir: None,
+            storage: None,
             options,
             open: Mutex::new(HashMap::new()),
         }
     }
 
-    /// The directory, if on disk.
+    /// The directory, if on a real disk.
     pub fn dir(&self) -> Option<&Path> {
         self.dir.as_deref()
     }
@@ -126,8 +268,21 @@ impl Mnemo {
         if let Some(ns) = open.get(name) {
             return Ok(ns.clone());
         }
+        let files = match &self.storage {
+            Some(storage) => {
+                let opened = storage
+                    .log(name)
+                    .and_then(|log| Ok((log, storage.snapshots(name)?)));
+                let (log, snapshots) = opened.map_err(|source| Error::Log {
+                    namespace: name.to_owned(),
+                    source,
+                })?;
+                Some(NamespaceFiles { log, snapshots })
+            }
+            None => None,
+        };
         let dir = self.dir.as_ref().map(|d| d.join(name));
-        let ns = Namespace::open(name, dir.as_deref(), self.options.clone(), progress)?;
+        let ns = Namespace::open(name, dir.as_deref(), files, self.options.clone(), progress)?;
         open.insert(name.to_owned(), ns.clone());
         Ok(ns)
     }
@@ -135,17 +290,13 @@ impl Mnemo {
     /// Names of the namespaces stored (on disk) or open (in memory).
     pub fn namespaces(&self) -> Vec<String> {
         let mut names: Vec<String> = self.open.lock().keys().cloned().collect();
-        if let Some(dir) = &self.dir
-            && let Ok(entries) = std::fs::read_dir(dir)
-        {
-            for e in entries.flatten() {
-                if let Some(name) = e.file_name().to_str()
-                    && validate_namespace(name).is_ok()
-                    && e.path().join("log").is_dir()
-                {
-                    names.push(name.to_owned());
-                }
-            }
+        if let Some(storage) = &self.storage {
+            names.extend(
+                storage
+                    .namespaces()
+                    .into_iter()
+                    .filter(|name| validate_namespace(name).is_ok()),
+            );
         }
         names.sort();
         names.dedup();

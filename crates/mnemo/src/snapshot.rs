@@ -18,8 +18,12 @@
 //! | 64 | len | four sections, each a u64 length then its bytes: (1) postcard of the memories, links, next id, embedder, facts, conflicts and the pattern store (itself postcard, nested as bytes); (2) the BM25 index (`text` module format); (3) the HNSW graph (`mnemo-vector` format; empty when there is none); (4) the vectors not yet in the graph (`mnemo-vector` flat format) |
 //! | 64+len | 8 | XXH3-64 of bytes `0..64+len` |
 //!
-//! A snapshot is written to a temporary file, synced, renamed into place
-//! and the directory synced; the two newest are kept. Opening takes the
+//! Snapshots are kept through a [`Storage`] of their own (the directory
+//! above on a real disk; a simulated disk in fault tests). A snapshot is
+//! written with [`Storage::write_atomic_parts`]: to a temporary file
+//! (`{seq:020}.snap.tmp`), synced, renamed into place and the directory
+//! synced, so after any failure it is either wholly there or absent; the
+//! two newest are kept. Opening takes the
 //! newest snapshot that passes every check (checksum, seq within the log,
 //! Merkle root equal to the log's at that seq, every section decoding and
 //! agreeing on counts), restores it and replays the events after it. A
@@ -27,23 +31,23 @@
 //! one tried; with none left the whole log is replayed. Snapshots never
 //! hold anything the log does not, so losing them loses no data.
 //!
-//! Capturing holds the namespace's writer lock (writes wait, reads do
-//! not) while the state is copied by reference and the indices encoded;
-//! the file is written after the lock is released.
+//! This module sees a namespace only through what it is given: the state
+//! and vector index to capture, the storage to keep files in and the log
+//! they must agree with. The caller holds the namespace's writer lock
+//! while capturing (writes wait, reads do not): the state is copied by
+//! reference and the indices encoded; the file is written after the lock
+//! is released.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::Xxh3;
 
-use mnemo_log::Log;
+use mnemo_log::{Log, Storage};
 
 use crate::error::{Error, Result};
 use crate::facts::{FactStore, FactsImage};
 use crate::model::{Link, Memory, MemoryId};
-use crate::namespace::Inner;
 use crate::patterns::PatternStore;
 use crate::state::State;
 use crate::text::TextIndex;
@@ -92,10 +96,10 @@ pub(crate) struct Captured {
     pending: Vec<u8>,
 }
 
-/// Copies what a snapshot needs. The caller holds the writer lock, so no
-/// event is half-folded.
-pub(crate) fn capture(inner: &Inner) -> Captured {
-    let state = inner.state.read();
+/// Copies what a snapshot needs from a namespace's folded state and its
+/// vector index. The caller holds the writer lock, so no event is
+/// half-folded.
+pub(crate) fn capture(state: &State, vectors: &VectorIndex) -> Captured {
     let mut memories: Vec<Arc<Memory>> = state.memories.values().cloned().collect();
     memories.sort_unstable_by_key(|m| m.id);
     let mut links = Vec::with_capacity(state.link_count());
@@ -111,7 +115,7 @@ pub(crate) fn capture(inner: &Inner) -> Captured {
     }
     let mut text = Vec::new();
     state.text.encode(&mut text);
-    let (graph, pending) = inner.vectors.encode();
+    let (graph, pending) = vectors.encode();
     Captured {
         seq: state.next_seq,
         next_id: state.next_id,
@@ -132,40 +136,30 @@ pub(crate) fn capture(inner: &Inner) -> Captured {
     }
 }
 
-fn snapshot_dir(inner: &Inner) -> Option<PathBuf> {
-    inner.dir.as_ref().map(|d| d.join("snapshots"))
+/// The file name of the snapshot covering `seq` events.
+fn file_name(seq: u64) -> String {
+    format!("{seq:020}.snap")
 }
 
-fn io_error(path: &Path, source: std::io::Error) -> Error {
-    Error::Io {
-        path: path.display().to_string(),
-        source,
-    }
+/// Where a file of `storage` is, for messages (its path on a real disk).
+fn file_path(storage: &dyn Storage, name: &str) -> String {
+    format!("{}/{name}", storage.location())
 }
 
-/// Captures and writes a snapshot, taking the writer lock for the capture.
-pub(crate) fn write(inner: &Inner) -> Result<Option<u64>> {
-    if inner.dir.is_none() {
-        return Ok(None);
-    }
-    let captured = {
-        let _writer = inner.writer_lock();
-        capture(inner)
-    };
-    persist(inner, captured).map(Some)
-}
-
-/// Writes a captured snapshot to disk (see the module docs).
-pub(crate) fn persist(inner: &Inner, c: Captured) -> Result<u64> {
-    let Some(dir) = snapshot_dir(inner) else {
-        return Ok(c.seq);
-    };
-    std::fs::create_dir_all(&dir).map_err(|e| io_error(&dir, e))?;
+/// Writes a captured snapshot of the namespace `namespace`, whose log is
+/// `log`, to `storage` (see the module docs) and removes all but the
+/// newest few; returns the snapshot's seq.
+pub(crate) fn persist(
+    storage: &dyn Storage,
+    log: &Log,
+    namespace: &str,
+    c: Captured,
+) -> Result<u64> {
     let root = if c.seq == 0 {
         mnemo_log::merkle::empty_root()
     } else {
-        inner.log.root_at(c.seq).map_err(|source| Error::Log {
-            namespace: inner.name.clone(),
+        log.root_at(c.seq).map_err(|source| Error::Log {
+            namespace: namespace.to_owned(),
             source,
         })?
     };
@@ -188,78 +182,75 @@ pub(crate) fn persist(inner: &Inner, c: Captured) -> Result<u64> {
     header.extend_from_slice(&c.seq.to_le_bytes());
     header.extend_from_slice(&root);
     header.extend_from_slice(&len.to_le_bytes());
-    let final_path = dir.join(format!("{:020}.snap", c.seq));
-    let tmp_path = dir.join(format!("{:020}.snap.tmp", c.seq));
-    let written = (|| -> std::io::Result<()> {
-        let file = std::fs::File::create(&tmp_path)?;
-        let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
-        let mut hasher = Xxh3::new();
-        let mut put = |bytes: &[u8]| -> std::io::Result<()> {
-            hasher.update(bytes);
-            out.write_all(bytes)
-        };
-        put(&header)?;
-        for s in sections {
-            put(&(s.len() as u64).to_le_bytes())?;
-            put(s)?;
-        }
-        out.write_all(&hasher.digest().to_le_bytes())?;
-        let file = out.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()
-    })();
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp_path);
-        return Err(io_error(&tmp_path, e));
+    let lengths = sections.map(|s| (s.len() as u64).to_le_bytes());
+    let mut parts: Vec<&[u8]> = Vec::with_capacity(2 + 2 * sections.len());
+    parts.push(&header);
+    for (length, section) in lengths.iter().zip(sections) {
+        parts.push(length);
+        parts.push(section);
     }
-    std::fs::rename(&tmp_path, &final_path).map_err(|e| io_error(&final_path, e))?;
-    if let Ok(d) = std::fs::File::open(&dir) {
-        let _ = d.sync_all();
+    let mut hasher = Xxh3::new();
+    for part in &parts {
+        hasher.update(part);
     }
-    *inner.snapshot_seq.lock() = Some(c.seq);
-    // Keep the newest few.
-    let mut all = list(&dir);
-    all.sort_unstable_by_key(|e| std::cmp::Reverse(e.0));
-    for (_, path) in all.into_iter().skip(KEEP) {
-        let _ = std::fs::remove_file(path);
+    let sum = hasher.digest().to_le_bytes();
+    parts.push(&sum);
+    let name = file_name(c.seq);
+    storage
+        .write_atomic_parts(&name, &parts)
+        .map_err(|source| Error::Io {
+            path: file_path(storage, &name),
+            source,
+        })?;
+    // Keep the newest few. A removal that fails or is lost in a crash only
+    // leaves an older snapshot behind, which opening never prefers.
+    for (_, old) in newest_first(storage).into_iter().skip(KEEP) {
+        let _ = storage.remove(&old);
     }
     Ok(c.seq)
 }
 
-/// Snapshot files in `dir` with their seqs, in no order.
-pub(crate) fn list(dir: &Path) -> Vec<(u64, PathBuf)> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
+/// Snapshot files of `storage` with their seqs, newest first (none when
+/// the storage cannot be listed, e.g. before the first snapshot made its
+/// directory).
+fn newest_first(storage: &dyn Storage) -> Vec<(u64, String)> {
+    let Ok(names) = storage.list() else {
         return Vec::new();
     };
-    entries
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let name = e.file_name();
-            let name = name.to_str()?;
-            let seq = name.strip_suffix(".snap")?.parse::<u64>().ok()?;
-            Some((seq, e.path()))
-        })
-        .collect()
+    let mut all: Vec<(u64, String)> = names
+        .into_iter()
+        .filter_map(|name| Some((name.strip_suffix(".snap")?.parse::<u64>().ok()?, name)))
+        .collect();
+    all.sort_unstable_by_key(|e| std::cmp::Reverse(e.0));
+    all
 }
 
-/// Loads the newest valid snapshot: the restored state and its seq, plus a
-/// warning for every snapshot that failed a check. `vectors` receives the
-/// snapshot's vectors (and is left empty when none loads).
-pub(crate) fn load_newest(
-    dir: &Path,
+/// A snapshot restored by [`restore`].
+pub(crate) struct Restored {
+    /// The folded state of events `0..seq` (vectors are in the index given).
+    pub(crate) state: State,
+    /// The events it covers.
+    pub(crate) seq: u64,
+}
+
+/// Loads the newest valid snapshot kept in `storage` for the namespace
+/// whose log is `log`, plus a warning for every snapshot that failed a
+/// check. `vectors` receives the snapshot's vectors (and is left empty when
+/// none loads).
+pub(crate) fn restore(
+    storage: &dyn Storage,
     log: &Log,
     vectors: &VectorIndex,
-) -> (Option<(State, u64)>, Vec<String>) {
-    let mut all = list(dir);
-    all.sort_unstable_by_key(|e| std::cmp::Reverse(e.0));
+) -> (Option<Restored>, Vec<String>) {
     let mut warnings = Vec::new();
-    for (_, path) in all {
-        match load(&path, log, vectors) {
-            Ok(found) => return (Some(found), warnings),
+    for (_, name) in newest_first(storage) {
+        match load(storage, &name, log, vectors) {
+            Ok((state, seq)) => return (Some(Restored { state, seq }), warnings),
             Err(reason) => {
                 vectors.clear();
                 warnings.push(format!(
                     "snapshot {} is unusable ({reason}); falling back to an older snapshot or a full replay",
-                    path.display()
+                    file_path(storage, &name)
                 ));
             }
         }
@@ -298,12 +289,13 @@ impl<'a> Cursor<'a> {
 
 /// Checks and decodes one snapshot file. The vector index is restored on a
 /// second thread while the state is rebuilt (native targets).
-pub(crate) fn load(
-    path: &Path,
+fn load(
+    storage: &dyn Storage,
+    name: &str,
     log: &Log,
     vectors: &VectorIndex,
 ) -> std::result::Result<(State, u64), String> {
-    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    let bytes = storage.read(name).map_err(|e| e.to_string())?;
     let parts = split(&bytes, log)?;
     let restore = |parts: &Parts<'_>| {
         vectors
@@ -484,24 +476,36 @@ pub fn inspect(bytes: &[u8], log: &Log) -> std::result::Result<SnapshotSummary, 
     })
 }
 
-/// Checks the newest snapshot of a namespace directory against a full
+/// Checks the newest snapshot in the directory `snapshots` against a full
 /// replay of the log up to its seq: same memories, same links. Returns the
 /// snapshot's seq (`None` when there is no snapshot).
+#[cfg(not(target_arch = "wasm32"))]
 pub fn verify_against_log(
-    snapshots: &Path,
+    snapshots: &std::path::Path,
     log: &Log,
     replayed: impl FnOnce(u64) -> Result<State>,
 ) -> Result<Option<u64>> {
-    let mut all = list(snapshots);
-    all.sort_unstable_by_key(|e| std::cmp::Reverse(e.0));
-    let Some((_, path)) = all.into_iter().next() else {
+    verify_against_log_on(&mnemo_log::FsStorage::open_lazily(snapshots), log, replayed)
+}
+
+/// [`verify_against_log`] for snapshots kept on any [`Storage`].
+pub fn verify_against_log_on(
+    snapshots: &dyn Storage,
+    log: &Log,
+    replayed: impl FnOnce(u64) -> Result<State>,
+) -> Result<Option<u64>> {
+    let Some((_, name)) = newest_first(snapshots).into_iter().next() else {
         return Ok(None);
     };
+    let path = file_path(snapshots, &name);
     let bad = |reason: String| Error::Snapshot {
-        path: path.display().to_string(),
+        path: path.clone(),
         reason,
     };
-    let bytes = std::fs::read(&path).map_err(|e| io_error(&path, e))?;
+    let bytes = snapshots.read(&name).map_err(|source| Error::Io {
+        path: path.clone(),
+        source,
+    })?;
     let parts = split(&bytes, log).map_err(bad)?;
     let seq = parts.seq;
     let state = rebuild(&parts).map_err(bad)?;
@@ -559,7 +563,7 @@ mod tests {
                     .collect(),
             )
             .expect("remember");
-        ns.link(ids[0], ids[1], "next", 0.5).expect("link");
+        ns.link(ids[0].id, ids[1].id, "next", 0.5).expect("link");
         let seq = ns.snapshot().expect("snapshot").expect("on disk");
         let bytes = std::fs::read(
             dir.path()
