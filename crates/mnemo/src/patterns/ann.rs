@@ -152,6 +152,10 @@ impl PatternStore {
         {
             self.ann.pending.insert(at, id);
         }
+        debug_assert!(
+            self.ann.pending.windows(2).all(|w| w[0] < w[1]),
+            "pending ids ascending, unique"
+        );
         if flush && self.ann.pending.len() >= ANN_PENDING_MAX {
             self.ann_flush();
         }

@@ -53,3 +53,51 @@ pub(super) fn unit_vector(v: &[f32], dimension: usize) -> Option<Vec<f32>> {
     let mut out = Vec::with_capacity(dimension);
     normalize_into(v, &mut out).then_some(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dot_sums_in_the_documented_order() {
+        // 19 components: two blocks of eight lanes, then a tail of three.
+        let a: Vec<f32> = (0..19).map(|i| 0.1 + i as f32 * 0.37).collect();
+        let b: Vec<f32> = (0..19).map(|i| 1.3 - i as f32 * 0.11).collect();
+        let mut lanes = [0.0f32; 8];
+        for block in 0..2 {
+            for (l, lane) in lanes.iter_mut().enumerate() {
+                *lane += a[block * 8 + l] * b[block * 8 + l];
+            }
+        }
+        let tail = (16..19).fold(0.0f32, |t, i| t + a[i] * b[i]);
+        let expected = (((lanes[0] + lanes[4]) + (lanes[1] + lanes[5]))
+            + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7])))
+            + tail;
+        assert_eq!(dot(&a, &b).to_bits(), expected.to_bits());
+        // Over the shorter length.
+        assert_eq!(dot(&a[..3], &b), dot(&a[..3], &b[..3]));
+        assert_eq!(dot(&[], &b), 0.0);
+    }
+
+    #[test]
+    fn normalize_into_gives_unit_length_or_zeros() {
+        let mut out = Vec::new();
+        assert!(normalize_into(&[3.0, 4.0], &mut out));
+        assert_eq!(out, [0.6, 0.8]);
+        assert!(!normalize_into(&[0.0, 0.0, 0.0], &mut out));
+        assert_eq!(out, [0.0; 3]);
+        assert!(!normalize_into(&[f32::MAX, f32::MAX], &mut out));
+        assert_eq!(out, [0.0; 2], "an overflowing norm is unusable");
+    }
+
+    #[test]
+    fn unit_vector_refuses_what_the_store_cannot_use() {
+        let unit = unit_vector(&[2.0, 0.0], 2).expect("valid");
+        assert_eq!(unit, [1.0, 0.0]);
+        assert_eq!(unit_vector(&[1.0, 0.0], 3), None, "wrong length");
+        assert_eq!(unit_vector(&[f32::NAN, 1.0], 2), None, "not finite");
+        assert_eq!(unit_vector(&[f32::INFINITY, 1.0], 2), None, "not finite");
+        assert_eq!(unit_vector(&[0.0, 0.0], 2), None, "no length");
+        assert_eq!(unit_vector(&[], 0), None, "no dimension");
+    }
+}

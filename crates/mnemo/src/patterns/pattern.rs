@@ -134,6 +134,11 @@ impl Slot {
     /// Adds a member whose id is above every current member's, without
     /// refreshing the derived statistics.
     pub(super) fn add(&mut self, t: &Trajectory, unit: &[f32]) {
+        debug_assert_eq!(unit.len(), self.sum.len(), "unit vector of the dimension");
+        debug_assert!(
+            self.members.last().is_none_or(|&m| m < t.id),
+            "members are added in ascending id order"
+        );
         for (s, &x) in self.sum.iter_mut().zip(unit) {
             *s += x;
         }
@@ -185,6 +190,18 @@ impl Slot {
     /// bits.
     pub(super) fn refresh(&mut self) {
         let p = &mut self.pattern;
+        debug_assert_eq!(p.count, self.members.len() as u64, "count is the members");
+        debug_assert!(self.successes <= p.count, "successes within count");
+        debug_assert_eq!(
+            self.executor_sums.len(),
+            p.executors.len(),
+            "executor sums parallel to the statistics"
+        );
+        debug_assert_eq!(
+            p.executors.iter().map(|e| e.count).sum::<u64>(),
+            p.count,
+            "executor counts add up to the pattern's"
+        );
         normalize_into(&self.sum, &mut p.centroid);
         let n = p.count.max(1) as f64;
         p.success_rate = (self.successes as f64 / n) as f32;

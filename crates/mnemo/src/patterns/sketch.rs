@@ -24,6 +24,11 @@ pub(super) fn sketch_words(dimension: usize) -> usize {
 
 /// Writes the sign sketch of `v` (bit `i` set when `v[i] > 0`) into `out`.
 pub(super) fn sketch_into(v: &[f32], out: &mut [u64]) {
+    debug_assert_eq!(
+        out.len(),
+        sketch_words(v.len()),
+        "sketch words match the dimension"
+    );
     out.fill(0);
     for (word, chunk) in out.iter_mut().zip(v.chunks(64)) {
         *word = chunk
@@ -67,6 +72,12 @@ impl ScanKey<'_> {
 /// Keeps the `c` best of `buf` (key descending, ties: lower index) and
 /// returns the key a later row needs to enter: one above the worst kept,
 /// since a later row with the same key has a higher index and loses.
+///
+/// Not [`crate::base::TopK`] on purpose: the scan admits rows into a flat
+/// buffer of up to `4c` and selects in batches (`select_nth`, amortised
+/// `O(1)` per admitted row), which keeps the hot loop a push and a
+/// predictable branch; a heap would pay `O(log c)` and a data-dependent
+/// sift on every admission.
 fn shrink(buf: &mut Vec<(u32, u32)>, c: usize) -> u32 {
     if buf.len() > c {
         buf.select_nth_unstable_by(c - 1, |a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
@@ -165,6 +176,22 @@ pub(super) fn scan_top(
     if c == 0 {
         return;
     }
+    debug_assert!(
+        query.is_empty() || rows.len().is_multiple_of(query.len()),
+        "rows are whole sketches"
+    );
+    debug_assert!(
+        rows.len() / query.len().max(1) <= u32::MAX as usize,
+        "row indices fit the buffer's u32"
+    );
+    if let ScanKey::Score { quality8, cos8 } = key {
+        debug_assert_eq!(
+            quality8.len() * query.len(),
+            rows.len(),
+            "a quality per row"
+        );
+        debug_assert_eq!(cos8.len(), query.len() * 64 + 1, "a cosine per distance");
+    }
     #[cfg(target_arch = "x86_64")]
     let done = if std::arch::is_x86_feature_detected!("popcnt") {
         // SAFETY: the CPU supports `popcnt`, checked just above.
@@ -202,4 +229,86 @@ pub(super) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
         Ok(mut s) => f(&mut s),
         Err(_) => f(&mut Scratch::default()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// What [`scan_top`] must answer, by sorting every row.
+    fn brute_force(query: &[u64], rows: &[u64], key: ScanKey<'_>, c: usize) -> Vec<u32> {
+        let w = query.len();
+        let mut all: Vec<(u32, u32)> = rows
+            .chunks_exact(w)
+            .enumerate()
+            .map(|(i, row)| (key.key(hamming(query, row), i), i as u32))
+            .collect();
+        all.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        let mut picked: Vec<u32> = all.into_iter().take(c).map(|x| x.1).collect();
+        picked.sort_unstable();
+        picked
+    }
+
+    #[test]
+    fn sketches_hold_the_signs() {
+        let mut v = vec![0.0f32; 70];
+        v[0] = 1.0;
+        v[1] = -1.0;
+        v[3] = 0.5;
+        v[69] = 2.0;
+        let mut out = vec![u64::MAX; sketch_words(v.len())];
+        sketch_into(&v, &mut out);
+        assert_eq!(
+            out,
+            [0b1001, 1 << 5],
+            "zero and negative components are clear"
+        );
+        assert_eq!(hamming(&out, &[0, 0]), 3);
+        assert_eq!(sketch_words(0), 0);
+        assert_eq!(sketch_words(64), 1);
+        assert_eq!(sketch_words(65), 2);
+    }
+
+    #[test]
+    fn quality8_is_fixed_point_and_clamped() {
+        assert_eq!(quality8(0.0), 0);
+        assert_eq!(quality8(1.0), 255);
+        assert_eq!(quality8(0.5), 128);
+        assert_eq!(quality8(-3.0), 0);
+        assert_eq!(quality8(7.0), 255);
+    }
+
+    proptest! {
+        /// The one-pass scan keeps exactly the `c` best rows of a full
+        /// sort, for both keys, any width and any `c`.
+        #[test]
+        fn scan_top_equals_a_full_sort(
+            w in prop::sample::select(vec![1usize, 2, 3, 4, 6]),
+            seeds in prop::collection::vec(any::<u64>(), 0..400),
+            c in 0usize..40,
+            by_score in any::<bool>(),
+        ) {
+            let query: Vec<u64> = (0..w as u64).map(|j| j.wrapping_mul(0x9e37_79b9_7f4a_7c15)).collect();
+            // Few distinct bits per word, so that keys tie often.
+            let rows: Vec<u64> = seeds
+                .iter()
+                .flat_map(|&s| (0..w as u64).map(move |j| (s >> (j * 8)) & 0x0f0f))
+                .collect();
+            let n = seeds.len();
+            let quality8: Vec<u8> = seeds.iter().map(|s| (s >> 56) as u8 & 0xf0).collect();
+            let cos8: Vec<u16> = (0..=w * 64).map(|h| (255 - (h * 255 / (w * 64))) as u16).collect();
+            let key = if by_score {
+                ScanKey::Score { quality8: &quality8, cos8: &cos8 }
+            } else {
+                ScanKey::Closeness { bits: (w * 64) as u32 }
+            };
+            let mut buf = Vec::new();
+            let mut out = Vec::new();
+            scan_top(&query, &rows, key, c, &mut buf, &mut out);
+            prop_assert_eq!(out.len(), c.min(n));
+            prop_assert_eq!(out, brute_force(&query, &rows, key, c));
+        }
+    }
 }

@@ -157,6 +157,31 @@ impl PatternStore {
                 sketch_into(&s.pattern.centroid, sketch);
             }
         }
+        debug_assert!(
+            self.ids.windows(2).all(|w| w[0] < w[1]),
+            "slots sorted by id, unique"
+        );
+        self.debug_assert_derived();
+    }
+
+    /// The derived arrays are parallel to the slots (`O(1)`: run after
+    /// every change in debug builds).
+    fn debug_assert_derived(&self) {
+        let len = self.core.slots.len();
+        debug_assert_eq!(self.ids.len(), len, "an id per slot");
+        debug_assert_eq!(self.quality8.len(), len, "a quality per slot");
+        debug_assert_eq!(self.sketches.len(), len * self.words, "a sketch per slot");
+        debug_assert_eq!(
+            self.cos8.len(),
+            self.words * 64 + 1,
+            "a cosine per distance"
+        );
+        debug_assert!(
+            self.ids
+                .last()
+                .is_none_or(|id| id.0 < self.core.next_pattern),
+            "the next pattern id is above every id"
+        );
     }
 
     /// Refreshes slot `i`'s sketch and quality.
@@ -332,6 +357,7 @@ impl PatternStore {
         let pattern = t.pattern;
         self.core.trajectories.insert(t.id, t);
         self.ann_touch(pattern, true);
+        self.debug_assert_derived();
         true
     }
 
