@@ -514,3 +514,53 @@ fn power_failures_keep_every_acknowledged_write_and_nothing_torn() {
         assert!(in_snapshot > 0, "no cut inside a snapshot write");
     }
 }
+
+/// A power cut after every storage operation of a snapshot write, in turn:
+/// reopened, the namespace uses the new snapshot whole or the older one,
+/// never warns (no torn snapshot is ever there to refuse), and holds every
+/// acknowledged write.
+#[test]
+fn a_snapshot_cut_anywhere_is_whole_or_ignored() {
+    let (mut new_used, mut old_used) = (0, 0);
+    for cut in 0.. {
+        let disk = SimDisk::new();
+        let (engine, ns) = open(&disk, false);
+        for i in 0..6 {
+            ns.remember(NewMemory::new(format!("first {i}")))
+                .expect("remember");
+        }
+        let older = ns.snapshot().expect("snapshot").expect("on a disk");
+        for i in 0..4 {
+            ns.remember(NewMemory::new(format!("second {i}")))
+                .expect("remember");
+        }
+        let before = view(&ns);
+        disk.cut_power_after(cut);
+        let written = ns.snapshot();
+        for seed in 0..8 {
+            let image = disk.power_fail(seed ^ cut);
+            let (_reopened_engine, reopened) = open(&image, false);
+            let report = reopened.open_report();
+            assert!(
+                report.warnings.is_empty(),
+                "cut {cut}: {:?}",
+                report.warnings
+            );
+            match report.snapshot_seq {
+                Some(s) if s == before.events => new_used += 1,
+                Some(s) if s == older => old_used += 1,
+                other => panic!("cut {cut} seed {seed}: opened from snapshot {other:?}"),
+            }
+            assert_eq!(view(&reopened), before, "cut {cut} seed {seed}");
+        }
+        drop(ns);
+        drop(engine);
+        if written.is_ok() {
+            break;
+        }
+    }
+    assert!(
+        new_used > 0 && old_used > 0,
+        "{new_used} new, {old_used} old"
+    );
+}
