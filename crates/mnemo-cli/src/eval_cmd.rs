@@ -40,9 +40,10 @@ use serde_json::{Value as Json, json};
 
 use crate::embedder::{self, Choice};
 use crate::import;
-use crate::locomo::{self, Conversation};
+use crate::locomo::{self, Category, Conversation, DiaId};
 use crate::open::{self, Access, Global};
 use crate::table::{self, Table};
+use mnemo_eval::metric::{self, Score};
 
 /// The cut-offs reported (hit@k, recall@k).
 pub const KS: [usize; 3] = [1, 5, 10];
@@ -52,9 +53,6 @@ const TOP: usize = 10;
 
 /// Turns written per batch (one log record each).
 const BATCH: usize = 128;
-
-/// The answerable categories, in the order they are reported.
-const CATEGORIES: [u64; 4] = [1, 2, 3, 4];
 
 /// Evidence ids named in the human report before the rest are counted.
 const MAX_NAMED: usize = 10;
@@ -325,74 +323,21 @@ fn options_json(o: &RecallOptions, embedder: &str) -> Json {
     })
 }
 
-/// Where one question's evidence landed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Score {
-    /// Per cut-off of [`KS`]: evidence memories among the top k.
-    pub found: [usize; KS.len()],
-    /// Evidence memories in all.
-    pub evidence: usize,
-}
+/// hit@k and recall@k summed over questions, at the cut-offs of [`KS`].
+pub type Tally = metric::Tally<{ KS.len() }>;
 
-/// Scores a ranking (best first) against a question's evidence.
-pub fn score(ranked: &[MemoryId], evidence: &HashSet<MemoryId>) -> Score {
-    Score {
-        found: KS.map(|k| {
-            ranked
-                .iter()
-                .take(k)
-                .filter(|id| evidence.contains(id))
-                .count()
-        }),
-        evidence: evidence.len(),
+/// `{"questions": N, "hit@1": .., .., "recall@10": ..}` (null rates
+/// without questions).
+fn tally_json(t: &Tally) -> Json {
+    let mut out = serde_json::Map::new();
+    out.insert("questions".into(), json!(t.questions));
+    for (i, k) in KS.iter().enumerate() {
+        out.insert(format!("hit@{k}"), json!(t.hit(i)));
     }
-}
-
-/// hit@k and recall@k summed over questions.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Tally {
-    /// Questions scored.
-    pub questions: usize,
-    /// Per cut-off: questions with evidence among the top k.
-    pub hits: [usize; KS.len()],
-    /// Per cut-off: the sum of the questions' recall@k.
-    pub recall_sum: [f64; KS.len()],
-}
-
-impl Tally {
-    /// Adds one question.
-    pub fn add(&mut self, s: &Score) {
-        debug_assert!(s.evidence > 0, "a question without evidence is not scored");
-        self.questions += 1;
-        for (i, found) in s.found.iter().enumerate() {
-            self.hits[i] += usize::from(*found > 0);
-            self.recall_sum[i] += *found as f64 / s.evidence as f64;
-        }
+    for (i, k) in KS.iter().enumerate() {
+        out.insert(format!("recall@{k}"), json!(t.recall(i)));
     }
-
-    /// hit@`KS[i]` (`None` without questions).
-    pub fn hit(&self, i: usize) -> Option<f64> {
-        (self.questions > 0).then(|| self.hits[i] as f64 / self.questions as f64)
-    }
-
-    /// recall@`KS[i]` (`None` without questions).
-    pub fn recall(&self, i: usize) -> Option<f64> {
-        (self.questions > 0).then(|| self.recall_sum[i] / self.questions as f64)
-    }
-
-    /// `{"questions": N, "hit@1": .., .., "recall@10": ..}` (null rates
-    /// without questions).
-    pub fn json(&self) -> Json {
-        let mut out = serde_json::Map::new();
-        out.insert("questions".into(), json!(self.questions));
-        for (i, k) in KS.iter().enumerate() {
-            out.insert(format!("hit@{k}"), json!(self.hit(i)));
-        }
-        for (i, k) in KS.iter().enumerate() {
-            out.insert(format!("recall@{k}"), json!(self.recall(i)));
-        }
-        Json::Object(out)
-    }
+    Json::Object(out)
 }
 
 /// The `p`th percentile (nearest rank) of `sorted`, which must be sorted.
@@ -420,7 +365,7 @@ struct ConversationReport {
 #[derive(Debug, Default)]
 struct Eval {
     overall: Tally,
-    per_category: BTreeMap<u64, Tally>,
+    per_category: BTreeMap<Category, Tally>,
     conversations: Vec<ConversationReport>,
     latencies: Vec<Duration>,
     embed_took: Duration,
@@ -445,7 +390,7 @@ fn locomo_eval(global: &Global, args: LocomoArgs) -> Result<ExitCode> {
     let bytes = std::fs::read(&args.file)
         .with_context(|| format!("cannot read {}", args.file.display()))?;
     let convs = select(
-        locomo::read(&args.file, &bytes)?,
+        locomo::from_bytes(&args.file, &bytes)?,
         &args.conversations,
         &args.file,
     )?;
@@ -575,17 +520,17 @@ fn evaluate(
     // again, so a kept namespace costs a rerun nothing here.
     let stored = import::write(
         ns,
-        conv.memories(),
+        locomo::memories(conv),
         BATCH,
         &format!("storing {}", conv.sample_id),
     )?;
     ns.flush_index();
-    let ids: HashMap<&str, MemoryId> = conv
+    let ids: HashMap<&DiaId, MemoryId> = conv
         .turns
         .iter()
         .filter_map(|t| {
-            let m = ns.get_by_key(&format!("{}:{}", conv.sample_id, t.dia_id))?;
-            Some((t.dia_id.as_str(), m.id))
+            let m = ns.get_by_key(&locomo::key(conv, &t.dia_id))?;
+            Some((&t.dia_id, m.id))
         })
         .collect();
 
@@ -593,7 +538,7 @@ fn evaluate(
     for q in conv.questions.iter().filter(|q| q.answerable()) {
         let mut evidence = HashSet::new();
         for d in &q.evidence {
-            match ids.get(d.as_str()) {
+            match ids.get(d) {
                 Some(id) => {
                     evidence.insert(*id);
                 }
@@ -641,7 +586,10 @@ fn evaluate(
         eval.latencies.push(started.elapsed());
         eval.incomplete += usize::from(!recall.complete);
         let ranked: Vec<MemoryId> = recall.hits.iter().map(|h| h.memory.id).collect();
-        let s = score(&ranked, evidence);
+        // `asked` holds only questions with evidence.
+        let Some(s) = Score::of(&KS, &ranked, evidence) else {
+            continue;
+        };
         tally.add(&s);
         eval.overall.add(&s);
         eval.per_category.entry(q.category).or_default().add(&s);
@@ -670,18 +618,18 @@ fn report_json(
     embedder: &str,
     data: Option<&Path>,
 ) -> Json {
-    let per_category: serde_json::Map<String, Json> = CATEGORIES
+    let per_category: serde_json::Map<String, Json> = Category::ANSWERABLE
         .iter()
         .map(|c| {
-            let t = eval.per_category.get(c).cloned().unwrap_or_default();
-            (c.to_string(), t.json())
+            let t = eval.per_category.get(c).copied().unwrap_or_default();
+            (c.to_string(), tally_json(&t))
         })
         .collect();
     let conversations: Vec<Json> = eval
         .conversations
         .iter()
         .map(|c| {
-            let mut j = c.tally.json();
+            let mut j = tally_json(&c.tally);
             if let Json::Object(o) = &mut j {
                 o.insert("sample_id".into(), json!(c.sample_id));
                 o.insert("namespace".into(), json!(c.namespace));
@@ -699,7 +647,7 @@ fn report_json(
     json!({
         "file": args.file.display().to_string(),
         "data": data.map(|d| d.display().to_string()),
-        "overall": eval.overall.json(),
+        "overall": tally_json(&eval.overall),
         "per_category": per_category,
         "latency_ms": {
             "recalls": l.len(),
@@ -777,12 +725,9 @@ fn print_report(
     let mut right = vec!["questions"];
     right.extend(metrics);
     let mut t = Table::new(&header).right(&right);
-    for c in CATEGORIES {
-        let tally = eval.per_category.get(&c).cloned().unwrap_or_default();
-        let mut row = vec![
-            format!("{c} {}", locomo::category_name(c)),
-            tally.questions.to_string(),
-        ];
+    for c in Category::ANSWERABLE {
+        let tally = eval.per_category.get(&c).copied().unwrap_or_default();
+        let mut row = vec![format!("{c} {}", c.name()), tally.questions.to_string()];
         row.extend(rates(&tally));
         t.row(row);
     }
@@ -932,26 +877,22 @@ fn describe(o: &RecallOptions) -> String {
 mod tests {
     use super::*;
 
-    fn ids(v: &[u64]) -> Vec<MemoryId> {
-        v.iter().map(|i| MemoryId(*i)).collect()
-    }
-
     #[test]
-    fn scores_count_evidence_in_each_cut_off() {
-        let ranked = ids(&[7, 3, 9, 1, 2, 8, 4, 5, 6, 10]);
-        let evidence: HashSet<MemoryId> = ids(&[3, 10, 42]).into_iter().collect();
-        let s = score(&ranked, &evidence);
-        assert_eq!(s.found, [0, 1, 2]);
-        assert_eq!(s.evidence, 3);
+    fn tallies_report_every_cut_off() {
+        let ranked = [MemoryId(7), MemoryId(3)];
         let mut t = Tally::default();
-        t.add(&s);
-        t.add(&score(&ranked, &ids(&[7]).into_iter().collect()));
-        assert_eq!(t.hits, [1, 2, 2]);
-        assert_eq!(t.hit(0), Some(0.5));
-        assert!((t.recall(1).expect("rate") - (1.0 / 3.0 + 1.0) / 2.0).abs() < 1e-12);
-        assert_eq!(Tally::default().hit(0), None);
-        assert_eq!(t.json()["questions"], 2);
-        assert_eq!(t.json()["hit@10"], 1.0);
+        assert_eq!(tally_json(&t)["hit@1"], Json::Null);
+        let evidence = [MemoryId(3)].into();
+        t.add(&Score::of(&KS, &ranked, &evidence).expect("evidence"));
+        let j = tally_json(&t);
+        assert_eq!(j["questions"], 1);
+        assert_eq!(
+            (j["hit@1"].clone(), j["hit@5"].clone()),
+            (json!(0.0), json!(1.0))
+        );
+        assert_eq!(j["recall@10"], 1.0);
+        let keys: Vec<&String> = j.as_object().expect("object").keys().collect();
+        assert_eq!(keys.len(), 1 + 2 * KS.len());
     }
 
     #[test]

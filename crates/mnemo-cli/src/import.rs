@@ -93,9 +93,7 @@ pub fn run(global: &Global, args: ImportArgs) -> Result<ExitCode> {
         None => detect(&bytes),
     };
     mnemo::validate_namespace(&global.namespace).map_err(open::explain)?;
-    let limits = Limits {
-        max_content_bytes: mnemo::Options::default().max_content_bytes,
-    };
+    let limits = Limits::new(mnemo::Options::default().max_content_bytes);
     let (records, what) = match format {
         Format::Jsonl => {
             let records = read_jsonl(&args.file, &bytes, limits)?;
@@ -208,12 +206,12 @@ pub fn read_jsonl(path: &Path, bytes: &[u8], limits: Limits) -> Result<Vec<NewMe
 /// Reads LoCoMo conversations (the first `limit` of them); returns the
 /// memories and the number of conversations.
 fn read_locomo(path: &Path, bytes: &[u8], limit: Option<usize>) -> Result<(Vec<NewMemory>, usize)> {
-    let mut convs =
-        locomo::read(path, bytes).map_err(|e| anyhow::anyhow!("{e:#}; nothing was imported"))?;
+    let mut convs = locomo::from_bytes(path, bytes)
+        .map_err(|e| anyhow::anyhow!("{e:#}; nothing was imported"))?;
     if let Some(n) = limit {
         convs.truncate(n);
     }
-    let records: Vec<NewMemory> = convs.iter().flat_map(|c| c.memories()).collect();
+    let records: Vec<NewMemory> = convs.iter().flat_map(locomo::memories).collect();
     Ok((records, convs.len()))
 }
 

@@ -129,7 +129,7 @@ pub fn run(global: &Global, args: DemoArgs) -> Result<ExitCode> {
                 sessions.len(),
                 path.display()
             );
-            conversation.memories()
+            locomo::memories(conversation)
         }
         Data::Builtin => {
             println!("  conversation    built-in: 40 things four fictional people said or did");
@@ -328,7 +328,7 @@ fn choose_data(args: &DemoArgs) -> Result<Data> {
         return Ok(Data::Builtin);
     };
     let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-    let mut convs = locomo::read(&path, &bytes)?;
+    let mut convs = locomo::from_bytes(&path, &bytes)?;
     if args.conversation >= convs.len() {
         anyhow::bail!(
             "{} holds {} conversations; --conversation {} is past the end",
@@ -385,23 +385,24 @@ fn questions(data: &Data, ns: &Namespace, n: usize) -> Vec<Asked> {
             .take(n)
             .map(|q| Asked {
                 text: q.question.clone(),
-                answer: if q.answer.is_empty() {
-                    "-".to_owned()
-                } else {
-                    q.answer.clone()
-                },
+                answer: q
+                    .answer
+                    .clone()
+                    .filter(|a| !a.is_empty())
+                    .unwrap_or_else(|| "-".to_owned()),
                 label: format!(
                     "{}; evidence: {}",
-                    locomo::category_name(q.category),
-                    q.evidence.join(", ")
+                    q.category.name(),
+                    q.evidence
+                        .iter()
+                        .map(locomo::DiaId::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
                 evidence: q
                     .evidence
                     .iter()
-                    .filter_map(|d| {
-                        ns.get_by_key(&format!("{}:{d}", conversation.sample_id))
-                            .map(|m| m.id.0)
-                    })
+                    .filter_map(|d| ns.get_by_key(&locomo::key(conversation, d)).map(|m| m.id.0))
                     .collect(),
             })
             .collect(),
