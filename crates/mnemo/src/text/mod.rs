@@ -12,6 +12,22 @@
 //! it by folding events, rebuilds it by replaying the log, and saves it only to make
 //! restarts fast.
 //!
+//! # Map
+//!
+//! Text flows down this list: a text becomes terms, terms become ids and postings,
+//! postings are walked to score a query, and the whole index becomes bytes.
+//!
+//! | file            | holds                                                          |
+//! |-----------------|----------------------------------------------------------------|
+//! | `tokenize.rs`   | [`Tokenizer`]: the scanning loop, lowercasing, the stem cache  |
+//! | `stopwords.rs`  | [`STOP_WORDS`] and their compile-time lookup table             |
+//! | `porter2.rs`    | the Porter2 (Snowball English) stemmer                         |
+//! | `dictionary.rs` | the term dictionary: term text ↔ dense term id                 |
+//! | `bm25.rs`       | [`TextIndex`]: postings, insert/remove/compact, search (MaxScore) |
+//! | `score.rs`      | the pieces of a score: normalisation, cursors, galloping, ranking |
+//! | `codec.rs`      | [`TextIndex::encode`]/[`TextIndex::decode`] and [`TextDecodeError`] |
+//! | `model.rs`      | tests only: brute-force BM25 and random operations to compare with |
+//!
 //! # Why not tantivy
 //!
 //! tantivy was considered and rejected for the engine. It is a full search engine with
@@ -19,8 +35,8 @@
 //! `wasm32-unknown-unknown`, where there are no threads and no files, and its storage
 //! would be a second source of truth beside the log. An own inverted index keeps
 //! everything in memory, is derived from and rebuildable from the log, serialises into
-//! the engine's snapshot with the rest of the state, and is small enough (two files) to
-//! read in one sitting and tune for the engine's budget of about 2 µs per remembered
+//! the engine's snapshot with the rest of the state, and is small enough (a few short
+//! files) to read in one sitting and tune for the engine's budget of about 2 µs per remembered
 //! memory.
 //!
 //! ```
@@ -35,7 +51,16 @@
 //! ```
 
 mod bm25;
+mod codec;
+mod dictionary;
+#[cfg(test)]
+mod model;
+mod porter2;
+mod score;
+mod stopwords;
 mod tokenize;
 
-pub use bm25::{DEFAULT_B, DEFAULT_K1, MAX_QUERY_TERMS, TextDecodeError, TextHit, TextIndex};
-pub use tokenize::{MAX_TOKEN_BYTES, STOP_WORDS, Tokenizer, is_stop_word, tokenize};
+pub use bm25::{DEFAULT_B, DEFAULT_K1, MAX_QUERY_TERMS, TextHit, TextIndex};
+pub use codec::TextDecodeError;
+pub use stopwords::{STOP_WORDS, is_stop_word};
+pub use tokenize::{MAX_TOKEN_BYTES, Tokenizer, tokenize};
