@@ -34,7 +34,7 @@ use mnemo::{ConflictId, Mnemo, NewFact, Timestamp, Validity};
 
 use crate::SuiteOptions;
 use crate::harness::{self, BenchResult, Better, Reps};
-use crate::powerlaw::SplitMix;
+use crate::random::{Draw, SplitMix64};
 
 /// Confidence threshold of the runs (the engine's default).
 const THRESHOLD: f32 = 0.5;
@@ -66,16 +66,16 @@ const PREDICATES: [&str; 4] = ["lives_in", "employer", "role", "age"];
 
 /// `n` assertions over `keys` keys (see the module docs).
 fn workload(n: usize, keys: usize, seed: u64, dated: f64) -> Vec<Triple> {
-    let mut rng = SplitMix::new(seed);
+    let mut rng = SplitMix64::new(seed);
     (0..n)
         .map(|i| {
-            let k = rng.below(keys);
+            let k = rng.index(keys);
             let from = ((rng.next_u64() % 1000) as f64 / 1000.0) < dated;
             Triple {
                 context: format!("ctx{}", k % 16),
                 subject: format!("user{}", k / 4),
                 predicate: PREDICATES[k % 4].to_owned(),
-                object: format!("value{}", rng.below(4)),
+                object: format!("value{}", rng.index(4)),
                 valid: Validity {
                     from: from.then_some(Timestamp(i as i64)),
                     until: None,

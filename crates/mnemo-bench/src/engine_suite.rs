@@ -44,9 +44,9 @@ use rusqlite::{Connection, params};
 use tempfile::TempDir;
 
 use crate::SuiteOptions;
-use crate::gauss::mix64;
 use crate::harness::{BenchResult, Better, Reps, median_duration, per_sec, timed};
 use crate::peers::resident_bytes;
+use crate::random::{Draw, SplitMix64, mix64};
 
 /// Sizes of one run: full, or `--quick` for a smoke test.
 struct Sizes {
@@ -236,37 +236,23 @@ const SOURCES: &[&str] = &[
     "crm",
 ];
 
-/// A deterministic random stream (SplitMix64) for row `row` of stream `seed`.
-pub(crate) struct Rng(u64);
-
-impl Rng {
-    /// The stream of row `row` of stream `seed`.
-    pub(crate) fn new(seed: u64, row: u64) -> Self {
-        Rng(mix64(seed ^ mix64(row.wrapping_add(0x1234_5678))))
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        mix64(self.0)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
+/// The random stream (SplitMix64) of row `row` of stream `seed`.
+pub(crate) fn row_rng(seed: u64, row: u64) -> SplitMix64 {
+    SplitMix64::new(mix64(seed ^ mix64(row.wrapping_add(0x1234_5678))))
 }
 
 /// Writes about `len` bytes of sentences into `out`: words of [`WORDS`],
 /// 6 to 15 per sentence, the first capitalised, ending with a full stop.
-pub(crate) fn sentences(rng: &mut Rng, len: usize, out: &mut String) {
+pub(crate) fn sentences(rng: &mut SplitMix64, len: usize, out: &mut String) {
     out.clear();
     let mut left_in_sentence = 0;
     while out.len() + 8 < len || left_in_sentence > 0 && out.len() < len + 64 {
-        let word = WORDS[rng.below(WORDS.len())];
+        let word = WORDS[rng.index(WORDS.len())];
         if left_in_sentence == 0 {
             if !out.is_empty() {
                 out.push_str(". ");
             }
-            left_in_sentence = 6 + rng.below(10);
+            left_in_sentence = 6 + rng.index(10);
             let mut chars = word.chars();
             if let Some(c) = chars.next() {
                 out.push(c.to_ascii_uppercase());
@@ -312,26 +298,26 @@ impl Row {
 
 /// Event time of row `i`: one second apart from 2023-11-14 on, plus up to
 /// an hour of jitter, so time order is not id order.
-fn row_time(rng: &mut Rng, i: u64) -> i64 {
+fn row_time(rng: &mut SplitMix64, i: u64) -> i64 {
     const BASE_NS: i64 = 1_700_000_000_000_000_000;
-    BASE_NS + i as i64 * 1_000_000_000 + (rng.next() % 3_600_000_000_000) as i64
+    BASE_NS + i as i64 * 1_000_000_000 + (rng.next_u64() % 3_600_000_000_000) as i64
 }
 
 /// Row `i` of the remember benchmark: ~200 bytes, 1 to 3 of 20 tags.
 fn short_row(i: u64) -> Row {
-    let mut rng = Rng::new(0x5eed_0001, i);
+    let mut rng = row_rng(0x5eed_0001, i);
     let mut content = String::with_capacity(SHORT_BYTES + 64);
     sentences(&mut rng, SHORT_BYTES, &mut content);
-    let n = 1 + rng.below(3);
+    let n = 1 + rng.index(3);
     let mut tags: Vec<String> = (0..n)
-        .map(|_| SMALL_TAGS[rng.below(SMALL_TAGS.len())].to_owned())
+        .map(|_| SMALL_TAGS[rng.index(SMALL_TAGS.len())].to_owned())
         .collect();
     tags.sort_unstable();
     tags.dedup();
     Row {
         content,
         tags,
-        source: SOURCES[rng.below(SOURCES.len())],
+        source: SOURCES[rng.index(SOURCES.len())],
         at: row_time(&mut rng, i),
     }
 }
@@ -344,11 +330,11 @@ fn uniform_tag(k: usize) -> String {
 /// Row `i` of the big namespace: ~200 bytes, one of 100 uniform tags,
 /// `common` on half the rows, `rare` on every 10,000th.
 fn big_row(i: u64) -> Row {
-    let mut rng = Rng::new(0x5eed_0002, i);
+    let mut rng = row_rng(0x5eed_0002, i);
     let mut content = String::with_capacity(SHORT_BYTES + 64);
     sentences(&mut rng, SHORT_BYTES, &mut content);
-    let mut tags = vec![uniform_tag(rng.below(UNIFORM_TAGS))];
-    if rng.next() & 1 == 0 {
+    let mut tags = vec![uniform_tag(rng.index(UNIFORM_TAGS))];
+    if rng.next_u64() & 1 == 0 {
         tags.push("common".to_owned());
     }
     if i % RARE_TAG_EVERY == RARE_TAG_EVERY / 2 {
@@ -358,7 +344,7 @@ fn big_row(i: u64) -> Row {
     Row {
         content,
         tags,
-        source: SOURCES[rng.below(SOURCES.len())],
+        source: SOURCES[rng.index(SOURCES.len())],
         at: row_time(&mut rng, i),
     }
 }
@@ -366,7 +352,7 @@ fn big_row(i: u64) -> Row {
 /// Row `i` of the `content_contains` namespace: ~1 KB; every
 /// [`RARE_EVERY`]th row holds [`RARE_NEEDLE`] (capitalised on odd ones).
 fn long_row(i: u64) -> Row {
-    let mut rng = Rng::new(0x5eed_0003, i);
+    let mut rng = row_rng(0x5eed_0003, i);
     let mut content = String::with_capacity(LONG_BYTES + 64);
     sentences(&mut rng, LONG_BYTES, &mut content);
     if i % RARE_EVERY == RARE_EVERY / 2 {
@@ -381,21 +367,21 @@ fn long_row(i: u64) -> Row {
     }
     Row {
         content,
-        tags: vec![SMALL_TAGS[rng.below(SMALL_TAGS.len())].to_owned()],
-        source: SOURCES[rng.below(SOURCES.len())],
+        tags: vec![SMALL_TAGS[rng.index(SMALL_TAGS.len())].to_owned()],
+        source: SOURCES[rng.index(SOURCES.len())],
         at: row_time(&mut rng, i),
     }
 }
 
 /// Row `i` of the watcher benchmark: ~200 bytes, one of 1,000 tags.
 fn watch_row(i: u64) -> Row {
-    let mut rng = Rng::new(0x5eed_0004, i);
+    let mut rng = row_rng(0x5eed_0004, i);
     let mut content = String::with_capacity(SHORT_BYTES + 64);
     sentences(&mut rng, SHORT_BYTES, &mut content);
     Row {
         content,
-        tags: vec![watch_tag(rng.below(WATCH_TAGS))],
-        source: SOURCES[rng.below(SOURCES.len())],
+        tags: vec![watch_tag(rng.index(WATCH_TAGS))],
+        source: SOURCES[rng.index(SOURCES.len())],
         at: row_time(&mut rng, i),
     }
 }

@@ -37,6 +37,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, ensure};
 use serde::{Deserialize, Serialize};
 
+use crate::random::{Draw, SplitMix64, mix64};
 use crate::vecfile::{self, Vectors};
 
 /// Version of the generator: bump it when the mixture or the streams change,
@@ -358,21 +359,23 @@ struct Mixture {
 impl Mixture {
     fn new(spec: &GaussSpec) -> Self {
         let d = spec.dimension;
-        let mut rng = SplitMix::stream(spec.seed, DOMAIN_MIXTURE);
+        let mut rng = stream(spec.seed, DOMAIN_MIXTURE);
         let scales: Vec<f64> = (0..d)
             .map(|j| (-DECAY * j as f64 / d as f64).exp())
             .collect();
         let mut centres = Vec::with_capacity(spec.centres * d);
         for _ in 0..spec.centres {
             for scale in &scales {
-                centres.push(rng.normal() * scale);
+                centres.push(rng.normal_pair().0 * scale);
             }
         }
         let (lo, hi) = (SPREAD_MIN.ln(), SPREAD_MAX.ln());
         let spreads = (0..spec.centres)
             .map(|_| (lo + (hi - lo) * rng.uniform()).exp())
             .collect();
-        let weights: Vec<f64> = (0..spec.centres).map(|_| rng.normal().exp()).collect();
+        let weights: Vec<f64> = (0..spec.centres)
+            .map(|_| rng.normal_pair().0.exp())
+            .collect();
         let total: f64 = weights.iter().sum();
         let mut acc = 0.0;
         let mut cumulative: Vec<f64> = weights
@@ -415,7 +418,7 @@ impl Mixture {
 
     /// Writes the row of stream `stream` into `row`.
     fn sample(&self, stream: u64, row: &mut [f32]) {
-        let mut rng = SplitMix::stream(self.seed, stream);
+        let mut rng = self::stream(self.seed, stream);
         let u = rng.uniform();
         let c = self
             .cumulative
@@ -435,47 +438,10 @@ impl Mixture {
     }
 }
 
-/// SplitMix64 (Steele, Lea and Flood): tiny, fast, and fixed by its
-/// definition, unlike `rand`'s `SmallRng`, whose algorithm may change between
-/// versions, so a seed always gives the same dataset.
-struct SplitMix(u64);
-
-impl SplitMix {
-    /// The generator of stream `stream` under `seed`: the state starts at a
-    /// hash of both, so streams of neighbouring numbers are unrelated.
-    fn stream(seed: u64, stream: u64) -> Self {
-        Self(mix64(seed ^ mix64(stream ^ 0x5851_f42d_4c95_7f2d)))
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        mix64(self.0)
-    }
-
-    /// Uniform in [0, 1) with 53 random bits.
-    fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-    }
-
-    /// Two independent standard normals (Box–Muller).
-    fn normal_pair(&mut self) -> (f64, f64) {
-        // 1 - u is in (0, 1], so the logarithm is finite.
-        let r = (-2.0 * (1.0 - self.uniform()).ln()).sqrt();
-        let (sin, cos) = (std::f64::consts::TAU * self.uniform()).sin_cos();
-        (r * cos, r * sin)
-    }
-
-    /// One standard normal.
-    fn normal(&mut self) -> f64 {
-        self.normal_pair().0
-    }
-}
-
-/// SplitMix64's output function (a bijective 64-bit mixer).
-pub fn mix64(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
+/// The generator of stream `stream` under `seed`: the state starts at a
+/// hash of both, so streams of neighbouring numbers are unrelated.
+fn stream(seed: u64, stream: u64) -> SplitMix64 {
+    SplitMix64::new(mix64(seed ^ mix64(stream ^ 0x5851_f42d_4c95_7f2d)))
 }
 
 #[cfg(test)]

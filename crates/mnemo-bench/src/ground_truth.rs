@@ -640,13 +640,14 @@ mod tests {
     use super::*;
     use crate::gauss::{self, GaussSpec};
 
+    /// `rows` vectors with components uniform in [-1, 1).
     fn random(rows: usize, dimension: usize, seed: u64) -> Vectors {
-        use rand::{Rng, SeedableRng};
-        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        use crate::random::{Draw, SplitMix64};
+        let mut rng = SplitMix64::new(seed);
         Vectors {
             dimension,
             data: (0..rows * dimension)
-                .map(|_| rng.random_range(-1.0f32..1.0))
+                .map(|_| (rng.uniform() * 2.0 - 1.0) as f32)
                 .collect(),
         }
     }

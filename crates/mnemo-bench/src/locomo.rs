@@ -1,47 +1,31 @@
 //! The LoCoMo development split (`../shared/data/locomo/locomo-dev.json`,
-//! evaluation data that stays outside the repository) and the project's
-//! retrieval metric on it: every turn of a conversation is one memory
-//! (`"speaker: text"`), every question of categories 1-4 with evidence asks
-//! for the top k, and hit@k / recall@k count its evidence turns among them.
+//! evaluation data that stays outside the repository, read by
+//! [`mnemo_eval::locomo`]) and the project's retrieval metric on it: every
+//! turn of a conversation is one memory (`"speaker: text"`), every question
+//! of categories 1-4 with evidence asks for the top k, and hit@k / recall@k
+//! ([`mnemo_eval::metric`]) count its evidence turns among them.
 //!
-//! Each turn also keeps what an agent's memory would record about it: who
-//! said it, in which session, and when (the session's `session_N_date_time`,
-//! parsed by [`parse_date_time`]), so the recall suite can store turns with
-//! their source, tags and event time.
+//! Beside the metric, the baselines every LoCoMo row of the harness stands
+//! beside: Okapi BM25 alone, dense cosine alone and their reciprocal-rank
+//! fusion, computed here on the same questions.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
-use mnemo::calendar::{days_from_civil, days_in_month, month_from_name};
-use serde_json::Value;
+use anyhow::Result;
+use mnemo_eval::locomo;
+use mnemo_eval::metric::{self, Score};
 
-/// One conversation: its turns and its answerable questions.
+/// One conversation as the metric sees it.
 #[derive(Debug, Clone)]
 pub struct Conversation {
-    /// The sample's id (`conv-26`, ...).
-    pub sample_id: String,
-    /// Turn contents, `"speaker: text"`, in order.
+    /// The conversation as read: its id, and who said each turn and when.
+    pub data: locomo::Conversation,
+    /// Turn contents, `"speaker: text"`, parallel to `data.turns`.
     pub turns: Vec<String>,
-    /// Who said each turn and when, parallel to `turns`.
-    pub turn_info: Vec<TurnInfo>,
-    /// Questions of categories 1-4 that name at least one evidence turn.
+    /// Questions of categories 1-4 with at least one evidence id that names
+    /// a turn.
     pub questions: Vec<Question>,
-}
-
-/// Where a turn sits in its conversation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TurnInfo {
-    /// The session it belongs to (`N` of `session_N`, from 1).
-    pub session: u32,
-    /// Its position in the session, from 0 (the order of its `dia_id`s).
-    pub index: u32,
-    /// The speaker's name.
-    pub speaker: String,
-    /// The session's date and time, ns since the Unix epoch (UTC; the data
-    /// names no time zone), if the session has a parseable
-    /// `session_N_date_time`.
-    pub session_at_ns: Option<i64>,
 }
 
 /// A question and the turns that answer it.
@@ -49,116 +33,46 @@ pub struct TurnInfo {
 pub struct Question {
     /// The question text.
     pub text: String,
-    /// Indices into the conversation's turns.
-    pub evidence: Vec<usize>,
+    /// Positions of its evidence turns in the conversation's turns.
+    pub evidence: HashSet<usize>,
+}
+
+impl From<locomo::Conversation> for Conversation {
+    fn from(data: locomo::Conversation) -> Self {
+        let questions = data
+            .questions
+            .iter()
+            .filter(|q| q.category.is_answerable())
+            .filter_map(|q| {
+                // Evidence ids that name no turn (a few, like `D:11:26`)
+                // are left out, as `mnemo eval locomo` does.
+                let evidence: HashSet<usize> =
+                    q.evidence.iter().filter_map(|d| data.turn(d)).collect();
+                (!evidence.is_empty()).then(|| Question {
+                    text: q.question.clone(),
+                    evidence,
+                })
+            })
+            .collect();
+        Self {
+            turns: data.turns.iter().map(locomo::Turn::content).collect(),
+            questions,
+            data,
+        }
+    }
 }
 
 /// The default location of the split, beside the workspace.
 pub fn default_path(workspace_root: &Path) -> PathBuf {
-    workspace_root.join("../shared/data/locomo/locomo-dev.json")
+    workspace_root.join(locomo::DEV_SPLIT)
 }
 
 /// Reads the split.
 pub fn load(path: &Path) -> Result<Vec<Conversation>> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading LoCoMo from {}", path.display()))?;
-    let json: Value = serde_json::from_str(&text)
-        .with_context(|| format!("parsing LoCoMo {}", path.display()))?;
-    let Some(samples) = json.as_array() else {
-        bail!("{}: expected a list of conversations", path.display());
-    };
-    samples.iter().map(conversation).collect()
-}
-
-fn conversation(sample: &Value) -> Result<Conversation> {
-    let conv = &sample["conversation"];
-    let sample_id = sample["sample_id"].as_str().unwrap_or_default().to_owned();
-    let mut turn_ids = Vec::new();
-    let mut turns = Vec::new();
-    let mut turn_info = Vec::new();
-    for n in 1u32.. {
-        let Some(session) = conv.get(format!("session_{n}")) else {
-            break;
-        };
-        let session_at_ns = conv
-            .get(format!("session_{n}_date_time"))
-            .and_then(Value::as_str)
-            .and_then(parse_date_time);
-        for (index, turn) in session.as_array().into_iter().flatten().enumerate() {
-            let (Some(id), Some(speaker), Some(text)) = (
-                turn["dia_id"].as_str(),
-                turn["speaker"].as_str(),
-                turn["text"].as_str(),
-            ) else {
-                bail!("LoCoMo turn without dia_id, speaker or text: {turn}");
-            };
-            turn_ids.push(id.to_owned());
-            turns.push(format!("{speaker}: {text}"));
-            turn_info.push(TurnInfo {
-                session: n,
-                index: u32::try_from(index).unwrap_or(u32::MAX),
-                speaker: speaker.to_owned(),
-                session_at_ns,
-            });
-        }
-    }
-    let mut questions = Vec::new();
-    for qa in sample["qa"].as_array().into_iter().flatten() {
-        let category = qa["category"].as_u64().unwrap_or(0);
-        let Some(text) = qa["question"].as_str() else {
-            continue;
-        };
-        if !(1..=4).contains(&category) {
-            continue;
-        }
-        // A few evidence entries hold several ids ("D8:6; D9:17").
-        let evidence: Vec<usize> = qa["evidence"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .flat_map(|e| e.split([';', ',', ' ']))
-            .filter_map(|id| turn_ids.iter().position(|t| t == id.trim()))
-            .collect();
-        if !evidence.is_empty() {
-            questions.push(Question {
-                text: text.to_owned(),
-                evidence,
-            });
-        }
-    }
-    Ok(Conversation {
-        sample_id,
-        turns,
-        turn_info,
-        questions,
-    })
-}
-
-/// Parses LoCoMo's session times, `"1:56 pm on 8 May, 2023"`, into ns
-/// since the Unix epoch (read as UTC). `None` for anything else.
-pub fn parse_date_time(text: &str) -> Option<i64> {
-    let (clock, date) = text.trim().split_once(" on ")?;
-    let (hm, meridiem) = clock.trim().split_once(' ')?;
-    let (h, m) = hm.split_once(':')?;
-    let (h, m): (i64, i64) = (h.parse().ok()?, m.parse().ok()?);
-    if !(1..=12).contains(&h) || !(0..60).contains(&m) {
-        return None;
-    }
-    let hour = match meridiem.trim().to_ascii_lowercase().as_str() {
-        "am" => h % 12,
-        "pm" => h % 12 + 12,
-        _ => return None,
-    };
-    let mut parts = date.split([' ', ',']).filter(|p| !p.is_empty());
-    let day: u32 = parts.next()?.parse().ok()?;
-    let month = month_from_name(parts.next()?)?;
-    let year: i64 = parts.next()?.parse().ok()?;
-    if parts.next().is_some() || day == 0 || day > days_in_month(year, month) {
-        return None;
-    }
-    let days = days_from_civil(year, month, day);
-    Some(((days * 24 + hour) * 60 + m) * 60 * 1_000_000_000)
+    Ok(locomo::read(path)?
+        .into_iter()
+        .map(Conversation::from)
+        .collect())
 }
 
 /// hit@k and recall@k of one retrieval run.
@@ -172,37 +86,25 @@ pub struct RetrievalScore {
     pub recall: f64,
 }
 
-/// hit@k and recall@k summed over questions: the one scoring every LoCoMo
-/// row of the harness uses, mnemo's and the baselines' alike.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Tally {
-    /// Questions scored.
-    pub questions: usize,
-    /// Questions with at least one evidence turn in their top k.
-    pub hits: usize,
-    /// Sum over questions of the fraction of their (distinct) evidence
-    /// turns in the top k.
-    pub recall_sum: f64,
+/// hit@k and recall@k summed over questions at one cut-off: the one
+/// scoring every LoCoMo row of the harness uses, mnemo's and the
+/// baselines' alike.
+pub type Tally = metric::Tally<1>;
+
+/// Adds `question` to `tally`, given its `ranking` (distinct turn
+/// positions, best first) cut at `k`.
+pub fn add(tally: &mut Tally, question: &Question, ranking: &[usize], k: usize) {
+    if let Some(s) = Score::of(&[k], ranking, &question.evidence) {
+        tally.add(&s);
+    }
 }
 
-impl Tally {
-    /// Scores one question given its top k, as distinct turn indices.
-    pub fn add(&mut self, question: &Question, top: &[usize]) {
-        let evidence: HashSet<usize> = question.evidence.iter().copied().collect();
-        let found = top.iter().filter(|t| evidence.contains(t)).count();
-        self.questions += 1;
-        self.hits += usize::from(found > 0);
-        self.recall_sum += found.min(evidence.len()) as f64 / evidence.len().max(1) as f64;
-    }
-
-    /// The rates.
-    pub fn score(&self) -> RetrievalScore {
-        let n = self.questions.max(1) as f64;
-        RetrievalScore {
-            questions: self.questions,
-            hit: self.hits as f64 / n,
-            recall: self.recall_sum / n,
-        }
+/// The rates of `tally` (0 without questions).
+pub fn rates(tally: &Tally) -> RetrievalScore {
+    RetrievalScore {
+        questions: tally.questions,
+        hit: tally.hit(0).unwrap_or(0.0),
+        recall: tally.recall(0).unwrap_or(0.0),
     }
 }
 
@@ -221,10 +123,10 @@ pub fn dense_retrieval(
         let queries = embed_all(&texts, &mut embed)?;
         for (q, qv) in conv.questions.iter().zip(&queries) {
             let ranking = dense_ranking(&turns, qv);
-            tally.add(q, &ranking[..k.min(ranking.len())]);
+            add(&mut tally, q, &ranking, k);
         }
     }
-    Ok(tally.score())
+    Ok(rates(&tally))
 }
 
 /// The baselines of the project's LoCoMo metric, computed on the same
@@ -268,15 +170,15 @@ pub fn baselines(
             let by_words = index.ranking(&q.text);
             let by_vector = dense_ranking(&turns, qv);
             let fused = rrf_ranking(&[&by_words, &by_vector], conv.turns.len());
-            bm25.add(q, &by_words[..k.min(by_words.len())]);
-            dense.add(q, &by_vector[..k.min(by_vector.len())]);
-            rrf.add(q, &fused[..k.min(fused.len())]);
+            add(&mut bm25, q, &by_words, k);
+            add(&mut dense, q, &by_vector, k);
+            add(&mut rrf, q, &fused, k);
         }
     }
     Ok(Baselines {
-        bm25: bm25.score(),
-        dense: dense.score(),
-        rrf: rrf.score(),
+        bm25: rates(&bm25),
+        dense: rates(&dense),
+        rrf: rates(&rrf),
     })
 }
 
@@ -409,29 +311,6 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 mod tests {
     use super::*;
 
-    const DAY_NS: i64 = 86_400 * 1_000_000_000;
-
-    #[test]
-    fn session_times_parse() {
-        // 2023-05-08T13:56:00Z is 1683554160 s after the epoch.
-        assert_eq!(
-            parse_date_time("1:56 pm on 8 May, 2023"),
-            Some(1_683_554_160 * 1_000_000_000)
-        );
-        let midnight = parse_date_time("12:09 am on 13 September, 2023");
-        let noon = parse_date_time("12:09 pm on 13 September, 2023");
-        assert_eq!(noon.zip(midnight).map(|(b, a)| b - a), Some(DAY_NS / 2));
-        assert_eq!(
-            parse_date_time("1:00 am on 1 January, 1970"),
-            Some(3_600 * 1_000_000_000)
-        );
-        assert!(parse_date_time("0:00 am on 29 February, 2024").is_none());
-        assert!(parse_date_time("1:00 am on 29 February, 2024").is_some());
-        assert!(parse_date_time("1:00 am on 29 February, 2023").is_none());
-        assert!(parse_date_time("1:00 xm on 1 May, 2023").is_none());
-        assert!(parse_date_time("yesterday").is_none());
-    }
-
     #[test]
     fn bm25_ranks_rare_matching_terms_first() {
         let docs: Vec<String> = [
@@ -458,30 +337,41 @@ mod tests {
     }
 
     #[test]
-    fn tally_counts_distinct_evidence() {
+    fn tally_cuts_at_k_and_counts_distinct_evidence() {
         let q = Question {
             text: String::new(),
-            evidence: vec![2, 5, 5],
+            evidence: [2, 5].into(),
         };
         let mut t = Tally::default();
-        t.add(&q, &[1, 5, 7]);
-        t.add(&q, &[0, 1]);
-        let s = t.score();
+        add(&mut t, &q, &[1, 5, 7, 2], 3);
+        add(&mut t, &q, &[0, 1], 3);
+        let s = rates(&t);
         assert_eq!(s.questions, 2);
         assert!((s.hit - 0.5).abs() < 1e-12);
         assert!((s.recall - 0.25).abs() < 1e-12);
+        assert_eq!(rates(&Tally::default()).hit, 0.0);
+    }
+
+    #[test]
+    fn questions_keep_answerable_evidence_that_names_turns() {
+        let json = serde_json::json!([{"sample_id": "c1", "conversation": {
+            "session_1_date_time": "1:56 pm on 1 May, 2023",
+            "session_1": [{"speaker": "Ann", "dia_id": "D1:1", "text": "Hi!"},
+                          {"speaker": "Bo", "dia_id": "D1:2", "text": "Hello."}]},
+            "qa": [{"question": "Who?", "answer": "Bo", "evidence": ["D1:2", "D9:9"], "category": 4},
+                   {"question": "Lost?", "answer": "x", "evidence": ["D9:9"], "category": 1},
+                   {"question": "Adv?", "evidence": ["D1:1"], "category": 5}]}]);
+        let read = locomo::parse(&json).expect("parses");
+        let c = Conversation::from(read[0].clone());
+        assert_eq!(c.turns, ["Ann: Hi!", "Bo: Hello."]);
+        assert_eq!(c.questions.len(), 1);
+        assert_eq!(c.questions[0].text, "Who?");
+        assert_eq!(c.questions[0].evidence, [1].into());
     }
 
     #[test]
     fn rrf_fuses_and_leaves_out_unranked_turns() {
         let fused = rrf_ranking(&[&[2, 0], &[0, 3]], 5);
         assert_eq!(fused, [0, 2, 3]);
-    }
-
-    #[test]
-    fn days_match_known_dates() {
-        assert_eq!(days_from_civil(1970, 1, 1), 0);
-        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
-        assert_eq!(days_from_civil(1969, 12, 31), -1);
     }
 }

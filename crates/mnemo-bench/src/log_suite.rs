@@ -19,9 +19,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 use mnemo_log::format::{RECORD_HEADER_LEN, SEGMENT_HEADER_LEN, write_frame};
+use mnemo_log::sim::SplitMix64;
 use mnemo_log::{Config, Log, Seq, SyncPolicy};
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 use sha2::{Digest, Sha256};
 use tempfile::TempDir;
 
@@ -165,8 +164,8 @@ fn temp_dir(base: &Path) -> Result<TempDir> {
 
 /// `count` random seqs below `n`, from a fixed seed.
 fn random_seqs(count: usize, n: u64, seed: u64) -> Vec<Seq> {
-    let mut rng = StdRng::seed_from_u64(seed);
-    (0..count).map(|_| rng.random_range(0..n)).collect()
+    let mut rng = SplitMix64::new(seed);
+    (0..count).map(|_| rng.below(n)).collect()
 }
 
 /// Appends `records` payloads of `len` bytes in batches.

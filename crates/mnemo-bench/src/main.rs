@@ -34,6 +34,7 @@ mod patterns_suite;
 mod peers;
 mod powerlaw;
 mod pyvenv;
+mod random;
 mod recall_suite;
 mod rustdocs;
 mod server_suite;

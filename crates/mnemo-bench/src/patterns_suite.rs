@@ -44,7 +44,7 @@ use serde_json::{Map, Value, json};
 
 use crate::SuiteOptions;
 use crate::harness::{BenchResult, Better, Reps, median_duration, ns_per, timed};
-use crate::powerlaw::SplitMix;
+use crate::random::{Draw, SplitMix64, box_muller};
 
 /// Dimension of every task vector.
 const DIM: usize = 128;
@@ -151,22 +151,21 @@ pub fn run(opts: &SuiteOptions) -> Result<Vec<BenchResult>> {
 
 // ----- data -----
 
-/// A standard normal deviate (Box–Muller).
-fn normal(rng: &mut SplitMix) -> f64 {
-    let u1 = ((rng.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
-    let u2 = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+/// A standard normal deviate (Box–Muller of an open uniform and a
+/// uniform; the suite's data was generated with this draw).
+fn normal(rng: &mut SplitMix64) -> f64 {
+    box_muller(rng.open_uniform(), rng.uniform()).0
 }
 
 /// A random unit vector.
-fn random_unit(rng: &mut SplitMix) -> Vec<f64> {
+fn random_unit(rng: &mut SplitMix64) -> Vec<f64> {
     let v: Vec<f64> = (0..DIM).map(|_| normal(rng)).collect();
     let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
     v.into_iter().map(|x| x / norm).collect()
 }
 
 /// `centre` plus Gaussian noise of expected norm `noise`, as f32.
-fn around(centre: &[f64], noise: f64, rng: &mut SplitMix) -> Vec<f32> {
+fn around(centre: &[f64], noise: f64, rng: &mut SplitMix64) -> Vec<f32> {
     let scale = noise / (DIM as f64).sqrt();
     centre
         .iter()
@@ -202,20 +201,20 @@ fn trajectory(
 /// own pattern) around a centre near one of [`STORE_FAMILIES`] families,
 /// with a per-pattern success probability, so qualities vary.
 fn build_store(patterns: usize, seed: u64) -> PatternStore {
-    let mut rng = SplitMix::new(seed);
+    let mut rng = SplitMix64::new(seed);
     let families: Vec<Vec<f64>> = (0..STORE_FAMILIES).map(|_| random_unit(&mut rng)).collect();
     let mut store = PatternStore::new(DIM);
     for _ in 0..patterns {
-        let family = &families[rng.below(STORE_FAMILIES)];
+        let family = &families[rng.index(STORE_FAMILIES)];
         let centre: Vec<f64> = around(family, 0.8, &mut rng)
             .into_iter()
             .map(f64::from)
             .collect();
-        let p_success = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        let p_success = rng.uniform();
         let pattern = store.next_pattern_id();
-        for _ in 0..1 + rng.below(4) {
-            let success = ((rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64) < p_success;
-            let executor = format!("exec-{}", rng.below(4));
+        for _ in 0..1 + rng.index(4) {
+            let success = rng.uniform() < p_success;
+            let executor = format!("exec-{}", rng.index(4));
             let mut t = trajectory(&store, around(&centre, 0.1, &mut rng), success, executor);
             t.pattern = pattern;
             store.record(t);
@@ -227,11 +226,11 @@ fn build_store(patterns: usize, seed: u64) -> PatternStore {
 /// Query vectors near the store's families (same seed, so the same
 /// families).
 fn queries(count: usize, seed: u64) -> Vec<Vec<f32>> {
-    let mut rng = SplitMix::new(seed);
+    let mut rng = SplitMix64::new(seed);
     let families: Vec<Vec<f64>> = (0..STORE_FAMILIES).map(|_| random_unit(&mut rng)).collect();
-    let mut rng = SplitMix::new(seed ^ 0x5175_6572_7900);
+    let mut rng = SplitMix64::new(seed ^ 0x5175_6572_7900);
     (0..count)
-        .map(|_| around(&families[rng.below(STORE_FAMILIES)], 0.8, &mut rng))
+        .map(|_| around(&families[rng.index(STORE_FAMILIES)], 0.8, &mut rng))
         .collect()
 }
 
@@ -353,15 +352,15 @@ fn suggest_case(
 
 /// Step 2: the fold's `record`, and the writer's `assign`.
 fn record(s: &Sizes) -> Result<Vec<BenchResult>> {
-    let mut rng = SplitMix::new(0x7265_636f_7264);
+    let mut rng = SplitMix64::new(0x7265_636f_7264);
     let families: Vec<Vec<f64>> = (0..STORE_FAMILIES).map(|_| random_unit(&mut rng)).collect();
     let params = PatternParams::default();
     let mut setup = PatternStore::new(DIM);
     let mut log = Vec::with_capacity(s.records);
     for _ in 0..s.records {
-        let v = around(&families[rng.below(STORE_FAMILIES)], LEARN_NOISE, &mut rng);
-        let success = rng.below(2) == 0;
-        let mut tr = trajectory(&setup, v, success, format!("exec-{}", rng.below(5)));
+        let v = around(&families[rng.index(STORE_FAMILIES)], LEARN_NOISE, &mut rng);
+        let success = rng.index(2) == 0;
+        let mut tr = trajectory(&setup, v, success, format!("exec-{}", rng.index(5)));
         tr.pattern = setup.assign(&tr.vector, params.join_threshold);
         log.push(tr.clone());
         setup.record(tr);
@@ -427,11 +426,11 @@ fn record(s: &Sizes) -> Result<Vec<BenchResult>> {
 
 /// Step 3: one refinement.
 fn refine(s: &Sizes) -> Result<Vec<BenchResult>> {
-    let mut rng = SplitMix::new(0x7265_6669_6e65);
+    let mut rng = SplitMix64::new(0x7265_6669_6e65);
     let families: Vec<Vec<f64>> = (0..STORE_FAMILIES).map(|_| random_unit(&mut rng)).collect();
     let mut store = PatternStore::new(DIM);
     for _ in 0..s.refine_patterns {
-        let centre: Vec<f64> = around(&families[rng.below(STORE_FAMILIES)], 0.8, &mut rng)
+        let centre: Vec<f64> = around(&families[rng.index(STORE_FAMILIES)], 0.8, &mut rng)
             .into_iter()
             .map(f64::from)
             .collect();
@@ -500,18 +499,18 @@ struct World {
 }
 
 impl World {
-    fn new(rng: &mut SplitMix) -> Self {
+    fn new(rng: &mut SplitMix64) -> Self {
         let centres: Vec<Vec<f64>> = (0..LEARN_FAMILIES).map(|_| random_unit(rng)).collect();
         let mut p = Vec::new();
         let mut best = Vec::new();
         for f in 0..LEARN_FAMILIES {
-            let b = (f + rng.below(LEARN_EXECUTORS)) % LEARN_EXECUTORS;
+            let b = (f + rng.index(LEARN_EXECUTORS)) % LEARN_EXECUTORS;
             let row: Vec<f64> = (0..LEARN_EXECUTORS)
                 .map(|e| {
                     if e == b {
                         BEST_P
                     } else {
-                        0.15 + 0.45 * ((rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64)
+                        0.15 + 0.45 * rng.uniform()
                     }
                 })
                 .collect();
@@ -521,8 +520,8 @@ impl World {
         Self { centres, p, best }
     }
 
-    fn task(&self, rng: &mut SplitMix) -> (usize, Vec<f32>) {
-        let f = rng.below(LEARN_FAMILIES);
+    fn task(&self, rng: &mut SplitMix64) -> (usize, Vec<f32>) {
+        let f = rng.index(LEARN_FAMILIES);
         (f, around(&self.centres[f], LEARN_NOISE, rng))
     }
 }
@@ -568,9 +567,9 @@ fn learning(s: &Sizes) -> Result<Vec<BenchResult>> {
     let mut peer = vec![Vec::new(); CHECKPOINTS.len()];
     let mut patterns_at_end = Vec::new();
     for seed in 0..s.learn_seeds {
-        let mut rng = SplitMix::new(0x6c65_6172_6e00 + seed);
+        let mut rng = SplitMix64::new(0x6c65_6172_6e00 + seed);
         let world = World::new(&mut rng);
-        let mut test_rng = SplitMix::new(0x7465_7374_0000 + seed);
+        let mut test_rng = SplitMix64::new(0x7465_7374_0000 + seed);
         let tests: Vec<(usize, Vec<f32>)> = (0..LEARN_TEST_TASKS)
             .map(|_| world.task(&mut test_rng))
             .collect();
@@ -579,8 +578,8 @@ fn learning(s: &Sizes) -> Result<Vec<BenchResult>> {
         let mut next_check = 0;
         for n in 1..=CHECKPOINTS[CHECKPOINTS.len() - 1] {
             let (f, v) = world.task(&mut rng);
-            let e = rng.below(LEARN_EXECUTORS);
-            let success = ((rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64) < world.p[f][e];
+            let e = rng.index(LEARN_EXECUTORS);
+            let success = rng.uniform() < world.p[f][e];
             bank.record(&v, e, success);
             let mut t = trajectory(&store, v, success, executor_name(e));
             t.pattern = store.assign(&t.vector, params.join_threshold);

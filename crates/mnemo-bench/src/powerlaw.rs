@@ -19,30 +19,7 @@
 
 use mnemo::spread::{CsrGraph, EdgeKind};
 
-use crate::gauss::mix64;
-
-/// A deterministic random stream (SplitMix64).
-#[derive(Debug, Clone)]
-pub struct SplitMix(u64);
-
-impl SplitMix {
-    /// A stream from `seed`.
-    pub fn new(seed: u64) -> Self {
-        SplitMix(seed)
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        mix64(self.0)
-    }
-
-    /// A number in `0..n` (`n > 0`; the modulo bias is below 2⁻³² for the
-    /// sizes used here).
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
-}
+use crate::random::{Draw, SplitMix64};
 
 /// The undirected edges `(a, b)` of a Barabási–Albert graph of `nodes`
 /// nodes where each new node brings `m` edges (see the module docs).
@@ -52,7 +29,7 @@ impl SplitMix {
 pub fn barabasi_albert(nodes: usize, m: usize, seed: u64) -> Vec<(u32, u32)> {
     assert!(m > 0 && nodes > m, "need 0 < m < nodes");
     assert!(u32::try_from(nodes).is_ok(), "node numbers are u32");
-    let mut rng = SplitMix::new(seed);
+    let mut rng = SplitMix64::new(seed);
     let mut edges = Vec::with_capacity(m * (nodes - m));
     // Every edge end so far: a node appears once per edge it has.
     let mut ends: Vec<u32> = Vec::with_capacity(2 * m * (nodes - m));
@@ -65,7 +42,7 @@ pub fn barabasi_albert(nodes: usize, m: usize, seed: u64) -> Vec<(u32, u32)> {
     for new in (m + 1) as u32..nodes as u32 {
         targets.clear();
         while targets.len() < m {
-            let t = ends[rng.below(ends.len())];
+            let t = ends[rng.index(ends.len())];
             if !targets.contains(&t) {
                 targets.push(t);
             }

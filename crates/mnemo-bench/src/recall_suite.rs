@@ -49,10 +49,11 @@ use mnemo::{MemoryId, Mnemo, Namespace, NewMemory, Options, Timestamp};
 use mnemo_embed::{Embedder, HashEmbedder, MiniLm};
 
 use crate::SuiteOptions;
-use crate::engine_suite::{Rng, sentences};
+use crate::engine_suite::{row_rng, sentences};
 use crate::harness::{self, BenchResult, Better, Reps};
 use crate::locomo::{self, Conversation};
-use crate::powerlaw::{self, Bfs, SplitMix};
+use crate::powerlaw::{self, Bfs};
+use crate::random::{Draw, SplitMix64};
 use crate::rustdocs;
 use crate::vecfile::Vectors;
 
@@ -301,12 +302,12 @@ fn spread(s: &Sizes) -> Result<Vec<BenchResult>> {
 /// `count` queries of [`SEEDS`] distinct random nodes each, with
 /// activations 1.0 down to 0.1.
 fn spread_queries(nodes: usize, count: usize) -> Vec<Vec<(u32, f32)>> {
-    let mut rng = SplitMix::new(QUERY_SEED);
+    let mut rng = SplitMix64::new(QUERY_SEED);
     (0..count)
         .map(|_| {
             let mut seeds: Vec<(u32, f32)> = Vec::with_capacity(SEEDS);
             while seeds.len() < SEEDS.min(nodes) {
-                let node = rng.below(nodes) as u32;
+                let node = rng.index(nodes) as u32;
                 if seeds.iter().all(|&(n, _)| n != node) {
                     let a = 1.0 - 0.1 * seeds.len() as f32;
                     seeds.push((node, a));
@@ -499,7 +500,7 @@ impl HybridData {
         let embedder = HashEmbedder::with_dimension(384)?;
         let text = |stream: u64, i: usize| {
             let mut out = String::new();
-            sentences(&mut Rng::new(stream, i as u64), 120, &mut out);
+            sentences(&mut row_rng(stream, i as u64), 120, &mut out);
             out
         };
         let texts: Vec<String> = (0..memories).map(|i| text(0x5eed_00a1, i)).collect();
@@ -834,11 +835,11 @@ impl Score {
     }
 
     fn hit(&self) -> f64 {
-        self.tally.score().hit
+        locomo::rates(&self.tally).hit
     }
 
     fn recall(&self) -> f64 {
-        self.tally.score().recall
+        locomo::rates(&self.tally).recall
     }
 }
 
@@ -849,7 +850,7 @@ impl Score {
 fn locomo_namespace(
     model: &Arc<MiniLm>,
     conv: &Conversation,
-) -> Result<(Mnemo, Namespace, HashMap<MemoryId, usize>, usize)> {
+) -> Result<(Mnemo, Namespace, HashMap<MemoryId, usize>)> {
     let options = Options {
         embedder: Arc::clone(model) as Arc<dyn Embedder>,
         dedup: false,
@@ -857,22 +858,15 @@ fn locomo_namespace(
     };
     let mnemo = Mnemo::in_memory_with(options);
     let ns = mnemo.namespace("locomo")?;
-    let mut undated = 0;
     let memories: Vec<NewMemory> = conv
         .turns
         .iter()
-        .zip(&conv.turn_info)
-        .map(|(text, info)| {
-            let m = NewMemory::new(text.clone())
-                .source(conv.sample_id.clone())
-                .tags([format!("session_{}", info.session), info.speaker.clone()]);
-            match info.session_at_ns {
-                Some(at) => m.at(Timestamp(at + i64::from(info.index) * 1_000_000_000)),
-                None => {
-                    undated += 1;
-                    m
-                }
-            }
+        .zip(&conv.data.turns)
+        .map(|(text, turn)| {
+            NewMemory::new(text.clone())
+                .source(conv.data.sample_id.clone())
+                .tags([format!("session_{}", turn.session), turn.speaker.clone()])
+                .at(Timestamp(turn.at.0 + i64::from(turn.index) * 1_000_000_000))
         })
         .collect();
     let mut turn_of = HashMap::with_capacity(memories.len());
@@ -880,8 +874,8 @@ fn locomo_namespace(
     let mut memories = memories.into_iter().peekable();
     while memories.peek().is_some() {
         let batch: Vec<NewMemory> = memories.by_ref().take(100).collect();
-        for id in ns.remember_batch(batch)? {
-            turn_of.insert(id, turn);
+        for r in ns.remember_batch(batch)? {
+            turn_of.insert(r.id, turn);
             turn += 1;
         }
     }
@@ -889,11 +883,11 @@ fn locomo_namespace(
     ensure!(
         turn_of.len() == conv.turns.len(),
         "{}: {} memories for {} turns",
-        conv.sample_id,
+        conv.data.sample_id,
         turn_of.len(),
         conv.turns.len()
     );
-    Ok((mnemo, ns, turn_of, undated))
+    Ok((mnemo, ns, turn_of))
 }
 
 /// Step 3: LoCoMo hit@5 and recall@5 of recall and its ablations.
@@ -914,11 +908,10 @@ fn locomo_quality(s: &Sizes, model: Option<&Arc<MiniLm>>) -> Result<Vec<BenchRes
     let conversations = &conversations[..s.conversations.min(conversations.len())];
     let variants = variants();
     let mut scores = vec![Score::default(); variants.len()];
-    let (mut turns, mut undated) = (0, 0);
+    let mut turns = 0;
     for conv in conversations {
-        let (_mnemo, ns, turn_of, u) = locomo_namespace(model, conv)?;
+        let (_mnemo, ns, turn_of) = locomo_namespace(model, conv)?;
         turns += conv.turns.len();
-        undated += u;
         let texts: Vec<&str> = conv.questions.iter().map(|q| q.text.as_str()).collect();
         let mut vectors = Vec::with_capacity(texts.len());
         for chunk in texts.chunks(32) {
@@ -938,7 +931,7 @@ fn locomo_quality(s: &Sizes, model: Option<&Arc<MiniLm>>) -> Result<Vec<BenchRes
                     .iter()
                     .filter_map(|h| turn_of.get(&h.memory.id).copied())
                     .collect();
-                score.tally.add(q, &top);
+                locomo::add(&mut score.tally, q, &top, LOCOMO_K);
             }
         }
     }
@@ -956,11 +949,6 @@ fn locomo_quality(s: &Sizes, model: Option<&Arc<MiniLm>>) -> Result<Vec<BenchRes
         base.rrf.hit,
         t.elapsed().as_secs_f64()
     );
-    if undated > 0 {
-        eprintln!(
-            "    note: {undated} turns have no parseable session date and carry no event time"
-        );
-    }
     for (v, sc) in variants.iter().zip(&scores) {
         eprintln!(
             "    locomo{}: hit@5 {:.3}, recall@5 {:.3} ({} questions, {:.2} ms per recall)",
@@ -984,7 +972,6 @@ fn locomo_quality(s: &Sizes, model: Option<&Arc<MiniLm>>) -> Result<Vec<BenchRes
                 "one per turn, \"speaker: text\"; source = sample_id; tags = session_N and the speaker; \
                  at = session_N_date_time (UTC) + 1 s per turn in dia_id order",
             )
-            .param("undated_turns", undated)
             .param(
                 "mean_recall_ms",
                 sc.time.as_secs_f64() * 1e3 / sc.questions().max(1) as f64,

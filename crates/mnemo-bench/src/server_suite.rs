@@ -69,7 +69,7 @@ use hyper_util::rt::TokioIo;
 use serde_json::{Map, Value, json};
 
 use crate::SuiteOptions;
-use crate::engine_suite::{Rng, sentences};
+use crate::engine_suite::{row_rng, sentences};
 use crate::harness::{BenchResult, Better};
 use crate::rustdocs;
 
@@ -805,7 +805,7 @@ impl Corpus {
     fn generated(s: &Sizes) -> Self {
         let text = |stream: u64, i: usize| {
             let mut out = String::new();
-            sentences(&mut Rng::new(stream, i as u64), 90, &mut out);
+            sentences(&mut row_rng(stream, i as u64), 90, &mut out);
             out
         };
         Self {

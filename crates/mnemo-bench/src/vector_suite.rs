@@ -46,6 +46,7 @@ use crate::gauss::{self, GaussSpec};
 use crate::ground_truth::{self, DEFAULT_K, Metric as TruthMetric};
 use crate::harness::{BenchResult, Better};
 use crate::peers::{self, CurvePoint, HnswConfig, K, PeerRun, Sweep, VectorSet};
+use crate::random::SplitMix64;
 use crate::rustdocs;
 use crate::vecfile::Vectors;
 
@@ -554,7 +555,7 @@ fn filtered(data: &Data, index: &Hnsw, set: &VectorSet<'_>) -> Result<Vec<BenchR
 
 /// A well-mixed hash of `x`: one SplitMix64 step from state `x`.
 fn mix(x: u64) -> u64 {
-    gauss::mix64(x.wrapping_add(0x9e37_79b9_7f4a_7c15))
+    SplitMix64::new(x).next_u64()
 }
 
 /// mnemo's single-insert latency into the built f32 index (the held-out
