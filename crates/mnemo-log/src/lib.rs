@@ -12,7 +12,8 @@
 //! let seq = log.append(b"remember the milk")?;
 //! assert_eq!(log.read(seq).map(|r| r.payload().to_vec()), Some(b"remember the milk".to_vec()));
 //! let batch = log.append_batch([&b"a"[..], &b"b"[..]])?;
-//! assert_eq!(batch, 1..3);
+//! assert_eq!(batch.seqs, 1..3);
+//! assert_eq!(log.read(1).map(|r| r.timestamp_nanos()), Some(batch.timestamp_nanos));
 //! let (root, size) = log.root()?;
 //! let proof = log.inclusion_proof(seq, size)?;
 //! let record = log.read(seq).expect("present");
@@ -160,7 +161,7 @@ mod subscribe;
 pub use clock::{Clock, ManualClock, PreciseClock, SystemClock};
 pub use config::{Config, Retention, SyncPolicy};
 pub use error::{Error, Result};
-pub use log::{Iter, Log, LogReader, LogStats, RecordRef};
+pub use log::{Appended, Iter, Log, LogReader, LogStats, RecordRef};
 pub use merkle::{
     ConsistencyProof, Hash, InclusionProof, ProofError, VerifyError, verify_consistency,
     verify_inclusion,

@@ -436,6 +436,16 @@ pub(crate) struct Inner {
     interval_wake: Condvar,
 }
 
+/// What [`Log::append_batch`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    /// The records' seqs (empty for an empty batch).
+    pub seqs: Range<Seq>,
+    /// The timestamp every record of the batch carries, in nanoseconds
+    /// since the Unix epoch (for an empty batch: the log's latest).
+    pub timestamp_nanos: u64,
+}
+
 /// An append-only, checksummed, Merkle-hashed record log. See the crate
 /// documentation for the format and guarantees.
 ///
@@ -679,10 +689,10 @@ impl Log {
     }
 
     /// Appends several records at once (one lock, one timestamp, one
-    /// subscriber notification, at most one sync) and returns their seqs.
-    /// Either every payload fits [`Config::max_record_bytes`] and all are
-    /// appended, or none is.
-    pub fn append_batch<I>(&self, payloads: I) -> Result<Range<Seq>>
+    /// subscriber notification, at most one sync) and returns their seqs
+    /// and the timestamp they carry. Either every payload fits
+    /// [`Config::max_record_bytes`] and all are appended, or none is.
+    pub fn append_batch<I>(&self, payloads: I) -> Result<Appended>
     where
         I: IntoIterator,
         I::Item: AsRef<[u8]>,
@@ -697,7 +707,10 @@ impl Log {
         state.check_writable()?;
         let start = state.next_seq;
         if payloads.is_empty() {
-            return Ok(start..start);
+            return Ok(Appended {
+                seqs: start..start,
+                timestamp_nanos: state.last_timestamp,
+            });
         }
         let timestamp = state.timestamp(&inner.config);
         let run_bytes: u64 = payloads
@@ -715,7 +728,10 @@ impl Log {
         let after = inner.after_append(&mut state, start..end)?;
         drop(state);
         inner.finish_append(after)?;
-        Ok(start..end)
+        Ok(Appended {
+            seqs: start..end,
+            timestamp_nanos: timestamp,
+        })
     }
 
     /// The record with this seq, if it is in the log. O(1): one index lookup,

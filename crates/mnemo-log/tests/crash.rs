@@ -32,7 +32,8 @@ fn child(dir: &str) {
         if seq.is_multiple_of(3) {
             let range = log
                 .append_batch([payload(seq), payload(seq + 1)])
-                .expect("append batch");
+                .expect("append batch")
+                .seqs;
             assert_eq!(range, seq..seq + 2);
             seq += 2;
         } else {

@@ -259,7 +259,7 @@ fn power_failures_never_lose_acknowledged_records() {
             let result = if size == 0 {
                 log.append(&batch[0]).map(|s| s..s + 1)
             } else {
-                log.append_batch(&batch)
+                log.append_batch(&batch).map(|a| a.seqs)
             };
             attempted.extend(batch);
             match result {

@@ -154,7 +154,7 @@ proptest! {
                     model.payloads.push(p);
                 }
                 Op::Batch(batch) => {
-                    let range = log.append_batch(&batch).expect("batch");
+                    let range = log.append_batch(&batch).expect("batch").seqs;
                     prop_assert_eq!(range.start, model.next_seq());
                     prop_assert_eq!(range.end - range.start, batch.len() as u64);
                     model.payloads.extend(batch);

@@ -402,7 +402,7 @@ mod tests {
 
     #[test]
     fn each_bad_field_is_named() {
-        let field = |m: NewMemory| m.validate(&limits()).unwrap_err().field;
+        let field = |m: NewMemory| m.validate(&limits()).expect_err("refused").field;
         assert_eq!(field(NewMemory::new("  ")), "content");
         assert_eq!(field(NewMemory::new("x".repeat(17))), "content");
         assert_eq!(field(NewMemory::new("a").tag("")), "tag");
@@ -444,14 +444,14 @@ mod tests {
             ..Revision::new()
         }
         .validate(&limits())
-        .unwrap_err();
+        .expect_err("refused");
         assert_eq!(e.field, "vector");
         assert_eq!(e.to_string(), "vector: a new vector needs new content");
         assert_eq!(
             Revision::new()
                 .content("")
                 .validate(&limits())
-                .unwrap_err()
+                .expect_err("refused")
                 .field,
             "content"
         );
@@ -459,7 +459,7 @@ mod tests {
             Revision::new()
                 .source(Some(String::new()))
                 .validate(&limits())
-                .unwrap_err()
+                .expect_err("refused")
                 .field,
             "source"
         );

@@ -405,7 +405,10 @@ impl Namespace {
             .ok_or_else(|| self.invalid("batch", "no id returned"))
     }
 
-    /// Remembers several memories atomically (one log record) and returns,
+    /// Remembers several memories in one append (one lock, at most one
+    /// sync): the new memories are one log record, and each keyed update
+    /// adds a record (a power failure before the sync may keep a prefix of
+    /// those records; an error leaves nothing written). Returns,
     /// per item in order, its memory, what happened ([`Outcome`](crate::Outcome)) and the
     /// seq of the memory's current version.
     ///
@@ -620,7 +623,7 @@ impl Namespace {
             }
             payloads.push(payload);
         }
-        let seqs = self
+        let appended = self
             .inner
             .log
             .append_batch(&payloads)
@@ -629,11 +632,9 @@ impl Namespace {
                 source,
             })?;
         drop(payloads);
-        let recorded = self
-            .inner
-            .log
-            .read(seqs.start)
-            .map_or_else(Timestamp::now, |r| Timestamp(r.timestamp_nanos() as i64));
+        let seqs = appended.seqs;
+        // The time the log stamped on the records, converted as replay does.
+        let recorded = Timestamp(appended.timestamp_nanos as i64);
         let mut deltas = Vec::with_capacity(events.len());
         let mut changes = Vec::new();
         let mut scratch = Vec::new();

@@ -200,7 +200,7 @@ mod tests {
 
     #[test]
     fn ranked_orders_best_first_then_by_id() {
-        let mut v = vec![
+        let mut v = [
             Ranked { score: 0.5, id: 3 },
             Ranked { score: 0.9, id: 7 },
             Ranked { score: 0.5, id: 1 },
