@@ -145,10 +145,10 @@
 //! | `pattern.rs` | [`Pattern`] and [`ExecutorStats`], and the running sums they derive from |
 //! | `sketch.rs` | sign sketches and the one-pass Hamming scans that pick candidates |
 //! | `kmeans.rs` | spherical k-means: centres, Lloyd iterations, k-means++ and its SplitMix64 |
-//! | `store.rs` | [`PatternStore`]: state, serialisation, `assign`, `record`, pruning, consolidation |
+//! | `store.rs` | [`PatternStore`]: state, serde, `assign`, `record`, `prune`, `consolidate` |
 //! | `refine.rs` | [`PatternStore::refine`]: k-means applied to the store, ids kept by overlap |
 //! | `suggest.rs` | [`PatternStore::suggest`], [`Suggest`] and [`Suggestion`] |
-//! | `ann.rs` | the HNSW graph over centroids that serves `suggest` in large stores, and its upkeep |
+//! | `ann.rs` | the HNSW graph over centroids serving `suggest` in large stores, and its upkeep |
 
 mod ann;
 mod arith;

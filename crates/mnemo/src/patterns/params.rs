@@ -37,8 +37,11 @@ impl Default for PatternParams {
     }
 }
 
-/// Which patterns [`PatternStore::plan_prune`] removes: a pattern is pruned
-/// when **any** condition that is set holds. The default prunes nothing.
+/// Which patterns [`PatternStore::plan_prune`] removes: a pattern is
+/// pruned when **any** condition that is set holds. The default prunes
+/// nothing.
+///
+/// [`PatternStore::plan_prune`]: super::PatternStore::plan_prune
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct PrunePolicy {
     /// Pruned when `quality < min_quality`.

@@ -64,7 +64,7 @@ pub struct Pattern {
     /// lower mean latency, then lower mean cost, then name).
     pub best_executor: Option<String>,
     /// `0.75 · (s + 1)/(n + 2) + 0.25 · mean_score`, in `[0, 1]` (see the
-    /// module docs).
+    /// [module docs](crate::patterns)).
     pub quality: f32,
     /// The newest member's `at`.
     pub last_used: Timestamp,

@@ -15,9 +15,10 @@ use crate::base::IdSet;
 
 impl PatternStore {
     /// Fold: refines the patterns by spherical k-means with `k` = the
-    /// current pattern count (see the module docs for the two
-    /// initialisations, the sample bound and the id mapping). Deterministic
-    /// for a given `seed`, params and state. Resets [`Self::since_refine`].
+    /// current pattern count (see the [module docs](crate::patterns) for
+    /// the two initialisations, the sample bound and the id mapping).
+    /// Deterministic for a given `seed`, params and state. Resets
+    /// [`Self::since_refine`].
     pub fn refine(&mut self, seed: u64, params: &PatternParams) {
         self.core.since_refine = 0;
         let k = self.len();

@@ -290,7 +290,8 @@ mod tests {
             c in 0usize..40,
             by_score in any::<bool>(),
         ) {
-            let query: Vec<u64> = (0..w as u64).map(|j| j.wrapping_mul(0x9e37_79b9_7f4a_7c15)).collect();
+            let query: Vec<u64> =
+                (0..w as u64).map(|j| j.wrapping_mul(0x9e37_79b9_7f4a_7c15)).collect();
             // Few distinct bits per word, so that keys tie often.
             let rows: Vec<u64> = seeds
                 .iter()
@@ -298,7 +299,8 @@ mod tests {
                 .collect();
             let n = seeds.len();
             let quality8: Vec<u8> = seeds.iter().map(|s| (s >> 56) as u8 & 0xf0).collect();
-            let cos8: Vec<u16> = (0..=w * 64).map(|h| (255 - (h * 255 / (w * 64))) as u16).collect();
+            let cos8: Vec<u16> =
+                (0..=w * 64).map(|h| (255 - (h * 255 / (w * 64))) as u16).collect();
             let key = if by_score {
                 ScanKey::Score { quality8: &quality8, cos8: &cos8 }
             } else {

@@ -40,7 +40,8 @@ pub(super) struct Core {
     pub(super) slots: Vec<Slot>,
 }
 
-/// Trajectories and the patterns learned from them (see the module docs).
+/// Trajectories and the patterns learned from them (see the
+/// [module docs](crate::patterns)).
 ///
 /// ```
 /// use mnemo::patterns::{PatternStore, Trajectory, TrajectoryId};
@@ -227,7 +228,7 @@ impl PatternStore {
     }
 
     /// Trajectories recorded since the last refinement (the writer compares
-    /// it with [`PatternParams::refine_every`]).
+    /// it with [`PatternParams::refine_every`](super::PatternParams::refine_every)).
     pub fn since_refine(&self) -> u64 {
         self.core.since_refine
     }
@@ -269,8 +270,9 @@ impl PatternStore {
     /// vector and the centroid; ties: lower id) if the similarity is at
     /// least `join_threshold`, else [`Self::next_pattern_id`] (a new
     /// pattern). Above [`ASSIGN_CANDIDATES`] patterns the exact comparison
-    /// covers the sketch-nearest candidates only (see the module docs).
-    /// Deterministic; an invalid vector answers a new pattern.
+    /// covers the sketch-nearest candidates only (see the
+    /// [module docs](crate::patterns)). Deterministic; an invalid vector
+    /// answers a new pattern.
     pub fn assign(&self, vector: &[f32], join_threshold: f32) -> PatternId {
         let next = self.next_pattern_id();
         let Some(unit) = unit_vector(vector, self.core.dimension) else {

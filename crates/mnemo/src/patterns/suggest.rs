@@ -120,8 +120,8 @@ impl PatternStore {
     /// `max(similarity, 0) · quality` (ties: lower id), with the overall
     /// executor recommendation (see [`Suggest`]). Candidates come from the
     /// sketch scan or the HNSW graph and are re-ranked exactly (see the
-    /// module docs). An invalid vector, `k = 0` or an empty store answers
-    /// nothing.
+    /// [module docs](crate::patterns)). An invalid vector, `k = 0` or an
+    /// empty store answers nothing.
     pub fn suggest(&self, vector: &[f32], k: usize) -> Suggest {
         let k = k.min(self.len());
         if k == 0 {
