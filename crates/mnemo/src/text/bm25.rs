@@ -2,7 +2,7 @@
 //!
 //! # Scoring
 //!
-//! For a query with distinct terms `q` (after [tokenizing](super::tokenize)), a document
+//! For a query with distinct terms `q` (after [tokenizing](fn@super::tokenize)), a document
 //! `d` of `len(d)` tokens scores
 //!
 //! ```text
@@ -156,7 +156,10 @@ impl Term {
     };
 }
 
-/// An in-memory BM25 inverted index over memory ids; see the [module docs](self).
+/// An in-memory BM25 inverted index over memory ids; see [`text`](crate::text).
+///
+/// Scores follow Lucene's BM25 (`k1`, `b`, an idf that stays positive); equal
+/// scores put the smaller id first.
 ///
 /// ```
 /// use mnemo::text::TextIndex;

@@ -1,6 +1,6 @@
 //! Keyword search: the tokenizer and the BM25 index behind recall's keyword signal.
 //!
-//! - [`tokenize`] (and the reusable [`Tokenizer`]) turn text into terms: Unicode-aware
+//! - [`tokenize`](fn@tokenize) (and the reusable [`Tokenizer`]) turn text into terms: Unicode-aware
 //!   splitting and lowercasing, English stop words dropped, Porter2 stemming. Documents
 //!   and queries go through the same tokenizer, so a query matches what was indexed.
 //! - [`TextIndex`] is an in-memory inverted index ranked by Okapi BM25: insert, replace
@@ -17,15 +17,15 @@
 //! Text flows down this list: a text becomes terms, terms become ids and postings,
 //! postings are walked to score a query, and the whole index becomes bytes.
 //!
-//! | file            | holds                                                          |
-//! |-----------------|----------------------------------------------------------------|
-//! | `tokenize.rs`   | [`Tokenizer`]: the scanning loop, lowercasing, the stem cache  |
-//! | `stopwords.rs`  | [`STOP_WORDS`] and their compile-time lookup table             |
-//! | `porter2.rs`    | the Porter2 (Snowball English) stemmer                         |
-//! | `dictionary.rs` | the term dictionary: term text ↔ dense term id                 |
-//! | `bm25.rs`       | [`TextIndex`]: postings, insert/remove/compact, search (MaxScore) |
-//! | `score.rs`      | the pieces of a score: normalisation, cursors, galloping, ranking |
-//! | `codec.rs`      | [`TextIndex::encode`]/[`TextIndex::decode`] and [`TextDecodeError`] |
+//! | file            | holds                                                              |
+//! |-----------------|--------------------------------------------------------------------|
+//! | `tokenize.rs`   | [`Tokenizer`]: the scanning loop, lowercasing, the stem cache      |
+//! | `stopwords.rs`  | [`STOP_WORDS`] and their compile-time lookup table                 |
+//! | `porter2.rs`    | the Porter2 (Snowball English) stemmer                             |
+//! | `dictionary.rs` | the term dictionary: term text to dense term id and back           |
+//! | `bm25.rs`       | [`TextIndex`]: postings, insert, remove, compact, search           |
+//! | `score.rs`      | a score's pieces: normalisation, cursors, galloping, hit ranking   |
+//! | `codec.rs`      | [`TextIndex::encode`], [`TextIndex::decode`], [`TextDecodeError`]  |
 //! | `model.rs`      | tests only: brute-force BM25 and random operations to compare with |
 //!
 //! # Why not tantivy
@@ -36,8 +36,8 @@
 //! would be a second source of truth beside the log. An own inverted index keeps
 //! everything in memory, is derived from and rebuildable from the log, serialises into
 //! the engine's snapshot with the rest of the state, and is small enough (a few short
-//! files) to read in one sitting and tune for the engine's budget of about 2 µs per remembered
-//! memory.
+//! files) to read in one sitting and tune for the engine's budget of about 2 µs per
+//! remembered memory.
 //!
 //! ```
 //! use mnemo::text::TextIndex;

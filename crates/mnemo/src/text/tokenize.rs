@@ -22,7 +22,7 @@
 //! queries typed the same way match.
 //!
 //! The stop words live in [`stopwords`](super::stopwords), the stemmer in
-//! [`porter2`](super::porter2); this file holds the scanning loop and the stem cache.
+//! [`porter2`]; this file holds the scanning loop and the stem cache.
 //!
 //! # Cost
 //!
@@ -146,7 +146,7 @@ fn cache_slot(word: [u64; 2]) -> usize {
     (mixed >> (64 - STEM_CACHE_SLOTS.trailing_zeros())) as usize
 }
 
-/// Splits text into index terms; see the [module docs](self) for the rules.
+/// Splits text into index terms; see [`text`](crate::text) for the rules.
 ///
 /// Holds one reusable buffer: keep a `Tokenizer` around to tokenize many texts
 /// without allocating. A tokenizer that has stemmed 65,536 words also sets up a stem
@@ -357,7 +357,7 @@ impl Tokenizer {
     }
 }
 
-/// Tokenizes `text` with a fresh [`Tokenizer`]; see the [module docs](self) for the rules.
+/// Tokenizes `text` with a fresh [`Tokenizer`]; see [`text`](crate::text) for the rules.
 ///
 /// Allocates one small buffer per call: on hot paths keep a [`Tokenizer`] instead.
 ///
