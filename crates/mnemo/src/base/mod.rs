@@ -8,4 +8,4 @@ mod ids;
 mod topk;
 
 pub use ids::{ConflictId, FactId, IdHasher, IdMap, IdSet, MemoryId, PatternId, Seq, TrajectoryId};
-pub use topk::TopK;
+pub use topk::{Scored, TopK};

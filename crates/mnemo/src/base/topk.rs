@@ -1,6 +1,41 @@
 //! Bounded selection of the `k` best items of a stream.
 
+use std::cmp::Ordering;
 use std::collections::BinaryHeap;
+
+/// An id with a score, ordered best first: higher score (IEEE total
+/// order), then lower id. [`TopK`] of `Scored` keeps the `k` best and
+/// lists them best first, ties broken the same way every time.
+#[derive(Debug, Clone, Copy)]
+pub struct Scored {
+    /// Higher is better.
+    pub score: f32,
+    /// What is scored (a memory id, a slot).
+    pub id: u64,
+}
+
+impl Ord for Scored {
+    fn cmp(&self, other: &Self) -> Ordering {
+        other
+            .score
+            .total_cmp(&self.score)
+            .then(self.id.cmp(&other.id))
+    }
+}
+
+impl PartialOrd for Scored {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Scored {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Scored {}
 
 /// The `k` least items (by [`Ord`]) of a stream, kept in a bounded
 /// max-heap: `O(n log k)` time and `O(k)` memory instead of sorting the
@@ -97,6 +132,18 @@ mod tests {
             sorted.truncate(k);
             prop_assert_eq!(top.into_sorted_vec(), sorted);
         }
+    }
+
+    #[test]
+    fn scored_orders_best_first_then_by_id() {
+        let mut v = [
+            Scored { score: 0.5, id: 3 },
+            Scored { score: 0.9, id: 7 },
+            Scored { score: 0.5, id: 1 },
+        ];
+        v.sort();
+        let ids: Vec<u64> = v.iter().map(|r| r.id).collect();
+        assert_eq!(ids, vec![7, 1, 3]);
     }
 
     #[test]

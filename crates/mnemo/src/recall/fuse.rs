@@ -3,49 +3,15 @@
 //! date the query names and tags the query names on top; the best `k`
 //! are selected with a bounded heap.
 
-use std::cmp::Ordering;
 use std::time::Duration;
 
 use super::SignalHit;
 use super::candidates::{Candidate, Candidates};
 use super::options::{Fusion, RRF_K, RecallOptions, SignalWeights};
-use crate::base::TopK;
+use crate::base::{Scored, TopK};
 use crate::model::{Memory, Timestamp};
 use crate::query::TimeRange;
 use crate::state::State;
-
-/// A memory and its score, ordered best first: higher score, then lower id
-/// (so [`TopK`] keeps the best and ties break the same way every time).
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Ranked {
-    /// Higher is better.
-    pub score: f32,
-    /// The memory.
-    pub id: u64,
-}
-
-impl Ord for Ranked {
-    fn cmp(&self, other: &Self) -> Ordering {
-        other
-            .score
-            .total_cmp(&self.score)
-            .then(self.id.cmp(&other.id))
-    }
-}
-
-impl PartialOrd for Ranked {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for Ranked {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for Ranked {}
 
 /// A signal's part of the fused score (0 when it did not find the memory).
 pub(super) fn part(fusion: Fusion, weight: f32, hit: Option<&SignalHit>) -> f32 {
@@ -125,7 +91,7 @@ pub(super) fn top(
     candidates: &Candidates,
     options: &RecallOptions,
     bonuses: &Bonuses<'_>,
-) -> Vec<Ranked> {
+) -> Vec<Scored> {
     let withholds = state.facts.withholds_any();
     let mut top = TopK::new(options.k);
     for (&id, c) in candidates {
@@ -142,7 +108,7 @@ pub(super) fn top(
         };
         let score =
             signal_parts(options, c).iter().sum::<f32>() + bonuses.of(m).iter().sum::<f32>();
-        top.push(Ranked { score, id });
+        top.push(Scored { score, id });
     }
     top.into_sorted_vec()
 }
@@ -196,17 +162,5 @@ mod tests {
         assert!((recency(now, earlier, day) - 0.5).abs() < 1e-6);
         // A memory dated after the newest one counts as new.
         assert!((recency(earlier, now, day) - 1.0).abs() < 1e-6);
-    }
-
-    #[test]
-    fn ranked_orders_best_first_then_by_id() {
-        let mut v = [
-            Ranked { score: 0.5, id: 3 },
-            Ranked { score: 0.9, id: 7 },
-            Ranked { score: 0.5, id: 1 },
-        ];
-        v.sort();
-        let ids: Vec<u64> = v.iter().map(|r| r.id).collect();
-        assert_eq!(ids, vec![7, 1, 3]);
     }
 }

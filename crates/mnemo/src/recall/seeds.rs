@@ -2,9 +2,9 @@
 //! spreading in proportion to their score (the best seed gets 1).
 
 use super::candidates::Candidates;
-use super::fuse::{Ranked, part};
+use super::fuse::part;
 use super::options::RecallOptions;
-use crate::base::TopK;
+use crate::base::{Scored, TopK};
 use crate::state::State;
 
 /// The `options.seeds` best candidates by vector and keyword alone, as
@@ -19,7 +19,7 @@ pub(super) fn choose(
     for (&id, c) in candidates {
         let score = part(options.fusion, w.vector, c.vector.as_ref())
             + part(options.fusion, w.keyword, c.keyword.as_ref());
-        top.push(Ranked { score, id });
+        top.push(Scored { score, id });
     }
     let ranked = top.into_sorted_vec();
     let best = ranked

@@ -7,10 +7,9 @@ use mnemo_vector::Hnsw;
 use roaring::RoaringTreemap;
 
 use super::candidates::Candidates;
-use super::fuse::Ranked;
 use super::options::RecallOptions;
 use super::{SignalHit, Source};
-use crate::base::TopK;
+use crate::base::{Scored, TopK};
 use crate::model::MemoryId;
 use crate::spread::{Adjacency, Deadline, EdgeKind, NO_NODE, SpreadOutcome, Spreader};
 use crate::state::State;
@@ -125,7 +124,7 @@ pub(super) fn run(
         };
         let received = spreader.received(node);
         if received > 0.0 && allow.is_none_or(|a| a.contains(id)) {
-            top.push(Ranked {
+            top.push(Scored {
                 score: received,
                 id,
             });
