@@ -70,7 +70,32 @@ impl FlatIndex {
         }
         index.ids = ids;
         index.vectors = vectors;
+        if cfg!(debug_assertions) {
+            for slot in 0..index.ids.len() {
+                index.debug_check_slot(slot);
+            }
+        }
         Ok(index)
+    }
+
+    /// Asserts, in debug builds, that rows and ids agree in number with the
+    /// id map, and that `slot` (if still present) is where its id maps.
+    fn debug_check_slot(&self, slot: usize) {
+        debug_assert!(
+            self.vectors.len() == self.ids.len() * self.dimension
+                && self.slot_of.len() == self.ids.len(),
+            "{} ids, {} mapped, {} components of dimension {}",
+            self.ids.len(),
+            self.slot_of.len(),
+            self.vectors.len(),
+            self.dimension
+        );
+        debug_assert!(
+            self.ids
+                .get(slot)
+                .is_none_or(|id| self.slot_of.get(id) == Some(&(slot as u32))),
+            "slot {slot} and the id map disagree"
+        );
     }
 
     /// Vector dimension.
@@ -177,6 +202,7 @@ impl FlatIndex {
         self.slot_of.insert(id, self.ids.len() as u32);
         self.ids.push(id);
         self.vectors.extend_from_slice(&prepared);
+        self.debug_check_slot(self.ids.len() - 1);
         Ok(())
     }
 
@@ -194,6 +220,7 @@ impl FlatIndex {
         }
         self.ids.pop();
         self.vectors.truncate(last * self.dimension);
+        self.debug_check_slot(slot);
         Ok(())
     }
 

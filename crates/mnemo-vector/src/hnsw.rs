@@ -450,6 +450,10 @@ impl Hnsw {
     }
 
     fn set_entry_point(&self, slot: u32, level: usize) {
+        debug_assert!(
+            self.levels.get(slot as usize).map(|&l| usize::from(l)) == Some(level),
+            "entry point {slot} at level {level} is not a node of that level"
+        );
         self.entry.store(
             (u64::from(slot) << 8) | level as u64,
             std::sync::atomic::Ordering::Release,
@@ -572,6 +576,7 @@ impl Hnsw {
             prepared.extend_from_slice(&row_buffer);
         }
         drop(batch_ids);
+        debug_assert_eq!(prepared.len(), vectors.len(), "prepared rows");
 
         // Every check passed: grow the arrays, then link.
         let n = ids.len();
@@ -613,6 +618,14 @@ impl Hnsw {
             self.sq8 = Some(Sq8::train(dim, &self.vectors));
             if !self.keeps_f32() {
                 self.vectors = Vec::new();
+            }
+        }
+        if n >= first {
+            self.debug_check_all();
+        } else {
+            self.debug_check_layout();
+            for (i, id) in ids.iter().enumerate() {
+                debug_assert_eq!(self.slot_of.get(id), Some(&((first + i) as u32)));
             }
         }
         Ok(())
@@ -847,6 +860,8 @@ impl Hnsw {
                 word.store(n, Relaxed);
             }
             block[0].store(count as u32, Relaxed);
+            debug_assert_eq!(count, selected.len(), "more selected than M");
+            self.debug_check_block(slot, level);
         }
         let capacity = if level == 0 {
             self.params.m0
@@ -866,6 +881,7 @@ impl Hnsw {
             if count < capacity {
                 block[1 + count].store(slot, Relaxed);
                 block[0].store(count as u32 + 1, Relaxed);
+                self.debug_check_block(n, level);
                 continue;
             }
             pool.clear();
@@ -901,7 +917,111 @@ impl Hnsw {
                 word.store(s, Relaxed);
             }
             block[0].store(kept.len() as u32, Relaxed);
+            self.debug_check_block(n, level);
         }
+    }
+
+    /// Asserts, in debug builds, what searches and the encoder rely on in
+    /// the neighbour block of `slot` on `level`: at most its capacity (`M0`
+    /// or `M`) of neighbours, each an existing slot other than `slot` whose
+    /// level reaches `level`. Called after each block is written, under its
+    /// lock, at the cost of one pass over the block the write just made.
+    fn debug_check_block(&self, slot: u32, level: usize) {
+        if !cfg!(debug_assertions) {
+            return;
+        }
+        let block = self.block(slot, level);
+        let count = block[0].load(Relaxed) as usize;
+        debug_assert!(
+            count < block.len(),
+            "slot {slot} has {count} neighbours on level {level} (capacity {})",
+            block.len() - 1
+        );
+        for word in &block[1..1 + count.min(block.len() - 1)] {
+            let n = word.load(Relaxed);
+            debug_assert!(
+                n != slot
+                    && self
+                        .levels
+                        .get(n as usize)
+                        .is_some_and(|&l| usize::from(l) >= level),
+                "slot {slot} links to {n} on level {level}, which is not another node there"
+            );
+        }
+    }
+
+    /// Asserts, in debug builds, the sizes of the per-slot arrays (O(1)).
+    fn debug_check_layout(&self) {
+        let slots = self.slots();
+        debug_assert!(
+            self.levels.len() == slots
+                && self.upper_start.len() == slots
+                && self.locks.len() == slots
+                && self.links0.len() == slots * (self.params.m0 + 1)
+                && self.deleted.len() == slots.div_ceil(64),
+            "per-slot arrays disagree with {slots} slots"
+        );
+        debug_assert_eq!(
+            self.vectors.len(),
+            if self.keeps_f32() {
+                slots * self.dimension
+            } else {
+                0
+            },
+            "f32 rows"
+        );
+        debug_assert_eq!(
+            self.slot_of.len() + self.deleted_count,
+            slots,
+            "live ids and tombstones do not add up to the slots"
+        );
+        if let Some(sq8) = &self.sq8 {
+            sq8.debug_check(self.dimension, slots);
+        }
+    }
+
+    /// Asserts, in debug builds, every structural invariant: the layout,
+    /// the id ↔ slot bijection over live slots, the tombstone count, the
+    /// levels and upper-block offsets, every neighbour block and the entry
+    /// point (a node of the top level). O(slots · M0): called after bulk
+    /// work of at least that cost (a decode, a batch at least as large as
+    /// the index was — which every rebuild is).
+    fn debug_check_all(&self) {
+        if !cfg!(debug_assertions) {
+            return;
+        }
+        self.debug_check_layout();
+        let tombstones: usize = self.deleted.iter().map(|w| w.count_ones() as usize).sum();
+        debug_assert_eq!(tombstones, self.deleted_count, "tombstone count");
+        for (&id, &slot) in &self.slot_of {
+            debug_assert!(
+                self.ids.get(slot as usize) == Some(&id) && !self.is_deleted(slot),
+                "id {id} maps to slot {slot}, which does not hold it live"
+            );
+        }
+        let mut blocks = 0u32;
+        for (slot, &level) in self.levels.iter().enumerate() {
+            debug_assert!(level <= MAX_LEVEL, "slot {slot} has level {level}");
+            debug_assert_eq!(self.upper_start[slot], blocks, "upper blocks of {slot}");
+            blocks += u32::from(level);
+            for l in 0..=usize::from(level) {
+                self.debug_check_block(slot as u32, l);
+            }
+        }
+        debug_assert_eq!(
+            self.upper.len(),
+            blocks as usize * (self.params.m + 1),
+            "upper blocks"
+        );
+        let top = self.levels.iter().max().map(|&l| usize::from(l));
+        debug_assert_eq!(
+            self.entry_point().map(|(slot, level)| {
+                debug_assert_eq!(usize::from(self.levels[slot as usize]), level);
+                level
+            }),
+            top,
+            "the entry point is not a node of the top level"
+        );
     }
 
     /// The neighbour-selection heuristic (the paper's algorithm 4): walks the
@@ -939,6 +1059,10 @@ impl Hnsw {
     /// routed through) until [`Self::compact`] removes it.
     pub fn delete(&mut self, id: u64) -> Result<()> {
         let slot = self.slot_of.remove(&id).ok_or(Error::NotFound(id))?;
+        debug_assert!(
+            self.ids[slot as usize] == id && !self.is_deleted(slot),
+            "id {id} mapped to slot {slot}, which does not hold it live"
+        );
         self.deleted[slot as usize / 64] |= 1 << (slot % 64);
         self.deleted_count += 1;
         Ok(())
@@ -1093,6 +1217,12 @@ impl Hnsw {
                 id: self.ids[s.slot as usize],
                 distance: s.dist,
             }));
+        debug_assert!(
+            ctx.out
+                .windows(2)
+                .all(|w| w[0].distance.total_cmp(&w[1].distance).is_le()),
+            "results out of order"
+        );
     }
 
     /// Moves `ctx.results` (approximate SQ8 distances) to `ctx.sorted` with
@@ -1204,6 +1334,7 @@ impl Hnsw {
         index.ids = ids;
         index.sq8 = sq8;
         index.restore_derived();
+        index.debug_check_all();
         Ok(index)
     }
 

@@ -57,12 +57,39 @@ impl Sq8 {
         for row in vectors.chunks_exact(dimension) {
             sq8.push(row);
         }
+        sq8.debug_check(dimension, vectors.len() / dimension.max(1));
         sq8
+    }
+
+    /// Asserts, in debug builds, what the distances and the encoder rely
+    /// on: one range per dimension with a finite minimum and a step that is
+    /// not negative or NaN (it may be infinite: a range wider than `f32::MAX`
+    /// overflows), and codes and norms for `rows` rows.
+    pub fn debug_check(&self, dimension: usize, rows: usize) {
+        if !cfg!(debug_assertions) {
+            return;
+        }
+        debug_assert!(
+            self.min.len() == dimension && self.scale.len() == dimension,
+            "SQ8 ranges for {} dimensions in an index of {dimension}",
+            self.min.len()
+        );
+        debug_assert!(
+            self.min.iter().all(|x| x.is_finite()) && self.scale.iter().all(|&s| s >= 0.0),
+            "SQ8 ranges not finite: min {:?}, scale {:?}",
+            self.min,
+            self.scale
+        );
+        debug_assert!(
+            self.codes.len() == rows * dimension && self.norms.len() == rows,
+            "SQ8 codes or norms for other than {rows} rows"
+        );
     }
 
     /// Encodes and appends one row (components outside the trained range
     /// are clamped to it).
     pub fn push(&mut self, row: &[f32]) {
+        debug_assert_eq!(row.len(), self.min.len(), "row dimension");
         let mut norm = 0.0f32;
         for ((&x, &lo), &step) in row.iter().zip(&self.min).zip(&self.scale) {
             let code = if step > 0.0 {
