@@ -53,8 +53,8 @@
 //! they do not depend on pruning and are bit-identical after an
 //! [encode](TextIndex::encode)/[decode](TextIndex::decode) round trip (the encoding
 //! lives in [`codec`](super::codec), the scoring pieces in [`score`](super::score)).
-//! The top k are kept by the engine's [`TopK`], hits ordered so that a better one
-//! (higher score, then smaller id) is less.
+//! The top k are kept by the engine's [`TopK`] of [`Scored`] hits (higher score first,
+//! then smaller id).
 //!
 //! # Measured
 //!
@@ -88,11 +88,11 @@ use roaring::RoaringTreemap;
 
 use super::dictionary::TermDict;
 use super::score::{
-    Allow, BOUND_SLACK, Cursor, Norm, Ranked, contribution, gallop, into_hits, kth_score, set_bit,
+    Allow, BOUND_SLACK, Cursor, Norm, contribution, gallop, into_hits, kth_score, set_bit,
     term_weight,
 };
 use super::tokenize::Tokenizer;
-use crate::base::{IdMap, TopK};
+use crate::base::{IdMap, Scored, TopK};
 
 /// BM25's term-frequency saturation `k1` used by [`TextIndex::new`].
 pub const DEFAULT_K1: f32 = 1.2;
@@ -650,7 +650,7 @@ impl TextIndex {
         cursors: &[Cursor<'_>],
         norm: Norm,
         allow: &RoaringTreemap,
-        top: &mut TopK<Ranked>,
+        top: &mut TopK<Scored>,
     ) {
         for id in allow.iter() {
             let Some(&slot) = self.slot_of.get(&id) else {
@@ -666,7 +666,7 @@ impl TextIndex {
                 }
             }
             if matched {
-                top.push(Ranked { score, id });
+                top.push(Scored { score, id });
             }
         }
     }
@@ -677,7 +677,7 @@ impl TextIndex {
         cursors: &mut [Cursor<'_>],
         norm: Norm,
         allow: &Allow<'_>,
-        top: &mut TopK<Ranked>,
+        top: &mut TopK<Scored>,
     ) {
         // prefix[i]: the most that cursors[..=i] together can add to a score.
         let mut prefix = Vec::with_capacity(cursors.len());
@@ -751,7 +751,7 @@ impl TextIndex {
                 }
             }
             let id = self.doc_id[slot as usize];
-            let hit = Ranked { score: exact, id };
+            let hit = Scored { score: exact, id };
             if top.admits(&hit) && allow.allows(slot, id) {
                 top.push(hit);
                 let now = kth_score(top);

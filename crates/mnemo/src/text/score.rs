@@ -1,17 +1,16 @@
 //! The pieces a BM25 query is scored with: the per-query length normalisation, one
 //! term's contribution, a cursor over a term's posting list (with galloping skips for
-//! MaxScore's probes), the allow-list filter of a walk, and the ranking of hits in the
-//! bounded top-k selection.
+//! MaxScore's probes), the allow-list filter of a walk, and reading hits out of the
+//! bounded top-k selection (a [`TopK`] of [`Scored`]: higher score first, then smaller
+//! id).
 //!
 //! The walk that puts them together ([`TextIndex::search`](super::TextIndex::search))
 //! lives with the index.
 
-use std::cmp::Ordering;
-
 use roaring::RoaringTreemap;
 
 use super::bm25::{Posting, TextHit};
-use crate::base::TopK;
+use crate::base::{Scored, TopK};
 
 /// MaxScore's term bounds are raised by this factor, so f32 rounding of a real score
 /// above its computed bound can never prune a document that belongs in the top k.
@@ -137,49 +136,15 @@ pub(super) fn gallop(list: &[Posting], from: usize, slot: u32) -> usize {
     }
 }
 
-/// A hit in the top-k selection. Ordered so that the *better* hit is *less* (higher
-/// score first, then smaller id), as [`TopK`] keeps the least items: its worst kept
-/// item is the greatest, and its sorted output lists the best first.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Ranked {
-    /// The BM25 score.
-    pub(super) score: f32,
-    /// The memory id.
-    pub(super) id: u64,
-}
-
-impl Ord for Ranked {
-    fn cmp(&self, other: &Self) -> Ordering {
-        other
-            .score
-            .total_cmp(&self.score)
-            .then(self.id.cmp(&other.id))
-    }
-}
-
-impl PartialOrd for Ranked {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for Ranked {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for Ranked {}
-
 /// The score a hit must beat to enter `top`: the worst kept one's once `top` is full,
 /// −∞ before.
-pub(super) fn kth_score(top: &TopK<Ranked>) -> f32 {
+pub(super) fn kth_score(top: &TopK<Scored>) -> f32 {
     top.threshold()
         .map_or(f32::NEG_INFINITY, |worst| worst.score)
 }
 
 /// The kept hits, best first.
-pub(super) fn into_hits(top: TopK<Ranked>) -> Vec<TextHit> {
+pub(super) fn into_hits(top: TopK<Scored>) -> Vec<TextHit> {
     top.into_sorted_vec()
         .into_iter()
         .map(|r| TextHit {
@@ -200,7 +165,7 @@ mod tests {
 
     #[test]
     fn better_hits_are_less_and_ties_go_to_the_smaller_id() {
-        let hit = |score, id| Ranked { score, id };
+        let hit = |score, id| Scored { score, id };
         assert!(hit(2.0, 9) < hit(1.0, 1));
         assert!(hit(1.0, 1) < hit(1.0, 2));
         assert_eq!(hit(1.0, 3), hit(1.0, 3));
