@@ -16,8 +16,12 @@
 //!
 //! Bad input — a wrong dimension, NaN or infinite components, a zero vector
 //! under cosine — is refused with a typed [`Error`] and changes nothing;
-//! `k = 0` returns nothing and `k` beyond the index returns every vector
-//! that passes.
+//! `k = 0` returns nothing. `k` beyond the index returns every vector that
+//! passes from [`FlatIndex`] and from the exact paths of [`Hnsw`] (small
+//! filters); a graph search returns the vectors it reaches, which can be
+//! fewer (the neighbour selection can leave a node without incoming links,
+//! most often under the dot product or with repeated vectors; the model
+//! test `tests/hnsw_model.rs` measures it).
 //!
 //! ```
 //! use mnemo_vector::{Hnsw, HnswParams, Metric};

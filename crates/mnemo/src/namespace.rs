@@ -214,7 +214,7 @@ impl Namespace {
                     source,
                 })?;
         }
-        let mut state = State::new();
+        let mut state = State::new(Arc::clone(&vectors));
         let mut report = OpenReport::default();
         let mut from = log.first_seq();
         let mut snapshot_seq = None;
@@ -241,7 +241,6 @@ impl Namespace {
                     seq,
                     Timestamp(record.timestamp_nanos() as i64),
                     &event,
-                    &vectors,
                     &mut changes,
                 );
                 report.replayed += 1;
@@ -646,20 +645,14 @@ impl Namespace {
                     for item in items {
                         let mut state = self.inner.state.write();
                         let before = changes.len();
-                        state.apply_remember(
-                            seq,
-                            recorded,
-                            item,
-                            &self.inner.vectors,
-                            &mut changes,
-                        );
+                        state.apply_remember(seq, recorded, item, &mut changes);
                         self.dispatch(&changes[before..], &mut scratch);
                         state.next_seq = state.next_seq.max(seq + 1);
                     }
                 }
                 other => {
                     let mut state = self.inner.state.write();
-                    state.apply(seq, recorded, other, &self.inner.vectors, &mut changes);
+                    state.apply(seq, recorded, other, &mut changes);
                     self.dispatch(&changes, &mut scratch);
                 }
             }
@@ -823,7 +816,6 @@ impl Namespace {
         let source = recall::Source {
             namespace: &self.inner.name,
             state: &state,
-            vectors: &self.inner.vectors,
             spreaders: &self.inner.spreaders,
         };
         recall::run(&source, text, vector, options, embed_time)

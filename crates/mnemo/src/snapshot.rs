@@ -240,7 +240,7 @@ pub(crate) struct Restored {
 pub(crate) fn restore(
     storage: &dyn Storage,
     log: &Log,
-    vectors: &VectorIndex,
+    vectors: &Arc<VectorIndex>,
 ) -> (Option<Restored>, Vec<String>) {
     let mut warnings = Vec::new();
     for (_, name) in newest_first(storage) {
@@ -293,7 +293,7 @@ fn load(
     storage: &dyn Storage,
     name: &str,
     log: &Log,
-    vectors: &VectorIndex,
+    vectors: &Arc<VectorIndex>,
 ) -> std::result::Result<(State, u64), String> {
     let bytes = storage.read(name).map_err(|e| e.to_string())?;
     let parts = split(&bytes, log)?;
@@ -308,14 +308,17 @@ fn load(
     #[cfg(not(target_arch = "wasm32"))]
     let (state, restored) = std::thread::scope(|scope| {
         let restoring = scope.spawn(|| restore(&parts));
-        let state = rebuild(&parts);
+        let state = rebuild(&parts, |_| Ok(Arc::clone(vectors)));
         let restored = restoring
             .join()
             .unwrap_or_else(|_| Err("vector restore panicked".to_owned()));
         (state, restored)
     });
     #[cfg(target_arch = "wasm32")]
-    let (state, restored) = (rebuild(&parts), restore(&parts));
+    let (state, restored) = (
+        rebuild(&parts, |_| Ok(Arc::clone(vectors))),
+        restore(&parts),
+    );
     let state = state?;
     restored?;
     if vectors.len() != state.len() {
@@ -396,11 +399,27 @@ fn split<'a>(bytes: &'a [u8], log: &Log) -> std::result::Result<Parts<'a>, Strin
     })
 }
 
-/// Rebuilds the state (without vectors) from checked sections.
-fn rebuild(parts: &Parts<'_>) -> std::result::Result<State, String> {
+/// A new, empty vector index of `dimension` with default parameters.
+fn empty_index(dimension: usize) -> std::result::Result<Arc<VectorIndex>, String> {
+    VectorIndex::new(dimension, crate::vectors::VectorParams::default())
+        .map(Arc::new)
+        .map_err(|e| e.to_string())
+}
+
+/// Rebuilds the state from checked sections, over the vector index
+/// `vectors` makes for the namespace's dimension (the vectors themselves
+/// are restored separately).
+fn rebuild(
+    parts: &Parts<'_>,
+    vectors: impl FnOnce(usize) -> std::result::Result<Arc<VectorIndex>, String>,
+) -> std::result::Result<State, String> {
     let meta: Meta = postcard::from_bytes(parts.meta).map_err(|e| format!("state: {e}"))?;
     let text = TextIndex::decode(parts.text).map_err(|e| format!("text index: {e}"))?;
-    let mut state = State::new();
+    let dimension = meta
+        .embedder
+        .as_ref()
+        .map_or(1, |(_, d)| (*d as usize).max(1));
+    let mut state = State::new(vectors(dimension)?);
     state.next_id = meta.next_id;
     state.next_seq = parts.seq;
     state.embedder = meta
@@ -459,11 +478,9 @@ pub struct SnapshotSummary {
 /// except the vector sections' agreement with the memories).
 pub fn inspect(bytes: &[u8], log: &Log) -> std::result::Result<SnapshotSummary, String> {
     let parts = split(bytes, log)?;
-    let state = rebuild(&parts)?;
-    let dimension = state.embedder.as_ref().map_or(1, |e| e.dimension.max(1));
-    let vectors = VectorIndex::new(dimension, crate::vectors::VectorParams::default())
-        .map_err(|e| e.to_string())?;
-    vectors
+    let state = rebuild(&parts, empty_index)?;
+    state
+        .vectors
         .restore(
             (!parts.graph.is_empty()).then_some(parts.graph),
             parts.pending,
@@ -508,7 +525,7 @@ pub fn verify_against_log_on(
     })?;
     let parts = split(&bytes, log).map_err(bad)?;
     let seq = parts.seq;
-    let state = rebuild(&parts).map_err(bad)?;
+    let state = rebuild(&parts, empty_index).map_err(bad)?;
     let fresh = replayed(seq)?;
     if fresh.len() != state.len() {
         return Err(bad(format!(

@@ -5,8 +5,9 @@
 //! copy: copy-on-write per memory) and the derived indices: the client-key
 //! and content-hash maps, tag / source / kind bitmaps, B-trees over event
 //! time, recorded time and importance, the link lists and the BM25 text
-//! index. Vectors live in [`crate::vectors::VectorIndex`], which has its own
-//! locking so graph insertion never blocks other queries.
+//! index, and the namespace's [`VectorIndex`] (shared with the background
+//! indexer, with its own locking so graph insertion never blocks other
+//! queries): the fold adds, replaces and removes vectors itself.
 //!
 //! [`State::apply`] folds one event and reports each memory it touched as a
 //! [`Change`] (old and new version), from which deltas for callers and
@@ -130,7 +131,6 @@ fn trajectory(seq: u64, recorded: Timestamp, t: &RecordTrajectory) -> Trajectory
 }
 
 /// The folded state of one namespace (see the module docs).
-#[derive(Default)]
 pub struct State {
     pub(crate) memories: IdMap<Arc<Memory>>,
     pub(crate) live: RoaringTreemap,
@@ -167,16 +167,43 @@ pub struct State {
     /// Trajectories and learned patterns (made by the `Init` event, which
     /// fixes the dimension of task vectors).
     pub(crate) patterns: Option<PatternStore>,
+    /// The vectors of the live memories.
+    pub(crate) vectors: Arc<VectorIndex>,
 }
 
 impl State {
-    /// An empty state.
-    pub fn new() -> Self {
+    /// An empty state whose memories' vectors go to `vectors`.
+    pub fn new(vectors: Arc<VectorIndex>) -> Self {
         State {
-            next_id: 1,
+            memories: IdMap::default(),
+            live: RoaringTreemap::new(),
+            by_key: HashMap::new(),
+            by_content: IdMap::default(),
+            content_overflow: IdMap::default(),
+            tags: HashMap::new(),
+            sources: HashMap::new(),
+            kinds: Default::default(),
+            by_at: BTreeSet::new(),
+            tag_at: HashMap::new(),
+            by_recorded: BTreeSet::new(),
+            by_importance: BTreeSet::new(),
+            links_out: IdMap::default(),
+            links_in: IdMap::default(),
+            link_count: 0,
             text: TextIndex::with_params(crate::text::DEFAULT_K1, MEMORY_BM25_B),
-            ..State::default()
+            next_id: 1,
+            next_seq: 0,
+            embedder: None,
+            assoc: AssocGraph::default(),
+            facts: FactStore::default(),
+            patterns: None,
+            vectors,
         }
+    }
+
+    /// The vector index the fold writes to.
+    pub fn vectors(&self) -> &VectorIndex {
+        &self.vectors
     }
 
     /// The live memory with this id.
@@ -220,15 +247,13 @@ impl State {
         self.links_in.get(&id.0).map_or(&[], Vec::as_slice)
     }
 
-    /// Folds the event at `seq`, stamped `recorded`, into the state.
-    /// Appends the memories it touched to `changes`. Vectors go to
-    /// `vectors`.
+    /// Folds the event at `seq`, stamped `recorded`, into the state (and
+    /// its vector index). Appends the memories it touched to `changes`.
     pub(crate) fn apply(
         &mut self,
         seq: u64,
         recorded: Timestamp,
         event: &Event,
-        vectors: &VectorIndex,
         changes: &mut Vec<Change>,
     ) {
         match event {
@@ -243,14 +268,14 @@ impl State {
             }
             Event::Remember(items) => {
                 for r in items {
-                    self.apply_remember(seq, recorded, r, vectors, changes);
+                    self.apply_remember(seq, recorded, r, changes);
                 }
             }
-            Event::Revise(r) => self.apply_revise(seq, r, vectors, changes),
+            Event::Revise(r) => self.apply_revise(seq, r, changes),
             Event::Retag(r) => self.apply_retag(seq, r, changes),
             Event::Link(l) => self.apply_link(l, changes),
             Event::Unlink(u) => self.apply_unlink(u, changes),
-            Event::Forget(id) => self.apply_forget(*id, vectors, changes),
+            Event::Forget(id) => self.apply_forget(*id, changes),
             Event::Declare(d) => self.facts.declare(&d.predicate, d.cardinality),
             Event::Assert(a) => {
                 self.facts.apply_assert(seq, recorded, a);
@@ -308,7 +333,6 @@ impl State {
         seq: u64,
         recorded: Timestamp,
         r: &Remember,
-        vectors: &VectorIndex,
         changes: &mut Vec<Change>,
     ) {
         // Only a foreign log holds these: an id in use, or the last id
@@ -341,7 +365,7 @@ impl State {
         }
         self.index(&memory);
         self.text.insert(r.id.0, &memory.content);
-        vectors.add(r.id.0, &r.vector);
+        self.vectors.add(r.id.0, &r.vector);
         self.memories.insert(r.id.0, Arc::clone(&memory));
         changes.push(Change {
             id: r.id,
@@ -350,13 +374,7 @@ impl State {
         });
     }
 
-    fn apply_revise(
-        &mut self,
-        seq: u64,
-        r: &Revise,
-        vectors: &VectorIndex,
-        changes: &mut Vec<Change>,
-    ) {
+    fn apply_revise(&mut self, seq: u64, r: &Revise, changes: &mut Vec<Change>) {
         let Some(old) = self.memories.get(&r.id.0).cloned() else {
             return;
         };
@@ -393,7 +411,7 @@ impl State {
             self.text.insert(r.id.0, &new.content);
         }
         if let Some(vector) = &r.vector {
-            vectors.replace(r.id.0, vector);
+            self.vectors.replace(r.id.0, vector);
         }
         self.memories.insert(r.id.0, Arc::clone(&new));
         changes.push(Change {
@@ -500,7 +518,7 @@ impl State {
         }
     }
 
-    fn apply_forget(&mut self, id: MemoryId, vectors: &VectorIndex, changes: &mut Vec<Change>) {
+    fn apply_forget(&mut self, id: MemoryId, changes: &mut Vec<Change>) {
         let Some(old) = self.memories.remove(&id.0) else {
             return;
         };
@@ -512,7 +530,7 @@ impl State {
             self.by_key.remove(key);
         }
         self.text.remove(id.0);
-        vectors.remove(id.0);
+        self.vectors.remove(id.0);
         for edge in self.links_out.remove(&id.0).unwrap_or_default() {
             if remove_edge(&mut self.links_in, edge.other, id, &edge.kind) {
                 self.link_count -= 1;

@@ -53,6 +53,7 @@ pub(super) fn vector(
     out: &mut Candidates,
 ) -> Result<()> {
     let hits = source
+        .state
         .vectors
         .search(vector, depth, allow)
         .map_err(|e| invalid(source.namespace, ("recall vector", e.to_string())))?;

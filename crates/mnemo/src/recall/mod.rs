@@ -101,17 +101,14 @@ use crate::query::TimeRange;
 use crate::spread::{Deadline, SpreadOutcome};
 use crate::state::State;
 use crate::timehint;
-use crate::vectors::VectorIndex;
 
-/// What a recall reads: a namespace's state (read-locked by the caller for
-/// the whole recall), its vectors and its pool of spreading buffers.
+/// What a recall reads: a namespace's state with its vectors (read-locked
+/// by the caller for the whole recall) and its pool of spreading buffers.
 pub(crate) struct Source<'a> {
     /// The namespace's name, for errors.
     pub namespace: &'a str,
     /// The folded state.
     pub state: &'a State,
-    /// The vector index.
-    pub vectors: &'a VectorIndex,
     /// Spreading buffers reused across recalls.
     pub spreaders: &'a SpreaderPool,
 }

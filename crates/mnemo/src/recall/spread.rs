@@ -105,7 +105,7 @@ pub(super) fn run(
     candidates: &mut Candidates,
 ) -> (Spreader, SpreadOutcome) {
     let state = source.state;
-    let hnsw = source.vectors.graph();
+    let hnsw = source.state.vectors.graph();
     let graph = RecallGraph {
         state,
         hnsw: hnsw.as_ref(),
