@@ -376,7 +376,7 @@ mod tests {
         assert!(err(r#"{"content": "x", "tags": [1]}"#).contains("strings"));
         assert!(err(r#"{"content": "x", "at": "soon"}"#).contains("\"at\""));
         assert!(err(r#"{"content": "x", "metadata": {"a": [1]}}"#).contains("metadata \"a\""));
-        assert!(err(r#"{"content": "x", "source": ""}"#).contains("source is empty"));
+        assert!(err(r#"{"content": "x", "source": ""}"#).contains("source: it is empty"));
     }
 
     #[test]
