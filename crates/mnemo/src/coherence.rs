@@ -20,6 +20,9 @@ use crate::facts::{
     Cardinality, Clock, Conflict, ConflictId, Fact, FactId, FactQuery, FactStatus, NewFact,
     Proposal, Quarantine,
 };
+use crate::input::{
+    Invalid, Limits, validate_label, validate_text, validate_unit, validate_vector,
+};
 use crate::model::{MemoryId, Timestamp};
 use crate::namespace::Namespace;
 use crate::patterns::{Pattern, PatternId, PatternStore, PrunePolicy, Suggest, TrajectoryId};
@@ -97,6 +100,40 @@ pub struct NewTrajectory {
 }
 
 impl NewTrajectory {
+    /// Checks every field against `limits`, naming the first bad one: the
+    /// check [`Namespace::record_trajectory`] runs.
+    pub fn validate(&self, limits: &Limits) -> std::result::Result<(), Invalid> {
+        validate_label("executor", &self.executor)?;
+        for tag in &self.tags {
+            validate_label("tag", tag)?;
+        }
+        validate_unit("score", self.effective_score())?;
+        for (field, x) in [("latency", self.latency_ms), ("cost", self.cost)] {
+            if !x.is_finite() || x < 0.0 {
+                return Err(Invalid::new(
+                    field,
+                    format!("{x} is not a finite number >= 0"),
+                ));
+            }
+        }
+        let task = self.task.as_deref().filter(|s| !s.trim().is_empty());
+        if let Some(text) = task {
+            validate_text("task", text, limits)?;
+        }
+        match &self.vector {
+            Some(v) => validate_vector(v, limits),
+            None if task.is_none() => {
+                Err(Invalid::new("task", "give the task's text or its vector"))
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// The score: as given, else 1 on success and 0 on failure.
+    pub fn effective_score(&self) -> f32 {
+        self.score.unwrap_or(if self.success { 1.0 } else { 0.0 })
+    }
+
     /// A trajectory of the task `task` carried out by `executor`.
     pub fn new(task: impl Into<String>, executor: impl Into<String>, success: bool) -> Self {
         Self {
@@ -173,14 +210,7 @@ fn refine_seed(trajectories: u64) -> u64 {
 
 impl Namespace {
     fn check_text(&self, field: &'static str, text: &str) -> Result<()> {
-        let max = self.inner.options.max_content_bytes;
-        if text.len() > max {
-            return Err(self.invalid(
-                field,
-                format!("{} bytes exceeds the limit of {max} bytes", text.len()),
-            ));
-        }
-        Ok(())
+        validate_text(field, text, &self.limits()).map_err(|e| self.refused(e))
     }
 
     fn check_evidence(&self, evidence: &[MemoryId]) -> Result<Vec<MemoryId>> {
@@ -240,22 +270,7 @@ impl Namespace {
     /// conflicts, both reported.
     pub fn assert_fact(&self, fact: NewFact) -> Result<Asserted> {
         self.check_open()?;
-        self.check_label("subject", fact.subject.trim())?;
-        self.check_label("predicate", fact.predicate.trim())?;
-        self.check_label("context", fact.context.trim())?;
-        if fact.object.trim().is_empty() {
-            return Err(self.invalid("object", "it is empty"));
-        }
-        self.check_text("object", &fact.object)?;
-        self.check_unit("confidence", fact.confidence)?;
-        if let (Some(from), Some(until)) = (fact.valid.from, fact.valid.until)
-            && until <= from
-        {
-            return Err(self.invalid(
-                "validity",
-                format!("it ends ({}) before it starts ({})", until.0, from.0),
-            ));
-        }
+        fact.validate(&self.limits()).map_err(|e| self.refused(e))?;
         let _writer = self.inner.writer.lock();
         let evidence = self.check_evidence(&fact.evidence)?;
         let coherence = &self.inner.options.coherence;
@@ -552,26 +567,11 @@ impl Namespace {
     /// patterns are refined by k-means++.
     pub fn record_trajectory(&self, t: NewTrajectory) -> Result<Recorded> {
         self.check_open()?;
-        self.check_label("executor", &t.executor)?;
-        for tag in &t.tags {
-            self.check_label("tag", tag)?;
-        }
-        let score = t.score.unwrap_or(if t.success { 1.0 } else { 0.0 });
-        self.check_unit("score", score)?;
-        for (field, x) in [("latency", t.latency_ms), ("cost", t.cost)] {
-            if !x.is_finite() || x < 0.0 {
-                return Err(self.invalid(field, format!("{x} is not a finite number >= 0")));
-            }
-        }
+        t.validate(&self.limits()).map_err(|e| self.refused(e))?;
+        let score = t.effective_score();
         let task = t.task.filter(|s| !s.trim().is_empty());
-        if let Some(text) = &task {
-            self.check_text("task", text)?;
-        }
         let vector = match (t.vector, &task) {
-            (Some(v), _) => {
-                self.check_vector(&v)?;
-                v
-            }
+            (Some(v), _) => v,
             (None, Some(text)) => self.embed(&[text.as_str()])?.pop().unwrap_or_default(),
             (None, None) => {
                 return Err(self.invalid("task", "give the task's text or its vector"));

@@ -242,11 +242,31 @@ impl std::fmt::Display for Invalid {
 
 impl std::error::Error for Invalid {}
 
+impl Invalid {
+    /// `field` refused for `reason`.
+    pub fn new(field: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            field,
+            reason: reason.into(),
+        }
+    }
+}
+
 fn refuse(field: &'static str, reason: impl Into<String>) -> Result<(), Invalid> {
-    Err(Invalid {
-        field,
-        reason: reason.into(),
-    })
+    Err(Invalid::new(field, reason))
+}
+
+/// Free text other than content (a fact's object, a task): at most
+/// `limits.max_content_bytes`.
+pub fn validate_text(field: &'static str, text: &str, limits: &Limits) -> Result<(), Invalid> {
+    let max = limits.max_content_bytes;
+    if text.len() > max {
+        return refuse(
+            field,
+            format!("{} bytes exceeds the limit of {max} bytes", text.len()),
+        );
+    }
+    Ok(())
 }
 
 /// Content: not blank, at most `limits.max_content_bytes`.
@@ -254,14 +274,7 @@ pub fn validate_content(content: &str, limits: &Limits) -> Result<(), Invalid> {
     if content.trim().is_empty() {
         return refuse("content", "it is empty");
     }
-    let max = limits.max_content_bytes;
-    if content.len() > max {
-        return refuse(
-            "content",
-            format!("{} bytes exceeds the limit of {max} bytes", content.len()),
-        );
-    }
-    Ok(())
+    validate_text("content", content, limits)
 }
 
 /// A label (tag, source, key, link kind, metadata name): 1 to

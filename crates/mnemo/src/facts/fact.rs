@@ -8,6 +8,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::base::{ConflictId, FactId};
+use crate::input::{Invalid, Limits, validate_label, validate_text, validate_unit};
 use crate::model::{MemoryId, Timestamp, Validity};
 
 /// How many objects a predicate holds at once for one subject in one
@@ -135,6 +136,31 @@ pub struct NewFact {
 
 /// The context of facts asserted without one.
 pub const DEFAULT_CONTEXT: &str = "default";
+
+impl NewFact {
+    /// Checks every field against `limits`, naming the first bad one: the
+    /// check [`crate::Namespace::assert_fact`] runs (which also checks that
+    /// the evidence is live and within [`crate::MAX_EVIDENCE`]).
+    pub fn validate(&self, limits: &Limits) -> Result<(), Invalid> {
+        validate_label("subject", self.subject.trim())?;
+        validate_label("predicate", self.predicate.trim())?;
+        validate_label("context", self.context.trim())?;
+        if self.object.trim().is_empty() {
+            return Err(Invalid::new("object", "it is empty"));
+        }
+        validate_text("object", &self.object, limits)?;
+        validate_unit("confidence", self.confidence)?;
+        if let (Some(from), Some(until)) = (self.valid.from, self.valid.until)
+            && until <= from
+        {
+            return Err(Invalid::new(
+                "validity",
+                format!("it ends ({}) before it starts ({})", until.0, from.0),
+            ));
+        }
+        Ok(())
+    }
+}
 
 impl NewFact {
     /// A fact in the default context, fully confident, always valid.
