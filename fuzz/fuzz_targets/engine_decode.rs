@@ -34,7 +34,7 @@ fn sample() -> &'static Sample {
                     .collect(),
             )
             .expect("remember");
-        ns.link(ids[0], ids[1], "next", 0.5).expect("link");
+        ns.link(ids[0].id, ids[1].id, "next", 0.5).expect("link");
         let seq = ns.snapshot().expect("snapshot").expect("on disk");
         let path = dir.path().join("fuzz/snapshots").join(format!("{seq:020}.snap"));
         let snapshot = std::fs::read(path).expect("read");
