@@ -12,6 +12,9 @@
 //!   `tokenizers` crate from a local directory (see `model_dir` and the
 //!   `scripts/fetch-model` script of the repository).
 //!
+//! - [`CallerVectors`] embeds nothing: for namespaces whose vectors all come
+//!   from the caller's own model.
+//!
 //! Every embedder implements [`Embedder`] and describes itself with an
 //! [`EmbedderInfo`] (a stable id and the dimension). A namespace records the
 //! info it was built with and calls [`EmbedderInfo::ensure_same`] when it is
@@ -29,6 +32,7 @@
 //! # Ok::<(), mnemo_embed::Error>(())
 //! ```
 
+mod caller;
 mod choose;
 mod error;
 mod hash;
@@ -39,6 +43,7 @@ mod minilm;
 pub mod model_dir;
 mod unit;
 
+pub use caller::{CallerVectors, MAX_CALLER_DIMENSION};
 pub use choose::{Fallback, load_default};
 pub use error::Error;
 pub use hash::HashEmbedder;

@@ -18,6 +18,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use mnemo_embed::Embedder;
 use mnemo_log::Storage;
 use parking_lot::Mutex;
 
@@ -263,10 +264,60 @@ impl Mnemo {
         name: &str,
         progress: Option<Progress<'_>>,
     ) -> Result<Namespace> {
+        self.open_namespace(name, None, progress)
+    }
+
+    /// The namespace `name` with its own embedder instead of the engine's
+    /// [`Options::embedder`]: namespaces of one engine may each use
+    /// another (text embedders, or [`mnemo_embed::CallerVectors`] for
+    /// vectors from the caller's model). A namespace is built with one
+    /// embedder and refuses any other, also while it is open.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use mnemo::{Mnemo, NewMemory, Query, RecallOptions};
+    /// use mnemo_embed::CallerVectors;
+    ///
+    /// let mnemo = Mnemo::in_memory();
+    /// let ns = mnemo.namespace_with_embedder("own", Arc::new(CallerVectors::new(2).unwrap()))?;
+    /// ns.remember(NewMemory::new("north").vector(vec![0.0, 1.0]))?;
+    /// let mut options = RecallOptions::k(1);
+    /// options.query_vector = Some(vec![0.1, 0.9]);
+    /// assert_eq!(ns.recall_with("which way", &options)?.hits[0].memory.content, "north");
+    /// assert!(mnemo.namespace("own").is_ok());
+    /// assert!(mnemo.namespace_with_embedder("own", Arc::new(mnemo_embed::HashEmbedder::new())).is_err());
+    /// # Ok::<(), mnemo::Error>(())
+    /// ```
+    pub fn namespace_with_embedder(
+        &self,
+        name: &str,
+        embedder: Arc<dyn Embedder>,
+    ) -> Result<Namespace> {
+        self.open_namespace(name, Some(embedder), None)
+    }
+
+    fn open_namespace(
+        &self,
+        name: &str,
+        embedder: Option<Arc<dyn Embedder>>,
+        progress: Option<Progress<'_>>,
+    ) -> Result<Namespace> {
         validate_namespace(name)?;
         let mut open = self.open.lock();
         if let Some(ns) = open.get(name) {
+            if let Some(wanted) = &embedder {
+                ns.embedder_info()
+                    .ensure_same(wanted.info())
+                    .map_err(|source| Error::Embed {
+                        namespace: name.to_owned(),
+                        source,
+                    })?;
+            }
             return Ok(ns.clone());
+        }
+        let mut options = self.options.clone();
+        if let Some(embedder) = embedder {
+            options.embedder = embedder;
         }
         let files = match &self.storage {
             Some(storage) => {
@@ -282,7 +333,7 @@ impl Mnemo {
             None => None,
         };
         let dir = self.dir.as_ref().map(|d| d.join(name));
-        let ns = Namespace::open(name, dir.as_deref(), files, self.options.clone(), progress)?;
+        let ns = Namespace::open(name, dir.as_deref(), files, options, progress)?;
         open.insert(name.to_owned(), ns.clone());
         Ok(ns)
     }

@@ -314,6 +314,11 @@ impl Namespace {
         }
     }
 
+    /// The embedder this namespace was built with (its id and dimension).
+    pub fn embedder_info(&self) -> &EmbedderInfo {
+        &self.inner.embedder
+    }
+
     /// The namespace's name.
     pub fn name(&self) -> &str {
         &self.inner.name
@@ -337,6 +342,12 @@ impl Namespace {
             namespace: self.inner.name.clone(),
             id: id.0,
         }
+    }
+
+    /// Whether the namespace was closed ([`Self::close`], or its engine's
+    /// close): every later call fails with [`Error::Closed`].
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.load(Ordering::Acquire)
     }
 
     pub(crate) fn check_open(&self) -> Result<()> {
