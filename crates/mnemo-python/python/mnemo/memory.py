@@ -207,6 +207,24 @@ def _messages(messages: Union[Message, Sequence[Message]]) -> List[Tuple[str, st
 # ----- mem0's filter language, checked in Python -----
 
 
+def order_holds(op: str, value: Any, operand: Any) -> bool:
+    """``value <op> operand`` for ``op`` in ``gt gte lt lte``; ``False``
+    unless both are numbers (not bools) or both are strings. Shared with
+    :mod:`mnemo.langgraph`'s filters."""
+    if isinstance(value, bool) or isinstance(operand, bool):
+        return False
+    numbers = isinstance(value, (int, float)) and isinstance(operand, (int, float))
+    if not numbers and not (isinstance(value, str) and isinstance(operand, str)):
+        return False
+    if op == "gt":
+        return bool(value > operand)
+    if op == "gte":
+        return bool(value >= operand)
+    if op == "lt":
+        return bool(value < operand)
+    return bool(value <= operand)
+
+
 def _compare(value: Any, op: str, operand: Any) -> bool:
     """One mem0 operator (``eq ne in nin gt gte lt lte contains
     icontains``; a ``$`` in front is accepted)."""
@@ -220,19 +238,7 @@ def _compare(value: Any, op: str, operand: Any) -> bool:
     if op == "nin":
         return value not in _operand_list(op, operand)
     if op in ("gt", "gte", "lt", "lte"):
-        if value is None or isinstance(value, bool) or isinstance(operand, bool):
-            return False
-        both_numbers = isinstance(value, (int, float)) and isinstance(operand, (int, float))
-        both_text = isinstance(value, str) and isinstance(operand, str)
-        if not (both_numbers or both_text):
-            return False
-        if op == "gt":
-            return bool(value > operand)
-        if op == "gte":
-            return bool(value >= operand)
-        if op == "lt":
-            return bool(value < operand)
-        return bool(value <= operand)
+        return order_holds(op, value, operand)
     if op == "contains":
         return isinstance(value, str) and str(operand) in value
     if op == "icontains":
@@ -381,29 +387,18 @@ class Memory:
         history: Union[None, bool, Namespace] = None,
     ) -> None:
         """Opens (creating if needed) the namespace and its history."""
-        hist: Optional[Namespace]
-        if isinstance(target, Namespace):
-            self._ns = target
+        self._ns = open_namespace(target, namespace)
+        hist: Optional[Namespace] = None
+        if isinstance(history, Namespace):
+            hist = history
+        elif isinstance(target, Namespace):
             if history is True:
                 raise InvalidInput(
                     "history=True needs an engine or client to open the companion namespace; "
                     "pass history=<a Namespace> or history=False"
                 )
-            hist = history if isinstance(history, Namespace) else None
-        else:
-            opener = getattr(target, "namespace", None)
-            if opener is None:
-                raise TypeError(
-                    "target: expected a mnemo.Mnemo, mnemo.Client or mnemo.Namespace, "
-                    f"got {type(target).__name__}"
-                )
-            self._ns = _open(target, namespace, history=False)
-            if isinstance(history, Namespace):
-                hist = history
-            elif history is False:
-                hist = None
-            else:
-                hist = _open(target, f"{namespace}.history", history=True)
+        elif history is not False:
+            hist = open_namespace(target, f"{namespace}.history", cheap=True)
         self._history = hist
 
     @property
@@ -494,13 +489,14 @@ class Memory:
             for i, (content, role, actor) in zip(ids, stored)
         ]
         if self._history is not None and ids:
+            page = self._ns.query({"ids": ids}, limit=min(len(ids), _PAGE))
+            recorded = {m.id: _iso(m.recorded) for m in page}
             now = _iso(_now())
-            self._log(
-                [
-                    _event(i, "ADD", None, content, now, now, actor, role)
-                    for i, (content, role, actor) in zip(ids, stored)
-                ]
-            )
+            events = []
+            for i, (content, role, actor) in zip(ids, stored):
+                when = recorded.get(i, now)
+                events.append(_event(i, "ADD", None, content, when, when, actor, role))
+            self._log(events)
         return {"results": results}
 
     def update(
@@ -740,15 +736,26 @@ class Memory:
         self._log([_change(m, "DELETE", None, now) for m in memories])
 
 
-def _open(target: Any, name: str, *, history: bool) -> Namespace:
-    """``target.namespace(name)``; a history namespace of an embedded
-    engine gets the model-free hash embedder (it is never recalled)."""
+def open_namespace(target: Any, name: str, *, cheap: bool = False) -> Namespace:
+    """``target`` itself when it is a :class:`mnemo.Namespace`, else
+    ``target.namespace(name)`` (a :class:`mnemo.Mnemo` or
+    :class:`mnemo.Client`). ``cheap``: on an embedded engine, a namespace
+    created now gets the model-free hash embedder (for entries that are
+    never recalled). Shared with :mod:`mnemo.langgraph`."""
+    if isinstance(target, Namespace):
+        return target
+    opener = getattr(target, "namespace", None)
+    if opener is None:
+        raise TypeError(
+            "target: expected a mnemo.Mnemo, mnemo.Client or mnemo.Namespace, "
+            f"got {type(target).__name__}"
+        )
     from ._embedded import Mnemo
 
-    opener: Callable[..., Namespace] = target.namespace
-    if history and isinstance(target, Mnemo):
-        return opener(name, embedder="hash")
-    return opener(name)
+    if cheap and isinstance(target, Mnemo):
+        return target.namespace(name, embedder="hash")
+    ns: Namespace = opener(name)
+    return ns
 
 
 def _forget_all(ns: Namespace) -> None:
