@@ -165,3 +165,14 @@ def test_error_messages_keep_the_servers_words(client: mnemo.Client) -> None:
     with pytest.raises(errors.InvalidInput) as e2:
         ns.query(order="colour")
     assert "order_by" in str(e2.value)
+
+
+def test_a_dropped_watch_is_released(client: mnemo.Client) -> None:
+    ns = client.namespace(unique_name("dropped"))
+    for change in ns.watch():
+        assert change.type == "current"
+        break
+    deadline = time.monotonic() + 10
+    while ns.stats().watchers and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert ns.stats().watchers == 0

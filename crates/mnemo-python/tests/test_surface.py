@@ -11,7 +11,7 @@ import pickle
 import threading
 import time
 from datetime import date, datetime, timedelta, timezone
-from typing import Iterator, Tuple
+from typing import Callable, Iterator, List, Tuple
 
 import numpy as np
 import pytest
@@ -441,7 +441,7 @@ def test_watch_blocking(ns: mnemo.Namespace) -> None:
 
 def test_watch_ends_when_closed_from_another_thread(ns: mnemo.Namespace) -> None:
     w = ns.watch()
-    seen = []
+    seen: List[str] = []
     reader = threading.Thread(target=lambda: seen.extend(c.type for c in w))
     reader.start()
     time.sleep(0.3)
@@ -513,7 +513,7 @@ def test_async_variants(ns: mnemo.Namespace) -> None:
 def test_bad_input_names_the_parameter_and_writes_nothing(ns: mnemo.Namespace) -> None:
     ns.remember("a first memory")
     before = _events(ns)
-    cases = [
+    cases: List[Tuple[Callable[[], object], str]] = [
         (lambda: ns.remember(5), "content"),  # type: ignore[arg-type]
         (lambda: ns.remember("x", tags="alice"), "tags"),
         (lambda: ns.remember("x", tags=[1]), "tags"),  # type: ignore[list-item]
@@ -535,7 +535,7 @@ def test_bad_input_names_the_parameter_and_writes_nothing(ns: mnemo.Namespace) -
     for call, name in cases:
         with pytest.raises(TypeError, match=name):
             call()
-    invalid = [
+    invalid: List[Tuple[Callable[[], object], str]] = [
         (lambda: ns.remember(""), "content"),
         (lambda: ns.remember("x", importance=2.0), "importance"),
         (lambda: ns.remember("x", kind="dream"), "kind"),

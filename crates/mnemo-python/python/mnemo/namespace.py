@@ -465,6 +465,15 @@ class Watch:
         self._closed = True
         self._stream.close()
 
+    def __del__(self) -> None:
+        # A watch dropped without close() (a `for` loop left with break)
+        # must not hold its stream, and the server's watcher, forever.
+        try:
+            if not self._closed:
+                self.close()
+        except Exception:
+            pass
+
     async def aclose(self) -> None:
         """Awaitable :meth:`close`."""
         loop = asyncio.get_running_loop()
