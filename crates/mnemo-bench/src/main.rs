@@ -33,6 +33,7 @@ mod log_suite;
 mod patterns_suite;
 mod peers;
 mod powerlaw;
+mod python_suite;
 mod pyvenv;
 mod random;
 mod recall_suite;
@@ -141,6 +142,11 @@ enum Suite {
     /// memories with 64 clients, against a constant axum handler (the
     /// HTTP stack's ceiling) under the same load.
     Server(SuiteOptions),
+    /// mnemo's Python package: per-call overhead against the same calls
+    /// in Rust, insert and query at 100k vectors against chromadb and
+    /// lancedb, LoCoMo hit@5 and latency against mem0 (offline), in a
+    /// venv under target/bench-python.
+    Python(SuiteOptions),
 }
 
 impl Suite {
@@ -154,6 +160,7 @@ impl Suite {
             Suite::Coherence(_) => "coherence",
             Suite::Patterns(_) => "patterns",
             Suite::Server(_) => "server",
+            Suite::Python(_) => "python",
         }
     }
 
@@ -166,7 +173,8 @@ impl Suite {
             | Suite::Recall(opts)
             | Suite::Coherence(opts)
             | Suite::Patterns(opts)
-            | Suite::Server(opts) => opts,
+            | Suite::Server(opts)
+            | Suite::Python(opts) => opts,
         }
     }
 }
@@ -252,6 +260,7 @@ fn main() -> Result<()> {
         Suite::Coherence(opts) => coherence_suite::run(opts)?,
         Suite::Patterns(opts) => patterns_suite::run(opts)?,
         Suite::Server(opts) => server_suite::run(opts)?,
+        Suite::Python(opts) => python_suite::run(opts)?,
     };
     // Checked again: the tree may have changed while the suite ran.
     let tree = harness::Tree::over_run(&before, &harness::Tree::read(&root));

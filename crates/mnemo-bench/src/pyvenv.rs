@@ -28,20 +28,38 @@ pub fn dir(name: &str) -> Result<PathBuf> {
 /// specifiers, pinned) installed, creating it first if it is missing or was
 /// made with other requirements.
 pub fn ensure(name: &str, requirements: &[&str]) -> Result<PathBuf> {
-    let dir = dir(name)?;
+    ensure_at(&dir(name)?, requirements)
+}
+
+/// The interpreter of the environment in `dir` if it exists with exactly
+/// `requirements` installed (nothing is created or installed).
+pub fn ready_at(dir: &Path, requirements: &[&str]) -> Option<PathBuf> {
+    let python = dir.join("bin").join("python");
+    let stamp = dir.join(STAMP);
+    (python.exists() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == requirements.join("\n")))
+        .then_some(python)
+}
+
+/// [`ensure`] for an environment in any directory `dir` (e.g. under the
+/// workspace's `target/`); the lock file is `dir` with `.lock` appended.
+pub fn ensure_at(dir: &Path, requirements: &[&str]) -> Result<PathBuf> {
     let parent = dir.parent().context("a venv directory has a parent")?;
+    let name = dir
+        .file_name()
+        .context("a venv directory has a name")?
+        .to_string_lossy();
     std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
     let lock_path = parent.join(format!("{name}.lock"));
     let lock =
         File::create(&lock_path).with_context(|| format!("creating {}", lock_path.display()))?;
     lock.lock()
         .with_context(|| format!("locking {}", lock_path.display()))?;
+    if let Some(python) = ready_at(dir, requirements) {
+        return Ok(python);
+    }
     let python = dir.join("bin").join("python");
     let wanted = requirements.join("\n");
     let stamp = dir.join(STAMP);
-    if python.exists() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) {
-        return Ok(python);
-    }
     eprintln!(
         "python venv {}: installing {}",
         dir.display(),
@@ -49,9 +67,7 @@ pub fn ensure(name: &str, requirements: &[&str]) -> Result<PathBuf> {
     );
     let base = std::env::var_os("MNEMO_PYTHON").unwrap_or_else(|| "python3".into());
     run(
-        Command::new(&base)
-            .args(["-m", "venv", "--clear"])
-            .arg(&dir),
+        Command::new(&base).args(["-m", "venv", "--clear"]).arg(dir),
         &format!(
             "creating the venv with {} -m venv (on Debian: apt-get install python3-venv)",
             Path::new(&base).display()
@@ -76,7 +92,7 @@ pub fn ensure(name: &str, requirements: &[&str]) -> Result<PathBuf> {
 
 /// Runs `command` with its output sent to our stderr (stdout may be a
 /// report), failing with `what` if it fails.
-fn run(command: &mut Command, what: &str) -> Result<()> {
+pub fn run(command: &mut Command, what: &str) -> Result<()> {
     let status = command
         .stdout(std::io::stderr())
         .status()
