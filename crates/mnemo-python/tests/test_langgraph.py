@@ -33,7 +33,7 @@ import mnemo  # noqa: E402
 from mnemo.langgraph import MnemoStore  # noqa: E402
 
 from conftest import unique_name  # noqa: E402
-from test_memory import target  # noqa: E402,F401  (the client-or-embedded fixture)
+from test_memory import CLOCK_SLACK, target  # noqa: E402,F401  (target: the fixture)
 
 
 @pytest.fixture()
@@ -61,7 +61,7 @@ def _aware(t: datetime) -> bool:
 
 
 def test_put_then_get_round_trips_the_value_exactly(store: MnemoStore) -> None:
-    before = datetime.now(timezone.utc)
+    before = datetime.now(timezone.utc) - CLOCK_SLACK
     store.put(("users", "alice"), "profile", VALUE)
     item = store.get(("users", "alice"), "profile")
     assert isinstance(item, Item)

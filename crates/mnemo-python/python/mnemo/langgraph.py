@@ -31,8 +31,9 @@ How items map onto mnemo
   lookups, not scans.
 - The **value** is kept exactly as JSON text in the metadata field
   ``lg.value`` (with ``lg.ns`` and ``lg.key``), so items round-trip;
-  ``updated_at`` is ``lg.updated``. ``created_at`` is the memory's event
-  time ``at``, which an update keeps.
+  ``created_at`` is when mnemo recorded the memory (``recorded``, which
+  revisions keep) and ``updated_at`` the store's clock at the last put
+  (``lg.updated``; never before ``created_at``).
 - The memory's **content** is the item's text: the ``index`` fields
   (default ``["$"]``: the whole value as JSON), joined by newlines. mnemo
   embeds it with the namespace's embedder and indexes its words (BM25),
@@ -458,11 +459,11 @@ def _namespace_of(m: StoredMemory) -> Tuple[str, ...]:
 def _fields_of(m: StoredMemory) -> Tuple[Tuple[str, ...], str, Dict[str, Any], datetime, datetime]:
     md = m.metadata
     value = json.loads(str(md.get(_META_VALUE, "{}")))
+    created = m.recorded
     updated_text = md.get(_META_UPDATED)
-    updated = parse_time(updated_text) if isinstance(updated_text, str) else m.recorded
-    # A new item's event time is set by the engine a moment after the
-    # store read its clock: it was created when it was last written.
-    created = min(m.at, updated)
+    # The store reads its clock before the engine records a new item: a
+    # new item was updated when it was created.
+    updated = max(parse_time(updated_text), created) if isinstance(updated_text, str) else created
     return _namespace_of(m), str(md.get(_META_KEY, "")), value, created, updated
 
 
