@@ -667,3 +667,13 @@ def test_results_are_values() -> None:
     change = Change({"event": "removed", "data": {"id": 4}})
     assert change.type == "removed" and change.id == 4 and change.memory is None
     assert change.to_dict() == {"event": "removed", "data": {"id": 4}}
+
+
+def test_a_malformed_proof_is_invalid_input(ns: mnemo.Namespace) -> None:
+    proof = ns.prove(ns.remember("a memory to prove")).to_dict()
+    proof["root"] = "not hex"
+    with pytest.raises(errors.InvalidInput, match="root"):
+        Proof(proof).verify()
+    good = ns.prove(ns.remember("another memory")).to_dict()
+    with pytest.raises(errors.InvalidInput, match="trusted_root"):
+        Proof(good).verify("abc")

@@ -696,10 +696,20 @@ class EventProof(_Record):
         """Checks the proof on this machine: the frame hashes up the path
         to the proof's root and, when ``root`` (a trusted root's hex, from
         :meth:`mnemo.Namespace.root` kept earlier) is given, to that root.
-        Returns ``False`` for a tampered proof."""
+        Returns ``False`` for a tampered proof; raises
+        :class:`mnemo.errors.InvalidInput` for one that is not even shaped
+        like a proof (hex that is not hex, a hash of the wrong length)."""
         from . import _native
+        from .errors import from_code
 
-        return bool(_native.verify_proof(self.to_dict(), root))
+        # The native check reads the `proof` operation's answer; `id` and
+        # `verified` (absent from a history record's proof) do not enter it.
+        proof = {"id": 0, "verified": False, **self.to_dict()}
+        try:
+            return bool(_native.verify_proof(proof, root))
+        except _native.NativeError as e:
+            code, message, status = e.args
+            raise from_code(code, message, status) from None
 
 
 class HistoryRecord(FactDetail):
