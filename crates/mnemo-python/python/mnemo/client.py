@@ -174,7 +174,9 @@ class HttpTransport:
     the server's JSON API over one keep-alive ``httpx.Client`` (safe to
     share between threads)."""
 
-    def __init__(self, url: str, token: Optional[str] = None, *, timeout: Optional[float] = 30.0):
+    def __init__(
+        self, url: str, token: Optional[str] = None, *, timeout: Optional[float] = 30.0
+    ) -> None:
         """Talks to the server at ``url`` (``http://host:port``) with the
         bearer ``token``; ``timeout`` seconds per request (``None``: no
         limit)."""
@@ -362,7 +364,9 @@ class Client:
     :class:`mnemo.errors.ConnectionFailed`.
     """
 
-    def __init__(self, url: str, token: Optional[str] = None, *, timeout: Optional[float] = 30.0):
+    def __init__(
+        self, url: str, token: Optional[str] = None, *, timeout: Optional[float] = 30.0
+    ) -> None:
         """Connects lazily: nothing is sent until the first call."""
         self._transport = HttpTransport(url, token, timeout=timeout)
 

@@ -370,12 +370,14 @@ def _in_executor(
     """The awaitable twin of a blocking method: runs it in the running
     loop's default executor."""
 
+    name = method.__name__
+
     async def run(self: S, /, *args: P.args, **kwargs: P.kwargs) -> R:
         loop = asyncio.get_running_loop()
-        call = functools.partial(method, self, *args, **kwargs)
+        # Looked up on the instance, so a subclass's override is what runs.
+        call: Callable[[], R] = functools.partial(getattr(self, name), *args, **kwargs)
         return await loop.run_in_executor(None, call)
 
-    name = method.__name__
     run.__name__ = f"a{name}"
     run.__qualname__ = f"Namespace.a{name}"
     run.__doc__ = (
