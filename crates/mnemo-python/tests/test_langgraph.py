@@ -259,6 +259,17 @@ def test_index_fields_choose_the_searchable_text(target: Any) -> None:
     assert mem.content == "glaciers galore"
 
 
+def test_an_embedding_function_is_ignored_with_a_warning(target: Any) -> None:
+    with pytest.warns(UserWarning, match="own embedder"):
+        store = MnemoStore(
+            target,
+            namespace=unique_name("lg"),
+            index={"dims": 3, "embed": lambda texts: [[1.0, 0.0, 0.0] for _ in texts]},
+        )
+    store.put(("d",), "1", {"text": "still searchable"})
+    assert store.search(("d",), query="searchable")[0].key == "1"
+
+
 def test_unindexed_items_are_listed_but_not_recalled(store: MnemoStore) -> None:
     store.put(("d",), "plain", {"text": "zebra crossing"}, index=False)
     store.put(("d",), "indexed", {"text": "zebra stripes"})

@@ -72,6 +72,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import warnings
 from datetime import datetime, timezone
 from typing import (
     TYPE_CHECKING,
@@ -131,8 +132,8 @@ _OPERATORS = ("$eq", "$ne", "$gt", "$gte", "$lt", "$lte")
 
 class MnemoIndexConfig(TypedDict, total=False):
     """How items become searchable text (LangGraph's ``IndexConfig``
-    keys; ``dims`` and ``embed`` are accepted and unused: the mnemo
-    namespace embeds with its own embedder)."""
+    keys; ``dims`` and ``embed`` are accepted and unused, with a warning
+    for ``embed``: the mnemo namespace embeds with its own embedder)."""
 
     fields: Optional[List[str]]
     """Paths whose text forms an item's content (LangGraph's path syntax:
@@ -274,8 +275,14 @@ class MnemoStore(BaseStore):
         if index is False:
             self._fields = None
         else:
-            fields = (index or {}).get("fields") or ["$"]
-            self._fields = [_tokenized(p) for p in fields]
+            config = index or {}
+            if config.get("embed") is not None:
+                warnings.warn(
+                    "MnemoStore: index['embed'] is not used; the mnemo namespace embeds with its "
+                    "own embedder (open it with db.namespace(name, embedder=...) and pass it)",
+                    stacklevel=2,
+                )
+            self._fields = [_tokenized(p) for p in config.get("fields") or ["$"]]
 
     @property
     def namespace(self) -> Namespace:
