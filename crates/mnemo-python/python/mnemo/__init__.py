@@ -1,0 +1,52 @@
+"""mnemo: a memory engine for AI agents.
+
+Agents write what happens to them; mnemo keeps every write as an event in
+an append-only, checksummed, Merkle-hashed log, folds the events into
+memories, links, facts and learned patterns, and recalls what matters
+through vector search, BM25 keywords and spreading activation.
+
+- :class:`Mnemo`: the engine embedded in this process (a data directory,
+  or :meth:`Mnemo.in_memory`).
+- :class:`Client`: the same surface over a ``mnemo serve`` server's HTTP
+  API; moving between the two is a one-line change.
+- :class:`Namespace`: what both hand out: ``remember``, ``recall``,
+  ``query``, facts, trajectories, proofs, ``watch``, and ``a*`` awaitable
+  variants of every call.
+- :class:`Memory`: a mem0-style facade (``add``, ``search``, ...) without
+  an LLM; :mod:`mnemo.langgraph` holds a LangGraph ``BaseStore``.
+- :mod:`mnemo.errors`: :class:`Error` and its subclasses.
+"""
+
+from ._embedded import Embedder, Mnemo
+from .client import Client
+from .errors import (
+    Closed,
+    Conflict,
+    Error,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    StorageError,
+    Unauthorized,
+)
+from .memory import Memory
+from .namespace import Namespace
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Client",
+    "Closed",
+    "Conflict",
+    "Embedder",
+    "Error",
+    "Forbidden",
+    "InvalidInput",
+    "Memory",
+    "Mnemo",
+    "Namespace",
+    "NotFound",
+    "StorageError",
+    "Unauthorized",
+    "__version__",
+]

@@ -1,0 +1,105 @@
+"""The one seam between the Python surface and an engine.
+
+Every :class:`mnemo.Namespace` method builds a request shaped exactly like
+the server's JSON API (``/v1/openapi.json``: the operation's path
+parameters, query parameters and body) and hands it to a transport: the
+embedded engine (:mod:`mnemo._embedded`, calling the Rust engine in
+process) or the HTTP client (:mod:`mnemo.client`). Both answer the same
+JSON-shaped dicts and raise the same :mod:`mnemo.errors` classes, so code
+moves from embedded to server by changing one line.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Protocol, Tuple
+
+#: Each namespace operation: its OpenAPI operationId, HTTP method and path
+#: (``{ns}`` the namespace, ``{id}`` a numeric id).
+OPERATIONS: Dict[str, Tuple[str, str]] = {
+    "remember": ("POST", "/v1/namespaces/{ns}/memories"),
+    "listMemories": ("GET", "/v1/namespaces/{ns}/memories"),
+    "queryMemories": ("POST", "/v1/namespaces/{ns}/memories/query"),
+    "getMemory": ("GET", "/v1/namespaces/{ns}/memories/{id}"),
+    "reviseMemory": ("PATCH", "/v1/namespaces/{ns}/memories/{id}"),
+    "forgetMemory": ("DELETE", "/v1/namespaces/{ns}/memories/{id}"),
+    "retagMemory": ("POST", "/v1/namespaces/{ns}/memories/{id}/tags"),
+    "link": ("POST", "/v1/namespaces/{ns}/links"),
+    "unlink": ("DELETE", "/v1/namespaces/{ns}/links"),
+    "recall": ("POST", "/v1/namespaces/{ns}/recall"),
+    "assertFact": ("POST", "/v1/namespaces/{ns}/facts"),
+    "listFacts": ("GET", "/v1/namespaces/{ns}/facts"),
+    "factHistory": ("GET", "/v1/namespaces/{ns}/facts/history"),
+    "getFact": ("GET", "/v1/namespaces/{ns}/facts/{id}"),
+    "challengeFact": ("POST", "/v1/namespaces/{ns}/facts/{id}/challenge"),
+    "supportFact": ("POST", "/v1/namespaces/{ns}/facts/{id}/support"),
+    "retractFact": ("POST", "/v1/namespaces/{ns}/facts/{id}/retract"),
+    "quarantineFact": ("POST", "/v1/namespaces/{ns}/facts/{id}/quarantine"),
+    "declarePredicate": ("POST", "/v1/namespaces/{ns}/predicates"),
+    "listPredicates": ("GET", "/v1/namespaces/{ns}/predicates"),
+    "listConflicts": ("GET", "/v1/namespaces/{ns}/conflicts"),
+    "getConflict": ("GET", "/v1/namespaces/{ns}/conflicts/{id}"),
+    "resolveConflict": ("POST", "/v1/namespaces/{ns}/conflicts/{id}/resolve"),
+    "recordTrajectory": ("POST", "/v1/namespaces/{ns}/trajectories"),
+    "suggest": ("POST", "/v1/namespaces/{ns}/suggest"),
+    "listPatterns": ("GET", "/v1/namespaces/{ns}/patterns"),
+    "getPattern": ("GET", "/v1/namespaces/{ns}/patterns/{id}"),
+    "prunePatterns": ("POST", "/v1/namespaces/{ns}/patterns/prune"),
+    "consolidatePatterns": ("POST", "/v1/namespaces/{ns}/patterns/consolidate"),
+    "refinePatterns": ("POST", "/v1/namespaces/{ns}/patterns/refine"),
+    "stats": ("GET", "/v1/namespaces/{ns}/stats"),
+    "root": ("GET", "/v1/namespaces/{ns}/root"),
+    "proof": ("GET", "/v1/namespaces/{ns}/proof/{id}"),
+}
+
+
+class WatchStream(Protocol):
+    """Changes to a watched query, one JSON-shaped dict each (the
+    ``data`` of the server's ``/watch`` events)."""
+
+    def next(self, timeout: Optional[float]) -> Optional[Dict[str, Any]]:
+        """The next change; ``None`` when ``timeout`` seconds pass first.
+        Raises :class:`mnemo.errors.Closed` once the stream has ended."""
+        ...
+
+    def close(self) -> None:
+        """Ends the stream (idempotent)."""
+        ...
+
+
+class Transport(Protocol):
+    """What a :class:`mnemo.Namespace` calls."""
+
+    def call(
+        self,
+        op: str,
+        namespace: str,
+        *,
+        id: Optional[int] = None,
+        params: Optional[Mapping[str, Any]] = None,
+        body: Optional[Mapping[str, Any]] = None,
+        vectors: Optional[Any] = None,
+    ) -> Dict[str, Any]:
+        """Runs operation ``op`` (a key of :data:`OPERATIONS`) on
+        ``namespace``: ``id`` fills the path's ``{id}``, ``params`` are the
+        query parameters (plain JSON values), ``body`` the JSON body.
+        ``vectors``, when given, is a C-contiguous ``float32`` numpy array
+        of shape ``(n, d)``: row ``i`` is the ``vector`` of the ``i``-th
+        memory of a ``remember`` body, or (``n == 1``) the query vector of
+        a ``recall``; the transport moves it the cheapest way it can.
+        Answers the operation's JSON answer as plain dicts and lists.
+        Raises :mod:`mnemo.errors` classes."""
+        ...
+
+    def watch(self, namespace: str, params: Mapping[str, Any]) -> WatchStream:
+        """Starts watching ``namespace`` (the ``watch`` operation's query
+        parameters)."""
+        ...
+
+    def namespaces(self) -> List[str]:
+        """Names of the namespaces."""
+        ...
+
+    def close(self) -> None:
+        """Releases the engine or connection (idempotent); later calls raise
+        :class:`mnemo.errors.Closed`."""
+        ...
