@@ -36,7 +36,8 @@ class Server:
 
 
 def _binary() -> Path:
-    path = Path(os.environ.get("MNEMO_BIN", REPO / "target" / "ci" / "mnemo"))
+    # Resolved now: the server runs in its temporary directory.
+    path = Path(os.environ.get("MNEMO_BIN", REPO / "target" / "ci" / "mnemo")).resolve()
     if not path.is_file():
         raise RuntimeError(
             f"no mnemo binary at {path}: build it (cargo build --profile ci -p mnemo-cli) "
