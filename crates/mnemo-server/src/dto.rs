@@ -729,6 +729,11 @@ pub struct RecallIn {
     /// deadline (`limits.request_timeout_ms`) caps it, given or not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget_ms: Option<u64>,
+    /// The query's embedding, when the caller has it: used instead of
+    /// embedding `query` (which still feeds the keyword signal). It must
+    /// have the namespace's dimension (400 naming `vector` otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vector: Option<Vec<f32>>,
 }
 
 /// One signal's view of a hit.

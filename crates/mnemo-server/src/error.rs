@@ -90,6 +90,23 @@ impl ApiError {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
     }
 
+    /// Whether this is the error of a call to a closed namespace or engine
+    /// ([`mnemo::Error::Closed`]). Over HTTP it is a 500 `internal` like
+    /// the other engine failures, with the message `namespace <name> is
+    /// closed`; this tells it apart for in-process callers (see
+    /// [`crate::ops`]), for which it means "reopen", not "report a bug".
+    pub fn is_closed(&self) -> bool {
+        self.status == StatusCode::INTERNAL_SERVER_ERROR
+            && self.code == "internal"
+            && self
+                .message
+                .strip_prefix("namespace ")
+                .and_then(|rest| rest.strip_suffix(" is closed"))
+                // A valid name has no space or colon: no other engine
+                // error ("namespace x: log: ...") has this form.
+                .is_some_and(|name| mnemo::validate_namespace(name).is_ok())
+    }
+
     /// The JSON body.
     pub fn body(&self) -> ErrorBody {
         ErrorBody {
@@ -145,6 +162,14 @@ impl From<mnemo::Error> for ApiError {
                  this server uses {} (dimension {})",
                 expected.id, expected.dimension, found.id, found.dimension
             )),
+            // Kept a 500 `internal` over HTTP (the server closes
+            // namespaces only once its requests are done);
+            // [`ApiError::is_closed`] recognises it.
+            E::Closed(_) => Self::internal(e.to_string()),
+            E::Embed {
+                namespace: _,
+                source: source @ mnemo_embed::Error::VectorRequired { .. },
+            } => Self::bad_request(source.to_string()),
             other => Self::internal(other.to_string()),
         }
     }

@@ -34,7 +34,9 @@
 //! `config` (the TOML file), `auth` (tokens, principals, rights), `error`
 //! (the error body), `dto` (JSON shapes with schemas), `api` (the route
 //! table that builds the router and the OpenAPI document together),
-//! `routes/*` (one module per area), `metrics`, `server` (accept loop,
+//! `ops` (each operation on a namespace as a plain function, callable
+//! without HTTP), `routes/*` (one module per area: auth, extraction and
+//! scheduling around a call to `ops`), `metrics`, `server` (accept loop,
 //! TLS, shutdown), `mcp`, `explorer` (the embedded page).
 
 mod api;
@@ -46,6 +48,7 @@ pub mod error;
 mod explorer;
 pub mod mcp;
 pub mod metrics;
+pub mod ops;
 mod routes;
 mod server;
 mod state;

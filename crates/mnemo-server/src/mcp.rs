@@ -777,7 +777,7 @@ impl MnemoMcp {
                 else {
                     return Ok(recalled(name, &mnemo::Recall::default()));
                 };
-                let result = crate::routes::recall::within(&ns, &query, &mut options, left)?;
+                let result = crate::ops::run_recall(&ns, &query, &mut options, Some(left))?;
                 Ok(recalled(name, &result))
             })
             .await

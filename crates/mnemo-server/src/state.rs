@@ -279,18 +279,7 @@ impl RecallPool {
     /// 413 naming `field` when `text` is longer than
     /// `limits.max_query_bytes`.
     pub fn check_text(&self, field: &str, text: &str) -> Result<(), ApiError> {
-        if text.len() <= self.max_query_bytes {
-            return Ok(());
-        }
-        Err(ApiError::new(
-            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            format!(
-                "{field}: {} bytes, longer than the {} allowed (limits.max_query_bytes)",
-                text.len(),
-                self.max_query_bytes
-            ),
-        ))
+        crate::ops::check_query_bytes(field, text, self.max_query_bytes)
     }
 
     /// Runs `work` on a blocking-pool thread once a slot is free, handing

@@ -2,24 +2,22 @@
 //! they are written), reading them on both clocks, each fact's life
 //! (challenge, support, retract, quarantine), a timeline with the Merkle
 //! proof of every assertion, predicate declarations, and settling
-//! conflicts.
+//! conflicts ([`crate::ops`] does the work).
 
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::routing::{get, post};
-use mnemo::{ConflictId, Fact, FactId, FactStatus, MemoryId, Namespace};
 
 use super::{ApiJson, ApiPath, ApiQuery, Caller, blocking};
 use crate::api::{Api, Doc};
 use crate::auth::Right;
-use crate::dto::FactOut;
 use crate::dto_facts::{
-    AssertIn, AssertedOut, CardinalityIo, ConflictOut, ConflictParams, ConflictsOut,
-    FactChangedOut, FactDetailOut, FactParams, FactsOut, HistoryOut, HistoryParams,
-    HistoryRecordOut, PredicateIn, PredicateOut, PredicatesOut, QuarantineIn, ReasonIn, ResolveIn,
-    SupportIn, check_not_blank, page,
+    AssertIn, AssertedOut, ConflictOut, ConflictParams, ConflictsOut, FactChangedOut,
+    FactDetailOut, FactParams, FactsOut, HistoryOut, HistoryParams, PredicateIn, PredicateOut,
+    PredicatesOut, QuarantineIn, ReasonIn, ResolveIn, SupportIn,
 };
 use crate::error::ApiError;
+use crate::ops;
 use crate::state::AppState;
 
 const FACTS: &str = "facts";
@@ -207,50 +205,6 @@ pub(crate) fn routes(api: Api) -> Api {
     )
 }
 
-/// The fact `id`, or 404 naming it.
-fn known_fact(ns: &Namespace, id: u64) -> Result<Fact, ApiError> {
-    ns.fact(FactId(id)).ok_or_else(|| {
-        ApiError::not_found(format!("no fact with id {id} in namespace {}", ns.name()))
-    })
-}
-
-/// The fact `id`, which must be believed: 404 when unknown, 409 when
-/// deprecated or retracted.
-fn believed_fact(ns: &Namespace, id: u64, action: &str) -> Result<Fact, ApiError> {
-    let fact = known_fact(ns, id)?;
-    if fact.status != FactStatus::Believed {
-        return Err(ApiError::conflict(format!(
-            "fact {id} is {}: only believed facts can be {action}",
-            fact.status.as_str()
-        )));
-    }
-    Ok(fact)
-}
-
-/// An engine error of a write citing memories: an unknown memory there is
-/// a bad `evidence` entry (400), not a missing resource.
-fn evidence_error(e: mnemo::Error) -> ApiError {
-    match e {
-        mnemo::Error::UnknownId { id, .. } => ApiError::bad_request(format!(
-            "evidence: no memory with id {id} (evidence must name live memories)"
-        )),
-        other => ApiError::from(other),
-    }
-}
-
-fn conflict_out(ns: &Namespace, c: &mnemo::Conflict) -> ConflictOut {
-    ConflictOut::new(c, |id| ns.fact(id))
-}
-
-/// The fact after a write to it.
-fn changed(ns: &Namespace, id: u64, seq: u64) -> Result<ApiJson<FactChangedOut>, ApiError> {
-    let fact = known_fact(ns, id)?;
-    Ok(ApiJson(FactChangedOut {
-        seq,
-        fact: FactOut::from(&fact),
-    }))
-}
-
 async fn assert_fact(
     State(state): State<AppState>,
     caller: Caller,
@@ -258,38 +212,8 @@ async fn assert_fact(
     ApiJson(body): ApiJson<AssertIn>,
 ) -> Result<(StatusCode, ApiJson<AssertedOut>), ApiError> {
     let ns = caller.namespace(&state, &ns, Right::Write)?;
-    let fact = body.to_new_fact()?;
-    blocking(move || {
-        let asserted = ns.assert_fact(fact).map_err(evidence_error)?;
-        let fact = ns.fact(asserted.fact).ok_or_else(|| {
-            ApiError::internal(format!(
-                "fact {} vanished after its assertion",
-                asserted.fact
-            ))
-        })?;
-        let superseded = asserted
-            .superseded
-            .iter()
-            .filter_map(|id| ns.fact(*id))
-            .map(|f| FactOut::from(&f))
-            .collect();
-        let conflicts = asserted
-            .conflicts
-            .iter()
-            .filter_map(|id| ns.conflict(*id))
-            .map(|c| conflict_out(&ns, &c))
-            .collect();
-        Ok((
-            StatusCode::CREATED,
-            ApiJson(AssertedOut {
-                fact: FactOut::from(&fact),
-                seq: asserted.seq,
-                superseded,
-                conflicts,
-            }),
-        ))
-    })
-    .await
+    let out = blocking(move || ops::assert_fact(&ns, &body)).await?;
+    Ok((StatusCode::CREATED, ApiJson(out)))
 }
 
 async fn list_facts(
@@ -299,14 +223,7 @@ async fn list_facts(
     ApiQuery(params): ApiQuery<FactParams>,
 ) -> Result<ApiJson<FactsOut>, ApiError> {
     let ns = caller.namespace(&state, &ns, Right::Read)?;
-    let query = params.to_query()?;
-    let facts = ns.facts(&query);
-    let total = facts.len();
-    let facts = page(facts, params.offset, params.limit)?
-        .iter()
-        .map(FactOut::from)
-        .collect();
-    Ok(ApiJson(FactsOut { facts, total }))
+    ops::list_facts(&ns, &params).map(ApiJson)
 }
 
 async fn get_fact(
@@ -315,8 +232,7 @@ async fn get_fact(
     ApiPath((ns, id)): ApiPath<(String, u64)>,
 ) -> Result<ApiJson<FactDetailOut>, ApiError> {
     let ns = caller.namespace(&state, &ns, Right::Read)?;
-    let fact = known_fact(&ns, id)?;
-    Ok(ApiJson(FactDetailOut::from(&fact)))
+    ops::get_fact(&ns, id).map(ApiJson)
 }
 
 async fn history(
@@ -326,63 +242,11 @@ async fn history(
     ApiQuery(params): ApiQuery<HistoryParams>,
 ) -> Result<ApiJson<HistoryOut>, ApiError> {
     let ns = caller.namespace(&state, &ns, Right::Read)?;
-    check_not_blank("subject", &params.subject)?;
-    check_not_blank("predicate", &params.predicate)?;
     // Proofs are built from the log (reads of its segments): off the
     // request's worker thread.
-    blocking(move || {
-        let records: Vec<HistoryRecordOut> = ns
-            .history(&params.subject, &params.predicate)?
-            .iter()
-            .map(|r| HistoryRecordOut {
-                detail: FactDetailOut::from(&r.fact),
-                proof: (&r.proof).into(),
-                // Each proof is checked against the root it was built
-                // for, which was the log's root at that moment.
-                verified: r.proof.verify(None).is_ok(),
-            })
-            .collect();
-        Ok(ApiJson(HistoryOut {
-            verified: records.iter().all(|r| r.verified),
-            subject: params.subject,
-            predicate: params.predicate,
-            records,
-        }))
-    })
-    .await
-}
-
-/// A challenge or a retraction.
-#[derive(Debug, Clone, Copy)]
-enum Note {
-    Challenge,
-    Retract,
-}
-
-async fn note(
-    state: AppState,
-    caller: Caller,
-    ns: String,
-    id: u64,
-    body: ReasonIn,
-    what: Note,
-) -> Result<ApiJson<FactChangedOut>, ApiError> {
-    let ns = caller.namespace(&state, &ns, Right::Write)?;
-    check_not_blank("reason", &body.reason)?;
-    blocking(move || {
-        let seq = match what {
-            Note::Challenge => {
-                believed_fact(&ns, id, "challenged")?;
-                ns.challenge(FactId(id), &body.reason)?
-            }
-            Note::Retract => {
-                believed_fact(&ns, id, "retracted")?;
-                ns.retract(FactId(id), &body.reason)?
-            }
-        };
-        changed(&ns, id, seq)
-    })
-    .await
+    blocking(move || ops::fact_history(&ns, &params))
+        .await
+        .map(ApiJson)
 }
 
 async fn challenge(
@@ -391,7 +255,10 @@ async fn challenge(
     ApiPath((ns, id)): ApiPath<(String, u64)>,
     ApiJson(body): ApiJson<ReasonIn>,
 ) -> Result<ApiJson<FactChangedOut>, ApiError> {
-    note(state, caller, ns, id, body, Note::Challenge).await
+    let ns = caller.namespace(&state, &ns, Right::Write)?;
+    blocking(move || ops::challenge_fact(&ns, id, &body))
+        .await
+        .map(ApiJson)
 }
 
 async fn retract(
@@ -400,7 +267,10 @@ async fn retract(
     ApiPath((ns, id)): ApiPath<(String, u64)>,
     ApiJson(body): ApiJson<ReasonIn>,
 ) -> Result<ApiJson<FactChangedOut>, ApiError> {
-    note(state, caller, ns, id, body, Note::Retract).await
+    let ns = caller.namespace(&state, &ns, Right::Write)?;
+    blocking(move || ops::retract_fact(&ns, id, &body))
+        .await
+        .map(ApiJson)
 }
 
 async fn support(
@@ -410,27 +280,9 @@ async fn support(
     ApiJson(body): ApiJson<SupportIn>,
 ) -> Result<ApiJson<FactChangedOut>, ApiError> {
     let ns = caller.namespace(&state, &ns, Right::Write)?;
-    if body.evidence.is_empty() {
-        return Err(ApiError::bad_request(
-            "evidence: name at least one memory that supports the fact",
-        ));
-    }
-    if body.evidence.len() > mnemo::MAX_EVIDENCE {
-        return Err(ApiError::bad_request(format!(
-            "evidence: {} ids exceed the limit of {}",
-            body.evidence.len(),
-            mnemo::MAX_EVIDENCE
-        )));
-    }
-    blocking(move || {
-        believed_fact(&ns, id, "supported")?;
-        let evidence: Vec<MemoryId> = body.evidence.iter().copied().map(MemoryId).collect();
-        let seq = ns
-            .support(FactId(id), &evidence, body.note.as_deref())
-            .map_err(evidence_error)?;
-        changed(&ns, id, seq)
-    })
-    .await
+    blocking(move || ops::support_fact(&ns, id, &body))
+        .await
+        .map(ApiJson)
 }
 
 async fn quarantine(
@@ -440,14 +292,9 @@ async fn quarantine(
     ApiJson(body): ApiJson<QuarantineIn>,
 ) -> Result<ApiJson<FactChangedOut>, ApiError> {
     let ns = caller.namespace(&state, &ns, Right::Write)?;
-    check_not_blank("reason", &body.reason)?;
-    let level = body.level.map(|l| l.to_engine());
-    blocking(move || {
-        known_fact(&ns, id)?;
-        let seq = ns.quarantine(FactId(id), level, &body.reason)?;
-        changed(&ns, id, seq)
-    })
-    .await
+    blocking(move || ops::quarantine_fact(&ns, id, &body))
+        .await
+        .map(ApiJson)
 }
 
 async fn declare(
@@ -457,16 +304,9 @@ async fn declare(
     ApiJson(body): ApiJson<PredicateIn>,
 ) -> Result<ApiJson<PredicateOut>, ApiError> {
     let ns = caller.namespace(&state, &ns, Right::Write)?;
-    check_not_blank("predicate", &body.predicate)?;
-    blocking(move || {
-        let seq = ns.declare_predicate(&body.predicate, body.cardinality.to_engine())?;
-        Ok(ApiJson(PredicateOut {
-            predicate: body.predicate,
-            cardinality: body.cardinality,
-            seq: Some(seq),
-        }))
-    })
-    .await
+    blocking(move || ops::declare_predicate(&ns, &body))
+        .await
+        .map(ApiJson)
 }
 
 async fn predicates(
@@ -475,16 +315,7 @@ async fn predicates(
     ApiPath(ns): ApiPath<String>,
 ) -> Result<ApiJson<PredicatesOut>, ApiError> {
     let ns = caller.namespace(&state, &ns, Right::Read)?;
-    let predicates = ns
-        .predicates()
-        .into_iter()
-        .map(|(predicate, c)| PredicateOut {
-            predicate,
-            cardinality: CardinalityIo::from_engine(c),
-            seq: None,
-        })
-        .collect();
-    Ok(ApiJson(PredicatesOut { predicates }))
+    Ok(ApiJson(ops::list_predicates(&ns)))
 }
 
 async fn list_conflicts(
@@ -494,22 +325,7 @@ async fn list_conflicts(
     ApiQuery(params): ApiQuery<ConflictParams>,
 ) -> Result<ApiJson<ConflictsOut>, ApiError> {
     let ns = caller.namespace(&state, &ns, Right::Read)?;
-    let all = ns.conflicts(!params.all.unwrap_or(false));
-    let total = all.len();
-    let conflicts = page(all, params.offset, params.limit)?
-        .iter()
-        .map(|c| conflict_out(&ns, c))
-        .collect();
-    Ok(ApiJson(ConflictsOut { conflicts, total }))
-}
-
-fn known_conflict(ns: &Namespace, id: u64) -> Result<mnemo::Conflict, ApiError> {
-    ns.conflict(ConflictId(id)).ok_or_else(|| {
-        ApiError::not_found(format!(
-            "no conflict with id {id} in namespace {}",
-            ns.name()
-        ))
-    })
+    ops::list_conflicts(&ns, &params).map(ApiJson)
 }
 
 async fn get_conflict(
@@ -518,8 +334,7 @@ async fn get_conflict(
     ApiPath((ns, id)): ApiPath<(String, u64)>,
 ) -> Result<ApiJson<ConflictOut>, ApiError> {
     let ns = caller.namespace(&state, &ns, Right::Read)?;
-    let c = known_conflict(&ns, id)?;
-    Ok(ApiJson(conflict_out(&ns, &c)))
+    ops::get_conflict(&ns, id).map(ApiJson)
 }
 
 async fn resolve(
@@ -529,23 +344,7 @@ async fn resolve(
     ApiJson(body): ApiJson<ResolveIn>,
 ) -> Result<ApiJson<ConflictOut>, ApiError> {
     let ns = caller.namespace(&state, &ns, Right::Write)?;
-    body.check()?;
-    blocking(move || {
-        let c = known_conflict(&ns, id)?;
-        if !c.is_open() {
-            return Err(ApiError::conflict(format!(
-                "conflict {id} is already resolved"
-            )));
-        }
-        let ids = |v: &[u64]| v.iter().copied().map(FactId).collect::<Vec<_>>();
-        ns.resolve(
-            ConflictId(id),
-            &ids(&body.accepted),
-            &ids(&body.deprecated),
-            &body.rationale,
-        )?;
-        let after = known_conflict(&ns, id)?;
-        Ok(ApiJson(conflict_out(&ns, &after)))
-    })
-    .await
+    blocking(move || ops::resolve_conflict(&ns, id, &body))
+        .await
+        .map(ApiJson)
 }

@@ -3,13 +3,13 @@
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, post};
-use mnemo::MemoryId;
 
 use super::{ApiJson, ApiPath, ApiQuery, Caller, blocking};
 use crate::api::{Api, Doc};
 use crate::auth::Right;
 use crate::dto::{LinkIn, LinkOut, UnlinkParams};
 use crate::error::ApiError;
+use crate::ops;
 use crate::state::AppState;
 
 pub(crate) fn routes(api: Api) -> Api {
@@ -49,20 +49,8 @@ async fn link(
     ApiJson(body): ApiJson<LinkIn>,
 ) -> Result<(StatusCode, ApiJson<LinkOut>), ApiError> {
     let ns = caller.namespace(&state, &ns, Right::Write)?;
-    let weight = body.weight.unwrap_or(1.0);
-    blocking(move || {
-        ns.link(MemoryId(body.from), MemoryId(body.to), &body.kind, weight)?;
-        Ok((
-            StatusCode::CREATED,
-            ApiJson(LinkOut {
-                from: body.from,
-                to: body.to,
-                kind: body.kind,
-                weight,
-            }),
-        ))
-    })
-    .await
+    let out = blocking(move || ops::link(&ns, &body)).await?;
+    Ok((StatusCode::CREATED, ApiJson(out)))
 }
 
 async fn unlink(
@@ -72,23 +60,7 @@ async fn unlink(
     ApiQuery(params): ApiQuery<UnlinkParams>,
 ) -> Result<ApiJson<LinkOut>, ApiError> {
     let ns = caller.namespace(&state, &ns, Right::Write)?;
-    blocking(move || {
-        let (outgoing, _) = ns.links(MemoryId(params.from));
-        let existing = outgoing
-            .iter()
-            .find(|l| l.to.0 == params.to && l.kind == params.kind)
-            .map(LinkOut::from)
-            .ok_or_else(|| {
-                ApiError::not_found(format!(
-                    "no {:?} link from {} to {} in namespace {}",
-                    params.kind,
-                    params.from,
-                    params.to,
-                    ns.name()
-                ))
-            })?;
-        ns.unlink(MemoryId(params.from), MemoryId(params.to), &params.kind)?;
-        Ok(ApiJson(existing))
-    })
-    .await
+    blocking(move || ops::unlink(&ns, &params))
+        .await
+        .map(ApiJson)
 }

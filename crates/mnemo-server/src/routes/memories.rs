@@ -1,19 +1,19 @@
 //! Memories: batch remember, list and query, get (with links and facts),
-//! revise, retag and forget.
+//! revise, retag and forget ([`crate::ops`] does the work).
 
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, patch, post};
-use mnemo::MemoryId;
 
 use super::{ApiJson, ApiPath, ApiQuery, Caller, blocking};
 use crate::api::{Api, Doc};
 use crate::auth::Right;
 use crate::dto::{
-    FactOut, ForgetOut, LinkOut, LinksOut, ListOut, ListParams, MemoryDetailOut, MemoryOut,
-    QueryIn, RememberIn, RememberOut, RememberedOut, RetagIn, RevisionIn,
+    ForgetOut, ListOut, ListParams, MemoryDetailOut, MemoryOut, QueryIn, RememberIn, RememberOut,
+    RetagIn, RevisionIn,
 };
 use crate::error::ApiError;
+use crate::ops;
 use crate::state::AppState;
 
 const TAG: &str = "memories";
@@ -117,51 +117,8 @@ async fn remember(
     ApiJson(body): ApiJson<RememberIn>,
 ) -> Result<(StatusCode, ApiJson<RememberOut>), ApiError> {
     let ns = caller.namespace(&state, &ns, Right::Write)?;
-    let max = state.config().limits.batch;
-    if body.memories.is_empty() {
-        return Err(ApiError::bad_request("memories: send at least one"));
-    }
-    if body.memories.len() > max {
-        return Err(ApiError::bad_request(format!(
-            "memories: at most {max} per request (limits.batch); send {} in several",
-            body.memories.len()
-        )));
-    }
-    let memories = body
-        .memories
-        .iter()
-        .enumerate()
-        .map(|(i, m)| {
-            m.to_new_memory()
-                .map_err(|e| ApiError::bad_request(format!("memories[{i}]: {}", e.message)))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let done = blocking(move || ns.remember_batch(memories).map_err(ApiError::from)).await?;
-    Ok((
-        StatusCode::CREATED,
-        ApiJson(RememberOut {
-            ids: done.iter().map(|r| r.id.0).collect(),
-            results: done
-                .iter()
-                .map(|r| RememberedOut {
-                    id: r.id.0,
-                    outcome: r.outcome.as_str().to_owned(),
-                    seq: r.seq.0,
-                })
-                .collect(),
-        }),
-    ))
-}
-
-fn run_query(ns: &mnemo::Namespace, q: &QueryIn) -> Result<ListOut, ApiError> {
-    let (page, all) = q.to_query()?;
-    let memories = ns
-        .query(&page)
-        .iter()
-        .map(|m| MemoryOut::from(&**m))
-        .collect();
-    let total = ns.count(&all);
-    Ok(ListOut { memories, total })
+    let out = blocking(move || ops::remember(&ns, &body, &state.config().limits)).await?;
+    Ok((StatusCode::CREATED, ApiJson(out)))
 }
 
 async fn list(
@@ -171,7 +128,7 @@ async fn list(
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<ApiJson<ListOut>, ApiError> {
     let ns = caller.namespace(&state, &ns, Right::Read)?;
-    run_query(&ns, &params.to_query_in()).map(ApiJson)
+    ops::list_memories(&ns, &params).map(ApiJson)
 }
 
 async fn query(
@@ -181,11 +138,7 @@ async fn query(
     ApiJson(body): ApiJson<QueryIn>,
 ) -> Result<ApiJson<ListOut>, ApiError> {
     let ns = caller.namespace(&state, &ns, Right::Read)?;
-    run_query(&ns, &body).map(ApiJson)
-}
-
-fn unknown(ns: &mnemo::Namespace, id: u64) -> ApiError {
-    ApiError::not_found(format!("no memory with id {id} in namespace {}", ns.name()))
+    ops::query_memories(&ns, &body).map(ApiJson)
 }
 
 async fn get_one(
@@ -194,24 +147,7 @@ async fn get_one(
     ApiPath((ns, id)): ApiPath<(String, u64)>,
 ) -> Result<ApiJson<MemoryDetailOut>, ApiError> {
     let ns = caller.namespace(&state, &ns, Right::Read)?;
-    let memory = ns.get(MemoryId(id)).ok_or_else(|| unknown(&ns, id))?;
-    let (outgoing, incoming) = ns.links(MemoryId(id));
-    let facts = ns.facts_citing(MemoryId(id));
-    Ok(ApiJson(MemoryDetailOut {
-        memory: MemoryOut::from(&*memory),
-        links: LinksOut {
-            outgoing: outgoing.iter().map(LinkOut::from).collect(),
-            incoming: incoming.iter().map(LinkOut::from).collect(),
-        },
-        facts: facts.iter().map(FactOut::from).collect(),
-    }))
-}
-
-/// The memory after a write, or 404 if it vanished in between.
-fn current(ns: &mnemo::Namespace, id: u64) -> Result<ApiJson<MemoryOut>, ApiError> {
-    ns.get(MemoryId(id))
-        .map(|m| ApiJson(MemoryOut::from(&*m)))
-        .ok_or_else(|| unknown(ns, id))
+    ops::get_memory(&ns, id).map(ApiJson)
 }
 
 async fn revise(
@@ -221,17 +157,9 @@ async fn revise(
     ApiJson(body): ApiJson<RevisionIn>,
 ) -> Result<ApiJson<MemoryOut>, ApiError> {
     let ns = caller.namespace(&state, &ns, Right::Write)?;
-    if body.is_empty() {
-        return Err(ApiError::bad_request(
-            "nothing to change: give content, kind, importance, confidence, metadata, at or source",
-        ));
-    }
-    let revision = body.to_revision()?;
-    blocking(move || {
-        ns.revise(MemoryId(id), revision)?;
-        current(&ns, id)
-    })
-    .await
+    blocking(move || ops::revise_memory(&ns, id, &body))
+        .await
+        .map(ApiJson)
 }
 
 async fn retag(
@@ -241,18 +169,9 @@ async fn retag(
     ApiJson(body): ApiJson<RetagIn>,
 ) -> Result<ApiJson<MemoryOut>, ApiError> {
     let ns = caller.namespace(&state, &ns, Right::Write)?;
-    if body.add.is_empty() && body.remove.is_empty() {
-        return Err(ApiError::bad_request(
-            "nothing to change: give add and/or remove",
-        ));
-    }
-    blocking(move || {
-        let add: Vec<&str> = body.add.iter().map(String::as_str).collect();
-        let remove: Vec<&str> = body.remove.iter().map(String::as_str).collect();
-        ns.retag(MemoryId(id), &add, &remove)?;
-        current(&ns, id)
-    })
-    .await
+    blocking(move || ops::retag_memory(&ns, id, &body))
+        .await
+        .map(ApiJson)
 }
 
 async fn forget(
@@ -261,12 +180,7 @@ async fn forget(
     ApiPath((ns, id)): ApiPath<(String, u64)>,
 ) -> Result<ApiJson<ForgetOut>, ApiError> {
     let ns = caller.namespace(&state, &ns, Right::Write)?;
-    blocking(move || {
-        ns.forget(MemoryId(id))?;
-        Ok(ApiJson(ForgetOut {
-            id,
-            forgotten: true,
-        }))
-    })
-    .await
+    blocking(move || ops::forget_memory(&ns, id))
+        .await
+        .map(ApiJson)
 }

@@ -1,21 +1,21 @@
 //! Procedural memory: recording trajectories (how a task went, by which
 //! executor), suggesting an executor for a new task from the patterns
 //! learned so far, and maintaining those patterns (prune, consolidate,
-//! refine; admin right).
+//! refine; admin right). [`crate::ops`] does the work.
 
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::routing::{get, post};
-use mnemo::patterns::PatternId;
 
 use super::{ApiJson, ApiPath, ApiQuery, Caller, blocking};
 use crate::api::{Api, Doc};
 use crate::auth::Right;
 use crate::dto_facts::{
-    ConsolidateIn, ConsolidatedOut, MergeOut, PatternOut, PatternParams, PatternsOut, PruneIn,
-    PrunedOut, RecordedOut, RefinedOut, SuggestIn, SuggestOut, TrajectoryIn, page,
+    ConsolidateIn, ConsolidatedOut, PatternOut, PatternParams, PatternsOut, PruneIn, PrunedOut,
+    RecordedOut, RefinedOut, SuggestIn, SuggestOut, TrajectoryIn,
 };
 use crate::error::ApiError;
+use crate::ops;
 use crate::state::{AppState, Deadline};
 
 const TAG: &str = "patterns";
@@ -125,23 +125,10 @@ async fn record(
     ApiJson(body): ApiJson<TrajectoryIn>,
 ) -> Result<(StatusCode, ApiJson<RecordedOut>), ApiError> {
     let ns = caller.namespace(&state, &ns, Right::Write)?;
-    let trajectory = body.to_trajectory()?;
     // Embedding the task and the write's sync both run on the blocking
     // pool.
-    blocking(move || {
-        let r = ns.record_trajectory(trajectory)?;
-        Ok((
-            StatusCode::CREATED,
-            ApiJson(RecordedOut {
-                trajectory: r.trajectory.0,
-                pattern: r.pattern.0,
-                new_pattern: r.new_pattern,
-                refined: r.refined,
-                seq: r.seq,
-            }),
-        ))
-    })
-    .await
+    let out = blocking(move || ops::record_trajectory(&ns, &body)).await?;
+    Ok((StatusCode::CREATED, ApiJson(out)))
 }
 
 async fn suggest(
@@ -152,22 +139,18 @@ async fn suggest(
     ApiJson(body): ApiJson<SuggestIn>,
 ) -> Result<ApiJson<SuggestOut>, ApiError> {
     let ns = caller.namespace(&state, &ns, Right::Read)?;
-    let k = body.check()?;
+    // The request's checks come before its text's length and before
+    // waiting for a slot; `ops::suggest` repeats the cheap first ones.
+    body.check()?;
     let pool = state.recall_pool();
     if let Some(task) = &body.task {
         pool.check_text("task", task)?;
     }
     // Like recall: embedding the task and ranking patterns is CPU work,
     // done on the bounded recall pool rather than an async worker.
-    pool.run(deadline, "suggest", move |_| {
-        let found = match (&body.task, &body.vector) {
-            (_, Some(v)) => ns.suggest_vector(v, k)?,
-            (Some(task), None) => ns.suggest(task, k)?,
-            (None, None) => return Err(ApiError::bad_request("task: give the task")),
-        };
-        Ok(ApiJson(SuggestOut::from(&found)))
-    })
-    .await
+    pool.run(deadline, "suggest", move |_| ops::suggest(&ns, &body))
+        .await
+        .map(ApiJson)
 }
 
 async fn list(
@@ -177,13 +160,7 @@ async fn list(
     ApiQuery(params): ApiQuery<PatternParams>,
 ) -> Result<ApiJson<PatternsOut>, ApiError> {
     let ns = caller.namespace(&state, &ns, Right::Read)?;
-    let all = ns.patterns();
-    let total = all.len();
-    let patterns = page(all, params.offset, params.limit)?
-        .iter()
-        .map(PatternOut::from)
-        .collect();
-    Ok(ApiJson(PatternsOut { patterns, total }))
+    ops::list_patterns(&ns, &params).map(ApiJson)
 }
 
 async fn get_one(
@@ -192,13 +169,7 @@ async fn get_one(
     ApiPath((ns, id)): ApiPath<(String, u64)>,
 ) -> Result<ApiJson<PatternOut>, ApiError> {
     let ns = caller.namespace(&state, &ns, Right::Read)?;
-    let pattern = ns.pattern(PatternId(id)).ok_or_else(|| {
-        ApiError::not_found(format!(
-            "no pattern with id {id} in namespace {}",
-            ns.name()
-        ))
-    })?;
-    Ok(ApiJson(PatternOut::from(&pattern)))
+    ops::get_pattern(&ns, id).map(ApiJson)
 }
 
 async fn prune(
@@ -208,15 +179,9 @@ async fn prune(
     ApiJson(body): ApiJson<PruneIn>,
 ) -> Result<ApiJson<PrunedOut>, ApiError> {
     let ns = caller.namespace(&state, &ns, Right::Admin)?;
-    let policy = body.to_policy()?;
-    blocking(move || {
-        let pruned = ns.prune_patterns(&policy)?;
-        Ok(ApiJson(PrunedOut {
-            pruned: pruned.iter().map(|p| p.0).collect(),
-            patterns: ns.patterns().len(),
-        }))
-    })
-    .await
+    blocking(move || ops::prune_patterns(&ns, &body))
+        .await
+        .map(ApiJson)
 }
 
 async fn consolidate(
@@ -226,21 +191,9 @@ async fn consolidate(
     ApiJson(body): ApiJson<ConsolidateIn>,
 ) -> Result<ApiJson<ConsolidatedOut>, ApiError> {
     let ns = caller.namespace(&state, &ns, Right::Admin)?;
-    body.check()?;
-    blocking(move || {
-        let merges = ns.consolidate_patterns(body.threshold)?;
-        Ok(ApiJson(ConsolidatedOut {
-            merges: merges
-                .iter()
-                .map(|(kept, absorbed)| MergeOut {
-                    kept: kept.0,
-                    absorbed: absorbed.0,
-                })
-                .collect(),
-            patterns: ns.patterns().len(),
-        }))
-    })
-    .await
+    blocking(move || ops::consolidate_patterns(&ns, &body))
+        .await
+        .map(ApiJson)
 }
 
 async fn refine(
@@ -249,14 +202,7 @@ async fn refine(
     ApiPath(ns): ApiPath<String>,
 ) -> Result<ApiJson<RefinedOut>, ApiError> {
     let ns = caller.namespace(&state, &ns, Right::Admin)?;
-    blocking(move || {
-        let before = ns.patterns().len();
-        let seq = ns.refine_patterns()?;
-        Ok(ApiJson(RefinedOut {
-            seq,
-            patterns_before: before,
-            patterns_after: ns.patterns().len(),
-        }))
-    })
-    .await
+    blocking(move || ops::refine_patterns(&ns))
+        .await
+        .map(ApiJson)
 }

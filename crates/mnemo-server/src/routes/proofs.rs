@@ -3,13 +3,13 @@
 use axum::extract::State;
 use axum::http::Method;
 use axum::routing::get;
-use mnemo::MemoryId;
 
 use super::{ApiJson, ApiPath, Caller};
 use crate::api::{Api, Doc};
 use crate::auth::Right;
-use crate::dto::{ProofOut, RootOut, StatsOut, hex};
+use crate::dto::{ProofOut, RootOut, StatsOut};
 use crate::error::ApiError;
+use crate::ops;
 use crate::state::AppState;
 
 pub(crate) fn routes(api: Api) -> Api {
@@ -58,7 +58,7 @@ async fn stats(
     ApiPath(ns): ApiPath<String>,
 ) -> Result<ApiJson<StatsOut>, ApiError> {
     let ns = caller.namespace(&state, &ns, Right::Read)?;
-    Ok(ApiJson(StatsOut::from(&ns.stats())))
+    Ok(ApiJson(ops::stats(&ns)))
 }
 
 async fn root(
@@ -67,11 +67,7 @@ async fn root(
     ApiPath(ns): ApiPath<String>,
 ) -> Result<ApiJson<RootOut>, ApiError> {
     let ns = caller.namespace(&state, &ns, Right::Read)?;
-    let (root, length) = ns.root()?;
-    Ok(ApiJson(RootOut {
-        root: hex(&root),
-        length,
-    }))
+    ops::root(&ns).map(ApiJson)
 }
 
 async fn proof(
@@ -80,15 +76,5 @@ async fn proof(
     ApiPath((ns, id)): ApiPath<(String, u64)>,
 ) -> Result<ApiJson<ProofOut>, ApiError> {
     let ns = caller.namespace(&state, &ns, Right::Read)?;
-    let p = ns.prove(MemoryId(id))?;
-    let verified = p.verify(None).is_ok();
-    Ok(ApiJson(ProofOut {
-        id,
-        seq: p.seq,
-        frame: hex(&p.frame),
-        path: p.proof.path.iter().map(|h| hex(h)).collect(),
-        length: p.proof.tree_size,
-        root: hex(&p.root),
-        verified,
-    }))
+    ops::proof(&ns, id).map(ApiJson)
 }

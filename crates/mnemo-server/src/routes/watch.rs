@@ -22,6 +22,9 @@
 //! task when a change arrives ([`mnemo::Watch::poll_recv`]). The initial
 //! query and the fresh one after a lag run on the blocking pool, bounded
 //! by the same permits.
+//!
+//! The events' names and data come from [`ops::watch_start`] and
+//! [`ops::watch_event`], which in-process callers use too.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -32,14 +35,14 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
 use futures_util::Stream;
 use mnemo::{Watch, WatchEvent};
-use serde_json::json;
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::{ApiPath, ApiQuery, Caller};
 use crate::api::{Api, Doc};
 use crate::auth::Right;
-use crate::dto::{MemoryOut, WatchParams};
+use crate::dto::WatchParams;
 use crate::error::ApiError;
+use crate::ops;
 use crate::state::AppState;
 
 #[cfg(doc)]
@@ -71,7 +74,8 @@ async fn watch(
     ApiQuery(params): ApiQuery<WatchParams>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let ns = caller.namespace(&state, &ns, Right::Read)?;
-    let query = params.to_query()?;
+    // A bad filter is a 400 before the permits are looked at.
+    params.to_query()?;
     let permit = state.watchers().clone().try_acquire_owned().map_err(|_| {
         ApiError::unavailable(format!(
             "too many open watch streams (limits.max_watchers = {})",
@@ -80,10 +84,11 @@ async fn watch(
     })?;
     // The first result is a query of up to `limit` memories plus a count:
     // CPU work kept off the async workers.
-    let watch = tokio::task::spawn_blocking(move || ns.watch(query))
+    let (watch, current) = tokio::task::spawn_blocking(move || ops::watch_start(&ns, &params))
         .await
         .map_err(|e| ApiError::internal(format!("the watch task failed: {e}")))??;
     let feed = Feed {
+        first: Some(sse("current", &current)),
         watch: Some(watch),
         state,
         _permit: permit,
@@ -98,6 +103,8 @@ async fn watch(
 /// One stream's state: the engine's watcher and the permit it holds
 /// (both released when the client goes away and the stream is dropped).
 struct Feed {
+    /// The first `current` event, until it is sent.
+    first: Option<Event>,
     /// `None` only while a blocking thread re-runs the query.
     watch: Option<Watch>,
     state: AppState,
@@ -117,6 +124,9 @@ impl Feed {
     }
 
     async fn recv(&mut self) -> Option<Event> {
+        if let Some(first) = self.first.take() {
+            return Some(first);
+        }
         let mut watch = self.watch.take()?;
         if watch.resyncing() {
             // After `lagged` the watcher re-runs its query on this call:
@@ -139,22 +149,10 @@ impl Feed {
 }
 
 fn to_sse(event: &WatchEvent, watch: &Watch) -> Event {
-    let (name, data) = match event {
-        WatchEvent::Current(list) => {
-            let total = watch.total();
-            (
-                "current",
-                json!({
-                    "memories": list.iter().map(|m| MemoryOut::from(&**m)).collect::<Vec<_>>(),
-                    "total": total,
-                    "truncated": total > list.len() as u64,
-                }),
-            )
-        }
-        WatchEvent::Added(m) => ("added", json!({"memory": MemoryOut::from(&**m)})),
-        WatchEvent::Changed(m) => ("changed", json!({"memory": MemoryOut::from(&**m)})),
-        WatchEvent::Removed(id) => ("removed", json!({"id": id.0})),
-        WatchEvent::Lagged => ("lagged", json!({})),
-    };
+    let (name, data) = ops::watch_event(watch, event);
+    sse(name, &data)
+}
+
+fn sse(name: &'static str, data: &serde_json::Value) -> Event {
     Event::default().event(name).data(data.to_string())
 }

@@ -1,0 +1,729 @@
+//! One entry point for every operation: its name (the OpenAPI
+//! `operationId`), the path's id, the query parameters and the body as
+//! JSON values; the answer as a JSON value. The values are read the way
+//! the HTTP layer reads a request, so a misfit is refused with the same
+//! message, naming the field.
+
+use std::time::Duration;
+
+use axum::http::Uri;
+use mnemo::Namespace;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value as Json;
+
+use super::{Limits, facts, links, memories, patterns, proofs, recall};
+use crate::dto::{
+    LinkIn, ListParams, QueryIn, RecallIn, RememberIn, RetagIn, RevisionIn, UnlinkParams,
+    WatchParams,
+};
+use crate::dto_facts::{
+    AssertIn, ConflictParams, ConsolidateIn, FactParams, HistoryParams, PatternParams, PredicateIn,
+    PruneIn, QuarantineIn, ReasonIn, ResolveIn, SuggestIn, SupportIn, TrajectoryIn,
+};
+use crate::error::ApiError;
+
+/// Every operation on a namespace, by its OpenAPI `operationId`. [`call`]
+/// runs all but `watch`, a stream: [`super::watch_start`] and
+/// [`super::watch_event`] produce its events.
+pub const OPERATIONS: &[&str] = &[
+    "remember",
+    "listMemories",
+    "queryMemories",
+    "getMemory",
+    "reviseMemory",
+    "forgetMemory",
+    "retagMemory",
+    "link",
+    "unlink",
+    "recall",
+    "assertFact",
+    "listFacts",
+    "factHistory",
+    "getFact",
+    "challengeFact",
+    "supportFact",
+    "retractFact",
+    "quarantineFact",
+    "declarePredicate",
+    "listPredicates",
+    "listConflicts",
+    "getConflict",
+    "resolveConflict",
+    "recordTrajectory",
+    "suggest",
+    "listPatterns",
+    "getPattern",
+    "prunePatterns",
+    "consolidatePatterns",
+    "refinePatterns",
+    "stats",
+    "root",
+    "proof",
+    "watch",
+];
+
+/// Runs operation `op` (an OpenAPI `operationId`, see [`OPERATIONS`]) on
+/// `ns` and answers what the HTTP route answers, as JSON.
+///
+/// - `id`: the path's `{id}`; required by the operations whose path has
+///   one (400 naming `id` without it), refused by the others.
+/// - `params`: the query parameters, an object (or null for none). Values
+///   may be strings, as in a query string, or JSON numbers and booleans;
+///   they are read by the same parser as the query string, so the rules
+///   and messages are the HTTP ones (null values are left out).
+/// - `body`: the JSON body; ignored by operations that take none.
+/// - `limits`: the server's limits that apply (`batch`,
+///   `max_query_bytes`, and `request_timeout_ms` as recall's budget);
+///   [`Limits::default`] is the server's default.
+///
+/// Errors are the route's (status, code, message); an unknown `op` is 404
+/// `not_found` naming it. Like the route, a refused call writes nothing.
+pub fn call(
+    ns: &Namespace,
+    op: &str,
+    id: Option<u64>,
+    params: Json,
+    body: Json,
+    limits: &Limits,
+) -> Result<Json, ApiError> {
+    let needs_id = || required_id(op, id);
+    if !OPERATIONS.contains(&op) {
+        return Err(unknown(op));
+    }
+    if !takes_id(op) && id.is_some() {
+        return Err(ApiError::bad_request(format!(
+            "id: {op} takes no id (its path has none)"
+        )));
+    }
+    match op {
+        "remember" => answer(memories::remember(
+            ns,
+            &read_body::<RememberIn>(body)?,
+            limits,
+        )),
+        "listMemories" => answer(memories::list_memories(
+            ns,
+            &read_params::<ListParams>(&params)?,
+        )),
+        "queryMemories" => answer(memories::query_memories(ns, &read_body::<QueryIn>(body)?)),
+        "getMemory" => answer(memories::get_memory(ns, needs_id()?)),
+        "reviseMemory" => {
+            let id = needs_id()?;
+            answer(memories::revise_memory(
+                ns,
+                id,
+                &read_body::<RevisionIn>(body)?,
+            ))
+        }
+        "forgetMemory" => answer(memories::forget_memory(ns, needs_id()?)),
+        "retagMemory" => {
+            let id = needs_id()?;
+            answer(memories::retag_memory(ns, id, &read_body::<RetagIn>(body)?))
+        }
+        "link" => answer(links::link(ns, &read_body::<LinkIn>(body)?)),
+        "unlink" => answer(links::unlink(ns, &read_params::<UnlinkParams>(&params)?)),
+        "recall" => {
+            let body: RecallIn = read_body(body)?;
+            // In the route's order: the request's fields, then the text's
+            // length, then the recall within the request's time.
+            let mut options = recall::recall_options(ns, &body)?;
+            recall::check_query_bytes("query", &body.query, limits.max_query_bytes)?;
+            let budget = Duration::from_millis(limits.request_timeout_ms);
+            let result = recall::run_recall(ns, &body.query, &mut options, Some(budget))?;
+            answer(Ok(recall::recall_answer(&result)))
+        }
+        "assertFact" => answer(facts::assert_fact(ns, &read_body::<AssertIn>(body)?)),
+        "listFacts" => answer(facts::list_facts(ns, &read_params::<FactParams>(&params)?)),
+        "factHistory" => answer(facts::fact_history(
+            ns,
+            &read_params::<HistoryParams>(&params)?,
+        )),
+        "getFact" => answer(facts::get_fact(ns, needs_id()?)),
+        "challengeFact" => {
+            let id = needs_id()?;
+            answer(facts::challenge_fact(ns, id, &read_body::<ReasonIn>(body)?))
+        }
+        "supportFact" => {
+            let id = needs_id()?;
+            answer(facts::support_fact(ns, id, &read_body::<SupportIn>(body)?))
+        }
+        "retractFact" => {
+            let id = needs_id()?;
+            answer(facts::retract_fact(ns, id, &read_body::<ReasonIn>(body)?))
+        }
+        "quarantineFact" => {
+            let id = needs_id()?;
+            answer(facts::quarantine_fact(
+                ns,
+                id,
+                &read_body::<QuarantineIn>(body)?,
+            ))
+        }
+        "declarePredicate" => answer(facts::declare_predicate(
+            ns,
+            &read_body::<PredicateIn>(body)?,
+        )),
+        "listPredicates" => answer(Ok(facts::list_predicates(ns))),
+        "listConflicts" => answer(facts::list_conflicts(
+            ns,
+            &read_params::<ConflictParams>(&params)?,
+        )),
+        "getConflict" => answer(facts::get_conflict(ns, needs_id()?)),
+        "resolveConflict" => {
+            let id = needs_id()?;
+            answer(facts::resolve_conflict(
+                ns,
+                id,
+                &read_body::<ResolveIn>(body)?,
+            ))
+        }
+        "recordTrajectory" => answer(patterns::record_trajectory(
+            ns,
+            &read_body::<TrajectoryIn>(body)?,
+        )),
+        "suggest" => {
+            let body: SuggestIn = read_body(body)?;
+            // The route's order: the fields, then the task's length.
+            body.check()?;
+            if let Some(task) = &body.task {
+                recall::check_query_bytes("task", task, limits.max_query_bytes)?;
+            }
+            answer(patterns::suggest(ns, &body))
+        }
+        "listPatterns" => answer(patterns::list_patterns(
+            ns,
+            &read_params::<PatternParams>(&params)?,
+        )),
+        "getPattern" => answer(patterns::get_pattern(ns, needs_id()?)),
+        "prunePatterns" => answer(patterns::prune_patterns(ns, &read_body::<PruneIn>(body)?)),
+        "consolidatePatterns" => answer(patterns::consolidate_patterns(
+            ns,
+            &read_body::<ConsolidateIn>(body)?,
+        )),
+        "refinePatterns" => answer(patterns::refine_patterns(ns)),
+        "stats" => answer(Ok(proofs::stats(ns))),
+        "root" => answer(proofs::root(ns)),
+        "proof" => answer(proofs::proof(ns, needs_id()?)),
+        "watch" => {
+            // Checked as the route checks them, so a bad filter is
+            // reported the same way before saying it is a stream.
+            read_params::<WatchParams>(&params)?.to_query()?;
+            Err(ApiError::bad_request(
+                "watch is a stream of events, not a call: use ops::watch_start and \
+                 ops::watch_event",
+            ))
+        }
+        _ => Err(unknown(op)),
+    }
+}
+
+/// 404 naming an operation [`call`] does not know.
+fn unknown(op: &str) -> ApiError {
+    ApiError::not_found(format!(
+        "no operation {op:?} (the operations are the OpenAPI operationIds: {})",
+        OPERATIONS.join(", ")
+    ))
+}
+
+/// Whether the operation's path has an `{id}`.
+fn takes_id(op: &str) -> bool {
+    matches!(
+        op,
+        "getMemory"
+            | "reviseMemory"
+            | "forgetMemory"
+            | "retagMemory"
+            | "getFact"
+            | "challengeFact"
+            | "supportFact"
+            | "retractFact"
+            | "quarantineFact"
+            | "getConflict"
+            | "resolveConflict"
+            | "getPattern"
+            | "proof"
+    )
+}
+
+/// The path's id, or 400 naming `id`.
+fn required_id(op: &str, id: Option<u64>) -> Result<u64, ApiError> {
+    id.ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "id: {op} needs the id of the item it acts on (its path ends in {{id}})"
+        ))
+    })
+}
+
+/// The answer as JSON.
+fn answer<T: Serialize>(out: Result<T, ApiError>) -> Result<Json, ApiError> {
+    serde_json::to_value(out?)
+        .map_err(|e| ApiError::internal(format!("cannot encode the answer: {e}")))
+}
+
+/// A body read as the HTTP layer reads one (`axum::Json`): the same
+/// rules, and a misfit refused with the same message naming the field.
+fn read_body<T: DeserializeOwned>(body: Json) -> Result<T, ApiError> {
+    // Through the text, not `serde_json::from_value`: the HTTP layer
+    // parses text, and numbers and messages must come out as they do
+    // there.
+    let text = serde_json::to_vec(&body)
+        .map_err(|e| ApiError::internal(format!("cannot encode the body: {e}")))?;
+    axum::Json::<T>::from_bytes(&text)
+        .map(|axum::Json(value)| value)
+        .map_err(ApiError::from)
+}
+
+/// Query parameters read by the HTTP layer's query-string parser
+/// (`axum::extract::Query`): JSON scalars become their text.
+fn read_params<T: DeserializeOwned>(params: &Json) -> Result<T, ApiError> {
+    let uri: Uri = format!("/?{}", query_string(params)?)
+        .parse()
+        .map_err(|e| ApiError::bad_request(format!("bad query string: {e}")))?;
+    axum::extract::Query::<T>::try_from_uri(&uri)
+        .map(|axum::extract::Query(value)| value)
+        .map_err(ApiError::from)
+}
+
+/// `params` (an object of scalars, or null) as a query string.
+fn query_string(params: &Json) -> Result<String, ApiError> {
+    let fields = match params {
+        Json::Null => return Ok(String::new()),
+        Json::Object(fields) => fields,
+        _ => {
+            return Err(ApiError::bad_request(
+                "bad query string: give the parameters as an object of names and values",
+            ));
+        }
+    };
+    let mut out = String::new();
+    for (name, value) in fields {
+        let text = match value {
+            Json::Null => continue,
+            Json::Bool(b) => b.to_string(),
+            Json::Number(n) => n.to_string(),
+            Json::String(s) => s.clone(),
+            Json::Array(_) | Json::Object(_) => {
+                return Err(ApiError::bad_request(format!(
+                    "bad query string: {name}: give a string, a number or a boolean"
+                )));
+            }
+        };
+        if !out.is_empty() {
+            out.push('&');
+        }
+        percent_encode(&mut out, name);
+        out.push('=');
+        percent_encode(&mut out, &text);
+    }
+    Ok(out)
+}
+
+/// Appends `text` to `out` with every byte but the unreserved ones
+/// (RFC 3986) as `%XX`.
+fn percent_encode(out: &mut String, text: &str) {
+    for &b in text.as_bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use axum::http::StatusCode;
+    use serde_json::json;
+
+    use super::*;
+
+    /// A namespace in memory, and its engine (dropping the engine closes
+    /// its namespaces).
+    fn namespace() -> (mnemo::Mnemo, Namespace) {
+        let engine = mnemo::Mnemo::in_memory();
+        let ns = engine.namespace("t").expect("a namespace in memory");
+        (engine, ns)
+    }
+
+    fn run(ns: &Namespace, op: &str, id: Option<u64>, params: Json, body: Json) -> Json {
+        call(ns, op, id, params, body, &Limits::default())
+            .unwrap_or_else(|e| panic!("{op} failed: {e}"))
+    }
+
+    fn refused(ns: &Namespace, op: &str, id: Option<u64>, params: Json, body: Json) -> ApiError {
+        let before = ns.stats().events;
+        let e =
+            call(ns, op, id, params, body, &Limits::default()).expect_err("the call is refused");
+        assert_eq!(ns.stats().events, before, "{op} refused but wrote: {e}");
+        e
+    }
+
+    fn remember_texts(ns: &Namespace, texts: &[&str]) -> Vec<u64> {
+        let memories: Vec<Json> = texts
+            .iter()
+            .map(|t| json!({"content": t, "tags": ["note"]}))
+            .collect();
+        let out = run(
+            ns,
+            "remember",
+            None,
+            Json::Null,
+            json!({"memories": memories}),
+        );
+        out["ids"]
+            .as_array()
+            .expect("ids")
+            .iter()
+            .map(|id| id.as_u64().expect("an id"))
+            .collect()
+    }
+
+    #[test]
+    fn memories_round_trip_through_the_dispatcher() {
+        let (_engine, ns) = namespace();
+        let ids = remember_texts(&ns, &["the sky is blue", "grass is green", "snow is white"]);
+        assert_eq!(ids.len(), 3);
+
+        let got = run(&ns, "getMemory", Some(ids[1]), Json::Null, Json::Null);
+        assert_eq!(got["memory"]["content"], "grass is green");
+        assert_eq!(got["links"]["outgoing"], json!([]));
+
+        // JSON-typed parameters and query-string text are both accepted.
+        for params in [
+            json!({"tag": "note", "limit": 2, "descending": true}),
+            json!({"tag": "note", "limit": "2", "descending": "true", "kind": null}),
+        ] {
+            let page = run(&ns, "listMemories", None, params, Json::Null);
+            assert_eq!(page["total"], 3);
+            let contents: Vec<&str> = page["memories"]
+                .as_array()
+                .expect("memories")
+                .iter()
+                .map(|m| m["content"].as_str().expect("content"))
+                .collect();
+            assert_eq!(contents, ["snow is white", "grass is green"]);
+        }
+
+        let queried = run(
+            &ns,
+            "queryMemories",
+            None,
+            Json::Null,
+            json!({"filter": {"contains": "SKY"}}),
+        );
+        assert_eq!(queried["total"], 1);
+
+        let revised = run(
+            &ns,
+            "reviseMemory",
+            Some(ids[0]),
+            Json::Null,
+            json!({"importance": 0.9}),
+        );
+        assert_eq!(revised["content"], "the sky is blue");
+        let retagged = run(
+            &ns,
+            "retagMemory",
+            Some(ids[0]),
+            Json::Null,
+            json!({"add": ["sky"]}),
+        );
+        assert!(
+            retagged["tags"]
+                .as_array()
+                .is_some_and(|t| t.contains(&json!("sky")))
+        );
+
+        let linked = run(
+            &ns,
+            "link",
+            None,
+            Json::Null,
+            json!({"from": ids[0], "to": ids[1], "kind": "refers_to"}),
+        );
+        assert_eq!(linked["weight"], 1.0);
+        let unlinked = run(
+            &ns,
+            "unlink",
+            None,
+            json!({"from": ids[0], "to": ids[1], "kind": "refers_to"}),
+            Json::Null,
+        );
+        assert_eq!(unlinked, linked);
+
+        let forgotten = run(&ns, "forgetMemory", Some(ids[2]), Json::Null, Json::Null);
+        assert_eq!(forgotten, json!({"id": ids[2], "forgotten": true}));
+        assert_eq!(
+            run(&ns, "stats", None, Json::Null, Json::Null)["memories"],
+            2
+        );
+    }
+
+    #[test]
+    fn a_misfit_names_the_field_and_writes_nothing() {
+        let (_engine, ns) = namespace();
+        remember_texts(&ns, &["one"]);
+
+        let e = refused(
+            &ns,
+            "remember",
+            None,
+            Json::Null,
+            json!({"memories": [{"content": "fine"}, {"content": 7}]}),
+        );
+        assert_eq!(
+            (e.status, e.code),
+            (StatusCode::BAD_REQUEST, "invalid_request")
+        );
+        assert!(
+            e.message
+                .starts_with("the body does not fit: memories[1].content: "),
+            "{e}"
+        );
+
+        // Refused by the engine's checks: the whole batch is refused.
+        let e = refused(
+            &ns,
+            "remember",
+            None,
+            Json::Null,
+            json!({"memories": [{"content": "fine"}, {"content": "x", "importance": 2.0}]}),
+        );
+        assert!(e.message.contains("importance"), "{e}");
+
+        let e = refused(
+            &ns,
+            "remember",
+            None,
+            Json::Null,
+            json!({"memories": [{"content": "fine"}], "extra": 1}),
+        );
+        assert!(e.message.contains("extra"), "{e}");
+
+        let small = Limits {
+            batch: 1,
+            ..Limits::default()
+        };
+        let before = ns.stats().events;
+        let body = json!({"memories": [{"content": "a"}, {"content": "b"}]});
+        let e = call(&ns, "remember", None, Json::Null, body, &small).expect_err("over the batch");
+        assert!(
+            e.message.starts_with("memories: at most 1 per request"),
+            "{e}"
+        );
+        assert_eq!(ns.stats().events, before);
+
+        let e = refused(
+            &ns,
+            "listMemories",
+            None,
+            json!({"limit": "many"}),
+            Json::Null,
+        );
+        assert!(e.message.starts_with("bad query string: limit: "), "{e}");
+        let e = refused(
+            &ns,
+            "listMemories",
+            None,
+            json!({"tag": ["a", "b"]}),
+            Json::Null,
+        );
+        assert!(e.message.starts_with("bad query string: tag: "), "{e}");
+        let e = refused(
+            &ns,
+            "listMemories",
+            None,
+            json!({"colour": "red"}),
+            Json::Null,
+        );
+        assert!(e.message.contains("colour"), "{e}");
+
+        let e = refused(
+            &ns,
+            "challengeFact",
+            Some(1),
+            Json::Null,
+            json!({"reason": "  "}),
+        );
+        assert_eq!(e.message, "reason: it is empty");
+    }
+
+    #[test]
+    fn operations_and_ids_are_checked() {
+        let (_engine, ns) = namespace();
+        let e = refused(&ns, "rememberAll", None, Json::Null, Json::Null);
+        assert_eq!((e.status, e.code), (StatusCode::NOT_FOUND, "not_found"));
+        assert!(e.message.contains("\"rememberAll\""), "{e}");
+
+        let e = refused(&ns, "getMemory", None, Json::Null, Json::Null);
+        assert_eq!(e.code, "invalid_request");
+        assert!(e.message.starts_with("id: "), "{e}");
+        let e = refused(&ns, "stats", Some(3), Json::Null, Json::Null);
+        assert!(e.message.starts_with("id: "), "{e}");
+
+        let e = refused(&ns, "getMemory", Some(42), Json::Null, Json::Null);
+        assert_eq!(e.message, "no memory with id 42 in namespace t");
+        let e = refused(&ns, "watch", None, Json::Null, Json::Null);
+        assert!(e.message.contains("watch_start"), "{e}");
+    }
+
+    #[test]
+    fn recall_typed_and_by_name_agree_and_a_wrong_vector_is_named() {
+        let (_engine, ns) = namespace();
+        remember_texts(
+            &ns,
+            &[
+                "the cat sat on the mat",
+                "dogs bark at night",
+                "a cat chased a mouse",
+            ],
+        );
+        let body = RecallIn {
+            query: "cat".into(),
+            k: Some(2),
+            ..RecallIn::default()
+        };
+        let typed = recall::recall(&ns, &body, Some(Duration::from_secs(10))).expect("recall");
+        let named = run(
+            &ns,
+            "recall",
+            None,
+            Json::Null,
+            serde_json::to_value(&body).expect("encodes"),
+        );
+        let named_ids: Vec<u64> = named["hits"]
+            .as_array()
+            .expect("hits")
+            .iter()
+            .map(|h| h["memory"]["id"].as_u64().expect("id"))
+            .collect();
+        let typed_ids: Vec<u64> = typed.hits.iter().map(|h| h.memory.id).collect();
+        assert_eq!(typed_ids, named_ids);
+        assert_eq!(typed.hits.len(), 2);
+
+        let dimension = ns
+            .limits()
+            .dimension
+            .expect("the namespace has a dimension");
+        let mut with_vector = body.clone();
+        with_vector.vector = Some(vec![0.0; dimension + 1]);
+        let e = recall::recall(&ns, &with_vector, None).expect_err("wrong dimension");
+        assert_eq!(e.code, "invalid_request");
+        assert!(e.message.starts_with("vector: "), "{e}");
+
+        let mut vector = vec![0.0; dimension];
+        vector[0] = 1.0;
+        with_vector.vector = Some(vector);
+        let by_vector = recall::recall(&ns, &with_vector, None).expect("recall by vector");
+        assert_eq!(by_vector.hits.len(), 2);
+
+        let long = Limits {
+            max_query_bytes: 2,
+            ..Limits::default()
+        };
+        let e = call(
+            &ns,
+            "recall",
+            None,
+            Json::Null,
+            json!({"query": "cat"}),
+            &long,
+        )
+        .expect_err("too long");
+        assert_eq!(e.status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert!(e.message.starts_with("query: 3 bytes"), "{e}");
+    }
+
+    #[test]
+    fn facts_and_conflicts_through_the_dispatcher() {
+        let (_engine, ns) = namespace();
+        let ids = remember_texts(&ns, &["alice moved to Paris", "alice lives in Rome"]);
+        let first = run(
+            &ns,
+            "assertFact",
+            None,
+            Json::Null,
+            json!({"subject": "alice", "predicate": "lives_in", "object": "Paris",
+                   "evidence": [ids[0]]}),
+        );
+        let fact = first["fact"]["id"].as_u64().expect("a fact id");
+        run(
+            &ns,
+            "assertFact",
+            None,
+            Json::Null,
+            json!({"subject": "alice", "predicate": "lives_in", "object": "Rome",
+                   "evidence": [ids[1]]}),
+        );
+        let listed = run(
+            &ns,
+            "listFacts",
+            None,
+            json!({"subject": "alice"}),
+            Json::Null,
+        );
+        assert_eq!(listed["total"], 2);
+        let conflicts = run(&ns, "listConflicts", None, json!({"all": true}), Json::Null);
+        assert_eq!(conflicts["total"], 1);
+        let history = run(
+            &ns,
+            "factHistory",
+            None,
+            json!({"subject": "alice", "predicate": "lives_in"}),
+            Json::Null,
+        );
+        assert_eq!(history["verified"], true);
+
+        let e = refused(
+            &ns,
+            "supportFact",
+            Some(fact),
+            Json::Null,
+            json!({"evidence": [999]}),
+        );
+        assert!(
+            e.message.starts_with("evidence: no memory with id 999"),
+            "{e}"
+        );
+        let retracted = run(
+            &ns,
+            "retractFact",
+            Some(fact),
+            Json::Null,
+            json!({"reason": "moved"}),
+        );
+        assert_eq!(retracted["fact"]["status"], "retracted");
+        let e = refused(
+            &ns,
+            "challengeFact",
+            Some(fact),
+            Json::Null,
+            json!({"reason": "doubt"}),
+        );
+        assert_eq!(e.status, StatusCode::CONFLICT);
+    }
+
+    #[test]
+    fn a_closed_namespace_is_told_apart() {
+        let (_engine, ns) = namespace();
+        ns.close().expect("closes");
+        let e = call(
+            &ns,
+            "remember",
+            None,
+            Json::Null,
+            json!({"memories": [{"content": "late"}]}),
+            &Limits::default(),
+        )
+        .expect_err("closed");
+        assert!(e.is_closed(), "{e}");
+        assert_eq!(
+            (e.status, e.code),
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+        );
+        assert!(!ApiError::internal("namespace t: log: disk is closed").is_closed());
+    }
+}

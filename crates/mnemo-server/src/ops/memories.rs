@@ -1,0 +1,134 @@
+//! Memories: batch remember, list and query, get (with links and facts),
+//! revise, retag and forget.
+
+use mnemo::{MemoryId, Namespace};
+
+use super::Limits;
+use crate::dto::{
+    FactOut, ForgetOut, LinkOut, LinksOut, ListOut, ListParams, MemoryDetailOut, MemoryOut,
+    QueryIn, RememberIn, RememberOut, RememberedOut, RetagIn, RevisionIn,
+};
+use crate::error::ApiError;
+
+/// `remember`: remembers a batch of memories in one atomic, durable log
+/// append and answers their ids. At least one memory and at most
+/// `limits.batch`; a refused batch writes nothing (errors name the
+/// memory, `memories[i]`, and its field).
+pub fn remember(
+    ns: &Namespace,
+    body: &RememberIn,
+    limits: &Limits,
+) -> Result<RememberOut, ApiError> {
+    let max = limits.batch;
+    if body.memories.is_empty() {
+        return Err(ApiError::bad_request("memories: send at least one"));
+    }
+    if body.memories.len() > max {
+        return Err(ApiError::bad_request(format!(
+            "memories: at most {max} per request (limits.batch); send {} in several",
+            body.memories.len()
+        )));
+    }
+    let memories = body
+        .memories
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            m.to_new_memory()
+                .map_err(|e| ApiError::bad_request(format!("memories[{i}]: {}", e.message)))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let done = ns.remember_batch(memories)?;
+    Ok(RememberOut {
+        ids: done.iter().map(|r| r.id.0).collect(),
+        results: done
+            .iter()
+            .map(|r| RememberedOut {
+                id: r.id.0,
+                outcome: r.outcome.as_str().to_owned(),
+                seq: r.seq.0,
+            })
+            .collect(),
+    })
+}
+
+/// `listMemories`: memories filtered by tag, source, kind or text, in
+/// pages.
+pub fn list_memories(ns: &Namespace, params: &ListParams) -> Result<ListOut, ApiError> {
+    query_memories(ns, &params.to_query_in())
+}
+
+/// `queryMemories`: memories by every filter, in an order, in pages.
+pub fn query_memories(ns: &Namespace, body: &QueryIn) -> Result<ListOut, ApiError> {
+    let (page, all) = body.to_query()?;
+    let memories = ns
+        .query(&page)
+        .iter()
+        .map(|m| MemoryOut::from(&**m))
+        .collect();
+    let total = ns.count(&all);
+    Ok(ListOut { memories, total })
+}
+
+fn unknown(ns: &Namespace, id: u64) -> ApiError {
+    ApiError::not_found(format!("no memory with id {id} in namespace {}", ns.name()))
+}
+
+/// `getMemory`: one memory with its links and the facts citing it.
+pub fn get_memory(ns: &Namespace, id: u64) -> Result<MemoryDetailOut, ApiError> {
+    let memory = ns.get(MemoryId(id)).ok_or_else(|| unknown(ns, id))?;
+    let (outgoing, incoming) = ns.links(MemoryId(id));
+    let facts = ns.facts_citing(MemoryId(id));
+    Ok(MemoryDetailOut {
+        memory: MemoryOut::from(&*memory),
+        links: LinksOut {
+            outgoing: outgoing.iter().map(LinkOut::from).collect(),
+            incoming: incoming.iter().map(LinkOut::from).collect(),
+        },
+        facts: facts.iter().map(FactOut::from).collect(),
+    })
+}
+
+/// The memory after a write, or 404 if it vanished in between.
+fn current(ns: &Namespace, id: u64) -> Result<MemoryOut, ApiError> {
+    ns.get(MemoryId(id))
+        .map(|m| MemoryOut::from(&*m))
+        .ok_or_else(|| unknown(ns, id))
+}
+
+/// `reviseMemory`: changes a memory's content, kind, importance,
+/// confidence, metadata, time or source; answers it as it is now.
+pub fn revise_memory(ns: &Namespace, id: u64, body: &RevisionIn) -> Result<MemoryOut, ApiError> {
+    if body.is_empty() {
+        return Err(ApiError::bad_request(
+            "nothing to change: give content, kind, importance, confidence, metadata, at or source",
+        ));
+    }
+    let revision = body.to_revision()?;
+    ns.revise(MemoryId(id), revision)?;
+    current(ns, id)
+}
+
+/// `retagMemory`: adds and removes tags of a memory; answers it as it is
+/// now.
+pub fn retag_memory(ns: &Namespace, id: u64, body: &RetagIn) -> Result<MemoryOut, ApiError> {
+    if body.add.is_empty() && body.remove.is_empty() {
+        return Err(ApiError::bad_request(
+            "nothing to change: give add and/or remove",
+        ));
+    }
+    let add: Vec<&str> = body.add.iter().map(String::as_str).collect();
+    let remove: Vec<&str> = body.remove.iter().map(String::as_str).collect();
+    ns.retag(MemoryId(id), &add, &remove)?;
+    current(ns, id)
+}
+
+/// `forgetMemory`: forgets a memory (its links go with it; the log keeps
+/// the history).
+pub fn forget_memory(ns: &Namespace, id: u64) -> Result<ForgetOut, ApiError> {
+    ns.forget(MemoryId(id))?;
+    Ok(ForgetOut {
+        id,
+        forgotten: true,
+    })
+}
