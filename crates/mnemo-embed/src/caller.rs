@@ -53,12 +53,8 @@ impl Embedder for CallerVectors {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
-        Err(Error::Inference {
-            reason: format!(
-                "vector: this namespace takes its {}-dimensional vectors from the caller \
-                 and embeds no text; pass a vector with each memory and each recall",
-                self.info.dimension
-            ),
+        Err(Error::VectorRequired {
+            dimension: self.info.dimension,
         })
     }
 }

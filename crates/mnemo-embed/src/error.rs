@@ -57,6 +57,16 @@ pub enum Error {
         max: usize,
     },
 
+    /// The embedder embeds no text ([`crate::CallerVectors`]): the caller
+    /// must give the vector.
+    #[error(
+        "vector: this namespace takes its {dimension}-dimensional vectors from the caller \
+         and embeds no text; pass a vector with each memory and each recall"
+    )]
+    VectorRequired {
+        /// The dimension the vectors must have.
+        dimension: usize,
+    },
     /// Vectors of one embedder were about to be mixed with another's.
     #[error(
         "embedder mismatch: built with {expected} but given {found}; open it with the same \
