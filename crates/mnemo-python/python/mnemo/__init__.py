@@ -14,20 +14,27 @@ through vector search, BM25 keywords and spreading activation.
   variants of every call.
 - :class:`Memory`: a mem0-style facade (``add``, ``search``, ...) without
   an LLM; :mod:`mnemo.langgraph` holds a LangGraph ``BaseStore``.
-- :mod:`mnemo.errors`: :class:`Error` and its subclasses.
+- :mod:`mnemo.errors`: :class:`Error` and its subclasses (``mnemo.Conflict``
+  is the error; the conflict record is :class:`mnemo.types.Conflict`).
+- :mod:`mnemo.types`: the typed results (``StoredMemory``, ``Hit``,
+  ``Recall``, ``Fact``, ``Proof``, ...).
 """
 
+from . import errors, types
 from ._embedded import Embedder, Mnemo
 from .client import Client
 from .errors import (
     Closed,
     Conflict,
+    ConnectionFailed,
     Error,
     Forbidden,
     InvalidInput,
     NotFound,
+    RateLimited,
     StorageError,
     Unauthorized,
+    Unavailable,
 )
 from .memory import Memory
 from .namespace import Namespace
@@ -38,6 +45,7 @@ __all__ = [
     "Client",
     "Closed",
     "Conflict",
+    "ConnectionFailed",
     "Embedder",
     "Error",
     "Forbidden",
@@ -46,7 +54,11 @@ __all__ = [
     "Mnemo",
     "Namespace",
     "NotFound",
+    "RateLimited",
     "StorageError",
     "Unauthorized",
+    "Unavailable",
     "__version__",
+    "errors",
+    "types",
 ]

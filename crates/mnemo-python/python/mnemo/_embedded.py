@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import os
 import threading
-from types import TracebackType
-from typing import Any, Dict, List, Mapping, Optional, Type, Union
+from typing import Any, Dict, List, Mapping, Optional, Union
 
 from . import _native
-from .errors import Closed, Error, from_code
+from ._transport import Frontend
+from .errors import Error, from_code
 from .namespace import Namespace
 
 __all__ = ["Embedder", "Mnemo"]
@@ -96,7 +96,7 @@ class _NativeTransport:
             raise _error(e) from None
 
 
-class Mnemo:
+class Mnemo(Frontend):
     """A mnemo engine in this process: the namespaces of one data directory.
 
     ``Mnemo(path)`` opens (creating if needed) the engine in ``path``;
@@ -133,6 +133,8 @@ class Mnemo:
     ...     ns.recall("where does alice live", k=1)[0].memory.content
     'Alice moved to Lisbon in May'
     """
+
+    _transport: _NativeTransport
 
     def __init__(
         self,
@@ -229,16 +231,6 @@ class Mnemo:
                 self._namespaces[name] = ns
             return ns
 
-    def namespaces(self) -> List[str]:
-        """Names of the namespaces stored (or open, in memory), sorted."""
-        return self._transport.namespaces()
-
-    def close(self) -> None:
-        """Closes every namespace: the last snapshots are written and the logs
-        synced. Later calls raise :class:`mnemo.errors.Closed`; closing twice
-        does nothing."""
-        self._transport.close()
-
     @property
     def closed(self) -> bool:
         """Whether :meth:`close` was called."""
@@ -249,22 +241,8 @@ class Mnemo:
         """The data directory, or ``"memory"``."""
         return str(self._engine.location)
 
-    def __enter__(self) -> "Mnemo":
-        if self.closed:
-            raise Closed(f"the engine at {self.location} is closed")
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        state = ", closed" if self.closed else ""
-        return f"Mnemo({self.location!r}{state})"
+    def _where(self) -> str:
+        return self.location
 
 
 class Embedder:

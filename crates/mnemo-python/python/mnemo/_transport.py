@@ -11,7 +11,8 @@ moves from embedded to server by changing one line.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Protocol, Tuple
+from types import TracebackType
+from typing import Any, Dict, List, Mapping, Optional, Protocol, Tuple, Type, TypeVar
 
 #: Each namespace operation: its OpenAPI operationId, HTTP method and path
 #: (``{ns}`` the namespace, ``{id}`` a numeric id).
@@ -103,3 +104,64 @@ class Transport(Protocol):
         """Releases the engine or connection (idempotent); later calls raise
         :class:`mnemo.errors.Closed`."""
         ...
+
+
+C = TypeVar("C", bound="Closing")
+
+
+class Closing:
+    """A context manager that calls ``close()`` on the way out."""
+
+    def close(self) -> None:
+        """Releases what the object holds (idempotent)."""
+        raise NotImplementedError
+
+    def __enter__(self: C) -> C:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        self.close()
+
+
+F = TypeVar("F", bound="Frontend")
+
+
+class Frontend(Closing):
+    """What :class:`mnemo.Mnemo` and :class:`mnemo.Client` share: the list of
+    namespaces, closing, the context manager and the ``repr``."""
+
+    _transport: Transport
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        raise NotImplementedError
+
+    def _where(self) -> str:
+        """Where the namespaces are (a directory, ``memory``, a URL)."""
+        raise NotImplementedError
+
+    def namespaces(self) -> List[str]:
+        """Names of the namespaces (that the caller may see), sorted."""
+        return self._transport.namespaces()
+
+    def close(self) -> None:
+        """Releases the engine or the connections and open watches
+        (idempotent); later calls raise :class:`mnemo.errors.Closed`."""
+        self._transport.close()
+
+    def __enter__(self: F) -> F:
+        if self.closed:
+            from .errors import Closed
+
+            raise Closed(f"{self!r} is closed")
+        return self
+
+    def __repr__(self) -> str:
+        state = ", closed" if self.closed else ""
+        return f"{type(self).__name__}({self._where()!r}{state})"

@@ -16,13 +16,12 @@ import queue
 import socket
 import threading
 import weakref
-from types import TracebackType
-from typing import Any, Dict, List, Mapping, Optional, Type, Union
+from typing import Any, Dict, List, Mapping, Optional, Union
 from urllib.parse import quote
 
 import httpx
 
-from ._transport import OPERATIONS
+from ._transport import OPERATIONS, Frontend
 from .errors import (
     Closed,
     ConnectionFailed,
@@ -347,7 +346,7 @@ class HttpTransport:
         self._http.close()
 
 
-class Client:
+class Client(Frontend):
     """A ``mnemo serve`` server: the same :class:`~mnemo.Namespace`
     surface as the embedded :class:`mnemo.Mnemo`, over HTTP.
 
@@ -363,6 +362,8 @@ class Client:
     calls raise :class:`mnemo.errors.Closed`. Unreachable servers raise
     :class:`mnemo.errors.ConnectionFailed`.
     """
+
+    _transport: HttpTransport
 
     def __init__(
         self, url: str, token: Optional[str] = None, *, timeout: Optional[float] = 30.0
@@ -389,27 +390,5 @@ class Client:
         self._transport.create_namespace(name)
         return Namespace(self._transport, name)
 
-    def namespaces(self) -> List[str]:
-        """Names of the namespaces the token may see."""
-        return self._transport.namespaces()
-
-    def close(self) -> None:
-        """Closes the connections and open watches (idempotent)."""
-        self._transport.close()
-
-    def __enter__(self) -> Client:
-        if self.closed:
-            raise Closed(f"the client of {self.url} is closed")
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        state = ", closed" if self.closed else ""
-        return f"Client({self.url!r}{state})"
+    def _where(self) -> str:
+        return self.url

@@ -46,7 +46,7 @@ from typing import (
 
 import numpy as np
 
-from ._transport import Transport, WatchStream
+from ._transport import Closing, Transport, WatchStream
 from .errors import Closed, InvalidInput, NotFound
 from .types import (
     Asserted,
@@ -395,7 +395,7 @@ def _in_executor(
 _POLL_SECONDS = 0.25
 
 
-class Watch:
+class Watch(Closing):
     """The changes to a watched query, as :class:`~mnemo.types.Change`
     events: first ``current`` (the matching memories), then ``added``,
     ``changed``, ``removed`` (and ``lagged``, followed by a fresh
@@ -485,17 +485,6 @@ class Watch:
     def closed(self) -> bool:
         """Whether :meth:`close` was called."""
         return self._closed
-
-    def __enter__(self) -> Watch:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
-        self.close()
 
     async def __aenter__(self) -> Watch:
         return self
