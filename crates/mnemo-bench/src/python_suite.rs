@@ -270,7 +270,7 @@ pub fn run(opts: &SuiteOptions) -> Result<Vec<BenchResult>> {
     // LoCoMo: turns, questions and their MiniLM vectors.
     let conversations = if want_locomo {
         let t = Instant::now();
-        let c = locomo_files(&root, work, sizes.conversations)?;
+        let c = locomo_files(&root, work, &bench_dir.join("cache"), sizes.conversations)?;
         eprintln!("  locomo vectors: {:.1} s", t.elapsed().as_secs_f64());
         c
     } else {
@@ -301,8 +301,15 @@ pub fn run(opts: &SuiteOptions) -> Result<Vec<BenchResult>> {
     if peers {
         systems.extend(["chromadb", "lancedb", "mem0"]);
     }
+    // The package has no call that waits for the background indexer:
+    // Python sleeps twice what flush_index took here after the same
+    // inserts, plus half a second.
+    let index_wait_s = rust
+        .as_ref()
+        .map_or(5.0, |r| 2.0 * r.index_wait.as_secs_f64() + 0.5);
     let manifest = json!({
         "work": work.join("dbs"),
+        "index_wait_s": index_wait_s,
         "parts": parts,
         "systems": systems,
         "k": K,
@@ -356,6 +363,7 @@ pub fn run(opts: &SuiteOptions) -> Result<Vec<BenchResult>> {
     }
 
     let env = Env {
+        fsync_us: fsync_p50_us(work)?,
         python: out.python.clone(),
         versions: out.versions.clone(),
         peers,
@@ -370,7 +378,7 @@ pub fn run(opts: &SuiteOptions) -> Result<Vec<BenchResult>> {
         results.extend(overhead_rows(&env, rust, py, &sizes));
     }
     if want_vectors {
-        results.extend(vector_rows(&env, &out, &sizes)?);
+        results.extend(vector_rows(&env, &out, &sizes, rust.as_ref())?);
     }
     if want_locomo {
         results.extend(locomo_rows(&env, &out, &conversations)?);
@@ -381,6 +389,8 @@ pub fn run(opts: &SuiteOptions) -> Result<Vec<BenchResult>> {
 
 /// What the run's rows say about where they ran.
 struct Env {
+    /// [`fsync_p50_us`] of the temporary directory.
+    fsync_us: f64,
     python: String,
     versions: HashMap<String, String>,
     peers: bool,
@@ -398,6 +408,7 @@ impl Env {
     /// Adds the common params.
     fn stamp(&self, row: BenchResult) -> BenchResult {
         row.param("python", format!("CPython {}", self.python))
+            .param("disk_fsync_4k_p50_us", self.fsync_us)
             .param(
                 "mnemo_package",
                 format!("mnemo {} ({})", self.version("mnemo"), self.wheel),
@@ -426,8 +437,17 @@ fn pip_reinstall(
     env: &[(&str, String)],
     why: &str,
 ) -> Result<()> {
+    // maturin's build backend runs the `maturin` of the environment.
+    let bin = python
+        .parent()
+        .context("the interpreter is in a directory")?;
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let path = std::env::join_paths(
+        std::iter::once(bin.to_path_buf()).chain(std::env::split_paths(&path)),
+    )?;
     let mut command = Command::new(python);
     command
+        .env("PATH", path)
         .args([
             "-m",
             "pip",
@@ -478,14 +498,12 @@ fn write_json(path: &Path, value: &Value) -> Result<()> {
 
 /// Writes the LoCoMo turns and questions of the first `limit`
 /// conversations and their MiniLM vectors for the driver; answers the
-/// conversations (to score the rankings).
-fn locomo_files(root: &Path, work: &Path, limit: usize) -> Result<Vec<Conversation>> {
+/// conversations (to score the rankings). The vectors are cached in
+/// `cache` under a hash of the texts and the model's id.
+fn locomo_files(root: &Path, work: &Path, cache: &Path, limit: usize) -> Result<Vec<Conversation>> {
     let path = locomo::default_path(root);
     let mut conversations = locomo::load(&path)?;
     conversations.truncate(limit);
-    let model = MiniLm::load_default()?;
-    let mut turn_vectors = Vec::new();
-    let mut question_vectors = Vec::new();
     let mut convs = Vec::new();
     for conv in &conversations {
         let turns: Vec<Value> = conv
@@ -506,28 +524,75 @@ fn locomo_files(root: &Path, work: &Path, limit: usize) -> Result<Vec<Conversati
             })
             .collect();
         let questions: Vec<&str> = conv.questions.iter().map(|q| q.text.as_str()).collect();
-        embed(
-            &model,
-            &conv.turns.iter().map(String::as_str).collect::<Vec<_>>(),
-            &mut turn_vectors,
-        )?;
-        embed(&model, &questions, &mut question_vectors)?;
         convs.push(json!({"id": conv.data.sample_id, "turns": turns, "questions": questions}));
     }
+    let turn_texts: Vec<&str> = conversations
+        .iter()
+        .flat_map(|c| c.turns.iter().map(String::as_str))
+        .collect();
+    let question_texts: Vec<&str> = conversations
+        .iter()
+        .flat_map(|c| c.questions.iter().map(|q| q.text.as_str()))
+        .collect();
+    let all: Vec<&str> = turn_texts.iter().chain(&question_texts).copied().collect();
+    let vectors = cached_minilm(cache, &all)?;
+    let (turns, questions) = vectors.split_at(turn_texts.len() * DIM);
     write_json(&work.join("locomo.json"), &Value::Array(convs))?;
-    write_f32(&work.join("turns.f32"), &turn_vectors)?;
-    write_f32(&work.join("questions.f32"), &question_vectors)?;
+    write_f32(&work.join("turns.f32"), turns)?;
+    write_f32(&work.join("questions.f32"), questions)?;
     Ok(conversations)
 }
 
-fn embed(model: &MiniLm, texts: &[&str], out: &mut Vec<f32>) -> Result<()> {
+/// The MiniLM vectors of `texts`, row-major, from `cache` if an earlier
+/// run computed them for the same texts and model, else computed (batches
+/// of 32) and stored there.
+fn cached_minilm(cache: &Path, texts: &[&str]) -> Result<Vec<f32>> {
+    let model_dir = mnemo_embed::model_dir::find()?;
+    let weights = std::fs::metadata(model_dir.join(mnemo_embed::model_dir::WEIGHTS_FILE))?;
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    hasher.update(format!("all-MiniLM-L6-v2 {} bytes\0", weights.len()).as_bytes());
+    for t in texts {
+        hasher.update(t.as_bytes());
+        hasher.update(b"\0");
+    }
+    let file = cache.join(format!("locomo-minilm-{:016x}.f32", hasher.digest()));
+    if let Ok(bytes) = std::fs::read(&file)
+        && bytes.len() == texts.len() * DIM * 4
+    {
+        return Ok(bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect());
+    }
+    let model = MiniLm::load_default()?;
     ensure!(model.info().dimension == DIM, "MiniLM has dimension {DIM}");
+    let mut out = Vec::with_capacity(texts.len() * DIM);
     for chunk in texts.chunks(32) {
         for v in model.embed_batch(chunk)? {
             out.extend(v);
         }
     }
-    Ok(())
+    std::fs::create_dir_all(cache)?;
+    write_f32(&file, &out)?;
+    Ok(out)
+}
+
+/// The median time of a 4 KiB write and fsync in `dir` (the disk's
+/// durability cost, which every durable write here pays), in microseconds.
+fn fsync_p50_us(dir: &Path) -> Result<f64> {
+    use std::io::Write;
+    let path = dir.join("fsync-probe");
+    let mut file = std::fs::File::create(&path)?;
+    let block = [0x5au8; 4096];
+    let mut samples = Vec::with_capacity(50);
+    for _ in 0..50 {
+        let t = Instant::now();
+        file.write_all(&block)?;
+        file.sync_data()?;
+        samples.push(t.elapsed().as_secs_f64() * 1e6);
+    }
+    std::fs::remove_file(&path)?;
+    Ok(p50(&samples))
 }
 
 /// The Rust side of the overhead figures: per-call microseconds.
@@ -615,6 +680,7 @@ struct PyOverhead {
     remember_batch_us: Vec<f64>,
     recall_us: Vec<f64>,
     index_wait_s: f64,
+    index_wait: String,
     mean_hits: f64,
 }
 
@@ -622,8 +688,9 @@ struct PyOverhead {
 struct PyStore {
     version: String,
     insert_s: f64,
-    ready_s: f64,
+    ready_s: Option<f64>,
     index_s: Option<f64>,
+    index_wait: Option<String>,
     query_us: Vec<f64>,
     recall_at_k: f64,
     settings: String,
@@ -732,6 +799,7 @@ fn overhead_rows(env: &Env, rust: &RustOverhead, py: &PyOverhead, s: &Sizes) -> 
             "after the memories of the remember figure; Rust waits with flush_index, Python with the package's own wait if it has one",
         )
         .param("py_index_wait_s", py.index_wait_s)
+        .param("py_index_wait", py.index_wait.as_str())
         .param("rust_index_wait_s", rust.index_wait.as_secs_f64())
         .param("py_mean_hits", py.mean_hits);
         let ratio = (q == 0.5)
@@ -760,7 +828,12 @@ fn overhead_rows(env: &Env, rust: &RustOverhead, py: &PyOverhead, s: &Sizes) -> 
 }
 
 /// Part B's rows: mnemo against the faster of chromadb and lancedb.
-fn vector_rows(env: &Env, out: &PyOut, s: &Sizes) -> Result<Vec<BenchResult>> {
+fn vector_rows(
+    env: &Env,
+    out: &PyOut,
+    s: &Sizes,
+    rust: Option<&RustOverhead>,
+) -> Result<Vec<BenchResult>> {
     let Some(mnemo) = out.vectors.get("mnemo") else {
         bail!(
             "no vector-store figures for mnemo from Python: {:?}",
@@ -781,13 +854,31 @@ fn vector_rows(env: &Env, out: &PyOut, s: &Sizes) -> Result<Vec<BenchResult>> {
         )
     };
     let common = |row: BenchResult| {
+        let half = mnemo.query_us.len() / 2;
         let mut row = row
             .param("memories", s.memories)
             .param("dimension", DIM)
             .param("batch", INSERT_BATCH)
             .param("data", CORPUS_NOTE)
             .param("mnemo_settings", mnemo.settings.as_str())
-            .param("mnemo_recall_at_10", mnemo.recall_at_k);
+            .param("mnemo_recall_at_10", mnemo.recall_at_k)
+            .param(
+                "mnemo_index_wait",
+                mnemo.index_wait.as_deref().unwrap_or("?"),
+            )
+            .param(
+                "mnemo_query_p50_us_first_half_second_half",
+                json!([p50(&mnemo.query_us[..half]), p50(&mnemo.query_us[half..])]),
+            );
+        if let Some(r) = rust {
+            row = row.param(
+                "mnemo_rust_flush_index_s",
+                json!({
+                    "value": r.index_wait.as_secs_f64(),
+                    "what": "Rust: Namespace::flush_index after the overhead figure's inserts (same corpus, batches of 100): how long the background HNSW indexer still ran after the last insert returned",
+                }),
+            );
+        }
         for (name, p) in &peers {
             row = row
                 .param(&format!("{name}_settings"), p.settings.as_str())
@@ -796,12 +887,14 @@ fn vector_rows(env: &Env, out: &PyOut, s: &Sizes) -> Result<Vec<BenchResult>> {
                     &format!("{name}_insert_items_per_s"),
                     s.memories as f64 / p.insert_s,
                 )
-                .param(
-                    &format!("{name}_insert_until_indexed_items_per_s"),
-                    s.memories as f64 / p.ready_s,
-                )
                 .param(&format!("{name}_query_p50_us"), p50(&p.query_us))
                 .param(&format!("{name}_query_p95_us"), p95(&p.query_us));
+            if let Some(ready) = p.ready_s {
+                row = row.param(
+                    &format!("{name}_insert_until_indexed_items_per_s"),
+                    s.memories as f64 / ready,
+                );
+            }
             if let Some(i) = p.index_s {
                 row = row.param(&format!("{name}_index_build_s"), i);
             }
@@ -812,39 +905,29 @@ fn vector_rows(env: &Env, out: &PyOut, s: &Sizes) -> Result<Vec<BenchResult>> {
         )
     };
     let mut rows = Vec::new();
-    // Insert: the add calls alone, then until the ANN index holds all.
-    for (name, time_of, note) in [
-        (
-            "py_insert_100k",
-            (|p: &PyStore| p.insert_s) as fn(&PyStore) -> f64,
-            "the insert calls alone, first to last (same batches of 1,000 for every system)",
-        ),
-        (
-            "py_insert_until_indexed_100k",
-            |p: &PyStore| p.ready_s,
-            "insert calls plus the wait until each system's ANN index holds every item: mnemo's background HNSW indexer, lancedb's create_index after the adds; chromadb indexes during add",
-        ),
-    ] {
-        let value = s.memories as f64 / time_of(mnemo);
-        let mut row = BenchResult::new(name, "items/s", value, Better::Higher).param("timed", note);
-        if let Some((pname, p)) = peers
-            .iter()
-            .max_by(|a, b| (1.0 / time_of(a.1)).total_cmp(&(1.0 / time_of(b.1))))
-        {
-            row = row.peer(
-                &format!("the faster peer: {}", label(pname, p)),
-                s.memories as f64 / time_of(p),
-            );
-        }
-        let row = common(row);
-        let ratio = if name == "py_insert_100k" {
-            row.ratio_row(TARGET_VS_STORES, TARGET_SOURCE)
-        } else {
-            None
-        };
-        rows.push(row);
-        rows.extend(ratio);
+    let mut row = BenchResult::new(
+        "py_insert_100k",
+        "items/s",
+        s.memories as f64 / mnemo.insert_s,
+        Better::Higher,
+    )
+    .param(
+        "timed",
+        "the insert calls alone, first to last (same batches of 1,000 for every system); indexing after the last call is not included (see *_index_build_s, mnemo_rust_flush_index_s)",
+    );
+    if let Some((pname, p)) = peers
+        .iter()
+        .min_by(|a, b| a.1.insert_s.total_cmp(&b.1.insert_s))
+    {
+        row = row.peer(
+            &format!("the faster peer: {}", label(pname, p)),
+            s.memories as f64 / p.insert_s,
+        );
     }
+    let row = common(row);
+    let ratio = row.ratio_row(TARGET_VS_STORES, TARGET_SOURCE);
+    rows.push(row);
+    rows.extend(ratio);
     for (name, q) in [("py_query_top10_p50", 0.5), ("py_query_top10_p95", 0.95)] {
         let mut row = BenchResult::new(name, "us", quantile(&mnemo.query_us, q), Better::Lower)
             .param("k", K)
