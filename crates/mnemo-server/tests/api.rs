@@ -221,6 +221,73 @@ async fn recall_explains_its_hits_and_draws_the_graph() {
 }
 
 #[tokio::test]
+async fn recall_takes_a_query_vector_of_the_namespace_dimension() {
+    use mnemo_embed::Embedder;
+
+    let t = TestApp::new();
+    t.create("alice").await;
+    let texts = [
+        "Caroline went to the LGBTQ support group on Tuesday",
+        "Melanie painted a sunrise over the lake",
+        "The weather was rainy all week",
+    ];
+    let ids = t.remember("alice", &texts).await;
+    let recall = |body| {
+        t.call(
+            Method::POST,
+            "/v1/namespaces/alice/recall",
+            Some(&t.reader),
+            Some(body),
+        )
+    };
+    // The server's embedder: a vector the caller computed itself.
+    let vector = mnemo_embed::HashEmbedder::new()
+        .embed(texts[1])
+        .expect("the hash embedder embeds");
+    let (status, r) = recall(json!({"query": "an unrelated text", "k": 1, "vector": vector})).await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    assert_eq!(r["hits"][0]["memory"]["id"], ids[1], "{r}");
+    assert!(
+        r["hits"][0]["signals"]["vector"]["rank"].as_u64().is_some(),
+        "{r}"
+    );
+
+    // A vector of another dimension is refused naming the field and both
+    // dimensions; one that is not a list of numbers, naming the entry.
+    let (_, stats) = t
+        .call(
+            Method::GET,
+            "/v1/namespaces/alice/stats",
+            Some(&t.reader),
+            None,
+        )
+        .await;
+    let dimension = stats["dimension"].as_u64().expect("a dimension");
+    let wrong =
+        format!("vector: 2 numbers, but namespace alice's embedder has dimension {dimension}");
+    for (vector, expected) in [
+        (json!([0.5, 0.5]), wrong.as_str()),
+        (json!(["a"]), "the body does not fit: vector[0]: "),
+    ] {
+        let (status, err) = recall(json!({"query": "x", "vector": vector})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+        let message = err["error"]["message"].as_str().expect("a message");
+        assert!(message.starts_with(expected), "{message}");
+    }
+
+    // The OpenAPI document describes the field.
+    let (_, doc) = t.call(Method::GET, "/v1/openapi.json", None, None).await;
+    let field = &doc["components"]["schemas"]["RecallIn"]["properties"]["vector"];
+    assert!(
+        field["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("embedding")),
+        "{field}"
+    );
+    assert_eq!(field["items"]["type"], "number", "{field}");
+}
+
+#[tokio::test]
 async fn tokens_are_checked_for_namespace_and_right() {
     let t = TestApp::new();
     t.create("alice").await;

@@ -707,6 +707,65 @@ mod tests {
     }
 
     #[test]
+    fn patterns_and_proofs_through_the_dispatcher() {
+        let (_engine, ns) = namespace();
+        for (task, executor, success) in [
+            ("summarise a long report", "writer", true),
+            ("summarise a short memo", "writer", true),
+            ("summarise a meeting", "coder", false),
+        ] {
+            let recorded = run(
+                &ns,
+                "recordTrajectory",
+                None,
+                Json::Null,
+                json!({"task": task, "executor": executor, "success": success}),
+            );
+            assert!(recorded["pattern"].as_u64().is_some(), "{recorded}");
+        }
+        let suggested = run(
+            &ns,
+            "suggest",
+            None,
+            Json::Null,
+            json!({"task": "summarise a report"}),
+        );
+        assert_eq!(suggested["executor"], "writer", "{suggested}");
+        let e = refused(
+            &ns,
+            "suggest",
+            None,
+            Json::Null,
+            json!({"task": "x", "k": 0}),
+        );
+        assert!(e.message.starts_with("k: "), "{e}");
+
+        let listed = run(&ns, "listPatterns", None, json!({"limit": 10}), Json::Null);
+        let first = listed["patterns"][0]["id"].as_u64().expect("a pattern");
+        let one = run(&ns, "getPattern", Some(first), Json::Null, Json::Null);
+        assert_eq!(one["id"], first);
+        let refined = run(&ns, "refinePatterns", None, Json::Null, Json::Null);
+        assert!(refined["patterns_after"].as_u64().is_some(), "{refined}");
+        let e = refused(
+            &ns,
+            "consolidatePatterns",
+            None,
+            Json::Null,
+            json!({"threshold": 7}),
+        );
+        assert!(e.message.contains("threshold"), "{e}");
+
+        let id = remember_texts(&ns, &["proved"])[0];
+        let root = run(&ns, "root", None, Json::Null, Json::Null);
+        let proof = run(&ns, "proof", Some(id), Json::Null, Json::Null);
+        assert_eq!(proof["verified"], true);
+        assert_eq!(proof["root"], root["root"]);
+        let proof: crate::dto::ProofOut = serde_json::from_value(proof).expect("a proof");
+        let trusted = root["root"].as_str();
+        assert_eq!(proofs::verify_proof(&proof, trusted), Ok(true));
+    }
+
+    #[test]
     fn a_closed_namespace_is_told_apart() {
         let (_engine, ns) = namespace();
         ns.close().expect("closes");

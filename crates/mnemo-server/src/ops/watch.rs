@@ -75,3 +75,75 @@ pub fn watch_next(watch: &mut Watch, timeout: Option<Duration>) -> Option<(&'sta
     };
     Some(watch_event(watch, &event))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn engine(watch_buffer: usize) -> (mnemo::Mnemo, Namespace) {
+        let options = mnemo::Options {
+            watch_buffer,
+            ..mnemo::Options::default()
+        };
+        let engine = mnemo::Mnemo::in_memory_with(options);
+        let ns = engine.namespace("t").expect("a namespace in memory");
+        (engine, ns)
+    }
+
+    fn tagged(text: &str) -> mnemo::NewMemory {
+        let mut m = mnemo::NewMemory::new(text);
+        m.tags = vec!["sky".into()];
+        m
+    }
+
+    #[test]
+    fn the_first_event_then_each_change() {
+        let (_engine, ns) = engine(64);
+        ns.remember(tagged("blue")).expect("remembered");
+        ns.remember(mnemo::NewMemory::new("untagged"))
+            .expect("remembered");
+        let params = WatchParams {
+            tag: Some("sky".into()),
+            limit: Some(1),
+            ..WatchParams::default()
+        };
+        let (mut watch, current) = watch_start(&ns, &params).expect("watching");
+        assert_eq!(current["total"], 1);
+        assert_eq!(current["truncated"], false);
+        assert_eq!(current["memories"][0]["content"], "blue");
+
+        let id = ns.remember(tagged("grey")).expect("remembered");
+        let (name, data) = watch_next(&mut watch, Some(Duration::from_secs(5))).expect("added");
+        assert_eq!(name, "added");
+        assert_eq!(data["memory"]["content"], "grey");
+        ns.forget(id).expect("forgotten");
+        let (name, data) = watch_next(&mut watch, Some(Duration::from_secs(5))).expect("removed");
+        assert_eq!((name, data), ("removed", json!({"id": id.0})));
+        assert!(watch_next(&mut watch, Some(Duration::from_millis(10))).is_none());
+
+        let too_many = WatchParams {
+            limit: Some(crate::dto::MAX_WATCH_LIMIT + 1),
+            ..WatchParams::default()
+        };
+        let e = watch_start(&ns, &too_many).expect_err("over the limit");
+        assert!(e.message.starts_with("limit: "), "{e}");
+    }
+
+    #[test]
+    fn a_lag_is_followed_by_a_fresh_current() {
+        let (_engine, ns) = engine(2);
+        let (mut watch, current) = watch_start(&ns, &WatchParams::default()).expect("watching");
+        assert_eq!(current["total"], 0);
+        for text in ["a", "b", "c", "d"] {
+            ns.remember(mnemo::NewMemory::new(text))
+                .expect("remembered");
+        }
+        let wait = Some(Duration::from_secs(5));
+        let (name, data) = watch_next(&mut watch, wait).expect("lagged");
+        assert_eq!((name, data), ("lagged", json!({})));
+        let (name, data) = watch_next(&mut watch, wait).expect("current");
+        assert_eq!(name, "current");
+        assert_eq!(data["total"], 4);
+        assert_eq!(data["memories"].as_array().map(Vec::len), Some(4));
+    }
+}
