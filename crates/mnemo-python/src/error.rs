@@ -19,8 +19,12 @@ pub fn native(code: &str, message: impl Into<String>, status: u16) -> PyErr {
     NativeError::new_err((code.to_owned(), message.into(), status))
 }
 
-/// The server's error for the same failure.
+/// The server's error for the same failure; a closed namespace, which the
+/// server answers as a generic 500, is `closed` here.
 pub fn api(e: ApiError) -> PyErr {
+    if e.is_closed() {
+        return native("closed", e.message, 503);
+    }
     native(e.code, e.message, e.status.as_u16())
 }
 
