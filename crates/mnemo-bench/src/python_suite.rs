@@ -343,7 +343,10 @@ pub fn run(opts: &SuiteOptions) -> Result<Vec<BenchResult>> {
             .arg(&manifest_path)
             .arg(&out_path)
             // lance logs a deprecation warning per query otherwise.
-            .env("LANCE_LOG", "error"),
+            .env("LANCE_LOG", "error")
+            // Every system runs with its default threads, as a user's
+            // process would (main() sets 1 for the embedder benchmarks).
+            .env_remove("RAYON_NUM_THREADS"),
         "running the Python driver",
     )?;
     eprintln!("  python driver: {:.1} s", t.elapsed().as_secs_f64());
