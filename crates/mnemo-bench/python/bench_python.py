@@ -404,7 +404,13 @@ def run_mnemo_locomo(m: MnemoSystem, man, conv, turn_vecs, question_vecs):
 
 class Precomputed:
     """mem0's embedder interface answering the harness's MiniLM vector of
-    each text (a dictionary look-up: no model runs in Python)."""
+    each text (a dictionary look-up: no model runs in Python). Texts are
+    keyed with their whitespace collapsed: mem0 strips a query before it
+    embeds it, and the harness computed the vector of the text as given."""
+
+    @staticmethod
+    def key(text: str) -> str:
+        return " ".join(text.split())
 
     def __init__(self) -> None:
         from mem0.embeddings.base import EmbeddingBase
@@ -415,7 +421,7 @@ class Precomputed:
                 inner.table = {}
 
             def embed(inner, text, memory_action=None):
-                return inner.table[text]
+                return inner.table[Precomputed.key(text)]
 
         self.embedder = _Embedder()
 
@@ -453,9 +459,9 @@ def run_mem0_locomo(man, conv, turn_vecs, question_vecs):
     mem.embedding_model = pre
     user = conv["id"]
     for i, turn in enumerate(conv["turns"]):
-        pre.table[turn["content"]] = turn_vecs[i].tolist()
+        pre.table[Precomputed.key(turn["content"])] = turn_vecs[i].tolist()
     for j, q in enumerate(conv["questions"]):
-        pre.table[q] = question_vecs[j].tolist()
+        pre.table[Precomputed.key(q)] = question_vecs[j].tolist()
     turn_of, add_us = {}, []
     settle()
     for i, turn in enumerate(conv["turns"]):

@@ -1019,7 +1019,7 @@ fn locomo_rows(env: &Env, out: &PyOut, conversations: &[Conversation]) -> Result
             )
             .param(
                 "mem0_offline",
-                "mem0 runs with no network: infer=False never calls the LLM (an OpenAI client is constructed with a dummy key and never used); its hybrid search's extras are absent: BM25 needs fastembed's Qdrant/bm25 files from the Hugging Face hub and entity boosts need spaCy's en_core_web_sm from GitHub, neither reachable here, so mem0 logs that it falls back to semantic scoring (and infer=False adds link no entities anyway)",
+                "mem0 runs with no network: infer=False never calls the LLM (an OpenAI client is constructed with a dummy key and never used); its hybrid search's extras are absent: BM25 needs fastembed's Qdrant/bm25 files from the Hugging Face hub and entity boosts need spaCy's en_core_web_sm from GitHub, neither reachable here, so mem0 logs that it falls back to semantic scoring (and add with infer=False links no entities to a memory in any case)",
             );
         if let Some(p) = &out.mem0_pipeline {
             row = row.param("mem0_pipeline_extras", p.clone());
