@@ -602,6 +602,9 @@ fn fsync_p50_us(dir: &Path) -> Result<f64> {
 struct RustOverhead {
     remember_us: Vec<f64>,
     recall_us: Vec<f64>,
+    /// Per recall: the engine's own phase timings (embed, candidates,
+    /// spread, fuse) summed, in microseconds.
+    recall_engine_us: Vec<f64>,
     index_wait: Duration,
 }
 
@@ -647,10 +650,13 @@ fn rust_overhead(corpus: &Corpus, work: &Path, warmup: usize) -> Result<RustOver
         std::hint::black_box(ns.recall_with(text, o)?);
     }
     let mut recall_us = Vec::with_capacity(options.len());
+    let mut recall_engine_us = Vec::with_capacity(options.len());
     for (text, o) in corpus.query_texts.iter().zip(&options) {
         let t = Instant::now();
         let r = ns.recall_with(text, o)?;
         recall_us.push(t.elapsed().as_secs_f64() * 1e6);
+        let phases = r.timings.embed + r.timings.candidates + r.timings.spread + r.timings.fuse;
+        recall_engine_us.push(phases.as_secs_f64() * 1e6);
         std::hint::black_box(r);
     }
     drop(ns);
@@ -658,6 +664,7 @@ fn rust_overhead(corpus: &Corpus, work: &Path, warmup: usize) -> Result<RustOver
     Ok(RustOverhead {
         remember_us,
         recall_us,
+        recall_engine_us,
         index_wait,
     })
 }
@@ -682,6 +689,9 @@ struct PyOut {
 struct PyOverhead {
     remember_batch_us: Vec<f64>,
     recall_us: Vec<f64>,
+    /// Per recall: the answer's `timings_us` summed.
+    #[serde(default)]
+    recall_engine_us: Vec<f64>,
     index_wait_s: f64,
     index_wait: String,
     mean_hits: f64,
@@ -696,6 +706,12 @@ struct PyStore {
     index_wait: Option<String>,
     query_us: Vec<f64>,
     recall_at_k: f64,
+    /// mnemo only: the same queries as its default hybrid recall.
+    #[serde(default)]
+    hybrid_query_us: Vec<f64>,
+    /// mnemo only: recall@k of the hybrid answers against exact neighbours.
+    #[serde(default)]
+    hybrid_recall_at_k: Option<f64>,
     settings: String,
 }
 
@@ -801,6 +817,14 @@ fn overhead_rows(env: &Env, rust: &RustOverhead, py: &PyOverhead, s: &Sizes) -> 
             "index",
             "after the memories of the remember figure; Rust waits with flush_index, Python with the package's own wait if it has one",
         )
+        .param(
+            "engine_phases_p50_us",
+            json!({
+                "rust": p50(&rust.recall_engine_us),
+                "python": p50(&py.recall_engine_us),
+                "what": "the recall's own phase timings (embed, candidates, spread, fuse) summed, p50: time inside the engine's recall, apart from the call around it",
+            }),
+        )
         .param("py_index_wait_s", py.index_wait_s)
         .param("py_index_wait", py.index_wait.as_str())
         .param("rust_index_wait_s", rust.index_wait.as_secs_f64())
@@ -865,6 +889,15 @@ fn vector_rows(
             .param("data", CORPUS_NOTE)
             .param("mnemo_settings", mnemo.settings.as_str())
             .param("mnemo_recall_at_10", mnemo.recall_at_k)
+            .param(
+                "mnemo_hybrid_recall",
+                json!({
+                    "query_p50_us": p50(&mnemo.hybrid_query_us),
+                    "query_p95_us": p95(&mnemo.hybrid_query_us),
+                    "recall_at_10": mnemo.hybrid_recall_at_k,
+                    "what": "the same queries through mnemo's default recall (query text and vector; BM25 keywords and spreading activation fused with the vector signal): ranks by relevance, not by vector distance alone, so its recall@10 against exact neighbours is not the figure's",
+                }),
+            )
             .param(
                 "mnemo_index_wait",
                 mnemo.index_wait.as_deref().unwrap_or("?"),

@@ -29,7 +29,7 @@ pub struct Global {
     #[arg(long, global = true, value_name = "NAME", default_value = "default")]
     pub namespace: String,
     /// Embedder [default: the namespace's own; hash for a new namespace;
-    /// auto for `embed`, `demo` and `eval`]. A namespace refuses any
+    /// auto for `serve`, `embed`, `demo` and `eval`]. A namespace refuses any
     /// embedder but the one it was created with.
     #[arg(long, global = true, value_enum)]
     pub embedder: Option<Choice>,
