@@ -460,16 +460,9 @@ fn pip_reinstall(
     let path = std::env::join_paths(
         std::iter::once(bin.to_path_buf()).chain(std::env::split_paths(&path)),
     )?;
-    let mut command = Command::new(python);
+    let mut command = pyvenv::pip_install(python);
     command
         .env("PATH", path)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-        ])
         .args(["--force-reinstall", "--no-deps"])
         .args(extra)
         .arg(what);

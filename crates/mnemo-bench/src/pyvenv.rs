@@ -74,20 +74,26 @@ pub fn ensure_at(dir: &Path, requirements: &[&str]) -> Result<PathBuf> {
         ),
     )?;
     run(
-        Command::new(&python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-            ])
-            .args(requirements),
+        pip_install(&python).args(requirements),
         "installing the requirements with pip (packages built from source need a C++ \
          compiler and the Python headers: apt-get install build-essential python3-dev)",
     )?;
     std::fs::write(&stamp, wanted).with_context(|| format!("writing {}", stamp.display()))?;
     Ok(python)
+}
+
+/// `python -m pip install --quiet --disable-pip-version-check`, for the
+/// caller to add what to install.
+pub fn pip_install(python: &Path) -> Command {
+    let mut command = Command::new(python);
+    command.args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+    ]);
+    command
 }
 
 /// Runs `command` with its output sent to our stderr (stdout may be a
