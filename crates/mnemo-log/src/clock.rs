@@ -57,9 +57,11 @@ impl Clock for PreciseClock {
             .unwrap_or(0)
     }
 
+    /// `Date.now()`: the browser's (or Node's) wall clock, in whole
+    /// milliseconds.
     #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
     fn now_nanos(&self) -> u64 {
-        0
+        (js_sys::Date::now() as u64).saturating_mul(1_000_000)
     }
 }
 

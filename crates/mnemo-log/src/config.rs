@@ -153,6 +153,9 @@ impl Config {
                 self.segment_bytes
             )));
         }
+        // Always false where usize is 32 bits (wasm32): the format's limit
+        // is u32::MAX.
+        #[allow(clippy::absurd_extreme_comparisons)]
         if self.max_record_bytes > MAX_PAYLOAD_LEN_FORMAT {
             return Err(Error::Config(format!(
                 "max_record_bytes must be at most {MAX_PAYLOAD_LEN_FORMAT}, got {}",

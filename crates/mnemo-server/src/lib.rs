@@ -38,114 +38,48 @@
 //! without HTTP), `routes/*` (one module per area: auth, extraction and
 //! scheduling around a call to `ops`), `metrics`, `server` (accept loop,
 //! TLS, shutdown), `mcp`, `explorer` (the embedded page).
+//!
+//! ## Features
+//! `server` (default) is everything above. Without it the crate is the
+//! API's operations alone: `ops`, `dto`, `dto_facts`, `error` and
+//! `limits`, with no async runtime, network or TLS, so the Python and
+//! browser (`wasm32-unknown-unknown`) bindings run the very code the
+//! routes run.
 
+#[cfg(feature = "server")]
 mod api;
+#[cfg(feature = "server")]
 pub mod auth;
+#[cfg(feature = "server")]
 pub mod config;
 pub mod dto;
 pub mod dto_facts;
 pub mod error;
+#[cfg(feature = "server")]
 mod explorer;
+pub mod limits;
+#[cfg(feature = "server")]
 pub mod mcp;
+#[cfg(feature = "server")]
 pub mod metrics;
 pub mod ops;
+#[cfg(feature = "server")]
 mod routes;
+#[cfg(feature = "server")]
 mod server;
+#[cfg(feature = "server")]
 mod state;
 
+#[cfg(feature = "server")]
 pub use config::Config;
 pub use error::ApiError;
+pub use limits::Limits;
+#[cfg(feature = "server")]
 pub use server::{Server, ServerError, shutdown_signal};
+#[cfg(feature = "server")]
 pub use state::{AppState, Phase};
 
-use std::time::Duration;
-
-use axum::Router;
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
-use axum::middleware::{Next, from_fn_with_state};
-use axum::response::{IntoResponse, Response};
-
-/// The whole HTTP application over `state`: the API, `/mcp`, the explorer,
-/// metrics, auth and limits. [`Server`] serves it; tests can call it
-/// in-process.
-pub fn router(state: AppState) -> Router {
-    let (protected, public, doc) = routes::all(api::Api::new()).finish();
-    state.set_openapi(doc.to_string());
-    let protected = match mcp::http_service(state.clone(), "default".to_owned()) {
-        Ok(service) => protected.route_service("/mcp", service),
-        Err(e) => {
-            tracing::error!(error = %e, "the MCP endpoint is unavailable");
-            protected
-        }
-    };
-    let protected = protected.route_layer(from_fn_with_state(state.clone(), auth::require_token));
-    Router::new()
-        .merge(public)
-        .merge(protected)
-        .merge(explorer::routes())
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(from_fn_with_state(state.clone(), metrics::track))
-        .layer(from_fn_with_state(state.clone(), limits))
-        .layer(axum::extract::DefaultBodyLimit::max(
-            state.config().limits.body_bytes,
-        ))
-        .with_state(state)
-}
-
-async fn not_found(req: Request) -> ApiError {
-    ApiError::not_found(format!("no route {} {}", req.method(), req.uri().path()))
-}
-
-async fn method_not_allowed(req: Request) -> ApiError {
-    ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        format!("{} is not allowed on {}", req.method(), req.uri().path()),
-    )
-}
-
-/// Middleware: the body limit (413 by `Content-Length` at once, or while
-/// reading a longer chunked body) and the request timeout (408; streams
-/// are exempt).
-async fn limits(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let limit = state.config().limits.body_bytes;
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return too_large(limit).into_response();
-    }
-    let streaming = req.uri().path().ends_with("/watch") || req.uri().path() == "/mcp";
-    let (parts, body) = req.into_parts();
-    let body = Body::new(http_body_util::Limited::new(body, limit));
-    let req = Request::from_parts(parts, body);
-    if streaming {
-        return next.run(req).await;
-    }
-    let timeout = Duration::from_millis(state.config().limits.request_timeout_ms);
-    match tokio::time::timeout(timeout, next.run(req)).await {
-        Ok(response) => response,
-        Err(_) => ApiError::new(
-            StatusCode::REQUEST_TIMEOUT,
-            "timeout",
-            format!(
-                "the request took longer than {} ms (limits.request_timeout_ms)",
-                timeout.as_millis()
-            ),
-        )
-        .into_response(),
-    }
-}
-
-fn too_large(limit: usize) -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
-        format!("the body is larger than {limit} bytes (limits.body_bytes)"),
-    )
-}
+#[cfg(feature = "server")]
+mod service;
+#[cfg(feature = "server")]
+pub use service::router;

@@ -48,6 +48,9 @@ pub fn kernels() -> &'static Kernels {
 
 /// Every kernel set this machine can run, fastest first; the last is always
 /// the scalar reference.
+// Which pushes happen depends on the target (on wasm32 without simd128
+// only the scalar one does).
+#[allow(clippy::vec_init_then_push)]
 pub fn available() -> Vec<Kernels> {
     let mut sets = Vec::new();
     #[cfg(target_arch = "x86_64")]

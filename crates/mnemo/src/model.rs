@@ -35,8 +35,8 @@ impl Timestamp {
         self.0.div_euclid(1_000_000_000)
     }
 
-    /// The time now by the system clock (the epoch on targets without a
-    /// clock).
+    /// The time now by the system clock (in the browser, `Date.now()`; the
+    /// epoch on other targets without a clock).
     pub fn now() -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         {
@@ -46,7 +46,13 @@ impl Timestamp {
                 .unwrap_or(0);
             Timestamp(i64::try_from(now).unwrap_or(i64::MAX))
         }
-        #[cfg(target_arch = "wasm32")]
+        #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+        {
+            // Whole milliseconds since the epoch.
+            let millis = js_sys::Date::now() as i64;
+            Timestamp(millis.saturating_mul(1_000_000))
+        }
+        #[cfg(all(target_arch = "wasm32", not(target_os = "unknown")))]
         {
             Timestamp(0)
         }

@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use mnemo_embed::EmbedderInfo;
@@ -151,6 +151,9 @@ pub(crate) struct Inner {
     indexer: Mutex<Option<std::thread::JoinHandle<()>>>,
     snapshotter: Mutex<Option<std::thread::JoinHandle<()>>>,
     events_since_snapshot: AtomicU64,
+    /// Set where snapshots cannot be written in the background (no
+    /// threads): [`Namespace::snapshot_if_due`] writes it.
+    snapshot_due: AtomicBool,
     pub(crate) snapshot_seq: Mutex<Option<u64>>,
     closed: AtomicBool,
     report: OpenReport,
@@ -183,7 +186,7 @@ impl Namespace {
         options: Options,
         progress: Option<Progress<'_>>,
     ) -> Result<Namespace> {
-        let started = Instant::now();
+        let mut started = recall::Stopwatch::start();
         let log_error = |source| Error::Log {
             namespace: name.to_owned(),
             source,
@@ -264,6 +267,7 @@ impl Namespace {
             indexer: Mutex::new(None),
             snapshotter: Mutex::new(None),
             events_since_snapshot: AtomicU64::new(report.replayed),
+            snapshot_due: AtomicBool::new(false),
             snapshot_seq: Mutex::new(snapshot_seq),
             closed: AtomicBool::new(false),
             spreaders: Default::default(),
@@ -294,7 +298,7 @@ impl Namespace {
         ns.start_indexer();
         let mut ns = ns;
         if let Some(inner) = Arc::get_mut(&mut ns.inner) {
-            inner.report.took = started.elapsed();
+            inner.report.took = started.lap();
         }
         Ok(ns)
     }
@@ -919,9 +923,11 @@ impl Namespace {
         if let Some(h) = slot.take() {
             let _ = h.join();
         }
-        self.inner.events_since_snapshot.store(0, Ordering::Relaxed);
+        #[cfg(target_arch = "wasm32")]
+        self.inner.snapshot_due.store(true, Ordering::Release);
         #[cfg(not(target_arch = "wasm32"))]
         {
+            self.inner.events_since_snapshot.store(0, Ordering::Relaxed);
             let inner = Arc::clone(&self.inner);
             let spawned = std::thread::Builder::new()
                 .name(format!("mnemo-snapshot-{}", self.inner.name))
@@ -934,6 +940,21 @@ impl Namespace {
                 *slot = Some(h);
             }
         }
+    }
+
+    /// Writes the snapshot the last writes made due, on this thread, and
+    /// returns its seq (`None` when none was due). On targets without
+    /// threads (the browser) writes only mark a snapshot due, and the
+    /// embedder calls this when idle; elsewhere snapshots are written in
+    /// the background and this finds none due.
+    pub fn snapshot_if_due(&self) -> Result<Option<u64>> {
+        if !self.inner.snapshot_due.swap(false, Ordering::AcqRel)
+            || self.inner.closed.load(Ordering::Acquire)
+        {
+            return Ok(None);
+        }
+        self.inner.events_since_snapshot.store(0, Ordering::Relaxed);
+        self.inner.write_snapshot()
     }
 
     fn wait_for_snapshot(&self) {

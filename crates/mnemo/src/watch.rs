@@ -400,6 +400,22 @@ impl Watch {
         self.shared.queue.lock().events.len()
     }
 
+    /// Whether [`Self::try_recv`] has something to give now: an event, a
+    /// lag, the fresh result after one, or the end (the namespace closed).
+    pub fn is_ready(&self) -> bool {
+        if self.resync {
+            return true;
+        }
+        let queue = self.shared.queue.lock();
+        queue.lagged || !queue.events.is_empty() || queue.closed
+    }
+
+    /// Whether the namespace closed: once the buffered events are taken,
+    /// none will follow.
+    pub fn is_closed(&self) -> bool {
+        self.shared.queue.lock().closed
+    }
+
     /// The fresh result after a lag.
     fn resync(&mut self) -> Option<WatchEvent> {
         self.resync = false;

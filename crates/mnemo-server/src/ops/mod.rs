@@ -57,7 +57,7 @@ mod proofs;
 mod recall;
 mod watch;
 
-pub use crate::config::Limits;
+pub use crate::limits::Limits;
 pub use dispatch::{OPERATIONS, call};
 pub use facts::{
     assert_fact, challenge_fact, declare_predicate, fact_history, get_conflict, get_fact,

@@ -1,0 +1,248 @@
+// Typings of the `mnemo` package. Results keep the JSON shapes of mnemo's
+// HTTP API (snake_case fields), so one document describes both.
+
+/** Where a database keeps its data. */
+export type Storage = "opfs" | "indexeddb" | "memory" | "file";
+
+export interface OpenOptions {
+  /** The database's name: 1 to 64 of a-z, A-Z, 0-9, '-', '_', '.'. Default "default". */
+  name?: string;
+  /**
+   * Browser: "opfs" (default; IndexedDB where OPFS is missing), "indexeddb"
+   * or "memory". Node: "memory" (default) or "file" with `path`.
+   */
+  storage?: Storage;
+  /** Node, storage "file": the directory (created if needed). */
+  path?: string;
+}
+
+export interface NamespaceOptions {
+  /** "hash" (built in, the default) or "vectors" (you supply every vector). */
+  embedder?: "hash" | "vectors";
+  /** The vectors' dimension, with embedder "vectors". */
+  dimension?: number;
+}
+
+/** Metadata values: strings, numbers and booleans. */
+export type MetaValue = string | number | boolean;
+
+/** A validity interval (RFC 3339 times). */
+export interface Validity {
+  from?: string;
+  until?: string;
+}
+
+export interface MemoryInput {
+  content: string;
+  /** Keyed memories are stored once per key (a second remember returns the first id). */
+  key?: string;
+  kind?: string;
+  tags?: string[];
+  source?: string;
+  metadata?: Record<string, MetaValue>;
+  /** When it happened (RFC 3339); default now. */
+  at?: string;
+  valid?: Validity;
+  importance?: number;
+  confidence?: number;
+  /** The memory's own embedding (embedder "vectors", or instead of the hash embedding). */
+  vector?: Float32Array | number[];
+}
+
+export interface Memory {
+  id: number;
+  content: string;
+  kind: string;
+  tags: string[];
+  source?: string;
+  key?: string;
+  metadata: Record<string, MetaValue>;
+  at: string;
+  recorded: string;
+  importance: number;
+  confidence: number;
+  version: number;
+  [field: string]: unknown;
+}
+
+export interface Signal {
+  rank: number;
+  score: number;
+}
+
+export interface Hit {
+  memory: Memory;
+  score: number;
+  signals: {
+    vector?: Signal;
+    keyword?: Signal;
+    activation?: Signal;
+    recency?: Signal;
+    importance?: Signal;
+    time?: Signal;
+    tags?: Signal;
+  };
+  /** With `explain`: how the hit was reached. */
+  explanation?: unknown;
+  [field: string]: unknown;
+}
+
+export interface RecallResult {
+  hits: Hit[];
+  /** False when the budget ran out (the best hits so far). */
+  complete: boolean;
+  /** With `graph`: the activation graph (nodes and edges). */
+  graph?: unknown;
+  [field: string]: unknown;
+}
+
+export interface Filter {
+  ids?: number[];
+  tags?: string[];
+  any_tags?: string[];
+  without_tags?: string[];
+  source?: string;
+  kind?: string;
+  at_from?: string;
+  at_until?: string;
+  recorded_from?: string;
+  recorded_until?: string;
+  metadata?: Record<string, MetaValue>;
+  contains?: string;
+}
+
+export interface RecallOptions {
+  /** Hits wanted (default 10). */
+  k?: number;
+  filter?: Filter;
+  weights?: Partial<Record<"vector" | "keyword" | "activation" | "recency" | "importance" | "time" | "tags", number>>;
+  spreading?: boolean;
+  explain?: boolean;
+  graph?: boolean;
+  budgetMs?: number;
+  /** The query's own embedding. */
+  vector?: Float32Array | number[];
+}
+
+export interface QueryOptions {
+  filter?: Filter;
+  order_by?: "id" | "at" | "recorded" | "importance";
+  descending?: boolean;
+  offset?: number;
+  limit?: number;
+}
+
+export interface MemoryList {
+  memories: Memory[];
+  total: number;
+  [field: string]: unknown;
+}
+
+export interface WatchEvent {
+  event: "current" | "added" | "changed" | "removed" | "lagged";
+  data: any;
+}
+
+/** Base class of every error the package throws. */
+export class MnemoError extends Error {
+  /** The API's stable code: invalid_request, not_found, conflict, closed, locked, storage, ... */
+  readonly code: string;
+  /** The HTTP status a mnemo server answers for the same failure. */
+  readonly status: number;
+  constructor(message: string, code?: string, status?: number);
+}
+/** Bad input: a wrong type, a value out of range (the message names the field). */
+export class InvalidInputError extends MnemoError {}
+/** No such memory, fact, conflict or pattern. */
+export class NotFoundError extends MnemoError {}
+/** The call conflicts with what is stored. */
+export class ConflictError extends MnemoError {}
+/** The database, a namespace or a watch was closed. */
+export class ClosedError extends MnemoError {}
+/** Another tab, worker or process has the database open. */
+export class LockedError extends MnemoError {}
+/** The storage failed (quota, I/O, a corrupt file). */
+export class StorageError extends MnemoError {}
+/** A bound was reached (too many watches). */
+export class UnavailableError extends MnemoError {}
+
+/** Memories in one rememberMany. */
+export const MAX_BATCH: number;
+
+export class Mnemo {
+  private constructor();
+  /** Opens (creating) a database. */
+  static open(options?: OpenOptions): Promise<Mnemo>;
+  /** Where the data is kept. */
+  readonly storage: Storage;
+  readonly name: string;
+  readonly location: string;
+  readonly closed: boolean;
+  /** Opens (or creates) a namespace. */
+  namespace(name: string, options?: NamespaceOptions): Promise<Namespace>;
+  /** Names of the namespaces stored. */
+  namespaces(): Promise<string[]>;
+  /** Checks a proof with nothing but the proof, and against a trusted root (hex). */
+  verify(proof: Proof, trustedRoot?: string): Promise<boolean>;
+  /** Closes: snapshots written, files synced, the lock released. */
+  close(): Promise<void>;
+}
+
+export interface Proof {
+  id: number;
+  seq: number;
+  root: string;
+  [field: string]: unknown;
+}
+
+export interface Stats {
+  memories: number;
+  links: number;
+  facts: number;
+  events: number;
+  vectors: number;
+  [field: string]: unknown;
+}
+
+export class Namespace {
+  private constructor();
+  readonly name: string;
+  readonly embedder: string;
+  readonly dimension: number;
+  /** Remembers one memory; answers its id. */
+  remember(memory: string | MemoryInput): Promise<number>;
+  /** Remembers a batch atomically; vectors per memory or as one flat array of rows. */
+  rememberMany(memories: (string | MemoryInput)[], options?: { vectors?: Float32Array | number[]; dimension?: number }): Promise<number[]>;
+  /** The memories that matter for a query, with their signals. */
+  recall(query: string, options?: RecallOptions): Promise<RecallResult>;
+  /** Memories matching a filter, ordered and paged. */
+  query(query?: QueryOptions): Promise<MemoryList>;
+  get(id: number): Promise<Memory>;
+  revise(id: number, revision: string | Partial<Omit<MemoryInput, "tags" | "vector" | "key" | "valid">>): Promise<Memory>;
+  forget(id: number): Promise<unknown>;
+  link(from: number, to: number, options?: { kind?: string; weight?: number }): Promise<unknown>;
+  unlink(from: number, to: number, kind?: string): Promise<unknown>;
+  assertFact(fact: { subject: string; predicate: string; object: string; context?: string; confidence?: number; valid?: Validity; evidence?: number[] }): Promise<any>;
+  facts(params?: Record<string, string | number | boolean>): Promise<any>;
+  fact(id: number): Promise<any>;
+  retractFact(id: number, reason?: string): Promise<any>;
+  conflicts(params?: Record<string, string | number | boolean>): Promise<any>;
+  conflict(id: number): Promise<any>;
+  resolveConflict(id: number, resolution: Record<string, unknown>): Promise<any>;
+  stats(): Promise<Stats>;
+  root(): Promise<{ seq: number; root: string; [field: string]: unknown }>;
+  prove(id: number): Promise<Proof>;
+  verify(proof: Proof, trustedRoot?: string): Promise<boolean>;
+  /** Any operation of the HTTP API by its OpenAPI operationId. */
+  call(op: string, request?: { id?: number; params?: Record<string, unknown>; body?: unknown }): Promise<any>;
+  /** Watches the memories a filter selects; `current` first. */
+  watch(filter?: Record<string, string | number | boolean>): Promise<Watch>;
+}
+
+export class Watch implements AsyncIterableIterator<WatchEvent> {
+  private constructor();
+  [Symbol.asyncIterator](): AsyncIterableIterator<WatchEvent>;
+  next(): Promise<IteratorResult<WatchEvent, undefined>>;
+  return(): Promise<IteratorResult<WatchEvent, undefined>>;
+  close(): Promise<void>;
+}
