@@ -217,9 +217,10 @@ export class Namespace {
   recall(query: string, options?: RecallOptions): Promise<RecallResult>;
   /** Memories matching a filter, ordered and paged. */
   query(query?: QueryOptions): Promise<MemoryList>;
-  get(id: number): Promise<Memory>;
+  /** A memory with its links and the facts it supports. */
+  get(id: number): Promise<{ memory: Memory; links: { outgoing: unknown[]; incoming: unknown[] }; facts: unknown[] }>;
   revise(id: number, revision: string | Partial<Omit<MemoryInput, "tags" | "vector" | "key" | "valid">>): Promise<Memory>;
-  forget(id: number): Promise<unknown>;
+  forget(id: number): Promise<{ id: number; forgotten: boolean }>;
   link(from: number, to: number, options?: { kind?: string; weight?: number }): Promise<unknown>;
   unlink(from: number, to: number, kind?: string): Promise<unknown>;
   assertFact(fact: { subject: string; predicate: string; object: string; context?: string; confidence?: number; valid?: Validity; evidence?: number[] }): Promise<any>;
