@@ -66,24 +66,29 @@ export interface Memory {
 }
 
 export interface Signal {
+  /** 1-based rank of the hit by this signal alone. */
   rank: number;
+  /** The signal's raw score. */
   score: number;
+  /** The score normalised to [0, 1] for fusion. */
+  normalized: number;
 }
 
 export interface Hit {
   memory: Memory;
   score: number;
+  /** The ranked signals that found the hit. */
   signals: {
     vector?: Signal;
     keyword?: Signal;
     activation?: Signal;
-    recency?: Signal;
-    importance?: Signal;
-    time?: Signal;
-    tags?: Signal;
   };
-  /** With `explain`: how the hit was reached. */
-  explanation?: unknown;
+  /**
+   * With `explain` (or `graph`): each signal's contribution to the score
+   * (vector, keyword, activation, recency, importance, time, tags) and the
+   * paths activation took.
+   */
+  explanation?: { contributions?: Record<string, number>; [field: string]: unknown };
   [field: string]: unknown;
 }
 
@@ -231,7 +236,8 @@ export class Namespace {
   conflict(id: number): Promise<any>;
   resolveConflict(id: number, resolution: Record<string, unknown>): Promise<any>;
   stats(): Promise<Stats>;
-  root(): Promise<{ seq: number; root: string; [field: string]: unknown }>;
+  /** The log's Merkle root over its first `length` events (hex). */
+  root(): Promise<{ length: number; root: string }>;
   prove(id: number): Promise<Proof>;
   verify(proof: Proof, trustedRoot?: string): Promise<boolean>;
   /** Any operation of the HTTP API by its OpenAPI operationId. */
