@@ -33,10 +33,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut answers = Vec::new();
     for call in script["calls"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
         let op = call["op"].as_str().unwrap_or("");
-        let text = |v: &Json| if v.is_null() { String::new() } else { v.to_string() };
-        let vectors: Option<Vec<f32>> = call["vectors"]
-            .as_array()
-            .map(|v| v.iter().map(|x| x.as_f64().unwrap_or(f64::NAN) as f32).collect());
+        let text = |v: &Json| {
+            if v.is_null() {
+                String::new()
+            } else {
+                v.to_string()
+            }
+        };
+        let vectors: Option<Vec<f32>> = call["vectors"].as_array().map(|v| {
+            v.iter()
+                .map(|x| x.as_f64().unwrap_or(f64::NAN) as f32)
+                .collect()
+        });
         let answer = core.call(
             namespace,
             op,
