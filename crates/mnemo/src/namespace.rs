@@ -812,7 +812,7 @@ impl Namespace {
                 "its dimension differs from the namespace's embedder",
             ));
         }
-        // Not `Instant`: the browser build has no clock.
+        // The monotonic clock that also runs in the browser (`base::Tick`).
         let mut clock = recall::Stopwatch::start();
         let embedded = match &options.query_vector {
             Some(_) => None,

@@ -36,6 +36,8 @@
 
 use std::time::Duration;
 
+use crate::base::Tick;
+
 /// No node (a missing parent, an empty chain end).
 pub const NO_NODE: u32 = u32::MAX;
 
@@ -176,41 +178,26 @@ pub struct SpreadOutcome {
     pub timed_out: bool,
 }
 
-/// A point in time after which work stops. On `wasm32-unknown-unknown`,
-/// which has no clock, a deadline never passes.
+/// A point in time after which work stops (on the monotonic clock, which
+/// in the browser is `performance.now()`).
 #[derive(Debug, Clone, Copy)]
-pub struct Deadline(
-    #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))] std::time::Instant,
-);
+pub struct Deadline {
+    start: Tick,
+    budget: Duration,
+}
 
 impl Deadline {
     /// `budget` from now.
     pub fn after(budget: Duration) -> Self {
-        #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
-        {
-            let now = std::time::Instant::now();
-            Deadline(
-                now.checked_add(budget)
-                    .unwrap_or(now + Duration::from_secs(86_400 * 365)),
-            )
-        }
-        #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
-        {
-            let _ = budget;
-            Deadline()
+        Deadline {
+            start: Tick::now(),
+            budget,
         }
     }
 
     /// Whether it has passed.
     pub fn passed(&self) -> bool {
-        #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
-        {
-            std::time::Instant::now() >= self.0
-        }
-        #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
-        {
-            false
-        }
+        self.start.elapsed() >= self.budget
     }
 }
 

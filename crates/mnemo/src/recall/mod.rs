@@ -94,6 +94,7 @@ pub use explain::{ActivationGraph, Explanation, GraphEdge, GraphNode, PathStep};
 pub use options::{Fusion, MAX_RECALL_K, RRF_K, RecallOptions, SignalWeights};
 pub(crate) use spread::SpreaderPool;
 
+use crate::base::Tick;
 use crate::error::{Error, Result};
 use crate::exec;
 use crate::model::{Memory, Timestamp};
@@ -191,36 +192,20 @@ pub(crate) fn invalid(namespace: &str, (field, reason): (&'static str, String)) 
     }
 }
 
-/// A stopwatch that reads zero on `wasm32-unknown-unknown` (no clock).
-pub(crate) struct Stopwatch(
-    #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))] std::time::Instant,
-);
+/// A stopwatch on the monotonic clock ([`Tick`]).
+pub(crate) struct Stopwatch(Tick);
 
 impl Stopwatch {
     pub(crate) fn start() -> Self {
-        #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
-        {
-            Stopwatch(std::time::Instant::now())
-        }
-        #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
-        {
-            Stopwatch()
-        }
+        Stopwatch(Tick::now())
     }
 
     /// Time since the start or the last lap; restarts.
     pub(crate) fn lap(&mut self) -> Duration {
-        #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
-        {
-            let now = std::time::Instant::now();
-            let d = now - self.0;
-            self.0 = now;
-            d
-        }
-        #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
-        {
-            Duration::ZERO
-        }
+        let now = Tick::now();
+        let lap = now.since(self.0);
+        self.0 = now;
+        lap
     }
 }
 
