@@ -3,7 +3,9 @@
 //! The page (`explorer/index.html`, `explorer.js`, `explorer.css` and a
 //! favicon, hand-written, no framework and no build step) is compiled into
 //! the binary with `include_str!` and served under `/explorer/` without
-//! authentication: it holds no data. The page itself asks for a token and
+//! authentication: it holds no data. `viz.js`, served beside them, holds the
+//! DOM helpers, signal bars and activation-graph drawing the page shares with
+//! the npm package's demo page (`scripts/build-npm` copies it there). The page itself asks for a token and
 //! sends it as `Authorization: Bearer` to `/v1/...`, where the API checks it.
 //!
 //! Every response carries a strict Content-Security-Policy (only same-origin
@@ -27,6 +29,7 @@ pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src
 
 const INDEX_HTML: &str = include_str!("../explorer/index.html");
 const EXPLORER_JS: &str = include_str!("../explorer/explorer.js");
+const VIZ_JS: &str = include_str!("../explorer/viz.js");
 const EXPLORER_CSS: &str = include_str!("../explorer/explorer.css");
 const FAVICON_SVG: &str = include_str!("../explorer/favicon.svg");
 
@@ -40,6 +43,7 @@ pub(crate) fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/explorer/", get(index))
         .route("/explorer/index.html", get(index))
         .route("/explorer/explorer.js", get(script))
+        .route("/explorer/viz.js", get(viz_script))
         .route("/explorer/explorer.css", get(stylesheet))
         .route("/explorer/favicon.svg", get(favicon))
         .route("/explorer/{*path}", get(unknown))
@@ -57,6 +61,10 @@ async fn index() -> Response {
 
 async fn script() -> Response {
     asset("text/javascript; charset=utf-8", EXPLORER_JS)
+}
+
+async fn viz_script() -> Response {
+    asset("text/javascript; charset=utf-8", VIZ_JS)
 }
 
 async fn stylesheet() -> Response {
@@ -165,6 +173,11 @@ mod tests {
                 "Authorization",
             ),
             (
+                "/explorer/viz.js",
+                "text/javascript; charset=utf-8",
+                "MnemoViz",
+            ),
+            (
                 "/explorer/explorer.css",
                 "text/css; charset=utf-8",
                 ".layout",
@@ -249,9 +262,10 @@ mod tests {
             "setAttribute('style'",
         ] {
             assert!(!EXPLORER_JS.contains(sink), "explorer.js uses {sink}");
+            assert!(!VIZ_JS.contains(sink), "viz.js uses {sink}");
         }
         // No network fetches beyond the same origin.
-        for text in [INDEX_HTML, EXPLORER_JS, EXPLORER_CSS] {
+        for text in [INDEX_HTML, EXPLORER_JS, VIZ_JS, EXPLORER_CSS] {
             assert!(!text.contains("http://") || text.contains("http://www.w3.org/2000/svg"));
             assert!(!text.contains("https://"));
         }

@@ -72,6 +72,29 @@ test("remember, recall, query, revise, forget, links and proofs in memory", asyn
   assert.ok(db.closed);
 });
 
+test("recall runs on the host's clock: stage timings, and a spent budget answers incomplete", async () => {
+  const db = await Mnemo.open({ storage: "memory" });
+  const ns = await db.namespace("clock");
+  const words = ["tea", "launch", "paris", "sister", "friday", "garden", "piano", "train"];
+  for (let batch = 0; batch < 3; batch++) {
+    const texts = Array.from({ length: 1000 }, (_, i) => {
+      const n = batch * 1000 + i;
+      return `note ${n} about ${words[n % words.length]} and ${words[(n * 7) % words.length]}`;
+    });
+    await ns.rememberMany(texts);
+  }
+  const full = await ns.recall("a note about tea and the piano", { k: 10 });
+  assert.equal(full.hits.length, 10);
+  assert.ok(full.complete);
+  const t = full.timings_us;
+  // Three thousand memories take the engine more than the clock's grain:
+  // a clock that never moves (as before performance.now()) reads zero.
+  assert.ok(t.embed + t.candidates + t.spread + t.fuse > 0, JSON.stringify(t));
+  const spent = await ns.recall("a note about tea and the piano", { k: 10, budgetMs: 0 });
+  assert.equal(spent.complete, false);
+  await db.close();
+});
+
 test("facts and conflicts", async () => {
   const db = await Mnemo.open();
   const ns = await db.namespace("facts");
