@@ -22,6 +22,7 @@
 //! A new suite is a module with a `run(&SuiteOptions) -> Result<Vec<BenchResult>>`
 //! function and a variant of [`Suite`].
 
+mod browser_suite;
 mod coherence_suite;
 mod embed_suite;
 mod engine_suite;
@@ -147,6 +148,12 @@ enum Suite {
     /// lancedb, LoCoMo hit@5 and latency against mem0 (offline), in a
     /// venv under target/bench-python.
     Python(SuiteOptions),
+    /// mnemo's npm package (WebAssembly) in headless Chromium: package
+    /// size, insert throughput and QPS at recall@10 0.95 on 10k real
+    /// embeddings beside edgevec and hnswlib-wasm in the same page, the
+    /// same calls against the engine natively, and the open of a 100k
+    /// database from OPFS.
+    Browser(SuiteOptions),
 }
 
 impl Suite {
@@ -161,6 +168,7 @@ impl Suite {
             Suite::Patterns(_) => "patterns",
             Suite::Server(_) => "server",
             Suite::Python(_) => "python",
+            Suite::Browser(_) => "browser",
         }
     }
 
@@ -174,7 +182,8 @@ impl Suite {
             | Suite::Coherence(opts)
             | Suite::Patterns(opts)
             | Suite::Server(opts)
-            | Suite::Python(opts) => opts,
+            | Suite::Python(opts)
+            | Suite::Browser(opts) => opts,
         }
     }
 }
@@ -261,6 +270,7 @@ fn main() -> Result<()> {
         Suite::Patterns(opts) => patterns_suite::run(opts)?,
         Suite::Server(opts) => server_suite::run(opts)?,
         Suite::Python(opts) => python_suite::run(opts)?,
+        Suite::Browser(opts) => browser_suite::run(opts)?,
     };
     // Checked again: the tree may have changed while the suite ran.
     let tree = harness::Tree::over_run(&before, &harness::Tree::read(&root));
