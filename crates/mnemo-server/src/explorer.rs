@@ -3,10 +3,13 @@
 //! The page (`explorer/index.html`, `explorer.js`, `explorer.css` and a
 //! favicon, hand-written, no framework and no build step) is compiled into
 //! the binary with `include_str!` and served under `/explorer/` without
-//! authentication: it holds no data. `viz.js`, served beside them, holds the
-//! DOM helpers, signal bars and activation-graph drawing the page shares with
-//! the npm package's demo page (`scripts/build-npm` copies it there). The page itself asks for a token and
-//! sends it as `Authorization: Bearer` to `/v1/...`, where the API checks it.
+//! authentication: it holds no data. `viz.js` and `viz.css`, served beside
+//! them, hold what the page shares with the npm package's demo page
+//! (`scripts/build-npm` copies both there): the DOM helpers, signal bars and
+//! activation-graph drawing, and the styles both pages use (the page loads
+//! `viz.css` before `explorer.css`, which overrides it). The page itself asks
+//! for a token and sends it as `Authorization: Bearer` to `/v1/...`, where
+//! the API checks it.
 //!
 //! Every response carries a strict Content-Security-Policy (only same-origin
 //! scripts, styles, images and fetches; no inline script or style; no
@@ -30,6 +33,7 @@ pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src
 const INDEX_HTML: &str = include_str!("../explorer/index.html");
 const EXPLORER_JS: &str = include_str!("../explorer/explorer.js");
 const VIZ_JS: &str = include_str!("../explorer/viz.js");
+const VIZ_CSS: &str = include_str!("../explorer/viz.css");
 const EXPLORER_CSS: &str = include_str!("../explorer/explorer.css");
 const FAVICON_SVG: &str = include_str!("../explorer/favicon.svg");
 
@@ -44,6 +48,7 @@ pub(crate) fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/explorer/index.html", get(index))
         .route("/explorer/explorer.js", get(script))
         .route("/explorer/viz.js", get(viz_script))
+        .route("/explorer/viz.css", get(viz_stylesheet))
         .route("/explorer/explorer.css", get(stylesheet))
         .route("/explorer/favicon.svg", get(favicon))
         .route("/explorer/{*path}", get(unknown))
@@ -65,6 +70,10 @@ async fn script() -> Response {
 
 async fn viz_script() -> Response {
     asset("text/javascript; charset=utf-8", VIZ_JS)
+}
+
+async fn viz_stylesheet() -> Response {
+    asset("text/css; charset=utf-8", VIZ_CSS)
 }
 
 async fn stylesheet() -> Response {
@@ -177,6 +186,7 @@ mod tests {
                 "text/javascript; charset=utf-8",
                 "MnemoViz",
             ),
+            ("/explorer/viz.css", "text/css; charset=utf-8", ".edge"),
             (
                 "/explorer/explorer.css",
                 "text/css; charset=utf-8",
@@ -265,7 +275,7 @@ mod tests {
             assert!(!VIZ_JS.contains(sink), "viz.js uses {sink}");
         }
         // No network fetches beyond the same origin.
-        for text in [INDEX_HTML, EXPLORER_JS, VIZ_JS, EXPLORER_CSS] {
+        for text in [INDEX_HTML, EXPLORER_JS, VIZ_JS, VIZ_CSS, EXPLORER_CSS] {
             assert!(!text.contains("http://") || text.contains("http://www.w3.org/2000/svg"));
             assert!(!text.contains("https://"));
         }

@@ -458,6 +458,7 @@ async fn explorer_static_routes_over_http() {
             ("/explorer/", "text/html; charset=utf-8"),
             ("/explorer/explorer.js", "text/javascript; charset=utf-8"),
             ("/explorer/viz.js", "text/javascript; charset=utf-8"),
+            ("/explorer/viz.css", "text/css; charset=utf-8"),
             ("/explorer/explorer.css", "text/css; charset=utf-8"),
             ("/explorer/favicon.svg", "image/svg+xml"),
         ] {
