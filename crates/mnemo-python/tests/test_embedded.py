@@ -9,6 +9,7 @@ import _thread
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -236,13 +237,42 @@ def test_ctrl_c_during_a_long_import_leaves_the_namespace_consistent(tmp_path: P
     db = mnemo.Mnemo(tmp_path, sync="never")
     ns = db.namespace("import")
     acknowledged = 0
-    timer = threading.Timer(0.3, _thread.interrupt_main)
-    timer.start()
-    with pytest.raises(KeyboardInterrupt):
+    # Ctrl-C is sent every 0.3 s until the import stops (on a loaded machine
+    # one interrupt was once seen not to land); each raises
+    # KeyboardInterrupt while the import runs, and those still in flight
+    # when it has stopped are absorbed.
+    importing = True
+
+    def on_sigint(signum: int, frame: object) -> None:
+        if importing:
+            raise KeyboardInterrupt
+
+    done = threading.Event()
+
+    def press_ctrl_c() -> None:
+        while not done.wait(0.3):
+            _thread.interrupt_main()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    sender = threading.Thread(target=press_ctrl_c, daemon=True)
+    sender.start()
+    interrupted = False
+    try:
         for round_ in range(100_000):
             ids = ns.remember_many([f"row {round_}-{j}" for j in range(batch)])
             acknowledged += len(ids)
-    timer.cancel()
+    except KeyboardInterrupt:
+        importing = False
+        interrupted = True
+    finally:
+        importing = False
+        done.set()
+        sender.join()
+        # Let an interrupt still pending reach the lenient handler.
+        for _ in range(10_000):
+            pass
+        signal.signal(signal.SIGINT, previous)
+    assert interrupted, "the import ran to its end: no Ctrl-C landed"
     stored = ns.stats().memories
     # Each batch is one atomic append: the interrupt lands between batches
     # (or just after one returned, before its ids reached us).
