@@ -113,14 +113,18 @@ async function mnemoBuild(data, cfg, run) {
   return { db, ns, idToRow, batchMs, totalMs, storage: db.storage };
 }
 
-/** One pass over the queries, one recall at a time. */
-async function mnemoPass(sys, queries, k, collect) {
+/**
+ * One pass over the queries, one recall at a time: with `ef`, `k`
+ * candidates and that search width; without, the engine's defaults.
+ */
+async function mnemoPass(sys, queries, k, collect, ef) {
   const latencyUs = [];
   const found = [];
+  const tuning = ef === undefined ? {} : { candidates: k, searchWidth: ef };
   const t0 = now();
   for (const vector of queries) {
     const t = now();
-    const answer = await sys.ns.recall("", { k, vector, weights: VECTOR_ONLY, spreading: false });
+    const answer = await sys.ns.recall("", { k, vector, weights: VECTOR_ONLY, spreading: false, ...tuning });
     latencyUs.push((now() - t) * 1000);
     if (collect) found.push(answer.hits.map((h) => sys.idToRow.get(h.memory.id)));
   }
@@ -277,8 +281,9 @@ function efSearch(ladder, target, recallOf) {
 /**
  * The 10k-vector phase: inserts (each system `cfg.runs` times, interleaved),
  * each peer's ef tuned to the smallest of `cfg.ef_ladder` reaching
- * `cfg.target_recall` (and, for context, the smallest reaching the recall
- * mnemo reaches as it is), then `cfg.passes` timed passes over the queries
+ * `cfg.target_recall` (mnemo's search width likewise, with `k` candidates;
+ * for context, each peer's smallest ef reaching the recall mnemo reaches
+ * there), then `cfg.passes` timed passes over the queries
  * for every system, interleaved.
  */
 async function vectors(cfg) {
@@ -290,7 +295,7 @@ async function vectors(cfg) {
     cross_origin_isolated: globalThis.crossOriginIsolated === true,
     user_agent: navigator.userAgent,
     hardware_concurrency: navigator.hardwareConcurrency,
-    mnemo: { inserts: [] },
+    mnemo: { inserts: [], probes: [] },
     edgevec: { inserts: [], probes: [] },
     hnswlib: { inserts: [], probes: [] },
   };
@@ -345,18 +350,27 @@ async function vectors(cfg) {
   }
   const hnswEf = await efSearch(ladder, cfg.target_recall, hnswRecall).ef();
 
-  // mnemo's recall as it is (an untimed pass, which also warms it up), and
-  // the peers' ef reaching it, for context.
-  const first = await mnemoPass(mnemo, data.queries, k, true);
-  const mnemoRecall = recallAt(first.found, data.truth, k);
-  log(`mnemo: recall@${k} ${mnemoRecall.toFixed(4)}`);
+  // mnemo's search width by the peers' rule (k candidates, the smallest
+  // width of the ladder reaching the target), its recall there, and the
+  // peers' ef reaching that recall, for context.
+  const mnemoRecallAt = async (ef) => {
+    const known = out.mnemo.probes.find((p) => p.ef === ef);
+    if (known) return known.recall;
+    const recall = recallAt((await mnemoPass(mnemo, data.queries, k, true, ef)).found, data.truth, k);
+    out.mnemo.probes.push({ ef, recall });
+    log(`mnemo: search width ${ef}: recall@${k} ${recall.toFixed(4)}`);
+    return recall;
+  };
+  const mnemoEf = await efSearch(ladder, cfg.target_recall, mnemoRecallAt).ef();
+  const mnemoRecall = await mnemoRecallAt(mnemoEf);
   const edgeMatch = await efSearch(ladder, mnemoRecall, edgeRecall).ef();
   const hnswMatch = await efSearch(ladder, mnemoRecall, hnswRecall).ef();
 
   // Timed passes, interleaved so that drift of the machine hits all alike.
   const setEf = (ef) => hnsw.index.setEfSearch(ef);
   const timed = {
-    mnemo: { run: (qs, c) => mnemoPass(mnemo, qs, k, c), passes: [] },
+    mnemo: { run: (qs, c) => mnemoPass(mnemo, qs, k, c, mnemoEf), passes: [] },
+    mnemo_default: { run: (qs, c) => mnemoPass(mnemo, qs, k, c), passes: [] },
     edgevec: { run: (qs, c) => edgevecPass(edgeBuilt.get(edgeEf), qs, k, c), passes: [] },
     hnswlib: { run: (qs, c) => { setEf(hnswEf); return hnswlibPass(hnsw, qs, k, c); }, passes: [] },
     edgevec_match: { run: (qs, c) => edgevecPass(edgeBuilt.get(edgeMatch), qs, k, c), passes: [] },
@@ -375,7 +389,8 @@ async function vectors(cfg) {
     found: t.passes[0].found,
     ef,
   });
-  out.mnemo.queries = summary(timed.mnemo, null);
+  out.mnemo.queries = summary(timed.mnemo, mnemoEf);
+  out.mnemo.default_queries = summary(timed.mnemo_default, null);
   out.edgevec.queries = summary(timed.edgevec, edgeEf);
   out.hnswlib.queries = summary(timed.hnswlib, hnswEf);
   out.edgevec.at_mnemo_recall = summary(timed.edgevec_match, edgeMatch);

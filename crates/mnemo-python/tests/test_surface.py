@@ -190,7 +190,14 @@ def test_recall_with_filter_explain_and_graph(ns: mnemo.Namespace) -> None:
     assert hit.explanation.path and hit.explanation.path[-1].id == hit.memory.id
     assert explained.graph is not None
     assert any(n.id == hit.memory.id and n.hit for n in explained.graph.nodes)
-    weighted = ns.recall("alice", k=1, weights={"vector": 0.0, "keyword": 1.0}, budget_ms=1000)
+    weighted = ns.recall(
+        "alice",
+        k=1,
+        weights={"vector": 0.0, "keyword": 1.0},
+        budget_ms=1000,
+        candidates=5,
+        search_width=32,
+    )
     assert weighted[0].memory.tags == ["alice"]
     assert json.dumps(explained.to_dict())
 

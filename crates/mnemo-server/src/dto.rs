@@ -729,6 +729,17 @@ pub struct RecallIn {
     /// deadline (`limits.request_timeout_ms`) caps it, given or not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget_ms: Option<u64>,
+    /// Candidates each signal (vector, keyword) ranks before they are
+    /// fused: default `max(4k, 50)`, never below `k`, at most 10,000.
+    /// Fewer is faster when one signal decides the order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub candidates: Option<usize>,
+    /// How many candidates the vector search keeps while it walks the HNSW
+    /// graph (its `ef`): wider finds more of the true nearest neighbours
+    /// and costs more. Default the index's own (64); never below
+    /// `candidates`; at most 10,000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search_width: Option<usize>,
     /// The query's embedding, when the caller has it: used instead of
     /// embedding `query` (which still feeds the keyword signal). It must
     /// have the namespace's dimension (400 naming `vector` otherwise).

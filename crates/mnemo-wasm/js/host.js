@@ -14,6 +14,13 @@ import { failureOf } from "./errors.js";
 /** Watches waiting at once for their next events (per engine). */
 const MAX_PARKED = 64;
 
+/** Operations that only read: no snapshot can fall due after them. */
+const READS = new Set([
+  "listMemories", "queryMemories", "getMemory", "recall", "listFacts", "factHistory", "getFact",
+  "listPredicates", "listConflicts", "getConflict", "suggest", "listPatterns", "getPattern",
+  "stats", "root", "proof",
+]);
+
 export class Host {
   /**
    * @param {any} wasm the wasm-bindgen module (Engine, verifyProof)
@@ -110,7 +117,9 @@ export class Host {
           return engine.call(ns, op, id ?? undefined, params ?? "", body ?? "",
             vectors ?? undefined, dimension ?? undefined);
         } finally {
-          this.maintenanceDue = true;
+          // Reads skip the idle maintenance task: it would cost each
+          // recall another turn of the Worker's event loop.
+          if (!READS.has(op)) this.maintenanceDue = true;
           await this.flush();
         }
       }

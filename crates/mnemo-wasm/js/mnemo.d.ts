@@ -125,6 +125,10 @@ export interface RecallOptions {
   explain?: boolean;
   graph?: boolean;
   budgetMs?: number;
+  /** Candidates each signal ranks before fusion (default max(4k, 50), never below k). */
+  candidates?: number;
+  /** The vector search's width, HNSW's `ef` (default 64, never below `candidates`): wider finds more true neighbours, slower. */
+  searchWidth?: number;
   /** The query's own embedding. */
   vector?: Float32Array | number[];
 }

@@ -116,7 +116,12 @@ function checkObject(field, value) {
 
 /** A Float32Array copy of `vector` (a Float32Array or an array of numbers). */
 function floats(field, vector) {
-  if (vector instanceof Float32Array) return vector;
+  if (vector instanceof Float32Array) {
+    // A view into a larger buffer is copied out: posting the view to the
+    // Worker would clone its whole buffer.
+    const whole = vector.byteOffset === 0 && vector.byteLength === vector.buffer.byteLength;
+    return whole ? vector : vector.slice();
+  }
   if (Array.isArray(vector) || ArrayBuffer.isView(vector)) {
     const out = new Float32Array(vector.length);
     for (let i = 0; i < vector.length; i++) {
@@ -334,15 +339,18 @@ export class Namespace {
    * The memories that matter for `query`: hits ranked by their signals
    * (vector, keyword, activation, recency, importance, time, tags).
    * Options: `k`, `filter`, `weights`, `spreading`, `explain`, `graph`,
-   * `budgetMs`, and `vector` (the query's own embedding).
+   * `budgetMs`, `candidates` (per signal, before fusion), `searchWidth`
+   * (the vector search's HNSW `ef`), and `vector` (the query's own
+   * embedding).
    * @param {string} query
    * @param {object} [options]
    */
   async recall(query, options = {}) {
     if (typeof query !== "string") throw invalid("query", `must be a string, not ${typeof query}`);
-    const { vector, budgetMs, ...rest } = checkObject("options", options);
+    const { vector, budgetMs, searchWidth, ...rest } = checkObject("options", options);
     const body = { query, ...rest };
     if (budgetMs !== undefined) body.budget_ms = budgetMs;
+    if (searchWidth !== undefined) body.search_width = searchWidth;
     let vectors;
     let dimension;
     if (vector !== undefined) {

@@ -184,15 +184,50 @@ pub fn format(t: Timestamp) -> String {
     let days = secs.div_euclid(SECS_PER_DAY);
     let tod = secs.rem_euclid(SECS_PER_DAY);
     let (y, m, d) = civil_from_days(days);
-    let (hh, mm, ss) = (tod / 3600, tod % 3600 / 60, tod % 60);
-    let mut out = format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}");
-    if nanos != 0 {
-        let frac = format!("{nanos:09}");
-        out.push('.');
-        out.push_str(frac.trim_end_matches('0'));
+    // Written digit by digit: this runs for every memory of every answer,
+    // and the formatting machinery costs several times as much.
+    let mut out = String::with_capacity(30);
+    for (value, width, after) in [
+        (y, 4, '-'),
+        (i64::from(m), 2, '-'),
+        (i64::from(d), 2, 'T'),
+        (tod / 3600, 2, ':'),
+        (tod % 3600 / 60, 2, ':'),
+        (tod % 60, 2, '.'),
+    ] {
+        push_padded(&mut out, value, width);
+        out.push(after);
+    }
+    if nanos == 0 {
+        out.pop();
+    } else {
+        let mut frac = nanos;
+        let mut width = 9;
+        while frac % 10 == 0 {
+            frac /= 10;
+            width -= 1;
+        }
+        push_padded(&mut out, frac, width);
     }
     out.push('Z');
     out
+}
+
+/// `value` in decimal, zero-padded to at least `width` digits (a minus
+/// sign first when negative).
+fn push_padded(out: &mut String, value: i64, width: usize) {
+    if value < 0 {
+        out.push('-');
+    }
+    let mut digits = [0u8; 20];
+    let mut rest = value.unsigned_abs();
+    let mut len = 0;
+    while rest > 0 || len < width {
+        digits[len] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        len += 1;
+    }
+    out.extend(digits[..len].iter().rev().map(|&b| char::from(b)));
 }
 
 /// A short human form: `2024-05-01 13:00` (UTC).
@@ -257,5 +292,40 @@ mod tests {
             format_short(Timestamp::from_secs(1_683_554_160)),
             "2023-05-08 13:56"
         );
+    }
+
+    #[test]
+    fn format_writes_what_the_formatting_machinery_would() {
+        let reference = |t: Timestamp| {
+            let secs = t.0.div_euclid(NANOS_PER_SEC);
+            let nanos = t.0.rem_euclid(NANOS_PER_SEC);
+            let (y, m, d) = civil_from_days(secs.div_euclid(SECS_PER_DAY));
+            let tod = secs.rem_euclid(SECS_PER_DAY);
+            let mut out = std::format!(
+                "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
+                tod / 3600,
+                tod % 3600 / 60,
+                tod % 60
+            );
+            if nanos != 0 {
+                out.push('.');
+                out.push_str(std::format!("{nanos:09}").trim_end_matches('0'));
+            }
+            out.push('Z');
+            out
+        };
+        let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+        let mut stamps = vec![Timestamp(i64::MIN), Timestamp(i64::MAX), Timestamp(0)];
+        for _ in 0..20_000 {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            let raw = state as i64;
+            // Whole seconds, whole milliseconds and any nanosecond.
+            stamps.extend([raw - raw % NANOS_PER_SEC, raw - raw % 1_000_000, raw].map(Timestamp));
+        }
+        for t in stamps {
+            assert_eq!(format(t), reference(t), "{}", t.0);
+        }
     }
 }

@@ -216,11 +216,13 @@ impl VectorIndex {
     }
 
     /// The `k` nearest vectors to `query` among ids in `allow` (all when
-    /// `None`), nearest first, as cosine distances.
+    /// `None`), nearest first, as cosine distances. `width` is the graph
+    /// search's `ef` (the index's own when `None`; never below `k`).
     pub fn search(
         &self,
         query: &[f32],
         k: usize,
+        width: Option<usize>,
         allow: Option<&RoaringTreemap>,
     ) -> crate::Result<Vec<Neighbor>, mnemo_vector::Error> {
         let filter = allow.map_or(Filter::All, Filter::Allow);
@@ -236,7 +238,7 @@ impl VectorIndex {
         if let Some(g) = graph.as_ref().filter(|g| !g.is_empty()) {
             let params = SearchParams {
                 k,
-                ef: None,
+                ef: width,
                 filter,
                 vectors: None,
             };
@@ -558,7 +560,7 @@ mod tests {
             // Everything written is searchable at once, indexed or not.
             if id % 97 == 0 {
                 let (probe, v) = live.iter().next_back().expect("one live");
-                let hits = index.search(v, 1, None).expect("search");
+                let hits = index.search(v, 1, None, None).expect("search");
                 assert_eq!(hits[0].id, *probe, "write {id}");
             }
         }
@@ -568,7 +570,7 @@ mod tests {
         assert_eq!(index.len(), live.len());
         let mut found = 0;
         for (id, v) in &live {
-            let hits = index.search(v, 3, None).expect("search");
+            let hits = index.search(v, 3, None, None).expect("search");
             assert!(
                 hits.iter().all(|h| live.contains_key(&h.id)),
                 "a forgotten id came back"
@@ -597,7 +599,7 @@ mod tests {
         assert!(index.pending_len() > 0);
         let allow: RoaringTreemap = (0..500u64).filter(|i| i % 50 == 0).collect();
         let hits = index
-            .search(&random_vector(&mut rng, dim), 20, Some(&allow))
+            .search(&random_vector(&mut rng, dim), 20, None, Some(&allow))
             .expect("search");
         assert_eq!(hits.len(), 10);
         assert!(hits.iter().all(|h| h.id % 50 == 0));

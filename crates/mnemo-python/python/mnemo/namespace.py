@@ -685,6 +685,8 @@ class Namespace:
         spreading: Optional[bool] = None,
         weights: Optional[Mapping[str, float]] = None,
         budget_ms: Optional[int] = None,
+        candidates: Optional[int] = None,
+        search_width: Optional[int] = None,
     ) -> Recall:
         """Recalls the memories that matter for ``query``: vector
         similarity, BM25 keywords and spreading activation over the
@@ -712,6 +714,12 @@ class Namespace:
                 ``tags``); absent ones keep their defaults.
             budget_ms: A time budget: the best answer found by then is
                 returned, with ``complete`` false.
+            candidates: Candidates each signal ranks before fusion
+                (default ``max(4k, 50)``, never below ``k``).
+            search_width: How many candidates the vector search keeps
+                while it walks the HNSW graph (its ``ef``, default 64,
+                never below ``candidates``): wider finds more of the true
+                nearest neighbours and costs more.
         """
         body: Dict[str, Any] = {"query": _str("query", query), "k": _int("k", k)}
         _put(body, "filter", _filter("filter", filter))
@@ -723,6 +731,8 @@ class Namespace:
         if _bool("graph", graph):
             body["graph"] = True
         _put(body, "budget_ms", _opt_int("budget_ms", budget_ms))
+        _put(body, "candidates", _opt_int("candidates", candidates))
+        _put(body, "search_width", _opt_int("search_width", search_width))
         vectors = None if vector is None else _vector("vector", vector)
         return Recall(self._call("recall", body=body, vectors=vectors))
 

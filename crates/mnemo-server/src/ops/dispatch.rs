@@ -571,6 +571,54 @@ mod tests {
     }
 
     #[test]
+    fn recall_takes_its_candidates_and_search_width_in_bounds() {
+        let (_engine, ns) = namespace();
+        remember_texts(&ns, &["the cat sat on the mat", "dogs bark at night"]);
+        let ids = |out: &Json| -> Vec<u64> {
+            out["hits"]
+                .as_array()
+                .expect("hits")
+                .iter()
+                .map(|h| h["memory"]["id"].as_u64().expect("id"))
+                .collect()
+        };
+        let plain = run(
+            &ns,
+            "recall",
+            None,
+            Json::Null,
+            json!({"query": "cat", "k": 2}),
+        );
+        let tuned = run(
+            &ns,
+            "recall",
+            None,
+            Json::Null,
+            json!({"query": "cat", "k": 2, "candidates": 2, "search_width": 8}),
+        );
+        assert_eq!(ids(&plain), ids(&tuned));
+        for (field, value) in [
+            ("candidates", 0),
+            ("candidates", 10_001),
+            ("search_width", 0),
+            ("search_width", 10_001),
+        ] {
+            let e = refused(
+                &ns,
+                "recall",
+                None,
+                Json::Null,
+                json!({"query": "cat", field: value}),
+            );
+            assert_eq!(e.status, StatusCode::BAD_REQUEST);
+            assert!(
+                e.message.starts_with(&format!("{field}: between 1 and")),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
     fn recall_typed_and_by_name_agree_and_a_wrong_vector_is_named() {
         let (_engine, ns) = namespace();
         remember_texts(

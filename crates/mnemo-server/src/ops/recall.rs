@@ -78,6 +78,19 @@ pub fn recall_options(ns: &Namespace, body: &RecallIn) -> Result<RecallOptions, 
     if let Some(ms) = body.budget_ms {
         o.budget = Some(Duration::from_millis(ms));
     }
+    for (field, value, slot) in [
+        ("candidates", body.candidates, &mut o.candidates),
+        ("search_width", body.search_width, &mut o.search_width),
+    ] {
+        if let Some(n) = value {
+            if n == 0 || n > MAX_RECALL_K {
+                return Err(ApiError::bad_request(format!(
+                    "{field}: between 1 and {MAX_RECALL_K}"
+                )));
+            }
+            *slot = n;
+        }
+    }
     if let Some(v) = &body.vector {
         // Checked here rather than left to the engine, so the error names
         // the request's field and both dimensions.

@@ -92,6 +92,12 @@ test("recall runs on the host's clock: stage timings, and a spent budget answers
   assert.ok(t.embed + t.candidates + t.spread + t.fuse > 0, JSON.stringify(t));
   const spent = await ns.recall("a note about tea and the piano", { k: 10, budgetMs: 0 });
   assert.equal(spent.complete, false);
+  const narrow = await ns.recall("a note about tea and the piano", { k: 10, candidates: 10, searchWidth: 16 });
+  assert.equal(narrow.hits.length, 10);
+  await assert.rejects(
+    ns.recall("tea", { searchWidth: 0 }),
+    (e) => e instanceof InvalidInputError && e.message.startsWith("search_width: between 1 and"),
+  );
   await db.close();
 });
 

@@ -49,13 +49,14 @@ pub(super) fn vector(
     source: &Source<'_>,
     vector: &[f32],
     depth: usize,
+    width: Option<usize>,
     allow: Option<&RoaringTreemap>,
     out: &mut Candidates,
 ) -> Result<()> {
     let hits = source
         .state
         .vectors
-        .search(vector, depth, allow)
+        .search(vector, depth, width, allow)
         .map_err(|e| invalid(source.namespace, ("recall vector", e.to_string())))?;
     let (best, last) = match (hits.first(), hits.last()) {
         (Some(b), Some(l)) => (1.0 - b.distance, 1.0 - l.distance),

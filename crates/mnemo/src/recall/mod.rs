@@ -253,7 +253,8 @@ pub(crate) fn run(
         && let Some(v) = vector
         && !out_of_time()
     {
-        candidates::vector(source, v, depth, allow.as_ref(), &mut found)?;
+        let width = (options.search_width > 0).then_some(options.search_width);
+        candidates::vector(source, v, depth, width, allow.as_ref(), &mut found)?;
     }
     out.timings.candidates = clock.lap();
 

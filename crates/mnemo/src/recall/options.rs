@@ -63,6 +63,11 @@ pub struct RecallOptions {
     pub query_vector: Option<Vec<f32>>,
     /// Candidates ranked per signal. Default `max(4k, 50)` (0 = default).
     pub candidates: usize,
+    /// How many candidates the vector search keeps while it walks the HNSW
+    /// graph (its `ef`): wider finds more of the true nearest neighbours
+    /// and costs more. 0 (the default) is the index's own width (64); it is
+    /// never below the candidate depth. At most [`MAX_RECALL_K`].
+    pub search_width: usize,
     /// Candidates that seed activation. Default 10.
     pub seeds: usize,
     /// Fusion weights.
@@ -112,6 +117,7 @@ impl Default for RecallOptions {
             filter: Query::new(),
             query_vector: None,
             candidates: 0,
+            search_width: 0,
             seeds: 10,
             weights: SignalWeights::default(),
             spreading: true,
@@ -174,6 +180,9 @@ impl RecallOptions {
         }
         if self.candidates > MAX_RECALL_K {
             return bad("candidates", &format!("at most {MAX_RECALL_K}"));
+        }
+        if self.search_width > MAX_RECALL_K {
+            return bad("search_width", &format!("at most {MAX_RECALL_K}"));
         }
         if self.seeds > MAX_RECALL_K {
             return bad("seeds", &format!("at most {MAX_RECALL_K}"));
