@@ -270,12 +270,12 @@ impl Core {
                 let params: Json = if params.is_empty() {
                     json!({})
                 } else {
-                    parse("params", params)?
+                    parse_json("params", params)?
                 };
                 let body: Json = if body.is_empty() {
                     Json::Null
                 } else {
-                    parse("body", body)?
+                    parse_json("body", body)?
                 };
                 let ns = self.namespace(namespace)?;
                 to_text(&ops::call(&ns, op, id, params, body, &self.limits)?)
@@ -434,6 +434,12 @@ fn parse<T: DeserializeOwned>(what: &str, text: &str) -> Outcome<T> {
     Ok(value)
 }
 
+/// `text` as any JSON value: only its syntax can be wrong, and the message
+/// says where (the operation then reads its fields, naming a misfit).
+fn parse_json(what: &str, text: &str) -> Outcome<Json> {
+    serde_json::from_str(text).map_err(|e| Failure::invalid(format!("{what}: {e}")))
+}
+
 fn to_text<T: serde::Serialize>(value: &T) -> String {
     // Serialising the API's own answer types cannot fail (no maps with
     // non-string keys, no non-finite floats reach them).
@@ -501,6 +507,13 @@ mod tests {
             .call("v", "remember", None, "", body, Some((&[1.0], 2)))
             .expect_err("short");
         assert!(e.message.starts_with("vectors:"), "{e}");
+        for (params, body, field) in [("{", "", "params: "), ("", "[1,", "body: ")] {
+            let e = core
+                .call("v", "listMemories", None, params, body, None)
+                .expect_err("not JSON");
+            assert_eq!(e.code, "invalid_request");
+            assert!(e.message.starts_with(field), "{e}");
+        }
         let stats: Json =
             serde_json::from_str(&core.call("v", "stats", None, "", "", None).expect("stats"))
                 .expect("json");
