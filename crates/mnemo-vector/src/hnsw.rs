@@ -38,7 +38,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 use parking_lot::Mutex;
 
 use crate::error::{Error, Result};
-use crate::kernels::{Kernels, kernels, prefetch};
+use crate::kernels::{DotQ16, DotQ16x4, Kernels, kernels, prefetch};
 use crate::metric::Metric;
 use crate::search::{Filter, Neighbor, Scored, SearchContext, TopK, drain_sorted};
 use crate::sq8::{QueryTerms, Sq8};
@@ -69,6 +69,17 @@ enum Probe<'a> {
     F32(&'a [f32]),
     /// Asymmetric: a prepared (scaled) query against the SQ8 codes.
     Sq8(&'a Sq8, &'a [f32], QueryTerms),
+    /// The same with the scaled query quantised to i16 (its unit and the
+    /// integer kernel), where the kernel set has one.
+    Sq8Q16(&'a Sq8, &'a [i16], f32, QueryTerms, Q16Kernels),
+}
+
+/// The integer SQ8 kernels of one row and of four
+/// ([`Kernels::dot_q16`], [`Kernels::dot_q16_4`]).
+#[derive(Clone, Copy)]
+struct Q16Kernels {
+    one: DotQ16,
+    four: DotQ16x4,
 }
 
 /// Scratch rows for distances between two stored slots when only codes are
@@ -499,6 +510,9 @@ impl Hnsw {
             Probe::Sq8(sq8, scaled, terms) => {
                 sq8.distance(self.kernels, self.metric, scaled, terms, slot)
             }
+            Probe::Sq8Q16(sq8, query, unit, terms, q16) => {
+                sq8.distance_q16(q16.one, self.metric, query, unit, terms, slot)
+            }
         }
     }
 
@@ -511,6 +525,9 @@ impl Hnsw {
                 .distance4(self.kernels, q, slots.map(|s| self.vector(s))),
             Probe::Sq8(sq8, scaled, terms) => {
                 sq8.distance4(self.kernels, self.metric, scaled, terms, slots)
+            }
+            Probe::Sq8Q16(sq8, query, unit, terms, q16) => {
+                sq8.distance4_q16(q16.four, self.metric, query, unit, terms, slots)
             }
         }
     }
@@ -801,6 +818,16 @@ impl Hnsw {
                         let slots = [a, b, c, d];
                         (slots, self.distance4(probe, slots), 4)
                     }
+                    // Two or three left: one four-row call (the last row
+                    // repeated) costs less than two or three single ones.
+                    [a, b, c] => {
+                        let slots = [a, b, c, c];
+                        (slots, self.distance4(probe, slots), 3)
+                    }
+                    [a, b] => {
+                        let slots = [a, b, b, b];
+                        (slots, self.distance4(probe, slots), 2)
+                    }
                     [a, ..] => ([a; 4], [self.distance(probe, a); 4], 1),
                     [] => break,
                 };
@@ -834,7 +861,7 @@ impl Hnsw {
     fn prefetch_row(&self, probe: &Probe<'_>, slot: u32) {
         let at = slot as usize * self.dimension;
         match probe {
-            Probe::Sq8(sq8, ..) => prefetch(sq8.codes[at..].as_ptr()),
+            Probe::Sq8(sq8, ..) | Probe::Sq8Q16(sq8, ..) => prefetch(sq8.codes[at..].as_ptr()),
             Probe::F32(_) => prefetch(self.vectors[at..].as_ptr()),
         }
     }
@@ -1166,12 +1193,22 @@ impl Hnsw {
         }
         let ef = params.ef.unwrap_or(self.params.ef_search).max(params.k);
         let mut scaled = std::mem::take(&mut ctx.scaled_query);
-        let probe = match &self.sq8 {
-            Some(sq8) => {
+        let mut q16 = std::mem::take(&mut ctx.q16_query);
+        let integer = match (self.kernels.dot_q16, self.kernels.dot_q16_4) {
+            (Some(one), Some(four)) => Some(Q16Kernels { one, four }),
+            _ => None,
+        };
+        let probe = match (&self.sq8, integer) {
+            (Some(sq8), Some(kernels)) => {
+                let terms = sq8.prepare_query(query, &mut scaled);
+                let unit = Sq8::quantize_query(&scaled, &mut q16);
+                Probe::Sq8Q16(sq8, &q16, unit, terms, kernels)
+            }
+            (Some(sq8), None) => {
                 let terms = sq8.prepare_query(query, &mut scaled);
                 Probe::Sq8(sq8, &scaled, terms)
             }
-            None => Probe::F32(query),
+            (None, _) => Probe::F32(query),
         };
         // Approximate distances are re-ranked, so keep `ef` of them.
         let keep = if self.sq8.is_some() { ef } else { params.k };
@@ -1212,6 +1249,7 @@ impl Hnsw {
             drain_sorted(&mut ctx.results, &mut ctx.sorted);
         }
         ctx.scaled_query = scaled;
+        ctx.q16_query = q16;
         ctx.out
             .extend(ctx.sorted.iter().take(params.k).map(|s| Neighbor {
                 id: self.ids[s.slot as usize],
@@ -1230,17 +1268,32 @@ impl Hnsw {
     /// from `source` (rows it lacks keep their approximate distance).
     fn rerank(&self, ctx: &mut SearchContext, query: &[f32], source: Option<&dyn VectorSource>) {
         ctx.sorted.clear();
-        let keeps_f32 = self.keeps_f32();
+        if self.keeps_f32() {
+            ctx.sorted.extend(ctx.results.drain());
+            // Four rows per kernel call: each query block is loaded once.
+            let mut quads = ctx.sorted.chunks_exact_mut(4);
+            for quad in &mut quads {
+                let slots = [quad[0].slot, quad[1].slot, quad[2].slot, quad[3].slot];
+                let dists =
+                    self.metric
+                        .distance4(self.kernels, query, slots.map(|s| self.vector(s)));
+                for (s, dist) in quad.iter_mut().zip(dists) {
+                    s.dist = dist;
+                }
+            }
+            for s in quads.into_remainder() {
+                s.dist = self
+                    .metric
+                    .distance(self.kernels, query, self.vector(s.slot));
+            }
+            ctx.sorted.sort_unstable();
+            return;
+        }
         for s in ctx.results.drain() {
-            let dist = if keeps_f32 {
-                self.metric
-                    .distance(self.kernels, query, self.vector(s.slot))
-            } else {
-                source
-                    .and_then(|src| src.vector(self.ids[s.slot as usize]))
-                    .filter(|v| v.len() == self.dimension)
-                    .map_or(s.dist, |v| self.external_distance(query, v))
-            };
+            let dist = source
+                .and_then(|src| src.vector(self.ids[s.slot as usize]))
+                .filter(|v| v.len() == self.dimension)
+                .map_or(s.dist, |v| self.external_distance(query, v));
             ctx.sorted.push(Scored { dist, slot: s.slot });
         }
         ctx.sorted.sort_unstable();
@@ -1371,4 +1424,64 @@ fn splitmix64(mut x: u64) -> u64 {
     x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     x ^ (x >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels::{SCALAR, scalar};
+
+    /// The scalar set with the integer SQ8 kernels switched on (as the
+    /// simd128 set has them), so native tests run the `Sq8Q16` probe.
+    static SCALAR_Q16: Kernels = Kernels {
+        name: "scalar+q16",
+        dot_q16: Some(scalar::dot_q16),
+        dot_q16_4: Some(scalar::dot_q16_4),
+        ..SCALAR
+    };
+
+    #[test]
+    fn integer_sq8_traversal_finds_what_the_f32_sq8_traversal_finds() {
+        let (dimension, count) = (48, 3_000);
+        let mut seed = 7u64;
+        let mut next = || {
+            seed = seed.wrapping_add(1);
+            (splitmix64(seed) >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+        };
+        let vectors: Vec<f32> = (0..count * dimension).map(|_| next()).collect();
+        let queries: Vec<f32> = (0..40 * dimension).map(|_| next()).collect();
+        for metric in [Metric::Cosine, Metric::L2, Metric::Dot] {
+            let mut params = HnswParams::new(12, 60);
+            params.quantization = Quantization::Sq8;
+            params.build_threads = 1;
+            let mut index = Hnsw::new(dimension, metric, params).expect("index");
+            let ids: Vec<u64> = (0..count as u64).collect();
+            index.insert_batch(&ids, &vectors).expect("insert");
+            assert!(index.sq8_active());
+            let (mut same, mut total) = (0usize, 0usize);
+            for query in queries.chunks_exact(dimension) {
+                index.kernels = &SCALAR;
+                let plain = index.search(query, 10).expect("search");
+                index.kernels = &SCALAR_Q16;
+                let integer = index.search(query, 10).expect("search");
+                for hit in &integer {
+                    // Re-ranked: the distance is the exact one.
+                    let row = &vectors[hit.id as usize * dimension..][..dimension];
+                    let mut prepared = Vec::new();
+                    metric
+                        .prepare_into(dimension, query, &mut prepared)
+                        .expect("query");
+                    let mut stored = Vec::new();
+                    metric
+                        .prepare_into(dimension, row, &mut stored)
+                        .expect("row");
+                    let exact = metric.distance(&SCALAR, &prepared, &stored);
+                    assert!((hit.distance - exact).abs() < 1e-4, "{metric}");
+                }
+                same += integer.iter().filter(|h| plain.contains(h)).count();
+                total += plain.len();
+            }
+            assert!(same * 100 >= total * 97, "{metric}: {same} of {total}");
+        }
+    }
 }

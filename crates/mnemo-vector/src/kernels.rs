@@ -1,5 +1,6 @@
 //! Distance kernels: dot product, squared Euclidean distance and the
-//! asymmetric SQ8 dot product (f32 query against u8 codes).
+//! asymmetric SQ8 dot product (f32 query against u8 codes, or, where a set
+//! has the integer kernel, an i16-quantised query against them).
 //!
 //! Every kernel has a scalar reference ([`scalar`]) and, where the machine
 //! has them, SIMD versions: AVX-512F and AVX2+FMA on x86-64 (chosen at run
@@ -32,6 +33,27 @@ pub struct Kernels {
     pub l2_squared4: fn(&[f32], [&[f32]; 4]) -> [f32; 4],
     /// [`Self::dot_u8`] of one vector with four code rows at once.
     pub dot_u8_4: fn(&[f32], [&[u8]; 4]) -> [f32; 4],
+    /// `Σ q[i]·codes[i]` in exact integer arithmetic, for sets where it
+    /// beats [`Self::dot_u8`] (an integer multiply-add the f32 path lacks);
+    /// `None` elsewhere. Callers keep `|q[i]| ≤ Q16_LIMIT / len` (see
+    /// [`q16_limit`]) so no sum overflows.
+    pub dot_q16: Option<DotQ16>,
+    /// [`Self::dot_q16`] of one query with four code rows at once.
+    pub dot_q16_4: Option<DotQ16x4>,
+}
+
+/// An integer SQ8 kernel: an i16 query against one row of u8 codes.
+pub type DotQ16 = fn(&[i16], &[u8]) -> i32;
+
+/// An integer SQ8 kernel against four rows of codes at once.
+pub type DotQ16x4 = fn(&[i16], [&[u8]; 4]) -> [i32; 4];
+
+/// Largest `|q[i]|` an i16-quantised SQ8 query of `len` components may hold
+/// so that `Σ |q[i]|·255` stays within `i32` (in any summation order): at
+/// most 16,383, less past about 500 dimensions.
+pub fn q16_limit(len: usize) -> i16 {
+    let bound = i32::MAX as usize / (255 * len.max(1));
+    bound.min(16_383) as i16
 }
 
 impl std::fmt::Debug for Kernels {
@@ -80,6 +102,8 @@ pub const SCALAR: Kernels = Kernels {
     dot4: scalar::dot4,
     l2_squared4: scalar::l2_squared4,
     dot_u8_4: scalar::dot_u8_4,
+    dot_q16: None,
+    dot_q16_4: None,
 };
 
 /// Plain Rust reference implementations (the compiler may still vectorise
@@ -120,6 +144,19 @@ pub mod scalar {
     pub fn dot_u8_4(a: &[f32], rows: [&[u8]; 4]) -> [f32; 4] {
         rows.map(|r| dot_u8(a, r))
     }
+
+    /// `Σ q[i]·codes[i]` (wrapping: callers bound `q` by
+    /// [`super::q16_limit`], so it never wraps).
+    pub fn dot_q16(q: &[i16], codes: &[u8]) -> i32 {
+        q.iter().zip(codes).fold(0i32, |s, (&x, &c)| {
+            s.wrapping_add(i32::from(x) * i32::from(c))
+        })
+    }
+
+    /// [`dot_q16`] with four code rows.
+    pub fn dot_q16_4(q: &[i16], rows: [&[u8]; 4]) -> [i32; 4] {
+        rows.map(|r| dot_q16(q, r))
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -137,6 +174,8 @@ mod x86 {
         dot4: dot4_avx2,
         l2_squared4: l2_4_avx2,
         dot_u8_4: dot_u8_4_avx2,
+        dot_q16: None,
+        dot_q16_4: None,
     };
 
     /// AVX-512F: two 16-lane accumulators.
@@ -148,6 +187,8 @@ mod x86 {
         dot4: dot4_avx512,
         l2_squared4: l2_4_avx512,
         dot_u8_4: dot_u8_4_avx512,
+        dot_q16: None,
+        dot_q16_4: None,
     };
 
     // The safe wrappers below are only reachable through `AVX2` / `AVX512`,
@@ -615,6 +656,8 @@ mod neon {
         dot4: |a, rows| rows.map(|r| dot(a, r)),
         l2_squared4: |a, rows| rows.map(|r| l2_squared(a, r)),
         dot_u8_4: |a, rows| rows.map(|r| dot_u8(a, r)),
+        dot_q16: None,
+        dot_q16_4: None,
     };
 
     fn dot(a: &[f32], b: &[f32]) -> f32 {
@@ -724,6 +767,8 @@ mod wasm {
         dot4,
         l2_squared4,
         dot_u8_4: |a, rows| rows.map(|r| dot_u8(a, r)),
+        dot_q16: Some(dot_q16),
+        dot_q16_4: Some(dot_q16_4),
     };
 
     #[inline(always)]
@@ -847,6 +892,86 @@ mod wasm {
         reduce4(a, rows, sq_diff, |x, y| (x - y) * (x - y))
     }
 
+    /// Eight codes (widened to i16 lanes as they load) against eight
+    /// query values: `i32x4.dot_i16x8_s`, eight multiply-adds in one
+    /// instruction.
+    ///
+    /// # Safety
+    /// `codes .. codes + 8` must be in bounds.
+    #[inline(always)]
+    unsafe fn q16_step(acc: v128, q: v128, codes: *const u8) -> v128 {
+        // SAFETY: the caller keeps the 8 bytes in bounds.
+        i32x4_add(
+            acc,
+            i32x4_dot_i16x8(unsafe { u16x8_load_extend_u8x8(codes) }, q),
+        )
+    }
+
+    #[inline(always)]
+    fn sum_i32x4(v: v128) -> i32 {
+        i32x4_extract_lane::<0>(v)
+            .wrapping_add(i32x4_extract_lane::<1>(v))
+            .wrapping_add(i32x4_extract_lane::<2>(v))
+            .wrapping_add(i32x4_extract_lane::<3>(v))
+    }
+
+    fn dot_q16(q: &[i16], codes: &[u8]) -> i32 {
+        let n = q.len().min(codes.len());
+        let blocks = n / 16;
+        let (mut lo, mut hi) = (i32x4_splat(0), i32x4_splat(0));
+        let (mut pq, mut pc) = (q.as_ptr(), codes.as_ptr());
+        // SAFETY: as in `dot_q16_4`, for one row.
+        unsafe {
+            for _ in 0..blocks {
+                lo = q16_step(lo, v128_load(pq.cast()), pc);
+                hi = q16_step(hi, v128_load(pq.add(8).cast()), pc.add(8));
+                pq = pq.add(16);
+                pc = pc.add(16);
+            }
+        }
+        let mut total = sum_i32x4(i32x4_add(lo, hi));
+        for k in blocks * 16..n {
+            total = total.wrapping_add(i32::from(q[k]) * i32::from(codes[k]));
+        }
+        total
+    }
+
+    /// Each 16-value query block is loaded once for the four rows; two
+    /// accumulators per row.
+    fn dot_q16_4(q: &[i16], rows: [&[u8]; 4]) -> [i32; 4] {
+        let n = rows.iter().fold(q.len(), |n, r| n.min(r.len()));
+        let blocks = n / 16;
+        let mut lo = [i32x4_splat(0); 4];
+        let mut hi = [i32x4_splat(0); 4];
+        let mut pq = q.as_ptr();
+        let mut pr = rows.map(<[u8]>::as_ptr);
+        // SAFETY: simd128 is enabled at compile time; every pointer advances
+        // by `blocks` blocks of 16 values (32 query bytes, 16 code bytes),
+        // ending at or below the end of the shortest slice; v128_load takes
+        // unaligned addresses.
+        unsafe {
+            for _ in 0..blocks {
+                let q0 = v128_load(pq.cast());
+                let q1 = v128_load(pq.add(8).cast());
+                for r in 0..4 {
+                    lo[r] = q16_step(lo[r], q0, pr[r]);
+                    hi[r] = q16_step(hi[r], q1, pr[r].add(8));
+                    pr[r] = pr[r].add(16);
+                }
+                pq = pq.add(16);
+            }
+        }
+        let done = blocks * 16;
+        let mut out = [0i32; 4];
+        for (r, total) in out.iter_mut().enumerate() {
+            *total = sum_i32x4(i32x4_add(lo[r], hi[r]));
+            for k in done..n {
+                *total = total.wrapping_add(i32::from(q[k]) * i32::from(rows[r][k]));
+            }
+        }
+        out
+    }
+
     fn dot_u8(a: &[f32], codes: &[u8]) -> f32 {
         let n = a.len().min(codes.len());
         let (pa, pc) = (a.as_ptr(), codes.as_ptr());
@@ -940,10 +1065,44 @@ mod tests {
                         assert!(close(got[j], want[j]), "{} {what} {n}", set.name);
                     }
                 }
+                if let (Some(one), Some(four)) = (set.dot_q16, set.dot_q16_4) {
+                    let limit = q16_limit(n);
+                    let q: Vec<i16> = (0..n)
+                        .map(|i| (i as i16 * 97 % (2 * limit + 1)) - limit)
+                        .collect();
+                    let c2: Vec<u8> = c.iter().rev().copied().collect();
+                    assert_eq!(
+                        one(&q, &c),
+                        scalar::dot_q16(&q, &c),
+                        "{} dot_q16 {n}",
+                        set.name
+                    );
+                    assert_eq!(
+                        four(&q, [&c, &c2, &c, &c2]),
+                        scalar::dot_q16_4(&q, [&c, &c2, &c, &c2]),
+                        "{} dot_q16_4 {n}",
+                        set.name
+                    );
+                    let _ = four(&q, [&c[..n / 3], &c, &c, &c]);
+                }
                 // Rows of other lengths are read only up to the shortest.
                 let _ = (set.dot4)(&a, [&b[..n / 2], &a, &b, &[]]);
                 let _ = (set.dot_u8_4)(&a, [&c[..n / 3], &c, &c, &c]);
             }
+        }
+    }
+
+    #[test]
+    fn the_q16_bound_keeps_every_sum_within_i32() {
+        for len in [1usize, 16, 384, 500, 1536, 4096, 65_536] {
+            let limit = i64::from(q16_limit(len));
+            assert!((1..=16_383).contains(&limit));
+            assert!(limit * 255 * len as i64 <= i64::from(i32::MAX), "{len}");
+            let worst = vec![q16_limit(len); len];
+            assert_eq!(
+                i64::from(scalar::dot_q16(&worst, &vec![255u8; len])),
+                limit * 255 * len as i64
+            );
         }
     }
 

@@ -112,6 +112,8 @@ pub struct SearchContext {
     pub(crate) query: Vec<f32>,
     /// The query scaled for SQ8 distances.
     pub(crate) scaled_query: Vec<f32>,
+    /// The scaled query quantised to i16 (integer SQ8 kernels).
+    pub(crate) q16_query: Vec<i16>,
     /// The results handed back by `search_with`.
     pub(crate) out: Vec<Neighbor>,
 }
@@ -172,6 +174,7 @@ impl SearchContext {
                 * size_of::<Scored>()
             + (self.batch.capacity() + self.selected.capacity() + self.kept.capacity()) * 4
             + (self.query.capacity() + self.scaled_query.capacity()) * 4
+            + self.q16_query.capacity() * 2
             + self.out.capacity() * size_of::<Neighbor>()
             + self.buffers.memory_bytes()
     }

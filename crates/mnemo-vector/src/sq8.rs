@@ -9,7 +9,7 @@
 //! Graph traversal reads 4 times fewer bytes per vector; the best candidates
 //! are re-ranked with the f32 vectors.
 
-use crate::kernels::Kernels;
+use crate::kernels::{DotQ16, DotQ16x4, Kernels, q16_limit};
 use crate::metric::Metric;
 
 /// The ranges and the codes of every stored vector.
@@ -133,6 +133,77 @@ impl Sq8 {
         }
     }
 
+    /// Quantises a prepared query (`scaled`, from [`Self::prepare_query`])
+    /// to i16 for the integer kernels: fills `out` with
+    /// `round(scaled[i] / unit)` and returns `unit`, chosen so the largest
+    /// component maps to [`q16_limit`] (0 for an all-zero query). The
+    /// rounding moves a dot product by at most `unit / 2 · Σ codes`, under
+    /// 1/32,000 of the SQ8 step's own error bound.
+    pub fn quantize_query(scaled: &[f32], out: &mut Vec<i16>) -> f32 {
+        out.clear();
+        let peak = scaled.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+        let limit = q16_limit(scaled.len());
+        if !(peak > 0.0 && peak.is_finite()) {
+            out.resize(scaled.len(), 0);
+            return 0.0;
+        }
+        let unit = peak / f32::from(limit);
+        let bound = f32::from(limit);
+        out.extend(
+            scaled
+                .iter()
+                .map(|x| (x / unit).round().clamp(-bound, bound) as i16),
+        );
+        unit
+    }
+
+    /// [`Self::distance`] with the i16 query of [`Self::quantize_query`]
+    /// and the integer kernel `dot`.
+    #[inline(always)]
+    pub fn distance_q16(
+        &self,
+        dot: DotQ16,
+        metric: Metric,
+        query: &[i16],
+        unit: f32,
+        terms: QueryTerms,
+        slot: u32,
+    ) -> f32 {
+        let d = dot(query, self.row(slot, query.len()));
+        self.finish(metric, terms, terms.offset + unit * d as f32, slot)
+    }
+
+    /// [`Self::distance4`] with the i16 query of [`Self::quantize_query`]
+    /// and the integer kernel `dot4`.
+    #[inline(always)]
+    pub fn distance4_q16(
+        &self,
+        dot4: DotQ16x4,
+        metric: Metric,
+        query: &[i16],
+        unit: f32,
+        terms: QueryTerms,
+        slots: [u32; 4],
+    ) -> [f32; 4] {
+        let dimension = query.len();
+        let dots = dot4(query, slots.map(|s| self.row(s, dimension)));
+        let mut out = [0.0; 4];
+        for ((o, d), s) in out.iter_mut().zip(dots).zip(slots) {
+            *o = self.finish(metric, terms, terms.offset + unit * d as f32, s);
+        }
+        out
+    }
+
+    /// The distance from an approximate dot product with `slot`.
+    #[inline(always)]
+    fn finish(&self, metric: Metric, terms: QueryTerms, dot: f32, slot: u32) -> f32 {
+        match metric {
+            Metric::Cosine => 1.0 - dot,
+            Metric::Dot => -dot,
+            Metric::L2 => (terms.norm - 2.0 * dot + self.norms[slot as usize]).max(0.0),
+        }
+    }
+
     /// The approximate distance of a prepared query to `slot`.
     #[inline(always)]
     pub fn distance(
@@ -145,11 +216,7 @@ impl Sq8 {
     ) -> f32 {
         let dimension = scaled.len();
         let dot = terms.offset + (k.dot_u8)(scaled, self.row(slot, dimension));
-        match metric {
-            Metric::Cosine => 1.0 - dot,
-            Metric::Dot => -dot,
-            Metric::L2 => (terms.norm - 2.0 * dot + self.norms[slot as usize]).max(0.0),
-        }
+        self.finish(metric, terms, dot, slot)
     }
 
     /// [`Self::distance`] to four slots at once.
@@ -166,12 +233,7 @@ impl Sq8 {
         let dots = (k.dot_u8_4)(scaled, slots.map(|s| self.row(s, dimension)));
         let mut out = [0.0; 4];
         for ((o, d), s) in out.iter_mut().zip(dots).zip(slots) {
-            let dot = terms.offset + d;
-            *o = match metric {
-                Metric::Cosine => 1.0 - dot,
-                Metric::Dot => -dot,
-                Metric::L2 => (terms.norm - 2.0 * dot + self.norms[s as usize]).max(0.0),
-            };
+            *o = self.finish(metric, terms, terms.offset + d, s);
         }
         out
     }
@@ -196,6 +258,20 @@ mod tests {
     use crate::kernels::kernels;
 
     #[test]
+    fn a_zero_or_non_finite_query_quantises_to_zeros() {
+        let mut q = Vec::new();
+        assert_eq!(Sq8::quantize_query(&[0.0; 5], &mut q), 0.0);
+        assert_eq!(q, vec![0; 5]);
+        assert_eq!(Sq8::quantize_query(&[1.0, f32::INFINITY], &mut q), 0.0);
+        assert_eq!(q, vec![0; 2]);
+        Sq8::quantize_query(&[1.0, f32::NAN], &mut q);
+        assert_eq!(q, vec![16_383, 0]);
+        let unit = Sq8::quantize_query(&[0.75, -1.0, 0.25], &mut q);
+        assert_eq!(q, vec![12287, -16383, 4096]);
+        assert!((unit - 1.0 / 16_383.0).abs() < 1e-9);
+    }
+
+    #[test]
     fn codes_round_trip_within_half_a_step() {
         let rows = [0.0f32, -1.0, 5.0, 1.0, 1.0, 5.0, 0.5, 0.0, 5.0];
         let sq8 = Sq8::train(3, &rows);
@@ -218,6 +294,8 @@ mod tests {
         let query = [0.3f32, -0.2, 0.9, 0.0, 0.1, -0.7, 0.4, 0.25];
         let mut scaled = Vec::new();
         let terms = sq8.prepare_query(&query, &mut scaled);
+        let mut q16 = Vec::new();
+        let unit = Sq8::quantize_query(&scaled, &mut q16);
         let k = kernels();
         for slot in 0..5u32 {
             let decoded: Vec<f32> = (0..8)
@@ -227,6 +305,27 @@ mod tests {
                 let want = metric.distance(k, &query, &decoded);
                 let got = sq8.distance(k, metric, &scaled, terms, slot);
                 assert!((want - got).abs() < 1e-4, "{metric}: {want} vs {got}");
+                let got = sq8.distance4_q16(
+                    crate::kernels::scalar::dot_q16_4,
+                    metric,
+                    &q16,
+                    unit,
+                    terms,
+                    [slot; 4],
+                );
+                assert!(
+                    (want - got[0]).abs() < 1e-3,
+                    "{metric} q16: {want} vs {got:?}"
+                );
+                let one = sq8.distance_q16(
+                    crate::kernels::scalar::dot_q16,
+                    metric,
+                    &q16,
+                    unit,
+                    terms,
+                    slot,
+                );
+                assert_eq!(one, got[0]);
             }
         }
     }

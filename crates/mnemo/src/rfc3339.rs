@@ -180,54 +180,71 @@ fn parse_rfc3339(t: &str) -> Result<Timestamp, String> {
 /// exactly.
 pub fn format(t: Timestamp) -> String {
     let secs = t.0.div_euclid(NANOS_PER_SEC);
-    let nanos = t.0.rem_euclid(NANOS_PER_SEC);
+    // Below 10^9 and 86,400: u32 arithmetic (a u64 division by a constant
+    // is a 128-bit multiply, a library call in WebAssembly).
+    let nanos = t.0.rem_euclid(NANOS_PER_SEC) as u32;
     let days = secs.div_euclid(SECS_PER_DAY);
-    let tod = secs.rem_euclid(SECS_PER_DAY);
+    let tod = secs.rem_euclid(SECS_PER_DAY) as u32;
     let (y, m, d) = civil_from_days(days);
-    // Written digit by digit: this runs for every memory of every answer,
-    // and the formatting machinery costs several times as much.
-    let mut out = String::with_capacity(30);
-    for (value, width, after) in [
-        (y, 4, '-'),
-        (i64::from(m), 2, '-'),
-        (i64::from(d), 2, 'T'),
-        (tod / 3600, 2, ':'),
-        (tod % 3600 / 60, 2, ':'),
-        (tod % 60, 2, '.'),
-    ] {
-        push_padded(&mut out, value, width);
-        out.push(after);
-    }
-    if nanos == 0 {
-        out.pop();
-    } else {
+    // Written digit by digit into a byte buffer: this runs for every memory
+    // of every answer, and the formatting machinery costs several times as
+    // much. A Timestamp's years (1677 to 2262) have four digits.
+    let mut out = Digits::default();
+    out.put(u32::try_from(y).unwrap_or(0), 4);
+    out.byte(b'-');
+    out.put(m, 2);
+    out.byte(b'-');
+    out.put(d, 2);
+    out.byte(b'T');
+    out.put(tod / 3600, 2);
+    out.byte(b':');
+    out.put(tod % 3600 / 60, 2);
+    out.byte(b':');
+    out.put(tod % 60, 2);
+    if nanos != 0 {
         let mut frac = nanos;
         let mut width = 9;
-        while frac % 10 == 0 {
+        while frac.is_multiple_of(10) {
             frac /= 10;
             width -= 1;
         }
-        push_padded(&mut out, frac, width);
+        out.byte(b'.');
+        out.put(frac, width);
     }
-    out.push('Z');
-    out
+    out.byte(b'Z');
+    out.text()
 }
 
-/// `value` in decimal, zero-padded to at least `width` digits (a minus
-/// sign first when negative).
-fn push_padded(out: &mut String, value: i64, width: usize) {
-    if value < 0 {
-        out.push('-');
+/// A formatted time's bytes (ASCII, at most 30).
+#[derive(Default)]
+struct Digits {
+    bytes: [u8; 32],
+    len: usize,
+}
+
+impl Digits {
+    fn byte(&mut self, b: u8) {
+        if let Some(slot) = self.bytes.get_mut(self.len) {
+            *slot = b;
+            self.len += 1;
+        }
     }
-    let mut digits = [0u8; 20];
-    let mut rest = value.unsigned_abs();
-    let mut len = 0;
-    while rest > 0 || len < width {
-        digits[len] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        len += 1;
+
+    /// The last `width` decimal digits of `value`, zero-padded.
+    fn put(&mut self, mut value: u32, width: usize) {
+        let end = (self.len + width).min(self.bytes.len());
+        for slot in self.bytes[self.len..end].iter_mut().rev() {
+            *slot = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+        self.len = end;
     }
-    out.extend(digits[..len].iter().rev().map(|&b| char::from(b)));
+
+    fn text(&self) -> String {
+        // Only ASCII digits and separators were written, so the check
+        // passes (and is quick on ASCII).
+        String::from_utf8(self.bytes[..self.len].to_vec()).unwrap_or_default()
+    }
 }
 
 /// A short human form: `2024-05-01 13:00` (UTC).

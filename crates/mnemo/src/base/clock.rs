@@ -53,27 +53,19 @@ impl Tick {
 
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 mod host {
-    use js_sys::{Function, Reflect};
-    use wasm_bindgen::{JsCast, JsValue};
+    use wasm_bindgen::prelude::*;
 
-    thread_local! {
-        /// `performance` and its `now`, looked up once.
-        static PERFORMANCE: Option<(JsValue, Function)> = {
-            let performance = Reflect::get(&js_sys::global(), &JsValue::from_str("performance")).ok();
-            performance.and_then(|p| {
-                let now = Reflect::get(&p, &JsValue::from_str("now")).ok()?;
-                Some((p, now.dyn_into::<Function>().ok()?))
-            })
-        };
+    #[wasm_bindgen]
+    extern "C" {
+        /// `performance.now()`, called directly (a recall reads the clock
+        /// at every stage); it throws where `performance` is missing.
+        #[wasm_bindgen(catch, js_namespace = performance, js_name = now)]
+        fn performance_now() -> Result<f64, JsValue>;
     }
 
-    /// Milliseconds on the host's monotonic clock.
+    /// Milliseconds on the host's monotonic clock (`Date.now()` where the
+    /// host has no `performance`).
     pub(super) fn now_ms() -> f64 {
-        PERFORMANCE
-            .with(|p| {
-                p.as_ref()
-                    .and_then(|(performance, now)| now.call0(performance).ok()?.as_f64())
-            })
-            .unwrap_or_else(js_sys::Date::now)
+        performance_now().unwrap_or_else(|_| js_sys::Date::now())
     }
 }

@@ -296,6 +296,7 @@ pub(crate) fn run(
     // 5. Hits, with explanations and the activation graph when asked.
     let want_paths = options.explain || options.graph;
     let mut paths = Vec::new();
+    let query_terms = state.text.query_terms(text);
     out.hits = ranked
         .into_iter()
         .filter_map(|r| {
@@ -313,7 +314,7 @@ pub(crate) fn run(
                 .explain
                 .then(|| explain::explain(options, &bonuses, &memory, &c, path));
             Some(RecallHit {
-                matched_terms: state.text.matched_terms(text, r.id),
+                matched_terms: state.text.matched(&query_terms, r.id),
                 memory,
                 score: r.score,
                 vector: c.vector,

@@ -561,7 +561,7 @@ impl TextIndex {
     }
 
     /// The distinct known term ids of `query`, in query order.
-    fn query_terms(&self, query: &str) -> Vec<u32> {
+    pub fn query_terms(&self, query: &str) -> Vec<u32> {
         let mut terms = Vec::new();
         Tokenizer::new().tokenize(query, |token| {
             if let Some(term) = self.dict.get(token)
@@ -768,15 +768,24 @@ impl TextIndex {
     /// The stemmed terms of `query` that occur in document `id`, in query order
     /// (repeats once), to explain a hit. Empty when `id` is not in the index.
     pub fn matched_terms(&self, query: &str, id: u64) -> Vec<String> {
+        self.matched(&self.query_terms(query), id)
+    }
+
+    /// [`Self::matched_terms`] with the query's terms from
+    /// [`Self::query_terms`] (tokenised once for every hit of a recall).
+    pub fn matched(&self, query_terms: &[u32], id: u64) -> Vec<String> {
+        if query_terms.is_empty() {
+            return Vec::new();
+        }
         let Some(&slot) = self.slot_of.get(&id) else {
             return Vec::new();
         };
         let (start, end) = self.terms_range(slot as usize);
         let doc_terms = &self.doc_terms[start..end];
-        self.query_terms(query)
-            .into_iter()
+        query_terms
+            .iter()
             .filter(|t| doc_terms.binary_search(t).is_ok())
-            .map(|t| self.dict.term(t).to_owned())
+            .map(|&t| self.dict.term(t).to_owned())
             .collect()
     }
 
