@@ -57,6 +57,7 @@ pub mod dto_facts;
 pub mod error;
 #[cfg(feature = "server")]
 mod explorer;
+pub mod json_text;
 pub mod limits;
 #[cfg(feature = "server")]
 pub mod mcp;

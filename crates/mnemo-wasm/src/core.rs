@@ -419,19 +419,13 @@ fn rows(flat: &[f32], dimension: usize, count: usize) -> Outcome<std::slice::Chu
 
 /// `text` read as a `T`; a misfit names the field (`body.memories[0].content: ...`).
 fn parse<T: DeserializeOwned>(what: &str, text: &str) -> Outcome<T> {
-    let mut de = serde_json::Deserializer::from_str(text);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let field = if path == "." {
-            what.to_owned()
+    mnemo_server::json_text::from_json(text.as_bytes()).map_err(|e| {
+        if e.path.is_empty() {
+            Failure::invalid(format!("{what}: {}", e.message))
         } else {
-            format!("{what}.{path}")
-        };
-        Failure::invalid(format!("{field}: {}", e.inner()))
-    })?;
-    de.end()
-        .map_err(|e| Failure::invalid(format!("{what}: {e}")))?;
-    Ok(value)
+            Failure::invalid(format!("{what}.{}: {}", e.path, e.message))
+        }
+    })
 }
 
 /// `text` as any JSON value: only its syntax can be wrong, and the message

@@ -6,7 +6,6 @@
 
 use std::time::Duration;
 
-use axum::http::Uri;
 use mnemo::Namespace;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -263,26 +262,75 @@ fn answer<T: Serialize>(out: Result<T, ApiError>) -> Result<Json, ApiError> {
 
 /// A body read as the HTTP layer reads one (`axum::Json`): the same
 /// rules, and a misfit refused with the same message naming the field.
+#[cfg(feature = "server")]
 fn read_body<T: DeserializeOwned>(body: Json) -> Result<T, ApiError> {
     // Through the text, not `serde_json::from_value`: the HTTP layer
     // parses text, and numbers and messages must come out as they do
     // there.
-    let text = serde_json::to_vec(&body)
-        .map_err(|e| ApiError::internal(format!("cannot encode the body: {e}")))?;
+    let text = body_text(&body)?;
     axum::Json::<T>::from_bytes(&text)
         .map(|axum::Json(value)| value)
         .map_err(ApiError::from)
 }
 
+/// A body read as [`read_body`] reads it with the HTTP layer, naming a
+/// misfit's field by walking the text instead of tracking the path (the
+/// bindings' build: no second copy of every input type's decoder).
+#[cfg(not(feature = "server"))]
+fn read_body<T: DeserializeOwned>(body: Json) -> Result<T, ApiError> {
+    let text = body_text(&body)?;
+    crate::json_text::from_json(&text).map_err(|e| {
+        if e.syntax {
+            ApiError::new(
+                axum::http::StatusCode::BAD_REQUEST,
+                "invalid_json",
+                format!("the body is not valid JSON: {e}"),
+            )
+        } else {
+            ApiError::bad_request(format!("the body does not fit: {e}"))
+        }
+    })
+}
+
+fn body_text(body: &Json) -> Result<Vec<u8>, ApiError> {
+    serde_json::to_vec(body).map_err(|e| ApiError::internal(format!("cannot encode the body: {e}")))
+}
+
 /// Query parameters read by the HTTP layer's query-string parser
 /// (`axum::extract::Query`): JSON scalars become their text.
+#[cfg(feature = "server")]
 fn read_params<T: DeserializeOwned>(params: &Json) -> Result<T, ApiError> {
-    let uri: Uri = format!("/?{}", query_string(params)?)
+    let uri: axum::http::Uri = format!("/?{}", query_string(params)?)
         .parse()
         .map_err(|e| ApiError::bad_request(format!("bad query string: {e}")))?;
     axum::extract::Query::<T>::try_from_uri(&uri)
         .map(|axum::extract::Query(value)| value)
         .map_err(ApiError::from)
+}
+
+/// Query parameters read as [`read_params`] reads them with the HTTP
+/// layer (`serde_urlencoded`), a misfit's parameter named by reading again
+/// without each one in turn: the first whose absence lets the rest through
+/// is the one that did not fit (the bindings' build, without path
+/// tracking).
+#[cfg(not(feature = "server"))]
+fn read_params<T: DeserializeOwned>(params: &Json) -> Result<T, ApiError> {
+    let query = query_string(params)?;
+    serde_urlencoded::from_str::<T>(&query).map_err(|e| {
+        let misfit = match params {
+            Json::Object(fields) => fields.keys().find(|name| {
+                let mut others = fields.clone();
+                others.remove(name.as_str());
+                query_string(&Json::Object(others))
+                    .is_ok_and(|rest| serde_urlencoded::from_str::<T>(&rest).is_ok())
+            }),
+            _ => None,
+        };
+        match misfit {
+            Some(name) => ApiError::bad_request(format!("bad query string: {name}: {e}")),
+            None => ApiError::bad_request(format!("bad query string: {e}")),
+        }
+    })
 }
 
 /// `params` (an object of scalars, or null) as a query string.

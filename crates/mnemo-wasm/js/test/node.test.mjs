@@ -241,6 +241,9 @@ test("bad input gets a typed error naming the field and writes nothing", async (
   await rejects(ns.get("1"), InvalidInputError, "id");
   await rejects(ns.get(12345), NotFoundError);
   await rejects(ns.query({ filter: { tags: "not-a-list" } }), InvalidInputError, "filter.tags");
+  await rejects(ns.query({ filter: { any_tags: ["a", 7] } }), InvalidInputError, "filter.any_tags[1]");
+  await rejects(ns.call("listMemories", { params: { limit: "many", offset: 1 } }), InvalidInputError, "limit");
+  await rejects(ns.call("listMemories", { params: { offset: 1, colour: "red" } }), InvalidInputError, "colour");
   await rejects(ns.remember({ content: "cyclic", metadata: { big: 10n } }), InvalidInputError, "body");
   await rejects(db.namespace("../escape"), InvalidInputError, "name");
   await rejects(db.namespace("n2", { embedder: "bert" }), InvalidInputError, "embedder");
