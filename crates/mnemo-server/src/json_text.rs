@@ -140,7 +140,7 @@ fn offset_of(text: &[u8], line: usize, column: usize) -> usize {
             None => return text.len(),
         }
     }
-    (start + column).min(text.len())
+    start.saturating_add(column).min(text.len())
 }
 
 /// The string whose content starts at `from` (after its opening quote),
@@ -359,5 +359,19 @@ mod tests {
             }
         }
         assert_eq!(path_at(br#"{"a":{"b":[0,1,"#, 1, 15), "a.b[2]");
+        // Seeded texts from JSON's own characters, cut anywhere.
+        let alphabet = b"{}[]:,\"\\u0aZ9 \n";
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        for _ in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let len = (state % 24) as usize;
+            let text: Vec<u8> = (0..len)
+                .map(|i| alphabet[((state >> (i % 50)) as usize + i) % alphabet.len()])
+                .collect();
+            let _ = path_at(&text, (state % 3) as usize, (state >> 8) as usize % 30);
+        }
+        let _ = path_at(b"{\"a\":1}", usize::MAX, usize::MAX);
     }
 }
