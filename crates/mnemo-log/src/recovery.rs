@@ -115,7 +115,7 @@ pub(crate) fn scan(storage: &dyn Storage, max_payload: usize) -> Result<Scan> {
         .iter()
         .filter_map(|n| parse_segment_file_name(n).map(|b| (b, n.clone())))
         .collect();
-    bases.sort();
+    bases.sort_unstable();
 
     let mut report = RecoveryReport {
         first_seq: prefix.size,

@@ -209,7 +209,7 @@ mod fs {
                     names.push(name.to_owned());
                 }
             }
-            names.sort();
+            names.sort_unstable();
             Ok(names)
         }
 

@@ -171,7 +171,7 @@ impl Storage for VolumeDir {
 
     fn list(&self) -> io::Result<Vec<String>> {
         let mut names = self.volume.0.list(&self.dir).map_err(io_error)?;
-        names.sort();
+        names.sort_unstable();
         Ok(names)
     }
 

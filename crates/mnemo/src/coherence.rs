@@ -578,7 +578,7 @@ impl Namespace {
             }
         };
         let mut tags = t.tags;
-        tags.sort();
+        tags.sort_unstable();
         tags.dedup();
         let params = self.inner.options.patterns;
         let _writer = self.inner.writer.lock();

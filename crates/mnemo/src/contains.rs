@@ -138,7 +138,7 @@ impl AsciiNeedle {
     fn new(lower: &str) -> Self {
         let bytes = lower.as_bytes();
         let mut by_rarity: Vec<usize> = (0..bytes.len()).collect();
-        by_rarity.sort_by_key(|&i| (BYTE_RANK[bytes[i] as usize], i));
+        by_rarity.sort_unstable_by_key(|&i| (BYTE_RANK[bytes[i] as usize], i));
         let first = by_rarity.first().copied().unwrap_or(0);
         let second = by_rarity.get(1).copied().unwrap_or(first);
         let last = bytes.len().saturating_sub(1);

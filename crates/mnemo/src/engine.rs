@@ -349,7 +349,7 @@ impl Mnemo {
                     .filter(|name| validate_namespace(name).is_ok()),
             );
         }
-        names.sort();
+        names.sort_unstable();
         names.dedup();
         names
     }

@@ -143,7 +143,7 @@ pub(crate) fn candidates(state: &State, q: &Query) -> Option<RoaringTreemap> {
             None => return Some(RoaringTreemap::new()),
         }
     }
-    all.sort_by_key(|b| b.len());
+    all.sort_unstable_by_key(|b| b.len());
     if let Some((first, rest)) = all.split_first() {
         let mut bitmap = (*first).clone();
         for b in rest {

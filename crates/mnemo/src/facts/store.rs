@@ -123,7 +123,7 @@ impl FactStore {
             .iter()
             .map(|(p, c)| (p.clone(), *c))
             .collect();
-        out.sort();
+        out.sort_unstable();
         out
     }
 
