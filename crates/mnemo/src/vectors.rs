@@ -48,11 +48,11 @@ pub struct VectorParams {
     /// Vectors moved into the graph per lock hold. Default 64.
     pub chunk: usize,
     /// Graph parameters (default M 16, ef_construction 100, ef_search 64;
-    /// in WebAssembly also SQ8 traversal, [`mnemo_vector::Quantization::Sq8`]:
-    /// the simd128 integer kernel compares a query with a row's codes in
-    /// about half the time of its f32 row, and the `ef` best are re-ranked
-    /// with the f32 rows, so answers keep exact distances. Natively the
-    /// f32 kernels run the traversal).
+    /// where the kernel set has an integer SQ8 kernel, as WebAssembly's
+    /// simd128 set does, also SQ8 traversal,
+    /// [`mnemo_vector::Quantization::Sq8`]: the `ef` best are re-ranked with
+    /// the f32 rows, so answers keep exact distances. Natively the f32
+    /// kernels run the traversal).
     pub hnsw: HnswParams,
 }
 
@@ -60,7 +60,9 @@ impl Default for VectorParams {
     fn default() -> Self {
         let mut hnsw = HnswParams::new(16, 100);
         hnsw.ef_search = 64;
-        if cfg!(target_arch = "wasm32") {
+        // SQ8 traversal pays where the kernel set compares codes in integer
+        // arithmetic (simd128); elsewhere the f32 kernels are faster.
+        if mnemo_vector::kernels::kernels().dot_q16_4.is_some() {
             hnsw.quantization = Quantization::Sq8;
         }
         Self {
