@@ -156,6 +156,9 @@ impl AssocGraph {
     /// order, each chain sorted once.
     pub(crate) fn bulk_load<'a>(&mut self, memories: impl Iterator<Item = &'a Memory>) {
         *self = AssocGraph::default();
+        // Chains gathered under borrowed sources, with each memory's node:
+        // one owned key per chain and no id lookups to link them.
+        let mut chains: HashMap<Option<&'a str>, Vec<(Timestamp, u64, u32)>> = HashMap::new();
         for m in memories {
             let node = self.ids.len() as u32;
             self.ids.push(m.id.0);
@@ -164,22 +167,23 @@ impl AssocGraph {
             self.next.push(NO_NODE);
             self.placed.push((m.source.as_deref().map(Box::from), m.at));
             self.node_of.insert(m.id.0, node);
-        }
-        let mut chains: HashMap<Option<Box<str>>, Vec<(Timestamp, u64)>> = HashMap::new();
-        for (n, (source, at)) in self.placed.iter().enumerate() {
             chains
-                .entry(source.clone())
+                .entry(m.source.as_deref())
                 .or_default()
-                .push((*at, self.ids[n]));
+                .push((m.at, m.id.0, node));
         }
         for (source, mut keys) in chains {
+            // Ids are unique, so the node never decides the order.
             keys.sort_unstable();
             for pair in keys.windows(2) {
-                let (a, b) = (self.node_of[&pair[0].1], self.node_of[&pair[1].1]);
+                let (a, b) = (pair[0].2, pair[1].2);
                 self.next[a as usize] = b;
                 self.prev[b as usize] = a;
             }
-            self.chains.insert(source, keys.into_iter().collect());
+            self.chains.insert(
+                source.map(Box::from),
+                keys.into_iter().map(|(at, id, _)| (at, id)).collect(),
+            );
         }
     }
 
