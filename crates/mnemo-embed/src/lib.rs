@@ -11,6 +11,10 @@
 //!   sentence-transformers all-MiniLM-L6-v2 model with candle and the
 //!   `tokenizers` crate from a local directory (see `model_dir` and the
 //!   `scripts/fetch-model` script of the repository).
+//! - `MiniLmQ8` (feature `minilm`, native only) runs the same model with
+//!   int8 weights on the crate's own kernels (AVX2 when the CPU has it):
+//!   several times faster than `MiniLm` on a small CPU, with vectors within
+//!   cosine 0.99 of its, under its own id `minilm-l6-v2-q8`.
 //!
 //! - [`CallerVectors`] embeds nothing: for namespaces whose vectors all come
 //!   from the caller's own model.
@@ -38,10 +42,16 @@ mod error;
 mod hash;
 mod info;
 #[cfg(feature = "minilm")]
+mod int8_gemm;
+#[cfg(feature = "minilm")]
 mod minilm;
+#[cfg(feature = "minilm")]
+mod minilm_q8;
 #[cfg(feature = "minilm")]
 pub mod model_dir;
 mod unit;
+#[cfg(feature = "minilm")]
+mod wordpiece;
 
 pub use caller::{CallerVectors, MAX_CALLER_DIMENSION};
 pub use choose::{Fallback, load_default};
@@ -50,6 +60,8 @@ pub use hash::HashEmbedder;
 pub use info::EmbedderInfo;
 #[cfg(feature = "minilm")]
 pub use minilm::MiniLm;
+#[cfg(feature = "minilm")]
+pub use minilm_q8::MiniLmQ8;
 pub use unit::{cosine, l2_normalize};
 
 /// A text embedder: turns texts into unit-length vectors of a fixed

@@ -1,7 +1,7 @@
 //! [`MiniLm`]: the sentence-transformers all-MiniLM-L6-v2 model on the CPU.
 //!
 //! The pipeline is the model's own: BERT WordPiece tokenisation (the
-//! model's `tokenizer.json`, truncated at [`MAX_TOKENS`] tokens including
+//! model's `tokenizer.json`, truncated at 256 tokens including
 //! `[CLS]` and `[SEP]`), a 6-layer BERT forward pass with candle, mean
 //! pooling of the last hidden states over the attention mask, then L2
 //! normalisation.
@@ -28,20 +28,13 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config, HiddenAct, PositionEmbeddingType};
 use rayon::prelude::*;
-use tokenizers::{Tokenizer, TruncationParams};
 
-use crate::model_dir::{self, TOKENIZER_FILE, WEIGHTS_FILE};
+use crate::model_dir::{self, WEIGHTS_FILE};
+use crate::wordpiece::WordPieces;
 use crate::{Embedder, EmbedderInfo, Error, l2_normalize};
 
-/// Longest input in tokens, `[CLS]` and `[SEP]` included (the model's
-/// `max_seq_length`); longer texts are truncated.
-pub const MAX_TOKENS: usize = 256;
 /// Most texts run through the model at once.
 pub const SUB_BATCH: usize = 4;
-/// Bytes of a text tokenised at first; longer texts are cut at a white-space
-/// boundary and the prefix doubled until it yields [`MAX_TOKENS`] tokens, so
-/// a megabyte string costs little more than a short one.
-const FIRST_PREFIX_BYTES: usize = 4096;
 /// Dimension of the model's vectors.
 const DIMENSION: usize = 384;
 /// The embedder id recorded by namespaces.
@@ -63,7 +56,7 @@ type ChunkResult = Result<Vec<Vec<f32>>, Error>;
 pub struct MiniLm {
     info: EmbedderInfo,
     model: BertModel,
-    tokenizer: Tokenizer,
+    tokenizer: WordPieces,
     dir: PathBuf,
     /// One single-threaded rayon pool per core. Sub-batches run in parallel,
     /// one per pool; inside a pool candle's matrix products and element-wise
@@ -91,25 +84,12 @@ impl MiniLm {
     /// Loads the model from `dir`, which must hold `model.safetensors` and
     /// `tokenizer.json` of all-MiniLM-L6-v2.
     pub fn load(dir: &Path) -> Result<Self, Error> {
-        if !model_dir::is_complete(dir) {
-            return Err(Error::ModelNotFound {
-                looked: vec![dir.to_path_buf()],
-            });
-        }
-        let tokenizer_path = dir.join(TOKENIZER_FILE);
+        model_dir::ensure_complete(dir)?;
         let corrupt = |path: &Path, reason: String| Error::ModelFile {
             path: path.to_path_buf(),
             reason,
         };
-        let mut tokenizer = Tokenizer::from_file(&tokenizer_path)
-            .map_err(|e| corrupt(&tokenizer_path, e.to_string()))?;
-        tokenizer
-            .with_truncation(Some(TruncationParams {
-                max_length: MAX_TOKENS,
-                ..TruncationParams::default()
-            }))
-            .map_err(|e| corrupt(&tokenizer_path, e.to_string()))?;
-        tokenizer.with_padding(None);
+        let tokenizer = WordPieces::load(dir)?;
 
         let weights_path = dir.join(WEIGHTS_FILE);
         let weights =
@@ -145,24 +125,9 @@ impl MiniLm {
     }
 
     /// The token ids of `text` as the model sees them: `[CLS]`, at most
-    /// `MAX_TOKENS - 2` WordPiece tokens, `[SEP]`.
+    /// 254 WordPiece tokens, `[SEP]`.
     pub fn token_ids(&self, text: &str) -> Result<Vec<u32>, Error> {
-        let mut end = FIRST_PREFIX_BYTES;
-        loop {
-            let (prefix, whole) = whitespace_prefix(text, end);
-            let encoding = self
-                .tokenizer
-                .encode(prefix, true)
-                .map_err(|e| Error::Inference {
-                    reason: format!("tokenizer: {e}"),
-                })?;
-            // A prefix cut at white space tokenises exactly like the start of
-            // the whole text, so a full-length encoding of it is the answer.
-            if whole || encoding.len() >= MAX_TOKENS {
-                return Ok(encoding.get_ids().to_vec());
-            }
-            end = end.saturating_mul(2);
-        }
+        self.tokenizer.ids(text)
     }
 
     /// Runs [`Self::forward`] over every chunk of `order` (indices into
@@ -275,27 +240,6 @@ impl Embedder for MiniLm {
     }
 }
 
-/// The longest prefix of `text` of at most `max` bytes that ends at white
-/// space (or the whole text), and whether it is the whole text. With no
-/// white space in the first `max` bytes, the prefix runs to the first white
-/// space after them.
-fn whitespace_prefix(text: &str, max: usize) -> (&str, bool) {
-    if text.len() <= max {
-        return (text, true);
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    let cut = text[..end]
-        .rfind(char::is_whitespace)
-        .or_else(|| text[end..].find(char::is_whitespace).map(|i| end + i));
-    match cut {
-        Some(i) => (&text[..i], false),
-        None => (text, true),
-    }
-}
-
 /// all-MiniLM-L6-v2's architecture (the `config.json` that ships with it).
 fn config() -> Config {
     Config {
@@ -315,19 +259,5 @@ fn config() -> Config {
         use_cache: false,
         classifier_dropout: None,
         model_type: Some("bert".to_owned()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn prefixes_end_at_white_space() {
-        assert_eq!(whitespace_prefix("short", 10), ("short", true));
-        assert_eq!(whitespace_prefix("aaa bbb ccc", 6), ("aaa", false));
-        assert_eq!(whitespace_prefix("aaaaaaa bbb", 3), ("aaaaaaa", false));
-        assert_eq!(whitespace_prefix("aaaaaaaaaa", 3), ("aaaaaaaaaa", true));
-        assert_eq!(whitespace_prefix("éé é", 3), ("éé", false));
     }
 }

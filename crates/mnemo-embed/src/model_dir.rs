@@ -45,6 +45,18 @@ pub fn is_complete(dir: &Path) -> bool {
     dir.join(WEIGHTS_FILE).is_file() && dir.join(TOKENIZER_FILE).is_file()
 }
 
+/// `Ok` if `dir` holds both model files, else [`Error::ModelNotFound`]
+/// naming `dir`.
+pub fn ensure_complete(dir: &Path) -> Result<(), Error> {
+    if is_complete(dir) {
+        Ok(())
+    } else {
+        Err(Error::ModelNotFound {
+            looked: vec![dir.to_path_buf()],
+        })
+    }
+}
+
 /// The first of [`candidates`] that holds both model files, or
 /// [`Error::ModelNotFound`] listing every place looked at.
 pub fn find() -> Result<PathBuf, Error> {

@@ -1,6 +1,7 @@
-//! all-MiniLM-L6-v2 against vectors computed by an independent implementation
-//! (`../shared/data/minilm-reference.json`, a NumPy BERT), and its behaviour
-//! on bad input and bad model files.
+//! all-MiniLM-L6-v2, f32 (`MiniLm`) and int8 (`MiniLmQ8`), against vectors
+//! computed by an independent implementation
+//! (`../shared/data/minilm-reference.json`, a NumPy BERT), and their
+//! behaviour on bad input and bad model files.
 //!
 //! The model comes from `scripts/fetch-model`. Without it these tests fail
 //! when `MNEMO_REQUIRE_MODEL=1` (as `scripts/test` sets) or `CI=true`, and otherwise print
@@ -10,7 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use mnemo_embed::{Embedder, Error, Fallback, MiniLm, cosine, load_default};
+use mnemo_embed::{Embedder, Error, Fallback, MiniLm, MiniLmQ8, cosine, load_default};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -29,34 +30,54 @@ fn reference_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/minilm-reference.json")
 }
 
-/// The model, loaded once for all tests; `None` (with a notice) when it is
-/// missing and not required.
+/// `load()`'s embedder, or `None` (with a notice) when the model is missing
+/// and not required.
+fn required<T>(load: impl FnOnce() -> Result<T, Error>) -> Option<T> {
+    match load() {
+        Ok(m) => Some(m),
+        Err(e)
+            if std::env::var("MNEMO_REQUIRE_MODEL").as_deref() == Ok("1")
+                || std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") =>
+        {
+            panic!("MNEMO_REQUIRE_MODEL=1 or CI=true but the model did not load: {e}")
+        }
+        Err(e) => {
+            eprintln!("SKIPPED: all-MiniLM-L6-v2 tests need the model: {e}");
+            None
+        }
+    }
+}
+
+/// The f32 model, loaded once for all tests.
 fn model() -> Option<&'static MiniLm> {
     static MODEL: OnceLock<Option<MiniLm>> = OnceLock::new();
     MODEL
-        .get_or_init(|| match MiniLm::load_default() {
-            Ok(m) => Some(m),
-            Err(e)
-                if std::env::var("MNEMO_REQUIRE_MODEL").as_deref() == Ok("1")
-                    || std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") =>
-            {
-                panic!("MNEMO_REQUIRE_MODEL=1 or CI=true but the model did not load: {e}")
-            }
-            Err(e) => {
-                eprintln!("SKIPPED: all-MiniLM-L6-v2 tests need the model: {e}");
-                None
-            }
-        })
+        .get_or_init(|| required(MiniLm::load_default))
         .as_ref()
 }
 
-fn norm(v: &[f32]) -> f32 {
-    v.iter().map(|x| x * x).sum::<f32>().sqrt()
+/// The int8 model, loaded once for all tests.
+fn model_q8() -> Option<&'static MiniLmQ8> {
+    static MODEL: OnceLock<Option<MiniLmQ8>> = OnceLock::new();
+    MODEL
+        .get_or_init(|| required(MiniLmQ8::load_default))
+        .as_ref()
 }
 
-#[test]
-fn matches_the_independent_reference_vectors() {
-    let Some(model) = model() else { return };
+/// Both models, for the tests of behaviour every embedder must have.
+fn models() -> Vec<&'static dyn Embedder> {
+    let mut all: Vec<&'static dyn Embedder> = Vec::new();
+    if let Some(m) = model() {
+        all.push(m);
+    }
+    if let Some(m) = model_q8() {
+        all.push(m);
+    }
+    all
+}
+
+/// The reference vectors, checked to cover the hard cases.
+fn reference() -> Reference {
     let path = reference_path();
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
@@ -69,9 +90,15 @@ fn matches_the_independent_reference_vectors() {
     assert!(reference.items.iter().any(|i| i.text.is_empty()));
     assert!(reference.items.iter().any(|i| !i.text.is_ascii()));
     assert!(reference.items.iter().any(|i| i.text.len() > 1000));
+    reference
+}
 
+/// Embeds every reference sentence as one batch (sorted, grouped) and one
+/// at a time, asserts that each vector is a unit vector with at least
+/// `min_cosine` to the reference, and returns the lowest cosine.
+fn check_against_reference(model: &dyn Embedder, min_cosine: f32) -> f32 {
+    let reference = reference();
     let texts: Vec<&str> = reference.items.iter().map(|i| i.text.as_str()).collect();
-    // As one batch (sorted, sub-batched, padded) and one text at a time.
     let batch = model.embed_batch(&texts).expect("embed batch");
     assert_eq!(batch.len(), texts.len());
     let mut worst = (1.0f32, "");
@@ -83,11 +110,57 @@ fn matches_the_independent_reference_vectors() {
             if c < worst.0 {
                 worst = (c, item.text.as_str());
             }
-            assert!(c >= 0.999, "cosine {c} for {:?}", item.text);
+            assert!(
+                c >= min_cosine,
+                "{}: cosine {c} for {:?}",
+                model.info(),
+                item.text
+            );
             assert!((norm(v) - 1.0).abs() < 1e-4);
         }
     }
-    eprintln!("lowest cosine {} for {:?}", worst.0, worst.1);
+    eprintln!(
+        "{}: lowest cosine {} for {:?}",
+        model.info(),
+        worst.0,
+        worst.1
+    );
+    worst.0
+}
+
+fn norm(v: &[f32]) -> f32 {
+    v.iter().map(|x| x * x).sum::<f32>().sqrt()
+}
+
+#[test]
+fn matches_the_independent_reference_vectors() {
+    let Some(model) = model() else { return };
+    check_against_reference(model, 0.999);
+}
+
+#[test]
+fn int8_model_stays_close_to_the_reference_vectors() {
+    let Some(model) = model_q8() else { return };
+    assert_eq!(model.info().id, "minilm-l6-v2-q8");
+    assert_eq!(model.info().dimension, 384);
+    check_against_reference(model, 0.99);
+}
+
+#[test]
+fn int8_model_keeps_order_in_batches_of_every_size() {
+    let Some(model) = model_q8() else { return };
+    // Enough texts of mixed lengths to make several groups of tokens.
+    let texts: Vec<String> = (0..40)
+        .map(|i| format!("turn {i}: {}", "we talked about the lake ".repeat(i % 7)))
+        .collect();
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let batch = model.embed_batch(&texts).expect("batch");
+    assert_eq!(batch.len(), texts.len());
+    for (text, v) in texts.iter().zip(&batch) {
+        let single = model.embed(text).expect("single");
+        assert!(cosine(v, &single) > 0.9999, "{text:?}");
+    }
+    assert!(model.embed_batch(&[]).expect("empty batch").is_empty());
 }
 
 #[test]
@@ -96,17 +169,21 @@ fn long_input_is_truncated_at_256_tokens() {
     let ids = model.token_ids(&"word ".repeat(1000)).expect("tokens");
     assert_eq!(ids.len(), 256);
     assert_eq!((ids[0], ids[255]), (101, 102), "[CLS] ... [SEP]");
-    // Only the first 254 words count, so what follows them changes nothing.
-    let a = model.embed(&"word ".repeat(300)).expect("a");
-    let b = model
-        .embed(&format!("{} tail differs", "word ".repeat(300)))
-        .expect("b");
-    assert!(cosine(&a, &b) > 0.99999);
+    if let Some(q8) = model_q8() {
+        assert_eq!(q8.token_ids(&"word ".repeat(1000)).expect("tokens"), ids);
+    }
+    for model in models() {
+        // Only the first 254 words count, so what follows them changes nothing.
+        let a = model.embed(&"word ".repeat(300)).expect("a");
+        let b = model
+            .embed(&format!("{} tail differs", "word ".repeat(300)))
+            .expect("b");
+        assert!(cosine(&a, &b) > 0.99999, "{}", model.info());
+    }
 }
 
 #[test]
 fn bad_input_gets_unit_vectors() {
-    let Some(model) = model() else { return };
     let megabyte_one_word = "x".repeat(1 << 20);
     let megabyte_words = "lorem ipsum ".repeat(90_000);
     let inputs = [
@@ -121,11 +198,21 @@ fn bad_input_gets_unit_vectors() {
         megabyte_one_word.as_str(),
         megabyte_words.as_str(),
     ];
-    let vectors = model.embed_batch(&inputs).expect("embed");
-    for (text, v) in inputs.iter().zip(&vectors) {
-        assert_eq!(v.len(), 384);
-        assert!(v.iter().all(|x| x.is_finite()));
-        assert!((norm(v) - 1.0).abs() < 1e-4, "{:?}", text.get(..20));
+    for model in models() {
+        let vectors = model.embed_batch(&inputs).expect("embed");
+        let singles = inputs.iter().map(|t| model.embed(t).expect("embed one"));
+        for ((text, v), single) in inputs.iter().zip(&vectors).zip(singles) {
+            for v in [v, &single] {
+                assert_eq!(v.len(), 384);
+                assert!(v.iter().all(|x| x.is_finite()));
+                assert!(
+                    (norm(v) - 1.0).abs() < 1e-4,
+                    "{}: {:?}",
+                    model.info(),
+                    text.get(..20)
+                );
+            }
+        }
     }
 }
 
@@ -143,19 +230,27 @@ fn missing_and_corrupt_model_files_are_clear_errors() {
 
     std::fs::write(dir.join("tokenizer.json"), b"{ not json").expect("write");
     std::fs::write(dir.join("model.safetensors"), b"not safetensors").expect("write");
-    let err = MiniLm::load(&dir).expect_err("corrupt files");
-    let msg = err.to_string();
-    assert!(matches!(err, Error::ModelFile { .. }), "{msg}");
-    assert!(
-        msg.contains("tokenizer.json") && msg.contains("fetch-model"),
-        "{msg}"
-    );
+    for err in [
+        MiniLm::load(&dir).expect_err("corrupt files"),
+        MiniLmQ8::load(&dir).expect_err("corrupt files"),
+    ] {
+        let msg = err.to_string();
+        assert!(matches!(err, Error::ModelFile { .. }), "{msg}");
+        assert!(
+            msg.contains("tokenizer.json") && msg.contains("fetch-model"),
+            "{msg}"
+        );
+    }
 
     if let Some(model) = model() {
         // A good tokenizer with corrupt weights names the weights file.
         let tokenizer = model.model_dir().join("tokenizer.json");
         std::fs::copy(&tokenizer, dir.join("tokenizer.json")).expect("copy");
         let msg = MiniLm::load(&dir).expect_err("corrupt weights").to_string();
+        assert!(msg.contains("model.safetensors"), "{msg}");
+        let msg = MiniLmQ8::load(&dir)
+            .expect_err("corrupt weights")
+            .to_string();
         assert!(msg.contains("model.safetensors"), "{msg}");
     }
     std::fs::remove_dir_all(&dir).expect("cleanup");
