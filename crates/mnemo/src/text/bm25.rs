@@ -37,24 +37,34 @@
 //!
 //! # Search
 //!
-//! Document-at-a-time over the sorted posting lists with MaxScore (Turtle & Flood,
-//! 1995): each term has an upper bound on its contribution (from its idf, largest tf
-//! and shortest document); once the k-th best score exceeds the summed bounds of the
-//! weakest terms, documents that hold only those terms are skipped and the weak lists
-//! are only probed (galloping search) for documents found in the strong ones. A rare
-//! term's list is short, so a rare-term query touches few postings; common-term
-//! queries skip much of the weak lists once the top k fills. This needs no score array
-//! the size of the collection (a dense accumulator would cost 4 MB of zeroing per query
-//! at a million documents, or a `&mut self` scratch that concurrent readers cannot
-//! share), and allocates only the query's cursors and a heap of k hits. An allow-list
-//! much smaller than the postings to walk is scored directly instead (each allowed
-//! id's slot is looked up and the query's lists are binary-searched); a mid-sized one
-//! becomes a bitmap of slots for the walk. Scores are summed in a fixed term order, so
-//! they do not depend on pruning and are bit-identical after an
-//! [encode](TextIndex::encode)/[decode](TextIndex::decode) round trip (the encoding
-//! lives in [`codec`](super::codec), the scoring pieces in [`score`](super::score)).
-//! The top k are kept by the engine's [`TopK`] of [`Scored`] hits (higher score first,
-//! then smaller id).
+//! Two walks over the sorted posting lists give identical hits and scores; which one
+//! runs depends on how many postings the query's terms hold against the slots.
+//!
+//! - **Term at a time** (most queries: postings fewer than slots). Each list in turn
+//!   adds its contributions to a per-slot score array, and the documents it touched
+//!   compete for the top k, dismissed on their score alone while below the k-th best.
+//!   The array is lent by a small pool ([`TextIndex`] keeps at most four, 4 bytes a
+//!   slot each; concurrent searches beyond that allocate their own) and given back
+//!   zeroed by resetting only the slots the search touched, so a search costs what it
+//!   touches, not the collection's size. On natural-language queries of the Rust
+//!   documentation corpus (13,000 postings a query over 100,000 sentences) this is 2.5
+//!   times faster than MaxScore, whose pruning barely starts at a depth of 50 hits
+//!   when most query terms are common.
+//! - **MaxScore** (Turtle & Flood, 1995), document at a time, for queries of very
+//!   common terms: each term has an upper bound on its contribution (from its idf,
+//!   largest tf and shortest document); once the k-th best score exceeds the summed
+//!   bounds of the weakest terms, documents that hold only those terms are skipped and
+//!   the weak lists are only probed (galloping search) for documents found in the
+//!   strong ones.
+//!
+//! An allow-list much smaller than the postings to walk is scored directly instead
+//! (each allowed id's slot is looked up and the query's lists are binary-searched); a
+//! mid-sized one becomes a bitmap of slots for the walk. Scores are summed in a fixed
+//! term order, so they do not depend on the walk or on pruning and are bit-identical
+//! after an [encode](TextIndex::encode)/[decode](TextIndex::decode) round trip (the
+//! encoding lives in [`codec`](super::codec), the scoring pieces in
+//! [`score`](super::score)). The top k are kept by the engine's [`TopK`] of [`Scored`]
+//! hits (higher score first, then smaller id).
 //!
 //! # Measured
 //!
@@ -203,6 +213,8 @@ pub struct TextIndex {
     scratch_tokens: Vec<u32>,
     /// Reused by `insert`: the document's (term, tf) runs.
     scratch_runs: Vec<(u32, u32)>,
+    /// Score arrays lent to concurrent searches (see [`Accumulators`]).
+    accumulators: Accumulators,
 }
 
 impl Default for TextIndex {
@@ -258,6 +270,7 @@ impl TextIndex {
             tokenizer: Tokenizer::new(),
             scratch_tokens: Vec::new(),
             scratch_runs: Vec::new(),
+            accumulators: Accumulators::default(),
         }
     }
 
@@ -558,6 +571,7 @@ impl TextIndex {
             + self.scratch_tokens.capacity() * size_of::<u32>()
             + self.scratch_runs.capacity() * size_of::<(u32, u32)>()
             + self.tokenizer.memory_bytes()
+            + self.accumulators.memory_bytes()
     }
 
     /// The distinct known term ids of `query`, in query order.
@@ -578,6 +592,18 @@ impl TextIndex {
     /// `allow` only those whose id it holds. An empty or stop-word-only query, or
     /// `k == 0`, gives nothing.
     pub fn search(&self, query: &str, k: usize, allow: Option<&RoaringTreemap>) -> Vec<TextHit> {
+        self.search_by(query, k, allow, None)
+    }
+
+    /// [`Self::search`], walking the lists by `strategy` when given (the tests compare
+    /// the strategies), otherwise by what the postings suggest.
+    fn search_by(
+        &self,
+        query: &str,
+        k: usize,
+        allow: Option<&RoaringTreemap>,
+        strategy: Option<Walk>,
+    ) -> Vec<TextHit> {
         let live = self.slot_of.len();
         if k == 0 || live == 0 {
             return Vec::new();
@@ -625,8 +651,15 @@ impl TextIndex {
         // skipped unscored); or walking them with a `RoaringTreemap::contains` per
         // candidate that could enter the top k (few, once k allowed hits are found).
         let walk: u128 = cursors.iter().map(|c| c.list.len() as u128).sum();
+        // Without a filter, or with one too large to score directly: term at a time
+        // when the postings to walk are fewer than the slots, MaxScore otherwise.
+        let strategy = strategy.unwrap_or(if walk <= self.doc_len.len() as u128 {
+            Walk::TermAtATime
+        } else {
+            Walk::MaxScore
+        });
         match allow {
-            None => self.max_score(&mut cursors, norm, &Allow::All, &mut top),
+            None => self.walk(strategy, &mut cursors, norm, &Allow::All, &mut top),
             Some(allow) if u128::from(allow.len()) * (cursors.len() as u128) * 32 < walk => {
                 self.score_allowed(&cursors, norm, allow, &mut top);
             }
@@ -637,11 +670,75 @@ impl TextIndex {
                         set_bit(&mut bits, slot);
                     }
                 }
-                self.max_score(&mut cursors, norm, &Allow::Slots(&bits), &mut top);
+                self.walk(strategy, &mut cursors, norm, &Allow::Slots(&bits), &mut top);
             }
-            Some(allow) => self.max_score(&mut cursors, norm, &Allow::Ids(allow), &mut top),
+            Some(allow) => self.walk(strategy, &mut cursors, norm, &Allow::Ids(allow), &mut top),
         }
         into_hits(top)
+    }
+
+    /// Ranks the documents of `cursors` (in summation order) into `top` by `strategy`.
+    fn walk(
+        &self,
+        strategy: Walk,
+        cursors: &mut [Cursor<'_>],
+        norm: Norm,
+        allow: &Allow<'_>,
+        top: &mut TopK<Scored>,
+    ) {
+        match strategy {
+            Walk::TermAtATime => self.term_at_a_time(cursors, norm, allow, top),
+            Walk::MaxScore => self.max_score(cursors, norm, allow, top),
+        }
+    }
+
+    /// Term at a time: each list in summation order adds its contributions to a
+    /// per-slot score array, then the touched documents compete for the top k. Every
+    /// score is the same sum in the same order as [`Self::max_score`]'s, so both give
+    /// identical hits.
+    fn term_at_a_time(
+        &self,
+        cursors: &[Cursor<'_>],
+        norm: Norm,
+        allow: &Allow<'_>,
+        top: &mut TopK<Scored>,
+    ) {
+        let mut acc = self.accumulators.take(self.doc_len.len());
+        let Accumulator { scores, touched } = &mut acc;
+        // Each posting writes its slot at the end of `touched`, which only grows when
+        // the slot was untouched: no branch to mispredict on half the postings.
+        touched.resize(cursors.iter().map(|c| c.list.len()).sum::<usize>() + 1, 0);
+        let mut count = 0;
+        for c in cursors {
+            for p in c.list {
+                let len = self.doc_len[p.slot as usize];
+                if len == DEAD {
+                    continue;
+                }
+                let score = &mut scores[p.slot as usize];
+                touched[count] = p.slot;
+                // Contributions are positive, so zero means untouched.
+                count += usize::from(*score == 0.0);
+                *score += contribution(c.weight, p.tf, norm.of(len));
+            }
+        }
+        touched.truncate(count);
+        // Most documents score below the k-th best: they are dismissed on the score
+        // alone, before their id (a cache miss) is read for the tie-break.
+        let mut worst = f32::NEG_INFINITY;
+        for &slot in touched.iter() {
+            let score = scores[slot as usize];
+            if score < worst {
+                continue;
+            }
+            let id = self.doc_id[slot as usize];
+            let hit = Scored { score, id };
+            if top.admits(&hit) && allow.allows(slot, id) {
+                top.push(hit);
+                worst = kth_score(top);
+            }
+        }
+        self.accumulators.give_back(acc);
     }
 
     /// Scores each allowed id directly.
@@ -815,6 +912,73 @@ impl TextIndex {
                 }
             }
         }
+    }
+}
+
+/// How a search walks its posting lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Walk {
+    /// Every posting once, into a per-slot score array: the fastest when the query's
+    /// postings are few against the slots (most natural-language queries).
+    TermAtATime,
+    /// Document at a time with MaxScore pruning: for queries of very common terms,
+    /// whose lists would add up to more postings than there are slots.
+    MaxScore,
+}
+
+/// One search's score array: a score per slot (zero where no query term matched)
+/// and the slots it touched, so that resetting costs what the search touched.
+#[derive(Debug, Default)]
+struct Accumulator {
+    scores: Vec<f32>,
+    touched: Vec<u32>,
+}
+
+/// Score arrays kept between searches. A search takes one (or makes one), sized to
+/// the slots, and gives it back zeroed; concurrent searches each get their own. At
+/// most [`Accumulators::KEPT`] are kept (4 bytes a slot each); more concurrent
+/// searches allocate and free theirs. A clone starts with none.
+#[derive(Debug, Default)]
+struct Accumulators(parking_lot::Mutex<Vec<Accumulator>>);
+
+impl Accumulators {
+    /// Most arrays kept for reuse.
+    const KEPT: usize = 4;
+
+    /// A zeroed array of at least `slots` scores.
+    fn take(&self, slots: usize) -> Accumulator {
+        let mut acc = self.0.lock().pop().unwrap_or_default();
+        if acc.scores.len() < slots {
+            acc.scores.resize(slots, 0.0);
+        }
+        acc
+    }
+
+    /// Zeroes what `acc` touched and keeps it for the next search.
+    fn give_back(&self, mut acc: Accumulator) {
+        for &slot in &acc.touched {
+            acc.scores[slot as usize] = 0.0;
+        }
+        acc.touched.clear();
+        let mut kept = self.0.lock();
+        if kept.len() < Self::KEPT {
+            kept.push(acc);
+        }
+    }
+
+    /// Heap bytes of the arrays kept.
+    fn memory_bytes(&self) -> usize {
+        self.0
+            .lock()
+            .iter()
+            .map(|a| a.scores.capacity() * 4 + a.touched.capacity() * 4)
+            .sum()
+    }
+}
+
+impl Clone for Accumulators {
+    fn clone(&self) -> Self {
+        Self::default()
     }
 }
 
@@ -1094,6 +1258,35 @@ mod tests {
                     });
                     prop_assert_eq!(index.matched_terms(query, *id), expected_terms);
                 }
+            }
+        }
+
+        /// Term at a time and MaxScore give identical hits and scores, with and without
+        /// allow-lists, on indices with removed documents.
+        #[test]
+        fn both_strategies_give_identical_hits(
+            texts in prop::collection::vec(text(), 1..200),
+            removed in prop::collection::vec(0u64..200, 0..40),
+            queries in prop::collection::vec(
+                (query(), 1usize..60, prop::option::of(prop::collection::vec(0u64..200, 0..150))),
+                1..6,
+            ),
+        ) {
+            let mut index = TextIndex::with_params(DEFAULT_K1, 0.3);
+            for (id, text) in texts.iter().enumerate() {
+                index.insert(id as u64, text);
+            }
+            for id in &removed {
+                index.remove(*id);
+            }
+            for (query, k, allow) in &queries {
+                let allow: Option<RoaringTreemap> = allow.as_ref().map(|a| a.iter().copied().collect());
+                let by_term = index.search_by(query, *k, allow.as_ref(), Some(Walk::TermAtATime));
+                let by_doc = index.search_by(query, *k, allow.as_ref(), Some(Walk::MaxScore));
+                prop_assert_eq!(&by_term, &by_doc);
+                // Twice: the score arrays given back are zeroed.
+                let again = index.search_by(query, *k, allow.as_ref(), Some(Walk::TermAtATime));
+                prop_assert_eq!(&by_term, &again);
             }
         }
 
