@@ -34,7 +34,7 @@ const FREE: u64 = u64::MAX;
 /// Temporal chains and the node numbering (see the module docs).
 #[derive(Debug, Default, Clone)]
 pub(crate) struct AssocGraph {
-    node_of: IdMap<u32>,
+    node_of: NodeOf,
     ids: Vec<u64>,
     at: Vec<i64>,
     prev: Vec<u32>,
@@ -48,7 +48,7 @@ pub(crate) struct AssocGraph {
 impl AssocGraph {
     /// The node of memory `id`.
     pub(crate) fn node(&self, id: u64) -> Option<u32> {
-        self.node_of.get(&id).copied()
+        self.node_of.get(id)
     }
 
     /// The memory of `node`.
@@ -91,13 +91,13 @@ impl AssocGraph {
             }
         };
         self.ids[node as usize] = id;
-        self.node_of.insert(id, node);
+        self.node_of.insert(id, node, self.ids.len());
         self.chain(node, id, source, m.at);
     }
 
     /// Removes memory `id`; its chain neighbours become neighbours.
     pub(crate) fn remove(&mut self, id: u64) {
-        let Some(node) = self.node_of.remove(&id) else {
+        let Some(node) = self.node_of.remove(id) else {
             return;
         };
         self.unchain(node);
@@ -166,7 +166,7 @@ impl AssocGraph {
             self.prev.push(NO_NODE);
             self.next.push(NO_NODE);
             self.placed.push((m.source.as_deref().map(Box::from), m.at));
-            self.node_of.insert(m.id.0, node);
+            self.node_of.insert(m.id.0, node, self.ids.len());
             chains
                 .entry(m.source.as_deref())
                 .or_default()
@@ -205,8 +205,70 @@ impl AssocGraph {
     /// Bytes held (roughly).
     pub(crate) fn memory_bytes(&self) -> usize {
         self.ids.len() * (8 + 8 + 4 + 4 + 40)
-            + self.node_of.len() * 16
+            + self.node_of.memory_bytes()
             + self.chains.values().map(|c| c.len() * 24).sum::<usize>()
+    }
+}
+
+/// Memory id to node number. Ids are assigned from 1 upward and never reused, so
+/// they are looked up in a flat array indexed by id (one read, where a hash map
+/// costs a probe into a table several times larger: spreading looks up every
+/// neighbour it is handed by id). The array grows to the highest id while that
+/// stays within twice the nodes plus [`NodeOf::SLACK`]; ids beyond (a namespace
+/// that forgot most of what it held) go to a map, so memory stays bounded by the
+/// live nodes either way.
+#[derive(Debug, Default, Clone)]
+struct NodeOf {
+    /// By id: the node, or [`NO_NODE`].
+    dense: Vec<u32>,
+    /// Ids past the flat array.
+    far: IdMap<u32>,
+}
+
+impl NodeOf {
+    /// Ids the flat array may run ahead of twice the node count.
+    const SLACK: usize = 1 << 16;
+
+    fn get(&self, id: u64) -> Option<u32> {
+        match usize::try_from(id).ok().and_then(|i| self.dense.get(i)) {
+            Some(&node) if node != NO_NODE => Some(node),
+            _ if self.far.is_empty() => None,
+            _ => self.far.get(&id).copied(),
+        }
+    }
+
+    /// Files `id` under `node`; `nodes` is the node count, which bounds the
+    /// flat array.
+    fn insert(&mut self, id: u64, node: u32, nodes: usize) {
+        let Ok(i) = usize::try_from(id) else {
+            self.far.insert(id, node);
+            return;
+        };
+        if i >= self.dense.len() && i <= nodes.saturating_mul(2).saturating_add(Self::SLACK) {
+            self.dense.resize(i + 1, NO_NODE);
+        }
+        match self.dense.get_mut(i) {
+            Some(slot) => {
+                *slot = node;
+                self.far.remove(&id);
+            }
+            None => {
+                self.far.insert(id, node);
+            }
+        }
+    }
+
+    fn remove(&mut self, id: u64) -> Option<u32> {
+        let dense = usize::try_from(id)
+            .ok()
+            .and_then(|i| self.dense.get_mut(i))
+            .map(|slot| std::mem::replace(slot, NO_NODE))
+            .filter(|&node| node != NO_NODE);
+        dense.or_else(|| self.far.remove(&id))
+    }
+
+    fn memory_bytes(&self) -> usize {
+        self.dense.capacity() * 4 + self.far.len() * 16
     }
 }
 
@@ -214,6 +276,33 @@ impl AssocGraph {
 mod tests {
     use super::*;
     use crate::model::{Kind, MemoryId, Metadata};
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The flat array and its overflow map answer like a plain map, for
+        /// dense ids, ids far apart and ids moving between the two.
+        #[test]
+        fn node_of_is_a_map(
+            ops in prop::collection::vec(
+                (prop_oneof![0u64..300, 0u64..200_000, any::<u64>()], 0u32..50, any::<bool>()),
+                0..300,
+            ),
+        ) {
+            let mut node_of = NodeOf::default();
+            let mut model = std::collections::HashMap::new();
+            for (i, &(id, node, insert)) in ops.iter().enumerate() {
+                if insert {
+                    node_of.insert(id, node, i);
+                    model.insert(id, node);
+                } else {
+                    prop_assert_eq!(node_of.remove(id), model.remove(&id));
+                }
+                for &(other, _, _) in &ops {
+                    prop_assert_eq!(node_of.get(other), model.get(&other).copied());
+                }
+            }
+        }
+    }
 
     fn memory(id: u64, source: Option<&str>, at: i64) -> Memory {
         Memory {
