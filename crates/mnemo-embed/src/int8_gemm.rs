@@ -37,8 +37,6 @@ use std::ops::Range;
 pub(crate) const NR: usize = 4;
 /// Inputs per block: one AVX2 register of sixteen i16.
 pub(crate) const KB: usize = 16;
-/// Rows (tokens) per kernel call.
-const MR: usize = 2;
 /// Largest quantised activation magnitude.
 pub(crate) const ACT_MAX: f32 = 2047.0;
 /// Largest input width; keeps every i32 sum exact (see the module docs):
@@ -89,27 +87,29 @@ impl Kernel {
         }
     }
 
-    /// The sums of one tile: `rows` (1 to [`MR`] of them) against the
-    /// [`NR`] channels of `panel`. Entries past `rows.len()` are zero.
-    fn tile(self, rows: &[&[i16]], panel: &[i8]) -> [[i32; NR]; MR] {
-        let mut out = [[0; NR]; MR];
-        match *rows {
-            [a, b] => out = self.tile_of([a, b], panel),
-            [a] => out[..1].copy_from_slice(&self.tile_of([a], panel)),
-            _ => {}
-        }
-        out
-    }
-
-    fn tile_of<const R: usize>(self, rows: [&[i16]; R], panel: &[i8]) -> [[i32; NR]; R] {
+    /// The integer sums of every row of `a` (rows of `kp` values) with
+    /// every channel of `panels` (whole panels of `NR × kp` bytes) into
+    /// `out`, one row of `panels.len() / kp` sums per row of `a`.
+    fn sums(self, a: &[i16], kp: usize, panels: &[i8], out: &mut [i32]) {
         match self.0 {
-            Isa::Scalar => scalar::tile(rows, panel),
+            Isa::Scalar => scalar::sums(a, kp, panels, out),
             // SAFETY: `Isa::Avx2` is only made by `Kernel::detect` once the
             // CPU has reported AVX2.
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => unsafe { avx2::tile(rows, panel) },
+            Isa::Avx2 => unsafe { avx2::sums(a, kp, panels, out) },
         }
     }
+}
+
+/// Buffers of [`Int8Linear::forward`], reused from one product to the next.
+#[derive(Debug, Default)]
+pub(crate) struct Sums {
+    /// Integer sums of the first (or only) half of the channels.
+    left: Vec<i32>,
+    /// Integer sums of the second half, on the second thread.
+    right: Vec<i32>,
+    /// Outputs of the second half before they are interleaved.
+    right_out: Vec<f32>,
 }
 
 /// Rows of activations quantised per row, ready for [`Int8Linear::forward`].
@@ -160,6 +160,7 @@ impl QuantRows {
         self.scales.len()
     }
 
+    #[cfg(test)]
     fn row(&self, r: usize) -> &[i16] {
         &self.data[r * self.kp..(r + 1) * self.kp]
     }
@@ -238,7 +239,14 @@ impl Int8Linear {
     ///
     /// `x` must have been quantised with `k` = [`Self::inputs`]; with
     /// another width `out` is all biases.
-    pub(crate) fn forward(&self, kernel: Kernel, x: &QuantRows, out: &mut Vec<f32>, split: bool) {
+    pub(crate) fn forward(
+        &self,
+        kernel: Kernel,
+        x: &QuantRows,
+        out: &mut Vec<f32>,
+        split: bool,
+        sums: &mut Sums,
+    ) {
         let rows = x.rows();
         let n = self.n;
         out.clear();
@@ -250,62 +258,60 @@ impl Int8Linear {
         }
         let panel_count = n.div_ceil(NR);
         if !split || panel_count < 2 || rows * n * self.k < SPLIT_MIN_MACS {
-            self.run(kernel, x, 0..panel_count, out, n);
+            self.run(kernel, x, 0..panel_count, &mut sums.left, out, n);
             return;
         }
         let mid = panel_count / 2;
         let right_width = n - mid * NR;
-        let mut right = vec![0.0f32; rows * right_width];
+        let Sums {
+            left,
+            right,
+            right_out,
+        } = sums;
+        right_out.clear();
+        right_out.resize(rows * right_width, 0.0);
         rayon::join(
-            || self.run(kernel, x, 0..mid, out, n),
-            || self.run(kernel, x, mid..panel_count, &mut right, right_width),
+            || self.run(kernel, x, 0..mid, left, out, n),
+            || self.run(kernel, x, mid..panel_count, right, right_out, right_width),
         );
-        for (o, r) in out.chunks_exact_mut(n).zip(right.chunks_exact(right_width)) {
+        for (o, r) in out
+            .chunks_exact_mut(n)
+            .zip(right_out.chunks_exact(right_width))
+        {
             o[mid * NR..].copy_from_slice(r);
         }
     }
 
     /// Computes the channels of `panels` for every row of `x` into `out`,
     /// whose rows are `ld` long and start at the first channel of
-    /// `panels`.
-    fn run(&self, kernel: Kernel, x: &QuantRows, panels: Range<usize>, out: &mut [f32], ld: usize) {
-        let rows = x.rows();
+    /// `panels`; `sums` holds the integer sums on the way.
+    fn run(
+        &self,
+        kernel: Kernel,
+        x: &QuantRows,
+        panels: Range<usize>,
+        sums: &mut Vec<i32>,
+        out: &mut [f32],
+        ld: usize,
+    ) {
+        let cols = panels.len() * NR;
+        sums.clear();
+        sums.resize(x.rows() * cols, 0);
+        let bytes = NR * self.kp;
+        let packed = &self.panels[panels.start * bytes..panels.end * bytes];
+        kernel.sums(&x.data, self.kp, packed, sums);
         let first = panels.start * NR;
-        let panel_bytes = NR * self.kp;
-        for chunk in (0..rows).step_by(ROW_CHUNK) {
-            let chunk_end = (chunk + ROW_CHUNK).min(rows);
-            for p in panels.clone() {
-                let panel = &self.panels[p * panel_bytes..(p + 1) * panel_bytes];
-                let channels = (p * NR..(p * NR + NR).min(self.n)).enumerate();
-                let mut r = chunk;
-                while r < chunk_end {
-                    let m = MR.min(chunk_end - r);
-                    let mut tile_rows: [&[i16]; MR] = [&[]; MR];
-                    for (i, slot) in tile_rows[..m].iter_mut().enumerate() {
-                        *slot = x.row(r + i);
-                    }
-                    let sums = kernel.tile(&tile_rows[..m], panel);
-                    for (i, row_sums) in sums[..m].iter().enumerate() {
-                        let x_scale = x.scales[r + i];
-                        let o = &mut out[(r + i) * ld..(r + i + 1) * ld];
-                        if let (Some(o), Some(w), Some(b)) = (
-                            o.get_mut(p * NR - first..p * NR - first + NR),
-                            self.scales.get(p * NR..p * NR + NR),
-                            self.bias.get(p * NR..p * NR + NR),
-                        ) {
-                            // A whole panel: four lanes the compiler vectorises.
-                            for c in 0..NR {
-                                o[c] = row_sums[c] as f32 * (x_scale * w[c]) + b[c];
-                            }
-                        } else {
-                            for (c, j) in channels.clone() {
-                                o[j - first] =
-                                    row_sums[c] as f32 * (x_scale * self.scales[j]) + self.bias[j];
-                            }
-                        }
-                    }
-                    r += m;
-                }
+        let width = (panels.end * NR).min(self.n) - first;
+        let scales = &self.scales[first..first + width];
+        let bias = &self.bias[first..first + width];
+        let rows = out
+            .chunks_exact_mut(ld)
+            .zip(sums.chunks_exact(cols))
+            .zip(&x.scales);
+        for ((o, s), &x_scale) in rows {
+            let lanes = o.iter_mut().zip(s).zip(scales).zip(bias);
+            for (((o, &s), &w), &b) in lanes {
+                *o = s as f32 * (x_scale * w) + b;
             }
         }
     }
@@ -315,25 +321,25 @@ impl Int8Linear {
 mod scalar {
     use super::{KB, NR};
 
-    /// Sums of the products of `R` rows with the `NR` channels of `panel`.
-    pub(super) fn tile<const R: usize>(rows: [&[i16]; R], panel: &[i8]) -> [[i32; NR]; R] {
-        let mut out = [[0i32; NR]; R];
-        for (step, block) in panel.chunks_exact(NR * KB).enumerate() {
-            for (r, row) in rows.iter().enumerate() {
-                let Some(a) = row.get(step * KB..(step + 1) * KB) else {
-                    continue;
-                };
-                for (c, w) in block.chunks_exact(KB).enumerate() {
-                    let dot: i32 = a
-                        .iter()
-                        .zip(w)
-                        .map(|(&x, &y)| i32::from(x) * i32::from(y))
-                        .sum();
-                    out[r][c] += dot;
+    /// See `Kernel::sums`.
+    pub(super) fn sums(a: &[i16], kp: usize, panels: &[i8], out: &mut [i32]) {
+        if kp == 0 {
+            return;
+        }
+        let cols = panels.len() / kp;
+        for (row, o) in a.chunks_exact(kp).zip(out.chunks_exact_mut(cols)) {
+            for (panel, o) in panels.chunks_exact(NR * kp).zip(o.chunks_exact_mut(NR)) {
+                for (block, x) in panel.chunks_exact(NR * KB).zip(row.chunks_exact(KB)) {
+                    for (w, o) in block.chunks_exact(KB).zip(o.iter_mut()) {
+                        *o += x
+                            .iter()
+                            .zip(w)
+                            .map(|(&x, &w)| i32::from(x) * i32::from(w))
+                            .sum::<i32>();
+                    }
                 }
             }
         }
-        out
     }
 }
 
@@ -342,66 +348,106 @@ mod scalar {
 mod avx2 {
     use std::arch::x86_64::*;
 
-    use super::{KB, NR};
+    use super::{KB, NR, ROW_CHUNK};
 
-    /// Sums of the products of `R` rows with the `NR` channels of `panel`,
-    /// exactly as [`super::scalar::tile`] computes them.
+    /// See `Kernel::sums`; computes exactly what `scalar::sums` computes.
     ///
     /// # Safety
     ///
     /// The CPU must support AVX2.
     #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn tile<const R: usize>(rows: [&[i16]; R], panel: &[i8]) -> [[i32; NR]; R] {
-        let kp = panel.len() / NR / KB * KB;
-        // The loads below read `kp` values of every row and `NR * kp` bytes
-        // of the panel; this check makes them in bounds.
-        assert!(rows.iter().all(|row| row.len() >= kp) && panel.len() >= NR * kp);
-        let mut acc = [[_mm256_setzero_si256(); NR]; R];
-        let mut ptrs = [std::ptr::null::<i16>(); R];
-        for (p, row) in ptrs.iter_mut().zip(&rows) {
-            *p = row.as_ptr();
+    pub(super) unsafe fn sums(a: &[i16], kp: usize, panels: &[i8], out: &mut [i32]) {
+        if kp == 0 {
+            return;
         }
-        let w = panel.as_ptr();
+        let cols = panels.len() / kp;
+        let rows = (a.len() / kp).min(out.len() / cols.max(1));
+        // What `tile` reads and writes below stays inside these bounds.
+        assert!(kp.is_multiple_of(KB) && cols.is_multiple_of(NR) && rows * kp <= a.len());
+        assert!(rows * cols <= out.len() && cols * kp <= panels.len());
+        for chunk in (0..rows).step_by(ROW_CHUNK) {
+            let end = (chunk + ROW_CHUNK).min(rows);
+            for p in 0..cols / NR {
+                // SAFETY (all three calls): panel p's NR * kp bytes start at
+                // p * NR * kp < cols * kp; rows r (and r + 1) have kp values
+                // from r * kp, and their NR sums from r * cols + p * NR, all
+                // within the lengths asserted above.
+                let w = unsafe { panels.as_ptr().add(p * NR * kp) };
+                let mut r = chunk;
+                while r + 2 <= end {
+                    unsafe {
+                        let o = out.as_mut_ptr().add(r * cols + p * NR);
+                        tile::<2>(a.as_ptr().add(r * kp), kp, w, o, cols);
+                    }
+                    r += 2;
+                }
+                if r < end {
+                    unsafe {
+                        let o = out.as_mut_ptr().add(r * cols + p * NR);
+                        tile::<1>(a.as_ptr().add(r * kp), kp, w, o, cols);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds the sums of `R` rows of activations (`kp` values each, one
+    /// after the other from `a`) with the `NR` channels of the panel at `w`
+    /// to `R` rows of `NR` sums at `out`, rows `ld` apart.
+    ///
+    /// # Safety
+    ///
+    /// The CPU must support AVX2; `a` must be valid for `R × kp` reads,
+    /// `w` for `NR × kp`, and `out` for `NR` writes at each of `R` rows `ld`
+    /// apart; `kp` must be a multiple of `KB`.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn tile<const R: usize>(
+        a: *const i16,
+        kp: usize,
+        w: *const i8,
+        out: *mut i32,
+        ld: usize,
+    ) {
+        let mut acc = [[_mm256_setzero_si256(); NR]; R];
         let mut at = 0;
         while at < kp {
             let mut wv = [_mm256_setzero_si256(); NR];
             for (c, v) in wv.iter_mut().enumerate() {
-                // SAFETY: at + KB <= kp, so bytes at * NR + c * KB .. + KB
-                // lie inside the panel's NR * kp bytes (asserted above).
+                // SAFETY: at + KB <= kp, so this block lies in the panel.
                 let bytes = unsafe { _mm_loadu_si128(w.add(at * NR + c * KB).cast()) };
                 *v = _mm256_cvtepi8_epi16(bytes);
             }
-            for (r, p) in ptrs.iter().enumerate() {
-                // SAFETY: at + KB <= kp <= the row's length (asserted above).
-                let a = unsafe { _mm256_loadu_si256(p.add(at).cast()) };
-                for c in 0..NR {
-                    acc[r][c] = _mm256_add_epi32(acc[r][c], _mm256_madd_epi16(a, wv[c]));
+            for (r, acc) in acc.iter_mut().enumerate() {
+                // SAFETY: at + KB <= kp, inside row r.
+                let x = unsafe { _mm256_loadu_si256(a.add(r * kp + at).cast()) };
+                for (acc, &v) in acc.iter_mut().zip(&wv) {
+                    *acc = _mm256_add_epi32(*acc, _mm256_madd_epi16(x, v));
                 }
             }
             at += KB;
         }
-        let mut out = [[0i32; NR]; R];
-        for (o, a) in out.iter_mut().zip(&acc) {
-            *o = sum_lanes(a);
+        for (r, acc) in acc.iter().enumerate() {
+            // SAFETY: row r's NR sums are writable (the caller's promise).
+            unsafe {
+                let o = out.add(r * ld).cast::<__m128i>();
+                _mm_storeu_si128(o, _mm_add_epi32(_mm_loadu_si128(o), sum_lanes(acc)));
+            }
         }
-        out
     }
 
     /// The sums of the eight i32 lanes of each of four vectors.
+    #[inline]
     #[target_feature(enable = "avx2")]
-    fn sum_lanes(v: &[__m256i; NR]) -> [i32; NR] {
+    fn sum_lanes(v: &[__m256i; NR]) -> __m128i {
         // [a01 a23 b01 b23 | a45 a67 b45 b67], then [a b c d | a b c d] halves.
         let ab = _mm256_hadd_epi32(v[0], v[1]);
         let cd = _mm256_hadd_epi32(v[2], v[3]);
         let abcd = _mm256_hadd_epi32(ab, cd);
-        let sum = _mm_add_epi32(
+        _mm_add_epi32(
             _mm256_castsi256_si128(abcd),
             _mm256_extracti128_si256::<1>(abcd),
-        );
-        let mut out = [0i32; NR];
-        // SAFETY: `out` holds exactly 16 bytes.
-        unsafe { _mm_storeu_si128(out.as_mut_ptr().cast(), sum) };
-        out
+        )
     }
 }
 
@@ -454,8 +500,8 @@ mod tests {
             let mut q = QuantRows::default();
             q.quantize(&x, k);
             let (mut fast, mut slow) = (Vec::new(), Vec::new());
-            layer.forward(Kernel::detect(), &q, &mut fast, split);
-            layer.forward(Kernel::scalar(), &q, &mut slow, false);
+            layer.forward(Kernel::detect(), &q, &mut fast, split, &mut Sums::default());
+            layer.forward(Kernel::scalar(), &q, &mut slow, false, &mut Sums::default());
             prop_assert_eq!(fast, slow);
         }
 
@@ -467,7 +513,7 @@ mod tests {
             let mut q = QuantRows::default();
             q.quantize(&x, k);
             let mut got = Vec::new();
-            layer.forward(Kernel::detect(), &q, &mut got, false);
+            layer.forward(Kernel::detect(), &q, &mut got, false, &mut Sums::default());
             let want = exact(&x, &w, &b, n, k);
             prop_assert_eq!(got.len(), want.len());
             for (r, row) in x.chunks_exact(k).enumerate() {
@@ -508,7 +554,7 @@ mod tests {
         let mut q = QuantRows::default();
         q.quantize(&[1.0; 40], 20);
         let mut out = Vec::new();
-        layer.forward(Kernel::detect(), &q, &mut out, true);
+        layer.forward(Kernel::detect(), &q, &mut out, true, &mut Sums::default());
         assert_eq!(out, vec![0.5; 4]);
     }
 }

@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 use candle_core::{DType, Device, Tensor};
 use rayon::prelude::*;
 
-use crate::int8_gemm::{Int8Linear, Kernel, QuantRows};
+use crate::int8_gemm::{Int8Linear, Kernel, QuantRows, Sums};
 use crate::model_dir::{self, WEIGHTS_FILE};
 use crate::wordpiece::{MAX_TOKENS, WordPieces};
 use crate::{Embedder, EmbedderInfo, Error, l2_normalize};
@@ -129,6 +129,7 @@ struct Scratch {
     ffn: Vec<f32>,
     scores: Vec<f32>,
     quantized: QuantRows,
+    sums: Sums,
 }
 
 impl MiniLmQ8 {
@@ -188,18 +189,18 @@ impl MiniLmQ8 {
         let lens: Vec<usize> = seqs.iter().map(|q| q.len()).collect();
         bert.embed_tokens(seqs, &mut s.hidden)?;
         for layer in &bert.layers {
-            let (k, q) = (self.kernel, &mut s.quantized);
+            let (k, q, sums) = (self.kernel, &mut s.quantized, &mut s.sums);
             q.quantize(&s.hidden, HIDDEN);
-            layer.qkv.forward(k, q, &mut s.qkv, split);
+            layer.qkv.forward(k, q, &mut s.qkv, split, sums);
             attention(&s.qkv, &lens, &mut s.context, &mut s.scores);
             q.quantize(&s.context, HIDDEN);
-            layer.attention_out.forward(k, q, &mut s.sum, split);
+            layer.attention_out.forward(k, q, &mut s.sum, split, sums);
             add_and_norm(&mut s.hidden, &s.sum, &layer.attention_norm);
             q.quantize(&s.hidden, HIDDEN);
-            layer.up.forward(k, q, &mut s.ffn, split);
+            layer.up.forward(k, q, &mut s.ffn, split, sums);
             s.ffn.iter_mut().for_each(|v| *v = gelu(*v));
             q.quantize(&s.ffn, FFN);
-            layer.down.forward(k, q, &mut s.sum, split);
+            layer.down.forward(k, q, &mut s.sum, split, sums);
             add_and_norm(&mut s.hidden, &s.sum, &layer.output_norm);
         }
         let mut vectors = Vec::with_capacity(seqs.len());
