@@ -161,7 +161,7 @@ mod subscribe;
 pub use clock::{Clock, ManualClock, PreciseClock, SystemClock};
 pub use config::{Config, Retention, SyncPolicy};
 pub use error::{Error, Result};
-pub use log::{Appended, Iter, Log, LogReader, LogStats, PendingSync, RecordRef};
+pub use log::{Appended, Iter, Log, LogReader, LogStats, RecordRef};
 pub use merkle::{
     ConsistencyProof, Hash, InclusionProof, ProofError, VerifyError, verify_consistency,
     verify_inclusion,

@@ -436,33 +436,6 @@ pub(crate) struct Inner {
     interval_wake: Condvar,
 }
 
-/// What [`Log::append_batch_pending`] appended but did not yet make
-/// durable: the sync the policy owes the records, performed by
-/// [`Log::finish`]. Dropping it unfinished leaves the records as durable
-/// as [`SyncPolicy::Never`](crate::SyncPolicy::Never) would.
-#[must_use = "the records are not durable until the pending sync is finished"]
-pub struct PendingSync<'a> {
-    after: AfterAppend,
-    /// Counts the appender as inside `append*` until its sync, as group
-    /// commit's gathering expects.
-    _counted: AppendGuard<'a>,
-}
-
-impl<'a> PendingSync<'a> {
-    fn new(after: AfterAppend, counted: AppendGuard<'a>) -> Self {
-        Self {
-            after,
-            _counted: counted,
-        }
-    }
-
-    /// Whether finishing it syncs (otherwise [`Log::finish`] returns at
-    /// once, unless retention is due).
-    pub fn syncs(&self) -> bool {
-        matches!(self.after, AfterAppend::Sync(_))
-    }
-}
-
 /// What [`Log::append_batch`] wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Appended {
@@ -724,38 +697,20 @@ impl Log {
         I: IntoIterator,
         I::Item: AsRef<[u8]>,
     {
-        let (appended, pending) = self.append_batch_pending(payloads)?;
-        self.finish(pending)?;
-        Ok(appended)
-    }
-
-    /// [`Log::append_batch`] in two steps: appends the records and returns
-    /// them with the sync the policy still owes them, which
-    /// [`Log::finish`] performs. The caller can work (say, fold the records
-    /// into derived state) while another thread finishes the sync, and must
-    /// acknowledge the records only after it succeeded; until then they are
-    /// as visible to readers as they are after any append (see the crate
-    /// docs on durability), and no more durable.
-    pub fn append_batch_pending<I>(&self, payloads: I) -> Result<(Appended, PendingSync<'_>)>
-    where
-        I: IntoIterator,
-        I::Item: AsRef<[u8]>,
-    {
         let payloads: Vec<I::Item> = payloads.into_iter().collect();
         for p in &payloads {
             self.check_size(p.as_ref().len())?;
         }
         let inner = &*self.inner;
-        let counted = inner.enter_append();
+        let _counted = inner.enter_append();
         let mut state = inner.state.write();
         state.check_writable()?;
         let start = state.next_seq;
         if payloads.is_empty() {
-            let appended = Appended {
+            return Ok(Appended {
                 seqs: start..start,
                 timestamp_nanos: state.last_timestamp,
-            };
-            return Ok((appended, PendingSync::new(AfterAppend::Nothing, counted)));
+            });
         }
         let timestamp = state.timestamp(&inner.config);
         let run_bytes: u64 = payloads
@@ -772,18 +727,11 @@ impl Log {
         let end = state.next_seq;
         let after = inner.after_append(&mut state, start..end)?;
         drop(state);
-        let appended = Appended {
+        inner.finish_append(after)?;
+        Ok(Appended {
             seqs: start..end,
             timestamp_nanos: timestamp,
-        };
-        Ok((appended, PendingSync::new(after, counted)))
-    }
-
-    /// Performs the sync (and any retention) that an append left pending;
-    /// the records it covers are durable when this returns `Ok` (under a
-    /// policy that syncs them at all).
-    pub fn finish(&self, pending: PendingSync<'_>) -> Result<()> {
-        self.inner.finish_append(pending.after)
+        })
     }
 
     /// The record with this seq, if it is in the log. O(1): one index lookup,

@@ -237,47 +237,6 @@ fn always_policy_syncs_before_returning_and_groups_concurrent_appenders() {
 }
 
 #[test]
-fn a_pending_append_is_durable_once_finished_and_only_then() {
-    let disk = SimDisk::new();
-    let log = Log::open_on(
-        Arc::new(disk.clone()),
-        Config::default().sync(SyncPolicy::Always),
-    )
-    .expect("open");
-    let (appended, pending) = log
-        .append_batch_pending([&b"a"[..], &b"b"[..], &b"c"[..]])
-        .expect("append");
-    assert_eq!(appended.seqs, 0..3);
-    assert!(pending.syncs());
-    // Appended, readable, not yet durable: a power failure may lose them.
-    assert_eq!(
-        log.read(2).map(|r| r.payload().to_vec()),
-        Some(b"c".to_vec())
-    );
-    assert_eq!(log.durable_seq(), 0);
-    // Finished on another thread, as the engine does while it folds.
-    std::thread::scope(|scope| scope.spawn(|| log.finish(pending)).join())
-        .expect("thread")
-        .expect("sync");
-    assert_eq!(log.durable_seq(), 3);
-    for seed in 0..20 {
-        let after =
-            Log::open_on(Arc::new(disk.power_fail(seed)), Config::default()).expect("reopen");
-        assert_eq!(after.next_seq(), 3, "seed {seed}");
-    }
-    // Under a policy that does not sync per append nothing is owed.
-    let lazy = Log::open_on(
-        Arc::new(SimDisk::new()),
-        Config::default().sync(SyncPolicy::Never),
-    )
-    .expect("open");
-    let (_, pending) = lazy.append_batch_pending([&b"x"[..]]).expect("append");
-    assert!(!pending.syncs());
-    lazy.finish(pending).expect("nothing to do");
-    assert_eq!(lazy.durable_seq(), 0);
-}
-
-#[test]
 fn every_n_and_interval_policies_make_records_durable() {
     let disk = SimDisk::new();
     let log = Log::open_on(

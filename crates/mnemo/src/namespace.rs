@@ -5,17 +5,12 @@
 //!
 //! One writer at a time per namespace (a mutex around the write path).
 //! A write validates its input against the current state, embeds new
-//! content, encodes its events, appends them to the log and folds them
-//! into the state; under the default sync policy it returns only after
-//! the log's sync made them durable, so nothing is acknowledged before it
-//! is on disk. An error at any step before the append leaves everything
-//! unchanged; a failed append applies nothing. A batch of many memories is
-//! folded while its sync runs on another thread (native targets): if that
-//! sync fails, the write returns the error, but readers may have seen the
-//! batch meanwhile, as log readers may see records before their sync. In
-//! every case the log refuses further writes after an I/O error until the
-//! namespace is reopened, and reopening replays exactly what the log
-//! kept.
+//! content, encodes its events, appends them to the log (durably, under
+//! the default sync policy) and only then folds them into the state. An
+//! error at any step before the append leaves everything unchanged; a
+//! failed append applies nothing (the log refuses further writes after an
+//! I/O error until the namespace is reopened, and reopening replays exactly
+//! what the log kept).
 //!
 //! ## Reading
 //!
@@ -164,23 +159,6 @@ pub(crate) struct Inner {
     report: OpenReport,
     /// Spreading buffers reused across recalls.
     pub(crate) spreaders: recall::SpreaderPool,
-}
-
-/// Memories a durable commit must hold before its fold runs while the
-/// log's sync does (a thread costs tens of microseconds; a sync, hundreds).
-#[cfg(not(target_arch = "wasm32"))]
-const FOLD_WHILE_SYNCING_MIN: usize = 16;
-
-/// Memories that `events` write (each other event counts as one).
-#[cfg(not(target_arch = "wasm32"))]
-fn memories_in(events: &[Event]) -> usize {
-    events
-        .iter()
-        .map(|e| match e {
-            Event::Remember(items) => items.len(),
-            _ => 1,
-        })
-        .sum()
 }
 
 /// A handle on one namespace (cheap to clone; all clones share it).
@@ -665,80 +643,22 @@ impl Namespace {
             }
             payloads.push(payload);
         }
-        let log_error = |source| Error::Log {
-            namespace: self.inner.name.clone(),
-            source,
-        };
-        let (appended, pending) = self
+        let appended = self
             .inner
             .log
-            .append_batch_pending(&payloads)
-            .map_err(log_error)?;
+            .append_batch(&payloads)
+            .map_err(|source| Error::Log {
+                namespace: self.inner.name.clone(),
+                source,
+            })?;
         drop(payloads);
         let seqs = appended.seqs;
         // The time the log stamped on the records, converted as replay does.
         let recorded = Timestamp(appended.timestamp_nanos as i64);
-        // A batch big enough to pay for a thread is folded while its sync
-        // runs on another; the call still returns only after both. If that
-        // sync fails, readers may have seen the batch before the error (as
-        // log readers see records before their sync): the log refuses
-        // every later write, and reopening replays exactly what it kept.
-        #[cfg(not(target_arch = "wasm32"))]
-        let (deltas, synced) = if pending.syncs() && memories_in(&events) >= FOLD_WHILE_SYNCING_MIN
-        {
-            std::thread::scope(|scope| {
-                let syncing = scope.spawn(|| self.inner.log.finish(pending));
-                let deltas = self.fold(seqs.clone(), recorded, &events);
-                let synced = syncing.join().unwrap_or_else(|_| {
-                    Err(mnemo_log::Error::Failed("the sync thread panicked".into()))
-                });
-                (deltas, synced)
-            })
-        } else {
-            self.inner.log.finish(pending).map_err(log_error)?;
-            (self.fold(seqs.clone(), recorded, &events), Ok(()))
-        };
-        #[cfg(target_arch = "wasm32")]
-        let (deltas, synced) = {
-            self.inner.log.finish(pending).map_err(log_error)?;
-            (self.fold(seqs.clone(), recorded, &events), Ok(()))
-        };
-        self.inner.vectors.notify();
-        #[cfg(target_arch = "wasm32")]
-        self.inner.vectors.flush();
-        #[cfg(not(target_arch = "wasm32"))]
-        if !self.inner.options.background_indexing {
-            self.inner.vectors.flush();
-        }
-        synced.map_err(log_error)?;
-        let n = seqs.end - seqs.start;
-        let since = self
-            .inner
-            .events_since_snapshot
-            .fetch_add(n, Ordering::Relaxed)
-            + n;
-        // Past `snapshot_every` memories the interval grows with the
-        // namespace, so the total work of periodic snapshots stays linear in
-        // the number of events instead of quadratic.
-        let every = self.inner.options.snapshot_every;
-        if every > 0 && since >= every && since >= self.inner.state.read().len() as u64 {
-            self.snapshot_in_background();
-        }
-        Ok(deltas)
-    }
-
-    /// Folds events the log holds at `seqs` (stamped `recorded`) into the
-    /// state, dispatching their changes to watchers; one delta per event.
-    fn fold(
-        &self,
-        seqs: std::ops::Range<u64>,
-        recorded: Timestamp,
-        events: &[Event],
-    ) -> Vec<Delta> {
         let mut deltas = Vec::with_capacity(events.len());
         let mut changes = Vec::new();
         let mut scratch = Vec::new();
-        for (seq, event) in seqs.zip(events) {
+        for (seq, event) in seqs.clone().zip(&events) {
             changes.clear();
             match event {
                 Event::Remember(items) => {
@@ -759,7 +679,27 @@ impl Namespace {
             }
             deltas.push(Delta::from_changes(seq, &changes));
         }
-        deltas
+        self.inner.vectors.notify();
+        #[cfg(target_arch = "wasm32")]
+        self.inner.vectors.flush();
+        #[cfg(not(target_arch = "wasm32"))]
+        if !self.inner.options.background_indexing {
+            self.inner.vectors.flush();
+        }
+        let n = seqs.end - seqs.start;
+        let since = self
+            .inner
+            .events_since_snapshot
+            .fetch_add(n, Ordering::Relaxed)
+            + n;
+        // Past `snapshot_every` memories the interval grows with the
+        // namespace, so the total work of periodic snapshots stays linear in
+        // the number of events instead of quadratic.
+        let every = self.inner.options.snapshot_every;
+        if every > 0 && since >= every && since >= self.inner.state.read().len() as u64 {
+            self.snapshot_in_background();
+        }
+        Ok(deltas)
     }
 
     /// Sends changes to watchers (called with the state write lock held, so
@@ -1128,14 +1068,13 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let engine = Mnemo::open_with(dir.path(), Options::default()).expect("open");
         let ns = engine.namespace("d").expect("ns");
-        // Big enough to be folded while its sync runs.
-        let batch: Vec<NewMemory> = (0..super::FOLD_WHILE_SYNCING_MIN * 2)
+        let batch: Vec<NewMemory> = (0..100)
             .map(|i| NewMemory::new(format!("durable note {i}")))
             .collect();
         let done = ns.remember_batch(batch).expect("remember");
         let last = done.iter().map(|r| r.seq.0).max().expect("some");
         assert!(ns.log().durable_seq() > last, "acknowledged before durable");
-        assert_eq!(ns.stats().memories, super::FOLD_WHILE_SYNCING_MIN * 2);
+        assert_eq!(ns.stats().memories, 100);
         for r in &done {
             assert!(ns.get(r.id).is_some(), "memory {} not folded", r.id);
         }
