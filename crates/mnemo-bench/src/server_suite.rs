@@ -41,6 +41,13 @@
 //!    windows; throughput and latency percentiles. Zep's and mem0's
 //!    published latencies are recorded in the params as reported figures,
 //!    not measurements.
+//! 4. **Recall with the default embedder at 100,000 memories**: a child
+//!    whose engine embeds with `mnemo_embed::load_default` (the model the
+//!    server uses by default, no hash fallback), the base set loaded with its
+//!    precomputed MiniLM vectors (generated sentences, embedded by the
+//!    server, in a `--quick` run without the rustdocs cache), then one client
+//!    sends `POST .../recall {"query", "k": 10}` with the query's text only:
+//!    latency percentiles of a single user's recall, embedding included.
 //!
 //! Timed scenarios run a warm-up, then several windows; each figure is the
 //! median over the windows (batch remember: over the repetitions). The
@@ -144,6 +151,16 @@ impl SyncMode {
     }
 }
 
+/// The embedder of the child's engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ChildEmbedder {
+    /// [`mnemo_embed::HashEmbedder`].
+    Hash,
+    /// `mnemo_embed::load_default` without the hash fallback: the model a
+    /// server embeds with by default.
+    Default,
+}
+
 /// Options of the hidden `server-child` command (started by this suite,
 /// not by people).
 #[derive(Debug, Clone, Args)]
@@ -154,6 +171,9 @@ pub struct ChildOptions {
     /// The engine's sync policy (mnemo only).
     #[arg(long, value_enum, default_value = "never")]
     pub sync: SyncMode,
+    /// The engine's embedder (mnemo only).
+    #[arg(long, value_enum, default_value = "hash")]
+    pub embedder: ChildEmbedder,
     /// The engine's data directory (mnemo only).
     #[arg(long)]
     pub dir: Option<PathBuf>,
@@ -250,9 +270,14 @@ fn serve_mnemo(runtime: &tokio::runtime::Runtime, opts: &ChildOptions) -> Result
         SyncMode::Never => SyncPolicy::Never,
         SyncMode::Always => SyncPolicy::Always,
     };
-    let options = Options::default()
-        .embedder(Arc::new(HashEmbedder::new()))
-        .sync(sync);
+    let embedder: Arc<dyn mnemo_embed::Embedder> = match opts.embedder {
+        ChildEmbedder::Hash => Arc::new(HashEmbedder::new()),
+        ChildEmbedder::Default => Arc::from(
+            mnemo_embed::load_default(mnemo_embed::Fallback::Deny)
+                .context("loading the default embedder")?,
+        ),
+    };
+    let options = Options::default().embedder(embedder).sync(sync);
     let mnemo = Mnemo::open_with(dir, options)?;
     let mut config = Config {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -332,6 +357,17 @@ impl ServerProcess {
         namespaces: &[&str],
         tmp: Option<&Path>,
     ) -> Result<Self> {
+        Self::spawn_with(kind, sync, ChildEmbedder::Hash, namespaces, tmp)
+    }
+
+    /// [`Self::spawn`] with the engine's embedder.
+    fn spawn_with(
+        kind: ServerKind,
+        sync: SyncMode,
+        embedder: ChildEmbedder,
+        namespaces: &[&str],
+        tmp: Option<&Path>,
+    ) -> Result<Self> {
         let exe = std::env::current_exe().context("finding the bench binary")?;
         let mut command = Command::new(exe);
         command
@@ -367,6 +403,11 @@ impl ServerProcess {
                     })
                     .arg("--dir")
                     .arg(data.path())
+                    .arg("--embedder")
+                    .arg(match embedder {
+                        ChildEmbedder::Hash => "hash",
+                        ChildEmbedder::Default => "default",
+                    })
                     .env(TOKEN_ENV, &token);
                 for ns in namespaces {
                     command.arg("--namespace").arg(ns);
@@ -760,6 +801,8 @@ struct Corpus {
     name: String,
     texts: Vec<String>,
     queries: Vec<String>,
+    /// The texts' MiniLM vectors, when they come from the rustdocs set.
+    vectors: Option<crate::vecfile::Vectors>,
 }
 
 impl Corpus {
@@ -794,10 +837,13 @@ impl Corpus {
         texts.truncate(s.memories);
         let mut queries = data.query_text;
         queries.truncate(s.queries);
+        let mut vectors = data.base;
+        vectors.data.truncate(s.memories * vectors.dimension);
         Ok(Self {
             name: data.manifest.name,
             texts,
             queries,
+            vectors: Some(vectors),
         })
     }
 
@@ -812,6 +858,7 @@ impl Corpus {
             name: "generated sentences (rustdocs cache absent)".to_owned(),
             texts: (0..s.memories).map(|i| text(0x5e7e_0001, i)).collect(),
             queries: (0..s.queries).map(|i| text(0x5e7e_0002, i)).collect(),
+            vectors: None,
         }
     }
 
@@ -830,6 +877,30 @@ impl Corpus {
             .map(|first| {
                 let last = (first + per).min(self.texts.len());
                 let memories: Vec<Value> = (first..last).map(|i| self.memory(i)).collect();
+                Ok(Bytes::from(serde_json::to_vec(
+                    &json!({ "memories": memories }),
+                )?))
+            })
+            .collect()
+    }
+
+    /// [`Self::remember_bodies`] with each memory's precomputed vector when
+    /// the corpus has them (the server then embeds nothing).
+    fn remember_bodies_with_vectors(&self, per: usize) -> Result<Arc<[Bytes]>> {
+        let Some(vectors) = &self.vectors else {
+            return self.remember_bodies(per);
+        };
+        (0..self.texts.len())
+            .step_by(per)
+            .map(|first| {
+                let last = (first + per).min(self.texts.len());
+                let memories: Vec<Value> = (first..last)
+                    .map(|i| {
+                        let mut m = self.memory(i);
+                        m["vector"] = json!(vectors.row(i));
+                        m
+                    })
+                    .collect();
                 Ok(Bytes::from(serde_json::to_vec(
                     &json!({ "memories": memories }),
                 )?))
@@ -958,10 +1029,11 @@ pub fn run(opts: &SuiteOptions) -> Result<Vec<BenchResult>> {
         runtime: &runtime,
     };
     let mut results = Vec::new();
-    let steps: [(&str, Step); 3] = [
+    let steps: [(&str, Step); 4] = [
         ("batch remember", batch_remember),
         ("single remember", single_remember),
         ("recall", recall),
+        ("embedded recall", embedded_recall),
     ];
     for (name, step) in steps {
         if skip(name) {
@@ -1340,26 +1412,9 @@ fn check_recall(outcomes: &[Outcome]) -> Result<RecallCheck> {
 }
 
 fn recall(ctx: &Ctx<'_>) -> Result<Vec<BenchResult>> {
-    let s = ctx.sizes;
     let ns = "recall";
-    let load = Load {
-        path: format!("/v1/namespaces/{ns}/recall"),
-        bodies: ctx.corpus.recall_bodies()?,
-        items_per_request: 1,
-        clients: RECALL_CLIENTS,
-        mode: Mode::Timed {
-            warmup: s.warmup,
-            measure: s.recall_window,
-            cycle: true,
-        },
-    };
-    let preload = Load {
-        path: format!("/v1/namespaces/{ns}/memories"),
-        bodies: ctx.corpus.remember_bodies(BATCH)?,
-        items_per_request: BATCH,
-        clients: BATCH_CLIENTS,
-        mode: Mode::Once,
-    };
+    let (load, preload) =
+        recall_loads(ctx, ns, RECALL_CLIENTS, ctx.corpus.remember_bodies(BATCH)?)?;
     let mut server = ServerProcess::spawn(ServerKind::Mnemo, SyncMode::Never, &[ns], ctx.tmp)?;
     let loaded = ctx
         .runtime
@@ -1378,12 +1433,7 @@ fn recall(ctx: &Ctx<'_>) -> Result<Vec<BenchResult>> {
             {index_s:.1} s later",
         loaded.items_per_s()
     );
-    let ours = timed_windows(ctx.runtime, &server, &load, s)?;
-    server.stop()?;
-    let check = check_recall(&ours)?;
-    let constant = ServerProcess::spawn(ServerKind::Constant, SyncMode::Never, &[], None)?;
-    let ceiling = timed_windows(ctx.runtime, &constant, &load, s)?;
-    drop(constant);
+    let (ours, check, ceiling) = recall_windows(ctx, server, &load)?;
     for (who, o) in [("mnemo", &ours), ("ceiling", &ceiling)] {
         eprintln!(
             "    {who}: {:.0} recalls/s, p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms",
@@ -1393,12 +1443,7 @@ fn recall(ctx: &Ctx<'_>) -> Result<Vec<BenchResult>> {
             median_of(o, |o| o.quantile_us(0.99)) / 1e3,
         );
     }
-    let mut setup = setup_params(ctx, RECALL_CLIENTS);
-    setup.insert("memories".into(), json!(stored));
-    setup.insert("queries".into(), json!(ctx.corpus.queries.len()));
-    setup.insert("k".into(), json!(RECALL_K));
-    setup.insert("windows".into(), json!(s.runs));
-    setup.insert("window_s".into(), json!(s.recall_window.as_secs_f64()));
+    let mut setup = recall_setup(ctx, RECALL_CLIENTS, stored, &check);
     setup.insert(
         "request".into(),
         json!(
@@ -1417,13 +1462,7 @@ fn recall(ctx: &Ctx<'_>) -> Result<Vec<BenchResult>> {
     );
     setup.insert("preload_memories_per_s".into(), json!(loaded.items_per_s()));
     setup.insert("preload_index_wait_s".into(), json!(index_s));
-    setup.insert("sampled_answers".into(), json!(check.answers));
-    setup.insert("mean_hits".into(), json!(check.mean_hits));
     setup.insert("complete_share".into(), json!(check.complete_share));
-    setup.insert(
-        "engine_timings_us_mean".into(),
-        Value::Object(check.timings_us),
-    );
     let reported: Map<String, Value> = REPORTED_PEERS
         .iter()
         .map(|(k, v)| ((*k).to_owned(), json!(v)))
@@ -1464,5 +1503,150 @@ fn recall(ctx: &Ctx<'_>) -> Result<Vec<BenchResult>> {
         latency("server_recall_100k_c64_p50", 0.5),
         latency("server_recall_100k_c64_p95", 0.95),
         latency("server_recall_100k_c64_p99", 0.99).target(20.0),
+    ])
+}
+
+/// A recall scenario's loads: `clients` sending recalls for timed windows,
+/// and the preload of `bodies` through the batch API.
+fn recall_loads(
+    ctx: &Ctx<'_>,
+    ns: &str,
+    clients: usize,
+    bodies: Arc<[Bytes]>,
+) -> Result<(Load, Load)> {
+    let s = ctx.sizes;
+    let load = Load {
+        path: format!("/v1/namespaces/{ns}/recall"),
+        bodies: ctx.corpus.recall_bodies()?,
+        items_per_request: 1,
+        clients,
+        mode: Mode::Timed {
+            warmup: s.warmup,
+            measure: s.recall_window,
+            cycle: true,
+        },
+    };
+    let preload = Load {
+        path: format!("/v1/namespaces/{ns}/memories"),
+        bodies,
+        items_per_request: BATCH,
+        clients: BATCH_CLIENTS,
+        mode: Mode::Once,
+    };
+    Ok((load, preload))
+}
+
+/// Times `load` on `server` (then stopped), checks sampled answers, and
+/// times the same load against the constant handler.
+fn recall_windows(
+    ctx: &Ctx<'_>,
+    mut server: ServerProcess,
+    load: &Load,
+) -> Result<(Vec<Outcome>, RecallCheck, Vec<Outcome>)> {
+    let ours = timed_windows(ctx.runtime, &server, load, ctx.sizes)?;
+    server.stop()?;
+    let check = check_recall(&ours)?;
+    let constant = ServerProcess::spawn(ServerKind::Constant, SyncMode::Never, &[], None)?;
+    let ceiling = timed_windows(ctx.runtime, &constant, load, ctx.sizes)?;
+    Ok((ours, check, ceiling))
+}
+
+/// The params both recall scenarios record: the set-up, the data, the timed
+/// windows and what the sampled answers held.
+fn recall_setup(
+    ctx: &Ctx<'_>,
+    clients: usize,
+    stored: u64,
+    check: &RecallCheck,
+) -> Map<String, Value> {
+    let s = ctx.sizes;
+    let mut setup = setup_params(ctx, clients);
+    setup.insert("memories".into(), json!(stored));
+    setup.insert("queries".into(), json!(ctx.corpus.queries.len()));
+    setup.insert("k".into(), json!(RECALL_K));
+    setup.insert("windows".into(), json!(s.runs));
+    setup.insert("window_s".into(), json!(s.recall_window.as_secs_f64()));
+    setup.insert("sampled_answers".into(), json!(check.answers));
+    setup.insert("mean_hits".into(), json!(check.mean_hits));
+    setup.insert(
+        "engine_timings_us_mean".into(),
+        Value::Object(check.timings_us.clone()),
+    );
+    setup
+}
+
+/// Target of the issue: one recall over HTTP with the default embedder,
+/// query embedding included, p95 at 100,000 memories, ms.
+const EMBEDDED_RECALL_P95_TARGET_MS: f64 = 4.0;
+
+/// Scenario 4: one client's recall with the default embedder (see the module
+/// docs).
+fn embedded_recall(ctx: &Ctx<'_>) -> Result<Vec<BenchResult>> {
+    let ns = "embedded";
+    let (load, preload) =
+        recall_loads(ctx, ns, 1, ctx.corpus.remember_bodies_with_vectors(BATCH)?)?;
+    let mut server = ServerProcess::spawn_with(
+        ServerKind::Mnemo,
+        SyncMode::Never,
+        ChildEmbedder::Default,
+        &[ns],
+        ctx.tmp,
+    )?;
+    let loaded = ctx
+        .runtime
+        .block_on(run_load(&server, &preload, &fresh()))?;
+    server.command(&format!("flush {ns}"))?;
+    let stored = server.stat(ns, "memories")?;
+    ensure!(
+        stored == ctx.corpus.texts.len() as u64,
+        "{stored} memories stored, {} sent",
+        ctx.corpus.texts.len()
+    );
+    let (ours, check, ceiling) = recall_windows(ctx, server, &load)?;
+    eprintln!(
+        "    one client, default embedder: p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms \
+         (ceiling p50 {:.3} ms)",
+        median_of(&ours, |o| o.quantile_us(0.5)) / 1e3,
+        median_of(&ours, |o| o.quantile_us(0.95)) / 1e3,
+        median_of(&ours, |o| o.quantile_us(0.99)) / 1e3,
+        median_of(&ceiling, |o| o.quantile_us(0.5)) / 1e3,
+    );
+    let mut setup = recall_setup(ctx, 1, stored, &check);
+    setup.insert(
+        "request".into(),
+        json!(
+            "POST /v1/namespaces/{ns}/recall {\"query\": <held-out sentence>, \"k\": 10}: \
+            default recall, the query embedded by the server's default embedder"
+        ),
+    );
+    setup.insert(
+        "engine".into(),
+        json!(format!(
+            "on disk (temporary directory), Options::default() with \
+            mnemo_embed::load_default (no hash fallback) and SyncPolicy::Never; memories \
+            loaded through the batch API (100 per request) {}, HNSW graph built before timing",
+            if ctx.corpus.vectors.is_some() {
+                "with their precomputed all-MiniLM-L6-v2 vectors"
+            } else {
+                "and embedded by the server"
+            }
+        )),
+    );
+    setup.insert("preload_memories_per_s".into(), json!(loaded.items_per_s()));
+    let latency = |name: &str, q: f64| {
+        let r = BenchResult::new(
+            name,
+            "ms",
+            median_of(&ours, |o| o.quantile_us(q)) / 1e3,
+            Better::Lower,
+        )
+        .peer(CEILING, median_of(&ceiling, |o| o.quantile_us(q)) / 1e3);
+        let r = with_params(r, &setup);
+        let r = with_params(r, &common_params("", &ours));
+        with_params(r, &common_params("ceiling_", &ceiling))
+    };
+    Ok(vec![
+        latency("server_recall_embedded_100k_c1_p50", 0.5),
+        latency("server_recall_embedded_100k_c1_p95", 0.95).target(EMBEDDED_RECALL_P95_TARGET_MS),
     ])
 }

@@ -14,9 +14,7 @@ use std::sync::Arc;
 use anyhow::Result;
 use clap::ValueEnum;
 use mnemo::Event;
-use mnemo_embed::{
-    Embedder, EmbedderInfo, Fallback, HashEmbedder, MiniLm, MiniLmQ8, load_default,
-};
+use mnemo_embed::{Embedder, EmbedderInfo, Fallback, HashEmbedder, MiniLm, MiniLmQ8, load_default};
 use mnemo_log::format;
 
 /// Which embedder a command uses.
