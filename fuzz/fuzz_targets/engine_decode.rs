@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use mnemo::{Event, Mnemo, Namespace, NewMemory, Options};
+use xxhash_rust::xxh3::xxh3_64;
 
 struct Sample {
     _dir: tempfile::TempDir,
@@ -59,7 +60,8 @@ fuzz_target!(|data: &[u8]| {
             let at = u32::from_le_bytes([pair[0], pair[1], pair[2], 0]) as usize % body;
             bytes[at] = pair[3];
         }
-        mnemo::snapshot::reseal(&mut bytes);
+        let sum = xxh3_64(&bytes[..body]);
+        bytes[body..].copy_from_slice(&sum.to_le_bytes());
         let _ = mnemo::snapshot::inspect(&bytes, log);
     }
 });

@@ -1329,17 +1329,6 @@ impl<'a> RecordRef<'a> {
         &self.frame[RECORD_HEADER_LEN..]
     }
 
-    /// The record's stored checksum: XXH3-64 of its seq, timestamp, length
-    /// and payload (see the crate's format docs). The log checked it when it
-    /// recovered the record or computed it when appending, so it identifies
-    /// the record's bytes without reading the payload: two records with the
-    /// same seq and different bytes differ in it unless their 64-bit hashes
-    /// collide.
-    #[inline]
-    pub fn checksum(&self) -> u64 {
-        crate::format::frame_checksum(self.frame)
-    }
-
     /// The record exactly as stored (header and payload).
     pub fn frame(&self) -> &'a [u8] {
         self.frame

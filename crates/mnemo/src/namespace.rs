@@ -192,6 +192,10 @@ impl Namespace {
             source,
         };
         let config = Config::default().sync(options.sync);
+        let log = match &files {
+            Some(f) => Log::open_on(Arc::clone(&f.log), config).map_err(log_error)?,
+            None => Log::in_memory(config).map_err(log_error)?,
+        };
         let embedder = options.embedder.info().clone();
         let vectors = Arc::new(
             VectorIndex::new(embedder.dimension, options.vectors.clone()).map_err(|e| {
@@ -202,21 +206,6 @@ impl Namespace {
                 }
             })?,
         );
-        let mut report = OpenReport::default();
-        // The newest snapshot is checked and decoded while the log opens.
-        let (log, restored) = match &files {
-            Some(f) => {
-                let (log, found, warnings) = snapshot::restore(
-                    f.snapshots.as_ref(),
-                    || Log::open_on(Arc::clone(&f.log), config.clone()),
-                    &vectors,
-                )
-                .map_err(log_error)?;
-                report.warnings = warnings;
-                (log, found)
-            }
-            None => (Log::in_memory(config).map_err(log_error)?, None),
-        };
         // Refuse a different embedder before spending a replay on it.
         if let Some(first) = log.read(log.first_seq())
             && let Ok(Event::Init(init)) = Event::decode(first.seq(), first.payload())
@@ -229,13 +218,18 @@ impl Namespace {
                 })?;
         }
         let mut state = State::new(Arc::clone(&vectors));
+        let mut report = OpenReport::default();
         let mut from = log.first_seq();
         let mut snapshot_seq = None;
-        if let Some(restored) = restored {
-            state = restored.state;
-            from = restored.seq;
-            snapshot_seq = Some(restored.seq);
-            report.snapshot_seq = Some(restored.seq);
+        if let Some(f) = &files {
+            let (found, warnings) = snapshot::restore(f.snapshots.as_ref(), &log, &vectors);
+            report.warnings = warnings;
+            if let Some(restored) = found {
+                state = restored.state;
+                from = restored.seq;
+                snapshot_seq = Some(restored.seq);
+                report.snapshot_seq = Some(restored.seq);
+            }
         }
         let end = log.next_seq();
         {
