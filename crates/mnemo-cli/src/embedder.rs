@@ -8,19 +8,21 @@
 //! then use [`Recorded`], which only carries the recorded id and dimension,
 //! so they need no model at all.
 
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
 use clap::ValueEnum;
-use mnemo::Event;
+use mnemo::{EmbedderLoader, Event};
 use mnemo_embed::{Embedder, EmbedderInfo, Fallback, HashEmbedder, MiniLm, MiniLmQ8, load_default};
 use mnemo_log::format;
 
 /// Which embedder a command uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Choice {
-    /// all-MiniLM-L6-v2 if its files are found, else the hash embedder.
+    /// all-MiniLM-L6-v2 with int8 weights (`minilm-q8`) if the model files
+    /// are found, else the hash embedder.
     Auto,
     /// all-MiniLM-L6-v2 (f32), or an error that says where it was looked
     /// for.
@@ -77,6 +79,28 @@ pub fn load(choice: Choice, quiet: bool) -> Result<Arc<dyn Embedder>> {
             }
             e
         }
+    })
+}
+
+/// What an engine serving many namespaces opens each stored one with when
+/// it was built with another embedder than `default` (the one new
+/// namespaces get): the built-in embedder its log records, each model
+/// loaded once and shared by all its namespaces.
+pub fn recorded_loader(default: Arc<dyn Embedder>) -> EmbedderLoader {
+    let loaded = Mutex::new(HashMap::from([(default.info().clone(), default)]));
+    Arc::new(move |info| {
+        let mut loaded = loaded
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(e) = loaded.get(info) {
+            return Ok(Some(Arc::clone(e)));
+        }
+        let Some(e) = mnemo_embed::load_recorded(info)? else {
+            return Ok(None);
+        };
+        let e: Arc<dyn Embedder> = Arc::from(e);
+        loaded.insert(info.clone(), Arc::clone(&e));
+        Ok(Some(e))
     })
 }
 

@@ -30,7 +30,8 @@ pub struct Global {
     pub namespace: String,
     /// Embedder [default: the namespace's own; hash for a new namespace;
     /// auto for `serve`, `embed`, `demo` and `eval`]. A namespace refuses any
-    /// embedder but the one it was created with.
+    /// embedder but the one it was created with; `serve` gives this one to
+    /// new namespaces and opens stored ones with their own.
     #[arg(long, global = true, value_enum)]
     pub embedder: Option<Choice>,
     /// Print JSON (one object, or one line per event) instead of tables.

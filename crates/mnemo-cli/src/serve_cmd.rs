@@ -160,6 +160,7 @@ pub fn serve(global: &Global, args: ServeArgs) -> Result<ExitCode> {
         &data,
         Options::default()
             .embedder(Arc::clone(&embedder))
+            .recorded_embedders(embedder::recorded_loader(Arc::clone(&embedder)))
             .sync(sync),
     )
     .map_err(crate::open::explain)?;

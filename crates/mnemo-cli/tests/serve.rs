@@ -2,8 +2,9 @@
 //! is lost when the server is killed with SIGKILL under load; SIGTERM under
 //! the same load answers every request in flight, exits 0 and leaves a
 //! snapshot; tokens made by `mnemo token create` authenticate and are
-//! scoped; `/readyz` follows the server's life, and an open watch stream
-//! does not hold up a shutdown.
+//! scoped; `/readyz` follows the server's life, an open watch stream
+//! does not hold up a shutdown, and namespaces built with another embedder
+//! than the server's open with their own.
 //!
 //! Each server listens on `127.0.0.1:0`; the port is read from its
 //! `serving` log line (`--log-json` on standard error).
@@ -46,10 +47,15 @@ impl Served {
     /// Starts `mnemo serve` on `data` with `config` on a free loopback port
     /// and waits until `/healthz` answers.
     fn start(data: &Path, config: &Path) -> Served {
+        Served::start_with(data, config, "hash")
+    }
+
+    /// [`Served::start`] with `--embedder embedder`.
+    fn start_with(data: &Path, config: &Path, embedder: &str) -> Served {
         let mut child = Command::new(env!("CARGO_BIN_EXE_mnemo"))
             .arg("--data")
             .arg(data)
-            .args(["--embedder", "hash", "serve", "--config"])
+            .args(["--embedder", embedder, "serve", "--config"])
             .arg(config)
             .args(["--listen", "127.0.0.1:0", "--sync", "always", "--log-json"])
             .env("MNEMO_LOG", "info")
@@ -626,4 +632,60 @@ fn readyz_is_ready_after_start_and_stops_with_sigterm() {
     }
     let status = server.wait_exit();
     assert_eq!(status.code(), Some(0), "{status}:\n{}", server.log());
+}
+
+#[test]
+fn namespaces_built_with_another_embedder_open_with_their_own() {
+    let (_dir, data, config) = workspace();
+    // The CLI creates namespaces with the hash embedder.
+    common::ok(
+        &data,
+        &[
+            "--namespace",
+            "old",
+            "remember",
+            "the ferry to Lisbon leaves at noon",
+        ],
+    );
+    let admin = create_token(&data, &config, "root", "admin", &[]);
+    // The server's default is the int8 model where its files are (as
+    // scripts/test fetches them); without them `auto` is the hash
+    // embedder too and there is nothing to tell apart.
+    let model = common::mnemo(&data, &["embed", "--embedder", "minilm-q8", "x"]);
+    if !model.status.success() {
+        assert!(
+            std::env::var("MNEMO_REQUIRE_MODEL").as_deref() != Ok("1"),
+            "MNEMO_REQUIRE_MODEL=1 but minilm-q8 did not load: {}",
+            common::stderr(&model)
+        );
+        eprintln!("note: no all-MiniLM-L6-v2 files; skipping (run scripts/fetch-model)");
+        return;
+    }
+    let server = Served::start_with(&data, &config, "auto");
+    let agent = agent();
+    let stats = |ns: &str| {
+        let (status, body) = get(
+            &agent,
+            &server.url(&format!("/v1/namespaces/{ns}/stats")),
+            &admin,
+        )
+        .expect("stats");
+        assert_eq!(status, 200, "{body}");
+        body["embedder"].as_str().expect("embedder").to_owned()
+    };
+    assert_eq!(stats("old"), "hash-v1");
+    let (status, body) = post(
+        &agent,
+        &server.url("/v1/namespaces/old/recall"),
+        &admin,
+        &json!({"query": "when does the ferry leave", "k": 1}),
+    )
+    .expect("recall");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["hits"][0]["memory"]["content"], "the ferry to Lisbon leaves at noon",
+        "{body}"
+    );
+    create_namespace(&server, &admin, "fresh");
+    assert_eq!(stats("fresh"), "minilm-l6-v2-q8");
 }

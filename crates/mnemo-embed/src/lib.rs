@@ -54,7 +54,7 @@ mod unit;
 mod wordpiece;
 
 pub use caller::{CallerVectors, MAX_CALLER_DIMENSION};
-pub use choose::{Fallback, load_default};
+pub use choose::{Fallback, load_default, load_recorded};
 pub use error::Error;
 pub use hash::HashEmbedder;
 pub use info::EmbedderInfo;

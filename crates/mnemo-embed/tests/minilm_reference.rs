@@ -11,7 +11,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use mnemo_embed::{Embedder, Error, Fallback, MiniLm, MiniLmQ8, cosine, load_default};
+use mnemo_embed::{
+    CallerVectors, Embedder, EmbedderInfo, Error, Fallback, HashEmbedder, MiniLm, MiniLmQ8, cosine,
+    load_default, load_recorded,
+};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -261,13 +264,34 @@ fn default_embedder_falls_back_only_when_allowed() {
     // With the model present both give MiniLM; without, only AllowHash works.
     let allowed = load_default(Fallback::AllowHash).expect("always an embedder");
     match load_default(Fallback::Deny) {
-        Ok(e) => assert_eq!(e.info().id, "minilm-l6-v2"),
+        Ok(e) => assert_eq!(e.info().id, "minilm-l6-v2-q8"),
         Err(e) => {
             assert!(
                 model().is_none(),
                 "model loads but load_default failed: {e}"
             );
             assert_eq!(allowed.info().id, "hash-v1");
+        }
+    }
+}
+
+#[test]
+fn recorded_embedders_load_by_id_and_dimension() {
+    let hash = HashEmbedder::new();
+    let loaded = load_recorded(hash.info()).expect("hash").expect("known");
+    assert_eq!(loaded.info(), hash.info());
+    // Another dimension, caller vectors and unknown ids are not built in.
+    let odd = EmbedderInfo::new(hash.info().id.clone(), hash.info().dimension + 1);
+    assert!(load_recorded(&odd).expect("no model needed").is_none());
+    let caller = CallerVectors::new(384).expect("caller");
+    assert!(load_recorded(caller.info()).expect("none").is_none());
+    assert!(load_recorded(&EmbedderInfo::new("e5-small", 384)).expect("none").is_none());
+    if model().is_some() {
+        for id in ["minilm-l6-v2", "minilm-l6-v2-q8"] {
+            let info = EmbedderInfo::new(id, 384);
+            let e = load_recorded(&info).expect("loads").expect("known");
+            assert_eq!(e.info(), &info);
+            assert!(load_recorded(&EmbedderInfo::new(id, 768)).expect("loads").is_none());
         }
     }
 }

@@ -317,7 +317,10 @@ impl Mnemo {
         }
         let mut options = self.options.clone();
         if let Some(embedder) = embedder {
+            // A namespace given its own embedder opens with that one or
+            // not at all.
             options.embedder = embedder;
+            options.recorded_embedders = None;
         }
         let files = match &self.storage {
             Some(storage) => {

@@ -105,7 +105,7 @@ pub use input::{Invalid, Limits, MAX_LABEL_BYTES, NewMemory, Revision};
 pub use mnemo_log::{Hash, SyncPolicy};
 pub use model::{Kind, Link, Memory, MemoryId, Metadata, Timestamp, Validity, Value};
 pub use namespace::{MemoryProof, Namespace, OpenReport, Progress, Stats};
-pub use options::{CoherenceOptions, Options};
+pub use options::{CoherenceOptions, EmbedderLoader, Options};
 pub use query::{OrderBy, Query, TimeRange};
 pub use recall::{Fusion, Recall, RecallHit, RecallOptions, SignalHit, SignalWeights};
 pub use state::{Delta, Edge, State};

@@ -196,6 +196,28 @@ impl Namespace {
             Some(f) => Log::open_on(Arc::clone(&f.log), config).map_err(log_error)?,
             None => Log::in_memory(config).map_err(log_error)?,
         };
+        let mut options = options;
+        // Refuse a different embedder before spending a replay on it, or
+        // take the one the log records when the options can load it.
+        if let Some(first) = log.read(log.first_seq())
+            && let Ok(Event::Init(init)) = Event::decode(first.seq(), first.payload())
+        {
+            let recorded = EmbedderInfo::new(init.embedder, init.dimension as usize);
+            let embed_error = |source| Error::Embed {
+                namespace: name.to_owned(),
+                source,
+            };
+            if let Err(mismatch) = recorded.ensure_same(options.embedder.info()) {
+                let loaded = match &options.recorded_embedders {
+                    Some(load) => load(&recorded).map_err(embed_error)?,
+                    None => None,
+                };
+                match loaded {
+                    Some(e) if recorded.ensure_same(e.info()).is_ok() => options.embedder = e,
+                    _ => return Err(embed_error(mismatch)),
+                }
+            }
+        }
         let embedder = options.embedder.info().clone();
         let vectors = Arc::new(
             VectorIndex::new(embedder.dimension, options.vectors.clone()).map_err(|e| {
@@ -206,17 +228,6 @@ impl Namespace {
                 }
             })?,
         );
-        // Refuse a different embedder before spending a replay on it.
-        if let Some(first) = log.read(log.first_seq())
-            && let Ok(Event::Init(init)) = Event::decode(first.seq(), first.payload())
-        {
-            EmbedderInfo::new(init.embedder, init.dimension as usize)
-                .ensure_same(&embedder)
-                .map_err(|source| Error::Embed {
-                    namespace: name.to_owned(),
-                    source,
-                })?;
-        }
         let mut state = State::new(Arc::clone(&vectors));
         let mut report = OpenReport::default();
         let mut from = log.first_seq();

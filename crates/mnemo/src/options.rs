@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use mnemo_embed::{Embedder, HashEmbedder};
+use mnemo_embed::{Embedder, EmbedderInfo, HashEmbedder};
 use mnemo_log::SyncPolicy;
 
 use crate::facts::{DefaultVerifier, Verifier};
@@ -39,6 +39,13 @@ impl std::fmt::Debug for CoherenceOptions {
     }
 }
 
+/// Loads the embedder a stored namespace was built with, given the id and
+/// dimension its log records (see [`Options::recorded_embedders`]): `Ok(None)`
+/// when it is not one the loader knows.
+pub type EmbedderLoader = Arc<
+    dyn Fn(&EmbedderInfo) -> Result<Option<Arc<dyn Embedder>>, mnemo_embed::Error> + Send + Sync,
+>;
+
 /// Settings shared by every namespace of a [`crate::Mnemo`].
 #[derive(Clone)]
 pub struct Options {
@@ -46,6 +53,13 @@ pub struct Options {
     /// [`HashEmbedder`] (no model needed). A namespace remembers which
     /// embedder built it and refuses to open with another.
     pub embedder: Arc<dyn Embedder>,
+    /// Opens a stored namespace built with another embedder than
+    /// [`Self::embedder`] with the one it was built with, when this loader
+    /// knows it; without a loader (the default), or when it answers
+    /// `Ok(None)`, such a namespace refuses to open. Only namespaces opened
+    /// without an embedder of their own use it, so the engine's default
+    /// embedder can change without stranding namespaces built before.
+    pub recorded_embedders: Option<EmbedderLoader>,
     /// Identical content in one namespace is stored once (`remember`
     /// returns the existing id). Default true.
     pub dedup: bool,
@@ -77,6 +91,7 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             embedder: Arc::new(HashEmbedder::new()),
+            recorded_embedders: None,
             dedup: true,
             sync: SyncPolicy::Always,
             snapshot_every: 50_000,
@@ -94,6 +109,7 @@ impl std::fmt::Debug for Options {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Options")
             .field("embedder", self.embedder.info())
+            .field("recorded_embedders", &self.recorded_embedders.is_some())
             .field("dedup", &self.dedup)
             .field("sync", &self.sync)
             .field("snapshot_every", &self.snapshot_every)
@@ -111,6 +127,14 @@ impl Options {
     /// Uses `embedder`.
     pub fn embedder(mut self, embedder: Arc<dyn Embedder>) -> Self {
         self.embedder = embedder;
+        self
+    }
+
+    /// Opens stored namespaces built with another embedder with the one
+    /// `loader` gives for their recorded id (see
+    /// [`Self::recorded_embedders`]).
+    pub fn recorded_embedders(mut self, loader: EmbedderLoader) -> Self {
+        self.recorded_embedders = Some(loader);
         self
     }
 

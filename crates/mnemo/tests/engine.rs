@@ -293,3 +293,82 @@ fn batch_outcomes_say_what_happened() {
     assert!(again.iter().all(|r| r.outcome == Outcome::Unchanged));
     assert_eq!(ns.root().expect("root"), root);
 }
+
+/// A namespace built with one embedder opens under an engine whose default
+/// is another only through `Options::recorded_embedders`, and only with an
+/// embedder of the recorded id and dimension.
+#[test]
+fn recorded_embedders_open_namespaces_built_with_another_embedder() {
+    use std::sync::Arc;
+
+    use mnemo::{EmbedderLoader, RecallOptions};
+    use mnemo_embed::{CallerVectors, Embedder, HashEmbedder};
+
+    let dir = tempfile::tempdir().expect("dir");
+    {
+        let m = Mnemo::open(dir.path()).expect("open");
+        m.namespace("old")
+            .expect("ns")
+            .remember(memory("the ferry to Lisbon leaves at noon"))
+            .expect("remember");
+        m.close().expect("close");
+    }
+    let caller: Arc<dyn Embedder> = Arc::new(CallerVectors::new(8).expect("caller"));
+    let with = |loader: Option<EmbedderLoader>| {
+        let mut options = Options::default().embedder(Arc::clone(&caller));
+        if let Some(loader) = loader {
+            options = options.recorded_embedders(loader);
+        }
+        Mnemo::open_with(dir.path(), options).expect("open")
+    };
+    let hash_id = HashEmbedder::new().info().id.clone();
+
+    // No loader, a loader that does not know the id, one that fails, and
+    // one that answers another embedder: the namespace refuses to open.
+    let refused = with(None).namespace("old").expect_err("no loader");
+    assert!(refused.to_string().contains(&hash_id), "{refused}");
+    let unknown: EmbedderLoader = Arc::new(|_| Ok(None));
+    assert!(with(Some(unknown)).namespace("old").is_err());
+    let failing: EmbedderLoader = Arc::new(|_| {
+        Err(mnemo_embed::Error::Inference {
+            reason: "model files missing".into(),
+        })
+    });
+    let failed = with(Some(failing)).namespace("old").expect_err("failing");
+    assert!(
+        failed.to_string().contains("model files missing"),
+        "{failed}"
+    );
+    let wrong: EmbedderLoader = Arc::new(|_| Ok(Some(Arc::new(CallerVectors::new(384)?))));
+    assert!(with(Some(wrong)).namespace("old").is_err());
+
+    // A loader that knows the recorded id opens it with that embedder,
+    // and new namespaces still get the engine's.
+    let knows: EmbedderLoader = Arc::new(move |info| {
+        Ok((info.id == hash_id).then(|| Arc::new(HashEmbedder::new()) as Arc<dyn Embedder>))
+    });
+    let m = with(Some(knows));
+    let old = m
+        .namespace("old")
+        .expect("opens with the recorded embedder");
+    assert_eq!(old.embedder_info().id, HashEmbedder::new().info().id);
+    let hits = old
+        .recall_with("ferry to Lisbon", &RecallOptions::k(1))
+        .expect("recall embeds with the recorded embedder")
+        .hits;
+    assert_eq!(hits[0].memory.content, "the ferry to Lisbon leaves at noon");
+    assert_eq!(
+        m.namespace("new").expect("new").embedder_info().id,
+        "caller-8"
+    );
+    // A namespace given its own embedder does not use the loader.
+    assert!(
+        m.namespace_with_embedder("other", Arc::clone(&caller))
+            .is_ok()
+            && with(Some(Arc::new(|_| Ok(Some(
+                Arc::new(HashEmbedder::new()) as Arc<dyn Embedder>
+            )))))
+            .namespace_with_embedder("old", Arc::clone(&caller))
+            .is_err()
+    );
+}
