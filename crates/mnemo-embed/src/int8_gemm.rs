@@ -78,6 +78,12 @@ impl Kernel {
         Kernel(Isa::Scalar)
     }
 
+    /// Whether this is the AVX2 kernel: only then may the caller run code
+    /// compiled for AVX2.
+    pub(crate) fn is_avx2(self) -> bool {
+        self.0 != Isa::Scalar
+    }
+
     /// `"avx2"` or `"scalar"`.
     pub(crate) fn name(self) -> &'static str {
         match self.0 {
@@ -129,8 +135,14 @@ pub(crate) struct QuantRows {
 impl QuantRows {
     /// Quantises `x`, rows of `k` values (a trailing partial row is
     /// ignored), replacing what was here. A row of zeros, or one holding a
-    /// non-finite value, becomes zeros with scale 0.
+    /// non-finite value, becomes zeros with scale 0. Values are rounded to
+    /// the nearest integer, ties to even.
+    #[inline(always)]
     pub(crate) fn quantize(&mut self, x: &[f32], k: usize) {
+        /// 1.5 · 2²³: adding it to a value of magnitude below 2²² rounds
+        /// it to an integer held in the low bits of the sum.
+        const SHIFTER: f32 = 12_582_912.0;
+        const SHIFTER_BITS: i32 = 0x4B40_0000;
         let k = k.max(1);
         let kp = k.div_ceil(KB) * KB;
         let rows = x.len() / k;
@@ -140,16 +152,36 @@ impl QuantRows {
         self.data.resize(rows * kp, 0);
         self.scales.clear();
         for (row, q) in x.chunks_exact(k).zip(self.data.chunks_exact_mut(kp)) {
-            let max = row.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-            if !(max > 0.0 && row.iter().all(|v| v.is_finite())) {
+            // In eight lanes so the loop vectorises; `nan` stays 0 unless
+            // the row holds a NaN or an infinity (∞ · 0 is NaN).
+            let (mut lanes, mut nan) = ([0.0f32; 8], [0.0f32; 8]);
+            let chunks = row.chunks_exact(8);
+            let mut max = 0.0f32;
+            let mut finite = true;
+            for &v in chunks.remainder() {
+                max = max.max(v.abs());
+                finite &= v.is_finite();
+            }
+            for c in chunks {
+                for l in 0..8 {
+                    let a = c[l].abs();
+                    lanes[l] = if a > lanes[l] { a } else { lanes[l] };
+                    nan[l] += c[l] * 0.0;
+                }
+            }
+            for l in 0..8 {
+                max = max.max(lanes[l]);
+                finite &= nan[l] == 0.0;
+            }
+            if !(max > 0.0 && max.is_finite() && finite) {
                 self.scales.push(0.0);
                 continue;
             }
             let inv = ACT_MAX / max;
             for (q, &v) in q.iter_mut().zip(row) {
-                let s = v * inv;
-                // Rounds half away from zero; `as` saturates, and |s| ≤ ACT_MAX.
-                *q = (s + 0.5f32.copysign(s)) as i16;
+                // |v · inv| ≤ ACT_MAX (plus a rounding), far below 2²².
+                let bits = (v * inv + SHIFTER).to_bits() as i32;
+                *q = bits.wrapping_sub(SHIFTER_BITS) as i16;
             }
             self.scales.push(max / ACT_MAX);
         }

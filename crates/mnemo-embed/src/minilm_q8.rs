@@ -184,6 +184,30 @@ impl MiniLmQ8 {
     /// long) stacked into one pass; `split` lets each large product use two
     /// threads of the current pool.
     fn forward(&self, seqs: &[&[u32]], split: bool) -> Result<Vec<Vec<f32>>, Error> {
+        #[cfg(target_arch = "x86_64")]
+        if self.kernel.is_avx2() {
+            // SAFETY: the kernel is AVX2 only when the CPU reported AVX2.
+            return unsafe { self.forward_avx2(seqs, split) };
+        }
+        self.forward_inline(seqs, split)
+    }
+
+    /// [`Self::forward`] with its f32 loops compiled for AVX2.
+    ///
+    /// # Safety
+    ///
+    /// The CPU must support AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn forward_avx2(&self, seqs: &[&[u32]], split: bool) -> Result<Vec<Vec<f32>>, Error> {
+        self.forward_inline(seqs, split)
+    }
+
+    /// [`Self::forward`], inlined into its callers so its f32 loops use the
+    /// vector unit the kernel chose. It has no fused multiply-adds, so the
+    /// floats are the same, operation for operation, whichever it is.
+    #[inline(always)]
+    fn forward_inline(&self, seqs: &[&[u32]], split: bool) -> Result<Vec<Vec<f32>>, Error> {
         let bert = &self.bert;
         let mut s = Scratch::default();
         let lens: Vec<usize> = seqs.iter().map(|q| q.len()).collect();
@@ -340,6 +364,7 @@ impl Bert {
     }
 
     /// The normalised input embeddings of every token of `seqs`, stacked.
+    #[inline(always)]
     fn embed_tokens(&self, seqs: &[&[u32]], out: &mut Vec<f32>) -> Result<(), Error> {
         out.clear();
         for seq in seqs {
@@ -399,6 +424,7 @@ fn tensor(
 
 /// Self-attention of every sequence (`lens` tokens each, stacked in `qkv`,
 /// rows of query, key and value) into `context`, head by head.
+#[inline(always)]
 fn attention(qkv: &[f32], lens: &[usize], context: &mut Vec<f32>, scores: &mut Vec<f32>) {
     const QKV: usize = 3 * HIDDEN;
     let rows: usize = lens.iter().sum();
@@ -415,26 +441,43 @@ fn attention(qkv: &[f32], lens: &[usize], context: &mut Vec<f32>, scores: &mut V
         scores.resize(len, 0.0);
         for head in 0..HEADS {
             let at = head * HEAD_DIM;
-            for (i, o) in out.chunks_exact_mut(HIDDEN).enumerate() {
-                let q = &seq[i * QKV + at..][..HEAD_DIM];
+            for (row, o) in seq.chunks_exact(QKV).zip(out.chunks_exact_mut(HIDDEN)) {
+                let Some(q) = head_of(row, at) else { continue };
                 for (score, key) in scores.iter_mut().zip(seq.chunks_exact(QKV)) {
-                    *score = dot(q, &key[HIDDEN + at..][..HEAD_DIM]) * scale;
+                    *score = match head_of(key, HIDDEN + at) {
+                        Some(k) => dot(q, k) * scale,
+                        None => 0.0,
+                    };
                 }
                 softmax(scores);
-                let o = &mut o[at..at + HEAD_DIM];
+                // Summed in a local array, which the compiler keeps in
+                // vector registers.
+                let mut sum = [0.0f32; HEAD_DIM];
                 for (&p, value) in scores.iter().zip(seq.chunks_exact(QKV)) {
-                    let v = &value[2 * HIDDEN + at..][..HEAD_DIM];
-                    o.iter_mut().zip(v).for_each(|(o, v)| *o += p * v);
+                    if let Some(v) = head_of(value, 2 * HIDDEN + at) {
+                        for (s, v) in sum.iter_mut().zip(v) {
+                            *s += p * v;
+                        }
+                    }
                 }
+                o[at..at + HEAD_DIM].copy_from_slice(&sum);
             }
         }
         start += len;
     }
 }
 
-/// Dot product in eight lanes, so the compiler keeps it in vector
-/// registers.
-fn dot(a: &[f32], b: &[f32]) -> f32 {
+/// The [`HEAD_DIM`] values of `row` from `at`, as an array (so loops over
+/// them have a length the compiler knows).
+#[inline(always)]
+fn head_of(row: &[f32], at: usize) -> Option<&[f32; HEAD_DIM]> {
+    row.get(at..)?.first_chunk::<HEAD_DIM>()
+}
+
+/// Dot product of two heads in eight lanes, so the compiler keeps it in
+/// vector registers.
+#[inline(always)]
+fn dot(a: &[f32; HEAD_DIM], b: &[f32; HEAD_DIM]) -> f32 {
     let mut lanes = [0.0f32; 8];
     for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
         for l in 0..8 {
@@ -444,14 +487,29 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     lanes.iter().sum()
 }
 
-/// Softmax in place.
-fn softmax(x: &mut [f32]) {
-    let max = x.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-    let mut sum = 0.0;
-    for v in x.iter_mut() {
-        *v = (*v - max).exp();
-        sum += *v;
+/// The sum of `x` in eight lanes (then the lanes in order), so the
+/// compiler can keep it in vector registers.
+#[inline(always)]
+fn sum8(x: &[f32], f: impl Fn(f32) -> f32) -> f32 {
+    let mut lanes = [0.0f32; 8];
+    let chunks = x.chunks_exact(8);
+    let tail: f32 = chunks.remainder().iter().map(|&v| f(v)).sum();
+    for c in chunks {
+        for l in 0..8 {
+            lanes[l] += f(c[l]);
+        }
     }
+    lanes.iter().sum::<f32>() + tail
+}
+
+/// Softmax in place.
+#[inline(always)]
+fn softmax(x: &mut [f32]) {
+    let max = x
+        .iter()
+        .fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m });
+    x.iter_mut().for_each(|v| *v = exp(*v - max));
+    let sum = sum8(x, |v| v);
     if sum > 0.0 {
         let inv = 1.0 / sum;
         x.iter_mut().for_each(|v| *v *= inv);
@@ -459,6 +517,7 @@ fn softmax(x: &mut [f32]) {
 }
 
 /// `hidden = LayerNorm(hidden + sum)`, row by row.
+#[inline(always)]
 fn add_and_norm(hidden: &mut [f32], sum: &[f32], norm: &Norm) {
     for (h, s) in hidden
         .chunks_exact_mut(HIDDEN)
@@ -470,10 +529,11 @@ fn add_and_norm(hidden: &mut [f32], sum: &[f32], norm: &Norm) {
 }
 
 /// LayerNorm of one row of [`HIDDEN`] values.
+#[inline(always)]
 fn layer_norm(row: &mut [f32], norm: &Norm) {
     let n = row.len() as f32;
-    let mean = row.iter().sum::<f32>() / n;
-    let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n;
+    let mean = sum8(row, |v| v) / n;
+    let var = sum8(row, |v| (v - mean) * (v - mean)) / n;
     let inv = 1.0 / (var + LN_EPS).sqrt();
     for ((v, g), b) in row.iter_mut().zip(&norm.gamma).zip(&norm.beta) {
         *v = (*v - mean) * inv * g + b;
@@ -481,24 +541,97 @@ fn layer_norm(row: &mut [f32], norm: &Norm) {
 }
 
 /// GELU in BERT's exact form, `x/2 · (1 + erf(x/√2))`.
+#[inline(always)]
 fn gelu(x: f32) -> f32 {
     0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2))
 }
 
 /// The error function (Abramowitz and Stegun 7.1.26, absolute error below
 /// 1.5e-7, well under the int8 rounding that follows).
+#[inline(always)]
 fn erf(x: f32) -> f32 {
     let a = x.abs();
     let t = 1.0 / (1.0 + 0.327_591_1 * a);
     let poly = t
         * (0.254_829_6
             + t * (-0.284_496_74 + t * (1.421_413_7 + t * (-1.453_152 + t * 1.061_405_4))));
-    (1.0 - poly * (-a * a).exp()).copysign(x)
+    (1.0 - poly * exp(-a * a)).copysign(x)
+}
+
+/// `e^x` in plain f32 arithmetic (Cephes' `expf`: relative error about
+/// 1e-7), so loops over it vectorise where `f32::exp`, a library call,
+/// would not. Inputs are clamped to −87..=88, where the result is a normal
+/// float; NaN becomes e^−87.
+#[inline(always)]
+fn exp(x: f32) -> f32 {
+    /// 1.5 · 2²³: adding it rounds to an integer kept in the low bits.
+    const SHIFTER: f32 = 12_582_912.0;
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    // Not `clamp`, which keeps NaN.
+    let x = if x > -87.0 { x } else { -87.0 };
+    let x = if x < 88.0 { x } else { 88.0 };
+    let t = x * std::f32::consts::LOG2_E + SHIFTER;
+    let n = t - SHIFTER;
+    let r = x - n * LN2_HI - n * LN2_LO;
+    let p = 1.987_569_2e-4;
+    let p = p * r + 1.398_199_9e-3;
+    let p = p * r + 8.333_452e-3;
+    let p = p * r + 4.166_579_6e-2;
+    let p = p * r + 1.666_666_5e-1;
+    let p = p * r + 0.5;
+    let y = p * r * r + r + 1.0;
+    // n is in −126..=127, so 2ⁿ is a normal float: exponent bits n + 127.
+    let n_bits = (t.to_bits() as i32).wrapping_sub(0x4B40_0000);
+    y * f32::from_bits((n_bits.wrapping_add(127) as u32) << 23)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The portable kernel and code give exactly the vectors of the AVX2
+    /// kernel and code, one text at a time (products split across threads)
+    /// and in batches (grouped). Skipped without the model.
+    #[test]
+    fn scalar_and_detected_kernels_give_the_same_vectors() {
+        let Ok(dir) = model_dir::find() else {
+            eprintln!("SKIPPED: the model is not here");
+            return;
+        };
+        let mut model = MiniLmQ8::load(&dir).expect("model");
+        let long = "we talked about the lake and the mountains ".repeat(40);
+        let texts = [
+            "",
+            "Where did Caroline go yesterday?",
+            "Ünïcödé 🧑‍🤝‍🧑 ﷽ text",
+            long.as_str(),
+            "Melanie: I painted a sunset over the lake last week!",
+        ];
+        let embed_all = |m: &MiniLmQ8| {
+            let batch = m.embed_batch(&texts).expect("batch");
+            let single: Vec<Vec<f32>> = texts.iter().map(|t| m.embed(t).expect("one")).collect();
+            (batch, single)
+        };
+        let fast = embed_all(&model);
+        model.kernel = Kernel::scalar();
+        assert_eq!(embed_all(&model), fast);
+    }
+
+    #[test]
+    fn exp_is_close_to_the_library_exp() {
+        let mut x = -90.0f32;
+        while x < 89.0 {
+            let (got, want) = (exp(x), x.clamp(-87.0, 88.0).exp());
+            assert!(
+                ((got - want) / want).abs() < 3e-7,
+                "exp({x}) = {got}, not {want}"
+            );
+            x += 0.013;
+        }
+        assert_eq!(exp(0.0), 1.0);
+        assert!(exp(f32::NAN).is_finite() && exp(f32::INFINITY).is_finite());
+    }
 
     #[test]
     fn erf_matches_known_values() {
