@@ -77,8 +77,9 @@ impl Engine {
 #[pymethods]
 impl Engine {
     /// Opens the engine in `path` (created if needed), or in memory when
-    /// `path` is None. `embedder` (`hash`, `minilm`) is the default of
-    /// namespaces opened without one; `sync` when writes reach the disk
+    /// `path` is None. `embedder` (`hash`, `minilm`, `minilm-q8`) is the
+    /// default of namespaces created without one (stored namespaces opened
+    /// without one use the built-in embedder they were built with); `sync` when writes reach the disk
     /// (`always`: every call returns once durable); `dedup` whether
     /// identical content is stored once; `snapshot_every` events between
     /// background snapshots.
@@ -100,7 +101,12 @@ impl Engine {
             ));
         }
         let embedder = py.detach(|| embedder::load(embedder, model_dir.as_deref(), None))?;
-        let mut options = Options::default().embedder(embedder).dedup(dedup);
+        let mut options = Options::default()
+            .embedder(embedder)
+            .recorded_embedders(Arc::new(move |info| {
+                embedder::recorded(info, model_dir.as_deref())
+            }))
+            .dedup(dedup);
         options.sync = sync_policy(sync)?;
         if let Some(n) = snapshot_every {
             options.snapshot_every = n;
@@ -123,7 +129,7 @@ impl Engine {
     }
 
     /// Opens (or creates) namespace `name` with the embedder `embedder`
-    /// (`hash`, `minilm` with `model_dir`, or `vectors` of `dimension`
+    /// (`hash`, `minilm` or `minilm-q8` with `model_dir`, or `vectors` of `dimension`
     /// values from the caller; None: the engine's). Answers the embedder's
     /// id and dimension. A namespace refuses an embedder other than the
     /// one it was built with (`conflict`).

@@ -313,6 +313,34 @@ def test_minilm_namespace_and_its_vectors_agree(tmp_path: Path) -> None:
             db.namespace("minilm", embedder="hash")
 
 
+def test_int8_minilm_embedder_stays_near_the_reference_vectors() -> None:
+    reference = json.loads((SHARED / "data" / "minilm-reference.json").read_text())
+    items = reference["items"][:16]
+    embedder = mnemo.Embedder("minilm-q8")
+    assert embedder.id == "minilm-l6-v2-q8" and embedder.dimension == 384
+    vectors = embedder.embed([item["text"] for item in items])
+    for row, item in zip(vectors, items):
+        want = np.asarray(item["embedding"], dtype=np.float64)
+        cosine = float(np.dot(row, want) / (np.linalg.norm(row) * np.linalg.norm(want)))
+        assert cosine >= 0.99, (item["text"], cosine)
+
+
+def test_stored_namespaces_keep_their_embedder_under_another_default(tmp_path: Path) -> None:
+    with mnemo.Mnemo(tmp_path) as db:
+        db.namespace("old").remember("the ferry to Lisbon leaves at noon")
+    with mnemo.Mnemo(tmp_path, embedder="minilm-q8") as db:
+        old = db.namespace("old")
+        assert old.stats().embedder == "hash-v1"
+        hits = old.recall("ferry to Lisbon", k=1)
+        assert hits[0].memory.content == "the ferry to Lisbon leaves at noon"
+        assert db.namespace("fresh").stats().embedder == "minilm-l6-v2-q8"
+        # Asked for another embedder by name, a namespace still refuses it.
+        with pytest.raises(mnemo.Conflict, match="embedder"):
+            db.namespace("old", embedder="minilm-q8")
+    with mnemo.Mnemo(tmp_path) as db:
+        assert db.namespace("fresh").stats().embedder == "minilm-l6-v2-q8"
+
+
 def test_caller_vectors_namespace(tmp_path: Path) -> None:
     rng = np.random.default_rng(3)
     vectors = rng.standard_normal((50, 16)).astype(np.float64)  # any float dtype

@@ -108,11 +108,13 @@ class Mnemo(Frontend):
 
     Args:
         path: The data directory.
-        embedder: How namespaces opened without an ``embedder`` of their own
-            turn text into vectors: ``"hash"`` (feature hashing, no model,
-            the default) or ``"minilm"`` (all-MiniLM-L6-v2 from
+        embedder: How namespaces created without an ``embedder`` of their
+            own turn text into vectors: ``"hash"`` (feature hashing, no
+            model, the default), ``"minilm-q8"`` or ``"minilm"``
+            (all-MiniLM-L6-v2 with int8 or f32 weights, from
             ``model_dir``, else ``MNEMO_MODEL_DIR`` or the places
-            ``scripts/fetch-model`` fills).
+            ``scripts/fetch-model`` fills). A stored namespace opened
+            without one keeps the built-in embedder it was built with.
         model_dir: The all-MiniLM-L6-v2 directory (``model.safetensors`` and
             ``tokenizer.json``).
         sync: When writes reach the disk: ``"always"`` (each call returns
@@ -201,13 +203,14 @@ class Mnemo(Frontend):
 
         Args:
             name: 1 to 64 of ``a-z A-Z 0-9 - _ .``, not starting with ``.``.
-            embedder: ``"hash"``, ``"minilm"`` or ``"vectors"`` (every
+            embedder: ``"hash"``, ``"minilm-q8"``, ``"minilm"`` or ``"vectors"`` (every
                 memory and every recall brings its own vector, from any
                 model: numpy ``float32`` arrays); default the engine's. A
                 namespace keeps the embedder it was built with and refuses
                 another (:class:`mnemo.errors.Conflict`).
             dimension: The vectors' length, with ``embedder="vectors"`` only.
-            model_dir: The all-MiniLM-L6-v2 directory for ``"minilm"``.
+            model_dir: The all-MiniLM-L6-v2 directory for ``"minilm"`` and
+                ``"minilm-q8"``.
         """
         if not isinstance(name, str):
             raise TypeError(f"name: expected a str, got {type(name).__name__}")
@@ -253,7 +256,7 @@ class Embedder:
     namespace stores. Models load once per process and are shared.
 
     Args:
-        kind: ``"hash"`` or ``"minilm"``.
+        kind: ``"hash"``, ``"minilm"`` or ``"minilm-q8"``.
         model_dir: The all-MiniLM-L6-v2 directory (default: where
             ``scripts/fetch-model`` puts it, or ``MNEMO_MODEL_DIR``).
     """
@@ -272,7 +275,7 @@ class Embedder:
 
     @property
     def id(self) -> str:
-        """The embedder's stable id (``hash-v1``, ``minilm-l6-v2``)."""
+        """The embedder's stable id (``hash-v1``, ``minilm-l6-v2``, ``minilm-l6-v2-q8``)."""
         return self._inner.id
 
     @property

@@ -65,7 +65,7 @@ class Watch:
         """Whether the watch was closed."""
 
 class Embedder:
-    """One of the engine's text embedders (``hash`` or ``minilm``)."""
+    """One of the engine's text embedders (``hash``, ``minilm`` or ``minilm-q8``)."""
 
     def __init__(self, kind: str, model_dir: Optional[str] = None) -> None: ...
     @property
