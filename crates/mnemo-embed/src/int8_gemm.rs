@@ -95,7 +95,8 @@ impl Kernel {
 
     /// The integer sums of every row of `a` (rows of `kp` values) with
     /// every channel of `panels` (whole panels of `NR × kp` bytes) into
-    /// `out`, one row of `panels.len() / kp` sums per row of `a`.
+    /// `out`, one row of `panels.len() / kp` sums per row of `a` (what `out`
+    /// held is overwritten, not added to).
     fn sums(self, a: &[i16], kp: usize, panels: &[i8], out: &mut [i32]) {
         match self.0 {
             Isa::Scalar => scalar::sums(a, kp, panels, out),
@@ -271,6 +272,7 @@ impl Int8Linear {
     ///
     /// `x` must have been quantised with `k` = [`Self::inputs`]; with
     /// another width `out` is all biases.
+    #[cfg(test)]
     pub(crate) fn forward(
         &self,
         kernel: Kernel,
@@ -279,18 +281,36 @@ impl Int8Linear {
         split: bool,
         sums: &mut Sums,
     ) {
+        self.forward_then(kernel, x, out, split, sums, &|_: &mut [f32]| {});
+    }
+
+    /// [`Self::forward`], then `then` on the outputs, in pieces (each a run
+    /// of consecutive channels of one row) on the thread that computed
+    /// them: an activation function applied while the outputs are still in
+    /// the cache, and in parallel when the product is split.
+    pub(crate) fn forward_then<F: Fn(&mut [f32]) + Sync>(
+        &self,
+        kernel: Kernel,
+        x: &QuantRows,
+        out: &mut Vec<f32>,
+        split: bool,
+        sums: &mut Sums,
+        then: &F,
+    ) {
         let rows = x.rows();
         let n = self.n;
         out.clear();
         out.resize(rows * n, 0.0);
         if x.k != self.k || x.kp != self.kp {
-            out.chunks_exact_mut(n)
-                .for_each(|o| o.copy_from_slice(&self.bias));
+            for o in out.chunks_exact_mut(n) {
+                o.copy_from_slice(&self.bias);
+                then(o);
+            }
             return;
         }
         let panel_count = n.div_ceil(NR);
         if !split || panel_count < 2 || rows * n * self.k < SPLIT_MIN_MACS {
-            self.run(kernel, x, 0..panel_count, &mut sums.left, out, n);
+            self.run(kernel, x, 0..panel_count, &mut sums.left, out, n, then);
             return;
         }
         let mid = panel_count / 2;
@@ -303,8 +323,11 @@ impl Int8Linear {
         right_out.clear();
         right_out.resize(rows * right_width, 0.0);
         rayon::join(
-            || self.run(kernel, x, 0..mid, left, out, n),
-            || self.run(kernel, x, mid..panel_count, right, right_out, right_width),
+            || self.run(kernel, x, 0..mid, left, out, n, then),
+            || {
+                let panels = mid..panel_count;
+                self.run(kernel, x, panels, right, right_out, right_width, then);
+            },
         );
         for (o, r) in out
             .chunks_exact_mut(n)
@@ -316,8 +339,10 @@ impl Int8Linear {
 
     /// Computes the channels of `panels` for every row of `x` into `out`,
     /// whose rows are `ld` long and start at the first channel of
-    /// `panels`; `sums` holds the integer sums on the way.
-    fn run(
+    /// `panels`, then `then` on each row's outputs; `sums` holds the integer
+    /// sums on the way.
+    #[allow(clippy::too_many_arguments)]
+    fn run<F: Fn(&mut [f32])>(
         &self,
         kernel: Kernel,
         x: &QuantRows,
@@ -325,10 +350,15 @@ impl Int8Linear {
         sums: &mut Vec<i32>,
         out: &mut [f32],
         ld: usize,
+        then: &F,
     ) {
         let cols = panels.len() * NR;
-        sums.clear();
-        sums.resize(x.rows() * cols, 0);
+        // Every sum is written by the kernel, so the buffer only grows.
+        let len = x.rows() * cols;
+        if sums.len() < len {
+            sums.resize(len, 0);
+        }
+        let sums = &mut sums[..len];
         let bytes = NR * self.kp;
         let packed = &self.panels[panels.start * bytes..panels.end * bytes];
         kernel.sums(&x.data, self.kp, packed, sums);
@@ -341,10 +371,12 @@ impl Int8Linear {
             .zip(sums.chunks_exact(cols))
             .zip(&x.scales);
         for ((o, s), &x_scale) in rows {
+            let o = &mut o[..width.min(ld)];
             let lanes = o.iter_mut().zip(s).zip(scales).zip(bias);
             for (((o, &s), &w), &b) in lanes {
                 *o = s as f32 * (x_scale * w) + b;
             }
+            then(o);
         }
     }
 }
@@ -361,6 +393,7 @@ mod scalar {
         let cols = panels.len() / kp;
         for (row, o) in a.chunks_exact(kp).zip(out.chunks_exact_mut(cols)) {
             for (panel, o) in panels.chunks_exact(NR * kp).zip(o.chunks_exact_mut(NR)) {
+                o.fill(0);
                 for (block, x) in panel.chunks_exact(NR * KB).zip(row.chunks_exact(KB)) {
                     for (w, o) in block.chunks_exact(KB).zip(o.iter_mut()) {
                         *o += x
@@ -423,7 +456,7 @@ mod avx2 {
         }
     }
 
-    /// Adds the sums of `R` rows of activations (`kp` values each, one
+    /// Writes the sums of `R` rows of activations (`kp` values each, one
     /// after the other from `a`) with the `NR` channels of the panel at `w`
     /// to `R` rows of `NR` sums at `out`, rows `ld` apart.
     ///
@@ -461,10 +494,7 @@ mod avx2 {
         }
         for (r, acc) in acc.iter().enumerate() {
             // SAFETY: row r's NR sums are writable (the caller's promise).
-            unsafe {
-                let o = out.add(r * ld).cast::<__m128i>();
-                _mm_storeu_si128(o, _mm_add_epi32(_mm_loadu_si128(o), sum_lanes(acc)));
-            }
+            unsafe { _mm_storeu_si128(out.add(r * ld).cast(), sum_lanes(acc)) };
         }
     }
 

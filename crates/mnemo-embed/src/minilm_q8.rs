@@ -28,6 +28,7 @@
 //! thread.
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
@@ -124,12 +125,23 @@ struct Norm {
 struct Scratch {
     hidden: Vec<f32>,
     qkv: Vec<f32>,
-    context: Vec<f32>,
+    attention: AttentionScratch,
     sum: Vec<f32>,
     ffn: Vec<f32>,
-    scores: Vec<f32>,
     quantized: QuantRows,
     sums: Sums,
+}
+
+/// The buffers of the attention step.
+#[derive(Default)]
+struct AttentionScratch {
+    /// Its result: `rows × HIDDEN`.
+    context: Vec<f32>,
+    /// The second half of the heads' results, when they run on a second
+    /// thread: `rows × HIDDEN / 2`.
+    right: Vec<f32>,
+    scores: Vec<f32>,
+    right_scores: Vec<f32>,
 }
 
 impl MiniLmQ8 {
@@ -215,16 +227,19 @@ impl MiniLmQ8 {
         for layer in &bert.layers {
             let (k, q, sums) = (self.kernel, &mut s.quantized, &mut s.sums);
             q.quantize(&s.hidden, HIDDEN);
-            layer.qkv.forward(k, q, &mut s.qkv, split, sums);
-            attention(&s.qkv, &lens, &mut s.context, &mut s.scores);
-            q.quantize(&s.context, HIDDEN);
-            layer.attention_out.forward(k, q, &mut s.sum, split, sums);
+            let none = &|_: &mut [f32]| {};
+            layer.qkv.forward_then(k, q, &mut s.qkv, split, sums, none);
+            attention_step(k, &s.qkv, &lens, split, &mut s.attention);
+            q.quantize(&s.attention.context, HIDDEN);
+            layer
+                .attention_out
+                .forward_then(k, q, &mut s.sum, split, sums, none);
             add_and_norm(&mut s.hidden, &s.sum, &layer.attention_norm);
             q.quantize(&s.hidden, HIDDEN);
-            layer.up.forward(k, q, &mut s.ffn, split, sums);
-            s.ffn.iter_mut().for_each(|v| *v = gelu(*v));
+            let gelu = &|x: &mut [f32]| gelu_in_place(k, x);
+            layer.up.forward_then(k, q, &mut s.ffn, split, sums, gelu);
             q.quantize(&s.ffn, FFN);
-            layer.down.forward(k, q, &mut s.sum, split, sums);
+            layer.down.forward_then(k, q, &mut s.sum, split, sums, none);
             add_and_norm(&mut s.hidden, &s.sum, &layer.output_norm);
         }
         let mut vectors = Vec::with_capacity(seqs.len());
@@ -423,26 +438,131 @@ fn tensor(
 }
 
 /// Self-attention of every sequence (`lens` tokens each, stacked in `qkv`,
-/// rows of query, key and value) into `context`, head by head.
-#[inline(always)]
-fn attention(qkv: &[f32], lens: &[usize], context: &mut Vec<f32>, scores: &mut Vec<f32>) {
-    const QKV: usize = 3 * HIDDEN;
+/// rows of query, key and value) into `a.context`; with `split`, each half
+/// of the heads on its own thread of the current pool.
+fn attention_step(
+    kernel: Kernel,
+    qkv: &[f32],
+    lens: &[usize],
+    split: bool,
+    a: &mut AttentionScratch,
+) {
+    const HALF: usize = HEADS / 2;
+    const HALF_WIDTH: usize = HALF * HEAD_DIM;
     let rows: usize = lens.iter().sum();
-    context.clear();
-    context.resize(rows * HIDDEN, 0.0);
+    a.context.clear();
+    a.context.resize(rows * HIDDEN, 0.0);
+    if !split || rows < 2 {
+        attention(
+            kernel,
+            qkv,
+            lens,
+            0..HEADS,
+            &mut a.context,
+            HIDDEN,
+            &mut a.scores,
+        );
+        return;
+    }
+    a.right.clear();
+    a.right.resize(rows * HALF_WIDTH, 0.0);
+    let AttentionScratch {
+        context,
+        right,
+        scores,
+        right_scores,
+    } = a;
+    rayon::join(
+        || attention(kernel, qkv, lens, 0..HALF, context, HIDDEN, scores),
+        || {
+            attention(
+                kernel,
+                qkv,
+                lens,
+                HALF..HEADS,
+                right,
+                HALF_WIDTH,
+                right_scores,
+            )
+        },
+    );
+    for (c, r) in context
+        .chunks_exact_mut(HIDDEN)
+        .zip(right.chunks_exact(HALF_WIDTH))
+    {
+        c[HALF_WIDTH..].copy_from_slice(r);
+    }
+}
+
+/// Self-attention of `heads` of every sequence (`lens` tokens each, stacked
+/// in `qkv`, rows of query, key and value) into `out`, whose rows are `ld`
+/// long and start with the first of `heads`; compiled for the kernel's
+/// vector unit (the same floats either way).
+fn attention(
+    kernel: Kernel,
+    qkv: &[f32],
+    lens: &[usize],
+    heads: Range<usize>,
+    out: &mut [f32],
+    ld: usize,
+    scores: &mut Vec<f32>,
+) {
+    /// [`attention_inline`] compiled for AVX2.
+    ///
+    /// # Safety
+    ///
+    /// The CPU must support AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn avx2(
+        qkv: &[f32],
+        lens: &[usize],
+        heads: Range<usize>,
+        out: &mut [f32],
+        ld: usize,
+        scores: &mut Vec<f32>,
+    ) {
+        attention_inline(qkv, lens, heads, out, ld, scores);
+    }
+    #[cfg(target_arch = "x86_64")]
+    if kernel.is_avx2() {
+        // SAFETY: the kernel is AVX2 only when the CPU reported AVX2.
+        return unsafe { avx2(qkv, lens, heads, out, ld, scores) };
+    }
+    let _ = kernel;
+    attention_inline(qkv, lens, heads, out, ld, scores);
+}
+
+/// See [`attention`].
+#[inline(always)]
+fn attention_inline(
+    qkv: &[f32],
+    lens: &[usize],
+    heads: Range<usize>,
+    out: &mut [f32],
+    ld: usize,
+    scores: &mut Vec<f32>,
+) {
+    const QKV: usize = 3 * HIDDEN;
     let scale = 1.0 / (HEAD_DIM as f32).sqrt();
     let mut start = 0;
     for &len in lens {
-        let Some(seq) = qkv.get(start * QKV..(start + len) * QKV) else {
+        let (Some(seq), Some(out)) = (
+            qkv.get(start * QKV..(start + len) * QKV),
+            out.get_mut(start * ld..(start + len) * ld),
+        ) else {
             return;
         };
-        let out = &mut context[start * HIDDEN..(start + len) * HIDDEN];
         scores.clear();
         scores.resize(len, 0.0);
-        for head in 0..HEADS {
+        for (column, head) in heads.clone().enumerate() {
             let at = head * HEAD_DIM;
-            for (row, o) in seq.chunks_exact(QKV).zip(out.chunks_exact_mut(HIDDEN)) {
-                let Some(q) = head_of(row, at) else { continue };
+            let column = column * HEAD_DIM;
+            for (row, o) in seq.chunks_exact(QKV).zip(out.chunks_exact_mut(ld)) {
+                let (Some(q), Some(o)) = (head_of(row, at), o.get_mut(column..column + HEAD_DIM))
+                else {
+                    continue;
+                };
                 for (score, key) in scores.iter_mut().zip(seq.chunks_exact(QKV)) {
                     *score = match head_of(key, HIDDEN + at) {
                         Some(k) => dot(q, k) * scale,
@@ -460,11 +580,33 @@ fn attention(qkv: &[f32], lens: &[usize], context: &mut Vec<f32>, scores: &mut V
                         }
                     }
                 }
-                o[at..at + HEAD_DIM].copy_from_slice(&sum);
+                o.copy_from_slice(&sum);
             }
         }
         start += len;
     }
+}
+
+/// GELU of every value of `x`, compiled for the kernel's vector unit (the
+/// same floats either way).
+fn gelu_in_place(kernel: Kernel, x: &mut [f32]) {
+    /// The loop compiled for AVX2.
+    ///
+    /// # Safety
+    ///
+    /// The CPU must support AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn avx2(x: &mut [f32]) {
+        x.iter_mut().for_each(|v| *v = gelu(*v));
+    }
+    #[cfg(target_arch = "x86_64")]
+    if kernel.is_avx2() {
+        // SAFETY: the kernel is AVX2 only when the CPU reported AVX2.
+        return unsafe { avx2(x) };
+    }
+    let _ = kernel;
+    x.iter_mut().for_each(|v| *v = gelu(*v));
 }
 
 /// The [`HEAD_DIM`] values of `row` from `at`, as an array (so loops over
@@ -667,8 +809,10 @@ mod tests {
         for (i, v) in qkv[2 * HIDDEN..].iter_mut().enumerate() {
             *v = i as f32;
         }
-        let (mut context, mut scores) = (Vec::new(), Vec::new());
-        attention(&qkv, &[1], &mut context, &mut scores);
-        assert_eq!(context, qkv[2 * HIDDEN..]);
+        for split in [false, true] {
+            let mut a = AttentionScratch::default();
+            attention_step(Kernel::detect(), &qkv, &[1], split, &mut a);
+            assert_eq!(a.context, qkv[2 * HIDDEN..]);
+        }
     }
 }
