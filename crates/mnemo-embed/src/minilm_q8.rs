@@ -140,8 +140,18 @@ struct AttentionScratch {
     /// The second half of the heads' results, when they run on a second
     /// thread: `rows × HIDDEN / 2`.
     right: Vec<f32>,
+    /// Per-head buffers of the first (or only) and the second thread.
+    heads: HeadScratch,
+    right_heads: HeadScratch,
+}
+
+/// The buffers of one thread's heads.
+#[derive(Default)]
+struct HeadScratch {
+    /// One query's scores, one per key.
     scores: Vec<f32>,
-    right_scores: Vec<f32>,
+    /// One head's keys, transposed: `HEAD_DIM` rows of one value per key.
+    keys: Vec<f32>,
 }
 
 impl MiniLmQ8 {
@@ -453,15 +463,8 @@ fn attention_step(
     a.context.clear();
     a.context.resize(rows * HIDDEN, 0.0);
     if !split || rows < 2 {
-        attention(
-            kernel,
-            qkv,
-            lens,
-            0..HEADS,
-            &mut a.context,
-            HIDDEN,
-            &mut a.scores,
-        );
+        let all = 0..HEADS;
+        attention(kernel, qkv, lens, all, &mut a.context, HIDDEN, &mut a.heads);
         return;
     }
     a.right.clear();
@@ -469,11 +472,11 @@ fn attention_step(
     let AttentionScratch {
         context,
         right,
-        scores,
-        right_scores,
+        heads,
+        right_heads,
     } = a;
     rayon::join(
-        || attention(kernel, qkv, lens, 0..HALF, context, HIDDEN, scores),
+        || attention(kernel, qkv, lens, 0..HALF, context, HIDDEN, heads),
         || {
             attention(
                 kernel,
@@ -482,7 +485,7 @@ fn attention_step(
                 HALF..HEADS,
                 right,
                 HALF_WIDTH,
-                right_scores,
+                right_heads,
             )
         },
     );
@@ -505,7 +508,7 @@ fn attention(
     heads: Range<usize>,
     out: &mut [f32],
     ld: usize,
-    scores: &mut Vec<f32>,
+    buf: &mut HeadScratch,
 ) {
     /// [`attention_inline`] compiled for AVX2.
     ///
@@ -520,17 +523,17 @@ fn attention(
         heads: Range<usize>,
         out: &mut [f32],
         ld: usize,
-        scores: &mut Vec<f32>,
+        buf: &mut HeadScratch,
     ) {
-        attention_inline(qkv, lens, heads, out, ld, scores);
+        attention_inline(qkv, lens, heads, out, ld, buf);
     }
     #[cfg(target_arch = "x86_64")]
     if kernel.is_avx2() {
         // SAFETY: the kernel is AVX2 only when the CPU reported AVX2.
-        return unsafe { avx2(qkv, lens, heads, out, ld, scores) };
+        return unsafe { avx2(qkv, lens, heads, out, ld, buf) };
     }
     let _ = kernel;
-    attention_inline(qkv, lens, heads, out, ld, scores);
+    attention_inline(qkv, lens, heads, out, ld, buf);
 }
 
 /// See [`attention`].
@@ -541,10 +544,11 @@ fn attention_inline(
     heads: Range<usize>,
     out: &mut [f32],
     ld: usize,
-    scores: &mut Vec<f32>,
+    buf: &mut HeadScratch,
 ) {
     const QKV: usize = 3 * HIDDEN;
     let scale = 1.0 / (HEAD_DIM as f32).sqrt();
+    let HeadScratch { scores, keys } = buf;
     let mut start = 0;
     for &len in lens {
         let (Some(seq), Some(out)) = (
@@ -553,22 +557,39 @@ fn attention_inline(
         ) else {
             return;
         };
+        start += len;
+        if len == 0 {
+            continue;
+        }
         scores.clear();
         scores.resize(len, 0.0);
+        keys.clear();
+        keys.resize(HEAD_DIM * len, 0.0);
         for (column, head) in heads.clone().enumerate() {
             let at = head * HEAD_DIM;
             let column = column * HEAD_DIM;
+            // The head's keys transposed, so that a query's scores are
+            // summed over the head's dimensions for all keys at once, in
+            // vector registers.
+            for (j, row) in seq.chunks_exact(QKV).enumerate() {
+                if let Some(k) = head_of(row, HIDDEN + at) {
+                    for (d, &v) in k.iter().enumerate() {
+                        keys[d * len + j] = v;
+                    }
+                }
+            }
             for (row, o) in seq.chunks_exact(QKV).zip(out.chunks_exact_mut(ld)) {
                 let (Some(q), Some(o)) = (head_of(row, at), o.get_mut(column..column + HEAD_DIM))
                 else {
                     continue;
                 };
-                for (score, key) in scores.iter_mut().zip(seq.chunks_exact(QKV)) {
-                    *score = match head_of(key, HIDDEN + at) {
-                        Some(k) => dot(q, k) * scale,
-                        None => 0.0,
-                    };
+                scores.fill(0.0);
+                for (&q, k) in q.iter().zip(keys.chunks_exact(len)) {
+                    for (s, &k) in scores.iter_mut().zip(k) {
+                        *s += q * k;
+                    }
                 }
+                scores.iter_mut().for_each(|s| *s *= scale);
                 softmax(scores);
                 // Summed in a local array, which the compiler keeps in
                 // vector registers.
@@ -583,7 +604,6 @@ fn attention_inline(
                 o.copy_from_slice(&sum);
             }
         }
-        start += len;
     }
 }
 
@@ -614,19 +634,6 @@ fn gelu_in_place(kernel: Kernel, x: &mut [f32]) {
 #[inline(always)]
 fn head_of(row: &[f32], at: usize) -> Option<&[f32; HEAD_DIM]> {
     row.get(at..)?.first_chunk::<HEAD_DIM>()
-}
-
-/// Dot product of two heads in eight lanes, so the compiler keeps it in
-/// vector registers.
-#[inline(always)]
-fn dot(a: &[f32; HEAD_DIM], b: &[f32; HEAD_DIM]) -> f32 {
-    let mut lanes = [0.0f32; 8];
-    for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
-        for l in 0..8 {
-            lanes[l] += x[l] * y[l];
-        }
-    }
-    lanes.iter().sum()
 }
 
 /// The sum of `x` in eight lanes (then the lanes in order), so the
