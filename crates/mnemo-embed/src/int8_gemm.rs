@@ -149,7 +149,7 @@ impl QuantRows {
         let rows = x.len() / k;
         self.k = k;
         self.kp = kp;
-        self.data.clear();
+        // Every value is written below, so the buffer is not zeroed first.
         self.data.resize(rows * kp, 0);
         self.scales.clear();
         for (row, q) in x.chunks_exact(k).zip(self.data.chunks_exact_mut(kp)) {
@@ -175,15 +175,19 @@ impl QuantRows {
                 finite &= nan[l] == 0.0;
             }
             if !(max > 0.0 && max.is_finite() && finite) {
+                q.fill(0);
                 self.scales.push(0.0);
                 continue;
             }
             let inv = ACT_MAX / max;
-            for (q, &v) in q.iter_mut().zip(row) {
+            // `q` holds kp ≥ k values.
+            let (values, padding) = q.split_at_mut(k.min(q.len()));
+            for (q, &v) in values.iter_mut().zip(row) {
                 // |v · inv| ≤ ACT_MAX (plus a rounding), far below 2²².
                 let bits = (v * inv + SHIFTER).to_bits() as i32;
                 *q = bits.wrapping_sub(SHIFTER_BITS) as i16;
             }
+            padding.fill(0);
             self.scales.push(max / ACT_MAX);
         }
     }
@@ -299,7 +303,8 @@ impl Int8Linear {
     ) {
         let rows = x.rows();
         let n = self.n;
-        out.clear();
+        // Every output is written below, so what the buffer held is left
+        // in place rather than zeroed first.
         out.resize(rows * n, 0.0);
         if x.k != self.k || x.kp != self.kp {
             for o in out.chunks_exact_mut(n) {
@@ -320,7 +325,6 @@ impl Int8Linear {
             right,
             right_out,
         } = sums;
-        right_out.clear();
         right_out.resize(rows * right_width, 0.0);
         rayon::join(
             || self.run(kernel, x, 0..mid, left, out, n, then),

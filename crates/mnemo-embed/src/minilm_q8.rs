@@ -460,14 +460,14 @@ fn attention_step(
     const HALF: usize = HEADS / 2;
     const HALF_WIDTH: usize = HALF * HEAD_DIM;
     let rows: usize = lens.iter().sum();
-    a.context.clear();
+    // Every value is written by `attention`, so the buffers are not
+    // zeroed first.
     a.context.resize(rows * HIDDEN, 0.0);
     if !split || rows < 2 {
         let all = 0..HEADS;
         attention(kernel, qkv, lens, all, &mut a.context, HIDDEN, &mut a.heads);
         return;
     }
-    a.right.clear();
     a.right.resize(rows * HALF_WIDTH, 0.0);
     let AttentionScratch {
         context,
