@@ -16,6 +16,13 @@
 //!   linear layers;
 //! - mean pooling over the tokens, then L2 normalisation.
 //!
+//! The f32 steps are plain Rust written so that the compiler vectorises
+//! them (sums in eight lanes, `exp` as a polynomial rather than a library
+//! call), and are compiled twice: for AVX2 when the integer kernel is AVX2,
+//! and for the baseline otherwise. Neither uses fused multiply-adds, so both
+//! compute the same floats and the vectors do not depend on the CPU (a test
+//! compares them bit for bit).
+//!
 //! Its vectors differ a little from the f32 model's (cosine ≥ 0.99 with
 //! them on the reference sentences), so it has its own id,
 //! `minilm-l6-v2-q8`, and namespaces built with one refuse the other.
@@ -23,9 +30,10 @@
 //! # Threads
 //!
 //! The embedder owns a pool of one thread per core. A single text splits
-//! each large product's output channels between two threads; a batch is cut
-//! into groups of about [`GROUP_ROWS`] tokens that run side by side, one per
-//! thread.
+//! each large product's output channels between two threads (each applies
+//! GELU to its own half of the feed-forward layer) and its attention heads
+//! likewise; a batch is cut into groups of about [`GROUP_ROWS`] tokens that
+//! run side by side, one per thread.
 
 use std::collections::HashMap;
 use std::ops::Range;
