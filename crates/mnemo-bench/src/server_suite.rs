@@ -310,8 +310,8 @@ fn serve_mnemo(runtime: &tokio::runtime::Runtime, opts: &ChildOptions) -> Result
                 "stats" => {
                     let s = ns.stats();
                     Ok(format!(
-                        "memories {} vectors {} pending {} events {}",
-                        s.memories, s.vectors, s.vectors_pending, s.events
+                        "memories {} vectors {} pending {} events {} embedder {}",
+                        s.memories, s.vectors, s.vectors_pending, s.events, s.embedder.id
                     ))
                 }
                 other => bail!("unknown command {other:?}"),
@@ -470,13 +470,21 @@ impl ServerProcess {
 
     /// A number from the answer to `stats NS` (`memories`, `pending`, ...).
     fn stat(&mut self, ns: &str, field: &str) -> Result<u64> {
+        let answer = self.stat_text(ns, field)?;
+        answer
+            .parse()
+            .with_context(|| format!("bad {field} {answer:?} in the stats answer"))
+    }
+
+    /// The word after `field` in the child's `stats` answer for `ns`.
+    fn stat_text(&mut self, ns: &str, field: &str) -> Result<String> {
         let answer = self.command(&format!("stats {ns}"))?;
         let mut words = answer.split_whitespace();
         while let Some(word) = words.next() {
             if word == field {
                 return words
                     .next()
-                    .and_then(|v| v.parse().ok())
+                    .map(str::to_owned)
                     .with_context(|| format!("bad stats answer {answer:?}"));
             }
         }
@@ -1602,6 +1610,7 @@ fn embedded_recall(ctx: &Ctx<'_>) -> Result<Vec<BenchResult>> {
         "{stored} memories stored, {} sent",
         ctx.corpus.texts.len()
     );
+    let embedder = server.stat_text(ns, "embedder")?;
     let (ours, check, ceiling) = recall_windows(ctx, server, &load)?;
     eprintln!(
         "    one client, default embedder: p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms \
@@ -1633,6 +1642,7 @@ fn embedded_recall(ctx: &Ctx<'_>) -> Result<Vec<BenchResult>> {
         )),
     );
     setup.insert("preload_memories_per_s".into(), json!(loaded.items_per_s()));
+    setup.insert("embedder".into(), json!(embedder));
     let latency = |name: &str, q: f64| {
         let r = BenchResult::new(
             name,
