@@ -184,6 +184,18 @@ pub fn frame_timestamp(frame: &[u8]) -> u64 {
     })
 }
 
+/// The checksum field of a frame the log wrote or verified: the XXH3-64
+/// of its header after the checksum and its payload (0 if `frame` is
+/// shorter than a header).
+#[inline]
+pub fn frame_checksum(frame: &[u8]) -> u64 {
+    frame.get(..8).map_or(0, |raw| {
+        u64::from_le_bytes([
+            raw[0], raw[1], raw[2], raw[3], raw[4], raw[5], raw[6], raw[7],
+        ])
+    })
+}
+
 /// Decodes and fully validates the record frame at the start of `bytes`.
 ///
 /// `max_payload` bounds the length field, so a corrupt length can never make

@@ -67,6 +67,14 @@ impl OffsetIndex {
         self.entries.push(loc);
     }
 
+    /// The retained entries `from..to` (positions relative to the head).
+    #[inline]
+    pub(crate) fn retained(&self, from: usize, to: usize) -> Option<&[u64]> {
+        let start = self.head.checked_add(from)?;
+        let end = self.head.checked_add(to)?;
+        self.entries.get(start..end)
+    }
+
     /// Makes room for `additional` more entries.
     #[inline]
     pub(crate) fn reserve(&mut self, additional: usize) {

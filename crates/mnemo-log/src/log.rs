@@ -104,6 +104,9 @@ pub(crate) struct State {
     first_ordinal: u32,
     /// Location of every retained record.
     index: OffsetIndex,
+    /// Stored checksum of every retained record, beside its location: what
+    /// [`Log::records_digest`] hashes without reading the records.
+    checksums: OffsetIndex,
     first_seq: Seq,
     next_seq: Seq,
     total_bytes: u64,
@@ -341,6 +344,7 @@ impl State {
             & ORDINAL_MASK;
         let mut seq = self.next_seq;
         self.index.reserve(payloads.len());
+        self.checksums.reserve(payloads.len());
         let last = self.segments.len() - 1;
         let active = &mut self.segments[last];
         let SegmentData::Active(arena) = &mut active.data else {
@@ -349,10 +353,13 @@ impl State {
         arena.reserve(run_bytes as usize);
         for payload in payloads {
             let payload = payload.as_ref();
+            let mut checksum = 0;
             let offset = arena.append_with(RECORD_HEADER_LEN + payload.len(), |buf| {
-                write_frame(buf, seq, timestamp, payload)
+                write_frame(buf, seq, timestamp, payload);
+                checksum = crate::format::frame_checksum(buf);
             });
             self.index.push(location(ordinal, offset));
+            self.checksums.push(checksum);
             seq += 1;
         }
         active.records += payloads.len() as u64;
@@ -546,6 +553,7 @@ impl Log {
             segments: Vec::with_capacity(found.len() + 1),
             first_ordinal: 0,
             index: OffsetIndex::with_capacity(report.records as usize),
+            checksums: OffsetIndex::with_capacity(report.records as usize),
             first_seq: report.first_seq,
             next_seq: report.first_seq,
             total_bytes: 0,
@@ -567,6 +575,8 @@ impl Log {
             let ordinal = i as u32 & ORDINAL_MASK;
             for &off in &seg.offsets {
                 state.index.push(location(ordinal, off as usize));
+                let frame = seg.data.get(off as usize..).unwrap_or_default();
+                state.checksums.push(crate::format::frame_checksum(frame));
             }
             state.next_seq = seg.base_seq + seg.offsets.len() as u64;
             if seg.last_timestamp > 0 {
@@ -808,7 +818,7 @@ impl Log {
             oldest_segment_last_timestamp: state.segments.first().map_or(0, |s| s.last_timestamp),
             last_timestamp: state.last_timestamp,
             merkle_bytes,
-            index_bytes: state.index.memory_bytes(),
+            index_bytes: state.index.memory_bytes() + state.checksums.memory_bytes(),
             merkle_hashed,
             subscribers: state.subscribers.len(),
         }
@@ -827,6 +837,31 @@ impl Log {
         let live_from = state.next_seq;
         drop(state);
         Subscription::new(self.inner.clone(), shared, from, live_from)
+    }
+
+    /// XXH3-128 of the stored checksums of records `0..seq` (each 8 bytes,
+    /// little-endian, in seq order), from memory: it identifies those
+    /// records' bytes (the log verified every checksum when it recovered or
+    /// wrote the record) in time proportional to `seq` without reading a
+    /// record, where the Merkle root re-hashes them all. `None` when the
+    /// log holds fewer than `seq` records or no longer holds record 0.
+    pub fn records_digest(&self, seq: u64) -> Option<u128> {
+        /// Checksums hashed per update.
+        const CHUNK: usize = 512;
+        let state = self.inner.state.read();
+        if state.first_seq != 0 || seq > state.next_seq {
+            return None;
+        }
+        let sums = state.checksums.retained(0, seq as usize)?;
+        let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+        let mut bytes = [0u8; 8 * CHUNK];
+        for chunk in sums.chunks(CHUNK) {
+            for (out, sum) in bytes.chunks_exact_mut(8).zip(chunk) {
+                out.copy_from_slice(&sum.to_le_bytes());
+            }
+            hasher.update(&bytes[..8 * chunk.len()]);
+        }
+        Some(hasher.digest128())
     }
 
     /// The Merkle root of all records appended so far, and the tree size.
@@ -1120,6 +1155,7 @@ impl Inner {
             let count: u64 = removed.iter().map(|s| s.records).sum();
             let bytes: u64 = removed.iter().map(|s| s.bytes).sum();
             state.index.evict_front(count as usize);
+            state.checksums.evict_front(count as usize);
             state.first_seq = new_first;
             state.total_bytes -= bytes;
             state.first_ordinal = state.first_ordinal.wrapping_add(evict as u32) & ORDINAL_MASK;
@@ -1327,6 +1363,17 @@ impl<'a> RecordRef<'a> {
     #[inline]
     pub fn payload(&self) -> &'a [u8] {
         &self.frame[RECORD_HEADER_LEN..]
+    }
+
+    /// The record's stored checksum: XXH3-64 of its seq, timestamp, length
+    /// and payload (see the crate's format docs). The log checked it when it
+    /// recovered the record or computed it when appending, so it identifies
+    /// the record's bytes without reading the payload: two records with the
+    /// same seq and different bytes differ in it unless their 64-bit hashes
+    /// collide.
+    #[inline]
+    pub fn checksum(&self) -> u64 {
+        crate::format::frame_checksum(self.frame)
     }
 
     /// The record exactly as stored (header and payload).

@@ -482,3 +482,70 @@ fn reader_gives_borrowed_views_of_the_same_records() {
     let seqs: Vec<u64> = reader.iter(190..500).map(|r| r.seq()).collect();
     assert_eq!(seqs, (190..200).collect::<Vec<_>>());
 }
+
+/// XXH3-128 of the stored checksums of records `0..seq`, read record by
+/// record: what `Log::records_digest` must answer from memory.
+fn digest_by_reading(log: &Log, seq: u64) -> u128 {
+    let reader = log.reader();
+    let mut bytes = Vec::new();
+    for record in reader.iter(0..seq) {
+        bytes.extend_from_slice(&record.checksum().to_le_bytes());
+    }
+    assert_eq!(bytes.len() as u64, seq * 8);
+    xxhash_rust::xxh3::xxh3_128(&bytes)
+}
+
+#[test]
+fn records_digest_is_kept_in_memory_across_appends_reopens_and_retention() {
+    let disk = SimDisk::new();
+    let config = Config::default().segment_bytes(1024);
+    let open = || Log::open_on(Arc::new(disk.clone()), config.clone()).expect("open");
+    let log = open();
+    assert_eq!(
+        log.records_digest(0),
+        Some(xxhash_rust::xxh3::xxh3_128(&[]))
+    );
+    fill(&log, 300);
+    let before: Vec<u128> = [0, 1, 150, 299, 300]
+        .iter()
+        .map(|&seq| {
+            let digest = log.records_digest(seq).expect("digest");
+            assert_eq!(digest, digest_by_reading(&log, seq), "seq {seq}");
+            digest
+        })
+        .collect();
+    assert!(log.records_digest(301).is_none(), "past the end");
+    log.append_batch(&[b"one".as_slice(), b"two".as_slice()])
+        .expect("batch");
+    assert_eq!(log.records_digest(302), Some(digest_by_reading(&log, 302)));
+    log.close().expect("close");
+    // Reopened, the checksums come from recovery: the same digests.
+    let log = open();
+    for (seq, digest) in [0, 1, 150, 299, 300].into_iter().zip(before) {
+        assert_eq!(
+            log.records_digest(seq),
+            Some(digest),
+            "seq {seq} after reopen"
+        );
+    }
+    assert_eq!(log.records_digest(302), Some(digest_by_reading(&log, 302)));
+    // Another log of the same length differs.
+    let other = Log::in_memory(Config::default()).expect("other");
+    for seq in 0..300 {
+        other.append(&payload(seq + 1)).expect("append");
+    }
+    assert_ne!(other.records_digest(300), log.records_digest(300));
+    log.close().expect("close");
+
+    // Without record 0 there is no digest.
+    let retention = Retention {
+        max_records: Some(100),
+        ..Retention::default()
+    };
+    let kept =
+        Log::in_memory(Config::default().segment_bytes(1024).retention(retention)).expect("open");
+    fill(&kept, 1000);
+    kept.apply_retention().expect("retention");
+    assert!(kept.first_seq() > 0);
+    assert!(kept.records_digest(kept.next_seq()).is_none());
+}

@@ -192,32 +192,7 @@ impl Namespace {
             source,
         };
         let config = Config::default().sync(options.sync);
-        let log = match &files {
-            Some(f) => Log::open_on(Arc::clone(&f.log), config).map_err(log_error)?,
-            None => Log::in_memory(config).map_err(log_error)?,
-        };
         let mut options = options;
-        // Refuse a different embedder before spending a replay on it, or
-        // take the one the log records when the options can load it.
-        if let Some(first) = log.read(log.first_seq())
-            && let Ok(Event::Init(init)) = Event::decode(first.seq(), first.payload())
-        {
-            let recorded = EmbedderInfo::new(init.embedder, init.dimension as usize);
-            let embed_error = |source| Error::Embed {
-                namespace: name.to_owned(),
-                source,
-            };
-            if let Err(mismatch) = recorded.ensure_same(options.embedder.info()) {
-                let loaded = match &options.recorded_embedders {
-                    Some(load) => load(&recorded).map_err(embed_error)?,
-                    None => None,
-                };
-                match loaded {
-                    Some(e) if recorded.ensure_same(e.info()).is_ok() => options.embedder = e,
-                    _ => return Err(embed_error(mismatch)),
-                }
-            }
-        }
         let embedder = options.embedder.info().clone();
         let vectors = Arc::new(
             VectorIndex::new(embedder.dimension, options.vectors.clone()).map_err(|e| {
@@ -228,19 +203,83 @@ impl Namespace {
                 }
             })?,
         );
-        let mut state = State::new(Arc::clone(&vectors));
         let mut report = OpenReport::default();
+        // The newest snapshot is checked and decoded while the log opens.
+        let (log, mut restored) = match &files {
+            Some(f) => {
+                let (log, found, warnings) = snapshot::restore(
+                    f.snapshots.as_ref(),
+                    || Log::open_on(Arc::clone(&f.log), config.clone()),
+                    &vectors,
+                )
+                .map_err(log_error)?;
+                report.warnings = warnings;
+                (log, found)
+            }
+            None => (Log::in_memory(config).map_err(log_error)?, None),
+        };
+        // Refuse a different embedder before spending a replay on it, or
+        // take the one the log records when the options can load it.
+        let mut embedder = embedder;
+        let mut vectors = vectors;
+        let mut log = log;
+        let recorded = log.read(log.first_seq()).and_then(|first| {
+            match Event::decode(first.seq(), first.payload()) {
+                Ok(Event::Init(init)) => {
+                    Some(EmbedderInfo::new(init.embedder, init.dimension as usize))
+                }
+                _ => None,
+            }
+        });
+        if let Some(recorded) = recorded {
+            let embed_error = |source| Error::Embed {
+                namespace: name.to_owned(),
+                source,
+            };
+            if let Err(mismatch) = recorded.ensure_same(&embedder) {
+                let loaded = match &options.recorded_embedders {
+                    Some(load) => load(&recorded).map_err(embed_error)?,
+                    None => None,
+                };
+                match loaded {
+                    Some(e) if recorded.ensure_same(e.info()).is_ok() => options.embedder = e,
+                    _ => return Err(embed_error(mismatch)),
+                }
+                if recorded.dimension != embedder.dimension {
+                    // The snapshot went into an index of the other
+                    // dimension: restore it again into one of this.
+                    vectors = Arc::new(
+                        VectorIndex::new(recorded.dimension, options.vectors.clone()).map_err(
+                            |e| Error::Invalid {
+                                namespace: name.to_owned(),
+                                field: "vector parameters",
+                                reason: e.to_string(),
+                            },
+                        )?,
+                    );
+                    if let Some(f) = &files {
+                        let (reopened, found, warnings) = snapshot::restore(
+                            f.snapshots.as_ref(),
+                            move || Ok::<_, mnemo_log::Error>(log),
+                            &vectors,
+                        )
+                        .map_err(log_error)?;
+                        log = reopened;
+                        report.warnings = warnings;
+                        restored = found;
+                    }
+                }
+                embedder = recorded;
+            }
+        }
+        let mut state = State::new(Arc::clone(&vectors));
         let mut from = log.first_seq();
         let mut snapshot_seq = None;
-        if let Some(f) = &files {
-            let (found, warnings) = snapshot::restore(f.snapshots.as_ref(), &log, &vectors);
-            report.warnings = warnings;
-            if let Some(restored) = found {
-                state = restored.state;
-                from = restored.seq;
-                snapshot_seq = Some(restored.seq);
-                report.snapshot_seq = Some(restored.seq);
-            }
+        if let Some(restored) = restored {
+            state = restored.state;
+            from = restored.seq;
+            snapshot_seq = Some(restored.seq);
+            report.snapshot_seq = Some(restored.seq);
         }
         let end = log.next_seq();
         {

@@ -1,7 +1,7 @@
 //! Snapshots: the folded state and its indices at a log seq, so opening
 //! does not replay the whole log.
 //!
-//! ## File format (version 2)
+//! ## File format (version 3)
 //!
 //! `DIR/<namespace>/snapshots/{seq:020}.snap`, where `seq` is the number of
 //! events folded in (the state is the fold of events `0..seq`). All
@@ -10,23 +10,66 @@
 //! | offset | size | field |
 //! |-------:|-----:|-------|
 //! | 0 | 8 | magic `MNEMOSNP` |
-//! | 8 | 2 | version `2` |
-//! | 10 | 6 | zero |
+//! | 8 | 2 | version `3` |
+//! | 10 | 1 | flags: bit 0 set when the records digest below is present |
+//! | 11 | 5 | zero |
 //! | 16 | 8 | `seq` |
-//! | 24 | 32 | the log's Merkle root at tree size `seq` (ties the snapshot to its log) |
-//! | 56 | 8 | `len`: bytes of the sections that follow |
-//! | 64 | len | four sections, each a u64 length then its bytes: (1) postcard of the memories, links, next id, embedder, facts, conflicts and the pattern store (itself postcard, nested as bytes); (2) the BM25 index (`text` module format); (3) the HNSW graph (`mnemo-vector` format; empty when there is none); (4) the vectors not yet in the graph (`mnemo-vector` flat format) |
-//! | 64+len | 8 | XXH3-64 of bytes `0..64+len` |
+//! | 24 | 32 | the log's Merkle root at tree size `seq` |
+//! | 56 | 16 | the records digest: XXH3-128 of the stored checksums (u64 each) of log records `0..seq`, in seq order (zero when flag bit 0 is clear: retention had removed records before the snapshot was written) |
+//! | 72 | 8 | `len`: bytes of the sections that follow |
+//! | 80 | len | four sections, each a u64 length then its bytes: (1) postcard of the memories, links, next id, embedder, facts, conflicts and the pattern store (itself postcard, nested as bytes); (2) the BM25 index (`text` module format); (3) the HNSW graph (`mnemo-vector` format; empty when there is none); (4) the vectors not yet in the graph (`mnemo-vector` flat format) |
+//! | 80+len | 8 | XXH3-64 of bytes `0..80+len` except the contents of sections (3) and (4) (their length fields included) |
+//!
+//! Sections (3) and (4) end with an XXH3-64 of their own (`mnemo-vector`
+//! format), checked whenever they are decoded, so the file's checksum
+//! skips them instead of hashing the vectors, most of the file, twice.
+//!
+//! Version 2 files (written before version 3) are still read: the same
+//! layout without the flags and the digest (a 64-byte header, `len` at
+//! offset 56), with the checksum over every byte before it, always checked
+//! by Merkle root.
+//!
+//! ## Tying a snapshot to its log
+//!
+//! A snapshot is only usable with the log it was taken from: the one whose
+//! first `seq` records are exactly the records it folded. A snapshot of
+//! another namespace, or of a log whose tail was lost in a crash and then
+//! written again differently, must be refused. Version 2 checked this by
+//! recomputing the log's Merkle root at `seq`, which SHA-256-hashes every
+//! byte of the log prefix on every open (a quarter of opening a million
+//! memories). Version 3 compares the records digest instead: opening the
+//! log has already verified every record's XXH3-64 checksum against its
+//! seq, timestamp, length and payload, so the sequence of stored checksums
+//! identifies the prefix's bytes, and hashing it reads 8 bytes per record
+//! instead of the whole log. Two different prefixes of equal length pass
+//! only if every differing record's 64-bit checksum collides and the
+//! 128-bit digest of the sequence does too. The log keeps those checksums
+//! in memory beside each record's location (8 bytes a record), so neither
+//! writing nor checking a snapshot reads a record.
+//!
+//! This is no weaker than the root check, because neither defends against
+//! a forger: the snapshot file is not signed, so whoever can write it can
+//! also copy the right root (or digest) into it. Both checks exist against
+//! accidents, and the digest catches every accident the root does.
+//! Cryptographic integrity stays where it was: roots and proofs the log
+//! serves are always computed from the records themselves (nothing from a
+//! snapshot enters the Merkle tree), signed checkpoints cover those, and
+//! [`verify_against_log`] still compares the stored Merkle root and a full
+//! replay. When retention has removed records the digest cannot be
+//! recomputed, and opening falls back to the Merkle root check.
 //!
 //! Snapshots are kept through a [`Storage`] of their own (the directory
 //! above on a real disk; a simulated disk in fault tests). A snapshot is
 //! written with [`Storage::write_atomic_parts`]: to a temporary file
 //! (`{seq:020}.snap.tmp`), synced, renamed into place and the directory
 //! synced, so after any failure it is either wholly there or absent; the
-//! two newest are kept. Opening takes the
-//! newest snapshot that passes every check (checksum, seq within the log,
-//! Merkle root equal to the log's at that seq, every section decoding and
-//! agreeing on counts), restores it and replays the events after it. A
+//! two newest are kept. Opening maps the newest snapshot that passes every
+//! check (checksum, seq within the log, records digest or Merkle root equal
+//! to the log's at that seq, every section decoding and agreeing on
+//! counts), restores it and replays the events after it. On native
+//! targets the vector and text sections are decoded on threads of their
+//! own while the log opens and the memories are decoded; a result is used
+//! only after all finished and every check passed. A
 //! snapshot failing a check is reported as a warning and the next older
 //! one tried; with none left the whole log is replayed. Snapshots never
 //! hold anything the log does not, so losing them loses no data.
@@ -54,8 +97,15 @@ use crate::text::TextIndex;
 use crate::vectors::VectorIndex;
 
 const MAGIC: &[u8; 8] = b"MNEMOSNP";
-const VERSION: u16 = 2;
-const HEADER: usize = 64;
+/// The version written.
+const VERSION: u16 = 3;
+/// The oldest version still read (checked by Merkle root only).
+const VERSION_ROOT_ONLY: u16 = 2;
+/// Header bytes of the version written and of the older one.
+const HEADER: usize = 80;
+const HEADER_ROOT_ONLY: usize = 64;
+/// Header flag: the records digest is present.
+const FLAG_DIGEST: u8 = 1;
 /// Snapshots kept on disk.
 const KEEP: usize = 2;
 
@@ -172,15 +222,18 @@ pub(crate) fn persist(
         patterns: c.patterns.as_deref(),
     })
     .map_err(|e| Error::Encode(e.to_string()))?;
+    let digest = log.records_digest(c.seq);
     let graph = c.graph.unwrap_or_default();
     let sections: [&[u8]; 4] = [&meta, &c.text, &graph, &c.pending];
     let len: u64 = sections.iter().map(|s| 8 + s.len() as u64).sum();
     let mut header = Vec::with_capacity(HEADER);
     header.extend_from_slice(MAGIC);
     header.extend_from_slice(&VERSION.to_le_bytes());
-    header.extend_from_slice(&[0; 6]);
+    header.push(if digest.is_some() { FLAG_DIGEST } else { 0 });
+    header.extend_from_slice(&[0; 5]);
     header.extend_from_slice(&c.seq.to_le_bytes());
     header.extend_from_slice(&root);
+    header.extend_from_slice(&digest.unwrap_or(0).to_le_bytes());
     header.extend_from_slice(&len.to_le_bytes());
     let lengths = sections.map(|s| (s.len() as u64).to_le_bytes());
     let mut parts: Vec<&[u8]> = Vec::with_capacity(2 + 2 * sections.len());
@@ -189,9 +242,13 @@ pub(crate) fn persist(
         parts.push(length);
         parts.push(section);
     }
+    // The sections' contents are parts 2, 4, 6 and 8; the vector sections
+    // (6 and 8) check themselves.
     let mut hasher = Xxh3::new();
-    for part in &parts {
-        hasher.update(part);
+    for (i, part) in parts.iter().enumerate() {
+        if i != 6 && i != 8 {
+            hasher.update(part);
+        }
     }
     let sum = hasher.digest().to_le_bytes();
     parts.push(&sum);
@@ -233,19 +290,28 @@ pub(crate) struct Restored {
     pub(crate) seq: u64,
 }
 
-/// Loads the newest valid snapshot kept in `storage` for the namespace
-/// whose log is `log`, plus a warning for every snapshot that failed a
-/// check. `vectors` receives the snapshot's vectors (and is left empty when
-/// none loads).
-pub(crate) fn restore(
+/// Opens the namespace's log with `open_log` and loads the newest valid
+/// snapshot kept in `storage` for it, plus a warning for every snapshot
+/// that failed a check. `vectors` receives the snapshot's vectors (and is
+/// left empty when none loads). The newest snapshot is checked and decoded
+/// while the log opens (native targets), since neither needs the other
+/// until the snapshot is compared with the log. Fails only when the log
+/// does not open.
+pub(crate) fn restore<E>(
     storage: &dyn Storage,
-    log: &Log,
+    open_log: impl FnOnce() -> std::result::Result<Log, E>,
     vectors: &Arc<VectorIndex>,
-) -> (Option<Restored>, Vec<String>) {
+) -> std::result::Result<(Log, Option<Restored>, Vec<String>), E> {
     let mut warnings = Vec::new();
-    for (_, name) in newest_first(storage) {
-        match load(storage, &name, log, vectors) {
-            Ok((state, seq)) => return (Some(Restored { state, seq }), warnings),
+    let mut candidates = newest_first(storage).into_iter();
+    let Some((_, newest)) = candidates.next() else {
+        return Ok((open_log()?, None, warnings));
+    };
+    let (log, mut loaded) = load(storage, &newest, open_log, vectors)?;
+    let mut name = newest;
+    loop {
+        match loaded {
+            Ok((state, seq)) => return Ok((log, Some(Restored { state, seq }), warnings)),
             Err(reason) => {
                 vectors.clear();
                 warnings.push(format!(
@@ -254,8 +320,12 @@ pub(crate) fn restore(
                 ));
             }
         }
+        let Some((_, older)) = candidates.next() else {
+            return Ok((log, None, warnings));
+        };
+        loaded = load(storage, &older, || Ok::<_, E>(&log), vectors)?.1;
+        name = older;
     }
-    (None, warnings)
 }
 
 struct Cursor<'a>(&'a [u8]);
@@ -287,16 +357,33 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// Checks and decodes one snapshot file. The vector index is restored on a
-/// second thread while the state is rebuilt (native targets).
-fn load(
+/// A snapshot's state and the seq it covers, or why it is unusable.
+type Loaded = std::result::Result<(State, u64), String>;
+
+/// Checks and decodes one snapshot file against the log `get_log` gives
+/// (opening it, for the newest snapshot). After the file's checksum, on
+/// native targets one thread restores the vector index (its sections
+/// check their own checksums first) and another decodes the text index,
+/// while this one gets the log and decodes the memories; the result is
+/// used only when all succeeded and the file matches the log. Fails only
+/// when `get_log` does.
+fn load<G: std::borrow::Borrow<Log>, E>(
     storage: &dyn Storage,
     name: &str,
-    log: &Log,
+    get_log: impl FnOnce() -> std::result::Result<G, E>,
     vectors: &Arc<VectorIndex>,
-) -> std::result::Result<(State, u64), String> {
-    let bytes = storage.read(name).map_err(|e| e.to_string())?;
-    let parts = split(&bytes, log)?;
+) -> std::result::Result<(G, Loaded), E> {
+    let bytes = match storage.read(name) {
+        Ok(bytes) => bytes,
+        Err(e) => return Ok((get_log()?, Err(e.to_string()))),
+    };
+    let parts = match parse(&bytes) {
+        Ok(parts) => parts,
+        Err(reason) => return Ok((get_log()?, Err(reason))),
+    };
+    if let Err(reason) = check_checksum(&parts) {
+        return Ok((get_log()?, Err(reason)));
+    }
     let restore = |parts: &Parts<'_>| {
         vectors
             .restore(
@@ -306,66 +393,142 @@ fn load(
             .map_err(|e| format!("vector index: {e}"))
     };
     #[cfg(not(target_arch = "wasm32"))]
-    let (state, restored) = std::thread::scope(|scope| {
+    let (log, state, restored, text) = std::thread::scope(|scope| {
         let restoring = scope.spawn(|| restore(&parts));
-        let state = rebuild(&parts, |_| Ok(Arc::clone(vectors)));
+        let text = scope.spawn(|| decode_text(&parts));
+        let log = get_log();
+        // Nothing to decode for when the log does not open.
+        let state = match &log {
+            Ok(_) => decode_state(&parts, |_| Ok(Arc::clone(vectors))),
+            Err(_) => Err("the log did not open".to_owned()),
+        };
         let restored = restoring
             .join()
             .unwrap_or_else(|_| Err("vector restore panicked".to_owned()));
-        (state, restored)
+        let text = text
+            .join()
+            .unwrap_or_else(|_| Err("text index decoding panicked".to_owned()));
+        (log, state, restored, text)
     });
     #[cfg(target_arch = "wasm32")]
-    let (state, restored) = (
-        rebuild(&parts, |_| Ok(Arc::clone(vectors))),
+    let (log, state, restored, text) = (
+        get_log(),
+        decode_state(&parts, |_| Ok(Arc::clone(vectors))),
         restore(&parts),
+        decode_text(&parts),
     );
-    let state = state?;
-    restored?;
-    if vectors.len() != state.len() {
-        return Err(format!(
-            "{} vectors for {} memories",
-            vectors.len(),
-            state.len()
-        ));
-    }
-    Ok((state, parts.seq))
+    let log = log?;
+    let loaded = (|| {
+        check_log(&parts, log.borrow())?;
+        restored?;
+        let state = with_text(state?, text?)?;
+        if vectors.len() != state.len() {
+            return Err(format!(
+                "{} vectors for {} memories",
+                vectors.len(),
+                state.len()
+            ));
+        }
+        Ok((state, parts.seq))
+    })();
+    Ok((log, loaded))
 }
 
-/// The checked sections of a snapshot file.
+/// The sections of a snapshot file and what its header claims, split but
+/// not yet checked against the checksum or the log ([`check`] does that).
 struct Parts<'a> {
     seq: u64,
+    /// The bytes the trailing checksum covers (one or two ranges of the
+    /// file), and the checksum.
+    covered: [&'a [u8]; 2],
+    checksum: u64,
+    /// The log's Merkle root at `seq`, as the header states it.
+    root: &'a [u8],
+    /// The records digest, when the header holds one (version 3 with the
+    /// flag set).
+    digest: Option<u128>,
     meta: &'a [u8],
     text: &'a [u8],
     graph: &'a [u8],
     pending: &'a [u8],
 }
 
-/// Checks the checksum, header and Merkle root, and splits the sections.
-fn split<'a>(bytes: &'a [u8], log: &Log) -> std::result::Result<Parts<'a>, String> {
-    if bytes.len() < HEADER + 8 {
+/// Splits a snapshot file into its header fields and sections (any bytes:
+/// every length is checked before it is used).
+fn parse(bytes: &[u8]) -> std::result::Result<Parts<'_>, String> {
+    if bytes.len() < HEADER_ROOT_ONLY + 8 {
         return Err("shorter than a header".into());
     }
     let (body, sum) = bytes.split_at(bytes.len() - 8);
-    let mut expected = [0u8; 8];
-    expected.copy_from_slice(sum);
-    if xxhash_rust::xxh3::xxh3_64(body) != u64::from_le_bytes(expected) {
-        return Err("checksum mismatch".into());
-    }
     let mut c = Cursor(body);
     if c.take(8)? != MAGIC {
         return Err("not a mnemo snapshot (bad magic)".into());
     }
-    let version = u16::from_le_bytes([body[8], body[9]]);
-    c.take(8)?;
-    if version != VERSION {
-        return Err(format!("unknown snapshot version {version}"));
-    }
+    let fixed = c.take(8)?;
+    let version = u16::from_le_bytes([fixed[0], fixed[1]]);
     let seq = c.u64()?;
     let root = c.take(32)?;
+    let digest = match version {
+        VERSION => {
+            let mut d = [0u8; 16];
+            d.copy_from_slice(c.take(16)?);
+            (fixed[2] & FLAG_DIGEST != 0).then_some(u128::from_le_bytes(d))
+        }
+        VERSION_ROOT_ONLY => None,
+        _ => return Err(format!("unknown snapshot version {version}")),
+    };
     let len = c.u64()?;
     if len != c.0.len() as u64 {
         return Err("length field disagrees with the file size".into());
     }
+    let meta = c.section()?;
+    let text = c.section()?;
+    let graph_at = body.len() - c.0.len() + 8;
+    let graph = c.section()?;
+    let pending_at = body.len() - c.0.len() + 8;
+    let pending = c.section()?;
+    if !c.0.is_empty() {
+        return Err("bytes after the last section".into());
+    }
+    let covered = if version == VERSION_ROOT_ONLY {
+        [body, &body[..0]]
+    } else {
+        // Everything but the contents of the vector sections (see the
+        // module docs); both offsets were just read within `body`.
+        [&body[..graph_at], &body[graph_at + graph.len()..pending_at]]
+    };
+    let mut checksum = [0u8; 8];
+    checksum.copy_from_slice(sum);
+    Ok(Parts {
+        seq,
+        covered,
+        checksum: u64::from_le_bytes(checksum),
+        root,
+        digest,
+        meta,
+        text,
+        graph,
+        pending,
+    })
+}
+
+/// Checks a parsed snapshot's checksum.
+fn check_checksum(parts: &Parts<'_>) -> std::result::Result<(), String> {
+    let mut hasher = Xxh3::new();
+    for range in parts.covered {
+        hasher.update(range);
+    }
+    if hasher.digest() != parts.checksum {
+        return Err("checksum mismatch".into());
+    }
+    Ok(())
+}
+
+/// Checks that a parsed snapshot belongs to `log`: its seq within the log
+/// and its records digest equal to the log's (see the module docs), or,
+/// where there is no digest to compare, its Merkle root.
+fn check_log(parts: &Parts<'_>, log: &Log) -> std::result::Result<(), String> {
+    let seq = parts.seq;
     if seq > log.next_seq() || seq < log.first_seq() {
         return Err(format!(
             "covers {seq} events but the log holds {}..{}",
@@ -373,30 +536,30 @@ fn split<'a>(bytes: &'a [u8], log: &Log) -> std::result::Result<Parts<'a>, Strin
             log.next_seq()
         ));
     }
+    match parts.digest.zip(log.records_digest(seq)) {
+        Some((stored, actual)) if stored == actual => Ok(()),
+        Some(_) => Err(format!(
+            "its records digest differs from the log's at seq {seq} (a snapshot of another log, or of records since written again)"
+        )),
+        None => check_root(parts, log),
+    }
+}
+
+/// Checks that the snapshot's Merkle root equals the log's at its seq
+/// (hashes every record of the log up to it that the tree has not yet).
+fn check_root(parts: &Parts<'_>, log: &Log) -> std::result::Result<(), String> {
+    let seq = parts.seq;
     let log_root = if seq == 0 {
         mnemo_log::merkle::empty_root()
     } else {
         log.root_at(seq).map_err(|e| e.to_string())?
     };
-    if root != log_root {
+    if parts.root != log_root {
         return Err(format!(
             "its Merkle root differs from the log's at seq {seq} (a snapshot of another log)"
         ));
     }
-    let meta = c.section()?;
-    let text = c.section()?;
-    let graph = c.section()?;
-    let pending = c.section()?;
-    if !c.0.is_empty() {
-        return Err("bytes after the last section".into());
-    }
-    Ok(Parts {
-        seq,
-        meta,
-        text,
-        graph,
-        pending,
-    })
+    Ok(())
 }
 
 /// A new, empty vector index of `dimension` with default parameters.
@@ -406,15 +569,19 @@ fn empty_index(dimension: usize) -> std::result::Result<Arc<VectorIndex>, String
         .map_err(|e| e.to_string())
 }
 
-/// Rebuilds the state from checked sections, over the vector index
-/// `vectors` makes for the namespace's dimension (the vectors themselves
-/// are restored separately).
-fn rebuild(
+/// Decodes the text index section.
+fn decode_text(parts: &Parts<'_>) -> std::result::Result<TextIndex, String> {
+    TextIndex::decode(parts.text).map_err(|e| format!("text index: {e}"))
+}
+
+/// Rebuilds the state but its text index from parsed sections, over the
+/// vector index `vectors` makes for the namespace's dimension (the vectors
+/// themselves are restored separately, the text index by [`with_text`]).
+fn decode_state(
     parts: &Parts<'_>,
     vectors: impl FnOnce(usize) -> std::result::Result<Arc<VectorIndex>, String>,
 ) -> std::result::Result<State, String> {
     let meta: Meta = postcard::from_bytes(parts.meta).map_err(|e| format!("state: {e}"))?;
-    let text = TextIndex::decode(parts.text).map_err(|e| format!("text index: {e}"))?;
     let dimension = meta
         .embedder
         .as_ref()
@@ -439,10 +606,6 @@ fn rebuild(
     if state.link_count() != meta.links.len() {
         return Err("links name memories that are not there".into());
     }
-    if text.len() != state.len() || state.memories.keys().any(|id| !text.contains(*id)) {
-        return Err("the text index does not match the memories".into());
-    }
-    state.text = text;
     state.facts = FactStore::from_image(meta.facts).map_err(|e| format!("facts: {e}"))?;
     state.patterns = meta
         .patterns
@@ -462,6 +625,35 @@ fn rebuild(
     Ok(state)
 }
 
+/// Puts the decoded text index into the state, once it is known to index
+/// exactly the state's memories.
+fn with_text(mut state: State, text: TextIndex) -> std::result::Result<State, String> {
+    if text.len() != state.len() || state.memories.keys().any(|id| !text.contains(*id)) {
+        return Err("the text index does not match the memories".into());
+    }
+    state.text = text;
+    Ok(state)
+}
+
+/// Parses, checks and decodes a whole snapshot on this thread, into a
+/// state over a fresh vector index.
+fn decode_all<'a>(bytes: &'a [u8], log: &Log) -> std::result::Result<(Parts<'a>, State), String> {
+    let parts = parse(bytes)?;
+    check_checksum(&parts)?;
+    check_log(&parts, log)?;
+    let state = decode_state(&parts, empty_index)?;
+    state
+        .vectors
+        .restore(
+            (!parts.graph.is_empty()).then_some(parts.graph),
+            parts.pending,
+        )
+        .map_err(|e| format!("vector index: {e}"))?;
+    let text = decode_text(&parts)?;
+    let state = with_text(state, text)?;
+    Ok((parts, state))
+}
+
 /// What [`inspect`] found in a snapshot.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SnapshotSummary {
@@ -477,15 +669,7 @@ pub struct SnapshotSummary {
 /// log is `log`, without restoring it anywhere (every check opening does,
 /// except the vector sections' agreement with the memories).
 pub fn inspect(bytes: &[u8], log: &Log) -> std::result::Result<SnapshotSummary, String> {
-    let parts = split(bytes, log)?;
-    let state = rebuild(&parts, empty_index)?;
-    state
-        .vectors
-        .restore(
-            (!parts.graph.is_empty()).then_some(parts.graph),
-            parts.pending,
-        )
-        .map_err(|e| format!("vector index: {e}"))?;
+    let (parts, state) = decode_all(bytes, log)?;
     Ok(SnapshotSummary {
         seq: parts.seq,
         memories: state.len(),
@@ -493,8 +677,27 @@ pub fn inspect(bytes: &[u8], log: &Log) -> std::result::Result<SnapshotSummary, 
     })
 }
 
+/// Rewrites the trailing checksum of the snapshot file `bytes` to match
+/// its content, so that edits made behind it reach the structural checks
+/// (for fuzzing and tests of the decoders). Returns `false`, changing
+/// nothing, when the header and section lengths do not parse.
+pub fn reseal(bytes: &mut [u8]) -> bool {
+    let Ok(parts) = parse(bytes) else {
+        return false;
+    };
+    let mut hasher = Xxh3::new();
+    for range in parts.covered {
+        hasher.update(range);
+    }
+    let sum = hasher.digest().to_le_bytes();
+    let at = bytes.len() - 8;
+    bytes[at..].copy_from_slice(&sum);
+    true
+}
+
 /// Checks the newest snapshot in the directory `snapshots` against a full
-/// replay of the log up to its seq: same memories, same links. Returns the
+/// replay of the log up to its seq: same Merkle root, same memories, same
+/// links. Returns the
 /// snapshot's seq (`None` when there is no snapshot).
 #[cfg(not(target_arch = "wasm32"))]
 pub fn verify_against_log(
@@ -523,9 +726,11 @@ pub fn verify_against_log_on(
         path: path.clone(),
         source,
     })?;
-    let parts = split(&bytes, log).map_err(bad)?;
+    let (parts, state) = decode_all(&bytes, log).map_err(bad)?;
+    // Opening may have accepted the snapshot by its records digest; this
+    // full check also recomputes the Merkle root it states.
+    check_root(&parts, log).map_err(bad)?;
     let seq = parts.seq;
-    let state = rebuild(&parts, empty_index).map_err(bad)?;
     let fresh = replayed(seq)?;
     if fresh.len() != state.len() {
         return Err(bad(format!(
@@ -600,6 +805,159 @@ mod tests {
         assert_eq!(summary.seq, ns.log().next_seq());
     }
 
+    /// The path of the only snapshot of namespace `ns` under `dir`.
+    fn only_snapshot(dir: &std::path::Path, ns: &str) -> std::path::PathBuf {
+        let mut files: Vec<_> = std::fs::read_dir(dir.join(ns).join("snapshots"))
+            .expect("snapshots")
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "snap"))
+            .collect();
+        assert_eq!(files.len(), 1, "{files:?}");
+        files.remove(0)
+    }
+
+    /// A closed namespace `ns` under `dir` holding `texts` (one event per
+    /// text after the init event) and its snapshot.
+    fn closed(dir: &std::path::Path, ns: &str, texts: &[&str]) {
+        let engine = Mnemo::open_with(dir, Options::default().sync(mnemo_log::SyncPolicy::Never))
+            .expect("open");
+        let n = engine.namespace(ns).expect("ns");
+        for t in texts {
+            n.remember(NewMemory::new(*t)).expect("remember");
+        }
+        engine.close().expect("close");
+    }
+
+    /// Reopens `ns` under `dir`: the snapshot seq it used, its warnings and
+    /// its memories' contents, sorted.
+    fn reopened(dir: &std::path::Path, ns: &str) -> (Option<u64>, Vec<String>, Vec<String>) {
+        let engine = Mnemo::open_with(dir, Options::default().sync(mnemo_log::SyncPolicy::Never))
+            .expect("reopen");
+        let n = engine.namespace(ns).expect("ns");
+        let report = n.open_report().clone();
+        let state = n.inner.state.read();
+        let mut contents: Vec<String> =
+            state.memories.values().map(|m| m.content.clone()).collect();
+        contents.sort_unstable();
+        (report.snapshot_seq, report.warnings, contents)
+    }
+
+    #[test]
+    fn a_snapshot_of_another_log_of_the_same_length_is_refused_and_the_log_replayed() {
+        let dir = tempfile::tempdir().expect("dir");
+        closed(dir.path(), "a", &["tea at noon", "coffee at dawn"]);
+        closed(dir.path(), "b", &["rain on monday", "sun on tuesday"]);
+        let (a, b) = (
+            only_snapshot(dir.path(), "a"),
+            only_snapshot(dir.path(), "b"),
+        );
+        assert_eq!(a.file_name(), b.file_name(), "same seq");
+        std::fs::copy(&a, &b).expect("copy");
+        let (seq, warnings, contents) = reopened(dir.path(), "b");
+        assert_eq!(seq, None);
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("records digest differs")),
+            "{warnings:?}"
+        );
+        assert_eq!(contents, ["rain on monday", "sun on tuesday"]);
+    }
+
+    #[test]
+    fn a_records_digest_that_does_not_match_the_log_is_refused() {
+        let (dir, engine, ns, mut bytes) = sample();
+        bytes[60] ^= 1;
+        assert!(reseal(&mut bytes));
+        let err = inspect(&bytes, ns.log()).expect_err("refused");
+        assert!(err.contains("records digest differs"), "{err}");
+        // On disk, opening falls back to a full replay with every memory.
+        let path = only_snapshot(dir.path(), "s");
+        std::fs::write(&path, &bytes).expect("write");
+        engine.close().expect("close");
+        drop((ns, engine));
+        std::fs::write(&path, &bytes).expect("write again after close");
+        let (seq, warnings, contents) = reopened(dir.path(), "s");
+        assert_eq!(seq, None);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert_eq!(contents.len(), 20);
+    }
+
+    #[test]
+    fn a_truncated_snapshot_falls_back_to_replay_wherever_it_is_cut() {
+        let (dir, engine, ns, bytes) = sample();
+        engine.close().expect("close");
+        drop((ns, engine));
+        let path = only_snapshot(dir.path(), "s");
+        for cut in [
+            0,
+            7,
+            63,
+            79,
+            80,
+            200,
+            bytes.len() / 2,
+            bytes.len() - 9,
+            bytes.len() - 1,
+        ] {
+            std::fs::write(&path, &bytes[..cut]).expect("write");
+            let (seq, warnings, contents) = reopened(dir.path(), "s");
+            assert_eq!(seq, None, "cut at {cut}");
+            assert_eq!(warnings.len(), 1, "cut at {cut}: {warnings:?}");
+            assert_eq!(contents.len(), 20, "cut at {cut}");
+            // Closing the reopened namespace wrote a fresh snapshot; keep
+            // testing the cut one alone.
+            for p in std::fs::read_dir(path.parent().expect("dir"))
+                .expect("list")
+                .flatten()
+            {
+                std::fs::remove_file(p.path()).expect("remove");
+            }
+        }
+    }
+
+    /// `bytes` (a version 3 snapshot) rewritten as version 2: the 64-byte
+    /// header without flags and digest, the checksum over everything.
+    fn as_version_2(bytes: &[u8]) -> Vec<u8> {
+        let mut v2 = Vec::new();
+        v2.extend_from_slice(MAGIC);
+        v2.extend_from_slice(&VERSION_ROOT_ONLY.to_le_bytes());
+        v2.extend_from_slice(&[0; 6]);
+        v2.extend_from_slice(&bytes[16..56]);
+        v2.extend_from_slice(&bytes[72..bytes.len() - 8]);
+        let sum = xxhash_rust::xxh3::xxh3_64(&v2);
+        v2.extend_from_slice(&sum.to_le_bytes());
+        v2
+    }
+
+    #[test]
+    fn version_2_snapshots_are_still_read_and_checked_by_merkle_root() {
+        let (_dir, _engine, ns, bytes) = sample();
+        let v2 = as_version_2(&bytes);
+        assert_eq!(inspect(&v2, ns.log()).expect("valid").memories, 20);
+        let mut wrong_root = bytes.clone();
+        wrong_root[24] ^= 1;
+        let err = inspect(&as_version_2(&wrong_root), ns.log()).expect_err("refused");
+        assert!(err.contains("Merkle root differs"), "{err}");
+    }
+
+    #[test]
+    fn verify_against_log_recomputes_the_merkle_root() {
+        let (dir, _engine, ns, mut bytes) = sample();
+        bytes[24] ^= 1;
+        assert!(reseal(&mut bytes));
+        // Opening trusts the digest, which still matches...
+        assert!(inspect(&bytes, ns.log()).is_ok());
+        std::fs::write(only_snapshot(dir.path(), "s"), &bytes).expect("write");
+        // ...but the full verification finds the wrong root.
+        let err = verify_against_log(&dir.path().join("s/snapshots"), ns.log(), |_| {
+            unreachable!("refused before the replay")
+        })
+        .expect_err("refused");
+        assert!(err.to_string().contains("Merkle root differs"), "{err}");
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
         #[test]
@@ -615,12 +973,23 @@ mod tests {
                 bytes[at as usize % body] = value;
             }
             if fix_checksum {
-                let sum = xxhash_rust::xxh3::xxh3_64(&bytes[..body]);
-                bytes[body..].copy_from_slice(&sum.to_le_bytes());
+                reseal(&mut bytes);
             }
             let _ = inspect(&bytes, ns.log());
             bytes.truncate(cut as usize % (bytes.len() + 1));
             prop_assert!(bytes.len() == original.len() || inspect(&bytes, ns.log()).is_err());
+        }
+
+        #[test]
+        fn arbitrary_bytes_after_a_valid_header_are_refused_without_panicking(
+            tail in proptest::collection::vec(any::<u8>(), 0..512),
+            keep in 0usize..200,
+        ) {
+            let (_dir, _engine, ns, original) = sample();
+            let mut bytes = original[..keep.min(original.len())].to_vec();
+            bytes.extend_from_slice(&tail);
+            reseal(&mut bytes);
+            prop_assert!(inspect(&bytes, ns.log()).is_err());
         }
     }
 }

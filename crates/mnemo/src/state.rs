@@ -641,8 +641,9 @@ impl State {
         let mut at = Vec::with_capacity(n);
         let mut recorded = Vec::with_capacity(n);
         let mut importance = Vec::with_capacity(n);
-        let mut tags: HashMap<&str, Vec<u64>> = HashMap::new();
-        let mut tag_at: HashMap<&str, Vec<(Timestamp, u64)>> = HashMap::new();
+        // Per tag: its memories, and the same with their event times.
+        type TagLists = (Vec<u64>, Vec<(Timestamp, u64)>);
+        let mut tags: HashMap<&str, TagLists> = HashMap::new();
         let mut sources: HashMap<&str, Vec<u64>> = HashMap::new();
         let mut kinds: [Vec<u64>; 3] = Default::default();
         let memories: Vec<Arc<Memory>> = memories.into_iter().map(Arc::new).collect();
@@ -652,8 +653,9 @@ impl State {
             recorded.push((m.recorded, id));
             importance.push((importance_key(m.importance), id));
             for t in &m.tags {
-                tags.entry(t.as_str()).or_default().push(id);
-                tag_at.entry(t.as_str()).or_default().push((m.at, id));
+                let (ids, keys) = tags.entry(t.as_str()).or_default();
+                ids.push(id);
+                keys.push((m.at, id));
             }
             if let Some(s) = &m.source {
                 sources.entry(s.as_str()).or_default().push(id);
@@ -675,22 +677,18 @@ impl State {
             |ids: &[u64]| RoaringTreemap::from_sorted_iter(ids.iter().copied()).unwrap_or_default();
         let ids: Vec<u64> = memories.iter().map(|m| m.id.0).collect();
         self.live = sorted(&ids);
-        self.tags = tags
-            .into_iter()
-            .map(|(t, ids)| (t.to_owned(), sorted(&ids)))
-            .collect();
+        self.tags = HashMap::with_capacity(tags.len());
+        self.tag_at = HashMap::with_capacity(tags.len());
+        for (t, (ids, mut keys)) in tags {
+            self.tags.insert(t.to_owned(), sorted(&ids));
+            keys.sort_unstable();
+            self.tag_at.insert(t.to_owned(), keys.into_iter().collect());
+        }
         self.sources = sources
             .into_iter()
             .map(|(s, ids)| (s.to_owned(), sorted(&ids)))
             .collect();
         self.kinds = kinds.map(|ids| sorted(&ids));
-        self.tag_at = tag_at
-            .into_iter()
-            .map(|(t, mut keys)| {
-                keys.sort_unstable();
-                (t.to_owned(), keys.into_iter().collect())
-            })
-            .collect();
         at.sort_unstable();
         recorded.sort_unstable();
         importance.sort_unstable();
