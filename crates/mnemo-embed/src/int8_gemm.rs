@@ -275,12 +275,7 @@ impl Int8Linear {
         self.panels.len()
     }
 
-    /// `out = x·Wᵀ + b`, `x.rows()` rows of [`Self::outputs`] values. With
-    /// `split`, a large product runs its two halves of output channels on
-    /// two threads of the current rayon pool.
-    ///
-    /// `x` must have been quantised with `k` = [`Self::inputs`]; with
-    /// another width `out` is all biases.
+    /// [`Self::forward_then`] with nothing after.
     #[cfg(test)]
     pub(crate) fn forward(
         &self,
@@ -293,10 +288,15 @@ impl Int8Linear {
         self.forward_then(kernel, x, out, split, sums, &|_: &mut [f32]| {});
     }
 
-    /// [`Self::forward`], then `then` on the outputs, in pieces (each a run
-    /// of consecutive channels of one row) on the thread that computed
-    /// them: an activation function applied while the outputs are still in
-    /// the cache, and in parallel when the product is split.
+    /// `out = x·Wᵀ + b`, `x.rows()` rows of `n` values, then `then` on the
+    /// outputs, in pieces (each a run of consecutive channels of one row)
+    /// on the thread that computed them: an activation function applied
+    /// while the outputs are still in the cache, and in parallel when the
+    /// product is split. With `split`, a large product runs its two halves
+    /// of output channels on two threads of the current rayon pool.
+    ///
+    /// `x` must have been quantised with this layer's `k`; with another
+    /// width `out` is all biases.
     pub(crate) fn forward_then<F: Fn(&mut [f32]) + Sync>(
         &self,
         kernel: Kernel,
@@ -598,6 +598,44 @@ mod tests {
                     prop_assert!(err <= bound, "row {r} channel {j}: error {err} > {bound}");
                 }
             }
+        }
+    }
+
+    /// Buffers are reused without being zeroed, so a small product after a
+    /// large one (and a quantisation with padding after one without) must
+    /// give exactly what fresh buffers give.
+    #[test]
+    fn reused_buffers_give_what_fresh_ones_give() {
+        let values = |len: usize, seed: usize| -> Vec<f32> {
+            (0..len)
+                .map(|i| ((i * 37 + seed) % 19) as f32 / 9.0 - 1.0)
+                .collect()
+        };
+        let (big_n, big_k, small_n, small_k) = (40, 64, 12, 20);
+        let big = Int8Linear::new(&values(big_n * big_k, 1), &values(big_n, 2), big_n, big_k)
+            .expect("layer");
+        let small = Int8Linear::new(
+            &values(small_n * small_k, 3),
+            &values(small_n, 4),
+            small_n,
+            small_k,
+        )
+        .expect("layer");
+        let mut x_small = values(3 * small_k, 6);
+        x_small[small_k..2 * small_k].fill(0.0);
+        for kernel in [Kernel::detect(), Kernel::scalar()] {
+            let (mut q, mut out, mut sums) = (QuantRows::default(), Vec::new(), Sums::default());
+            q.quantize(&values(5 * big_k, 5), big_k);
+            big.forward(kernel, &q, &mut out, false, &mut sums);
+            q.quantize(&x_small, small_k);
+            small.forward(kernel, &q, &mut out, false, &mut sums);
+
+            let mut fresh_q = QuantRows::default();
+            fresh_q.quantize(&x_small, small_k);
+            assert_eq!((&q.data, &q.scales), (&fresh_q.data, &fresh_q.scales));
+            let mut fresh = Vec::new();
+            small.forward(kernel, &fresh_q, &mut fresh, false, &mut Sums::default());
+            assert_eq!(out, fresh);
         }
     }
 
