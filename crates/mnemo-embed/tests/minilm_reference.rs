@@ -285,13 +285,21 @@ fn recorded_embedders_load_by_id_and_dimension() {
     assert!(load_recorded(&odd).expect("no model needed").is_none());
     let caller = CallerVectors::new(384).expect("caller");
     assert!(load_recorded(caller.info()).expect("none").is_none());
-    assert!(load_recorded(&EmbedderInfo::new("e5-small", 384)).expect("none").is_none());
+    assert!(
+        load_recorded(&EmbedderInfo::new("e5-small", 384))
+            .expect("none")
+            .is_none()
+    );
     if model().is_some() {
         for id in ["minilm-l6-v2", "minilm-l6-v2-q8"] {
             let info = EmbedderInfo::new(id, 384);
             let e = load_recorded(&info).expect("loads").expect("known");
             assert_eq!(e.info(), &info);
-            assert!(load_recorded(&EmbedderInfo::new(id, 768)).expect("loads").is_none());
+            assert!(
+                load_recorded(&EmbedderInfo::new(id, 768))
+                    .expect("loads")
+                    .is_none()
+            );
         }
     }
 }
