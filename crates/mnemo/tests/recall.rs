@@ -349,3 +349,65 @@ fn bad_options_get_clear_errors_and_edge_cases_defined_results() {
         vec![only]
     );
 }
+
+/// The tag bonus is the same whether the namespace's few tags are matched
+/// against the query once per recall or, with many tags, each candidate's
+/// own tags are: every hit tagged with a name the query says gets the tag
+/// weight, no other hit does, and each score is its explanation's sum.
+#[test]
+fn the_tag_bonus_holds_with_few_and_with_many_tags() {
+    for fillers in [0usize, 100] {
+        let db = Mnemo::in_memory();
+        let ns = db.namespace("chat").unwrap();
+        let lines: Vec<NewMemory> = CHAT
+            .iter()
+            .map(|l| {
+                let speaker = l.split(':').next().unwrap();
+                NewMemory::new(*l).source("chat").tag(speaker)
+            })
+            .chain((0..fillers).map(|i| {
+                NewMemory::new(format!("filler note {i} about the garden"))
+                    .tag(format!("topic-{i}"))
+            }))
+            .collect();
+        ns.remember_batch(lines).unwrap();
+        let question = "what did ben plant in the garden";
+        let options = RecallOptions {
+            k: 8,
+            ..RecallOptions::default()
+        };
+        let plain = ns.recall_with(question, &options).unwrap();
+        let explained = ns
+            .recall_with(
+                question,
+                &RecallOptions {
+                    explain: true,
+                    ..options.clone()
+                },
+            )
+            .unwrap();
+        assert_eq!(
+            ids_of(&plain.hits),
+            ids_of(&explained.hits),
+            "fillers {fillers}"
+        );
+        assert!(
+            plain
+                .hits
+                .iter()
+                .any(|h| h.memory.tags.iter().any(|t| t == "Ben"))
+        );
+        for (hit, shown) in plain.hits.iter().zip(&explained.hits) {
+            let parts = &shown.explanation.as_ref().unwrap().contributions;
+            let tag_part = parts.iter().find(|(name, _)| *name == "tags").map(|p| p.1);
+            let named = hit.memory.tags.iter().any(|t| t == "Ben");
+            assert_eq!(tag_part, named.then_some(0.8), "fillers {fillers}: {hit:?}");
+            let sum: f32 = parts.iter().map(|p| p.1).sum();
+            assert!(
+                (sum - hit.score).abs() < 1e-5,
+                "fillers {fillers}: {sum} against {}",
+                hit.score
+            );
+        }
+    }
+}

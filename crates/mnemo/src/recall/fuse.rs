@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use roaring::RoaringTreemap;
+
 use super::SignalHit;
 use super::candidates::{Candidate, Candidates};
 use super::options::{Fusion, RRF_K, RecallOptions, SignalWeights};
@@ -31,6 +33,21 @@ pub(super) fn signal_parts(options: &RecallOptions, c: &Candidate) -> [f32; 3] {
     ]
 }
 
+/// Namespaces with at most this many distinct tags have the tags a query
+/// names found once per recall, by name; with more, each candidate's own
+/// tags are checked.
+const NAMED_TAG_SCAN: usize = 64;
+
+/// How the tag bonus is decided.
+enum TagBonus<'a> {
+    /// Nobody gets it: no tag weight, no tags, or none the query names.
+    None,
+    /// Members of any of these (the memories of each tag the query names).
+    Named(Vec<&'a RoaringTreemap>),
+    /// Each candidate's tags are checked against the query.
+    PerMemory,
+}
+
 /// What the query adds on top of the signals: recency, importance, a date
 /// it names and tags it names.
 pub(super) struct Bonuses<'a> {
@@ -39,24 +56,56 @@ pub(super) struct Bonuses<'a> {
     half_life: Duration,
     time_hint: Option<TimeRange>,
     query_lower: String,
+    tags: TagBonus<'a>,
 }
 
 impl<'a> Bonuses<'a> {
-    /// The bonuses of a recall of `text` at a time when the namespace's
-    /// newest event time is `newest`.
+    /// The bonuses of a recall of `text` over `state`, at a time when the
+    /// namespace's newest event time is `newest`.
     pub fn new(
         options: &'a RecallOptions,
+        state: &'a State,
         text: &str,
         newest: Timestamp,
         time_hint: Option<TimeRange>,
     ) -> Self {
+        let query_lower = text.to_lowercase();
+        let tags = if options.weights.tags <= 0.0 || state.tags.is_empty() {
+            TagBonus::None
+        } else if state.tags.len() <= NAMED_TAG_SCAN {
+            let named: Vec<&RoaringTreemap> = state
+                .tags
+                .iter()
+                .filter(|(tag, _)| names_tag(&query_lower, tag))
+                .map(|(_, ids)| ids)
+                .collect();
+            if named.is_empty() {
+                TagBonus::None
+            } else {
+                TagBonus::Named(named)
+            }
+        } else {
+            TagBonus::PerMemory
+        };
         Self {
             weights: &options.weights,
             newest,
             half_life: options.recency_half_life,
             time_hint,
-            query_lower: text.to_lowercase(),
+            query_lower,
+            tags,
         }
+    }
+
+    /// Whether [`Self::of`] reads the memory itself; when not,
+    /// [`Self::of_id`] gives the same bonuses without touching it (a cache
+    /// miss per candidate at scale).
+    pub fn reads_memory(&self) -> bool {
+        let w = self.weights;
+        w.recency > 0.0
+            || w.importance > 0.0
+            || (w.time > 0.0 && self.time_hint.is_some())
+            || matches!(self.tags, TagBonus::PerMemory)
     }
 
     /// `[recency, importance, time, tags]` for `m`.
@@ -74,12 +123,27 @@ impl<'a> Bonuses<'a> {
             } else {
                 0.0
             },
-            if w.tags > 0.0 && m.tags.iter().any(|t| names_tag(&self.query_lower, t)) {
-                w.tags
-            } else {
-                0.0
-            },
+            self.tag_bonus(m.id.0, || {
+                m.tags.iter().any(|t| names_tag(&self.query_lower, t))
+            }),
         ]
+    }
+
+    /// [`Self::of`] for memory `id` when [`Self::reads_memory`] is false.
+    pub fn of_id(&self, id: u64) -> [f32; 4] {
+        debug_assert!(!self.reads_memory(), "these bonuses need the memory");
+        [0.0, 0.0, 0.0, self.tag_bonus(id, || false)]
+    }
+
+    /// The tag weight when memory `id` has a tag the query names
+    /// (`per_memory` decides in the per-memory mode).
+    fn tag_bonus(&self, id: u64, per_memory: impl FnOnce() -> bool) -> f32 {
+        let named = match &self.tags {
+            TagBonus::None => false,
+            TagBonus::Named(sets) => sets.iter().any(|ids| ids.contains(id)),
+            TagBonus::PerMemory => per_memory(),
+        };
+        if named { self.weights.tags } else { 0.0 }
     }
 }
 
@@ -93,6 +157,7 @@ pub(super) fn top(
     bonuses: &Bonuses<'_>,
 ) -> Vec<Scored> {
     let withholds = state.facts.withholds_any();
+    let reads_memory = bonuses.reads_memory();
     let mut top = TopK::new(options.k);
     for (&id, c) in candidates {
         if withholds
@@ -103,11 +168,18 @@ pub(super) fn top(
         {
             continue;
         }
-        let Some(m) = state.memories.get(&id) else {
-            continue;
+        let bonus = if reads_memory {
+            let Some(m) = state.memories.get(&id) else {
+                continue;
+            };
+            bonuses.of(m)
+        } else {
+            if !state.memories.contains_key(&id) {
+                continue;
+            }
+            bonuses.of_id(id)
         };
-        let score =
-            signal_parts(options, c).iter().sum::<f32>() + bonuses.of(m).iter().sum::<f32>();
+        let score = signal_parts(options, c).iter().sum::<f32>() + bonus.iter().sum::<f32>();
         top.push(Scored { score, id });
     }
     top.into_sorted_vec()

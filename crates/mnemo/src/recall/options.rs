@@ -76,8 +76,9 @@ pub struct RecallOptions {
     /// vector and keyword).
     pub spreading: bool,
     /// Spreading parameters. Default: 2 hops, decay 0.7, threshold 0.01,
-    /// visit budget 20,000, edge weights link 1, temporal 1, vector 0.1,
-    /// keyword 0.25.
+    /// visit budget 20,000, edge weights link 1, temporal 1, vector 0
+    /// (not followed; see the module docs of [`crate::recall`]), keyword
+    /// 0.25.
     pub spread: SpreadParams,
     /// Two consecutive memories of a source are temporal neighbours when
     /// their event times differ by at most this. Default 6 hours.
@@ -85,7 +86,8 @@ pub struct RecallOptions {
     /// Weight of the temporal edge from a memory to the one before it (the
     /// edge to the one after weighs 1). Default 0.5.
     pub temporal_backward: f32,
-    /// Vector neighbours followed per memory (in the graph's order). Default 8.
+    /// Vector neighbours followed per memory (in the graph's order), when
+    /// the vector edge kind has a weight (it has none by default). Default 8.
     pub vector_neighbors: usize,
     /// How the signals are combined. Default [`Fusion::Scores`].
     pub fusion: Fusion,
@@ -123,7 +125,7 @@ impl Default for RecallOptions {
             spreading: true,
             spread: SpreadParams {
                 hops: 2,
-                kind_weights: [1.0, 1.0, 0.1, 0.25],
+                kind_weights: [1.0, 1.0, 0.0, 0.25],
                 ..SpreadParams::default()
             },
             temporal_window: Duration::from_secs(6 * 3600),
