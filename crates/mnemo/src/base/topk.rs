@@ -56,6 +56,11 @@ impl<T: Ord> TopK<T> {
         }
     }
 
+    /// The most items kept.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
     /// How many items are kept.
     pub fn len(&self) -> usize {
         self.heap.len()

@@ -193,6 +193,10 @@ pub struct TextIndex {
     pub(super) dict: TermDict,
     /// By term id (as many as the dictionary has terms).
     pub(super) terms: Vec<Term>,
+    /// By term id: its df, saturated at 255. Spreading asks of every term of
+    /// every memory it passes whether the term is rare; a byte per term stays
+    /// in cache where the terms' 40-byte entries do not.
+    pub(super) df_bytes: Vec<u8>,
     /// By slot: the memory id (stale for dead slots).
     pub(super) doc_id: Vec<u64>,
     /// By slot: the number of tokens, or [`DEAD`].
@@ -260,6 +264,7 @@ impl TextIndex {
             b,
             dict: TermDict::default(),
             terms: Vec::new(),
+            df_bytes: Vec::new(),
             doc_id: Vec::new(),
             doc_len: Vec::new(),
             doc_terms_end: Vec::new(),
@@ -315,6 +320,7 @@ impl TextIndex {
         });
         if self.terms.len() < self.dict.len() {
             self.terms.resize(self.dict.len(), Term::EMPTY);
+            self.df_bytes.resize(self.dict.len(), 0);
         }
         debug_assert_eq!(self.terms.len(), self.dict.len(), "term ids are dense");
         // Sorting ~30 term ids and counting runs is cheaper than a per-document map,
@@ -361,6 +367,7 @@ impl TextIndex {
             );
             entry.postings.push(Posting { slot, tf });
             entry.df += 1;
+            self.df_bytes[t] = df_byte(entry.df);
             entry.max_tf = entry.max_tf.max(tf);
             entry.min_len = entry.min_len.min(len);
             self.doc_terms.push(term);
@@ -390,6 +397,7 @@ impl TextIndex {
         for &term in &self.doc_terms[start..end] {
             if let Some(entry) = self.terms.get_mut(term as usize) {
                 entry.df = entry.df.saturating_sub(1);
+                self.df_bytes[term as usize] = df_byte(entry.df);
             }
         }
         self.dead += 1;
@@ -483,6 +491,7 @@ impl TextIndex {
         }
         self.dict = dict;
         self.terms = terms;
+        self.rebuild_df_bytes();
         self.doc_id = doc_id;
         self.doc_len = doc_len;
         self.doc_terms_end = doc_terms_end;
@@ -490,6 +499,11 @@ impl TextIndex {
         self.dead = 0;
         // Linear, like the compaction itself.
         debug_assert_eq!(self.invariant_violation(), None);
+    }
+
+    /// Sets [`Self::df_bytes`] from the terms' df.
+    pub(super) fn rebuild_df_bytes(&mut self) {
+        self.df_bytes = self.terms.iter().map(|t| df_byte(t.df)).collect();
     }
 
     /// Whether every slot has an id, a length and a term range, and every slot is
@@ -514,6 +528,15 @@ impl TextIndex {
         }
         if self.terms.len() != self.dict.len() {
             return Some("term ids are not dense");
+        }
+        if self.df_bytes.len() != self.terms.len()
+            || self
+                .terms
+                .iter()
+                .zip(&self.df_bytes)
+                .any(|(t, &b)| df_byte(t.df) != b)
+        {
+            return Some("the df bytes disagree with the terms");
         }
         for term in &self.terms {
             let sorted = term.postings.windows(2).all(|w| w[0].slot < w[1].slot);
@@ -558,7 +581,8 @@ impl TextIndex {
             .iter()
             .map(|t| t.postings.capacity() * size_of::<Posting>())
             .sum::<usize>()
-            + self.terms.capacity() * size_of::<Term>();
+            + self.terms.capacity() * size_of::<Term>()
+            + self.df_bytes.capacity();
         // hashbrown: one control byte per bucket plus the entry.
         let slot_of = self.slot_of.capacity() * (size_of::<(u64, u32)>() + 1) * 8 / 7;
         self.dict.memory_bytes()
@@ -724,9 +748,36 @@ impl TextIndex {
         }
         touched.truncate(count);
         // Most documents score below the k-th best: they are dismissed on the score
-        // alone, before their id (a cache miss) is read for the tie-break.
-        let mut worst = f32::NEG_INFINITY;
-        for &slot in touched.iter() {
+        // alone, before their id (a cache miss) is read for the tie-break. Where the
+        // filter needs no id, a guess at a score the k best all reach, from a sample
+        // of the scores, dismisses most of them from the start; when fewer than k
+        // documents reach it, the guess was too high and the selection starts over
+        // without it (so the hits are exact either way).
+        let k = top.k();
+        let guess = match allow {
+            Allow::All | Allow::Slots(_) => guess_top_k_floor(scores, touched, k),
+            Allow::Ids(_) => f32::NEG_INFINITY,
+        };
+        self.select(scores, touched, guess, allow, top);
+        if guess > f32::NEG_INFINITY && top.len() < k {
+            *top = TopK::new(k);
+            self.select(scores, touched, f32::NEG_INFINITY, allow, top);
+        }
+        self.accumulators.give_back(acc);
+    }
+
+    /// Pushes into `top` the `touched` documents `allow` admits that score at
+    /// least `floor` and could enter it.
+    fn select(
+        &self,
+        scores: &[f32],
+        touched: &[u32],
+        floor: f32,
+        allow: &Allow<'_>,
+        top: &mut TopK<Scored>,
+    ) {
+        let mut worst = floor;
+        for &slot in touched {
             let score = scores[slot as usize];
             if score < worst {
                 continue;
@@ -735,10 +786,9 @@ impl TextIndex {
             let hit = Scored { score, id };
             if top.admits(&hit) && allow.allows(slot, id) {
                 top.push(hit);
-                worst = kth_score(top);
+                worst = worst.max(kth_score(top));
             }
         }
-        self.accumulators.give_back(acc);
     }
 
     /// Scores each allowed id directly.
@@ -898,10 +948,17 @@ impl TextIndex {
         };
         let (start, end) = self.terms_range(slot as usize);
         for &term in &self.doc_terms[start..end] {
+            // The byte rules out most terms without reading their entry.
+            let Some(&small) = self.df_bytes.get(term as usize) else {
+                continue;
+            };
+            if small < 2 || u32::from(small) > max_df {
+                continue;
+            }
             let Some(entry) = self.terms.get(term as usize) else {
                 continue;
             };
-            if entry.df < 2 || entry.df > max_df {
+            if entry.df > max_df {
                 continue;
             }
             let weight = 1.0 / (entry.df - 1) as f32;
@@ -913,6 +970,33 @@ impl TextIndex {
             }
         }
     }
+}
+
+/// A df as [`TextIndex::df_bytes`] keeps it.
+fn df_byte(df: u32) -> u8 {
+    u8::try_from(df).unwrap_or(u8::MAX)
+}
+
+/// A guess at a score the `k` best of the `touched` slots all reach, or
+/// negative infinity when there are too few to bother. A fixed stride samples
+/// about `4n/k` of the `n` scores (at most a quarter); the guess is the
+/// sample's best at four places past the rank the `2k`-th best overall would
+/// have there, so about `2k` documents reach it and the `k` best almost
+/// always do (the caller checks).
+fn guess_top_k_floor(scores: &[f32], touched: &[u32], k: usize) -> f32 {
+    let n = touched.len();
+    if k == 0 || n < 16 * k {
+        return f32::NEG_INFINITY;
+    }
+    let stride = (k / 4).max(4);
+    let mut sample: Vec<f32> = touched
+        .iter()
+        .step_by(stride)
+        .map(|&slot| scores[slot as usize])
+        .collect();
+    let rank = (2 * k * sample.len() / n + 4).min(sample.len() - 1);
+    let (_, &mut guess, _) = sample.select_nth_unstable_by(rank, |a, b| b.total_cmp(a));
+    guess
 }
 
 /// How a search walks its posting lists.
@@ -1214,6 +1298,82 @@ mod tests {
         index.insert(2, "word");
         let hits = index.search("word", 10, None);
         assert_eq!(hits[0].score, hits[1].score, "k1 = 0 ignores tf");
+    }
+
+    /// Term at a time guesses a floor for the top k from a sample of the
+    /// scores: when the best documents are exactly the sampled ones, fewer
+    /// than k reach the guess and the selection starts over, with the same
+    /// hits as MaxScore's; when the guess holds, likewise.
+    #[test]
+    fn a_wrong_top_k_guess_still_gives_the_exact_hits() {
+        let mut index = TextIndex::new();
+        for i in 0..256u64 {
+            let text = if i % 4 == 0 {
+                format!("common {}", "rare ".repeat(1 + (i as usize / 4) % 20))
+            } else {
+                "common".to_owned()
+            };
+            index.insert(i, &text);
+        }
+        for k in [1, 5, 16, 40, 64] {
+            let by_term = index.search_by("common rare", k, None, Some(Walk::TermAtATime));
+            let by_doc = index.search_by("common rare", k, None, Some(Walk::MaxScore));
+            assert_eq!(by_term, by_doc, "k {k}");
+            assert_eq!(by_term.len(), k);
+        }
+    }
+
+    /// Rare neighbours through the df bytes are those the terms' exact df
+    /// gives, for limits below, at and above the bytes' saturation, after
+    /// removals and after compaction.
+    #[test]
+    fn rare_neighbors_agree_with_the_exact_df() {
+        fn exact(index: &TextIndex, id: u64, max_df: u32) -> Vec<(u64, u32)> {
+            let mut out = Vec::new();
+            let Some(&slot) = index.slot_of.get(&id) else {
+                return out;
+            };
+            let (start, end) = index.terms_range(slot as usize);
+            for &term in &index.doc_terms[start..end] {
+                let entry = &index.terms[term as usize];
+                if entry.df < 2 || entry.df > max_df {
+                    continue;
+                }
+                let weight = 1.0 / (entry.df - 1) as f32;
+                for p in &entry.postings {
+                    if p.slot != slot && index.doc_len[p.slot as usize] != DEAD {
+                        out.push((index.doc_id[p.slot as usize], weight.to_bits()));
+                    }
+                }
+            }
+            out
+        }
+        let mut index = TextIndex::new();
+        for id in 0..400u64 {
+            let pair = format!("pairword{}", id / 2);
+            let triple = format!("tripleword{}", id / 3);
+            let crowd = if id < 300 { "crowdword" } else { "" };
+            index.insert(id, &format!("sharedword {pair} {triple} {crowd}"));
+        }
+        let check = |index: &TextIndex| {
+            assert_eq!(index.invariant_violation(), None);
+            for id in [0, 1, 5, 299, 300, 399] {
+                for max_df in [0, 1, 2, 3, 8, 254, 255, 256, 300, 400, u32::MAX] {
+                    let mut got = Vec::new();
+                    index.for_each_rare_neighbor(id, max_df, |other, w| {
+                        got.push((other, w.to_bits()))
+                    });
+                    assert_eq!(got, exact(index, id, max_df), "id {id}, max_df {max_df}");
+                }
+            }
+        };
+        check(&index);
+        for id in (0..400).step_by(7) {
+            index.remove(id);
+        }
+        check(&index);
+        index.compact();
+        check(&index);
     }
 
     #[test]
