@@ -53,8 +53,9 @@
 //! Queries (`query.rs`, `exec.rs`) combine bitmaps, walk a B-tree or
 //! select top-K with a bounded heap. [`Namespace::recall`] finds candidates
 //! by vector and keyword search, spreads activation from the best of them
-//! over the association graph (`assoc.rs`: temporal chains, links, the
-//! HNSW graph's neighbour lists, rare shared words; `spread.rs`) and fuses
+//! over the association graph (`assoc.rs`: temporal chains, links, rare
+//! shared words and, when asked, the HNSW graph's neighbour lists;
+//! `spread.rs`) and fuses
 //! the three signals (`recall/`). Facts ([`facts`]) are checked for
 //! contradictions at write time against the believed facts of their key,
 //! and conflicts, resolutions and quarantine are events too; trajectories
