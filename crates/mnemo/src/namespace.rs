@@ -193,19 +193,20 @@ impl Namespace {
         };
         let config = Config::default().sync(options.sync);
         let mut options = options;
-        let embedder = options.embedder.info().clone();
-        let vectors = Arc::new(
-            VectorIndex::new(embedder.dimension, options.vectors.clone()).map_err(|e| {
-                Error::Invalid {
+        let mut embedder = options.embedder.info().clone();
+        let vector_index = |dimension: usize| {
+            VectorIndex::new(dimension, options.vectors.clone())
+                .map(Arc::new)
+                .map_err(|e| Error::Invalid {
                     namespace: name.to_owned(),
                     field: "vector parameters",
                     reason: e.to_string(),
-                }
-            })?,
-        );
+                })
+        };
+        let mut vectors = vector_index(embedder.dimension)?;
         let mut report = OpenReport::default();
         // The newest snapshot is checked and decoded while the log opens.
-        let (log, mut restored) = match &files {
+        let (mut log, mut restored) = match &files {
             Some(f) => {
                 let (log, found, warnings) = snapshot::restore(
                     f.snapshots.as_ref(),
@@ -220,9 +221,6 @@ impl Namespace {
         };
         // Refuse a different embedder before spending a replay on it, or
         // take the one the log records when the options can load it.
-        let mut embedder = embedder;
-        let mut vectors = vectors;
-        let mut log = log;
         let recorded = log.read(log.first_seq()).and_then(|first| {
             match Event::decode(first.seq(), first.payload()) {
                 Ok(Event::Init(init)) => {
@@ -248,15 +246,7 @@ impl Namespace {
                 if recorded.dimension != embedder.dimension {
                     // The snapshot went into an index of the other
                     // dimension: restore it again into one of this.
-                    vectors = Arc::new(
-                        VectorIndex::new(recorded.dimension, options.vectors.clone()).map_err(
-                            |e| Error::Invalid {
-                                namespace: name.to_owned(),
-                                field: "vector parameters",
-                                reason: e.to_string(),
-                            },
-                        )?,
-                    );
+                    vectors = vector_index(recorded.dimension)?;
                     if let Some(f) = &files {
                         let (reopened, found, warnings) = snapshot::restore(
                             f.snapshots.as_ref(),

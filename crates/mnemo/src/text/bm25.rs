@@ -193,10 +193,6 @@ pub struct TextIndex {
     pub(super) dict: TermDict,
     /// By term id (as many as the dictionary has terms).
     pub(super) terms: Vec<Term>,
-    /// By term id: its df, saturated at 255. Spreading asks of every term of
-    /// every memory it passes whether the term is rare; a byte per term stays
-    /// in cache where the terms' 40-byte entries do not.
-    pub(super) df_bytes: Vec<u8>,
     /// By slot: the memory id (stale for dead slots).
     pub(super) doc_id: Vec<u64>,
     /// By slot: the number of tokens, or [`DEAD`].
@@ -264,7 +260,6 @@ impl TextIndex {
             b,
             dict: TermDict::default(),
             terms: Vec::new(),
-            df_bytes: Vec::new(),
             doc_id: Vec::new(),
             doc_len: Vec::new(),
             doc_terms_end: Vec::new(),
@@ -320,7 +315,6 @@ impl TextIndex {
         });
         if self.terms.len() < self.dict.len() {
             self.terms.resize(self.dict.len(), Term::EMPTY);
-            self.df_bytes.resize(self.dict.len(), 0);
         }
         debug_assert_eq!(self.terms.len(), self.dict.len(), "term ids are dense");
         // Sorting ~30 term ids and counting runs is cheaper than a per-document map,
@@ -367,7 +361,6 @@ impl TextIndex {
             );
             entry.postings.push(Posting { slot, tf });
             entry.df += 1;
-            self.df_bytes[t] = df_byte(entry.df);
             entry.max_tf = entry.max_tf.max(tf);
             entry.min_len = entry.min_len.min(len);
             self.doc_terms.push(term);
@@ -397,7 +390,6 @@ impl TextIndex {
         for &term in &self.doc_terms[start..end] {
             if let Some(entry) = self.terms.get_mut(term as usize) {
                 entry.df = entry.df.saturating_sub(1);
-                self.df_bytes[term as usize] = df_byte(entry.df);
             }
         }
         self.dead += 1;
@@ -491,7 +483,6 @@ impl TextIndex {
         }
         self.dict = dict;
         self.terms = terms;
-        self.rebuild_df_bytes();
         self.doc_id = doc_id;
         self.doc_len = doc_len;
         self.doc_terms_end = doc_terms_end;
@@ -499,11 +490,6 @@ impl TextIndex {
         self.dead = 0;
         // Linear, like the compaction itself.
         debug_assert_eq!(self.invariant_violation(), None);
-    }
-
-    /// Sets [`Self::df_bytes`] from the terms' df.
-    pub(super) fn rebuild_df_bytes(&mut self) {
-        self.df_bytes = self.terms.iter().map(|t| df_byte(t.df)).collect();
     }
 
     /// Whether every slot has an id, a length and a term range, and every slot is
@@ -528,15 +514,6 @@ impl TextIndex {
         }
         if self.terms.len() != self.dict.len() {
             return Some("term ids are not dense");
-        }
-        if self.df_bytes.len() != self.terms.len()
-            || self
-                .terms
-                .iter()
-                .zip(&self.df_bytes)
-                .any(|(t, &b)| df_byte(t.df) != b)
-        {
-            return Some("the df bytes disagree with the terms");
         }
         for term in &self.terms {
             let sorted = term.postings.windows(2).all(|w| w[0].slot < w[1].slot);
@@ -581,8 +558,7 @@ impl TextIndex {
             .iter()
             .map(|t| t.postings.capacity() * size_of::<Posting>())
             .sum::<usize>()
-            + self.terms.capacity() * size_of::<Term>()
-            + self.df_bytes.capacity();
+            + self.terms.capacity() * size_of::<Term>();
         // hashbrown: one control byte per bucket plus the entry.
         let slot_of = self.slot_of.capacity() * (size_of::<(u64, u32)>() + 1) * 8 / 7;
         self.dict.memory_bytes()
@@ -948,17 +924,10 @@ impl TextIndex {
         };
         let (start, end) = self.terms_range(slot as usize);
         for &term in &self.doc_terms[start..end] {
-            // The byte rules out most terms without reading their entry.
-            let Some(&small) = self.df_bytes.get(term as usize) else {
-                continue;
-            };
-            if small < 2 || u32::from(small) > max_df {
-                continue;
-            }
             let Some(entry) = self.terms.get(term as usize) else {
                 continue;
             };
-            if entry.df > max_df {
+            if entry.df < 2 || entry.df > max_df {
                 continue;
             }
             let weight = 1.0 / (entry.df - 1) as f32;
@@ -970,11 +939,6 @@ impl TextIndex {
             }
         }
     }
-}
-
-/// A df as [`TextIndex::df_bytes`] keeps it.
-fn df_byte(df: u32) -> u8 {
-    u8::try_from(df).unwrap_or(u8::MAX)
 }
 
 /// A guess at a score the `k` best of the `touched` slots all reach, or
@@ -1323,9 +1287,9 @@ mod tests {
         }
     }
 
-    /// Rare neighbours through the df bytes are those the terms' exact df
-    /// gives, for limits below, at and above the bytes' saturation, after
-    /// removals and after compaction.
+    /// Rare neighbours are those the terms' exact df gives, for limits
+    /// around the documents' df (some above 255), after removals and after
+    /// compaction.
     #[test]
     fn rare_neighbors_agree_with_the_exact_df() {
         fn exact(index: &TextIndex, id: u64, max_df: u32) -> Vec<(u64, u32)> {

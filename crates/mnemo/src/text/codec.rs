@@ -320,7 +320,6 @@ impl TextIndex {
             }
             index.terms.push(entry);
         }
-        index.rebuild_df_bytes();
         r.finish()?;
         if pairs_by_term != pairs_by_doc {
             return Err(TextDecodeError::Invalid {
