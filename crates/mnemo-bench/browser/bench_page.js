@@ -115,18 +115,20 @@ async function mnemoBuild(data, cfg, run) {
 
 /**
  * One pass over the queries, one recall at a time: with `ef`, `k`
- * candidates and that search width; without, the engine's defaults.
+ * candidates and that search width, hits without their memories (ids,
+ * scores and signals: what the peers answer); without, the engine's
+ * defaults, memories included.
  */
 async function mnemoPass(sys, queries, k, collect, ef) {
   const latencyUs = [];
   const found = [];
-  const tuning = ef === undefined ? {} : { candidates: k, searchWidth: ef };
+  const tuning = ef === undefined ? {} : { candidates: k, searchWidth: ef, includeMemory: false };
   const t0 = now();
   for (const vector of queries) {
     const t = now();
     const answer = await sys.ns.recall("", { k, vector, weights: VECTOR_ONLY, spreading: false, ...tuning });
     latencyUs.push((now() - t) * 1000);
-    if (collect) found.push(answer.hits.map((h) => sys.idToRow.get(h.memory.id)));
+    if (collect) found.push(answer.hits.map((h) => sys.idToRow.get(h.id)));
   }
   return { totalMs: now() - t0, latencyUs, found };
 }

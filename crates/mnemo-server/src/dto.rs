@@ -745,6 +745,12 @@ pub struct RecallIn {
     /// have the namespace's dimension (400 naming `vector` otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vector: Option<Vec<f32>>,
+    /// Whether each hit carries its memory (default true). False answers
+    /// each hit's `id`, score and signals only: a smaller answer, faster
+    /// to encode and to parse, for a caller that keeps the texts itself or
+    /// fetches the few it shows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include_memory: Option<bool>,
 }
 
 /// One signal's view of a hit.
@@ -795,8 +801,11 @@ pub struct ExplanationOut {
 /// A recalled memory and why.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct HitOut {
-    /// The memory.
-    pub memory: MemoryOut,
+    /// The memory's id.
+    pub id: u64,
+    /// The memory (absent when the request's `include_memory` was false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<MemoryOut>,
     /// Fused score (higher is better).
     pub score: f32,
     /// Where each signal ranked it.

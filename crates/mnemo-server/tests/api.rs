@@ -195,6 +195,20 @@ async fn recall_explains_its_hits_and_draws_the_graph() {
     assert!(plain.get("graph").is_none());
     assert!(plain["hits"][0].get("explanation").is_none());
     assert_eq!(plain["hits"][0]["memory"]["id"], ids[3]);
+    assert_eq!(plain["hits"][0]["id"], ids[3]);
+    // Without memories: the same hit, its id and score, no memory body.
+    let (status, bare) = t
+        .call(
+            Method::POST,
+            "/v1/namespaces/alice/recall",
+            Some(&t.reader),
+            Some(json!({"query": "weather this week", "k": 1, "include_memory": false})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{bare}");
+    assert_eq!(bare["hits"][0]["id"], ids[3]);
+    assert_eq!(bare["hits"][0]["score"], plain["hits"][0]["score"]);
+    assert!(bare["hits"][0].get("memory").is_none(), "{bare}");
     // Bad options name the field.
     let (status, err) = t
         .call(

@@ -74,8 +74,10 @@ export interface Signal {
   normalized: number;
 }
 
-export interface Hit {
-  memory: Memory;
+/** A hit without its memory (`recall` with `includeMemory: false`). */
+export interface HitRef {
+  /** The memory's id. */
+  id: number;
   score: number;
   /** The ranked signals that found the hit. */
   signals: {
@@ -92,8 +94,13 @@ export interface Hit {
   [field: string]: unknown;
 }
 
-export interface RecallResult {
-  hits: Hit[];
+/** A hit with its memory (what `recall` answers by default). */
+export interface Hit extends HitRef {
+  memory: Memory;
+}
+
+export interface RecallResult<H extends HitRef = Hit> {
+  hits: H[];
   /** False when the budget ran out (the best hits so far). */
   complete: boolean;
   /** With `graph`: the activation graph (nodes and edges). */
@@ -131,6 +138,12 @@ export interface RecallOptions {
   searchWidth?: number;
   /** The query's own embedding. */
   vector?: Float32Array | number[];
+  /**
+   * Whether each hit carries its memory (default true). False answers ids,
+   * scores and signals only: a smaller answer, faster to pass from the
+   * Worker and to parse.
+   */
+  includeMemory?: boolean;
 }
 
 export interface QueryOptions {
@@ -223,7 +236,9 @@ export class Namespace {
   /** Remembers a batch atomically; vectors per memory or as one flat array of rows. */
   rememberMany(memories: (string | MemoryInput)[], options?: { vectors?: Float32Array | number[]; dimension?: number }): Promise<number[]>;
   /** The memories that matter for a query, with their signals. */
-  recall(query: string, options?: RecallOptions): Promise<RecallResult>;
+  recall(query: string, options: RecallOptions & { includeMemory: false }): Promise<RecallResult<HitRef>>;
+  recall(query: string, options?: RecallOptions & { includeMemory?: true }): Promise<RecallResult>;
+  recall(query: string, options?: RecallOptions): Promise<RecallResult<HitRef>>;
   /** Memories matching a filter, ordered and paged. */
   query(query?: QueryOptions): Promise<MemoryList>;
   /** A memory with its links and the facts it supports. */

@@ -340,17 +340,19 @@ export class Namespace {
    * (vector, keyword, activation, recency, importance, time, tags).
    * Options: `k`, `filter`, `weights`, `spreading`, `explain`, `graph`,
    * `budgetMs`, `candidates` (per signal, before fusion), `searchWidth`
-   * (the vector search's HNSW `ef`), and `vector` (the query's own
-   * embedding).
+   * (the vector search's HNSW `ef`), `vector` (the query's own
+   * embedding) and `includeMemory` (default true; false answers each hit's
+   * `id`, score and signals without the memory: a smaller, faster answer).
    * @param {string} query
    * @param {object} [options]
    */
   async recall(query, options = {}) {
     if (typeof query !== "string") throw invalid("query", `must be a string, not ${typeof query}`);
-    const { vector, budgetMs, searchWidth, ...rest } = checkObject("options", options);
+    const { vector, budgetMs, searchWidth, includeMemory, ...rest } = checkObject("options", options);
     const body = { query, ...rest };
     if (budgetMs !== undefined) body.budget_ms = budgetMs;
     if (searchWidth !== undefined) body.search_width = searchWidth;
+    if (includeMemory !== undefined) body.include_memory = includeMemory;
     let vectors;
     let dimension;
     if (vector !== undefined) {

@@ -130,7 +130,10 @@ pub fn call(
             recall::check_query_bytes("query", &body.query, limits.max_query_bytes)?;
             let budget = Duration::from_millis(limits.request_timeout_ms);
             let result = recall::run_recall(ns, &body.query, &mut options, Some(budget))?;
-            answer(Ok(recall::recall_answer(&result)))
+            answer(Ok(recall::recall_answer(
+                &result,
+                body.include_memory.unwrap_or(true),
+            )))
         }
         "assertFact" => answer(facts::assert_fact(ns, &read_body::<AssertIn>(body)?)),
         "listFacts" => answer(facts::list_facts(ns, &read_params::<FactParams>(&params)?)),
@@ -696,9 +699,39 @@ mod tests {
             .iter()
             .map(|h| h["memory"]["id"].as_u64().expect("id"))
             .collect();
-        let typed_ids: Vec<u64> = typed.hits.iter().map(|h| h.memory.id).collect();
+        let typed_ids: Vec<u64> = typed.hits.iter().map(|h| h.id).collect();
         assert_eq!(typed_ids, named_ids);
         assert_eq!(typed.hits.len(), 2);
+        for (hit, named) in typed
+            .hits
+            .iter()
+            .zip(named["hits"].as_array().expect("hits"))
+        {
+            let memory = hit.memory.as_ref().expect("memories by default");
+            assert_eq!(memory.id, hit.id);
+            assert_eq!(named["id"], json!(hit.id));
+        }
+
+        // Without memories: the same hits, ids and scores, no memory bodies.
+        let bare = RecallIn {
+            include_memory: Some(false),
+            ..body.clone()
+        };
+        let named_bare = run(
+            &ns,
+            "recall",
+            None,
+            Json::Null,
+            serde_json::to_value(&bare).expect("encodes"),
+        );
+        let bare_hits = named_bare["hits"].as_array().expect("hits");
+        assert_eq!(bare_hits.len(), typed.hits.len());
+        for (hit, bare_hit) in typed.hits.iter().zip(bare_hits) {
+            assert_eq!(bare_hit["id"], json!(hit.id));
+            assert_eq!(bare_hit["score"], json!(hit.score));
+            assert!(bare_hit.get("memory").is_none(), "{bare_hit}");
+            assert!(bare_hit["signals"].is_object(), "{bare_hit}");
+        }
 
         let dimension = ns
             .limits()

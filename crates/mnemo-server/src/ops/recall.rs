@@ -36,7 +36,7 @@ pub fn recall(
 ) -> Result<RecallOut, ApiError> {
     let mut options = recall_options(ns, body)?;
     let result = run_recall(ns, &body.query, &mut options, budget)?;
-    Ok(recall_answer(&result))
+    Ok(recall_answer(&result, body.include_memory.unwrap_or(true)))
 }
 
 /// The engine's options for a request in `ns` (errors name the field:
@@ -161,13 +161,15 @@ fn micros(d: Duration) -> u64 {
 }
 
 /// The JSON answer of a recall (with the activation graph when the recall
-/// made one).
-pub fn recall_answer(result: &Recall) -> RecallOut {
+/// made one); each hit with its memory when `include_memory`, else with its
+/// id alone.
+pub fn recall_answer(result: &Recall, include_memory: bool) -> RecallOut {
     let hits: Vec<HitOut> = result
         .hits
         .iter()
         .map(|h| HitOut {
-            memory: MemoryOut::from(&*h.memory),
+            id: h.memory.id.0,
+            memory: include_memory.then(|| MemoryOut::from(&*h.memory)),
             score: h.score,
             signals: SignalsOut {
                 vector: signal(&h.vector),

@@ -55,6 +55,7 @@ async fn recall(
 ) -> Result<ApiJson<RecallOut>, ApiError> {
     let ns = caller.namespace(&state, &ns, Right::Read)?;
     let options = ops::recall_options(&ns, &body)?;
+    let include_memory = body.include_memory.unwrap_or(true);
     let metrics = state.clone();
     let out = run(
         state.recall_pool(),
@@ -64,7 +65,7 @@ async fn recall(
         options,
         move |result, _| {
             metrics.metrics().observe_recall(&result.timings);
-            ops::recall_answer(result)
+            ops::recall_answer(result, include_memory)
         },
     )
     .await?;

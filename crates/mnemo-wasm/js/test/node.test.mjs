@@ -40,8 +40,14 @@ test("remember, recall, query, revise, forget, links and proofs in memory", asyn
 
   const recalled = await ns.recall("what tea does alice drink", { k: 2, explain: true });
   assert.equal(recalled.hits[0].memory.id, tea);
+  assert.equal(recalled.hits[0].id, tea);
   assert.ok(recalled.hits[0].signals.keyword.score > 0);
   assert.ok(recalled.complete);
+  const bare = await ns.recall("what tea does alice drink", { k: 2, explain: true, includeMemory: false });
+  assert.deepEqual(bare.hits.map((h) => [h.id, h.score]), recalled.hits.map((h) => [h.id, h.score]));
+  assert.ok(bare.hits.every((h) => h.memory === undefined && typeof h.signals === "object"));
+  assert.ok(bare.hits[0].signals.keyword.score > 0);
+  await rejects(ns.recall("q", { includeMemory: "no" }), InvalidInputError, "include_memory");
 
   const listed = await ns.query({ filter: { tags: ["alice"] } });
   assert.deepEqual(listed.memories.map((m) => m.id), [tea]);

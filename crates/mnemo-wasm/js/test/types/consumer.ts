@@ -15,6 +15,7 @@ import {
   StorageError,
   UnavailableError,
   type Hit,
+  type HitRef,
   type Memory,
   type Proof,
   type RecallResult,
@@ -49,6 +50,10 @@ async function session(): Promise<void> {
     console.log(memory.id, memory.content, memory.tags.join(","), hit.score, rank, share);
   }
   await own.recall("", { vector: new Float32Array([1, 0, 0]), k: 1 });
+  const bare: RecallResult<HitRef> = await notes.recall("alice", { includeMemory: false });
+  for (const hit of bare.hits) console.log(hit.id, hit.score, hit.signals.keyword?.rank);
+  // @ts-expect-error a hit recalled without its memory has no memory to read
+  console.log(bare.hits[0].memory.content);
 
   const page = await notes.query({ filter: { tags: ["work"] }, order_by: "at", descending: true, limit: 10 });
   const total: number = page.total;
