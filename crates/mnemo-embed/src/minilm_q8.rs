@@ -18,8 +18,8 @@
 //!
 //! The f32 steps are plain Rust written so that the compiler vectorises
 //! them (sums in eight lanes, `exp` as a polynomial rather than a library
-//! call), and are compiled twice: for AVX2 when the integer kernel is AVX2,
-//! and for the baseline otherwise. Neither uses fused multiply-adds, so both
+//! call), and are compiled twice: for AVX2 when the integer kernel implies
+//! it (the AVX2 and AVX-512 VNNI kernels), and for the baseline otherwise. Neither uses fused multiply-adds, so both
 //! compute the same floats and the vectors do not depend on the CPU (a test
 //! compares them bit for bit).
 //!
@@ -205,7 +205,8 @@ impl MiniLmQ8 {
         self.tokenizer.ids(text)
     }
 
-    /// Which integer kernel runs the products: `"avx2"` or `"scalar"`.
+    /// Which integer kernel runs the products: `"avx512-vnni"`, `"avx2"` or
+    /// `"scalar"`.
     pub fn kernel_name(&self) -> &'static str {
         self.kernel.name()
     }
