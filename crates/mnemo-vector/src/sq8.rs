@@ -45,7 +45,15 @@ impl Sq8 {
                     *lo = 0.0;
                     return 0.0;
                 }
-                ((hi - *lo) / 255.0).max(0.0)
+                // A range wider than f32::MAX (hi − lo overflows) still
+                // gets a finite step, so the index encodes and decodes.
+                let step = (hi - *lo) / 255.0;
+                let step = if step.is_finite() {
+                    step
+                } else {
+                    hi / 255.0 - *lo / 255.0
+                };
+                step.max(0.0)
             })
             .collect();
         let mut sq8 = Self {
@@ -62,9 +70,8 @@ impl Sq8 {
     }
 
     /// Asserts, in debug builds, what the distances and the encoder rely
-    /// on: one range per dimension with a finite minimum and a step that is
-    /// not negative or NaN (it may be infinite: a range wider than `f32::MAX`
-    /// overflows), and codes and norms for `rows` rows.
+    /// on: one range per dimension with a finite minimum and a finite step
+    /// that is not negative, and codes and norms for `rows` rows.
     pub fn debug_check(&self, dimension: usize, rows: usize) {
         if !cfg!(debug_assertions) {
             return;
@@ -75,7 +82,8 @@ impl Sq8 {
             self.min.len()
         );
         debug_assert!(
-            self.min.iter().all(|x| x.is_finite()) && self.scale.iter().all(|&s| s >= 0.0),
+            self.min.iter().all(|x| x.is_finite())
+                && self.scale.iter().all(|&s| s >= 0.0 && s.is_finite()),
             "SQ8 ranges not finite: min {:?}, scale {:?}",
             self.min,
             self.scale
@@ -87,7 +95,8 @@ impl Sq8 {
     }
 
     /// Encodes and appends one row (components outside the trained range
-    /// are clamped to it).
+    /// are clamped to it). A norm too large for an f32 is kept as
+    /// `f32::MAX`: every stored norm is finite, as the decoder requires.
     pub fn push(&mut self, row: &[f32]) {
         debug_assert_eq!(row.len(), self.min.len(), "row dimension");
         let mut norm = 0.0f32;
@@ -101,7 +110,8 @@ impl Sq8 {
             norm += decoded * decoded;
             self.codes.push(code);
         }
-        self.norms.push(norm);
+        self.norms
+            .push(if norm.is_finite() { norm } else { f32::MAX });
     }
 
     /// The codes of `slot`.

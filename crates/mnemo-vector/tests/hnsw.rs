@@ -469,3 +469,76 @@ fn recall_at_10_on_20k_vectors() {
     eprintln!("recall@10 on 20k vectors: {r:.4}");
     assert!(r >= 0.95, "recall@10 {r}");
 }
+
+/// An SQ8 index over vectors so large that their squared norms (or their
+/// ranges) overflow an f32 still encodes to bytes that decode: the ranges'
+/// steps and the stored norms stay finite.
+#[test]
+fn sq8_with_overflowing_norms_and_ranges_round_trips() {
+    for quantization in [Quantization::Sq8, Quantization::Sq8Compact] {
+        let params = HnswParams {
+            quantization,
+            build_threads: 1,
+            ..HnswParams::new(8, 32)
+        };
+        let n = mnemo_vector::SQ8_TRAINING_ROWS + 10;
+        let data: Vec<f32> = (0..n * 4)
+            .map(|i| match i % 4 {
+                0 => 3.0e38,
+                1 if i % 8 == 1 => -3.0e38,
+                1 => 3.0e38,
+                2 => 2.0e19 * (i % 5) as f32,
+                _ => (i % 7) as f32,
+            })
+            .collect();
+        let ids: Vec<u64> = (0..n as u64).collect();
+        let mut index = Hnsw::new(4, Metric::L2, params).unwrap();
+        index.insert_batch(&ids, &data).unwrap();
+        index
+            .insert(u64::MAX, &[1.0e30, -1.0e30, 1.0e30, 1.0])
+            .unwrap();
+        let decoded = Hnsw::decode(&index.encode())
+            .unwrap_or_else(|e| panic!("{quantization:?}: the index does not decode: {e}"));
+        assert_eq!(decoded.len(), n + 1);
+        assert!(!decoded.search(&[1.0, 2.0, 3.0, 4.0], 5).unwrap().is_empty());
+    }
+}
+
+/// A fuzzer's find (fuzz target `vector_decode`): a valid SQ8 index with
+/// three bytes edited (its SQ8 ranges) decodes; a vector inserted into it
+/// made a norm too large for an f32, which encoded to bytes the decoder
+/// refused. Whatever such bytes decode to must survive an insert and
+/// re-encode.
+#[test]
+fn an_edited_sq8_index_still_re_encodes_after_an_insert() {
+    let params = HnswParams {
+        quantization: Quantization::Sq8Compact,
+        build_threads: 1,
+        ..HnswParams::new(4, 16)
+    };
+    let n = mnemo_vector::SQ8_TRAINING_ROWS;
+    let mut index = Hnsw::new(4, Metric::Cosine, params).unwrap();
+    let data: Vec<f32> = (0..n * 4).map(|i| ((i * 31) % 17) as f32 - 8.0).collect();
+    let ids: Vec<u64> = (0..n as u64).collect();
+    index.insert_batch(&ids, &data).unwrap();
+    index.delete(3).unwrap();
+    let mut bytes = index.encode();
+    bytes.truncate(bytes.len() - 8);
+    for (at, value) in [(52_171, 203), (52_683, 248), (17_276, 219)] {
+        if let Some(byte) = bytes.get_mut(at) {
+            *byte = value;
+        }
+    }
+    let sum = xxhash_rust::xxh3::xxh3_64(&bytes);
+    bytes.extend_from_slice(&sum.to_le_bytes());
+    if let Ok(mut index) = Hnsw::decode(&bytes) {
+        let q = vec![0.25f32; index.dimension()];
+        index.insert(u64::MAX, &q).unwrap();
+        let again = Hnsw::decode(&index.encode());
+        assert!(
+            again.is_ok(),
+            "re-encoding failed to decode: {:?}",
+            again.err()
+        );
+    }
+}
