@@ -753,6 +753,14 @@ pub struct RecallIn {
     pub include_memory: Option<bool>,
 }
 
+impl RecallIn {
+    /// Whether the hits carry their memories: `include_memory`, true when
+    /// absent.
+    pub fn wants_memory(&self) -> bool {
+        self.include_memory.unwrap_or(true)
+    }
+}
+
 /// One signal's view of a hit.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct SignalOut {

@@ -130,10 +130,7 @@ pub fn call(
             recall::check_query_bytes("query", &body.query, limits.max_query_bytes)?;
             let budget = Duration::from_millis(limits.request_timeout_ms);
             let result = recall::run_recall(ns, &body.query, &mut options, Some(budget))?;
-            answer(Ok(recall::recall_answer(
-                &result,
-                body.include_memory.unwrap_or(true),
-            )))
+            answer(Ok(recall::recall_answer(&result, body.wants_memory())))
         }
         "assertFact" => answer(facts::assert_fact(ns, &read_body::<AssertIn>(body)?)),
         "listFacts" => answer(facts::list_facts(ns, &read_params::<FactParams>(&params)?)),

@@ -36,7 +36,7 @@ pub fn recall(
 ) -> Result<RecallOut, ApiError> {
     let mut options = recall_options(ns, body)?;
     let result = run_recall(ns, &body.query, &mut options, budget)?;
-    Ok(recall_answer(&result, body.include_memory.unwrap_or(true)))
+    Ok(recall_answer(&result, body.wants_memory()))
 }
 
 /// The engine's options for a request in `ns` (errors name the field:

@@ -55,7 +55,7 @@ async fn recall(
 ) -> Result<ApiJson<RecallOut>, ApiError> {
     let ns = caller.namespace(&state, &ns, Right::Read)?;
     let options = ops::recall_options(&ns, &body)?;
-    let include_memory = body.include_memory.unwrap_or(true);
+    let include_memory = body.wants_memory();
     let metrics = state.clone();
     let out = run(
         state.recall_pool(),
