@@ -958,6 +958,38 @@ pub struct RootOut {
     pub length: u64,
 }
 
+/// The query string of `GET .../consistency`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsistencyParams {
+    /// The older size: the event count of a root or checkpoint the caller
+    /// already trusts.
+    pub from: u64,
+    /// The newer size (default: every event the namespace holds now).
+    #[serde(default)]
+    pub to: Option<u64>,
+}
+
+/// A Merkle consistency proof (RFC 9162 §2.1.4): the log's first `from`
+/// events are a prefix of its first `to`, so a history a client saw
+/// earlier was only appended to since.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ConsistencyOut {
+    /// The older size.
+    pub from: u64,
+    /// The newer size.
+    pub to: u64,
+    /// The root of the first `from` events (hex): compare it with the root
+    /// you trust.
+    pub from_root: String,
+    /// The root of the first `to` events (hex).
+    pub to_root: String,
+    /// The proof's hashes (hex), empty when `from` is 0 or equals `to`.
+    pub path: Vec<String>,
+    /// Whether the server checked the proof against both roots.
+    pub verified: bool,
+}
+
 /// A Merkle inclusion proof of the event that last wrote a memory.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ProofOut {

@@ -18,7 +18,7 @@ const MAX_PARKED = 64;
 const READS = new Set([
   "listMemories", "queryMemories", "getMemory", "recall", "listFacts", "factHistory", "getFact",
   "listPredicates", "listConflicts", "getConflict", "suggest", "listPatterns", "getPattern",
-  "stats", "root", "proof",
+  "stats", "root", "proof", "consistency",
 ]);
 
 export class Host {

@@ -103,7 +103,7 @@ pub use facts::{
     NewFact, Quarantine, Verdict, Verifier,
 };
 pub use input::{Invalid, Limits, MAX_LABEL_BYTES, NewMemory, Revision};
-pub use mnemo_log::{Hash, SyncPolicy};
+pub use mnemo_log::{ConsistencyProof, Hash, SyncPolicy};
 pub use model::{Kind, Link, Memory, MemoryId, Metadata, Timestamp, Validity, Value};
 pub use namespace::{MemoryProof, Namespace, OpenReport, Progress, Stats};
 pub use options::{CoherenceOptions, EmbedderLoader, Options};

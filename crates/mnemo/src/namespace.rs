@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use mnemo_embed::EmbedderInfo;
-use mnemo_log::{Config, Hash, InclusionProof, Log, Storage};
+use mnemo_log::{Config, ConsistencyProof, Hash, InclusionProof, Log, Storage};
 use parking_lot::{Mutex, RwLock};
 
 use crate::base::Seq;
@@ -882,15 +882,67 @@ impl Namespace {
         // The events folded, not the log's end: after a failed append the
         // log holds the refused records in memory until it is reopened.
         let size = self.inner.state.read().next_seq;
-        let root = if size == 0 {
-            mnemo_log::merkle::empty_root()
-        } else {
-            self.inner.log.root_at(size).map_err(|source| Error::Log {
+        Ok((self.log_root(size)?, size))
+    }
+
+    /// The Merkle root of the log's first `size` events (the root
+    /// [`Namespace::root`] answered when the log held that many). `size`
+    /// may be at most the events the namespace holds.
+    pub fn root_at(&self, size: u64) -> Result<Hash> {
+        let held = self.inner.state.read().next_seq;
+        if size > held {
+            return Err(self.invalid(
+                "size",
+                format!("the log holds {held} events, fewer than {size}"),
+            ));
+        }
+        self.log_root(size)
+    }
+
+    fn log_root(&self, size: u64) -> Result<Hash> {
+        if size == 0 {
+            return Ok(mnemo_log::merkle::empty_root());
+        }
+        self.inner.log.root_at(size).map_err(|source| Error::Log {
+            namespace: self.inner.name.clone(),
+            source,
+        })
+    }
+
+    /// Proof that the log's first `old_size` events are a prefix of its
+    /// first `new_size` (RFC 9162 §2.1.4): what a client holding an older
+    /// root, or a signed checkpoint, checks to know that the history since
+    /// was only appended to, never rewritten. The proof is empty when
+    /// `old_size` is 0 or equals `new_size`. `new_size` may be at most the
+    /// events the namespace holds ([`Namespace::root`]'s count).
+    pub fn prove_consistency(&self, old_size: u64, new_size: u64) -> Result<ConsistencyProof> {
+        let (_, size) = self.root()?;
+        if new_size > size {
+            return Err(self.invalid(
+                "to",
+                format!("the log holds {size} events, fewer than {new_size}"),
+            ));
+        }
+        if old_size > new_size {
+            return Err(self.invalid(
+                "from",
+                format!("{old_size} is past the newer size {new_size}"),
+            ));
+        }
+        if old_size == 0 || old_size == new_size {
+            return Ok(ConsistencyProof {
+                old_size,
+                new_size,
+                path: Vec::new(),
+            });
+        }
+        self.inner
+            .log
+            .consistency_proof(old_size, new_size)
+            .map_err(|source| Error::Log {
                 namespace: self.inner.name.clone(),
                 source,
-            })?
-        };
-        Ok((root, size))
+            })
     }
 
     /// The Merkle inclusion proof of the event that last wrote memory `id`

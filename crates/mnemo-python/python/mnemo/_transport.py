@@ -50,6 +50,7 @@ OPERATIONS: Dict[str, Tuple[str, str]] = {
     "stats": ("GET", "/v1/namespaces/{ns}/stats"),
     "root": ("GET", "/v1/namespaces/{ns}/root"),
     "proof": ("GET", "/v1/namespaces/{ns}/proof/{id}"),
+    "consistency": ("GET", "/v1/namespaces/{ns}/consistency"),
 }
 
 

@@ -13,8 +13,8 @@ use serde_json::Value as Json;
 
 use super::{Limits, facts, links, memories, patterns, proofs, recall};
 use crate::dto::{
-    LinkIn, ListParams, QueryIn, RecallIn, RememberIn, RetagIn, RevisionIn, UnlinkParams,
-    WatchParams,
+    ConsistencyParams, LinkIn, ListParams, QueryIn, RecallIn, RememberIn, RetagIn, RevisionIn,
+    UnlinkParams, WatchParams,
 };
 use crate::dto_facts::{
     AssertIn, ConflictParams, ConsolidateIn, FactParams, HistoryParams, PatternParams, PredicateIn,
@@ -59,6 +59,7 @@ pub const OPERATIONS: &[&str] = &[
     "stats",
     "root",
     "proof",
+    "consistency",
     "watch",
 ];
 
@@ -204,6 +205,10 @@ pub fn call(
         "stats" => answer(Ok(proofs::stats(ns))),
         "root" => answer(proofs::root(ns)),
         "proof" => answer(proofs::proof(ns, needs_id()?)),
+        "consistency" => answer(proofs::consistency(
+            ns,
+            &read_params::<ConsistencyParams>(&params)?,
+        )),
         "watch" => {
             // Checked as the route checks them, so a bad filter is
             // reported the same way before saying it is a stream.

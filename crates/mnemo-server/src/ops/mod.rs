@@ -72,7 +72,7 @@ pub use patterns::{
     consolidate_patterns, get_pattern, list_patterns, prune_patterns, record_trajectory,
     refine_patterns, suggest,
 };
-pub use proofs::{proof, root, stats, verify_proof};
+pub use proofs::{consistency, proof, root, stats, verify_consistency, verify_proof};
 pub use recall::{check_query_bytes, recall, recall_answer, recall_options, run_recall};
 pub use watch::{watch_event, watch_next, watch_start};
 

@@ -4,7 +4,7 @@
 use mnemo::{MemoryId, Namespace};
 use mnemo_log::{Hash, InclusionProof};
 
-use crate::dto::{ProofOut, RootOut, StatsOut, hex};
+use crate::dto::{ConsistencyOut, ConsistencyParams, ProofOut, RootOut, StatsOut, hex};
 use crate::error::ApiError;
 
 /// `stats`: counts and sizes of a namespace.
@@ -37,6 +37,62 @@ pub fn proof(ns: &Namespace, id: u64) -> Result<ProofOut, ApiError> {
         root: hex(&p.root),
         verified,
     })
+}
+
+/// `consistency`: the proof that the log's first `from` events are a
+/// prefix of its first `to` (default: all of them), with both roots,
+/// checked by the server (`verified`). Anyone can check it again with
+/// [`verify_consistency`].
+pub fn consistency(ns: &Namespace, params: &ConsistencyParams) -> Result<ConsistencyOut, ApiError> {
+    let (root, size) = ns.root()?;
+    let to = params.to.unwrap_or(size);
+    let proof = ns.prove_consistency(params.from, to)?;
+    let root_at = |n: u64| if n == size { Ok(root) } else { ns.root_at(n) };
+    let (from_root, to_root) = (root_at(params.from)?, root_at(to)?);
+    let out = ConsistencyOut {
+        from: params.from,
+        to,
+        from_root: hex(&from_root),
+        to_root: hex(&to_root),
+        path: proof.path.iter().map(|h| hex(h)).collect(),
+        verified: false,
+    };
+    let verified = verify_consistency(&out, None)?;
+    Ok(ConsistencyOut { verified, ..out })
+}
+
+/// Checks a [`ConsistencyOut`] by itself, trusting nothing the server said
+/// about it (its `verified` is ignored): the proof must lead from
+/// `from_root` to `to_root` (RFC 9162 §2.1.4.2; any size 0 proof holds
+/// with an empty path, as does an equal size with equal roots), and
+/// `from_root` must equal `trusted_root` when one is given.
+///
+/// `Ok(false)` when it does not hold; 400 naming the field when a hash is
+/// not 32 bytes of hex.
+pub fn verify_consistency(
+    proof: &ConsistencyOut,
+    trusted_root: Option<&str>,
+) -> Result<bool, ApiError> {
+    let path = proof
+        .path
+        .iter()
+        .enumerate()
+        .map(|(i, h)| hash(&format!("path[{i}]"), h))
+        .collect::<Result<Vec<_>, _>>()?;
+    let from_root = hash("from_root", &proof.from_root)?;
+    let to_root = hash("to_root", &proof.to_root)?;
+    let trusted = trusted_root.map(|t| hash("trusted_root", t)).transpose()?;
+    let holds = if proof.from == 0 {
+        path.is_empty() && proof.to >= proof.from
+    } else {
+        let p = mnemo_log::ConsistencyProof {
+            old_size: proof.from,
+            new_size: proof.to,
+            path,
+        };
+        mnemo_log::verify_consistency(&p, &from_root, &to_root).is_ok()
+    };
+    Ok(holds && trusted.is_none_or(|t| t == from_root))
 }
 
 /// Checks a [`ProofOut`] by itself, trusting nothing the server said
@@ -157,6 +213,62 @@ mod tests {
             Ok(true),
             "hex in either case"
         );
+    }
+
+    #[test]
+    fn a_consistency_proof_verifies_and_any_change_to_it_does_not() {
+        let engine = mnemo::Mnemo::in_memory();
+        let ns = engine.namespace("t").expect("a namespace in memory");
+        let mut roots = Vec::new();
+        for i in 0..9 {
+            ns.remember(mnemo::NewMemory::new(format!("memory {i}")))
+                .expect("remembered");
+            roots.push(root(&ns).expect("root"));
+        }
+        let old = &roots[2];
+        let params = ConsistencyParams {
+            from: old.length,
+            to: None,
+        };
+        let p = consistency(&ns, &params).expect("a proof");
+        assert!(p.verified);
+        assert_eq!(p.to, roots[8].length);
+        assert_eq!((&p.from_root, &p.to_root), (&old.root, &roots[8].root));
+        assert_eq!(verify_consistency(&p, Some(&old.root)), Ok(true));
+
+        let mut bad = p.clone();
+        bad.path[0] = flip(&p.path[0], 5);
+        assert_eq!(verify_consistency(&bad, None), Ok(false));
+        let mut bad = p.clone();
+        bad.from_root = flip(&p.from_root, 0);
+        assert_eq!(verify_consistency(&bad, None), Ok(false));
+        let other = flip(&old.root, 1);
+        assert_eq!(verify_consistency(&p, Some(&other)), Ok(false));
+
+        // An explicit `to`, and the trivial proofs.
+        let mid = consistency(
+            &ns,
+            &ConsistencyParams {
+                from: old.length,
+                to: Some(roots[5].length),
+            },
+        )
+        .expect("a proof to a middle size");
+        assert_eq!(mid.to_root, roots[5].root);
+        assert_eq!(verify_consistency(&mid, Some(&old.root)), Ok(true));
+        let from_empty = consistency(&ns, &ConsistencyParams { from: 0, to: None }).expect("0");
+        assert!(from_empty.path.is_empty() && from_empty.verified);
+
+        let e = consistency(
+            &ns,
+            &ConsistencyParams {
+                from: 1,
+                to: Some(roots[8].length + 1),
+            },
+        )
+        .expect_err("past the log");
+        assert_eq!(e.code, "invalid_request", "{e}");
+        assert!(e.message.contains("to"), "{e}");
     }
 
     #[test]

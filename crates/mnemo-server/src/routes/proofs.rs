@@ -1,13 +1,13 @@
-//! Stats, the log's Merkle root and inclusion proofs.
+//! Stats, the log's Merkle root, inclusion and consistency proofs.
 
 use axum::extract::State;
 use axum::http::Method;
 use axum::routing::get;
 
-use super::{ApiJson, ApiPath, Caller};
+use super::{ApiJson, ApiPath, ApiQuery, Caller, blocking};
 use crate::api::{Api, Doc};
 use crate::auth::Right;
-use crate::dto::{ProofOut, RootOut, StatsOut};
+use crate::dto::{ConsistencyOut, ConsistencyParams, ProofOut, RootOut, StatsOut};
 use crate::error::ApiError;
 use crate::ops;
 use crate::state::AppState;
@@ -50,6 +50,21 @@ pub(crate) fn routes(api: Api) -> Api {
         )
         .ok::<ProofOut>(200),
     )
+    .op(
+        Method::GET,
+        "/v1/namespaces/{ns}/consistency",
+        get(consistency),
+        Doc::new(
+            "consistency",
+            "proofs",
+            Some(Right::Read),
+            "A Merkle consistency proof (RFC 9162) that the log's first `from` events are a \
+             prefix of its first `to` (default: all of them): the history a client saw at an \
+             older root was only appended to since. With both roots, checked by the server.",
+        )
+        .query::<ConsistencyParams>()
+        .ok::<ConsistencyOut>(200),
+    )
 }
 
 async fn stats(
@@ -77,4 +92,18 @@ async fn proof(
 ) -> Result<ApiJson<ProofOut>, ApiError> {
     let ns = caller.namespace(&state, &ns, Right::Read)?;
     ops::proof(&ns, id).map(ApiJson)
+}
+
+async fn consistency(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(ns): ApiPath<String>,
+    ApiQuery(params): ApiQuery<ConsistencyParams>,
+) -> Result<ApiJson<ConsistencyOut>, ApiError> {
+    let ns = caller.namespace(&state, &ns, Right::Read)?;
+    // Proofs may read hashes from the log's files: off the request's
+    // worker thread.
+    blocking(move || ops::consistency(&ns, &params))
+        .await
+        .map(ApiJson)
 }
