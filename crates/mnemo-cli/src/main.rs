@@ -37,6 +37,7 @@ mod export;
 mod fact_cmd;
 mod import;
 mod jsonl;
+mod key_cmd;
 mod locomo;
 mod log_cmd;
 mod mcp_cmd;
@@ -104,8 +105,16 @@ enum Command {
     Patterns(pattern_cmd::PatternsArgs),
     /// Counts, sizes and the Merkle root.
     Stats,
-    /// Check the log's checksums, the Merkle root and the snapshot.
-    Verify,
+    /// Check the log's checksums, the Merkle root and the snapshot; with
+    /// --checkpoint and --key, also that the log only grew since a signed
+    /// checkpoint.
+    Verify(verify_cmd::VerifyArgs),
+    /// Create checkpoint signing keys (Ed25519 + ML-DSA).
+    #[command(subcommand)]
+    Key(key_cmd::KeyCommand),
+    /// Print the namespace's log head (size and Merkle root) as a C2SP
+    /// checkpoint signed with Ed25519 and ML-DSA.
+    Checkpoint(key_cmd::CheckpointArgs),
     /// Print a query's result, then each change as it happens.
     Watch(watch_cmd::WatchArgs),
     /// Measure recall quality and latency on a benchmark
@@ -165,7 +174,9 @@ fn main() -> ExitCode {
         Command::Suggest(args) => pattern_cmd::suggest(g, args),
         Command::Patterns(args) => pattern_cmd::patterns(g, args),
         Command::Stats => stats_cmd::run(g),
-        Command::Verify => verify_cmd::run(g),
+        Command::Verify(args) => verify_cmd::run(g, args),
+        Command::Key(cmd) => key_cmd::key(cmd, g.json),
+        Command::Checkpoint(args) => key_cmd::checkpoint(g, args),
         Command::Watch(args) => watch_cmd::run(g, args),
         Command::Eval(cmd) => eval_cmd::run(g, cmd),
         Command::Log(cmd) => log_cmd::run(cmd, g.json),

@@ -11,11 +11,17 @@
 //!    that snapshot (every check of `snapshot.rs` passes) and holds exactly
 //!    the memories and links of the full replay.
 //!
+//! 5. **checkpoint** (with `--checkpoint OLD --key PUB`): OLD, a signed
+//!    checkpoint (`mnemo checkpoint`, or the server's `/checkpoint`), has
+//!    both valid signatures (Ed25519 and ML-DSA) of the keys in PUB, names
+//!    this namespace, and the log now extends it: an RFC 9162 consistency
+//!    proof from its size to the log's, checked against its root.
+//!
 //! The replays run on copies in a temporary directory, so `verify` never
 //! cuts a torn tail or writes a snapshot in the real directory, and works
 //! on a namespace another process has open.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -25,6 +31,7 @@ use mnemo_log::{Config, Hash, Log, merkle};
 use serde_json::json;
 
 use crate::embedder::{self, Recorded};
+use crate::key_cmd;
 use crate::open::{self, Global};
 use crate::table::{self, Table};
 
@@ -71,16 +78,41 @@ impl Checks {
     }
 }
 
+/// `mnemo verify`'s options.
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// A signed checkpoint the log must extend (a file holding the note).
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub checkpoint: Option<PathBuf>,
+    /// The signer's public keys (`mnemo key create`'s .pub file).
+    #[arg(long, value_name = "FILE", requires = "checkpoint")]
+    pub key: Option<PathBuf>,
+}
+
+/// A signed checkpoint and the keys to check it with.
+struct Trusted {
+    note: String,
+    verifier: mnemo_trust::Verifier,
+}
+
 /// Runs `mnemo verify`: prints each check with OK or FAILED; exits 1 when
 /// one failed.
-pub fn run(global: &Global) -> Result<ExitCode> {
+pub fn run(global: &Global, args: VerifyArgs) -> Result<ExitCode> {
+    let trusted = match (&args.checkpoint, &args.key) {
+        (Some(note), Some(key)) => Some(Trusted {
+            note: std::fs::read_to_string(note)
+                .with_context(|| format!("reading the checkpoint {}", note.display()))?,
+            verifier: key_cmd::load_verifier(key)?,
+        }),
+        _ => None,
+    };
     mnemo::validate_namespace(&global.namespace).map_err(open::explain)?;
     let data = global.data_dir();
     if !open::exists(&data, &global.namespace) {
         bail!("no namespace {} in {}", global.namespace, data.display());
     }
     let ns_dir = data.join(&global.namespace);
-    let checks = verify(&global.namespace, &ns_dir)?;
+    let checks = verify(&global.namespace, &ns_dir, trusted.as_ref())?;
     if global.json {
         let list: Vec<_> = checks
             .0
@@ -122,7 +154,7 @@ pub fn run(global: &Global) -> Result<ExitCode> {
     })
 }
 
-fn verify(name: &str, ns_dir: &Path) -> Result<Checks> {
+fn verify(name: &str, ns_dir: &Path, trusted: Option<&Trusted>) -> Result<Checks> {
     let mut checks = Checks::default();
     let log_dir = ns_dir.join("log");
     let skip_rest = |checks: &mut Checks, from: usize| {
@@ -174,6 +206,13 @@ fn verify(name: &str, ns_dir: &Path) -> Result<Checks> {
         None
     };
     let snapshot_seqs = snapshot_seqs(&ns_dir.join("snapshots"));
+    if let Some(trusted) = trusted {
+        let (status, detail) = match extends(&log, name, trusted, kept_root, size) {
+            Ok(detail) => (Status::Ok, detail),
+            Err(e) => (Status::Failed, e.to_string()),
+        };
+        checks.add("checkpoint", status, detail);
+    }
     drop(log);
 
     // 3. A full replay, on a copy.
@@ -416,4 +455,46 @@ fn differ(
         ));
     }
     None
+}
+
+/// Checks that the log (`size` records, root `root`) extends the signed
+/// checkpoint in `trusted`; answers what was checked.
+fn extends(log: &Log, name: &str, trusted: &Trusted, root: Hash, size: u64) -> Result<String> {
+    let signed = trusted
+        .verifier
+        .verify(&trusted.note)
+        .map_err(|e| anyhow::anyhow!("the checkpoint does not verify: {e}"))?;
+    let old = signed.checkpoint;
+    let origin = key_cmd::origin(trusted.verifier.name(), name);
+    if old.origin != origin {
+        bail!(
+            "the checkpoint is for {:?}, not this namespace ({origin:?})",
+            old.origin
+        );
+    }
+    if old.size > size {
+        bail!(
+            "the checkpoint covers {} events but the log holds {size}: the log was cut back \
+             or replaced",
+            old.size
+        );
+    }
+    let now = mnemo_trust::Checkpoint::new(&origin, size, root)
+        .map_err(|e| anyhow::anyhow!("the log's head: {e}"))?;
+    let path = if old.size == 0 || old.size == size {
+        Vec::new()
+    } else {
+        log.consistency_proof(old.size, size)
+            .context("proving consistency")?
+            .path
+    };
+    mnemo_trust::verify_consistency(&old, &now, &path)
+        .map_err(|e| anyhow::anyhow!("the log does not extend the checkpoint: {e}"))?;
+    Ok(format!(
+        "signed at {} (Ed25519 + ML-DSA) over {} events; the log's {size} extend it \
+         (consistency proof of {} hashes)",
+        signed.timestamp,
+        old.size,
+        path.len()
+    ))
 }

@@ -20,6 +20,9 @@
 //!                                # (default: the number of CPUs; see below)
 //! max_query_bytes = 4096         # longest recall query or suggest task (413 above)
 //!
+//! [checkpoints]                  # optional: signed checkpoints of every log
+//! key_file = "mnemo.key"         # `mnemo key create` writes it (Ed25519 + ML-DSA)
+//!
 //! [[tokens]]                     # `mnemo token create` appends these
 //! name = "agent"
 //! hash = "sha256:..."
@@ -62,9 +65,23 @@ pub struct Config {
     /// Bounds on requests.
     #[serde(default)]
     pub limits: Limits,
+    /// Signed checkpoints (`GET /v1/namespaces/{ns}/checkpoint`), when
+    /// given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoints: Option<CheckpointConfig>,
     /// Accepted bearer tokens.
     #[serde(default)]
     pub tokens: Vec<TokenEntry>,
+}
+
+/// The keys that sign every namespace's checkpoints.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointConfig {
+    /// The private key file `mnemo key create` wrote (Ed25519 and ML-DSA
+    /// keys under one key name). Namespace NS's checkpoints get the origin
+    /// `<key name>/NS`.
+    pub key_file: PathBuf,
 }
 
 /// Certificate chain and private key, PEM files.
@@ -120,6 +137,7 @@ impl Default for Config {
             listen: default_listen(),
             tls: None,
             limits: Limits::default(),
+            checkpoints: None,
             tokens: Vec::new(),
         }
     }

@@ -44,6 +44,21 @@ struct Inner {
     /// [`Phase::Stopping`] instead of polling for it.
     phase: watch::Sender<Phase>,
     openapi: std::sync::OnceLock<String>,
+    checkpoints: Option<Checkpoints>,
+}
+
+/// The checkpoint signer and, per namespace, the last checkpoint it signed
+/// (answered again while the log has not grown).
+struct Checkpoints {
+    keys: mnemo_trust::SigningKeys,
+    last: Mutex<HashMap<String, Signed>>,
+}
+
+/// A signed checkpoint: the log's size and root, and the note.
+struct Signed {
+    size: u64,
+    root: mnemo::Hash,
+    note: Arc<str>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -64,6 +79,24 @@ impl AppState {
         let limiter = RateLimiter::new(config.limits.requests_per_second, config.limits.burst);
         let watchers = Arc::new(Semaphore::new(config.limits.max_watchers));
         let recalls = RecallPool::new(&config.limits);
+        let checkpoints = config
+            .checkpoints
+            .as_ref()
+            .map(|c| {
+                let text = std::fs::read_to_string(&c.key_file)
+                    .map_err(|e| format!("checkpoints.key_file: {}: {e}", c.key_file.display()))?;
+                let keys = mnemo_trust::SigningKeys::from_private_text(&text).map_err(|e| {
+                    format!(
+                        "checkpoints.key_file: {}: not a mnemo key file: {e}",
+                        c.key_file.display()
+                    )
+                })?;
+                Ok::<_, String>(Checkpoints {
+                    keys,
+                    last: Mutex::new(HashMap::new()),
+                })
+            })
+            .transpose()?;
         Ok(Self(Arc::new(Inner {
             mnemo,
             config,
@@ -75,7 +108,46 @@ impl AppState {
             recalls,
             phase: watch::Sender::new(Phase::Starting),
             openapi: std::sync::OnceLock::new(),
+            checkpoints,
         })))
+    }
+
+    /// Namespace `ns`'s log head as a signed C2SP checkpoint (origin
+    /// `<key name>/<namespace>`), signed now or, while the log has not
+    /// grown, the one signed last. 404 when the config names no key file.
+    pub fn checkpoint(&self, ns: &Namespace) -> Result<Arc<str>, ApiError> {
+        let Some(signer) = &self.0.checkpoints else {
+            return Err(ApiError::not_found(
+                "checkpoint: this server signs no checkpoints; name a key file in its config \
+                 ([checkpoints] key_file, made by `mnemo key create`)",
+            ));
+        };
+        let (root, size) = ns.root()?;
+        if let Some(last) = signer.last.lock().get(ns.name())
+            && (last.size, last.root) == (size, root)
+        {
+            return Ok(last.note.clone());
+        }
+        let origin = format!("{}/{}", signer.keys.name(), ns.name());
+        let checkpoint = mnemo_trust::Checkpoint::new(&origin, size, root)
+            .map_err(|e| ApiError::internal(format!("checkpoint: {e}")))?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let note: Arc<str> = signer
+            .keys
+            .sign(&checkpoint, now)
+            .map_err(|e| ApiError::internal(format!("checkpoint: signing: {e}")))?
+            .into();
+        signer.last.lock().insert(
+            ns.name().to_owned(),
+            Signed {
+                size,
+                root,
+                note: note.clone(),
+            },
+        );
+        Ok(note)
     }
 
     /// The engine.

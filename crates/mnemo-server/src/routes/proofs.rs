@@ -1,7 +1,8 @@
 //! Stats, the log's Merkle root, inclusion and consistency proofs.
 
 use axum::extract::State;
-use axum::http::Method;
+use axum::http::{Method, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use super::{ApiJson, ApiPath, ApiQuery, Caller, blocking};
@@ -65,6 +66,22 @@ pub(crate) fn routes(api: Api) -> Api {
         .query::<ConsistencyParams>()
         .ok::<ConsistencyOut>(200),
     )
+    .op(
+        Method::GET,
+        "/v1/namespaces/{ns}/checkpoint",
+        get(checkpoint),
+        Doc::new(
+            "checkpoint",
+            "proofs",
+            Some(Right::Read),
+            "The log's head (event count and Merkle root) as a C2SP tlog-checkpoint, signed as a \
+             C2SP signed note by the server's Ed25519 and ML-DSA-44 keys (and ML-DSA-65 when it \
+             has one): check it with their vkeys, both signatures must verify; then ask \
+             `consistency` from its size to prove later heads extend it. 404 when the server's \
+             config names no `[checkpoints] key_file`.",
+        )
+        .ok_raw("text/plain"),
+    )
 }
 
 async fn stats(
@@ -92,6 +109,21 @@ async fn proof(
 ) -> Result<ApiJson<ProofOut>, ApiError> {
     let ns = caller.namespace(&state, &ns, Right::Read)?;
     ops::proof(&ns, id).map(ApiJson)
+}
+
+async fn checkpoint(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(ns): ApiPath<String>,
+) -> Result<Response, ApiError> {
+    let ns = caller.namespace(&state, &ns, Right::Read)?;
+    // Signing (ML-DSA) takes about a millisecond: off the async workers.
+    let note = blocking(move || state.checkpoint(&ns)).await?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        note.to_string(),
+    )
+        .into_response())
 }
 
 async fn consistency(
