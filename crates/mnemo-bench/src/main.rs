@@ -40,6 +40,7 @@ mod random;
 mod recall_suite;
 mod rustdocs;
 mod server_suite;
+mod trust_suite;
 mod vecfile;
 mod vector_suite;
 
@@ -154,6 +155,11 @@ enum Suite {
     /// same calls against the engine natively, and the open of a 100k
     /// database from OPFS.
     Browser(SuiteOptions),
+    /// Signed checkpoints: Ed25519, ML-DSA-44 and ML-DSA-65 sign and verify
+    /// (mnemo-trust's pure-Rust implementations) against AWS-LC, whole
+    /// checkpoints, and consistency proofs in a 10M-record log against
+    /// RFC 9162's reference algorithm.
+    Trust(SuiteOptions),
 }
 
 impl Suite {
@@ -169,6 +175,7 @@ impl Suite {
             Suite::Server(_) => "server",
             Suite::Python(_) => "python",
             Suite::Browser(_) => "browser",
+            Suite::Trust(_) => "trust",
         }
     }
 
@@ -183,7 +190,8 @@ impl Suite {
             | Suite::Patterns(opts)
             | Suite::Server(opts)
             | Suite::Python(opts)
-            | Suite::Browser(opts) => opts,
+            | Suite::Browser(opts)
+            | Suite::Trust(opts) => opts,
         }
     }
 }
@@ -271,6 +279,7 @@ fn main() -> Result<()> {
         Suite::Server(opts) => server_suite::run(opts)?,
         Suite::Python(opts) => python_suite::run(opts)?,
         Suite::Browser(opts) => browser_suite::run(opts)?,
+        Suite::Trust(opts) => trust_suite::run(opts)?,
     };
     // Checked again: the tree may have changed while the suite ran.
     let tree = harness::Tree::over_run(&before, &harness::Tree::read(&root));

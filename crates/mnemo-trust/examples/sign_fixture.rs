@@ -9,7 +9,7 @@
 //! root, and writes `OUT_DIR/vkeys` and `OUT_DIR/checkpoint` (the signed
 //! note). `--ml-dsa-65` adds the ML-DSA-65 key; `--private` also writes the
 //! private key file to `OUT_DIR/private`, so the script can check the seeds
-//! derive the published keys and that signing is deterministic.
+//! derive the published keys.
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -12,9 +12,6 @@ const SUBTREE_LABEL: &[u8; 12] = b"subtree/v1\n\0";
 /// string with the same `\n\0` ending.
 const ML_DSA_65_LABEL: &[u8; 18] = b"mnemo-mldsa65/v1\n\0";
 
-/// The ML-DSA context string: empty (pure FIPS 204 ML-DSA).
-pub(crate) const ML_DSA_CONTEXT: &[u8] = b"";
-
 /// The message a `key_type` ML-DSA key signs for `checkpoint`: label,
 /// `name<1..255>`, timestamp, `origin<1..255>`, start 0, end = size, root.
 /// Ed25519 signs the note text instead, so it has none.

@@ -86,7 +86,14 @@
 //! the ASCII string `mnemo-ml-dsa-65/v1`.
 //!
 //! ML-DSA is pure ML-DSA (FIPS 204 Algorithm 2 / 3, not HashML-DSA) with an
-//! empty context string, deterministic signing. The signed messages are
+//! empty context string. Signing is hedged (randomized, FIPS 204's default)
+//! on native targets, where AWS-LC (`aws-lc-rs`) signs and verifies, and
+//! deterministic on `wasm32`, where RustCrypto's pure-Rust `ml-dsa` does
+//! (AWS-LC does not build there). Both are valid FIPS 204 signatures of the
+//! same message and each implementation verifies the other's; the only
+//! difference is that natively two signatures of one checkpoint differ, so
+//! tests must verify ML-DSA signatures rather than compare their bytes. The
+//! signed messages are
 //!
 //! ```text
 //! cosigned_message      = "subtree/v1\n\0"       (12 bytes)
@@ -137,6 +144,7 @@ pub mod checkpoint;
 pub mod consistency;
 mod cosign;
 mod error;
+mod mldsa;
 pub mod note;
 pub mod signer;
 pub mod verifier;

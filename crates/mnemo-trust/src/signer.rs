@@ -4,10 +4,10 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::Signer as _;
-use ml_dsa::{MlDsa44, MlDsa65, MlDsaParams};
 use zeroize::Zeroizing;
 
 use crate::cosign::{signed_message, timestamped};
+use crate::mldsa::{self, Algorithm};
 use crate::note::{NoteSignature, SignedNote};
 use crate::verifier::Verifier;
 use crate::vkey::{KeyType, check_key_name, parse_key_id_hex};
@@ -34,8 +34,8 @@ pub enum PqLevel {
 pub struct SigningKeys {
     name: String,
     ed25519: ed25519_dalek::SigningKey,
-    ml_dsa_44: ml_dsa::SigningKey<MlDsa44>,
-    ml_dsa_65: Option<ml_dsa::SigningKey<MlDsa65>>,
+    ml_dsa_44: mldsa::SigningKey,
+    ml_dsa_65: Option<mldsa::SigningKey>,
     verifier: Verifier,
 }
 
@@ -77,15 +77,18 @@ impl SigningKeys {
     ) -> Result<Self, TrustError> {
         check_key_name(name)?;
         let ed25519 = ed25519_dalek::SigningKey::from_bytes(ed25519);
-        let ml_dsa_44 = ml_dsa_key::<MlDsa44>(ml_dsa_44);
-        let ml_dsa_65 = ml_dsa_65.map(ml_dsa_key::<MlDsa65>);
+        let ml_dsa_44 = mldsa::SigningKey::from_seed(Algorithm::MlDsa44, ml_dsa_44)?;
+        let ml_dsa_65 = ml_dsa_65
+            .map(|seed| mldsa::SigningKey::from_seed(Algorithm::MlDsa65, seed))
+            .transpose()?;
         let verifier = Verifier::from_parts(
             name,
             ed25519.verifying_key(),
-            AsRef::<ml_dsa::VerifyingKey<MlDsa44>>::as_ref(&ml_dsa_44).clone(),
+            ml_dsa_44.verifying_key()?,
             ml_dsa_65
                 .as_ref()
-                .map(|k| AsRef::<ml_dsa::VerifyingKey<MlDsa65>>::as_ref(k).clone()),
+                .map(mldsa::SigningKey::verifying_key)
+                .transpose()?,
         );
         Ok(Self {
             name: name.to_owned(),
@@ -113,12 +116,12 @@ impl SigningKeys {
         let mut out = String::new();
         let seeds: [(KeyType, Zeroizing<[u8; 32]>); 2] = [
             (KeyType::Ed25519, Zeroizing::new(self.ed25519.to_bytes())),
-            (KeyType::MlDsa44, seed_of(&self.ml_dsa_44)),
+            (KeyType::MlDsa44, self.ml_dsa_44.seed()),
         ];
         let extra = self
             .ml_dsa_65
             .as_ref()
-            .map(|k| (KeyType::MlDsa65, seed_of(k)));
+            .map(|k| (KeyType::MlDsa65, k.seed()));
         for (key_type, seed) in seeds.iter().chain(extra.as_ref()) {
             let mut material = Zeroizing::new(key_type.type_bytes().to_vec());
             material.extend_from_slice(seed.as_slice());
@@ -216,9 +219,15 @@ impl SigningKeys {
     /// present). `timestamp_unix_s` goes into the ML-DSA signatures; it must
     /// not exceed 2^63 − 1.
     ///
+    /// The ML-DSA signatures are hedged (randomized) on native targets and
+    /// deterministic on `wasm32` (see the crate docs): signing the same
+    /// checkpoint twice natively gives different, equally valid, ML-DSA
+    /// signatures. The Ed25519 signature is always deterministic.
+    ///
     /// Fails on a checkpoint that [`Checkpoint::validate`] rejects (its
-    /// fields are public), on a timestamp out of range, and if ML-DSA's
-    /// rejection sampling gives up (probability far below 2^-100).
+    /// fields are public), on a timestamp out of range, and if the ML-DSA
+    /// signer fails (its rejection sampling giving up, probability far
+    /// below 2^-100, or natively no randomness).
     pub fn sign(
         &self,
         checkpoint: &Checkpoint,
@@ -235,12 +244,12 @@ impl SigningKeys {
             self.ed25519.sign(body.as_bytes()).to_bytes().to_vec(),
         ));
         let message = signed_message(KeyType::MlDsa44, &self.name, timestamp_unix_s, checkpoint)?;
-        let signature = ml_dsa_sign(&self.ml_dsa_44, &message, KeyType::MlDsa44)?;
+        let signature = self.ml_dsa_44.sign(&message)?;
         signatures.push(self.line(KeyType::MlDsa44, timestamped(timestamp_unix_s, &signature)));
         if let Some(key) = &self.ml_dsa_65 {
             let message =
                 signed_message(KeyType::MlDsa65, &self.name, timestamp_unix_s, checkpoint)?;
-            let signature = ml_dsa_sign(key, &message, KeyType::MlDsa65)?;
+            let signature = key.sign(&message)?;
             signatures.push(self.line(KeyType::MlDsa65, timestamped(timestamp_unix_s, &signature)));
         }
         Ok(SignedNote {
@@ -305,29 +314,6 @@ fn random_seed() -> Result<Zeroizing<[u8; 32]>, TrustError> {
     let mut seed = Zeroizing::new([0u8; 32]);
     getrandom::fill(seed.as_mut_slice()).map_err(|e| TrustError::Random(e.to_string()))?;
     Ok(seed)
-}
-
-fn ml_dsa_key<P: MlDsaParams>(seed: &[u8; 32]) -> ml_dsa::SigningKey<P> {
-    let seed = Zeroizing::new(ml_dsa::Seed::from(*seed));
-    ml_dsa::SigningKey::from_seed(&seed)
-}
-
-fn seed_of<P: MlDsaParams>(key: &ml_dsa::SigningKey<P>) -> Zeroizing<[u8; 32]> {
-    let mut out = Zeroizing::new([0u8; 32]);
-    out.copy_from_slice(key.as_seed().as_slice());
-    out
-}
-
-/// Pure ML-DSA with the empty context, deterministic variant (the
-/// `signature::Signer` implementation of `ml_dsa::SigningKey`).
-fn ml_dsa_sign<P: MlDsaParams>(
-    key: &ml_dsa::SigningKey<P>,
-    message: &[u8],
-    key_type: KeyType,
-) -> Result<Vec<u8>, TrustError> {
-    let signature = ml_dsa::Signer::try_sign(key, message)
-        .map_err(|e| TrustError::Signing(format!("{}: {e}", key_type.label())))?;
-    Ok(signature.encode().to_vec())
 }
 
 #[cfg(test)]

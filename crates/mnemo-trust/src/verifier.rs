@@ -1,9 +1,8 @@
 //! The verifying side: a namespace's public keys (C2SP vkeys) and the check
 //! that a signed checkpoint note carries a valid signature from each.
 
-use ml_dsa::{EncodedSignature, EncodedVerifyingKey, MlDsa44, MlDsa65, MlDsaParams};
-
-use crate::cosign::{ML_DSA_CONTEXT, signed_message, split_timestamped};
+use crate::cosign::{signed_message, split_timestamped};
+use crate::mldsa::{self, Algorithm};
 use crate::note::SignedNote;
 use crate::signer::PqLevel;
 use crate::vkey::{KeyType, VerifierKey, check_key_name};
@@ -25,8 +24,8 @@ pub struct SignedCheckpoint {
 pub struct Verifier {
     name: String,
     ed25519: ed25519_dalek::VerifyingKey,
-    ml_dsa_44: ml_dsa::VerifyingKey<MlDsa44>,
-    ml_dsa_65: Option<ml_dsa::VerifyingKey<MlDsa65>>,
+    ml_dsa_44: mldsa::VerifyingKey,
+    ml_dsa_65: Option<mldsa::VerifyingKey>,
     /// Key IDs, indexed Ed25519, ML-DSA-44, ML-DSA-65.
     ids: [Option<u32>; 3],
 }
@@ -95,10 +94,9 @@ impl Verifier {
             .ok_or_else(|| {
                 TrustError::KeyFile("the ed25519 vkey is not a valid Ed25519 public key".to_owned())
             })?;
-        let ml_dsa_44 = decode_ml_dsa::<MlDsa44>(&ml_dsa_44)?;
+        let ml_dsa_44 = decode_ml_dsa(Algorithm::MlDsa44, &ml_dsa_44)?;
         let ml_dsa_65 = ml_dsa_65
-            .as_ref()
-            .map(decode_ml_dsa::<MlDsa65>)
+            .map(|key| decode_ml_dsa(Algorithm::MlDsa65, &key))
             .transpose()?;
         let verifier = Self::from_parts(&name, ed25519, ml_dsa_44, ml_dsa_65);
         let [a, b, c] = verifier.ids;
@@ -115,8 +113,8 @@ impl Verifier {
     pub(crate) fn from_parts(
         name: &str,
         ed25519: ed25519_dalek::VerifyingKey,
-        ml_dsa_44: ml_dsa::VerifyingKey<MlDsa44>,
-        ml_dsa_65: Option<ml_dsa::VerifyingKey<MlDsa65>>,
+        ml_dsa_44: mldsa::VerifyingKey,
+        ml_dsa_65: Option<mldsa::VerifyingKey>,
     ) -> Self {
         debug_assert!(check_key_name(name).is_ok());
         let ids = [
@@ -128,11 +126,11 @@ impl Verifier {
             Some(crate::vkey::key_id(
                 name,
                 KeyType::MlDsa44,
-                ml_dsa_44.encode().as_slice(),
+                ml_dsa_44.as_bytes(),
             )),
             ml_dsa_65
                 .as_ref()
-                .map(|k| crate::vkey::key_id(name, KeyType::MlDsa65, k.encode().as_slice())),
+                .map(|k| crate::vkey::key_id(name, KeyType::MlDsa65, k.as_bytes())),
         ];
         Self {
             name: name.to_owned(),
@@ -165,9 +163,9 @@ impl Verifier {
             }
         };
         push(KeyType::Ed25519, self.ed25519.as_bytes());
-        push(KeyType::MlDsa44, self.ml_dsa_44.encode().as_slice());
+        push(KeyType::MlDsa44, self.ml_dsa_44.as_bytes());
         if let Some(key) = &self.ml_dsa_65 {
-            push(KeyType::MlDsa65, key.encode().as_slice());
+            push(KeyType::MlDsa65, key.as_bytes());
         }
         keys
     }
@@ -260,19 +258,21 @@ impl Verifier {
     }
 }
 
-fn decode_ml_dsa<P: MlDsaParams>(key: &VerifierKey) -> Result<ml_dsa::VerifyingKey<P>, TrustError> {
-    let encoded = EncodedVerifyingKey::<P>::try_from(key.public_key()).map_err(|_| {
+fn decode_ml_dsa(
+    algorithm: Algorithm,
+    key: &VerifierKey,
+) -> Result<mldsa::VerifyingKey, TrustError> {
+    mldsa::VerifyingKey::from_bytes(algorithm, key.public_key()).ok_or_else(|| {
         TrustError::KeyFile(format!(
-            "the {} vkey has the wrong length",
+            "the {} vkey is not a valid public key",
             key.key_type().label()
         ))
-    })?;
-    Ok(ml_dsa::VerifyingKey::decode(&encoded))
+    })
 }
 
 /// Checks one `timestamp ‖ ML-DSA signature` and returns the timestamp.
-fn verify_ml_dsa<P: MlDsaParams>(
-    key: &ml_dsa::VerifyingKey<P>,
+fn verify_ml_dsa(
+    key: &mldsa::VerifyingKey,
     key_type: KeyType,
     name: &str,
     checkpoint: &Checkpoint,
@@ -285,12 +285,8 @@ fn verify_ml_dsa<P: MlDsaParams>(
     if timestamp > MAX_TIMESTAMP {
         return Err(bad);
     }
-    let signature = EncodedSignature::<P>::try_from(signature)
-        .ok()
-        .and_then(|encoded| ml_dsa::Signature::<P>::decode(&encoded))
-        .ok_or_else(|| bad.clone())?;
     let message = signed_message(key_type, name, timestamp, checkpoint)?;
-    if key.verify_with_context(&message, ML_DSA_CONTEXT, &signature) {
+    if key.verify(&message, signature) {
         Ok(timestamp)
     } else {
         Err(bad)

@@ -6,7 +6,7 @@ mod common;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use common::*;
-use ed25519_dalek::Verifier as _;
+use ed25519_dalek::{Signer as _, Verifier as _};
 use mnemo_trust::note::SignedNote;
 use mnemo_trust::vkey::{KeyType, VerifierKey, key_id};
 use mnemo_trust::{Checkpoint, Verifier};
@@ -135,6 +135,13 @@ fn signed_note_layout_from_fixed_seeds() {
             &ed25519_dalek::Signature::from_bytes(&ed_sig),
         )
         .expect("Ed25519 signs exactly the body");
+    // Ed25519 is deterministic (RFC 8032): the exact bytes.
+    assert_eq!(
+        ed_sig,
+        ed25519_dalek::SigningKey::from_bytes(&RFC8032_SECRET)
+            .sign(text.as_bytes())
+            .to_bytes()
+    );
 
     // ML-DSA-44: pk from the FIPS 204 seed; key ID with type 0x06.
     let sk44 = ml_dsa::SigningKey::<ml_dsa::MlDsa44>::from_seed(&[0x44; 32].into());
@@ -159,15 +166,19 @@ fn signed_note_layout_from_fixed_seeds() {
     message.extend_from_slice(&1234u64.to_be_bytes()); // end
     message.extend_from_slice(&cp.root);
     assert_eq!(message.len(), 12 + 1 + 21 + 8 + 1 + 21 + 8 + 8 + 32);
+    assert_eq!(message, message44(timestamp, &cp));
     let sig44 = ml_dsa::Signature::<ml_dsa::MlDsa44>::try_from(&bytes[12..]).expect("decodes");
     assert!(vk44.verify_with_context(&message, b"", &sig44));
     assert!(
         !vk44.verify_with_context(&message, b"mnemo", &sig44),
         "context is empty"
     );
-    // Deterministic ML-DSA: signing the hand-built message gives the same bytes.
-    let again = ml_dsa::Signer::try_sign(&sk44, &message).expect("signs");
-    assert_eq!(again.encode().as_slice(), &bytes[12..]);
+    // Natively the signature is hedged (randomized), so its bytes are not
+    // fixed: RustCrypto's ml-dsa, another implementation, verifying it over
+    // exactly this message (and not over another) is the check.
+    let mut other = message.clone();
+    *other.last_mut().expect("non-empty") ^= 1;
+    assert!(!vk44.verify_with_context(&other, b"", &sig44));
 
     // ML-DSA-65: type bytes 0xff ‖ "mnemo-ml-dsa-65/v1", label "mnemo-mldsa65/v1\n\0".
     let sk65 = ml_dsa::SigningKey::<ml_dsa::MlDsa65>::from_seed(&[0x65; 32].into());
@@ -188,8 +199,13 @@ fn signed_note_layout_from_fixed_seeds() {
     assert_eq!(bytes[4..12], timestamp.to_be_bytes());
     let mut message65 = b"mnemo-mldsa65/v1\n\x00".to_vec();
     message65.extend_from_slice(&message[12..]);
+    assert_eq!(message65, common::message65(timestamp, &cp));
     let sig65 = ml_dsa::Signature::<ml_dsa::MlDsa65>::try_from(&bytes[12..]).expect("decodes");
     assert!(vk65.verify_with_context(&message65, b"", &sig65));
+    assert!(
+        !vk65.verify_with_context(&message, b"", &sig65),
+        "own label"
+    );
 
     // The vkeys carry the same keys and IDs.
     let vkeys = keys.verifier().to_vkeys();
@@ -231,11 +247,33 @@ fn signed_note_layout_from_fixed_seeds() {
     assert_eq!((signed.checkpoint, signed.timestamp), (cp, timestamp));
 }
 
+/// Signing twice: the same body, Ed25519 line (RFC 8032 is deterministic),
+/// key IDs and timestamps; the ML-DSA signatures differ natively (hedged
+/// FIPS 204 signing) and are equal on wasm32 (deterministic), and all
+/// verify.
 #[test]
-fn signing_is_deterministic() {
+fn signing_twice() {
+    let keys = keys65();
     let cp = checkpoint(7);
-    assert_eq!(
-        keys44().sign(&cp, 5).expect("signs"),
-        keys44().sign(&cp, 5).expect("signs")
-    );
+    let a = keys.sign(&cp, 5).expect("signs");
+    let b = keys.sign(&cp, 5).expect("signs");
+    let (text_a, lines_a) = split(&a);
+    let (text_b, lines_b) = split(&b);
+    assert_eq!(text_a, text_b);
+    assert_eq!(lines_a[0], lines_b[0]);
+    for i in [1, 2] {
+        let (_, sig_a) = decode_line(&lines_a[i]);
+        let (_, sig_b) = decode_line(&lines_b[i]);
+        assert_eq!(sig_a[..12], sig_b[..12], "key ID and timestamp");
+        #[cfg(not(target_arch = "wasm32"))]
+        assert_ne!(sig_a, sig_b, "hedged signing");
+        #[cfg(target_arch = "wasm32")]
+        assert_eq!(sig_a, sig_b, "deterministic signing");
+    }
+    for note in [&a, &b] {
+        assert_eq!(
+            keys.verifier().verify(note).expect("verifies").checkpoint,
+            cp
+        );
+    }
 }

@@ -35,13 +35,7 @@ fn python_verifies_our_notes_and_rejects_tampered_ones() {
         std::fs::write(dir.path().join("vkeys"), keys.verifier().to_vkeys()).expect("write");
         std::fs::write(dir.path().join("checkpoint"), &note).expect("write");
         std::fs::write(dir.path().join("private"), keys.to_private_text()).expect("write");
-        let out = run_script(dir.path());
-        assert!(
-            out.status.success(),
-            "independent check failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_script_accepts(dir.path());
 
         // A tampered note: the script must say no.
         let forged = note.replacen("\n31337\n", "\n31338\n", 1);
@@ -50,4 +44,29 @@ fn python_verifies_our_notes_and_rejects_tampered_ones() {
         let out = run_script(dir.path());
         assert_eq!(out.status.code(), Some(1), "tampered note accepted");
     }
+}
+
+/// The note in `tests/data`, signed by this crate before its native ML-DSA
+/// signing moved to AWS-LC, verifies independently too.
+#[test]
+#[ignore = "needs Python with cryptography and dilithium-py (set MNEMO_TRUST_PYTHON)"]
+fn python_verifies_the_v1_note() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    std::fs::copy(data.join("v1-vkeys"), dir.path().join("vkeys")).expect("copy");
+    std::fs::copy(data.join("v1-note"), dir.path().join("checkpoint")).expect("copy");
+    std::fs::write(dir.path().join("private"), keys65().to_private_text()).expect("write");
+    assert_script_accepts(dir.path());
+}
+
+/// Runs the script on `dir` and fails the test, with its output, unless it
+/// accepts.
+fn assert_script_accepts(dir: &Path) {
+    let out = run_script(dir);
+    assert!(
+        out.status.success(),
+        "independent check failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -17,8 +17,11 @@ defined in mnemo-trust's crate docs) this script
   * does the same for the ML-DSA-65 line when the vkeys have that key,
   * checks that tampered copies (body, root, each signature, timestamp) fail,
   * and, if DIR also has `private` (written with `--private`), checks that
-    each seed derives the published key and that re-signing with
-    dilithium-py's deterministic ML-DSA gives the same signature bytes.
+    each seed derives the published key and key ID.
+
+It does not re-sign to compare signature bytes: mnemo-trust's native ML-DSA
+signing (AWS-LC) is hedged, FIPS 204's default, so each signature has fresh
+randomness and no other signer can reproduce it; verifying it is the check.
 
 Exit status 0 when everything holds; 1 with a message otherwise; 2 on usage
 errors or missing packages (`pip install cryptography dilithium-py`).
@@ -199,10 +202,8 @@ def verify(vkeys_text, note):
     return origin, size, timestamps["ml-dsa-44"]
 
 
-def check_private(private_text, vkeys_text, note):
+def check_private(private_text, vkeys_text):
     name, keys = parse_vkeys(vkeys_text)
-    text, signatures = parse_note(note)
-    origin, size, root = parse_checkpoint(text)
     seen = set()
     for line in private_text.splitlines():
         line = line.strip()
@@ -219,15 +220,11 @@ def check_private(private_text, vkeys_text, note):
                 Encoding.Raw, PublicFormat.Raw
             )
         else:
+            # FIPS 204 ML-DSA.KeyGen_internal(seed). No byte-for-byte
+            # re-signing: the note's ML-DSA signatures are hedged (see the
+            # docstring), so verify() checking them is what counts.
             scheme = ML_DSA_44 if kind == "ml-dsa-44" else ML_DSA_65
-            pk, sk = scheme.key_derive(seed)
-            # Deterministic FIPS 204 signing must reproduce the note's bytes.
-            sig = next(s for (n, i, s) in signatures if n == name and i == key_id(name, TYPES[kind], pk))
-            timestamp = int.from_bytes(sig[:8], "big")
-            label = SUBTREE_LABEL if kind == "ml-dsa-44" else ML_DSA_65_LABEL
-            message = cosigned_message(label, name, timestamp, origin, size, root)
-            if scheme.sign(sk, message, ctx=b"", deterministic=True) != sig[8:]:
-                raise CheckFailed(f"{kind}: deterministic re-signing gives other bytes")
+            pk, _sk = scheme.key_derive(seed)
         if pk != keys.get(kind):
             raise CheckFailed(f"{kind} private key does not derive the published key")
         if key_id(name, TYPES[kind], pk).hex() != id_hex:
@@ -290,11 +287,11 @@ def main():
         with open(private_path, encoding="utf-8") as f:
             private_text = f.read()
         try:
-            check_private(private_text, vkeys_text, note)
-        except (CheckFailed, ValueError, StopIteration) as e:
+            check_private(private_text, vkeys_text)
+        except (CheckFailed, ValueError) as e:
             print(f"FAIL: private key file: {e}", file=sys.stderr)
             return 1
-        print("ok: private seeds derive the published keys; deterministic ML-DSA re-signing matches")
+        print("ok: private seeds derive the published keys")
 
     failures = 0
     for description, copy in tampered_copies(note):

@@ -100,11 +100,29 @@ fn private_text_round_trip() {
         assert_eq!(loaded.level(), keys.level());
         assert_eq!(loaded.to_private_text(), text);
         assert_eq!(loaded.verifier().to_vkeys(), keys.verifier().to_vkeys());
+        // Each signs notes the other's verifier accepts, with the same
+        // body and Ed25519 line (the ML-DSA lines are hedged natively).
         let cp = checkpoint(5);
+        let from_loaded = loaded.sign(&cp, 9).expect("signs");
+        let from_keys = keys.sign(&cp, 9).expect("signs");
         assert_eq!(
-            loaded.sign(&cp, 9).expect("signs"),
-            keys.sign(&cp, 9).expect("signs")
+            keys.verifier()
+                .verify(&from_loaded)
+                .expect("verifies")
+                .checkpoint,
+            cp
         );
+        assert_eq!(
+            loaded
+                .verifier()
+                .verify(&from_keys)
+                .expect("verifies")
+                .checkpoint,
+            cp
+        );
+        let (text_a, lines_a) = split(&from_loaded);
+        let (text_b, lines_b) = split(&from_keys);
+        assert_eq!((text_a, &lines_a[0]), (text_b, &lines_b[0]));
     }
 }
 

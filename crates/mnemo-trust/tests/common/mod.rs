@@ -99,3 +99,30 @@ pub fn edit_signature(note: &str, index: usize, edit: impl FnOnce(&mut Vec<u8>))
     lines[index] = encode_line(&name, &bytes);
     join(&text, &lines)
 }
+
+/// The message an ML-DSA key signs (tlog-cosignature `cosigned_message`
+/// layout), built by hand: `label ‖ name<1..255> ‖ timestamp ‖
+/// origin<1..255> ‖ start 0 ‖ end = size ‖ root`, with [`NAME`] as the key
+/// name.
+pub fn ml_dsa_message(label: &[u8], timestamp: u64, cp: &Checkpoint) -> Vec<u8> {
+    let mut message = label.to_vec();
+    message.push(NAME.len() as u8);
+    message.extend_from_slice(NAME.as_bytes());
+    message.extend_from_slice(&timestamp.to_be_bytes());
+    message.push(cp.origin.len() as u8);
+    message.extend_from_slice(cp.origin.as_bytes());
+    message.extend_from_slice(&0u64.to_be_bytes());
+    message.extend_from_slice(&cp.size.to_be_bytes());
+    message.extend_from_slice(&cp.root);
+    message
+}
+
+/// The ML-DSA-44 (`subtree/v1`) message of a note signed by [`NAME`].
+pub fn message44(timestamp: u64, cp: &Checkpoint) -> Vec<u8> {
+    ml_dsa_message(b"subtree/v1\n\0", timestamp, cp)
+}
+
+/// The ML-DSA-65 (`mnemo-mldsa65/v1`) message of a note signed by [`NAME`].
+pub fn message65(timestamp: u64, cp: &Checkpoint) -> Vec<u8> {
+    ml_dsa_message(b"mnemo-mldsa65/v1\n\0", timestamp, cp)
+}
