@@ -11,7 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand};
-use mnemo_trust::{Checkpoint, PqLevel, SigningKeys, Verifier};
+use mnemo_trust::{Checkpoint, PqLevel, SigningKeys, Verifier, namespace_origin};
 use serde_json::json;
 
 use crate::open::{self, Access, Global};
@@ -49,12 +49,6 @@ pub struct CheckpointArgs {
     /// The private key file `mnemo key create` wrote.
     #[arg(long, value_name = "FILE")]
     pub key: PathBuf,
-}
-
-/// The origin line of namespace `namespace`'s checkpoints signed under key
-/// name `key_name` (the server uses the same).
-pub fn origin(key_name: &str, namespace: &str) -> String {
-    format!("{key_name}/{namespace}")
 }
 
 /// The public key file beside private key file `private`.
@@ -158,8 +152,12 @@ pub fn checkpoint(global: &Global, args: CheckpointArgs) -> Result<ExitCode> {
     let keys = load_keys(&args.key)?;
     let opened = open::open(global, Access::Plain)?;
     let (root, size) = opened.ns.root().map_err(open::explain)?;
-    let body = Checkpoint::new(&origin(keys.name(), &global.namespace), size, root)
-        .map_err(|e| anyhow!("checkpoint: {e}"))?;
+    let body = Checkpoint::new(
+        &namespace_origin(keys.name(), &global.namespace),
+        size,
+        root,
+    )
+    .map_err(|e| anyhow!("checkpoint: {e}"))?;
     let note = keys
         .sign(&body, unix_now())
         .map_err(|e| anyhow!("signing the checkpoint: {e}"))?;

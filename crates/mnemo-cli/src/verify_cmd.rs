@@ -465,7 +465,7 @@ fn extends(log: &Log, name: &str, trusted: &Trusted, root: Hash, size: u64) -> R
         .verify(&trusted.note)
         .map_err(|e| anyhow::anyhow!("the checkpoint does not verify: {e}"))?;
     let old = signed.checkpoint;
-    let origin = key_cmd::origin(trusted.verifier.name(), name);
+    let origin = mnemo_trust::namespace_origin(trusted.verifier.name(), name);
     if old.origin != origin {
         bail!(
             "the checkpoint is for {:?}, not this namespace ({origin:?})",

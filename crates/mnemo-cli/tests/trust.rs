@@ -25,6 +25,18 @@ fn verify(data: &Path, note: &Path, key: &Path) -> (Option<i32>, String) {
     (out.status.code(), stdout(&out))
 }
 
+/// `mnemo key create --name NAME --out OUT` (arguments only).
+fn key_create<'a>(name: &'a str, out: &'a Path) -> [&'a str; 6] {
+    [
+        "key",
+        "create",
+        "--name",
+        name,
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]
+}
+
 /// Runs `verify` expecting it to fail with `why` in the checkpoint row.
 fn refused(data: &Path, note: &Path, key: &Path, why: &str) {
     let (code, out) = verify(data, note, key);
@@ -62,17 +74,7 @@ fn a_log_that_only_grew_verifies_and_every_attack_is_caught() {
     let key = &dir.path().join("signer.key");
     let public = &dir.path().join("signer.pub");
 
-    let out = ok(
-        data,
-        &[
-            "key",
-            "create",
-            "--name",
-            "example.com/mnemo",
-            "--out",
-            key.to_str().expect("utf-8"),
-        ],
-    );
+    let out = ok(data, &key_create("example.com/mnemo", key));
     assert!(out.contains("example.com/mnemo+"), "{out}");
     #[cfg(unix)]
     {
@@ -82,17 +84,7 @@ fn a_log_that_only_grew_verifies_and_every_attack_is_caught() {
     }
     let vkeys = fs::read_to_string(public).expect("public keys");
     assert_eq!(vkeys.lines().count(), 2, "Ed25519 and ML-DSA-44: {vkeys}");
-    let again = fails(
-        data,
-        &[
-            "key",
-            "create",
-            "--name",
-            "x",
-            "--out",
-            key.to_str().expect("utf-8"),
-        ],
-    );
+    let again = fails(data, &key_create("x", key));
     assert!(again.contains("never overwrites"), "{again}");
 
     for text in ["one", "two", "three"] {
@@ -141,17 +133,7 @@ fn a_log_that_only_grew_verifies_and_every_attack_is_caught() {
 
     // Another signer's keys.
     let other_key = &dir.path().join("other.key");
-    ok(
-        data,
-        &[
-            "key",
-            "create",
-            "--name",
-            "example.com/mnemo",
-            "--out",
-            other_key.to_str().expect("utf-8"),
-        ],
-    );
+    ok(data, &key_create("example.com/mnemo", other_key));
     refused(data, old, &dir.path().join("other.pub"), "FAILED");
 
     // A checkpoint of another namespace.

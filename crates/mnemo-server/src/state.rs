@@ -128,7 +128,7 @@ impl AppState {
         {
             return Ok(last.note.clone());
         }
-        let origin = format!("{}/{}", signer.keys.name(), ns.name());
+        let origin = mnemo_trust::namespace_origin(signer.keys.name(), ns.name());
         let checkpoint = mnemo_trust::Checkpoint::new(&origin, size, root)
             .map_err(|e| ApiError::internal(format!("checkpoint: {e}")))?;
         let now = std::time::SystemTime::now()

@@ -6,6 +6,13 @@ use base64::engine::general_purpose::STANDARD;
 
 use crate::{Hash, MAX_NAME_BYTES, MAX_NOTE_BYTES, TrustError};
 
+/// The origin line of namespace `namespace`'s checkpoints signed under key
+/// name `key_name`: `<key name>/<namespace>` (what the server and `mnemo
+/// checkpoint` sign, and `mnemo verify` expects).
+pub fn namespace_origin(key_name: &str, namespace: &str) -> String {
+    format!("{key_name}/{namespace}")
+}
+
 /// A C2SP tlog-checkpoint v1 body: the head of an RFC 6962 / RFC 9162
 /// Merkle tree.
 ///

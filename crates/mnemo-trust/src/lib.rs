@@ -150,7 +150,7 @@ pub mod signer;
 pub mod verifier;
 pub mod vkey;
 
-pub use checkpoint::Checkpoint;
+pub use checkpoint::{Checkpoint, namespace_origin};
 pub use consistency::verify_consistency;
 pub use error::TrustError;
 pub use signer::{PqLevel, SigningKeys};

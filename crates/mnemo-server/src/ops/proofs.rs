@@ -73,12 +73,7 @@ pub fn verify_consistency(
     proof: &ConsistencyOut,
     trusted_root: Option<&str>,
 ) -> Result<bool, ApiError> {
-    let path = proof
-        .path
-        .iter()
-        .enumerate()
-        .map(|(i, h)| hash(&format!("path[{i}]"), h))
-        .collect::<Result<Vec<_>, _>>()?;
+    let path = hashes(&proof.path)?;
     let from_root = hash("from_root", &proof.from_root)?;
     let to_root = hash("to_root", &proof.to_root)?;
     let trusted = trusted_root.map(|t| hash("trusted_root", t)).transpose()?;
@@ -106,12 +101,7 @@ pub fn verify_consistency(
 /// hash is not 32 bytes.
 pub fn verify_proof(proof: &ProofOut, trusted_root: Option<&str>) -> Result<bool, ApiError> {
     let frame = unhex("frame", &proof.frame)?;
-    let path = proof
-        .path
-        .iter()
-        .enumerate()
-        .map(|(i, h)| hash(&format!("path[{i}]"), h))
-        .collect::<Result<Vec<_>, _>>()?;
+    let path = hashes(&proof.path)?;
     let root = hash("root", &proof.root)?;
     let trusted = trusted_root.map(|t| hash("trusted_root", t)).transpose()?;
     let inclusion = InclusionProof {
@@ -121,6 +111,14 @@ pub fn verify_proof(proof: &ProofOut, trusted_root: Option<&str>) -> Result<bool
     };
     let leads_to_root = mnemo_log::verify_inclusion(&frame, &inclusion, &root).is_ok();
     Ok(leads_to_root && trusted.is_none_or(|t| t == root))
+}
+
+/// A proof's `path` of hex hashes, or 400 naming `path[i]`.
+fn hashes(path: &[String]) -> Result<Vec<Hash>, ApiError> {
+    path.iter()
+        .enumerate()
+        .map(|(i, h)| hash(&format!("path[{i}]"), h))
+        .collect()
 }
 
 /// A 32-byte hash in hex, or 400 naming `field`.
