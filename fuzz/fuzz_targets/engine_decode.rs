@@ -50,7 +50,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = Event::decode(0, data);
     let s = sample();
     let log = s.namespace.log();
-    let _ = mnemo::snapshot::inspect(data, log);
+    let _ = mnemo::snapshot::inspect(data, log, None);
     // Edits at fuzzer-chosen offsets of the real snapshot, checksum fixed.
     if data.len() >= 4 {
         let mut bytes = s.snapshot.clone();
@@ -60,6 +60,6 @@ fuzz_target!(|data: &[u8]| {
             bytes[at] = pair[3];
         }
         mnemo::snapshot::reseal(&mut bytes);
-        let _ = mnemo::snapshot::inspect(&bytes, log);
+        let _ = mnemo::snapshot::inspect(&bytes, log, None);
     }
 });

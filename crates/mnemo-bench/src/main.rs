@@ -157,8 +157,9 @@ enum Suite {
     Browser(SuiteOptions),
     /// Signed checkpoints: Ed25519, ML-DSA-44 and ML-DSA-65 sign and verify
     /// (mnemo-trust's pure-Rust implementations) against AWS-LC, whole
-    /// checkpoints, and consistency proofs in a 10M-record log against
-    /// RFC 9162's reference algorithm.
+    /// checkpoints, consistency proofs in a 10M-record log against
+    /// RFC 9162's reference algorithm, and forget (erasure) latency against
+    /// one durable log append.
     Trust(SuiteOptions),
 }
 

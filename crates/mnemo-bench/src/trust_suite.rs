@@ -22,7 +22,15 @@
 //!    subtrees: it hashes every leaf below the larger tree), for a few
 //!    proofs.
 //!
-//! `--quick` shrinks the log to 100,000 records and the repetitions.
+//! 4. **Forgetting that erases**: `Namespace::forget` of single memories in
+//!    an on-disk namespace of 10,000 (each call appends the forget, zeroes
+//!    the memory's key slot in place, syncs both under `SyncPolicy::Always`),
+//!    per call, median and p95; the same under `SyncPolicy::Never`. Peer
+//!    (a physical floor): one durable append of a 16-byte record to a
+//!    `mnemo_log::Log` on the same disk (one `fdatasync`).
+//!
+//! `--quick` shrinks the log to 100,000 records, the namespace to 1,000
+//! memories and the repetitions.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -33,7 +41,10 @@ use aws_lc_rs::signature::{
     ML_DSA_65_SIGNING, PqdsaKeyPair, UnparsedPublicKey,
 };
 use ed25519_dalek::Signer as _;
-use mnemo_log::{Config, ConsistencyProof, Hash, Log, merkle};
+use std::path::Path;
+
+use mnemo::{Mnemo, NewMemory, Options, Query};
+use mnemo_log::{Config, ConsistencyProof, Hash, Log, SyncPolicy, merkle};
 use mnemo_trust::{Checkpoint, PqLevel, SigningKeys};
 
 use crate::SuiteOptions;
@@ -48,6 +59,8 @@ const MLDSA65_SIGN_TARGET_MS: f64 = 1.0;
 const MLDSA_VERIFY_TARGET_MS: f64 = 0.15;
 /// One consistency proof at 10M records, µs.
 const CONSISTENCY_TARGET_US: f64 = 20.0;
+/// One forget, µs.
+const FORGET_TARGET_US: f64 = 50.0;
 
 /// The sizes of one run.
 struct Sizes {
@@ -59,6 +72,10 @@ struct Sizes {
     proofs: usize,
     /// Proofs the reference peer computes.
     peer_proofs: usize,
+    /// Memories in the forget benchmark's namespace.
+    memories: usize,
+    /// Forgets timed.
+    forgets: usize,
     reps: Reps,
 }
 
@@ -79,6 +96,8 @@ pub fn run(opts: &SuiteOptions) -> Result<Vec<BenchResult>> {
             records: 100_000,
             proofs: 200,
             peer_proofs: 2,
+            memories: 1_000,
+            forgets: 100,
             reps: Reps { warmup: 1, runs: 3 },
         }
     } else {
@@ -87,6 +106,8 @@ pub fn run(opts: &SuiteOptions) -> Result<Vec<BenchResult>> {
             records: 10_000_000,
             proofs: 10_000,
             peer_proofs: 3,
+            memories: 10_000,
+            forgets: 1_000,
             reps: Reps { warmup: 1, runs: 7 },
         }
     };
@@ -100,6 +121,10 @@ pub fn run(opts: &SuiteOptions) -> Result<Vec<BenchResult>> {
     }
     if wants("consistency") {
         results.extend(consistency(&s)?);
+    }
+    if wants("forget") {
+        let tmp = opts.tmp_dir.clone().unwrap_or_else(std::env::temp_dir);
+        results.extend(forget(&s, &tmp)?);
     }
     Ok(results)
 }
@@ -489,6 +514,94 @@ fn consistency(s: &Sizes) -> Result<Vec<BenchResult>> {
         .param("payload_bytes", 16)
         .param("build_secs", build.as_secs_f64())
         .param("peer_leaf_hashing_secs", leaf_time.as_secs_f64()),
+    ])
+}
+
+/// Per-call forget latencies (µs, sorted) in a fresh on-disk namespace of
+/// `s.memories` under `policy`.
+fn forget_latencies(s: &Sizes, tmp: &Path, policy: SyncPolicy) -> Result<Vec<f64>> {
+    let dir = tempfile::Builder::new()
+        .prefix("mnemo-bench-trust-")
+        .tempdir_in(tmp)
+        .with_context(|| format!("creating a temporary directory in {}", tmp.display()))?;
+    let mnemo = Mnemo::open_with(dir.path(), Options::default().sync(policy))?;
+    let ns = mnemo.namespace("forget")?;
+    let mut ids = Vec::with_capacity(s.memories);
+    for batch in 0..s.memories.div_ceil(100) {
+        let memories = (0..100)
+            .map(|i| {
+                NewMemory::new(format!(
+                    "memory {} of the forget benchmark: a note about topic {} written by agent {}",
+                    batch * 100 + i,
+                    i % 17,
+                    batch % 5
+                ))
+                .tag(format!("t{}", i % 7))
+            })
+            .collect();
+        ids.extend(ns.remember_batch(memories)?.into_iter().map(|r| r.id));
+    }
+    let mut rng = SplitMix64::new(0xf0_4637);
+    for i in (1..ids.len()).rev() {
+        ids.swap(i, rng.below(i as u64 + 1) as usize);
+    }
+    let mut micros = Vec::with_capacity(s.forgets);
+    for &id in &ids[..s.forgets] {
+        let (r, d) = timed(|| ns.forget(id));
+        r?;
+        micros.push(d.as_secs_f64() * 1e6);
+    }
+    ensure!(
+        ns.count(&Query::new()) as usize == ids.len() - s.forgets,
+        "the namespace does not hold the memories left"
+    );
+    ensure!(
+        ids[..s.forgets].iter().all(|&id| ns.get(id).is_none()),
+        "a forgotten memory is still there"
+    );
+    mnemo.close()?;
+    micros.sort_unstable_by(f64::total_cmp);
+    Ok(micros)
+}
+
+/// 4. `forget` per call, durable and not, beside one durable log append.
+fn forget(s: &Sizes, tmp: &Path) -> Result<Vec<BenchResult>> {
+    let at = |v: &[f64], q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
+    let always = forget_latencies(s, tmp, SyncPolicy::Always)?;
+    let never = forget_latencies(s, tmp, SyncPolicy::Never)?;
+    // The floor: one durable append of a small record on the same disk.
+    let dir = tempfile::Builder::new()
+        .prefix("mnemo-bench-trust-log-")
+        .tempdir_in(tmp)
+        .with_context(|| format!("creating a temporary directory in {}", tmp.display()))?;
+    let log = Log::open(dir.path(), Config::default().sync(SyncPolicy::Always))?;
+    let mut appends = Vec::with_capacity(s.forgets);
+    for i in 0..s.forgets {
+        let (r, d) = timed(|| log.append(&(i as u128).to_le_bytes()));
+        r?;
+        appends.push(d.as_secs_f64() * 1e6);
+    }
+    appends.sort_unstable_by(f64::total_cmp);
+    let what = "Namespace::forget(id) of random memories in an on-disk namespace (hash embedder) one call at a time: the forget event appended, the memory's key slot overwritten with zeros in place, state and indices updated";
+    Ok(vec![
+        BenchResult::new("forget_us", "us/forget", at(&always, 0.5), Better::Lower)
+            .target(FORGET_TARGET_US)
+            .peer(
+                "one durable append of a 16-byte record to a mnemo_log::Log on the same disk (one fdatasync), median",
+                at(&appends, 0.5),
+            )
+            .param("what", what)
+            .param("sync", "Always: the forget event and the key slot are each fdatasync'ed before the call returns")
+            .param("p95_us", at(&always, 0.95))
+            .param("memories", s.memories)
+            .param("forgets", s.forgets)
+            .param("snapshots", "none on disk (a first forget after a snapshot also shreds it)"),
+        BenchResult::new("forget_unsynced_us", "us/forget", at(&never, 0.5), Better::Lower)
+            .param("what", what)
+            .param("sync", "Never: nothing is synced before the call returns")
+            .param("p95_us", at(&never, 0.95))
+            .param("memories", s.memories)
+            .param("forgets", s.forgets),
     ])
 }
 

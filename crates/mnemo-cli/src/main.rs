@@ -29,6 +29,7 @@
 //!   output) beside them.
 
 mod conflict_cmd;
+mod data_key_cmd;
 mod demo;
 mod embed_cmd;
 mod embedder;
@@ -112,6 +113,12 @@ enum Command {
     /// Create checkpoint signing keys (Ed25519 + ML-DSA).
     #[command(subcommand)]
     Key(key_cmd::KeyCommand),
+    /// Create a data key for encryption at rest, or rotate the data
+    /// directory to another one.
+    #[command(subcommand)]
+    DataKey(data_key_cmd::DataKeyCommand),
+    /// Forget and erase every memory with a tag, from a source, or all.
+    Purge(memory_cmd::PurgeArgs),
     /// Print the namespace's log head (size and Merkle root) as a C2SP
     /// checkpoint signed with Ed25519 and ML-DSA.
     Checkpoint(key_cmd::CheckpointArgs),
@@ -176,6 +183,8 @@ fn main() -> ExitCode {
         Command::Stats => stats_cmd::run(g),
         Command::Verify(args) => verify_cmd::run(g, args),
         Command::Key(cmd) => key_cmd::key(cmd, g.json),
+        Command::DataKey(cmd) => data_key_cmd::run(g, cmd),
+        Command::Purge(args) => memory_cmd::purge(g, args),
         Command::Checkpoint(args) => key_cmd::checkpoint(g, args),
         Command::Watch(args) => watch_cmd::run(g, args),
         Command::Eval(cmd) => eval_cmd::run(g, cmd),

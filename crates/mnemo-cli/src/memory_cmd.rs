@@ -169,6 +169,41 @@ pub fn forget(global: &Global, args: ForgetArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Arguments of `mnemo purge` (exactly one of them).
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct PurgeArgs {
+    /// Every memory with this tag.
+    #[arg(long)]
+    tag: Option<String>,
+    /// Every memory from this source.
+    #[arg(long)]
+    source: Option<String>,
+    /// Every memory of the namespace.
+    #[arg(long)]
+    all: bool,
+}
+
+/// Runs `mnemo purge`: forgets the memories and destroys their keys, so
+/// what the log holds of them can no longer be read.
+pub fn purge(global: &Global, args: PurgeArgs) -> Result<ExitCode> {
+    let filter = match (args.tag, args.source) {
+        (Some(tag), _) => mnemo::Query::new().tag(tag),
+        (None, Some(source)) => mnemo::Query::new().source(source),
+        (None, None) => mnemo::Query::new(),
+    };
+    let opened = open::open(global, Access::Plain)?;
+    let ids = opened.ns.purge(&filter).map_err(open::explain)?;
+    if global.json {
+        let ids: Vec<u64> = ids.iter().map(|id| id.0).collect();
+        println!("{}", json!({"purged": ids}));
+    } else {
+        println!("forgot and erased {} memories", ids.len());
+    }
+    opened.close()?;
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Arguments of `mnemo link`.
 #[derive(Debug, Args)]
 pub struct LinkArgs {

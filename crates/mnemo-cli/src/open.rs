@@ -37,9 +37,45 @@ pub struct Global {
     /// Print JSON (one object, or one line per event) instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
+    /// The data key file (from `mnemo data-key new`) that encrypts the
+    /// namespaces; else the environment's MNEMO_DATA_KEY_FILE, or
+    /// MNEMO_DATA_KEY holding the key itself; else each namespace's key
+    /// generated beside it.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
 }
 
 impl Global {
+    /// The data key given: `--key-file`, else `MNEMO_DATA_KEY_FILE`, else
+    /// `MNEMO_DATA_KEY`; `None` when none is (namespaces then use the key
+    /// generated beside them).
+    pub fn data_key(&self) -> Result<Option<mnemo::DataKey>> {
+        let file = self
+            .key_file
+            .clone()
+            .or_else(|| std::env::var_os("MNEMO_DATA_KEY_FILE").map(PathBuf::from));
+        if let Some(file) = file {
+            return mnemo::DataKey::load(&file)
+                .map(Some)
+                .map_err(|e| anyhow!(e));
+        }
+        match std::env::var("MNEMO_DATA_KEY") {
+            Ok(text) => mnemo::DataKey::parse(&text)
+                .map(Some)
+                .map_err(|e| anyhow!("MNEMO_DATA_KEY: {e}")),
+            Err(std::env::VarError::NotPresent) => Ok(None),
+            Err(e) => bail!("MNEMO_DATA_KEY: {e}"),
+        }
+    }
+
+    /// `options` with the data key given, if any.
+    pub fn with_data_key(&self, mut options: Options) -> Result<Options> {
+        if let Some(key) = self.data_key()? {
+            options.data_key = mnemo::DataKeySource::Given(key);
+        }
+        Ok(options)
+    }
+
     /// The data directory.
     pub fn data_dir(&self) -> PathBuf {
         self.data
@@ -146,7 +182,7 @@ pub fn open_with(global: &Global, access: Access, options: Options) -> Result<Op
             data.display()
         );
     }
-    let mnemo = Mnemo::open_with(&data, options).map_err(explain)?;
+    let mnemo = Mnemo::open_with(&data, global.with_data_key(options)?).map_err(explain)?;
     let bar: OnceCell<ProgressBar> = OnceCell::new();
     let progress = |done: u64, total: u64| {
         // A replay that finishes before the first report needs no bar.

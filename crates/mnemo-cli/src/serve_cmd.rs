@@ -158,10 +158,12 @@ pub fn serve(global: &Global, args: ServeArgs) -> Result<ExitCode> {
     let data = global.data_dir();
     let mnemo = Mnemo::open_with(
         &data,
-        Options::default()
-            .embedder(Arc::clone(&embedder))
-            .recorded_embedders(embedder::recorded_loader(Arc::clone(&embedder)))
-            .sync(sync),
+        global.with_data_key(
+            Options::default()
+                .embedder(Arc::clone(&embedder))
+                .recorded_embedders(embedder::recorded_loader(Arc::clone(&embedder)))
+                .sync(sync),
+        )?,
     )
     .map_err(crate::open::explain)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()

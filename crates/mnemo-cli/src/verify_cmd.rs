@@ -112,7 +112,8 @@ pub fn run(global: &Global, args: VerifyArgs) -> Result<ExitCode> {
         bail!("no namespace {} in {}", global.namespace, data.display());
     }
     let ns_dir = data.join(&global.namespace);
-    let checks = verify(&global.namespace, &ns_dir, trusted.as_ref())?;
+    let base = global.with_data_key(Options::default())?;
+    let checks = verify(&global.namespace, &ns_dir, trusted.as_ref(), base)?;
     if global.json {
         let list: Vec<_> = checks
             .0
@@ -154,7 +155,9 @@ pub fn run(global: &Global, args: VerifyArgs) -> Result<ExitCode> {
     })
 }
 
-fn verify(name: &str, ns_dir: &Path, trusted: Option<&Trusted>) -> Result<Checks> {
+/// The checks of namespace `name` in `ns_dir`; `base` holds the data key
+/// its events are sealed with.
+fn verify(name: &str, ns_dir: &Path, trusted: Option<&Trusted>, base: Options) -> Result<Checks> {
     let mut checks = Checks::default();
     let log_dir = ns_dir.join("log");
     let skip_rest = |checks: &mut Checks, from: usize| {
@@ -233,11 +236,12 @@ fn verify(name: &str, ns_dir: &Path, trusted: Option<&Trusted>) -> Result<Checks
     let options = Options {
         embedder: Arc::new(Recorded(info)),
         background_indexing: false,
-        ..Options::default()
+        ..base
     };
     let scratch = tempfile::tempdir().context("creating a temporary directory")?;
     let full_dir = scratch.path().join("full");
     copy_files(&log_dir, &full_dir.join(name).join("log"))?;
+    copy_keys(ns_dir, &full_dir.join(name))?;
     let full_engine = Mnemo::open_with(&full_dir, options.clone()).map_err(open::explain)?;
     let full = full_engine.namespace(name);
     let replay_root = full.as_ref().ok().and_then(|ns| ns.root().ok());
@@ -318,6 +322,7 @@ fn verify(name: &str, ns_dir: &Path, trusted: Option<&Trusted>) -> Result<Checks
     };
     let snap_dir = scratch.path().join("snap");
     copy_files(&log_dir, &snap_dir.join(name).join("log"))?;
+    copy_keys(ns_dir, &snap_dir.join(name))?;
     copy_files(
         &ns_dir.join("snapshots"),
         &snap_dir.join(name).join("snapshots"),
@@ -393,6 +398,16 @@ fn snapshot_seqs(dir: &Path) -> Vec<u64> {
 
 /// Copies the files of `from` (not subdirectories, not the lock file) into
 /// a new directory `to`.
+/// Copies the namespace's key store (the events are sealed with its keys)
+/// from `ns_dir` into the copy `to`, when it has one.
+fn copy_keys(ns_dir: &Path, to: &Path) -> Result<()> {
+    let keys = ns_dir.join("keys");
+    if keys.is_dir() {
+        copy_files(&keys, &to.join("keys"))?;
+    }
+    Ok(())
+}
+
 fn copy_files(from: &Path, to: &Path) -> Result<()> {
     std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
     let entries = std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))?;

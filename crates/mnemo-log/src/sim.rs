@@ -399,6 +399,43 @@ impl Storage for SimDisk {
         Ok(())
     }
 
+    fn write_at(&self, name: &str, offset: u64, data: &[u8], sync: bool) -> io::Result<()> {
+        self.operate()?;
+        let file = {
+            let mut state = self.state.lock();
+            Arc::clone(state.files.entry(self.full(name)).or_default())
+        };
+        {
+            let mut f = file.lock();
+            let start = usize::try_from(offset).map_err(io::Error::other)?;
+            let end = start + data.len();
+            if f.data.len() < end {
+                f.data.resize(end, 0);
+            }
+            f.data[start..end].copy_from_slice(data);
+        }
+        if sync {
+            self.sync_file(name)?;
+            let entry_durable = file.lock().entry_durable;
+            if !entry_durable {
+                self.sync_dir()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn sync_file(&self, name: &str) -> io::Result<()> {
+        self.operate()?;
+        let file = self.state.lock().files.get(&self.full(name)).cloned();
+        if let Some(file) = file {
+            let mut f = file.lock();
+            f.durable = f.data.clone();
+            drop(f);
+            self.state.lock().syncs += 1;
+        }
+        Ok(())
+    }
+
     fn unlock(&self) {}
 }
 

@@ -49,6 +49,49 @@ pub trait Storage: Send + Sync {
     fn write_atomic_parts(&self, name: &str, parts: &[&[u8]]) -> io::Result<()>;
     /// Makes file creations and removals durable.
     fn sync_dir(&self) -> io::Result<()>;
+    /// Writes `data` over bytes `offset..offset + data.len()` of file
+    /// `name`, creating the file when it is missing and filling any gap
+    /// before `offset` with zeros; durable when this returns if `sync`,
+    /// else after [`Storage::sync_file`]. For small files of fixed slots
+    /// whose old content must not survive in any file (the engine's key
+    /// store overwrites a destroyed key with zeros): a real disk writes in
+    /// place, so no other file ever holds the old bytes.
+    ///
+    /// The default reads the whole file, patches it and replaces it with
+    /// [`Storage::write_atomic`] (durable whatever `sync` says), or appends
+    /// when `offset` is the file's length: correct on any storage, and
+    /// cheap for the small files it is meant for.
+    fn write_at(&self, name: &str, offset: u64, data: &[u8], sync: bool) -> io::Result<()> {
+        let current = match self.read(name) {
+            Ok(bytes) => Some(bytes),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e),
+        };
+        let len = current.as_ref().map_or(0, |b| b.len() as u64);
+        if let Some(bytes) = &current
+            && offset == len
+        {
+            let file = self.open_append(name, bytes.len() as u64)?;
+            file.append(data)?;
+            return if sync { file.sync_data() } else { Ok(()) };
+        }
+        let start = usize::try_from(offset).map_err(io::Error::other)?;
+        let end = start
+            .checked_add(data.len())
+            .ok_or_else(|| io::Error::other("write past the largest file size"))?;
+        let mut patched = current.map(|b| b.to_vec()).unwrap_or_default();
+        if patched.len() < end {
+            patched.resize(end, 0);
+        }
+        patched[start..end].copy_from_slice(data);
+        self.write_atomic(name, &patched)
+    }
+    /// Forces the bytes written to file `name` by [`Storage::write_at`] to
+    /// stable storage. The default does nothing (its `write_at` is durable).
+    fn sync_file(&self, name: &str) -> io::Result<()> {
+        let _ = name;
+        Ok(())
+    }
     /// Releases the directory's writer lock, if the storage holds one.
     fn unlock(&self);
 }
@@ -248,7 +291,15 @@ mod fs {
             self.prepare_write()?;
             let tmp = self.path(&format!("{name}.tmp"));
             let written = (|| -> io::Result<()> {
-                let file = File::create(&tmp)?;
+                use std::os::unix::fs::OpenOptionsExt;
+                // Owner-only, like everything else mnemo keeps (some hold
+                // keys).
+                let file = OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .mode(0o600)
+                    .open(&tmp)?;
                 let mut out = BufWriter::with_capacity(ATOMIC_WRITE_BUFFER_BYTES, file);
                 for part in parts {
                     out.write_all(part)?;
@@ -267,6 +318,36 @@ mod fs {
 
         fn sync_dir(&self) -> io::Result<()> {
             File::open(&self.dir)?.sync_all()
+        }
+
+        fn write_at(&self, name: &str, offset: u64, data: &[u8], sync: bool) -> io::Result<()> {
+            use std::os::unix::fs::{FileExt, OpenOptionsExt};
+            self.prepare_write()?;
+            let path = self.path(name);
+            let existed = path.exists();
+            // Owner-only: these files hold (wrapped) keys.
+            let file = OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .mode(0o600)
+                .open(&path)?;
+            file.write_all_at(data, offset)?;
+            if sync {
+                file.sync_data()?;
+                if !existed {
+                    self.sync_dir()?;
+                }
+            }
+            Ok(())
+        }
+
+        fn sync_file(&self, name: &str) -> io::Result<()> {
+            match File::open(self.path(name)) {
+                Ok(file) => file.sync_data(),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(e),
+            }
         }
 
         fn unlock(&self) {

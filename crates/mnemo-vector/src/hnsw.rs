@@ -1095,6 +1095,24 @@ impl Hnsw {
         Ok(())
     }
 
+    /// Deletes `id` like [`Hnsw::delete`] and overwrites what the index
+    /// keeps of its vector (the f32 row and the SQ8 codes, with zeros), so
+    /// nothing of it stays in memory or in an encoding of the index. Until
+    /// compaction the slot still routes searches, as a point at the
+    /// origin (SQ8: at the per-dimension minimum).
+    pub fn erase(&mut self, id: u64) -> Result<()> {
+        let slot = *self.slot_of.get(&id).ok_or(Error::NotFound(id))? as usize;
+        self.delete(id)?;
+        let d = self.dimension;
+        if let Some(row) = self.vectors.get_mut(slot * d..(slot + 1) * d) {
+            row.fill(0.0);
+        }
+        if let Some(sq8) = &mut self.sq8 {
+            sq8.erase(slot, d);
+        }
+        Ok(())
+    }
+
     /// Whether tombstones exceed `compact_threshold` of the slots.
     pub fn needs_compaction(&self) -> bool {
         self.deleted_count > 0

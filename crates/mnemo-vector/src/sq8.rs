@@ -26,6 +26,17 @@ pub(crate) struct Sq8 {
 }
 
 impl Sq8 {
+    /// Overwrites slot `slot`'s codes with zeros (its row decodes to the
+    /// per-dimension minimum) and sets its norm to match.
+    pub fn erase(&mut self, slot: usize, dimension: usize) {
+        if let Some(row) = self.codes.get_mut(slot * dimension..(slot + 1) * dimension) {
+            row.fill(0);
+        }
+        if let Some(norm) = self.norms.get_mut(slot) {
+            *norm = self.min.iter().map(|m| m * m).sum();
+        }
+    }
+
     /// Ranges fitted to `vectors` (rows of `dimension`), with every row
     /// encoded.
     pub fn train(dimension: usize, vectors: &[f32]) -> Self {

@@ -153,6 +153,10 @@ impl StorageProvider for VolumeProvider {
         Ok(self.dir(format!("{namespace}/snapshots")))
     }
 
+    fn keys(&self, namespace: &str) -> mnemo_log::Result<Arc<dyn Storage>> {
+        Ok(self.dir(format!("{namespace}/keys")))
+    }
+
     fn namespaces(&self) -> Vec<String> {
         self.0.0.namespaces().unwrap_or_default()
     }

@@ -218,6 +218,7 @@ pub(crate) fn remember_event(id: MemoryId, m: NewMemory, vector: Vec<f32>) -> Re
         importance: m.importance,
         confidence: m.confidence,
         vector,
+        erased: false,
     }
 }
 

@@ -8,6 +8,7 @@
 //! ```text
 //! DIR/<namespace>/log/{base_seq:020}.seg, LOCK, MERKLE-PREFIX
 //! DIR/<namespace>/snapshots/{seq:020}.snap
+//! DIR/<namespace>/keys/namespace, dek-{page:08}, snapshots[, data.key]
 //! ```
 //!
 //! Every file goes through a [`mnemo_log::Storage`]; [`Mnemo::open_on`]
@@ -45,6 +46,10 @@ pub trait StorageProvider: Send + Sync {
     /// The storage of namespace `namespace`'s snapshots. It may be empty or
     /// not exist yet (listing it may fail until the first snapshot).
     fn snapshots(&self, namespace: &str) -> mnemo_log::Result<Arc<dyn Storage>>;
+    /// The storage of namespace `namespace`'s key store (see
+    /// [`crate::crypt`]): small files written in place with
+    /// [`Storage::write_at`] and replaced with [`Storage::write_atomic`].
+    fn keys(&self, namespace: &str) -> mnemo_log::Result<Arc<dyn Storage>>;
     /// Names of the namespaces stored (those with a log).
     fn namespaces(&self) -> Vec<String>;
 }
@@ -69,6 +74,11 @@ impl StorageProvider for DirectoryProvider {
 
     fn snapshots(&self, namespace: &str) -> mnemo_log::Result<Arc<dyn Storage>> {
         let dir = self.dir.join(namespace).join("snapshots");
+        Ok(Arc::new(mnemo_log::FsStorage::open_lazily(dir)))
+    }
+
+    fn keys(&self, namespace: &str) -> mnemo_log::Result<Arc<dyn Storage>> {
+        let dir = self.dir.join(namespace).join("keys");
         Ok(Arc::new(mnemo_log::FsStorage::open_lazily(dir)))
     }
 
@@ -204,6 +214,9 @@ impl Mnemo {
     ///     fn snapshots(&self, ns: &str) -> mnemo_log::Result<Arc<dyn Storage>> {
     ///         Ok(Arc::new(self.0.dir(ns).dir("snapshots")))
     ///     }
+    ///     fn keys(&self, ns: &str) -> mnemo_log::Result<Arc<dyn Storage>> {
+    ///         Ok(Arc::new(self.0.dir(ns).dir("keys")))
+    ///     }
     ///     fn namespaces(&self) -> Vec<String> {
     ///         self.0.dirs()
     ///     }
@@ -326,12 +339,16 @@ impl Mnemo {
             Some(storage) => {
                 let opened = storage
                     .log(name)
-                    .and_then(|log| Ok((log, storage.snapshots(name)?)));
-                let (log, snapshots) = opened.map_err(|source| Error::Log {
+                    .and_then(|log| Ok((log, storage.snapshots(name)?, storage.keys(name)?)));
+                let (log, snapshots, keys) = opened.map_err(|source| Error::Log {
                     namespace: name.to_owned(),
                     source,
                 })?;
-                Some(NamespaceFiles { log, snapshots })
+                Some(NamespaceFiles {
+                    log,
+                    snapshots,
+                    keys,
+                })
             }
             None => None,
         };
@@ -355,6 +372,19 @@ impl Mnemo {
         names.sort_unstable();
         names.dedup();
         names
+    }
+
+    /// Re-wraps every stored namespace's keys under the data key `new`
+    /// (see [`crate::crypt`]) and uses it from now on: namespaces not yet
+    /// open are opened with the current key first. The logs are not
+    /// rewritten. Returns the namespaces rotated.
+    pub fn rotate_data_key(&mut self, new: crate::DataKey) -> Result<Vec<String>> {
+        let names = self.namespaces();
+        for name in &names {
+            self.namespace(name)?.rotate_data_key(&new)?;
+        }
+        self.options.data_key = crate::DataKeySource::Given(new);
+        Ok(names)
     }
 
     /// Closes every open namespace (snapshots written, logs synced).

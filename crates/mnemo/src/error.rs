@@ -80,6 +80,14 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A key is missing, wrong or damaged, or encryption failed.
+    #[error("namespace {namespace}: keys: {reason}")]
+    Crypto {
+        /// The namespace.
+        namespace: String,
+        /// What was wrong.
+        reason: String,
+    },
     /// The engine or namespace was closed.
     #[error("namespace {0} is closed")]
     Closed(String),

@@ -35,6 +35,25 @@
 //! | 16 | [`Event::Prune`] | `Vec<`[`PatternId`]`>` |
 //! | 17 | [`Event::Consolidate`] | `Vec<(`[`PatternId`]`, `[`PatternId`]`)>` (kept, absorbed) |
 //!
+//! ## Version 2: sealed events
+//!
+//! This build writes version 2, which is version 1 with the bodies sealed
+//! (see [`crate::crypt`] for keys and the sealed blob format). Version 1
+//! records are still read.
+//!
+//! | kind | body |
+//! |-----:|------|
+//! | 0 `init`, 6 `forget` | as in version 1, in the clear (the embedder is checked before any key is opened; a forget names only an id) |
+//! | 1 `remember` | postcard `Vec<(u64, bytes)>`: for each memory its id and a blob sealed with **that memory's key** holding the version 1 postcard of its [`Remember`] |
+//! | 2 `revise`, 3 `retag` | postcard `(u64, bytes)`: the memory's id and the version 1 body sealed with that memory's key |
+//! | every other kind | a blob sealed with the namespace key holding the version 1 body |
+//!
+//! The associated data of a blob is the version and kind bytes, followed
+//! for a memory's blob by its id (u64 little-endian), so a blob moved to
+//! another kind or memory does not open. A memory whose key was destroyed
+//! (forgotten) decodes as an erased [`Remember`] (only its id) or as a
+//! revise or retag that changes nothing.
+//!
 //! Postcard writes integers as LEB128 varints (signed ones zig-zagged), `f32`
 //! as 4 little-endian bytes, strings and sequences as a varint length then
 //! the items, `Option` as a 0/1 byte then the value, enums as a varint
@@ -44,6 +63,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::crypt::{self, Keyring};
 use crate::error::{Error, Result};
 use crate::facts::{Cardinality, ConflictId, FactId, Quarantine};
 use crate::model::{Kind, Link, MemoryId, Metadata, Timestamp, Validity};
@@ -54,7 +74,9 @@ use crate::patterns::{PatternId, TrajectoryId};
 pub use crate::facts::{AssertFact, OpenConflict};
 
 /// The format version written by this build.
-pub const FORMAT_VERSION: u8 = 1;
+pub const FORMAT_VERSION: u8 = 2;
+/// The first version, unencrypted; still read.
+pub const FORMAT_VERSION_PLAIN: u8 = 1;
 
 /// The first event of every namespace: which embedder its vectors come
 /// from.
@@ -94,6 +116,31 @@ pub struct Remember {
     /// The content's embedding, kept in the log so replay needs no embedder
     /// and gives the same vectors.
     pub vector: Vec<f32>,
+    /// Set by decoding when the memory's key was destroyed (it was
+    /// forgotten): every field but `id` is then empty. Never encoded.
+    #[serde(skip)]
+    pub erased: bool,
+}
+
+impl Remember {
+    /// What decoding gives for memory `id` once its key is destroyed.
+    pub fn erased(id: MemoryId) -> Remember {
+        Remember {
+            id,
+            key: None,
+            content: String::new(),
+            kind: Kind::Episodic,
+            tags: Vec::new(),
+            source: None,
+            metadata: Metadata::new(),
+            at: None,
+            valid: None,
+            importance: 0.0,
+            confidence: 0.0,
+            vector: Vec::new(),
+            erased: true,
+        }
+    }
 }
 
 /// A change to an existing memory; `None` fields stay as they are.
@@ -329,10 +376,17 @@ impl Event {
         NAMES[usize::from(self.kind_byte())]
     }
 
-    /// Appends the encoding (version, kind, postcard body) to `out`.
+    /// Appends the version 1 encoding (version, kind, postcard body, all
+    /// in the clear) to `out`: what [`Event::encode_sealed`] seals, and
+    /// what older namespaces hold.
     pub fn encode_into(&self, out: &mut Vec<u8>) -> Result<()> {
-        out.push(FORMAT_VERSION);
+        out.push(FORMAT_VERSION_PLAIN);
         out.push(self.kind_byte());
+        self.body_into(out)
+    }
+
+    /// Appends the version 1 postcard body to `out`.
+    fn body_into(&self, out: &mut Vec<u8>) -> Result<()> {
         let body = match self {
             Event::Init(e) => postcard::to_extend(e, std::mem::take(out)),
             Event::Remember(e) => postcard::to_extend(e, std::mem::take(out)),
@@ -356,17 +410,61 @@ impl Event {
         Ok(())
     }
 
-    /// The encoding as a new vector.
+    /// The version 1 encoding, unencrypted (see [`Event::encode_into`]).
     pub fn encode(&self) -> Result<Vec<u8>> {
         let mut out = Vec::with_capacity(self.encoded_size_hint());
         self.encode_into(&mut out)?;
         Ok(out)
     }
 
-    /// About the bytes [`Event::encode`] writes for a batch of memories
-    /// (their texts and vectors dominate), so its buffer is allocated once
-    /// instead of doubling through a batch's hundreds of kilobytes; small
-    /// for other events, whose buffers stay small anyway.
+    /// The version 2 encoding: memories sealed with their own keys, the
+    /// rest with the namespace key (see the module docs). Fails when a
+    /// memory has no key in `keys`.
+    pub(crate) fn encode_sealed(&self, keys: &dyn Keyring) -> Result<Vec<u8>> {
+        let kind = self.kind_byte();
+        let mut out = Vec::with_capacity(self.encoded_size_hint() + 64);
+        out.push(FORMAT_VERSION);
+        out.push(kind);
+        let memory_key = |id: MemoryId| {
+            keys.memory(id.0)
+                .ok_or_else(|| Error::Encode(format!("memory {id} has no key (was it forgotten?)")))
+        };
+        let mut plain = Vec::new();
+        match self {
+            Event::Init(_) | Event::Forget(_) => self.body_into(&mut out)?,
+            Event::Remember(items) => {
+                let mut sealed = Vec::with_capacity(items.len());
+                for item in items {
+                    plain.clear();
+                    plain = postcard::to_extend(item, plain)
+                        .map_err(|e| Error::Encode(e.to_string()))?;
+                    let mut blob = Vec::with_capacity(plain.len() + crypt::SEALED_OVERHEAD);
+                    crypt::seal(
+                        &memory_key(item.id)?,
+                        &memory_aad(kind, item.id),
+                        &plain,
+                        &mut blob,
+                    )?;
+                    sealed.push((item.id.0, blob));
+                }
+                out =
+                    postcard::to_extend(&sealed, out).map_err(|e| Error::Encode(e.to_string()))?;
+            }
+            Event::Revise(Revise { id, .. }) | Event::Retag(Retag { id, .. }) => {
+                self.body_into(&mut plain)?;
+                let mut blob = Vec::with_capacity(plain.len() + crypt::SEALED_OVERHEAD);
+                crypt::seal(&memory_key(*id)?, &memory_aad(kind, *id), &plain, &mut blob)?;
+                out = postcard::to_extend(&(id.0, blob), out)
+                    .map_err(|e| Error::Encode(e.to_string()))?;
+            }
+            _ => {
+                self.body_into(&mut plain)?;
+                crypt::seal(keys.namespace(), &[FORMAT_VERSION, kind], &plain, &mut out)?;
+            }
+        }
+        Ok(out)
+    }
+
     fn encoded_size_hint(&self) -> usize {
         const FIELDS_BYTES: usize = 64;
         match self {
@@ -383,29 +481,120 @@ impl Event {
         }
     }
 
-    /// Decodes the payload of the record with this `seq` (named in errors).
+    /// Decodes a record payload without keys: version 1, and the kinds
+    /// version 2 keeps in the clear (`init`, `forget`); a sealed record is
+    /// an error saying it needs the namespace's keys.
     pub fn decode(seq: u64, bytes: &[u8]) -> Result<Event> {
+        Self::decode_with(seq, bytes, None)
+    }
+
+    /// Decodes a record payload, opening sealed bodies with `keys`.
+    pub(crate) fn decode_with(seq: u64, bytes: &[u8], keys: Option<&dyn Keyring>) -> Result<Event> {
         let bad = |reason: String| Error::BadEvent { seq, reason };
         let (&version, rest) = bytes
             .split_first()
             .ok_or_else(|| bad("empty record".to_owned()))?;
-        if version != FORMAT_VERSION {
+        if version != FORMAT_VERSION && version != FORMAT_VERSION_PLAIN {
             return Err(bad(format!(
-                "unknown event format version {version} (this build reads version {FORMAT_VERSION})"
+                "unknown event format version {version} (this build reads versions {FORMAT_VERSION_PLAIN} and {FORMAT_VERSION})"
             )));
         }
         let (&kind, body) = rest
             .split_first()
             .ok_or_else(|| bad("record ends before the event kind".to_owned()))?;
-        fn body_of<'a, T: Deserialize<'a>>(body: &'a [u8]) -> std::result::Result<T, String> {
-            let (value, rest) = postcard::take_from_bytes::<T>(body).map_err(|e| e.to_string())?;
-            if rest.is_empty() {
-                Ok(value)
-            } else {
-                Err(format!("{} bytes after the event body", rest.len()))
+        let Some(&name) = NAMES.get(usize::from(kind)) else {
+            return Err(bad(format!("unknown event kind {kind}")));
+        };
+        if version == FORMAT_VERSION_PLAIN || kind == 0 || kind == 6 {
+            return Self::decode_body(kind, body)
+                .map_err(|reason| bad(format!("malformed {name} event: {reason}")));
+        }
+        let Some(keys) = keys else {
+            return Err(bad(format!(
+                "the {name} event is encrypted: reading it needs the namespace's keys"
+            )));
+        };
+        let malformed = |reason: String| bad(format!("malformed {name} event: {reason}"));
+        let open_memory = |id: u64, blob: &[u8]| -> Result<Option<Vec<u8>>> {
+            let Some(cipher) = keys.memory(id) else {
+                return Ok(None);
+            };
+            crypt::open(&cipher, &memory_aad(kind, MemoryId(id)), blob)
+                .map(Some)
+                .ok_or_else(|| {
+                    bad(format!(
+                        "the {name} event of memory {id} does not authenticate with its key"
+                    ))
+                })
+        };
+        match kind {
+            1 => {
+                // Blobs are borrowed: postcard writes a byte vector exactly as
+                // it writes bytes.
+                let sealed: Vec<(u64, &[u8])> = body_of(body).map_err(malformed)?;
+                let mut items = Vec::with_capacity(sealed.len());
+                for (id, blob) in sealed {
+                    let item = match open_memory(id, blob)? {
+                        None => Remember::erased(MemoryId(id)),
+                        Some(plain) => {
+                            let item: Remember = body_of(&plain).map_err(malformed)?;
+                            if item.id.0 != id {
+                                return Err(malformed(format!(
+                                    "memory {id}'s sealed body names memory {}",
+                                    item.id
+                                )));
+                            }
+                            item
+                        }
+                    };
+                    items.push(item);
+                }
+                Ok(Event::Remember(items))
+            }
+            2 | 3 => {
+                let (id, blob): (u64, &[u8]) = body_of(body).map_err(malformed)?;
+                let Some(plain) = open_memory(id, blob)? else {
+                    // Erased: a change to a memory that is not there.
+                    return Ok(if kind == 2 {
+                        Event::Revise(Revise {
+                            id: MemoryId(id),
+                            ..Revise::default()
+                        })
+                    } else {
+                        Event::Retag(Retag {
+                            id: MemoryId(id),
+                            ..Retag::default()
+                        })
+                    });
+                };
+                let event = Self::decode_body(kind, &plain).map_err(malformed)?;
+                let named = match &event {
+                    Event::Revise(r) => r.id.0,
+                    Event::Retag(r) => r.id.0,
+                    _ => id,
+                };
+                if named != id {
+                    return Err(malformed(format!(
+                        "memory {id}'s sealed body names memory {named}"
+                    )));
+                }
+                Ok(event)
+            }
+            _ => {
+                let plain = crypt::open(keys.namespace(), &[FORMAT_VERSION, kind], body)
+                    .ok_or_else(|| {
+                        bad(format!(
+                            "the {name} event does not authenticate with the namespace key"
+                        ))
+                    })?;
+                Self::decode_body(kind, &plain).map_err(malformed)
             }
         }
-        let event = match kind {
+    }
+
+    /// Decodes a version 1 body of `kind` (a known kind).
+    fn decode_body(kind: u8, body: &[u8]) -> std::result::Result<Event, String> {
+        match kind {
             0 => body_of(body).map(Event::Init),
             1 => body_of(body).map(Event::Remember),
             2 => body_of(body).map(Event::Revise),
@@ -424,14 +613,27 @@ impl Event {
             15 => body_of(body).map(Event::Refine),
             16 => body_of(body).map(Event::Prune),
             17 => body_of(body).map(Event::Consolidate),
-            other => return Err(bad(format!("unknown event kind {other}"))),
-        };
-        event.map_err(|reason| {
-            bad(format!(
-                "malformed {} event: {reason}",
-                NAMES[usize::from(kind)]
-            ))
-        })
+            other => Err(format!("unknown event kind {other}")),
+        }
+    }
+}
+
+/// Associated data of a memory's sealed blob.
+fn memory_aad(kind: u8, id: MemoryId) -> [u8; 10] {
+    let mut aad = [0u8; 10];
+    aad[0] = FORMAT_VERSION;
+    aad[1] = kind;
+    aad[2..].copy_from_slice(&id.0.to_le_bytes());
+    aad
+}
+
+/// Decodes a whole postcard value with nothing after it.
+fn body_of<'a, T: Deserialize<'a>>(body: &'a [u8]) -> std::result::Result<T, String> {
+    let (value, rest) = postcard::take_from_bytes::<T>(body).map_err(|e| e.to_string())?;
+    if rest.is_empty() {
+        Ok(value)
+    } else {
+        Err(format!("{} bytes after the event body", rest.len()))
     }
 }
 
@@ -459,6 +661,7 @@ mod tests {
                 importance: 0.5,
                 confidence: 1.0,
                 vector: vec![0.25, -1.0],
+                erased: false,
             }]),
             Event::Revise(Revise {
                 id: MemoryId(1),
@@ -558,10 +761,73 @@ mod tests {
     fn every_event_round_trips() {
         for e in sample() {
             let bytes = e.encode().expect("encode");
-            assert_eq!(bytes[0], FORMAT_VERSION);
+            assert_eq!(bytes[0], FORMAT_VERSION_PLAIN);
             assert_eq!(bytes[1], e.kind_byte());
             assert_eq!(Event::decode(7, &bytes).expect("decode"), e);
         }
+    }
+
+    fn keys() -> crate::crypt::KeyStore {
+        let keys =
+            crate::crypt::KeyStore::open("t", None, &crate::crypt::DataKeySource::Generated, false)
+                .expect("keys");
+        keys.create_memory_keys(&[1]).expect("key of memory 1");
+        keys
+    }
+
+    #[test]
+    fn every_event_round_trips_sealed_and_holds_no_plaintext() {
+        let keys = keys();
+        for e in sample() {
+            let bytes = e.encode_sealed(&keys).expect("encode");
+            assert_eq!(bytes[..2], [FORMAT_VERSION, e.kind_byte()]);
+            assert_eq!(
+                Event::decode_with(7, &bytes, Some(&keys)).expect("decode"),
+                e
+            );
+            for secret in [&b"the cat sat"[..], b"alice", b"caused", b"likes"] {
+                assert!(
+                    !bytes.windows(secret.len()).any(|w| w == secret),
+                    "{} holds {:?}",
+                    e.name(),
+                    String::from_utf8_lossy(secret)
+                );
+            }
+            let clear = matches!(e, Event::Init(_) | Event::Forget(_));
+            assert_eq!(Event::decode(7, &bytes).is_ok(), clear, "{}", e.name());
+        }
+    }
+
+    #[test]
+    fn a_destroyed_key_erases_and_a_moved_blob_does_not_open() {
+        let keys = keys();
+        keys.create_memory_keys(&[2]).expect("key of memory 2");
+        let events = sample();
+        let remember = events[1].encode_sealed(&keys).expect("encode");
+        let revise = events[2].encode_sealed(&keys).expect("encode");
+        // Memory 1's blob relabelled as memory 2's: 2's key does not open it.
+        let mut moved = remember.clone();
+        // Version, kind, one item, then its id.
+        assert_eq!(moved[..4], [FORMAT_VERSION, 1, 1, 1]);
+        moved[3] = 2;
+        let err = Event::decode_with(3, &moved, Some(&keys)).expect_err("refused");
+        assert!(err.to_string().contains("does not authenticate"), "{err}");
+        // A remember's blob read as a revise does not open either.
+        let mut rekinded = revise.clone();
+        rekinded[1] = 3;
+        assert!(Event::decode_with(3, &rekinded, Some(&keys)).is_err());
+        keys.destroy_memory_keys(&[1]).expect("destroy");
+        assert_eq!(
+            Event::decode_with(3, &remember, Some(&keys)).expect("decodes"),
+            Event::Remember(vec![Remember::erased(MemoryId(1))])
+        );
+        assert_eq!(
+            Event::decode_with(4, &revise, Some(&keys)).expect("decodes"),
+            Event::Revise(Revise {
+                id: MemoryId(1),
+                ..Revise::default()
+            })
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! | `base/` | ids ([`MemoryId`], [`FactId`], ...), the log position [`base::Seq`], integer-keyed maps, top-K selection |
 //! | `model.rs` | a [`Memory`] and its fields: [`Kind`], [`Timestamp`], [`Validity`], [`Metadata`], [`Link`] |
 //! | `error.rs` | the engine's [`Error`] |
+//! | `crypt.rs` | encryption at rest and erasure: the [`DataKey`], each namespace's key store, sealed blobs |
 //! | `contains.rs` | substring search for `contains` filters |
 //! | `input.rs` | what callers write ([`NewMemory`], [`Revision`]) and the one check of it ([`Limits`], [`Invalid`]) |
 //! | `query.rs` | filters and orders ([`Query`]) |
@@ -70,6 +71,7 @@ mod batch;
 pub mod calendar;
 mod coherence;
 pub mod contains;
+pub mod crypt;
 mod engine;
 mod error;
 pub mod event;
@@ -95,6 +97,7 @@ pub use batch::{Outcome, Remembered};
 pub use coherence::{
     Asserted, EventProof, FactRecord, MAX_EVIDENCE, MAX_SUGGEST_K, NewTrajectory, Recorded,
 };
+pub use crypt::{DataKey, DataKeySource, KeyId};
 pub use engine::{Mnemo, StorageProvider, validate_namespace};
 pub use error::{Error, Result};
 pub use event::Event;

@@ -26,11 +26,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use mnemo_embed::EmbedderInfo;
-use mnemo_log::{Config, ConsistencyProof, Hash, InclusionProof, Log, Storage};
+use mnemo_log::{Config, ConsistencyProof, Hash, InclusionProof, Log, Storage, SyncPolicy};
 use parking_lot::{Mutex, RwLock};
 
 use crate::base::Seq;
 use crate::batch::{self, Remembered};
+use crate::crypt::{KeyStore, Keyring};
 use crate::error::{Error, Result};
 use crate::event::{Event, Init, Retag, Revise, Unlink};
 use crate::exec;
@@ -134,6 +135,8 @@ pub(crate) struct NamespaceFiles {
     pub(crate) log: Arc<dyn Storage>,
     /// The snapshots' directory.
     pub(crate) snapshots: Arc<dyn Storage>,
+    /// The key store's directory.
+    pub(crate) keys: Arc<dyn Storage>,
 }
 
 pub(crate) struct Inner {
@@ -142,6 +145,13 @@ pub(crate) struct Inner {
     /// Where snapshots are kept (none in memory).
     snapshots: Option<Arc<dyn Storage>>,
     pub(crate) log: Log,
+    /// The namespace's keys (see [`crate::crypt`]).
+    pub(crate) keys: Arc<KeyStore>,
+    /// Erasures so far: a snapshot captured before one is shredded
+    /// instead of kept.
+    erasures: AtomicU64,
+    /// Held while a snapshot file is finished or snapshots are shredded.
+    snapshot_io: Mutex<()>,
     pub(crate) state: RwLock<State>,
     pub(crate) vectors: Arc<VectorIndex>,
     watchers: Mutex<Watchers>,
@@ -205,6 +215,12 @@ impl Namespace {
         };
         let mut vectors = vector_index(embedder.dimension)?;
         let mut report = OpenReport::default();
+        let keys = Arc::new(KeyStore::open(
+            name,
+            files.as_ref().map(|f| Arc::clone(&f.keys)),
+            &options.data_key,
+            options.sync == SyncPolicy::Always,
+        )?);
         // The newest snapshot is checked and decoded while the log opens.
         let (mut log, mut restored) = match &files {
             Some(f) => {
@@ -212,6 +228,7 @@ impl Namespace {
                     f.snapshots.as_ref(),
                     || Log::open_on(Arc::clone(&f.log), config.clone()),
                     &vectors,
+                    &keys,
                 )
                 .map_err(log_error)?;
                 report.warnings = warnings;
@@ -252,6 +269,7 @@ impl Namespace {
                             f.snapshots.as_ref(),
                             move || Ok::<_, mnemo_log::Error>(log),
                             &vectors,
+                            &keys,
                         )
                         .map_err(log_error)?;
                         log = reopened;
@@ -272,13 +290,15 @@ impl Namespace {
             report.snapshot_seq = Some(restored.seq);
         }
         let end = log.next_seq();
+        let mut forgot_in_replay = false;
         {
             let reader = log.reader();
             let mut changes = Vec::new();
             let total = end - from;
             for record in reader.iter(from..end) {
                 let seq = record.seq();
-                let event = Event::decode(seq, record.payload())?;
+                let event = Event::decode_with(seq, record.payload(), Some(&*keys))?;
+                forgot_in_replay |= matches!(event, Event::Forget(_));
                 changes.clear();
                 state.apply(
                     seq,
@@ -294,11 +314,29 @@ impl Namespace {
                 }
             }
         }
+        // Finish any erasure a crash interrupted: a memory that is not
+        // live keeps no key, and a snapshot taken before a forget that
+        // was replayed here may hold it.
+        let unkept: Vec<u64> = keys
+            .memories_with_keys()
+            .into_iter()
+            .filter(|id| !state.memories.contains_key(id))
+            .collect();
+        keys.destroy_memory_keys(&unkept)?;
+        if forgot_in_replay
+            && let Some(f) = &files
+            && snapshot::shred_all(f.snapshots.as_ref(), &keys)? > 0
+        {
+            snapshot_seq = None;
+        }
         let inner = Arc::new(Inner {
             name: name.to_owned(),
             dir: dir.map(Path::to_path_buf),
             snapshots: files.map(|f| f.snapshots),
             log,
+            keys,
+            erasures: AtomicU64::new(0),
+            snapshot_io: Mutex::new(()),
             state: RwLock::new(state),
             vectors,
             watchers: Mutex::new(Watchers::default()),
@@ -647,15 +685,91 @@ impl Namespace {
         Ok(self.commit(vec![event])?.pop().unwrap_or_default())
     }
 
-    /// Forgets memory `id`: it leaves the state and every index at once.
+    /// Forgets memory `id` and erases it: it leaves the state and every
+    /// index at once, and its key is destroyed (durably under
+    /// [`SyncPolicy::Always`]), so what the log holds of it can no longer
+    /// be read; snapshots that hold it are shredded.
     pub fn forget(&self, id: MemoryId) -> Result<Delta> {
         self.check_open()?;
         let _writer = self.inner.writer.lock();
         self.live(id)?;
-        Ok(self
+        let delta = self
             .commit(vec![Event::Forget(id)])?
             .pop()
-            .unwrap_or_default())
+            .unwrap_or_default();
+        self.erase(&[id.0])?;
+        Ok(delta)
+    }
+
+    /// Forgets and erases every live memory `filter` matches (a tag, a
+    /// source, or everything: `Query::new()`), as [`Namespace::forget`]
+    /// does one; `limit` and `offset` are ignored. Returns the ids
+    /// forgotten, ascending.
+    pub fn purge(&self, filter: &Query) -> Result<Vec<MemoryId>> {
+        self.check_open()?;
+        let _writer = self.inner.writer.lock();
+        let mut all = filter.clone();
+        all.limit = None;
+        all.offset = 0;
+        all.order = crate::query::OrderBy::Id;
+        all.descending = false;
+        let ids: Vec<MemoryId> = exec::run(&self.inner.state.read(), &all)
+            .iter()
+            .map(|m| m.id)
+            .collect();
+        // One record per forget, appended in batches of bounded size.
+        for chunk in ids.chunks(4096) {
+            self.commit(chunk.iter().map(|&id| Event::Forget(id)).collect())?;
+        }
+        let raw: Vec<u64> = ids.iter().map(|id| id.0).collect();
+        self.erase(&raw)?;
+        Ok(ids)
+    }
+
+    /// Destroys the keys of forgotten memories `ids` and shreds every
+    /// snapshot (each may hold them). The caller holds the writer lock and
+    /// has appended their forget events.
+    fn erase(&self, ids: &[u64]) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        self.inner.erasures.fetch_add(1, Ordering::AcqRel);
+        self.inner.keys.destroy_memory_keys(ids)?;
+        let Some(storage) = &self.inner.snapshots else {
+            return Ok(());
+        };
+        let _io = self.inner.snapshot_io.lock();
+        if self.inner.snapshot_seq.lock().take().is_some() || self.inner.keys.has_snapshot_keys() {
+            snapshot::shred_all(storage.as_ref(), &self.inner.keys)?;
+        }
+        Ok(())
+    }
+
+    /// The key of this namespace's snapshot of `seq`, to inspect the file
+    /// with [`snapshot::inspect`]; `None` when it has none (destroyed).
+    pub fn snapshot_key(&self, seq: u64) -> Option<snapshot::SnapshotKey> {
+        let newest = self.inner.keys.snapshot_keys(seq).pop();
+        newest.map(snapshot::SnapshotKey)
+    }
+
+    /// Re-wraps this namespace's keys under the data key `new` (see
+    /// [`crate::crypt`]); the log is not rewritten. After it the namespace
+    /// opens only with `new`.
+    pub fn rotate_data_key(&self, new: &crate::DataKey) -> Result<()> {
+        self.check_open()?;
+        self.wait_for_snapshot();
+        let _writer = self.inner.writer.lock();
+        let _io = self.inner.snapshot_io.lock();
+        self.inner.keys.rotate(new.clone())
+    }
+
+    /// The id of the data key this namespace's keys are wrapped with, and
+    /// whether it was generated and is kept beside the namespace.
+    pub fn data_key(&self) -> (crate::KeyId, bool) {
+        (
+            self.inner.keys.data_key_id(),
+            self.inner.keys.is_generated(),
+        )
     }
 
     /// Appends `events` to the log and folds them; returns one delta per
@@ -663,8 +777,25 @@ impl Namespace {
     pub(crate) fn commit(&self, events: Vec<Event>) -> Result<Vec<Delta>> {
         let mut payloads = Vec::with_capacity(events.len());
         let max = self.inner.log.config().max_record_bytes;
+        // Every memory an event writes has a key before its event is
+        // appended (a new memory's is made here; so is one for a memory
+        // written before encryption, from its next change on).
+        let keys = &self.inner.keys;
+        let mut need_keys: Vec<u64> = Vec::new();
         for e in &events {
-            let payload = e.encode()?;
+            match e {
+                Event::Remember(items) => need_keys.extend(items.iter().map(|r| r.id.0)),
+                Event::Revise(Revise { id, .. }) | Event::Retag(Retag { id, .. })
+                    if keys.memory(id.0).is_none() =>
+                {
+                    need_keys.push(id.0);
+                }
+                _ => {}
+            }
+        }
+        keys.create_memory_keys(&need_keys)?;
+        for e in &events {
+            let payload = e.encode_sealed(&**keys)?;
             if payload.len() > max {
                 return Err(self.invalid(
                     "batch",
@@ -1076,8 +1207,12 @@ impl Namespace {
         self.inner.watchers.lock().close_all();
         if self.inner.events_since_snapshot.load(Ordering::Relaxed) > 0 {
             let captured = snapshot::capture(&self.inner.state.read(), &self.inner.vectors);
-            self.inner.persist_snapshot(captured)?;
+            let erasures = self.inner.erasures.load(Ordering::Acquire);
+            self.inner.persist_snapshot(captured, erasures)?;
         }
+        // Keys before the log: the log never holds a memory whose key a
+        // crash could lose.
+        self.inner.keys.sync()?;
         self.inner.log.sync().map_err(|source| Error::Log {
             namespace: self.inner.name.clone(),
             source,
@@ -1098,20 +1233,37 @@ impl Inner {
         if self.snapshots.is_none() {
             return Ok(None);
         }
-        let captured = {
+        let (captured, erasures) = {
             let _writer = self.writer_lock();
-            snapshot::capture(&self.state.read(), &self.vectors)
+            (
+                snapshot::capture(&self.state.read(), &self.vectors),
+                self.erasures.load(Ordering::Acquire),
+            )
         };
-        self.persist_snapshot(captured)
+        self.persist_snapshot(captured, erasures)
     }
 
     /// Writes a captured snapshot to the snapshot storage and notes its seq
-    /// (nothing in memory).
-    fn persist_snapshot(&self, captured: snapshot::Captured) -> Result<Option<u64>> {
+    /// (nothing in memory). `erasures` is the count when it was captured:
+    /// if a memory was erased since, the snapshot may hold it and is
+    /// shredded at once instead (`None`).
+    fn persist_snapshot(&self, captured: snapshot::Captured, erasures: u64) -> Result<Option<u64>> {
         let Some(storage) = &self.snapshots else {
             return Ok(None);
         };
-        let seq = snapshot::persist(storage.as_ref(), &self.log, &self.name, captured)?;
+        let seq = snapshot::persist(
+            storage.as_ref(),
+            &self.log,
+            &self.name,
+            captured,
+            &self.keys,
+        )?;
+        let _io = self.snapshot_io.lock();
+        if self.erasures.load(Ordering::Acquire) != erasures {
+            snapshot::shred_all(storage.as_ref(), &self.keys)?;
+            *self.snapshot_seq.lock() = None;
+            return Ok(None);
+        }
         *self.snapshot_seq.lock() = Some(seq);
         Ok(Some(seq))
     }
@@ -1164,5 +1316,118 @@ mod tests {
         for r in &done {
             assert!(ns.get(r.id).is_some(), "memory {} not folded", r.id);
         }
+    }
+}
+
+/// A crash in the middle of a forget, on a simulated disk: whatever the
+/// moment of the power cut, the reopened namespace either still has the
+/// memory (the forget never became durable) or has erased it completely:
+/// no key for it, and no snapshot key left that could open a snapshot
+/// taken before it.
+#[cfg(test)]
+mod erase_tests {
+    use std::sync::Arc;
+
+    use mnemo_log::Storage;
+    use mnemo_log::sim::SimDisk;
+
+    use crate::crypt::Keyring;
+    use crate::{Mnemo, NewMemory, Options, StorageProvider, SyncPolicy};
+
+    struct Sim(SimDisk);
+
+    impl StorageProvider for Sim {
+        fn location(&self) -> String {
+            self.0.location()
+        }
+        fn log(&self, ns: &str) -> mnemo_log::Result<Arc<dyn Storage>> {
+            Ok(Arc::new(self.0.dir(ns).dir("log")))
+        }
+        fn snapshots(&self, ns: &str) -> mnemo_log::Result<Arc<dyn Storage>> {
+            Ok(Arc::new(self.0.dir(ns).dir("snapshots")))
+        }
+        fn keys(&self, ns: &str) -> mnemo_log::Result<Arc<dyn Storage>> {
+            Ok(Arc::new(self.0.dir(ns).dir("keys")))
+        }
+        fn namespaces(&self) -> Vec<String> {
+            self.0.dirs()
+        }
+    }
+
+    const SECRET: &str = "my social security number is 078-05-1120";
+
+    fn options() -> Options {
+        let mut o = Options::default().sync(SyncPolicy::Always);
+        o.background_indexing = false;
+        o
+    }
+
+    /// Every file of the disk, recursively.
+    fn all_files(disk: &SimDisk) -> Vec<Vec<u8>> {
+        let mut out: Vec<Vec<u8>> = disk
+            .file_names()
+            .iter()
+            .filter_map(|n| disk.file(n))
+            .collect();
+        for d in disk.dirs() {
+            out.extend(all_files(&disk.dir(&d)));
+        }
+        out
+    }
+
+    #[test]
+    fn a_forget_cut_anywhere_either_did_not_happen_or_erased_completely() {
+        let (mut kept, mut erased) = (0, 0);
+        for cut in 0..24 {
+            for seed in 0..4 {
+                let disk = SimDisk::new();
+                let engine = Mnemo::open_on(Arc::new(Sim(disk.clone())), options());
+                let ns = engine.namespace("p").expect("namespace");
+                let id = ns.remember(NewMemory::new(SECRET)).expect("remember");
+                ns.remember(NewMemory::new("water the plants"))
+                    .expect("remember");
+                ns.snapshot().expect("snapshot");
+                disk.cut_power_after(cut);
+                let acked = ns.forget(id).is_ok();
+                let image = disk.power_fail(seed);
+                drop(ns);
+                drop(engine);
+
+                let engine = Mnemo::open_on(Arc::new(Sim(image.clone())), options());
+                let ns = engine.namespace("p").expect("reopen");
+                let keys = &ns.inner.keys;
+                match ns.get(id) {
+                    Some(m) => {
+                        assert!(
+                            !acked,
+                            "cut {cut} seed {seed}: an acknowledged forget was lost"
+                        );
+                        assert_eq!(m.content, SECRET);
+                        kept += 1;
+                    }
+                    None => {
+                        assert!(
+                            keys.memory(id.0).is_none(),
+                            "cut {cut} seed {seed}: the forgotten memory's key survived"
+                        );
+                        assert!(
+                            !keys.has_snapshot_keys(),
+                            "cut {cut} seed {seed}: a snapshot from before the forget can still be opened"
+                        );
+                        erased += 1;
+                    }
+                }
+                engine.close().expect("close");
+                for file in all_files(&image) {
+                    assert!(
+                        !file
+                            .windows(8)
+                            .any(|w| SECRET.as_bytes().windows(8).any(|s| s == w)),
+                        "cut {cut} seed {seed}: a file holds the secret in the clear"
+                    );
+                }
+            }
+        }
+        assert!(kept > 0 && erased > 0, "kept {kept}, erased {erased}");
     }
 }

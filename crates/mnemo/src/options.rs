@@ -5,6 +5,7 @@ use std::sync::Arc;
 use mnemo_embed::{Embedder, EmbedderInfo, HashEmbedder};
 use mnemo_log::SyncPolicy;
 
+use crate::crypt::DataKeySource;
 use crate::facts::{DefaultVerifier, Verifier};
 use crate::patterns::PatternParams;
 use crate::vectors::VectorParams;
@@ -85,6 +86,11 @@ pub struct Options {
     pub coherence: CoherenceOptions,
     /// Clustering of trajectories into patterns.
     pub patterns: PatternParams,
+    /// The data key that wraps each namespace's keys (see
+    /// [`crate::crypt`]). Default [`DataKeySource::Generated`]: a key made
+    /// with the namespace and kept beside it, which makes forgetting erase
+    /// but does not protect a stolen disk; give a key to do that.
+    pub data_key: DataKeySource,
 }
 
 impl Default for Options {
@@ -98,6 +104,7 @@ impl Default for Options {
             max_content_bytes: 1 << 20,
             watch_buffer: 1024,
             vectors: VectorParams::default(),
+            data_key: DataKeySource::Generated,
             background_indexing: cfg!(not(target_arch = "wasm32")),
             coherence: CoherenceOptions::default(),
             patterns: PatternParams::default(),
@@ -119,6 +126,7 @@ impl std::fmt::Debug for Options {
             .field("background_indexing", &self.background_indexing)
             .field("coherence", &self.coherence)
             .field("patterns", &self.patterns)
+            .field("data_key", &self.data_key)
             .finish()
     }
 }
@@ -141,6 +149,12 @@ impl Options {
     /// Turns deduplication of identical content on or off.
     pub fn dedup(mut self, on: bool) -> Self {
         self.dedup = on;
+        self
+    }
+
+    /// Sets the data key (see [`Options::data_key`]).
+    pub fn data_key(mut self, key: crate::DataKey) -> Self {
+        self.data_key = DataKeySource::Given(key);
         self
     }
 

@@ -1,7 +1,7 @@
 //! Snapshots: the folded state and its indices at a log seq, so opening
 //! does not replay the whole log.
 //!
-//! ## File format (version 3)
+//! ## File format (version 4)
 //!
 //! `DIR/<namespace>/snapshots/{seq:020}.snap`, where `seq` is the number of
 //! events folded in (the state is the fold of events `0..seq`). All
@@ -10,7 +10,7 @@
 //! | offset | size | field |
 //! |-------:|-----:|-------|
 //! | 0 | 8 | magic `MNEMOSNP` |
-//! | 8 | 2 | version `3` |
+//! | 8 | 2 | version `4` |
 //! | 10 | 1 | flags: bit 0 set when the records digest below is present |
 //! | 11 | 5 | zero |
 //! | 16 | 8 | `seq` |
@@ -23,6 +23,16 @@
 //! Sections (3) and (4) end with an XXH3-64 of their own (`mnemo-vector`
 //! format), checked whenever they are decoded, so the file's checksum
 //! skips them instead of hashing the vectors, most of the file, twice.
+//!
+//! In version 4 every section's bytes are a blob sealed (AES-256-GCM, see
+//! [`crate::crypt`]) with the snapshot's own key, with the 80 header bytes
+//! and the section's number (one byte, 0 to 3) as associated data; the
+//! lengths above are those of the sealed blobs. The key is random, kept
+//! wrapped in the namespace's key store, and destroyed when the snapshot
+//! is removed or when a memory it holds is forgotten, after which the
+//! file is unreadable (and is removed). Version 3 files (the same layout
+//! with the sections in the clear) are still read, and removed once an
+//! encrypted snapshot is written.
 //!
 //! Version 2 files (written before version 3) are still read: the same
 //! layout without the flags and the digest (a 64-byte header, `len` at
@@ -54,8 +64,7 @@
 //! Cryptographic integrity stays where it was: roots and proofs the log
 //! serves are always computed from the records themselves (nothing from a
 //! snapshot enters the Merkle tree), signed checkpoints cover those, and
-//! [`verify_against_log`] still compares the stored Merkle root and a full
-//! replay. When retention has removed records the digest cannot be
+//! `mnemo verify` still compares the snapshot with a full replay. When retention has removed records the digest cannot be
 //! recomputed, and opening falls back to the Merkle root check.
 //!
 //! Snapshots are kept through a [`Storage`] of their own (the directory
@@ -88,17 +97,20 @@ use xxhash_rust::xxh3::Xxh3;
 
 use mnemo_log::{Log, Storage};
 
+use crate::crypt::{self, KeyStore};
 use crate::error::{Error, Result};
 use crate::facts::{FactStore, FactsImage};
-use crate::model::{Link, Memory, MemoryId};
+use crate::model::{Link, Memory};
 use crate::patterns::PatternStore;
 use crate::state::State;
 use crate::text::TextIndex;
 use crate::vectors::VectorIndex;
 
 const MAGIC: &[u8; 8] = b"MNEMOSNP";
-/// The version written.
-const VERSION: u16 = 3;
+/// The version written (sealed sections).
+const VERSION: u16 = 4;
+/// The last version with its sections in the clear; still read.
+const VERSION_PLAIN: u16 = 3;
 /// The oldest version still read (checked by Merkle root only).
 const VERSION_ROOT_ONLY: u16 = 2;
 /// Header bytes of the version written and of the older one.
@@ -108,6 +120,8 @@ const HEADER_ROOT_ONLY: usize = 64;
 const FLAG_DIGEST: u8 = 1;
 /// Snapshots kept on disk.
 const KEEP: usize = 2;
+/// Why a snapshot whose key was destroyed is not used.
+const KEY_DESTROYED: &str = "its key is destroyed (a memory it held was forgotten)";
 
 #[derive(Serialize)]
 struct MetaRef<'a> {
@@ -204,6 +218,7 @@ pub(crate) fn persist(
     log: &Log,
     namespace: &str,
     c: Captured,
+    keys: &KeyStore,
 ) -> Result<u64> {
     let root = if c.seq == 0 {
         mnemo_log::merkle::empty_root()
@@ -224,8 +239,11 @@ pub(crate) fn persist(
     .map_err(|e| Error::Encode(e.to_string()))?;
     let digest = log.records_digest(c.seq);
     let graph = c.graph.unwrap_or_default();
-    let sections: [&[u8]; 4] = [&meta, &c.text, &graph, &c.pending];
-    let len: u64 = sections.iter().map(|s| 8 + s.len() as u64).sum();
+    let plain: [&[u8]; 4] = [&meta, &c.text, &graph, &c.pending];
+    let len: u64 = plain
+        .iter()
+        .map(|s| 8 + (s.len() + crypt::SEALED_OVERHEAD) as u64)
+        .sum();
     let mut header = Vec::with_capacity(HEADER);
     header.extend_from_slice(MAGIC);
     header.extend_from_slice(&VERSION.to_le_bytes());
@@ -235,6 +253,14 @@ pub(crate) fn persist(
     header.extend_from_slice(&root);
     header.extend_from_slice(&digest.unwrap_or(0).to_le_bytes());
     header.extend_from_slice(&len.to_le_bytes());
+    let (slot, key) = keys.create_snapshot_key(c.seq)?;
+    let mut sealed: [Vec<u8>; 4] = Default::default();
+    for (i, section) in plain.iter().enumerate() {
+        sealed[i].reserve_exact(section.len() + crypt::SEALED_OVERHEAD);
+        crypt::seal(&key, &section_aad(&header, i), section, &mut sealed[i])?;
+    }
+    drop((meta, c.text, graph, c.pending));
+    let sections: [&[u8]; 4] = [&sealed[0], &sealed[1], &sealed[2], &sealed[3]];
     let lengths = sections.map(|s| (s.len() as u64).to_le_bytes());
     let mut parts: Vec<&[u8]> = Vec::with_capacity(2 + 2 * sections.len());
     parts.push(&header);
@@ -259,12 +285,93 @@ pub(crate) fn persist(
             path: file_path(storage, &name),
             source,
         })?;
-    // Keep the newest few. A removal that fails or is lost in a crash only
-    // leaves an older snapshot behind, which opening never prefers.
-    for (_, old) in newest_first(storage).into_iter().skip(KEEP) {
-        let _ = storage.remove(&old);
+    // Keep the newest few, and no snapshot in the clear. A removal that
+    // fails or is lost in a crash only leaves an older snapshot behind,
+    // which opening never prefers; its key is destroyed either way.
+    let mut kept = Vec::with_capacity(KEEP);
+    for (seq, name) in newest_first(storage) {
+        if kept.len() < KEEP && is_sealed(storage, &name) {
+            kept.push(seq);
+        } else {
+            let _ = storage.remove(&name);
+        }
     }
+    // The key of a snapshot this one replaced (the same seq) goes too.
+    keys.destroy_snapshot_keys(|seq, s| kept.contains(&seq) && (seq != c.seq || s == slot))?;
     Ok(c.seq)
+}
+
+/// Whether snapshot file `name` is sealed (version 4).
+fn is_sealed(storage: &dyn Storage, name: &str) -> bool {
+    storage
+        .read_lazily(name)
+        .is_ok_and(|b| b.len() >= 10 && b[..8] == MAGIC[..] && b[8..10] == VERSION.to_le_bytes())
+}
+
+/// Removes every snapshot file of `storage` and destroys every snapshot
+/// key (when a memory they hold is forgotten); returns how many files
+/// were removed.
+pub(crate) fn shred_all(storage: &dyn Storage, keys: &KeyStore) -> Result<usize> {
+    keys.destroy_snapshot_keys(|_, _| false)?;
+    let mut removed = 0;
+    for (_, name) in newest_first(storage) {
+        storage.remove(&name).map_err(|source| Error::Io {
+            path: file_path(storage, &name),
+            source,
+        })?;
+        removed += 1;
+    }
+    if removed > 0 {
+        storage.sync_dir().map_err(|source| Error::Io {
+            path: storage.location(),
+            source,
+        })?;
+    }
+    Ok(removed)
+}
+
+/// Associated data of sealed section `i`: the header, then `i`.
+fn section_aad(header: &[u8], i: usize) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(header.len() + 1);
+    aad.extend_from_slice(header);
+    aad.push(i as u8);
+    aad
+}
+
+/// The sections of a sealed snapshot, opened with its key.
+fn unseal(parts: &Parts<'_>, key: &SnapshotKey) -> std::result::Result<[Vec<u8>; 4], String> {
+    let mut out: [Vec<u8>; 4] = Default::default();
+    let sections = [parts.meta, parts.text, parts.graph, parts.pending];
+    for (i, section) in sections.into_iter().enumerate() {
+        out[i] = crypt::open(&key.0, &section_aad(parts.header, i), section).ok_or_else(|| {
+            format!(
+                "section {} does not authenticate with the snapshot's key",
+                i + 1
+            )
+        })?;
+    }
+    Ok(out)
+}
+
+/// `parts` with its sections replaced by their opened contents.
+fn with_plain<'b>(parts: Parts<'b>, plain: &'b [Vec<u8>; 4]) -> Parts<'b> {
+    Parts {
+        meta: &plain[0],
+        text: &plain[1],
+        graph: &plain[2],
+        pending: &plain[3],
+        ..parts
+    }
+}
+
+/// The key a sealed snapshot opens with (see
+/// [`Namespace::snapshot_key`](crate::Namespace::snapshot_key)).
+pub struct SnapshotKey(pub(crate) aes_gcm::Aes256Gcm);
+
+impl std::fmt::Debug for SnapshotKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SnapshotKey(..)")
+    }
 }
 
 /// Snapshot files of `storage` with their seqs, newest first (none when
@@ -301,17 +408,21 @@ pub(crate) fn restore<E>(
     storage: &dyn Storage,
     open_log: impl FnOnce() -> std::result::Result<Log, E>,
     vectors: &Arc<VectorIndex>,
+    keys: &KeyStore,
 ) -> std::result::Result<(Log, Option<Restored>, Vec<String>), E> {
     let mut warnings = Vec::new();
     let mut candidates = newest_first(storage).into_iter();
     let Some((_, newest)) = candidates.next() else {
         return Ok((open_log()?, None, warnings));
     };
-    let (log, mut loaded) = load(storage, &newest, open_log, vectors)?;
+    let (log, mut loaded) = load(storage, &newest, open_log, vectors, keys)?;
     let mut name = newest;
     loop {
         match loaded {
             Ok((state, seq)) => return Ok((log, Some(Restored { state, seq }), warnings)),
+            // A snapshot whose key an erasure destroyed is expected
+            // (a crash came before its file was removed): not a problem.
+            Err(reason) if reason == KEY_DESTROYED => vectors.clear(),
             Err(reason) => {
                 vectors.clear();
                 warnings.push(format!(
@@ -323,7 +434,7 @@ pub(crate) fn restore<E>(
         let Some((_, older)) = candidates.next() else {
             return Ok((log, None, warnings));
         };
-        loaded = load(storage, &older, || Ok::<_, E>(&log), vectors)?.1;
+        loaded = load(storage, &older, || Ok::<_, E>(&log), vectors, keys)?.1;
         name = older;
     }
 }
@@ -372,6 +483,7 @@ fn load<G: std::borrow::Borrow<Log>, E>(
     name: &str,
     get_log: impl FnOnce() -> std::result::Result<G, E>,
     vectors: &Arc<VectorIndex>,
+    keys: &KeyStore,
 ) -> std::result::Result<(G, Loaded), E> {
     let bytes = match storage.read(name) {
         Ok(bytes) => bytes,
@@ -384,6 +496,27 @@ fn load<G: std::borrow::Borrow<Log>, E>(
     if let Err(reason) = check_checksum(&parts) {
         return Ok((get_log()?, Err(reason)));
     }
+    let plain;
+    let parts = if parts.sealed {
+        let candidates = keys.snapshot_keys(parts.seq);
+        if candidates.is_empty() {
+            return Ok((get_log()?, Err(KEY_DESTROYED.to_owned())));
+        }
+        let mut opened = Err(String::new());
+        for key in candidates {
+            opened = unseal(&parts, &SnapshotKey(key));
+            if opened.is_ok() {
+                break;
+            }
+        }
+        plain = match opened {
+            Ok(plain) => plain,
+            Err(reason) => return Ok((get_log()?, Err(reason))),
+        };
+        with_plain(parts, &plain)
+    } else {
+        parts
+    };
     let restore = |parts: &Parts<'_>| {
         vectors
             .restore(
@@ -438,6 +571,10 @@ fn load<G: std::borrow::Borrow<Log>, E>(
 /// not yet checked against the checksum or the log ([`check`] does that).
 struct Parts<'a> {
     seq: u64,
+    /// The header bytes (sealed sections' associated data).
+    header: &'a [u8],
+    /// Whether the sections are sealed (version 4).
+    sealed: bool,
     /// The bytes the trailing checksum covers (one or two ranges of the
     /// file), and the checksum.
     covered: [&'a [u8]; 2],
@@ -469,7 +606,7 @@ fn parse(bytes: &[u8]) -> std::result::Result<Parts<'_>, String> {
     let seq = c.u64()?;
     let root = c.take(32)?;
     let digest = match version {
-        VERSION => {
+        VERSION | VERSION_PLAIN => {
             let mut d = [0u8; 16];
             d.copy_from_slice(c.take(16)?);
             (fixed[2] & FLAG_DIGEST != 0).then_some(u128::from_le_bytes(d))
@@ -478,6 +615,7 @@ fn parse(bytes: &[u8]) -> std::result::Result<Parts<'_>, String> {
         _ => return Err(format!("unknown snapshot version {version}")),
     };
     let len = c.u64()?;
+    let header = &body[..body.len() - c.0.len()];
     if len != c.0.len() as u64 {
         return Err("length field disagrees with the file size".into());
     }
@@ -501,6 +639,8 @@ fn parse(bytes: &[u8]) -> std::result::Result<Parts<'_>, String> {
     checksum.copy_from_slice(sum);
     Ok(Parts {
         seq,
+        header,
+        sealed: version == VERSION,
         covered,
         checksum: u64::from_le_bytes(checksum),
         root,
@@ -637,10 +777,23 @@ fn with_text(mut state: State, text: TextIndex) -> std::result::Result<State, St
 
 /// Parses, checks and decodes a whole snapshot on this thread, into a
 /// state over a fresh vector index.
-fn decode_all<'a>(bytes: &'a [u8], log: &Log) -> std::result::Result<(Parts<'a>, State), String> {
+fn decode_all(
+    bytes: &[u8],
+    log: &Log,
+    key: Option<&SnapshotKey>,
+) -> std::result::Result<(u64, State), String> {
     let parts = parse(bytes)?;
     check_checksum(&parts)?;
     check_log(&parts, log)?;
+    let plain;
+    let parts = match (parts.sealed, key) {
+        (false, _) => parts,
+        (true, None) => return Err("the snapshot is sealed: inspecting it needs its key".into()),
+        (true, Some(key)) => {
+            plain = unseal(&parts, key)?;
+            with_plain(parts, &plain)
+        }
+    };
     let state = decode_state(&parts, empty_index)?;
     state
         .vectors
@@ -651,7 +804,7 @@ fn decode_all<'a>(bytes: &'a [u8], log: &Log) -> std::result::Result<(Parts<'a>,
         .map_err(|e| format!("vector index: {e}"))?;
     let text = decode_text(&parts)?;
     let state = with_text(state, text)?;
-    Ok((parts, state))
+    Ok((parts.seq, state))
 }
 
 /// What [`inspect`] found in a snapshot.
@@ -667,11 +820,16 @@ pub struct SnapshotSummary {
 
 /// Checks and decodes the bytes of a snapshot file of the namespace whose
 /// log is `log`, without restoring it anywhere (every check opening does,
-/// except the vector sections' agreement with the memories).
-pub fn inspect(bytes: &[u8], log: &Log) -> std::result::Result<SnapshotSummary, String> {
-    let (parts, state) = decode_all(bytes, log)?;
+/// except the vector sections' agreement with the memories). A sealed
+/// snapshot needs its `key`; one in the clear (version 3 or older) none.
+pub fn inspect(
+    bytes: &[u8],
+    log: &Log,
+    key: Option<&SnapshotKey>,
+) -> std::result::Result<SnapshotSummary, String> {
+    let (seq, state) = decode_all(bytes, log, key)?;
     Ok(SnapshotSummary {
-        seq: parts.seq,
+        seq,
         memories: state.len(),
         links: state.link_count(),
     })
@@ -695,82 +853,41 @@ pub fn reseal(bytes: &mut [u8]) -> bool {
     true
 }
 
-/// Checks the newest snapshot in the directory `snapshots` against a full
-/// replay of the log up to its seq: same Merkle root, same memories, same
-/// links. Returns the
-/// snapshot's seq (`None` when there is no snapshot).
-#[cfg(not(target_arch = "wasm32"))]
-pub fn verify_against_log(
-    snapshots: &std::path::Path,
-    log: &Log,
-    replayed: impl FnOnce(u64) -> Result<State>,
-) -> Result<Option<u64>> {
-    verify_against_log_on(&mnemo_log::FsStorage::open_lazily(snapshots), log, replayed)
-}
-
-/// [`verify_against_log`] for snapshots kept on any [`Storage`].
-pub fn verify_against_log_on(
-    snapshots: &dyn Storage,
-    log: &Log,
-    replayed: impl FnOnce(u64) -> Result<State>,
-) -> Result<Option<u64>> {
-    let Some((_, name)) = newest_first(snapshots).into_iter().next() else {
-        return Ok(None);
-    };
-    let path = file_path(snapshots, &name);
-    let bad = |reason: String| Error::Snapshot {
-        path: path.clone(),
-        reason,
-    };
-    let bytes = snapshots.read(&name).map_err(|source| Error::Io {
-        path: path.clone(),
-        source,
-    })?;
-    let (parts, state) = decode_all(&bytes, log).map_err(bad)?;
-    // Opening may have accepted the snapshot by its records digest; this
-    // full check also recomputes the Merkle root it states.
-    check_root(&parts, log).map_err(bad)?;
-    let seq = parts.seq;
-    let fresh = replayed(seq)?;
-    if fresh.len() != state.len() {
-        return Err(bad(format!(
-            "{} memories in the snapshot, {} in a replay of the log",
-            state.len(),
-            fresh.len()
-        )));
-    }
-    for (id, m) in &fresh.memories {
-        if state.memories.get(id).map(|x| &**x) != Some(&**m) {
-            return Err(bad(format!("memory {id} differs from a replay of the log")));
-        }
-        let a = fresh.links_from(MemoryId(*id));
-        let b = state.links_from(MemoryId(*id));
-        if a.len() != b.len() || a.iter().any(|e| !b.contains(e)) {
-            return Err(bad(format!(
-                "links of memory {id} differ from a replay of the log"
-            )));
-        }
-    }
-    if fresh.facts.image() != state.facts.image() {
-        return Err(bad("facts differ from a replay of the log".into()));
-    }
-    let pattern_counts = |s: &State| s.patterns.as_ref().map(|p| (p.len(), p.trajectory_count()));
-    if pattern_counts(&fresh) != pattern_counts(&state) {
-        return Err(bad("patterns differ from a replay of the log".into()));
-    }
-    if fresh.next_id != state.next_id {
-        return Err(bad("next id differs from a replay of the log".into()));
-    }
-    Ok(Some(seq))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::{Mnemo, NewMemory, Options};
     use proptest::prelude::*;
 
+    /// A namespace with a snapshot: the snapshot file as written (sealed)
+    /// and as version 3 (its sections in the clear), for the decoders.
     fn sample() -> (tempfile::TempDir, Mnemo, crate::Namespace, Vec<u8>) {
+        let (dir, engine, ns, sealed) = sample_sealed();
+        let seq = u64::from_le_bytes(sealed[16..24].try_into().expect("8 bytes"));
+        let key = ns.snapshot_key(seq).expect("the snapshot's key");
+        let plain = as_version_3(&sealed, &key);
+        (dir, engine, ns, plain)
+    }
+
+    /// A sealed snapshot rewritten as version 3: the same header with
+    /// version 3, the sections opened, the checksum recomputed.
+    fn as_version_3(sealed: &[u8], key: &SnapshotKey) -> Vec<u8> {
+        let parts = parse(sealed).expect("parses");
+        let plain = unseal(&parts, key).expect("opens");
+        let len: u64 = plain.iter().map(|p| 8 + p.len() as u64).sum();
+        let mut out = sealed[..HEADER].to_vec();
+        out[8..10].copy_from_slice(&VERSION_PLAIN.to_le_bytes());
+        out[72..80].copy_from_slice(&len.to_le_bytes());
+        for p in &plain {
+            out.extend_from_slice(&(p.len() as u64).to_le_bytes());
+            out.extend_from_slice(p);
+        }
+        out.extend_from_slice(&[0u8; 8]);
+        assert!(reseal(&mut out));
+        out
+    }
+
+    fn sample_sealed() -> (tempfile::TempDir, Mnemo, crate::Namespace, Vec<u8>) {
         let dir = tempfile::tempdir().expect("dir");
         let engine = Mnemo::open_with(
             dir.path(),
@@ -798,11 +915,54 @@ mod tests {
 
     #[test]
     fn a_snapshot_inspects_and_names_its_contents() {
-        let (_dir, _engine, ns, bytes) = sample();
-        let summary = inspect(&bytes, ns.log()).expect("valid");
-        assert_eq!(summary.memories, 20);
-        assert_eq!(summary.links, 1);
-        assert_eq!(summary.seq, ns.log().next_seq());
+        let (_dir, _engine, ns, sealed) = sample_sealed();
+        let seq = ns.log().next_seq();
+        let key = ns.snapshot_key(seq).expect("key");
+        for (bytes, key) in [(&sealed, Some(&key)), (&as_version_3(&sealed, &key), None)] {
+            let summary = inspect(bytes, ns.log(), key).expect("valid");
+            assert_eq!(summary.memories, 20);
+            assert_eq!(summary.links, 1);
+            assert_eq!(summary.seq, seq);
+        }
+        let err = inspect(&sealed, ns.log(), None).expect_err("needs its key");
+        assert!(err.contains("needs its key"), "{err}");
+    }
+
+    #[test]
+    fn a_snapshot_after_a_forget_holds_nothing_of_it_even_opened() {
+        let (dir, _engine, ns, _) = sample_sealed();
+        let old = only_snapshot(dir.path(), "s");
+        let victim = ns.query(&crate::Query::new().contains("note 7 "))[0].id;
+        ns.forget(victim).expect("forget");
+        assert!(
+            !old.exists(),
+            "the snapshot taken before the forget is removed"
+        );
+        let seq = ns.snapshot().expect("snapshot").expect("on disk");
+        let sealed = std::fs::read(only_snapshot(dir.path(), "s")).expect("read");
+        let opened = as_version_3(&sealed, &ns.snapshot_key(seq).expect("key"));
+        assert!(
+            opened.windows(7).any(|w| w == b"note 8 "),
+            "the others are there"
+        );
+        assert!(
+            !opened.windows(7).any(|w| w == b"note 7 "),
+            "the forgotten one is not"
+        );
+    }
+
+    #[test]
+    fn a_sealed_snapshot_holds_no_plaintext_and_any_change_fails_to_authenticate() {
+        let (_dir, _engine, ns, sealed) = sample_sealed();
+        assert!(!sealed.windows(6).any(|w| w == b"on tea"));
+        let key = ns.snapshot_key(ns.log().next_seq()).expect("key");
+        for at in [HEADER + 8, HEADER + 40, sealed.len() / 2, sealed.len() - 20] {
+            let mut bytes = sealed.clone();
+            bytes[at] ^= 0x40;
+            assert!(reseal(&mut bytes));
+            let err = inspect(&bytes, ns.log(), Some(&key)).expect_err("refused");
+            assert!(err.contains("authenticate"), "byte {at}: {err}");
+        }
     }
 
     /// The path of the only snapshot of namespace `ns` under `dir`.
@@ -859,7 +1019,7 @@ mod tests {
         assert!(
             warnings
                 .iter()
-                .any(|w| w.contains("records digest differs")),
+                .any(|w| w.contains("records digest differs") || w.contains("authenticate")),
             "{warnings:?}"
         );
         assert_eq!(contents, ["rain on monday", "sun on tuesday"]);
@@ -867,10 +1027,11 @@ mod tests {
 
     #[test]
     fn a_records_digest_that_does_not_match_the_log_is_refused() {
-        let (dir, engine, ns, mut bytes) = sample();
+        let (dir, engine, ns, mut bytes) = sample_sealed();
+        let key = ns.snapshot_key(ns.log().next_seq()).expect("key");
         bytes[60] ^= 1;
         assert!(reseal(&mut bytes));
-        let err = inspect(&bytes, ns.log()).expect_err("refused");
+        let err = inspect(&bytes, ns.log(), Some(&key)).expect_err("refused");
         assert!(err.contains("records digest differs"), "{err}");
         // On disk, opening falls back to a full replay with every memory.
         let path = only_snapshot(dir.path(), "s");
@@ -886,7 +1047,7 @@ mod tests {
 
     #[test]
     fn a_truncated_snapshot_falls_back_to_replay_wherever_it_is_cut() {
-        let (dir, engine, ns, bytes) = sample();
+        let (dir, engine, ns, bytes) = sample_sealed();
         engine.close().expect("close");
         drop((ns, engine));
         let path = only_snapshot(dir.path(), "s");
@@ -935,27 +1096,11 @@ mod tests {
     fn version_2_snapshots_are_still_read_and_checked_by_merkle_root() {
         let (_dir, _engine, ns, bytes) = sample();
         let v2 = as_version_2(&bytes);
-        assert_eq!(inspect(&v2, ns.log()).expect("valid").memories, 20);
+        assert_eq!(inspect(&v2, ns.log(), None).expect("valid").memories, 20);
         let mut wrong_root = bytes.clone();
         wrong_root[24] ^= 1;
-        let err = inspect(&as_version_2(&wrong_root), ns.log()).expect_err("refused");
+        let err = inspect(&as_version_2(&wrong_root), ns.log(), None).expect_err("refused");
         assert!(err.contains("Merkle root differs"), "{err}");
-    }
-
-    #[test]
-    fn verify_against_log_recomputes_the_merkle_root() {
-        let (dir, _engine, ns, mut bytes) = sample();
-        bytes[24] ^= 1;
-        assert!(reseal(&mut bytes));
-        // Opening trusts the digest, which still matches...
-        assert!(inspect(&bytes, ns.log()).is_ok());
-        std::fs::write(only_snapshot(dir.path(), "s"), &bytes).expect("write");
-        // ...but the full verification finds the wrong root.
-        let err = verify_against_log(&dir.path().join("s/snapshots"), ns.log(), |_| {
-            unreachable!("refused before the replay")
-        })
-        .expect_err("refused");
-        assert!(err.to_string().contains("Merkle root differs"), "{err}");
     }
 
     proptest! {
@@ -975,9 +1120,9 @@ mod tests {
             if fix_checksum {
                 reseal(&mut bytes);
             }
-            let _ = inspect(&bytes, ns.log());
+            let _ = inspect(&bytes, ns.log(), None);
             bytes.truncate(cut as usize % (bytes.len() + 1));
-            prop_assert!(bytes.len() == original.len() || inspect(&bytes, ns.log()).is_err());
+            prop_assert!(bytes.len() == original.len() || inspect(&bytes, ns.log(), None).is_err());
         }
 
         #[test]
@@ -989,7 +1134,7 @@ mod tests {
             let mut bytes = original[..keep.min(original.len())].to_vec();
             bytes.extend_from_slice(&tail);
             reseal(&mut bytes);
-            prop_assert!(inspect(&bytes, ns.log()).is_err());
+            prop_assert!(inspect(&bytes, ns.log(), None).is_err());
         }
     }
 }

@@ -343,6 +343,11 @@ impl State {
         if self.memories.contains_key(&r.id.0) {
             return;
         }
+        if r.erased {
+            // Forgotten since: its id stays used, nothing else is known.
+            self.next_id = self.next_id.max(next_id);
+            return;
+        }
         let memory = Arc::new(Memory {
             id: r.id,
             key: r.key.clone(),

@@ -206,7 +206,7 @@ impl VectorIndex {
             if !pending.flat.contains(id) {
                 drop(pending);
                 if let Some(g) = self.graph.write().as_mut() {
-                    let _ = g.delete(id);
+                    let _ = g.erase(id);
                 }
             }
         }
@@ -224,7 +224,8 @@ impl VectorIndex {
         }
         let mut graph = self.graph.write();
         if let Some(g) = graph.as_mut() {
-            let _ = g.delete(id);
+            // Nothing of a forgotten memory's vector stays in the graph.
+            let _ = g.erase(id);
         }
     }
 
@@ -323,7 +324,7 @@ impl VectorIndex {
             };
             for id in &ids {
                 if g.contains(*id) {
-                    let _ = g.delete(*id);
+                    let _ = g.erase(*id);
                 }
             }
             if g.insert_batch(&ids, &vectors).is_err() {
@@ -346,7 +347,7 @@ impl VectorIndex {
             let mut graph = self.graph.write();
             if let Some(g) = graph.as_mut() {
                 for id in stale {
-                    let _ = g.delete(id);
+                    let _ = g.erase(id);
                 }
             }
         }
@@ -390,7 +391,7 @@ impl VectorIndex {
         if let Some(g) = graph.as_mut() {
             for id in &ids {
                 if !g.contains(*id) {
-                    let _ = fresh.delete(*id);
+                    let _ = fresh.erase(*id);
                 }
             }
             *g = fresh;

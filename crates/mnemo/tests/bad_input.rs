@@ -604,6 +604,7 @@ fn foreign_events_never_panic() {
             importance,
             confidence: f32::NAN,
             vector,
+            erased: false,
         }])
     };
     let cases: Vec<(&str, Event)> = vec![

@@ -98,6 +98,10 @@ impl StorageProvider for Sim {
         Ok(Arc::new(self.0.dir(namespace).dir("snapshots")))
     }
 
+    fn keys(&self, ns: &str) -> mnemo_log::Result<Arc<dyn Storage>> {
+        Ok(Arc::new(self.0.dir(ns).dir("keys")))
+    }
+
     fn namespaces(&self) -> Vec<String> {
         self.0.dirs()
     }

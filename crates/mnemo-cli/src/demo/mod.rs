@@ -137,8 +137,8 @@ pub fn run(global: &Global, args: DemoArgs) -> Result<ExitCode> {
         }
     };
 
-    let mnemo = Mnemo::open_with(&dir, Options::default().embedder(Arc::clone(&embedder)))
-        .map_err(open::explain)?;
+    let options = global.with_data_key(Options::default().embedder(Arc::clone(&embedder)))?;
+    let mnemo = Mnemo::open_with(&dir, options).map_err(open::explain)?;
     let ns = mnemo.namespace(&global.namespace).map_err(open::explain)?;
 
     // 1. Import.

@@ -1,0 +1,1030 @@
+//! Encryption at rest and erasure by crypto-shredding.
+//!
+//! ## Keys
+//!
+//! ```text
+//! data key (32 bytes: a key file, an environment variable, or generated)
+//!  └─ wraps, per namespace, in DIR/<namespace>/keys/:
+//!      ├─ the namespace key      (`namespace`)   seals every event but a memory's
+//!      ├─ one key per memory     (`dek-{page}`)  seals that memory's every event
+//!      └─ one key per snapshot   (`snapshots`)   seals that snapshot file
+//! ```
+//!
+//! Every key below the data key is random (AES-256-GCM, 32 bytes) and
+//! stored only wrapped: sealed with AES-256-GCM under the data key, with the
+//! namespace's name, the key's purpose and its number as associated data,
+//! so a wrapped key moved to another slot, namespace or purpose does not
+//! open. Forgetting a memory overwrites its key's slot with zeros in place
+//! (and syncs it): the log keeps the memory's ciphertext, which nothing
+//! can open any more, so the log stays append-only and its Merkle proofs
+//! keep verifying. A snapshot's key is destroyed the same way when the
+//! snapshot is superseded or a memory it holds is forgotten. Rotating the
+//! data key re-wraps the namespace, memory and snapshot keys; the log is
+//! not rewritten.
+//!
+//! ## Sealed blobs
+//!
+//! `nonce (12 random bytes) ‖ AES-256-GCM ciphertext ‖ tag (16 bytes)`.
+//! Nonces are random: a memory's key seals a handful of events, the
+//! namespace and data keys far fewer than the 2^32 messages a random
+//! 96-bit nonce allows per key.
+//!
+//! ## Files (all integers little-endian)
+//!
+//! `namespace` (written whole, atomically):
+//!
+//! | offset | size | field |
+//! |-------:|-----:|-------|
+//! | 0 | 8 | magic `MNEMOKEY` |
+//! | 8 | 2 | version `1` |
+//! | 10 | 1 | `1` when the data key is generated and kept beside it in `data.key`, else `0` |
+//! | 11 | 5 | zero |
+//! | 16 | 8 | the data key's id (see [`DataKey::id`]) |
+//! | 24 | 60 | the namespace key, wrapped |
+//!
+//! `dek-{page:08}`: the id of the data key its slots are wrapped with (8
+//! bytes, written once when the page is created), then 4,096 slots of 60
+//! bytes: slot `i` holds the wrapped key of memory `page × 4096 + i`, or
+//! zeros (never written, or destroyed). A page is created whole by an
+//! atomic write of its header; slots are then written in place.
+//!
+//! `snapshots`: the data key's id (8 bytes), then slots of 68 bytes: the
+//! snapshot's seq (8 bytes) and its key, wrapped (60); zeros when free.
+//!
+//! `data.key` (only for a generated data key): the key in the text form of
+//! [`DataKey::to_text`].
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use aes_gcm::aead::{AeadInOut, KeyInit};
+use aes_gcm::{Aes256Gcm, Nonce, Tag};
+use base64::Engine as _;
+use mnemo_log::Storage;
+use parking_lot::{Mutex, RwLock};
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+
+/// Bytes of a key.
+pub const KEY_LEN: usize = 32;
+const NONCE_LEN: usize = 12;
+const TAG_LEN: usize = 16;
+/// Bytes a sealed blob adds to its plaintext.
+pub const SEALED_OVERHEAD: usize = NONCE_LEN + TAG_LEN;
+/// Bytes of a wrapped key.
+const WRAPPED_LEN: usize = KEY_LEN + SEALED_OVERHEAD;
+/// Memory key slots per page file.
+const SLOTS_PER_PAGE: u64 = 4096;
+/// Bytes before a page's first slot (the data key's id).
+const PAGE_HEADER: usize = 8;
+/// Bytes of a snapshot key slot: seq, then the wrapped key.
+const SNAPSHOT_SLOT: usize = 8 + WRAPPED_LEN;
+const NAMESPACE_FILE: &str = "namespace";
+const SNAPSHOTS_FILE: &str = "snapshots";
+/// The generated data key's file.
+pub const GENERATED_KEY_FILE: &str = "data.key";
+const MAGIC: &[u8; 8] = b"MNEMOKEY";
+const NAMESPACE_FILE_LEN: usize = 24 + WRAPPED_LEN;
+/// The text form's prefix.
+const TEXT_PREFIX: &str = "mnemo-data-key-v1:";
+
+/// What a wrapped key is for (part of its associated data).
+#[derive(Clone, Copy)]
+enum Purpose {
+    Namespace,
+    Memory,
+    Snapshot,
+}
+
+impl Purpose {
+    fn label(self) -> &'static [u8] {
+        match self {
+            Purpose::Namespace => b"namespace",
+            Purpose::Memory => b"memory",
+            Purpose::Snapshot => b"snapshot",
+        }
+    }
+}
+
+/// The 32-byte key that wraps every other key of an engine's namespaces.
+///
+/// Its text form is `mnemo-data-key-v1:` followed by the key in standard
+/// base64 (what key files and the `MNEMO_DATA_KEY` environment variable
+/// hold).
+#[derive(Clone)]
+pub struct DataKey {
+    bytes: Zeroizing<[u8; KEY_LEN]>,
+}
+
+impl std::fmt::Debug for DataKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DataKey({})", self.id())
+    }
+}
+
+impl DataKey {
+    /// A new random key from the operating system's generator.
+    pub fn generate() -> Result<DataKey> {
+        let mut bytes = Zeroizing::new([0u8; KEY_LEN]);
+        fill_random(&mut bytes[..])?;
+        Ok(DataKey { bytes })
+    }
+
+    /// The key with these bytes.
+    pub fn from_bytes(bytes: [u8; KEY_LEN]) -> DataKey {
+        DataKey {
+            bytes: Zeroizing::new(bytes),
+        }
+    }
+
+    /// Reads the text form (surrounding whitespace ignored).
+    pub fn parse(text: &str) -> std::result::Result<DataKey, String> {
+        let text = text.trim();
+        let Some(encoded) = text.strip_prefix(TEXT_PREFIX) else {
+            return Err(format!(
+                "a data key starts with {TEXT_PREFIX:?} (make one with `mnemo data-key new`)"
+            ));
+        };
+        let decoded = Zeroizing::new(
+            base64::engine::general_purpose::STANDARD
+                .decode(encoded)
+                .map_err(|e| format!("the key after {TEXT_PREFIX:?} is not base64: {e}"))?,
+        );
+        let bytes: [u8; KEY_LEN] = decoded.as_slice().try_into().map_err(|_| {
+            format!(
+                "a data key is {KEY_LEN} bytes, this one is {} bytes",
+                decoded.len()
+            )
+        })?;
+        Ok(DataKey::from_bytes(bytes))
+    }
+
+    /// The text form.
+    pub fn to_text(&self) -> String {
+        format!(
+            "{TEXT_PREFIX}{}",
+            base64::engine::general_purpose::STANDARD.encode(&self.bytes[..])
+        )
+    }
+
+    /// The key's id: the first 8 bytes of SHA-256 of
+    /// `"mnemo data key id\n" ‖ key`, shown in hex. It names the key in
+    /// files and errors without revealing it.
+    pub fn id(&self) -> KeyId {
+        let mut h = Sha256::new();
+        h.update(b"mnemo data key id\n");
+        h.update(&self.bytes[..]);
+        let digest = h.finalize();
+        let mut id = [0u8; 8];
+        id.copy_from_slice(&digest[..8]);
+        KeyId(id)
+    }
+
+    /// Reads a key file: its text form, the file readable by its owner
+    /// only (Unix mode 0600 or stricter).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn load(path: &std::path::Path) -> std::result::Result<DataKey, String> {
+        use std::os::unix::fs::PermissionsExt;
+        let shown = path.display();
+        let meta = std::fs::metadata(path).map_err(|e| format!("data key file {shown}: {e}"))?;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(format!(
+                "data key file {shown} is readable by others (mode {mode:o}); make it 0600"
+            ));
+        }
+        let text = Zeroizing::new(
+            std::fs::read_to_string(path).map_err(|e| format!("data key file {shown}: {e}"))?,
+        );
+        DataKey::parse(&text).map_err(|e| format!("data key file {shown}: {e}"))
+    }
+
+    /// Writes a new key file (mode 0600); refuses to replace a file.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn save_new(&self, path: &std::path::Path) -> std::result::Result<(), String> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let shown = path.display();
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| format!("data key file {shown}: {e}"))?;
+        let text = Zeroizing::new(format!("{}\n", self.to_text()));
+        file.write_all(text.as_bytes())
+            .and_then(|()| file.sync_all())
+            .map_err(|e| format!("data key file {shown}: {e}"))
+    }
+
+    fn cipher(&self) -> Aes256Gcm {
+        cipher_of(&self.bytes)
+    }
+}
+
+/// A data key's id (see [`DataKey::id`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyId(pub [u8; 8]);
+
+impl std::fmt::Display for KeyId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Where a namespace's data key comes from.
+#[derive(Debug, Clone, Default)]
+pub enum DataKeySource {
+    /// Generated with the namespace and kept beside it (`keys/data.key`):
+    /// forgetting erases, but whoever reads the disk reads the key too.
+    #[default]
+    Generated,
+    /// Given by the caller (a key file, an environment variable); never
+    /// written to disk by the engine. A namespace created with it cannot be
+    /// opened without it.
+    Given(DataKey),
+}
+
+fn fill_random(buf: &mut [u8]) -> Result<()> {
+    getrandom::fill(buf).map_err(|e| Error::Crypto {
+        namespace: String::new(),
+        reason: format!("the operating system's random generator failed: {e}"),
+    })
+}
+
+fn cipher_of(key: &[u8; KEY_LEN]) -> Aes256Gcm {
+    Aes256Gcm::new(key.into())
+}
+
+/// Appends `nonce ‖ AES-256-GCM(plain) ‖ tag` to `out`, with `nonce` the
+/// 12 bytes given.
+fn seal_with_nonce(
+    cipher: &Aes256Gcm,
+    nonce: &[u8; NONCE_LEN],
+    aad: &[u8],
+    plain: &[u8],
+    out: &mut Vec<u8>,
+) {
+    out.reserve(plain.len() + SEALED_OVERHEAD);
+    out.extend_from_slice(nonce);
+    let start = out.len();
+    out.extend_from_slice(plain);
+    let tag = cipher
+        .encrypt_inout_detached(&Nonce::from(*nonce), aad, (&mut out[start..]).into())
+        .expect("AES-GCM seals any message shorter than 64 GiB");
+    out.extend_from_slice(&tag);
+}
+
+/// Appends a sealed blob of `plain` to `out` under a random nonce.
+pub(crate) fn seal(cipher: &Aes256Gcm, aad: &[u8], plain: &[u8], out: &mut Vec<u8>) -> Result<()> {
+    let mut nonce = [0u8; NONCE_LEN];
+    fill_random(&mut nonce)?;
+    seal_with_nonce(cipher, &nonce, aad, plain, out);
+    Ok(())
+}
+
+/// Opens a sealed blob; `None` when it is too short or does not
+/// authenticate.
+pub(crate) fn open(cipher: &Aes256Gcm, aad: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
+    if sealed.len() < SEALED_OVERHEAD {
+        return None;
+    }
+    let (nonce, rest) = sealed.split_at(NONCE_LEN);
+    let (body, tag) = rest.split_at(rest.len() - TAG_LEN);
+    let nonce: [u8; NONCE_LEN] = nonce.try_into().ok()?;
+    let tag = Tag::try_from(tag).ok()?;
+    let mut plain = body.to_vec();
+    cipher
+        .decrypt_inout_detached(&Nonce::from(nonce), aad, plain.as_mut_slice().into(), &tag)
+        .ok()?;
+    Some(plain)
+}
+
+/// Associated data of a wrapped key.
+fn wrap_aad(namespace: &str, purpose: Purpose, number: u64) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(32 + namespace.len());
+    aad.extend_from_slice(b"mnemo key wrap v1\n");
+    aad.extend_from_slice(purpose.label());
+    aad.push(b'\n');
+    aad.extend_from_slice(namespace.as_bytes());
+    aad.push(b'\n');
+    aad.extend_from_slice(&number.to_le_bytes());
+    aad
+}
+
+/// The page file holding memory `id`'s slot, and the slot's offset in it.
+fn slot_of(id: u64) -> (u64, usize) {
+    let page = id / SLOTS_PER_PAGE;
+    let offset = PAGE_HEADER + (id % SLOTS_PER_PAGE) as usize * WRAPPED_LEN;
+    (page, offset)
+}
+
+fn page_name(page: u64) -> String {
+    format!("dek-{page:08}")
+}
+
+fn page_of_name(name: &str) -> Option<u64> {
+    let digits = name.strip_prefix("dek-")?;
+    if digits.len() != 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// Keys the events of a namespace are sealed with.
+pub(crate) trait Keyring: Send + Sync {
+    /// The cipher of memory `id`'s key: `None` when it was destroyed (the
+    /// memory was forgotten) or never made durable.
+    fn memory(&self, id: u64) -> Option<Aes256Gcm>;
+    /// The namespace key's cipher.
+    fn namespace(&self) -> &Aes256Gcm;
+}
+
+/// One namespace's keys: the namespace key, the memories' keys and the
+/// snapshots' keys, wrapped under the data key and kept in a [`Storage`]
+/// (in memory only for an in-memory namespace).
+pub(crate) struct KeyStore {
+    name: String,
+    storage: Option<Arc<dyn Storage>>,
+    data_key: RwLock<DataKey>,
+    /// The namespace key, raw (for rotation) and as a cipher.
+    namespace_key: Zeroizing<[u8; KEY_LEN]>,
+    namespace_cipher: Aes256Gcm,
+    /// Page files as they are on disk (header and slots), by page number.
+    pages: Mutex<HashMap<u64, Vec<u8>>>,
+    /// The `snapshots` file as it is on disk.
+    snapshots: Mutex<Vec<u8>>,
+    /// Whether writes are synced before they are acknowledged.
+    sync: bool,
+    /// Whether the data key was generated and is kept in `data.key`.
+    generated: AtomicBool,
+}
+
+impl std::fmt::Debug for KeyStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyStore")
+            .field("namespace", &self.name)
+            .field("data_key", &self.data_key.read().id())
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeyStore {
+    fn error(&self, reason: impl Into<String>) -> Error {
+        Error::Crypto {
+            namespace: self.name.clone(),
+            reason: reason.into(),
+        }
+    }
+
+    fn io(&self, what: &str, e: std::io::Error) -> Error {
+        let location = self
+            .storage
+            .as_ref()
+            .map_or_else(String::new, |s| s.location());
+        self.error(format!("{location}: {what}: {e}"))
+    }
+
+    /// Opens the key store of namespace `name` in `storage`, creating it
+    /// (and, for [`DataKeySource::Generated`], the data key) when the
+    /// storage holds none; in memory when `storage` is `None`. `sync`
+    /// makes every key write durable before it returns.
+    pub(crate) fn open(
+        name: &str,
+        storage: Option<Arc<dyn Storage>>,
+        source: &DataKeySource,
+        sync: bool,
+    ) -> Result<KeyStore> {
+        let fail = |reason: String| Error::Crypto {
+            namespace: name.to_owned(),
+            reason,
+        };
+        let Some(storage) = storage else {
+            return Self::fresh(name, None, source, sync);
+        };
+        let location = storage.location();
+        let read = |file: &str| -> Result<Option<Vec<u8>>> {
+            match storage.read(file) {
+                Ok(b) => Ok(Some(b.to_vec())),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(fail(format!("{location}/{file}: {e}"))),
+            }
+        };
+        let header = read(NAMESPACE_FILE)?;
+        let Some(header) = header else {
+            return Self::create(name, storage, source, sync);
+        };
+        if header.len() != NAMESPACE_FILE_LEN || &header[..8] != MAGIC {
+            return Err(fail(format!(
+                "{location}/{NAMESPACE_FILE} is not a mnemo key file (damaged?)"
+            )));
+        }
+        let version = u16::from_le_bytes([header[8], header[9]]);
+        if version != 1 {
+            return Err(fail(format!(
+                "{location}/{NAMESPACE_FILE} has version {version}; this build reads version 1"
+            )));
+        }
+        let generated = header[10] == 1;
+        let mut recorded = [0u8; 8];
+        recorded.copy_from_slice(&header[16..24]);
+        let recorded = KeyId(recorded);
+        let data_key = match (source, generated) {
+            (DataKeySource::Given(k), _) => k.clone(),
+            (DataKeySource::Generated, true) => {
+                let text = read(GENERATED_KEY_FILE)?.ok_or_else(|| {
+                    fail(format!(
+                        "{location}/{GENERATED_KEY_FILE} is missing: the namespace's data is unreadable without its data key ({recorded})"
+                    ))
+                })?;
+                let text = Zeroizing::new(String::from_utf8_lossy(&text).into_owned());
+                DataKey::parse(&text)
+                    .map_err(|e| fail(format!("{location}/{GENERATED_KEY_FILE}: {e}")))?
+            }
+            (DataKeySource::Generated, false) => {
+                return Err(fail(format!(
+                    "the namespace is encrypted with data key {recorded}, which is not given: pass its key file (--key-file, or MNEMO_DATA_KEY)"
+                )));
+            }
+        };
+        if data_key.id() != recorded {
+            return Err(fail(format!(
+                "the data key given ({}) is not the one this namespace is encrypted with ({recorded})",
+                data_key.id()
+            )));
+        }
+        let unwrapped = open(
+            &data_key.cipher(),
+            &wrap_aad(name, Purpose::Namespace, 0),
+            &header[24..],
+        )
+        .filter(|k| k.len() == KEY_LEN)
+        .ok_or_else(|| {
+            fail(format!(
+                "{location}/{NAMESPACE_FILE}: the namespace key does not open with data key {recorded} (the file is damaged or belongs to another namespace)"
+            ))
+        })?;
+        let mut namespace_key = Zeroizing::new([0u8; KEY_LEN]);
+        namespace_key.copy_from_slice(&unwrapped);
+        drop(Zeroizing::new(unwrapped));
+        let mut pages = HashMap::new();
+        let names = storage
+            .list()
+            .map_err(|e| fail(format!("{location}: listing: {e}")))?;
+        for file in &names {
+            let Some(page) = page_of_name(file) else {
+                continue;
+            };
+            let bytes = read(file)?.unwrap_or_default();
+            if bytes.len() < PAGE_HEADER || bytes[..PAGE_HEADER] != recorded.0 {
+                let found = bytes.get(..PAGE_HEADER).map_or_else(
+                    || "no key id".to_owned(),
+                    |b| KeyId(b.try_into().unwrap_or_default()).to_string(),
+                );
+                return Err(fail(format!(
+                    "{location}/{file} is wrapped with data key {found}, not {recorded}: a key rotation was interrupted; run `mnemo key rotate` again with the old key"
+                )));
+            }
+            pages.insert(page, bytes);
+        }
+        let snapshots = match read(SNAPSHOTS_FILE)? {
+            Some(b) if b.len() >= 8 && b[..8] == recorded.0 => b,
+            Some(_) => {
+                return Err(fail(format!(
+                    "{location}/{SNAPSHOTS_FILE} is wrapped with another data key than {recorded}: a key rotation was interrupted; run `mnemo key rotate` again with the old key"
+                )));
+            }
+            None => Vec::new(),
+        };
+        Ok(KeyStore {
+            name: name.to_owned(),
+            storage: Some(storage),
+            data_key: RwLock::new(data_key),
+            namespace_cipher: cipher_of(&namespace_key),
+            namespace_key,
+            pages: Mutex::new(pages),
+            snapshots: Mutex::new(snapshots),
+            sync,
+            generated: AtomicBool::new(generated),
+        })
+    }
+
+    fn create(
+        name: &str,
+        storage: Arc<dyn Storage>,
+        source: &DataKeySource,
+        sync: bool,
+    ) -> Result<KeyStore> {
+        let store = Self::fresh(name, Some(storage), source, sync)?;
+        if store.is_generated() {
+            let text = Zeroizing::new(store.data_key.read().to_text());
+            store.write_whole(GENERATED_KEY_FILE, text.as_bytes())?;
+        }
+        store.write_namespace_file()?;
+        Ok(store)
+    }
+
+    /// A store with a new namespace key (and a new data key when `source`
+    /// says to generate one), nothing written yet.
+    fn fresh(
+        name: &str,
+        storage: Option<Arc<dyn Storage>>,
+        source: &DataKeySource,
+        sync: bool,
+    ) -> Result<KeyStore> {
+        let (data_key, generated) = match source {
+            DataKeySource::Given(k) => (k.clone(), false),
+            DataKeySource::Generated => (DataKey::generate()?, true),
+        };
+        let mut namespace_key = Zeroizing::new([0u8; KEY_LEN]);
+        fill_random(&mut namespace_key[..])?;
+        Ok(KeyStore {
+            name: name.to_owned(),
+            storage,
+            data_key: RwLock::new(data_key),
+            namespace_cipher: cipher_of(&namespace_key),
+            namespace_key,
+            pages: Mutex::new(HashMap::new()),
+            snapshots: Mutex::new(Vec::new()),
+            sync,
+            generated: AtomicBool::new(generated),
+        })
+    }
+
+    fn write_whole(&self, file: &str, bytes: &[u8]) -> Result<()> {
+        if let Some(storage) = &self.storage {
+            storage
+                .write_atomic(file, bytes)
+                .map_err(|e| self.io(file, e))?;
+        }
+        Ok(())
+    }
+
+    fn write_namespace_file(&self) -> Result<()> {
+        let data_key = self.data_key.read();
+        let mut file = Vec::with_capacity(NAMESPACE_FILE_LEN);
+        file.extend_from_slice(MAGIC);
+        file.extend_from_slice(&1u16.to_le_bytes());
+        file.push(u8::from(self.is_generated()));
+        file.extend_from_slice(&[0u8; 5]);
+        file.extend_from_slice(&data_key.id().0);
+        seal(
+            &data_key.cipher(),
+            &wrap_aad(&self.name, Purpose::Namespace, 0),
+            &self.namespace_key[..],
+            &mut file,
+        )?;
+        self.write_whole(NAMESPACE_FILE, &file)
+    }
+
+    /// The data key's id.
+    pub(crate) fn data_key_id(&self) -> KeyId {
+        self.data_key.read().id()
+    }
+
+    /// Whether the data key is generated and kept beside the namespace.
+    pub(crate) fn is_generated(&self) -> bool {
+        self.generated.load(Ordering::Acquire)
+    }
+
+    /// Makes new keys for memories `ids` (consecutive or not) and stores
+    /// them wrapped (durably before this returns when the store syncs).
+    pub(crate) fn create_memory_keys(&self, ids: &[u64]) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut random = Zeroizing::new(vec![0u8; ids.len() * (KEY_LEN + NONCE_LEN)]);
+        fill_random(&mut random)?;
+        let wrapper = self.data_key.read().cipher();
+        // (page, offset, wrapped) writes, grouped by page below.
+        let mut writes: Vec<(u64, usize, Vec<u8>)> = Vec::with_capacity(ids.len());
+        for (i, &id) in ids.iter().enumerate() {
+            let chunk = &random[i * (KEY_LEN + NONCE_LEN)..(i + 1) * (KEY_LEN + NONCE_LEN)];
+            let key: &[u8; KEY_LEN] = chunk[..KEY_LEN].try_into().expect("32 bytes");
+            let nonce: &[u8; NONCE_LEN] = chunk[KEY_LEN..].try_into().expect("12 bytes");
+            let mut wrapped = Vec::with_capacity(WRAPPED_LEN);
+            seal_with_nonce(
+                &wrapper,
+                nonce,
+                &wrap_aad(&self.name, Purpose::Memory, id),
+                key,
+                &mut wrapped,
+            );
+            let (page, offset) = slot_of(id);
+            writes.push((page, offset, wrapped));
+        }
+        self.write_slots(writes)
+    }
+
+    /// Overwrites the slots of memories `ids` with zeros, durably before
+    /// this returns when the store syncs. Ids without a key are skipped.
+    pub(crate) fn destroy_memory_keys(&self, ids: &[u64]) -> Result<()> {
+        let zeros = vec![0u8; WRAPPED_LEN];
+        let writes: Vec<(u64, usize, Vec<u8>)> = {
+            let pages = self.pages.lock();
+            ids.iter()
+                .filter_map(|&id| {
+                    let (page, offset) = slot_of(id);
+                    let bytes = pages.get(&page)?;
+                    let slot = bytes.get(offset..offset + WRAPPED_LEN)?;
+                    (slot != zeros.as_slice()).then(|| (page, offset, zeros.clone()))
+                })
+                .collect()
+        };
+        self.write_slots(writes)
+    }
+
+    /// Writes slots (in memory, then to their page files in place, each
+    /// page once, synced when the store syncs).
+    fn write_slots(&self, mut writes: Vec<(u64, usize, Vec<u8>)>) -> Result<()> {
+        if writes.is_empty() {
+            return Ok(());
+        }
+        writes.sort_unstable_by_key(|w| (w.0, w.1));
+        let id = self.data_key.read().id();
+        let mut pages = self.pages.lock();
+        let mut i = 0;
+        while i < writes.len() {
+            let page = writes[i].0;
+            let mut j = i;
+            while j < writes.len() && writes[j].0 == page {
+                j += 1;
+            }
+            let name = page_name(page);
+            let bytes = match pages.entry(page) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    // A page is born whole: its header by an atomic write,
+                    // so a crash never leaves a page without the key id.
+                    self.write_whole(&name, &id.0)?;
+                    e.insert(id.0.to_vec())
+                }
+            };
+            // One contiguous write from the first to the last slot touched.
+            let (from, to) = (writes[i].1, writes[j - 1].1 + WRAPPED_LEN);
+            if bytes.len() < to {
+                bytes.resize(to, 0);
+            }
+            for (_, offset, slot) in &writes[i..j] {
+                bytes[*offset..*offset + WRAPPED_LEN].copy_from_slice(slot);
+            }
+            if let Some(storage) = &self.storage {
+                storage
+                    .write_at(&name, from as u64, &bytes[from..to], self.sync)
+                    .map_err(|e| self.io(&name, e))?;
+            }
+            i = j;
+        }
+        Ok(())
+    }
+
+    /// Memories with a key in the store.
+    pub(crate) fn memories_with_keys(&self) -> Vec<u64> {
+        let pages = self.pages.lock();
+        let mut ids = Vec::new();
+        for (&page, bytes) in pages.iter() {
+            let slots = bytes.len().saturating_sub(PAGE_HEADER) / WRAPPED_LEN;
+            for s in 0..slots {
+                let at = PAGE_HEADER + s * WRAPPED_LEN;
+                if bytes[at..at + WRAPPED_LEN].iter().any(|&b| b != 0) {
+                    ids.push(page * SLOTS_PER_PAGE + s as u64);
+                }
+            }
+        }
+        ids.sort_unstable();
+        ids
+    }
+
+    /// Makes the store's writes durable (for a store that does not sync
+    /// each one).
+    pub(crate) fn sync(&self) -> Result<()> {
+        let Some(storage) = &self.storage else {
+            return Ok(());
+        };
+        let pages: Vec<u64> = self.pages.lock().keys().copied().collect();
+        for page in pages {
+            let name = page_name(page);
+            storage.sync_file(&name).map_err(|e| self.io(&name, e))?;
+        }
+        storage
+            .sync_file(SNAPSHOTS_FILE)
+            .map_err(|e| self.io(SNAPSHOTS_FILE, e))
+    }
+
+    /// A new key for the snapshot of `seq`, stored durably; returns its
+    /// slot (see [`KeyStore::destroy_snapshot_keys`]) and the key.
+    pub(crate) fn create_snapshot_key(&self, seq: u64) -> Result<(usize, Aes256Gcm)> {
+        let mut key = Zeroizing::new([0u8; KEY_LEN]);
+        fill_random(&mut key[..])?;
+        let mut slot = Vec::with_capacity(SNAPSHOT_SLOT);
+        slot.extend_from_slice(&seq.to_le_bytes());
+        seal(
+            &self.data_key.read().cipher(),
+            &wrap_aad(&self.name, Purpose::Snapshot, seq),
+            &key[..],
+            &mut slot,
+        )?;
+        let mut file = self.snapshots.lock();
+        if file.len() < 8 {
+            file.clear();
+            file.extend_from_slice(&self.data_key.read().id().0);
+            self.write_whole(SNAPSHOTS_FILE, &file)?;
+        }
+        // The first free slot, or a new one at the end.
+        let slots = (file.len() - 8) / SNAPSHOT_SLOT;
+        let free = (0..slots).find(|&s| {
+            let at = 8 + s * SNAPSHOT_SLOT;
+            file[at..at + SNAPSHOT_SLOT].iter().all(|&b| b == 0)
+        });
+        let index = free.unwrap_or(slots);
+        let at = 8 + index * SNAPSHOT_SLOT;
+        if file.len() < at + SNAPSHOT_SLOT {
+            file.resize(at + SNAPSHOT_SLOT, 0);
+        }
+        file[at..at + SNAPSHOT_SLOT].copy_from_slice(&slot);
+        if let Some(storage) = &self.storage {
+            storage
+                .write_at(SNAPSHOTS_FILE, at as u64, &slot, true)
+                .map_err(|e| self.io(SNAPSHOTS_FILE, e))?;
+        }
+        Ok((index, cipher_of(&key)))
+    }
+
+    /// Whether any snapshot has a key.
+    pub(crate) fn has_snapshot_keys(&self) -> bool {
+        self.snapshots.lock().iter().skip(8).any(|&b| b != 0)
+    }
+
+    /// The keys stored for a snapshot of `seq`: usually one; two when a
+    /// crash came between writing a new snapshot of the same seq and
+    /// destroying the old one's key (only one opens the file).
+    pub(crate) fn snapshot_keys(&self, seq: u64) -> Vec<Aes256Gcm> {
+        let file = self.snapshots.lock();
+        let slots = file.len().saturating_sub(8) / SNAPSHOT_SLOT;
+        let wrapper = self.data_key.read().cipher();
+        (0..slots)
+            .filter_map(|s| {
+                let at = 8 + s * SNAPSHOT_SLOT;
+                let slot = &file[at..at + SNAPSHOT_SLOT];
+                if slot[..8] != seq.to_le_bytes() || slot.iter().all(|&b| b == 0) {
+                    return None;
+                }
+                let key = Zeroizing::new(open(
+                    &wrapper,
+                    &wrap_aad(&self.name, Purpose::Snapshot, seq),
+                    &slot[8..],
+                )?);
+                let key: &[u8; KEY_LEN] = key.as_slice().try_into().ok()?;
+                Some(cipher_of(key))
+            })
+            .collect()
+    }
+
+    /// Destroys (durably) every snapshot key that `keep`, given its
+    /// snapshot's seq and its slot, does not accept; returns how many.
+    pub(crate) fn destroy_snapshot_keys(&self, keep: impl Fn(u64, usize) -> bool) -> Result<usize> {
+        let mut file = self.snapshots.lock();
+        let slots = file.len().saturating_sub(8) / SNAPSHOT_SLOT;
+        let mut destroyed = 0;
+        for s in 0..slots {
+            let at = 8 + s * SNAPSHOT_SLOT;
+            let slot = &mut file[at..at + SNAPSHOT_SLOT];
+            if slot.iter().all(|&b| b == 0) {
+                continue;
+            }
+            let seq = u64::from_le_bytes(slot[..8].try_into().expect("8 bytes"));
+            if keep(seq, s) {
+                continue;
+            }
+            slot.fill(0);
+            if let Some(storage) = &self.storage {
+                storage
+                    .write_at(SNAPSHOTS_FILE, at as u64, &[0u8; SNAPSHOT_SLOT], true)
+                    .map_err(|e| self.io(SNAPSHOTS_FILE, e))?;
+            }
+            destroyed += 1;
+        }
+        Ok(destroyed)
+    }
+
+    /// Re-wraps every key of the namespace under `new` and makes it the
+    /// data key: each page and the snapshot keys are replaced atomically,
+    /// then the namespace file (which names the data key), and a generated
+    /// key file is erased. Interrupted, the namespace opens with neither
+    /// key until this is run again with the old one.
+    pub(crate) fn rotate(&self, new: DataKey) -> Result<()> {
+        let old = self.data_key.read().clone();
+        let (old_cipher, new_cipher) = (old.cipher(), new.cipher());
+        let new_id = new.id();
+        let rewrap = |purpose: Purpose, number: u64, wrapped: &[u8]| -> Result<Vec<u8>> {
+            let aad = wrap_aad(&self.name, purpose, number);
+            let key = Zeroizing::new(open(&old_cipher, &aad, wrapped).ok_or_else(|| {
+                self.error(format!(
+                    "a wrapped key ({} {number}) does not open with the old data key",
+                    String::from_utf8_lossy(purpose.label())
+                ))
+            })?);
+            let mut out = Vec::with_capacity(WRAPPED_LEN);
+            seal(&new_cipher, &aad, &key, &mut out)?;
+            Ok(out)
+        };
+        {
+            let mut pages = self.pages.lock();
+            let mut numbers: Vec<u64> = pages.keys().copied().collect();
+            numbers.sort_unstable();
+            for page in numbers {
+                let bytes = pages.get(&page).expect("listed above");
+                let mut fresh = new_id.0.to_vec();
+                let slots = bytes.len().saturating_sub(PAGE_HEADER) / WRAPPED_LEN;
+                for s in 0..slots {
+                    let at = PAGE_HEADER + s * WRAPPED_LEN;
+                    let slot = &bytes[at..at + WRAPPED_LEN];
+                    if slot.iter().all(|&b| b == 0) {
+                        fresh.extend_from_slice(slot);
+                        continue;
+                    }
+                    let id = page * SLOTS_PER_PAGE + s as u64;
+                    match rewrap(Purpose::Memory, id, slot) {
+                        Ok(w) => fresh.extend_from_slice(&w),
+                        // A torn slot opens with no key: it stays erased.
+                        Err(_) => fresh.extend_from_slice(&[0u8; WRAPPED_LEN]),
+                    }
+                }
+                self.write_whole(&page_name(page), &fresh)?;
+                pages.insert(page, fresh);
+            }
+        }
+        {
+            let mut file = self.snapshots.lock();
+            if file.len() >= 8 {
+                let mut fresh = new_id.0.to_vec();
+                let slots = (file.len() - 8) / SNAPSHOT_SLOT;
+                for s in 0..slots {
+                    let at = 8 + s * SNAPSHOT_SLOT;
+                    let slot = &file[at..at + SNAPSHOT_SLOT];
+                    let seq = u64::from_le_bytes(slot[..8].try_into().expect("8 bytes"));
+                    match slot.iter().all(|&b| b == 0) {
+                        true => fresh.extend_from_slice(slot),
+                        false => match rewrap(Purpose::Snapshot, seq, &slot[8..]) {
+                            Ok(w) => {
+                                fresh.extend_from_slice(&slot[..8]);
+                                fresh.extend_from_slice(&w);
+                            }
+                            Err(_) => fresh.extend_from_slice(&[0u8; SNAPSHOT_SLOT]),
+                        },
+                    }
+                }
+                self.write_whole(SNAPSHOTS_FILE, &fresh)?;
+                *file = fresh;
+            }
+        }
+        let was_generated = self.generated.swap(false, Ordering::AcqRel);
+        *self.data_key.write() = new;
+        self.write_namespace_file()?;
+        if was_generated && let Some(storage) = &self.storage {
+            // Overwrite the old key in place, then remove the file.
+            let len = storage.read(GENERATED_KEY_FILE).map_or(0, |b| b.len());
+            storage
+                .write_at(GENERATED_KEY_FILE, 0, &vec![0u8; len], true)
+                .and_then(|()| storage.remove(GENERATED_KEY_FILE))
+                .and_then(|()| storage.sync_dir())
+                .map_err(|e| self.io(GENERATED_KEY_FILE, e))?;
+        }
+        Ok(())
+    }
+}
+
+impl Keyring for KeyStore {
+    fn memory(&self, id: u64) -> Option<Aes256Gcm> {
+        let (page, offset) = slot_of(id);
+        let wrapped: Vec<u8> = {
+            let pages = self.pages.lock();
+            pages
+                .get(&page)?
+                .get(offset..offset + WRAPPED_LEN)?
+                .to_vec()
+        };
+        if wrapped.iter().all(|&b| b == 0) {
+            return None;
+        }
+        let key = Zeroizing::new(open(
+            &self.data_key.read().cipher(),
+            &wrap_aad(&self.name, Purpose::Memory, id),
+            &wrapped,
+        )?);
+        let key: &[u8; KEY_LEN] = key.as_slice().try_into().ok()?;
+        Some(cipher_of(key))
+    }
+
+    fn namespace(&self) -> &Aes256Gcm {
+        &self.namespace_cipher
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mnemo_log::sim::SimDisk;
+
+    fn store(disk: &SimDisk, source: &DataKeySource) -> Result<KeyStore> {
+        KeyStore::open("ns", Some(Arc::new(disk.clone())), source, true)
+    }
+
+    #[test]
+    fn text_form_round_trips_and_bad_keys_are_refused() {
+        let k = DataKey::generate().expect("key");
+        let back = DataKey::parse(&format!("  {}\n", k.to_text())).expect("parses");
+        assert_eq!(back.id(), k.id());
+        assert!(DataKey::parse("mnemo-data-key-v1:AAAA").is_err());
+        assert!(DataKey::parse("hello").is_err());
+        assert!(DataKey::parse("mnemo-data-key-v1:!!!").is_err());
+    }
+
+    #[test]
+    fn memory_keys_survive_reopen_and_destroyed_ones_are_gone_from_every_file() {
+        let disk = SimDisk::new();
+        let key = DataKey::generate().expect("key");
+        let given = DataKeySource::Given(key.clone());
+        let s = store(&disk, &given).expect("create");
+        s.create_memory_keys(&[1, 2, 4097]).expect("keys");
+        let mut sealed = Vec::new();
+        seal(&s.memory(1).expect("key"), b"x", b"secret", &mut sealed).expect("seal");
+        let slot_bytes = s.pages.lock()[&0][slot_of(1).1..slot_of(1).1 + WRAPPED_LEN].to_vec();
+        drop(s);
+        let s = store(&disk, &given).expect("reopen");
+        assert_eq!(s.memories_with_keys(), vec![1, 2, 4097]);
+        let c = s.memory(1).expect("key of 1");
+        assert_eq!(open(&c, b"x", &sealed).as_deref(), Some(&b"secret"[..]));
+        s.destroy_memory_keys(&[1, 3]).expect("destroy");
+        assert!(s.memory(1).is_none());
+        assert!(s.memory(2).is_some());
+        drop(s);
+        let s = store(&disk, &given).expect("reopen");
+        assert!(s.memory(1).is_none());
+        assert_eq!(s.memories_with_keys(), vec![2, 4097]);
+        for name in disk.file_names() {
+            let bytes = disk.file(&name).expect("file");
+            assert!(
+                !bytes.windows(slot_bytes.len()).any(|w| w == slot_bytes),
+                "{name} still holds the destroyed key"
+            );
+        }
+    }
+
+    #[test]
+    fn a_wrong_or_missing_key_is_a_clear_error() {
+        let disk = SimDisk::new();
+        let key = DataKey::generate().expect("key");
+        store(&disk, &DataKeySource::Given(key.clone())).expect("create");
+        let other = DataKey::generate().expect("key");
+        let e = store(&disk, &DataKeySource::Given(other)).expect_err("wrong key");
+        assert!(e.to_string().contains("is not the one"), "{e}");
+        let e = store(&disk, &DataKeySource::Generated).expect_err("no key");
+        assert!(e.to_string().contains("not given"), "{e}");
+        let generated = SimDisk::new();
+        store(&generated, &DataKeySource::Generated).expect("generated");
+        store(&generated, &DataKeySource::Generated).expect("reopens with its own key");
+    }
+
+    #[test]
+    fn rotation_rewraps_every_key_and_the_old_key_no_longer_opens() {
+        let disk = SimDisk::new();
+        let s = store(&disk, &DataKeySource::Generated).expect("create");
+        s.create_memory_keys(&[1, 2]).expect("keys");
+        s.create_snapshot_key(7).expect("snapshot key");
+        s.create_snapshot_key(7)
+            .expect("a second key of the same seq");
+        let before = s.memory(2).expect("key");
+        let mut sealed = Vec::new();
+        seal(&before, b"", b"text", &mut sealed).expect("seal");
+        let new = DataKey::generate().expect("key");
+        s.rotate(new.clone()).expect("rotate");
+        drop(s);
+        assert!(disk.file(GENERATED_KEY_FILE).is_none());
+        let s = store(&disk, &DataKeySource::Given(new)).expect("opens with the new key");
+        let after = s.memory(2).expect("key");
+        assert_eq!(open(&after, b"", &sealed).as_deref(), Some(&b"text"[..]));
+        assert_eq!(s.snapshot_keys(7).len(), 2);
+        assert!(store(&disk, &DataKeySource::Generated).is_err());
+    }
+
+    #[test]
+    fn snapshot_keys_reuse_free_slots() {
+        let disk = SimDisk::new();
+        let s = store(&disk, &DataKeySource::Generated).expect("create");
+        for seq in 1..=10 {
+            s.create_snapshot_key(seq).expect("key");
+            s.destroy_snapshot_keys(|k, _| k + 2 > seq)
+                .expect("destroy");
+        }
+        assert!(s.snapshot_keys(10).len() == 1 && s.snapshot_keys(9).len() == 1);
+        assert!(s.snapshot_keys(8).is_empty());
+        assert!(disk.file(SNAPSHOTS_FILE).expect("file").len() <= 8 + 3 * SNAPSHOT_SLOT);
+    }
+}

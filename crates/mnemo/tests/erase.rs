@@ -1,0 +1,229 @@
+//! Forgetting erases: after `forget` (or `purge`) and `close`, no file
+//! under the data directory holds any 8-byte piece of a forgotten memory's
+//! text or of its embedding, whether the namespace is reopened, snapshotted
+//! or not; live memories are encrypted at rest; and a data directory is
+//! unreadable without its data key. (A crash in the middle of a forget is
+//! tested inside the crate, in `namespace::erase_tests`, where the key
+//! store can be looked at.)
+
+use std::path::{Path, PathBuf};
+
+use mnemo::{DataKey, Mnemo, NewMemory, Options, Query, SyncPolicy};
+use mnemo_embed::{Embedder, HashEmbedder};
+
+const SECRETS: [&str; 3] = [
+    "my social security number is 078-05-1120",
+    "the vault combination is 31-24-77 then left twice",
+    "Alice's new passport number is X9Q2W7Z4K",
+];
+const KEPT: &str = "the office plants need water on Thursdays";
+
+fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files_under(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+/// Every 8-byte window of `text`, and of its embedding's little-endian
+/// f32 bytes.
+fn pieces(text: &str) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = text.as_bytes().windows(8).map(<[u8]>::to_vec).collect();
+    let vector = HashEmbedder::new().embed(text).expect("embed");
+    let bytes: Vec<u8> = vector.iter().flat_map(|x| x.to_le_bytes()).collect();
+    // Windows that are not all zeros (a sparse hash embedding has many).
+    out.extend(
+        bytes
+            .windows(8)
+            .filter(|w| w.iter().filter(|&&b| b != 0).count() >= 4)
+            .map(<[u8]>::to_vec),
+    );
+    out
+}
+
+/// The first file under `dir` holding any piece of `text`, with the piece.
+fn found(dir: &Path, text: &str) -> Option<(PathBuf, String)> {
+    let mut files = Vec::new();
+    files_under(dir, &mut files);
+    let pieces = pieces(text);
+    for file in files {
+        let bytes = std::fs::read(&file).expect("read");
+        for piece in &pieces {
+            if bytes.windows(piece.len()).any(|w| w == piece.as_slice()) {
+                return Some((file, String::from_utf8_lossy(piece).into_owned()));
+            }
+        }
+    }
+    None
+}
+
+fn assert_erased(dir: &Path, when: &str) {
+    for secret in SECRETS {
+        if let Some((file, piece)) = found(dir, secret) {
+            panic!("{when}: {} holds {piece:?} of {secret:?}", file.display());
+        }
+    }
+}
+
+fn engine(dir: &Path, key: Option<&DataKey>) -> Mnemo {
+    let mut options = Options::default().sync(SyncPolicy::Always);
+    if let Some(key) = key {
+        options = options.data_key(key.clone());
+    }
+    Mnemo::open_with(dir, options).expect("open")
+}
+
+fn run(key: Option<&DataKey>) {
+    let dir = tempfile::tempdir().expect("dir");
+    let ids = {
+        let m = engine(dir.path(), key);
+        let ns = m.namespace("agent").expect("namespace");
+        let mut ids = Vec::new();
+        for s in SECRETS {
+            ids.push(ns.remember(NewMemory::new(s).tag("pii")).expect("remember"));
+        }
+        ns.remember(NewMemory::new(KEPT).tag("chores"))
+            .expect("remember");
+        ns.revise(
+            ids[1],
+            mnemo::Revision::new().content(format!("{} (revised)", SECRETS[1])),
+        )
+        .expect("revise");
+        // A snapshot that holds the secrets, then the forgets.
+        ns.snapshot().expect("snapshot");
+        // Encrypted at rest: nothing in the clear while they are live.
+        assert_erased(dir.path(), "live, after a snapshot");
+        assert!(found(dir.path(), KEPT).is_none());
+        ns.forget(ids[0]).expect("forget");
+        let purged = ns.purge(&Query::new().tag("pii")).expect("purge");
+        assert_eq!(purged, vec![ids[1], ids[2]]);
+        assert_eq!(ns.count(&Query::new()), 1);
+        m.close().expect("close");
+        ids
+    };
+    assert_erased(dir.path(), "after close");
+    let m = engine(dir.path(), key);
+    let ns = m.namespace("agent").expect("reopen");
+    assert!(ids.iter().all(|&id| ns.get(id).is_none()));
+    let hits = ns
+        .recall("social security number", 5, &Query::new())
+        .expect("recall");
+    assert!(hits.iter().all(|h| h.memory.content == KEPT), "{hits:?}");
+    ns.snapshot().expect("snapshot after reopen");
+    // The proofs of what the log holds still verify.
+    let (root, size) = ns.root().expect("root");
+    let proof = ns.prove(ns.query(&Query::new())[0].id).expect("prove");
+    assert_eq!(proof.root, root);
+    assert!(size > 0);
+    m.close().expect("close");
+    assert_erased(dir.path(), "after reopen and a snapshot");
+}
+
+#[test]
+fn forgotten_memories_leave_no_piece_in_any_file_with_a_generated_key() {
+    run(None);
+}
+
+#[test]
+fn forgotten_memories_leave_no_piece_in_any_file_with_a_given_key() {
+    let key = DataKey::generate().expect("key");
+    run(Some(&key));
+}
+
+#[test]
+fn a_data_directory_is_unreadable_without_its_key_and_rotation_keeps_it_readable() {
+    let dir = tempfile::tempdir().expect("dir");
+    let key = DataKey::generate().expect("key");
+    let id = {
+        let m = engine(dir.path(), Some(&key));
+        let id = m
+            .namespace("n")
+            .expect("namespace")
+            .remember(NewMemory::new(KEPT))
+            .expect("remember");
+        m.close().expect("close");
+        id
+    };
+    let missing = engine(dir.path(), None).namespace("n").expect_err("no key");
+    assert!(missing.to_string().contains("not given"), "{missing}");
+    let other = DataKey::generate().expect("key");
+    let wrong = engine(dir.path(), Some(&other))
+        .namespace("n")
+        .expect_err("wrong key");
+    assert!(wrong.to_string().contains("is not the one"), "{wrong}");
+
+    let mut m = engine(dir.path(), Some(&key));
+    assert_eq!(m.rotate_data_key(other.clone()).expect("rotate"), ["n"]);
+    assert_eq!(m.namespace("n").expect("open").data_key().0, other.id());
+    m.close().expect("close");
+    drop(m);
+    assert!(engine(dir.path(), Some(&key)).namespace("n").is_err());
+    let m = engine(dir.path(), Some(&other));
+    assert_eq!(
+        m.namespace("n")
+            .expect("opens with the new key")
+            .get(id)
+            .expect("memory")
+            .content,
+        KEPT
+    );
+}
+
+#[test]
+fn a_generated_key_rotates_to_a_given_one_and_leaves_no_key_file() {
+    let dir = tempfile::tempdir().expect("dir");
+    {
+        let m = engine(dir.path(), None);
+        m.namespace("g")
+            .expect("namespace")
+            .remember(NewMemory::new(KEPT))
+            .expect("remember");
+        m.close().expect("close");
+    }
+    let key_file = dir.path().join("g/keys/data.key");
+    assert!(key_file.exists());
+    let new = DataKey::generate().expect("key");
+    let mut m = engine(dir.path(), None);
+    m.rotate_data_key(new.clone()).expect("rotate");
+    m.close().expect("close");
+    drop(m);
+    assert!(!key_file.exists());
+    let ns = engine(dir.path(), Some(&new))
+        .namespace("g")
+        .expect("opens");
+    assert_eq!(ns.count(&Query::new()), 1);
+}
+
+#[test]
+fn the_scan_finds_a_plain_text_piece_and_an_embedding_piece() {
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::write(dir.path().join("a"), format!("xx{}yy", &SECRETS[0][5..20])).expect("write");
+    assert!(found(dir.path(), SECRETS[0]).is_some());
+    std::fs::remove_file(dir.path().join("a")).expect("remove");
+    let vector = HashEmbedder::new().embed(SECRETS[1]).expect("embed");
+    let bytes: Vec<u8> = vector.iter().flat_map(|x| x.to_le_bytes()).collect();
+    std::fs::write(dir.path().join("b"), &bytes).expect("write");
+    assert!(found(dir.path(), SECRETS[1]).is_some());
+    assert!(found(dir.path(), KEPT).is_none());
+}
+
+#[test]
+fn a_generated_key_file_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("dir");
+    let m = engine(dir.path(), None);
+    m.namespace("p")
+        .expect("namespace")
+        .remember(NewMemory::new(KEPT))
+        .expect("remember");
+    m.close().expect("close");
+    let mode = std::fs::metadata(dir.path().join("p/keys/data.key"))
+        .expect("key file")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o077, 0, "mode {mode:o}");
+}
