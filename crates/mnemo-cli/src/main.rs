@@ -1,7 +1,7 @@
 //! `mnemo`: the mnemo command line.
 //!
 //! The engine commands (`remember`, `recall`, `query`, `get`, `forget`,
-//! `link`, `import`, `export`, `stats`, `verify`, `watch`, `demo`), the
+//! `link`, `import`, `export`, `stats`, `verify`, `prove`, `watch`, `demo`), the
 //! fact commands (`fact ...`, `conflicts`, `resolve`) and the procedural
 //! memory commands (`trajectory add`, `suggest`, `patterns ...`) work on
 //! one namespace (`--namespace`, default `default`) of a data directory
@@ -15,7 +15,8 @@
 //! while), does its work and closes it (writing a snapshot if events were
 //! replayed or written). Output is an aligned table for people, or JSON
 //! with `--json`. Errors are one plain sentence on standard error and exit
-//! code 2; `verify` exits 1 when a check fails, and `eval` when a result
+//! code 2; `verify` exits 1 when a check fails, `prove` when the proof or
+//! its checkpoint does not hold, and `eval` when a result
 //! falls below the floor it was given (`--min-hit5`).
 //!
 //! ## Modules
@@ -44,6 +45,7 @@ mod mcp_cmd;
 mod memory_cmd;
 mod open;
 mod pattern_cmd;
+mod prove_cmd;
 mod query_cmd;
 mod recall_cmd;
 mod serve_cmd;
@@ -109,6 +111,10 @@ enum Command {
     /// --checkpoint and --key, also that the log only grew since a signed
     /// checkpoint.
     Verify(verify_cmd::VerifyArgs),
+    /// Prove that a memory's event is in the log: a Merkle inclusion
+    /// proof against the current root or, with --checkpoint and --key,
+    /// against a signed checkpoint's root.
+    Prove(prove_cmd::ProveArgs),
     /// Create checkpoint signing keys (Ed25519 + ML-DSA).
     #[command(subcommand)]
     Key(key_cmd::KeyCommand),
@@ -175,6 +181,7 @@ fn main() -> ExitCode {
         Command::Patterns(args) => pattern_cmd::patterns(g, args),
         Command::Stats => stats_cmd::run(g),
         Command::Verify(args) => verify_cmd::run(g, args),
+        Command::Prove(args) => prove_cmd::run(g, args),
         Command::Key(cmd) => key_cmd::key(cmd, g.json),
         Command::Checkpoint(args) => key_cmd::checkpoint(g, args),
         Command::Watch(args) => watch_cmd::run(g, args),

@@ -990,6 +990,18 @@ pub struct ConsistencyOut {
     pub verified: bool,
 }
 
+/// Query parameters of `proof`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProofParams {
+    /// The tree size to prove against: the size of a signed checkpoint (or
+    /// root) the caller holds, so the proof leads to that checkpoint's root.
+    /// At most the events the namespace holds, and more than the seq of the
+    /// memory's event. Default: every event the namespace holds now.
+    #[serde(default)]
+    pub size: Option<u64>,
+}
+
 /// A Merkle inclusion proof of the event that last wrote a memory.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ProofOut {

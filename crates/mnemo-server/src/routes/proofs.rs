@@ -8,7 +8,7 @@ use axum::routing::get;
 use super::{ApiJson, ApiPath, ApiQuery, Caller, blocking};
 use crate::api::{Api, Doc};
 use crate::auth::Right;
-use crate::dto::{ConsistencyOut, ConsistencyParams, ProofOut, RootOut, StatsOut};
+use crate::dto::{ConsistencyOut, ConsistencyParams, ProofOut, ProofParams, RootOut, StatsOut};
 use crate::error::ApiError;
 use crate::ops;
 use crate::state::AppState;
@@ -47,8 +47,12 @@ pub(crate) fn routes(api: Api) -> Api {
             "proofs",
             Some(Right::Read),
             "A Merkle inclusion proof of the event that last wrote a memory, checked by the \
-             server against the current root.",
+             server against the current root, or with `size` against the root of the log's \
+             first `size` events: the size of a signed checkpoint the client holds, whose root \
+             the proof then leads to. 400 naming `size` when it is past the log or before the \
+             memory's event.",
         )
+        .query::<ProofParams>()
         .ok::<ProofOut>(200),
     )
     .op(
@@ -106,9 +110,14 @@ async fn proof(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath((ns, id)): ApiPath<(String, u64)>,
+    ApiQuery(params): ApiQuery<ProofParams>,
 ) -> Result<ApiJson<ProofOut>, ApiError> {
     let ns = caller.namespace(&state, &ns, Right::Read)?;
-    ops::proof(&ns, id).map(ApiJson)
+    // Proofs may read hashes from the log's files: off the request's
+    // worker thread.
+    blocking(move || ops::proof(&ns, id, &params))
+        .await
+        .map(ApiJson)
 }
 
 async fn checkpoint(
