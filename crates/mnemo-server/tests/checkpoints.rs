@@ -16,7 +16,7 @@ fn signing_app(dir: &std::path::Path, level: PqLevel) -> (TestApp, Verifier) {
     let key_file = dir.join("mnemo.key");
     std::fs::write(&key_file, keys.to_private_text()).expect("write the key");
     let config = Config {
-        checkpoints: Some(CheckpointConfig { key_file }),
+        checkpoints: Some(CheckpointConfig::new(key_file)),
         ..Config::default()
     };
     (TestApp::with_config(config), keys.verifier())
@@ -104,18 +104,14 @@ async fn without_a_key_file_there_is_no_checkpoint_and_a_bad_key_file_stops_the_
     let key_file = dir.path().join("garbage.key");
     std::fs::write(&key_file, "not a key\n").expect("write");
     let config = Config {
-        checkpoints: Some(CheckpointConfig {
-            key_file: key_file.clone(),
-        }),
+        checkpoints: Some(CheckpointConfig::new(key_file.clone())),
         ..Config::default()
     };
     let e =
         mnemo_server::AppState::new(config, common::engine()).expect_err("an unreadable key file");
     assert!(e.contains("checkpoints.key_file"), "{e}");
     let missing = Config {
-        checkpoints: Some(CheckpointConfig {
-            key_file: dir.path().join("absent.key"),
-        }),
+        checkpoints: Some(CheckpointConfig::new(dir.path().join("absent.key"))),
         ..Config::default()
     };
     let e = mnemo_server::AppState::new(missing, common::engine()).expect_err("absent");
