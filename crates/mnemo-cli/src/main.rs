@@ -25,7 +25,8 @@
 //!   choosing the embedder (or reusing the namespace's own).
 //! - one module per command (`memory_cmd` holds the one-memory commands,
 //!   `eval_cmd` the benchmarks, `fact_cmd` and `conflict_cmd` the facts,
-//!   `pattern_cmd` trajectories and patterns), with `jsonl` (the JSON form of a memory),
+//!   `pattern_cmd` trajectories and patterns, `verify_server` the checks of
+//!   `verify --server`), with `jsonl` (the JSON form of a memory),
 //!   `locomo` (the LoCoMo format), `time` (RFC 3339) and `table` (aligned
 //!   output) beside them.
 
@@ -53,6 +54,7 @@ mod stats_cmd;
 mod table;
 mod time;
 mod verify_cmd;
+mod verify_server;
 mod watch_cmd;
 
 use std::process::ExitCode;
@@ -109,7 +111,7 @@ enum Command {
     Stats,
     /// Check the log's checksums, the Merkle root and the snapshot; with
     /// --checkpoint and --key, also that the log only grew since a signed
-    /// checkpoint.
+    /// checkpoint; with --server too, that a server's log did instead.
     Verify(verify_cmd::VerifyArgs),
     /// Prove that a memory's event is in the log: a Merkle inclusion
     /// proof against the current root or, with --checkpoint and --key,
