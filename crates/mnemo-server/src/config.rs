@@ -53,8 +53,9 @@
 //! looks at every open namespace whose log grew since its last kept
 //! checkpoint, and keeps one of the current head when `every_events`
 //! events were appended since that checkpoint or `every_seconds` passed
-//! since it was kept (or since the server opened the namespace, when none
-//! was). On graceful shutdown it keeps one for every open namespace whose
+//! since this server process kept one there (or, before it has, since it
+//! first looked at the namespace, about a second after starting or after
+//! the namespace was created). On graceful shutdown it keeps one for every open namespace whose
 //! log grew, whatever the two settings say. `GET .../checkpoints` lists
 //! the kept sizes and `GET .../checkpoint?size=N` answers a kept note.
 //! Nothing is kept by a server without a data directory.

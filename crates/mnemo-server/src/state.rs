@@ -184,7 +184,8 @@ impl AppState {
     /// Keeps a signed checkpoint of the current head of every open
     /// namespace whose log grew since its last kept one and is due one:
     /// `every_events` events appended since it, or `every_seconds` passed
-    /// since it was kept (or since its kept checkpoints were first read),
+    /// since this process kept one there (or since it first read the
+    /// namespace's kept checkpoints, when it has kept none yet),
     /// or, with `closing`, any growth at all. Each is written durably to
     /// `DATA/<ns>/checkpoints/<size>.note` before the next. Signs and
     /// writes files: call it off the async workers. Answers the
