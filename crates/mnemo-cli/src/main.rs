@@ -1,7 +1,7 @@
 //! `mnemo`: the mnemo command line.
 //!
 //! The engine commands (`remember`, `recall`, `query`, `get`, `forget`,
-//! `link`, `import`, `export`, `stats`, `verify`, `watch`, `demo`), the
+//! `link`, `import`, `export`, `stats`, `verify`, `prove`, `watch`, `demo`), the
 //! fact commands (`fact ...`, `conflicts`, `resolve`) and the procedural
 //! memory commands (`trajectory add`, `suggest`, `patterns ...`) work on
 //! one namespace (`--namespace`, default `default`) of a data directory
@@ -15,7 +15,8 @@
 //! while), does its work and closes it (writing a snapshot if events were
 //! replayed or written). Output is an aligned table for people, or JSON
 //! with `--json`. Errors are one plain sentence on standard error and exit
-//! code 2; `verify` exits 1 when a check fails, and `eval` when a result
+//! code 2; `verify` exits 1 when a check fails, `prove` when the proof or
+//! its checkpoint does not hold, and `eval` when a result
 //! falls below the floor it was given (`--min-hit5`).
 //!
 //! ## Modules
@@ -24,7 +25,8 @@
 //!   choosing the embedder (or reusing the namespace's own).
 //! - one module per command (`memory_cmd` holds the one-memory commands,
 //!   `eval_cmd` the benchmarks, `fact_cmd` and `conflict_cmd` the facts,
-//!   `pattern_cmd` trajectories and patterns), with `jsonl` (the JSON form of a memory),
+//!   `pattern_cmd` trajectories and patterns, `verify_server` the checks of
+//!   `verify --server`), with `jsonl` (the JSON form of a memory),
 //!   `locomo` (the LoCoMo format), `time` (RFC 3339) and `table` (aligned
 //!   output) beside them.
 
@@ -45,6 +47,7 @@ mod mcp_cmd;
 mod memory_cmd;
 mod open;
 mod pattern_cmd;
+mod prove_cmd;
 mod query_cmd;
 mod recall_cmd;
 mod serve_cmd;
@@ -52,6 +55,7 @@ mod stats_cmd;
 mod table;
 mod time;
 mod verify_cmd;
+mod verify_server;
 mod watch_cmd;
 
 use std::process::ExitCode;
@@ -108,8 +112,12 @@ enum Command {
     Stats,
     /// Check the log's checksums, the Merkle root and the snapshot; with
     /// --checkpoint and --key, also that the log only grew since a signed
-    /// checkpoint.
+    /// checkpoint; with --server too, that a server's log did instead.
     Verify(verify_cmd::VerifyArgs),
+    /// Prove that a memory's event is in the log: a Merkle inclusion
+    /// proof against the current root or, with --checkpoint and --key,
+    /// against a signed checkpoint's root.
+    Prove(prove_cmd::ProveArgs),
     /// Create checkpoint signing keys (Ed25519 + ML-DSA).
     #[command(subcommand)]
     Key(key_cmd::KeyCommand),
@@ -182,6 +190,7 @@ fn main() -> ExitCode {
         Command::Patterns(args) => pattern_cmd::patterns(g, args),
         Command::Stats => stats_cmd::run(g),
         Command::Verify(args) => verify_cmd::run(g, args),
+        Command::Prove(args) => prove_cmd::run(g, args),
         Command::Key(cmd) => key_cmd::key(cmd, g.json),
         Command::DataKey(cmd) => data_key_cmd::run(g, cmd),
         Command::Purge(args) => memory_cmd::purge(g, args),

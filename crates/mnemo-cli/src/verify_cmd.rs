@@ -17,6 +17,9 @@
 //!    this namespace, and the log now extends it: an RFC 9162 consistency
 //!    proof from its size to the log's, checked against its root.
 //!
+//! With `--server URL` the data directory is not read: `verify_server`
+//! checks the server's current signed checkpoint against OLD instead.
+//!
 //! The replays run on copies in a temporary directory, so `verify` never
 //! cuts a torn tail or writes a snapshot in the real directory, and works
 //! on a namespace another process has open.
@@ -37,7 +40,7 @@ use crate::table::{self, Table};
 
 /// The outcome of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Status {
+pub(crate) enum Status {
     Ok,
     Warn,
     Failed,
@@ -61,11 +64,12 @@ struct Check {
     detail: String,
 }
 
+/// The checks run so far, in order.
 #[derive(Default)]
-struct Checks(Vec<Check>);
+pub(crate) struct Checks(Vec<Check>);
 
 impl Checks {
-    fn add(&mut self, name: &'static str, status: Status, detail: impl Into<String>) {
+    pub(crate) fn add(&mut self, name: &'static str, status: Status, detail: impl Into<String>) {
         self.0.push(Check {
             name,
             status,
@@ -73,7 +77,7 @@ impl Checks {
         });
     }
 
-    fn failed(&self) -> bool {
+    pub(crate) fn failed(&self) -> bool {
         self.0.iter().any(|c| c.status == Status::Failed)
     }
 }
@@ -87,6 +91,16 @@ pub struct VerifyArgs {
     /// The signer's public keys (`mnemo key create`'s .pub file).
     #[arg(long, value_name = "FILE", requires = "checkpoint")]
     pub key: Option<PathBuf>,
+    /// Check a server instead of the data directory: its current signed
+    /// checkpoint of --namespace must verify and extend --checkpoint
+    /// (a consistency proof it serves, checked against both roots). A base
+    /// URL such as http://127.0.0.1:7373 (plain HTTP).
+    #[arg(long, value_name = "URL", requires = "checkpoint")]
+    pub server: Option<String>,
+    /// The bearer token for --server (a read token of the namespace)
+    /// [default: the MNEMO_TOKEN environment variable].
+    #[arg(long, value_name = "TOKEN", requires = "server")]
+    pub token: Option<String>,
 }
 
 /// A signed checkpoint and the keys to check it with.
@@ -107,6 +121,26 @@ pub fn run(global: &Global, args: VerifyArgs) -> Result<ExitCode> {
         _ => None,
     };
     mnemo::validate_namespace(&global.namespace).map_err(open::explain)?;
+    if let (Some(url), Some(trusted)) = (&args.server, &trusted) {
+        let token = match &args.token {
+            Some(token) => Some(token.clone()),
+            None => std::env::var("MNEMO_TOKEN").ok(),
+        };
+        let checks = crate::verify_server::verify(
+            &global.namespace,
+            url,
+            token.as_deref(),
+            &trusted.note,
+            &trusted.verifier,
+        )?;
+        let place = format!("on the server {url}");
+        return Ok(report(
+            global,
+            &place,
+            &checks,
+            "OK: the server's log extends the checkpoint",
+        ));
+    }
     let data = global.data_dir();
     if !open::exists(&data, &global.namespace) {
         bail!("no namespace {} in {}", global.namespace, data.display());
@@ -114,6 +148,18 @@ pub fn run(global: &Global, args: VerifyArgs) -> Result<ExitCode> {
     let ns_dir = data.join(&global.namespace);
     let base = global.with_data_key(Options::default())?;
     let checks = verify(&global.namespace, &ns_dir, trusted.as_ref(), base)?;
+    let place = format!("in {}", data.display());
+    Ok(report(
+        global,
+        &place,
+        &checks,
+        "OK: the namespace is intact",
+    ))
+}
+
+/// Prints the checks (a table, or JSON) and a last line, `ok_line` or
+/// FAILED; exit code 1 when one failed.
+pub(crate) fn report(global: &Global, place: &str, checks: &Checks, ok_line: &str) -> ExitCode {
     if global.json {
         let list: Vec<_> = checks
             .0
@@ -125,11 +171,7 @@ pub fn run(global: &Global, args: VerifyArgs) -> Result<ExitCode> {
             json!({"namespace": global.namespace, "ok": !checks.failed(), "checks": list})
         );
     } else {
-        println!(
-            "verifying namespace {} in {}",
-            global.namespace,
-            data.display()
-        );
+        println!("verifying namespace {} {place}", global.namespace);
         let mut t = Table::new(&["check", "status", "detail"]);
         for c in &checks.0 {
             t.row(vec![
@@ -144,15 +186,15 @@ pub fn run(global: &Global, args: VerifyArgs) -> Result<ExitCode> {
             if checks.failed() {
                 "FAILED: see the checks above"
             } else {
-                "OK: the namespace is intact"
+                ok_line
             }
         );
     }
-    Ok(if checks.failed() {
+    if checks.failed() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    })
+    }
 }
 
 /// The checks of namespace `name` in `ns_dir`; `base` holds the data key

@@ -8,7 +8,7 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use common::{fails, mnemo, ok, stdout};
+use common::{fails, json, mnemo, ok, stdout};
 
 /// `mnemo verify --checkpoint NOTE --key PUB`: (exit code, output).
 fn verify(data: &Path, note: &Path, key: &Path) -> (Option<i32>, String) {
@@ -167,6 +167,123 @@ fn a_log_that_only_grew_verifies_and_every_attack_is_caught() {
     assert_eq!(code, Some(1), "{out}");
     let missing = mnemo(data, &["verify", "--checkpoint", "x.note"]);
     assert_eq!(missing.status.code(), Some(2), "--checkpoint needs --key");
+}
+
+/// `mnemo prove ID --checkpoint NOTE --key PUB [--json]`: the output.
+fn prove(data: &Path, id: &str, note: &Path, key: &Path, json: bool) -> std::process::Output {
+    let mut args = vec![
+        "prove",
+        id,
+        "--checkpoint",
+        note.to_str().expect("utf-8"),
+        "--key",
+        key.to_str().expect("utf-8"),
+    ];
+    if json {
+        args.insert(0, "--json");
+    }
+    mnemo(data, &args)
+}
+
+#[test]
+fn a_memory_is_proven_against_a_signed_checkpoint_and_bad_sizes_and_notes_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = &dir.path().join("data");
+    let key = &dir.path().join("signer.key");
+    let public = &dir.path().join("signer.pub");
+    ok(data, &key_create("example.com/mnemo", key));
+    let ids: Vec<String> = ["one", "two", "three"]
+        .iter()
+        .map(|text| ok(data, &["remember", text]).trim().to_owned())
+        .collect();
+    let old = &dir.path().join("old.note");
+    let note = sign(data, key, "default", old);
+    let verifier = mnemo_trust::Verifier::from_vkeys(&fs::read_to_string(public).expect("vkeys"))
+        .expect("vkeys");
+    let signed = verifier
+        .verify(&note)
+        .expect("the note verifies")
+        .checkpoint;
+    let later = ok(data, &["remember", "four"]).trim().to_owned();
+    ok(data, &["remember", "five"]);
+
+    // Proven against the checkpoint's root, not the head's.
+    let out = prove(data, &ids[1], old, public, true);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        common::stderr(&out)
+    );
+    let answer: serde_json::Value = serde_json::from_str(stdout(&out).trim()).expect("json");
+    assert_eq!(answer["ok"], true, "{answer}");
+    assert_eq!(answer["size"], signed.size);
+    let root_hex: String = signed.root.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(answer["root"], root_hex);
+    assert_eq!(answer["checkpoint"]["origin"], "example.com/mnemo/default");
+    let head = json(data, &["stats"]);
+    assert!(head["merkle_root"].is_string(), "{head}");
+    assert_ne!(
+        head["merkle_root"], root_hex,
+        "the head has moved on: {head}"
+    );
+    let table = prove(data, &ids[0], old, public, false);
+    assert_eq!(table.status.code(), Some(0), "{}", stdout(&table));
+    assert!(stdout(&table).contains("OK: memory"), "{}", stdout(&table));
+    // Without a checkpoint: against the current head.
+    let now = ok(data, &["prove", &later]);
+    assert!(now.contains("current head") && now.contains("OK"), "{now}");
+
+    // A memory written after the checkpoint is not in its tree.
+    let out = prove(data, &later, old, public, false);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let err = common::stderr(&out);
+    assert!(
+        err.contains("size") && err.contains("does not contain"),
+        "{err}"
+    );
+
+    // A checkpoint past the local log (a copy taken before it grew).
+    let backup = &dir.path().join("backup");
+    copy_dir(data, backup);
+    ok(data, &["remember", "six"]);
+    let newer = &dir.path().join("newer.note");
+    sign(data, key, "default", newer);
+    let out = prove(backup, &ids[1], newer, public, false);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let err = common::stderr(&out);
+    assert!(
+        err.contains("size") && err.contains("past the log"),
+        "{err}"
+    );
+
+    // Another history of the same length: the proof leads elsewhere.
+    let forged = &dir.path().join("forged");
+    for text in ["uno", "dos", "tres", "cuatro", "cinco"] {
+        ok(forged, &["remember", text]);
+    }
+    let out = prove(forged, &ids[1], old, public, false);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stdout(&out).contains("FAILED"), "{}", stdout(&out));
+
+    // A tampered note, and another signer's keys.
+    let tampered = &dir.path().join("tampered.note");
+    let mut lines: Vec<&str> = note.split('\n').collect();
+    lines[1] = "2";
+    fs::write(tampered, lines.join("\n")).expect("write");
+    let out = prove(data, &ids[1], tampered, public, false);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stdout(&out).contains("does not verify"), "{}", stdout(&out));
+    ok(
+        data,
+        &key_create("example.com/mnemo", &dir.path().join("other.key")),
+    );
+    let out = prove(data, &ids[1], old, &dir.path().join("other.pub"), false);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    // --checkpoint needs --key.
+    let missing = mnemo(data, &["prove", &ids[1], "--checkpoint", "x.note"]);
+    assert_eq!(missing.status.code(), Some(2));
 }
 
 fn copy_dir(from: &Path, to: &Path) {

@@ -22,6 +22,10 @@
 //!
 //! [checkpoints]                  # optional: signed checkpoints of every log
 //! key_file = "mnemo.key"         # `mnemo key create` writes it (Ed25519 + ML-DSA)
+//! every_events = 10000           # keep one when this many events were appended
+//!                                # since the last kept one (0: never by count)
+//! every_seconds = 300            # or when this long has passed since it
+//!                                # (0: never by time); and on graceful shutdown
 //!
 //! [[tokens]]                     # `mnemo token create` appends these
 //! name = "agent"
@@ -40,6 +44,21 @@
 //! slot until its deadline (`request_timeout_ms` after its head arrived),
 //! then gets 503; a recall that starts gets the time left as its budget.
 //! Watch streams hold no thread while they wait for changes.
+//!
+//! With `[checkpoints]`, `GET /v1/namespaces/{ns}/checkpoint` signs the
+//! log's head on request, and the server also *keeps* signed checkpoints
+//! in each namespace's directory, `DATA/<ns>/checkpoints/<size>.note`
+//! (the size zero-padded to 20 digits; written to a temporary file,
+//! fsynced, renamed, and the directory fsynced). About once a second it
+//! looks at every open namespace whose log grew since its last kept
+//! checkpoint, and keeps one of the current head when `every_events`
+//! events were appended since that checkpoint or `every_seconds` passed
+//! since this server process kept one there (or, before it has, since it
+//! first looked at the namespace, about a second after starting or after
+//! the namespace was created). On graceful shutdown it keeps one for every open namespace whose
+//! log grew, whatever the two settings say. `GET .../checkpoints` lists
+//! the kept sizes and `GET .../checkpoint?size=N` answers a kept note.
+//! Nothing is kept by a server without a data directory.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -82,6 +101,40 @@ pub struct CheckpointConfig {
     /// keys under one key name). Namespace NS's checkpoints get the origin
     /// `<key name>/NS`.
     pub key_file: PathBuf,
+    /// Keep a signed checkpoint of a namespace once this many events were
+    /// appended since its last kept one (0: never because of a count).
+    #[serde(default = "default_every_events")]
+    pub every_events: u64,
+    /// Keep a signed checkpoint of a namespace whose log grew once this
+    /// many seconds passed since its last kept one (0: never because of
+    /// time).
+    #[serde(default = "default_every_seconds")]
+    pub every_seconds: u64,
+}
+
+/// `every_events` when the config does not say.
+pub const DEFAULT_CHECKPOINT_EVERY_EVENTS: u64 = 10_000;
+/// `every_seconds` when the config does not say.
+pub const DEFAULT_CHECKPOINT_EVERY_SECONDS: u64 = 300;
+
+fn default_every_events() -> u64 {
+    DEFAULT_CHECKPOINT_EVERY_EVENTS
+}
+
+fn default_every_seconds() -> u64 {
+    DEFAULT_CHECKPOINT_EVERY_SECONDS
+}
+
+impl CheckpointConfig {
+    /// Checkpoints signed with the keys in `key_file`, kept at the default
+    /// intervals.
+    pub fn new(key_file: impl Into<PathBuf>) -> Self {
+        Self {
+            key_file: key_file.into(),
+            every_events: DEFAULT_CHECKPOINT_EVERY_EVENTS,
+            every_seconds: DEFAULT_CHECKPOINT_EVERY_SECONDS,
+        }
+    }
 }
 
 /// Certificate chain and private key, PEM files.
@@ -248,6 +301,18 @@ mod tests {
     }
 
     #[test]
+    fn checkpoint_intervals_default_and_zero_turns_them_off() {
+        let c = Config::parse("[checkpoints]\nkey_file = \"mnemo.key\"").expect("valid");
+        assert_eq!(c.checkpoints, Some(CheckpointConfig::new("mnemo.key")));
+        let c = Config::parse(
+            "[checkpoints]\nkey_file = \"mnemo.key\"\nevery_events = 0\nevery_seconds = 7",
+        )
+        .expect("valid");
+        let kept = c.checkpoints.expect("checkpoints");
+        assert_eq!((kept.every_events, kept.every_seconds), (0, 7));
+    }
+
+    #[test]
     fn names_what_is_wrong() {
         let err = Config::parse("listen = 5").expect_err("type");
         assert!(err.contains("listen"), "{err}");
@@ -255,6 +320,12 @@ mod tests {
         assert!(err.contains("body_byte"), "{err}");
         let err = Config::parse("[limits]\nburst = 0").expect_err("zero");
         assert!(err.contains("burst"), "{err}");
+        let err =
+            Config::parse("[checkpoints]\nkey_file = \"k\"\nevery_event = 5").expect_err("unknown");
+        assert!(err.contains("every_event"), "{err}");
+        let err = Config::parse("[checkpoints]\nkey_file = \"k\"\nevery_seconds = -1")
+            .expect_err("negative");
+        assert!(err.contains("every_seconds"), "{err}");
         let err = Config::parse("[limits]\nmax_concurrent_recalls = 0").expect_err("zero");
         assert!(err.contains("max_concurrent_recalls"), "{err}");
         let err = Config::parse(

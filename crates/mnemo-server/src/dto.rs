@@ -990,6 +990,59 @@ pub struct ConsistencyOut {
     pub verified: bool,
 }
 
+/// Query parameters of `checkpoint`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointParams {
+    /// The tree size of a kept checkpoint to answer (one of `checkpoints`'
+    /// sizes) instead of the head signed now.
+    #[serde(default)]
+    pub size: Option<u64>,
+}
+
+/// The most kept sizes one `checkpoints` answer lists.
+pub const MAX_CHECKPOINTS_LIMIT: usize = 1000;
+/// The kept sizes a `checkpoints` answer lists when not told.
+pub const DEFAULT_CHECKPOINTS_LIMIT: usize = 100;
+
+/// Query parameters of `checkpoints`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointsParams {
+    /// List only sizes larger than this one (the previous page's `next`).
+    #[serde(default)]
+    pub after: Option<u64>,
+    /// At most this many sizes, 1 to 1000 (default 100).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+/// The tree sizes of a namespace's kept signed checkpoints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CheckpointsOut {
+    /// Kept sizes, oldest (smallest) first, newest last: each is
+    /// `GET .../checkpoint?size=N`.
+    pub sizes: Vec<u64>,
+    /// How many checkpoints are kept in all.
+    pub count: usize,
+    /// The newest kept size, if any.
+    pub latest: Option<u64>,
+    /// When more sizes follow: pass it as `after` for the next page.
+    pub next: Option<u64>,
+}
+
+/// Query parameters of `proof`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProofParams {
+    /// The tree size to prove against: the size of a signed checkpoint (or
+    /// root) the caller holds, so the proof leads to that checkpoint's root.
+    /// At most the events the namespace holds, and more than the seq of the
+    /// memory's event. Default: every event the namespace holds now.
+    #[serde(default)]
+    pub size: Option<u64>,
+}
+
 /// A Merkle inclusion proof of the event that last wrote a memory.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ProofOut {

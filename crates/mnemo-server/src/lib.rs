@@ -29,6 +29,8 @@
 //!   watch streams, sync every log and write snapshots. Writes are
 //!   acknowledged only once durable under the engine's sync policy
 //!   (`Always` by default), so even SIGKILL loses no acknowledged write.
+//!   With `[checkpoints]`, a signed checkpoint of every open namespace
+//!   whose log grew is kept in its directory before the engine closes.
 //!
 //! ## Modules
 //! `config` (the TOML file), `auth` (tokens, principals, rights), `error`
@@ -37,7 +39,8 @@
 //! `ops` (each operation on a namespace as a plain function, callable
 //! without HTTP), `routes/*` (one module per area: auth, extraction and
 //! scheduling around a call to `ops`), `metrics`, `server` (accept loop,
-//! TLS, shutdown), `mcp`, `explorer` (the embedded page).
+//! TLS, shutdown), `mcp`, `explorer` (the embedded page), `kept` (signed
+//! checkpoints kept in each namespace's directory).
 //!
 //! ## Features
 //! `server` (default) is everything above. Without it the crate is the
@@ -58,6 +61,8 @@ pub mod error;
 #[cfg(feature = "server")]
 mod explorer;
 pub mod json_text;
+#[cfg(feature = "server")]
+mod kept;
 pub mod limits;
 #[cfg(feature = "server")]
 pub mod mcp;

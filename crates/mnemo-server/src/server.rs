@@ -102,8 +102,11 @@ impl Server {
     }
 
     /// Serves until `shutdown` completes, then stops accepting, lets the
-    /// requests in flight finish (up to 30 s), ends watch streams, and
-    /// closes the engine: every log synced, snapshots written.
+    /// requests in flight finish (up to 30 s), ends watch streams, keeps a
+    /// signed checkpoint of every open namespace whose log grew (with
+    /// `[checkpoints]`), and closes the engine: every log synced, snapshots
+    /// written. While serving, with `[checkpoints]`, it keeps checkpoints
+    /// at the configured intervals.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
         let Server {
             listener,
@@ -113,6 +116,9 @@ impl Server {
         state.metrics().mark_start();
         let opener = state.clone();
         tokio::task::spawn_blocking(move || opener.open_all());
+        let keeper = state
+            .keeps_checkpoints_at_intervals()
+            .then(|| tokio::spawn(keep_checkpoints(state.clone())));
         let app = crate::router(state.clone());
         let limits = state.config().limits.clone();
         let header_timeout = Duration::from_millis(limits.header_timeout_ms);
@@ -177,6 +183,21 @@ impl Server {
         {
             tracing::warn!("requests still running after {DRAIN:?}; closing anyway");
         }
+        // The interval keeper stops at `Stopping`; let it finish the round
+        // it is in, then keep the last head of every namespace that grew.
+        if let Some(keeper) = keeper
+            && let Err(e) = keeper.await
+        {
+            tracing::warn!(error = %e, "the checkpoint keeper failed");
+        }
+        let closing = state.clone();
+        match tokio::task::spawn_blocking(move || closing.keep_checkpoints(true)).await {
+            Ok(kept) if !kept.is_empty() => {
+                tracing::info!(namespaces = kept.len(), "kept signed checkpoints");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "keeping the last checkpoints failed"),
+        }
         let engine = state.clone();
         let closed = tokio::task::spawn_blocking(move || engine.mnemo().close())
             .await
@@ -184,6 +205,24 @@ impl Server {
         closed?;
         tracing::info!("stopped: logs synced, snapshots written");
         Ok(())
+    }
+}
+
+/// Keeps signed checkpoints at intervals
+/// ([`AppState::keep_checkpoints`], about once a second, off the async
+/// workers) until the server is stopping.
+async fn keep_checkpoints(state: AppState) {
+    let mut tick = tokio::time::interval(crate::kept::CHECK_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = state.stopping() => return,
+        }
+        let round = state.clone();
+        if let Err(e) = tokio::task::spawn_blocking(move || round.keep_checkpoints(false)).await {
+            tracing::warn!(error = %e, "a checkpoint keeping round failed");
+        }
     }
 }
 

@@ -45,12 +45,16 @@ struct Inner {
     phase: watch::Sender<Phase>,
     openapi: std::sync::OnceLock<String>,
     checkpoints: Option<Checkpoints>,
+    kept: crate::kept::Kept,
 }
 
-/// The checkpoint signer and, per namespace, the last checkpoint it signed
-/// (answered again while the log has not grown).
+/// The checkpoint signer, when to keep checkpoints, and, per namespace,
+/// the last checkpoint it signed (answered again while the log has not
+/// grown).
 struct Checkpoints {
     keys: mnemo_trust::SigningKeys,
+    every_events: u64,
+    every_seconds: u64,
     last: Mutex<HashMap<String, Signed>>,
 }
 
@@ -93,11 +97,15 @@ impl AppState {
                 })?;
                 Ok::<_, String>(Checkpoints {
                     keys,
+                    every_events: c.every_events,
+                    every_seconds: c.every_seconds,
                     last: Mutex::new(HashMap::new()),
                 })
             })
             .transpose()?;
+        let kept = crate::kept::Kept::new(mnemo.dir().map(std::path::Path::to_path_buf));
         Ok(Self(Arc::new(Inner {
+            kept,
             mnemo,
             config,
             tokens,
@@ -123,6 +131,17 @@ impl AppState {
             ));
         };
         let (root, size) = ns.root()?;
+        Self::sign(signer, ns, size, root)
+    }
+
+    /// The note of namespace `ns`'s checkpoint of tree size `size` and root
+    /// `root`: the one signed last when it is of that head, else signed now.
+    fn sign(
+        signer: &Checkpoints,
+        ns: &Namespace,
+        size: u64,
+        root: mnemo::Hash,
+    ) -> Result<Arc<str>, ApiError> {
         if let Some(last) = signer.last.lock().get(ns.name())
             && (last.size, last.root) == (size, root)
         {
@@ -148,6 +167,106 @@ impl AppState {
             },
         );
         Ok(note)
+    }
+
+    /// Whether the server keeps signed checkpoints at intervals: the config
+    /// names a key file, at least one of `every_events` and
+    /// `every_seconds` is not 0, and the engine has a data directory.
+    pub fn keeps_checkpoints_at_intervals(&self) -> bool {
+        self.0.kept.enabled()
+            && self
+                .0
+                .checkpoints
+                .as_ref()
+                .is_some_and(|c| c.every_events > 0 || c.every_seconds > 0)
+    }
+
+    /// Keeps a signed checkpoint of the current head of every open
+    /// namespace whose log grew since its last kept one and is due one:
+    /// `every_events` events appended since it, or `every_seconds` passed
+    /// since this process kept one there (or since it first read the
+    /// namespace's kept checkpoints, when it has kept none yet),
+    /// or, with `closing`, any growth at all. Each is written durably to
+    /// `DATA/<ns>/checkpoints/<size>.note` before the next. Signs and
+    /// writes files: call it off the async workers. Answers the
+    /// (namespace, size) pairs kept; a namespace that fails is logged and
+    /// skipped. Does nothing without a key file or a data directory.
+    pub fn keep_checkpoints(&self, closing: bool) -> Vec<(String, u64)> {
+        let mut done = Vec::new();
+        let Some(signer) = &self.0.checkpoints else {
+            return done;
+        };
+        if !self.0.kept.enabled() {
+            return done;
+        }
+        for ns in self.open_namespaces() {
+            match self.keep_one(signer, &ns, closing) {
+                Ok(Some(size)) => {
+                    tracing::debug!(namespace = ns.name(), size, "kept a signed checkpoint");
+                    done.push((ns.name().to_owned(), size));
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::error!(namespace = ns.name(), error = %e, "cannot keep a checkpoint");
+                }
+            }
+        }
+        done
+    }
+
+    /// Keeps namespace `ns`'s head when it is due (see
+    /// [`AppState::keep_checkpoints`]); its size when one was kept.
+    fn keep_one(
+        &self,
+        signer: &Checkpoints,
+        ns: &Namespace,
+        closing: bool,
+    ) -> Result<Option<u64>, ApiError> {
+        let kept = self.0.kept.namespace(ns.name())?;
+        // Held while signing and writing, so two keepers of one namespace
+        // (the interval and the shutdown) never race.
+        let mut kept = kept.lock();
+        let (root, size) = ns.root()?;
+        let latest = kept.latest();
+        if size <= latest {
+            if size < latest && !kept.warned_shorter {
+                kept.warned_shorter = true;
+                tracing::warn!(
+                    namespace = ns.name(),
+                    size,
+                    latest,
+                    "the log holds fewer events than its newest kept checkpoint covers; \
+                     keeping none until it grows past it"
+                );
+            }
+            return Ok(None);
+        }
+        let by_count = signer.every_events > 0 && size - latest >= signer.every_events;
+        let by_time = signer.every_seconds > 0
+            && kept.since.elapsed() >= std::time::Duration::from_secs(signer.every_seconds);
+        if !(closing || by_count || by_time) {
+            return Ok(None);
+        }
+        let note = Self::sign(signer, ns, size, root)?;
+        kept.keep(size, &note)?;
+        Ok(Some(size))
+    }
+
+    /// Up to `limit` sizes of namespace `ns`'s kept checkpoints after
+    /// `after`, oldest first. 404 without a data directory.
+    pub(crate) fn kept_page(
+        &self,
+        ns: &str,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<crate::kept::Page, ApiError> {
+        self.0.kept.page(ns, after, limit)
+    }
+
+    /// The kept note of tree size `size` of namespace `ns`; 404 naming the
+    /// size when none is kept.
+    pub(crate) fn kept_note(&self, ns: &str, size: u64) -> Result<String, ApiError> {
+        self.0.kept.note(ns, size)
     }
 
     /// The engine.

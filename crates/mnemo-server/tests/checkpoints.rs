@@ -16,7 +16,7 @@ fn signing_app(dir: &std::path::Path, level: PqLevel) -> (TestApp, Verifier) {
     let key_file = dir.join("mnemo.key");
     std::fs::write(&key_file, keys.to_private_text()).expect("write the key");
     let config = Config {
-        checkpoints: Some(CheckpointConfig { key_file }),
+        checkpoints: Some(CheckpointConfig::new(key_file)),
         ..Config::default()
     };
     (TestApp::with_config(config), keys.verifier())
@@ -104,18 +104,14 @@ async fn without_a_key_file_there_is_no_checkpoint_and_a_bad_key_file_stops_the_
     let key_file = dir.path().join("garbage.key");
     std::fs::write(&key_file, "not a key\n").expect("write");
     let config = Config {
-        checkpoints: Some(CheckpointConfig {
-            key_file: key_file.clone(),
-        }),
+        checkpoints: Some(CheckpointConfig::new(key_file.clone())),
         ..Config::default()
     };
     let e =
         mnemo_server::AppState::new(config, common::engine()).expect_err("an unreadable key file");
     assert!(e.contains("checkpoints.key_file"), "{e}");
     let missing = Config {
-        checkpoints: Some(CheckpointConfig {
-            key_file: dir.path().join("absent.key"),
-        }),
+        checkpoints: Some(CheckpointConfig::new(dir.path().join("absent.key"))),
         ..Config::default()
     };
     let e = mnemo_server::AppState::new(missing, common::engine()).expect_err("absent");
@@ -159,4 +155,97 @@ fn unhex(text: &str) -> [u8; 32] {
         .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex"))
         .collect();
     bytes.try_into().expect("32 bytes")
+}
+
+/// Lowercase hex of `bytes`.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[tokio::test]
+async fn a_proof_at_a_signed_checkpoints_size_leads_to_its_root_and_bad_sizes_are_refused() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (t, verifier) = signing_app(dir.path(), PqLevel::MlDsa44);
+    t.create("alice").await;
+    let ids = t.remember("alice", &["one", "two", "three"]).await;
+    let (status, note) = checkpoint(&t, "alice").await;
+    assert_eq!(status, StatusCode::OK, "{note}");
+    let signed = verifier.verify(&note).expect("verifies").checkpoint;
+    // The log grows past the checkpoint the client holds.
+    t.remember("alice", &["four", "five", "six"]).await;
+
+    let (status, proof) = t
+        .call(
+            Method::GET,
+            &format!("/v1/namespaces/alice/proof/{}?size={}", ids[1], signed.size),
+            Some(&t.reader),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{proof}");
+    assert_eq!(proof["verified"], true);
+    assert_eq!(proof["length"], signed.size);
+    assert_eq!(proof["root"], hex(&signed.root), "the checkpoint's root");
+    let out: mnemo_server::dto::ProofOut = serde_json::from_value(proof.clone()).expect("a proof");
+    assert_eq!(
+        mnemo_server::ops::verify_proof(&out, Some(&hex(&signed.root))),
+        Ok(true),
+        "checked by the client against the signed root alone"
+    );
+    // The same memory's proof at the head leads elsewhere.
+    let (_, head) = t
+        .call(
+            Method::GET,
+            &format!("/v1/namespaces/alice/proof/{}", ids[1]),
+            Some(&t.reader),
+            None,
+        )
+        .await;
+    assert_ne!(head["root"], proof["root"]);
+    assert_eq!(head["verified"], true);
+
+    let (_, root) = t
+        .call(
+            Method::GET,
+            "/v1/namespaces/alice/root",
+            Some(&t.reader),
+            None,
+        )
+        .await;
+    let held = root["length"].as_u64().expect("length");
+    let seq = proof["seq"].as_u64().expect("seq");
+    for (size, says) in [
+        ((held + 1).to_string(), "past the log"),
+        (u64::MAX.to_string(), "past the log"),
+        (seq.to_string(), "does not contain"),
+        ("0".to_owned(), "does not contain"),
+    ] {
+        let (status, body) = t
+            .call(
+                Method::GET,
+                &format!("/v1/namespaces/alice/proof/{}?size={size}", ids[1]),
+                Some(&t.reader),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{size}: {body}");
+        let message = body["error"]["message"].as_str().expect("message");
+        assert!(
+            message.contains("size") && message.contains(says),
+            "{message}"
+        );
+    }
+    for bad in ["x", "-1", "18446744073709551616"] {
+        let (status, body) = t
+            .call(
+                Method::GET,
+                &format!("/v1/namespaces/alice/proof/{}?size={bad}", ids[1]),
+                Some(&t.reader),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+        let message = body["error"]["message"].as_str().expect("message");
+        assert!(message.contains("size"), "{message}");
+    }
 }

@@ -33,6 +33,7 @@
 //! | `recall/` | the recall pipeline: `candidates`, `seeds`, `spread`, `fuse`, `explain` |
 //! | `snapshot.rs` | snapshots of the state, written and read through the log's `Storage` |
 //! | `namespace.rs` | a [`Namespace`]: one log, its state, writes, reads, recall, proofs |
+//! | `proof_at.rs` | [`Namespace::prove_at`]: a memory's inclusion proof at an older tree size (a signed checkpoint's) |
 //! | `coherence.rs` | the namespace's facts and trajectories API (assert, conflicts, suggest) |
 //! | `engine.rs` | [`Mnemo`]: the namespaces of one data directory (or storage) |
 //!
@@ -82,6 +83,7 @@ mod model;
 mod namespace;
 mod options;
 pub mod patterns;
+mod proof_at;
 mod query;
 pub mod recall;
 pub mod rfc3339;

@@ -13,8 +13,8 @@ use serde_json::Value as Json;
 
 use super::{Limits, facts, links, memories, patterns, proofs, recall};
 use crate::dto::{
-    ConsistencyParams, LinkIn, ListParams, QueryIn, RecallIn, RememberIn, RetagIn, RevisionIn,
-    UnlinkParams, WatchParams,
+    ConsistencyParams, LinkIn, ListParams, ProofParams, QueryIn, RecallIn, RememberIn, RetagIn,
+    RevisionIn, UnlinkParams, WatchParams,
 };
 use crate::dto_facts::{
     AssertIn, ConflictParams, ConsolidateIn, FactParams, HistoryParams, PatternParams, PredicateIn,
@@ -204,7 +204,11 @@ pub fn call(
         "refinePatterns" => answer(patterns::refine_patterns(ns)),
         "stats" => answer(Ok(proofs::stats(ns))),
         "root" => answer(proofs::root(ns)),
-        "proof" => answer(proofs::proof(ns, needs_id()?)),
+        "proof" => answer(proofs::proof(
+            ns,
+            needs_id()?,
+            &read_params::<ProofParams>(&params)?,
+        )),
         "consistency" => answer(proofs::consistency(
             ns,
             &read_params::<ConsistencyParams>(&params)?,

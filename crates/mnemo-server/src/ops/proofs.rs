@@ -4,7 +4,9 @@
 use mnemo::{MemoryId, Namespace};
 use mnemo_log::{Hash, InclusionProof};
 
-use crate::dto::{ConsistencyOut, ConsistencyParams, ProofOut, RootOut, StatsOut, hex};
+use crate::dto::{
+    ConsistencyOut, ConsistencyParams, ProofOut, ProofParams, RootOut, StatsOut, hex,
+};
 use crate::error::ApiError;
 
 /// `stats`: counts and sizes of a namespace.
@@ -23,10 +25,16 @@ pub fn root(ns: &Namespace) -> Result<RootOut, ApiError> {
 }
 
 /// `proof`: the Merkle inclusion proof of the event that last wrote
-/// memory `id`, checked against the current root (`verified`). Anyone
-/// can check it again with [`verify_proof`].
-pub fn proof(ns: &Namespace, id: u64) -> Result<ProofOut, ApiError> {
-    let p = ns.prove(MemoryId(id))?;
+/// memory `id`, in the tree of the log's first `params.size` events (a
+/// signed checkpoint's size; default: the current head), checked against
+/// that tree's root (`verified`). Anyone can check it again with
+/// [`verify_proof`]. A `size` past the log, or too small to hold the
+/// memory's event, is a 400 naming `size`.
+pub fn proof(ns: &Namespace, id: u64, params: &ProofParams) -> Result<ProofOut, ApiError> {
+    let p = match params.size {
+        Some(size) => ns.prove_at(MemoryId(id), size)?,
+        None => ns.prove(MemoryId(id))?,
+    };
     let verified = p.verify(None).is_ok();
     Ok(ProofOut {
         id,
@@ -166,7 +174,7 @@ mod tests {
             ns.remember(mnemo::NewMemory::new(text))
                 .expect("remembered");
         }
-        proof(&ns, 2).expect("memory 2 exists")
+        proof(&ns, 2, &ProofParams::default()).expect("memory 2 exists")
     }
 
     /// `text` with the hex digit at `at` changed.

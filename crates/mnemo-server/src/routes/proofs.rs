@@ -1,4 +1,5 @@
-//! Stats, the log's Merkle root, inclusion and consistency proofs.
+//! Stats, the log's Merkle root, inclusion and consistency proofs, signed
+//! checkpoints and the kept ones.
 
 use axum::extract::State;
 use axum::http::{Method, header};
@@ -8,7 +9,10 @@ use axum::routing::get;
 use super::{ApiJson, ApiPath, ApiQuery, Caller, blocking};
 use crate::api::{Api, Doc};
 use crate::auth::Right;
-use crate::dto::{ConsistencyOut, ConsistencyParams, ProofOut, RootOut, StatsOut};
+use crate::dto::{
+    CheckpointParams, CheckpointsOut, CheckpointsParams, ConsistencyOut, ConsistencyParams,
+    DEFAULT_CHECKPOINTS_LIMIT, MAX_CHECKPOINTS_LIMIT, ProofOut, ProofParams, RootOut, StatsOut,
+};
 use crate::error::ApiError;
 use crate::ops;
 use crate::state::AppState;
@@ -47,8 +51,12 @@ pub(crate) fn routes(api: Api) -> Api {
             "proofs",
             Some(Right::Read),
             "A Merkle inclusion proof of the event that last wrote a memory, checked by the \
-             server against the current root.",
+             server against the current root, or with `size` against the root of the log's \
+             first `size` events: the size of a signed checkpoint the client holds, whose root \
+             the proof then leads to. 400 naming `size` when it is past the log or before the \
+             memory's event.",
         )
+        .query::<ProofParams>()
         .ok::<ProofOut>(200),
     )
     .op(
@@ -78,9 +86,28 @@ pub(crate) fn routes(api: Api) -> Api {
              C2SP signed note by the server's Ed25519 and ML-DSA-44 keys (and ML-DSA-65 when it \
              has one): check it with their vkeys, both signatures must verify; then ask \
              `consistency` from its size to prove later heads extend it. 404 when the server's \
-             config names no `[checkpoints] key_file`.",
+             config names no `[checkpoints] key_file`. With `size`, the checkpoint of that tree \
+             size the server kept (see `checkpoints`), 404 naming the size when none is kept.",
         )
+        .query::<CheckpointParams>()
         .ok_raw("text/plain"),
+    )
+    .op(
+        Method::GET,
+        "/v1/namespaces/{ns}/checkpoints",
+        get(checkpoints),
+        Doc::new(
+            "checkpoints",
+            "proofs",
+            Some(Right::Read),
+            "The tree sizes of the signed checkpoints the server kept in the namespace (every \
+             `[checkpoints] every_events` events or `every_seconds` seconds of growth, and on \
+             shutdown), oldest first, newest last, at most `limit` (default 100, at most 1000) \
+             after `after`; `next` is the next page's `after`. Each is \
+             `GET .../checkpoint?size=N`. 404 when the server has no data directory.",
+        )
+        .query::<CheckpointsParams>()
+        .ok::<CheckpointsOut>(200),
     )
 }
 
@@ -106,24 +133,58 @@ async fn proof(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath((ns, id)): ApiPath<(String, u64)>,
+    ApiQuery(params): ApiQuery<ProofParams>,
 ) -> Result<ApiJson<ProofOut>, ApiError> {
     let ns = caller.namespace(&state, &ns, Right::Read)?;
-    ops::proof(&ns, id).map(ApiJson)
+    // Proofs may read hashes from the log's files: off the request's
+    // worker thread.
+    blocking(move || ops::proof(&ns, id, &params))
+        .await
+        .map(ApiJson)
 }
 
 async fn checkpoint(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(ns): ApiPath<String>,
+    ApiQuery(params): ApiQuery<CheckpointParams>,
 ) -> Result<Response, ApiError> {
     let ns = caller.namespace(&state, &ns, Right::Read)?;
-    // Signing (ML-DSA) takes about a millisecond: off the async workers.
-    let note = blocking(move || state.checkpoint(&ns)).await?;
-    Ok((
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        note.to_string(),
-    )
-        .into_response())
+    // Signing (ML-DSA) takes about a millisecond, and a kept note is read
+    // from a file: off the async workers.
+    let note = blocking(move || match params.size {
+        Some(size) => state.kept_note(ns.name(), size),
+        None => state.checkpoint(&ns).map(|note| note.to_string()),
+    })
+    .await?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note).into_response())
+}
+
+async fn checkpoints(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(ns): ApiPath<String>,
+    ApiQuery(params): ApiQuery<CheckpointsParams>,
+) -> Result<ApiJson<CheckpointsOut>, ApiError> {
+    let ns = caller.namespace(&state, &ns, Right::Read)?;
+    let limit = params.limit.unwrap_or(DEFAULT_CHECKPOINTS_LIMIT);
+    if !(1..=MAX_CHECKPOINTS_LIMIT).contains(&limit) {
+        return Err(ApiError::bad_request(format!(
+            "limit: {limit} is not between 1 and {MAX_CHECKPOINTS_LIMIT}"
+        )));
+    }
+    // The first listing of a namespace reads its directory.
+    let page = blocking(move || state.kept_page(ns.name(), params.after, limit)).await?;
+    Ok(ApiJson(CheckpointsOut {
+        next: if page.more {
+            page.sizes.last().copied()
+        } else {
+            None
+        },
+        sizes: page.sizes,
+        count: page.count,
+        latest: page.latest,
+    }))
 }
 
 async fn consistency(
