@@ -265,6 +265,22 @@ def test_revise_retag_forget(ns: mnemo.Namespace) -> None:
         ns.revise(i, content="gone")
 
 
+def test_purge_by_tag_source_or_all(ns: mnemo.Namespace) -> None:
+    a = ns.remember("card number 4111 1111 1111 1111", tags=["pii"])
+    b = ns.remember("passport X9Q2W7Z4K", tags=["pii"], source="scan")
+    c = ns.remember("the plants need water", source="scan")
+    d = ns.remember("lunch at noon")
+    assert ns.purge(tag="pii") == [a, b]
+    assert ns.get(a) is None and ns.get(b) is None
+    assert ns.purge(source="scan") == [c]
+    with pytest.raises(errors.InvalidInput, match="exactly one"):
+        ns.purge(tag="x", source="y")
+    with pytest.raises(errors.InvalidInput, match="exactly one"):
+        ns.purge()
+    assert ns.purge(all=True) == [d]
+    assert ns.query().total == 0
+
+
 def test_link_unlink(ns: mnemo.Namespace) -> None:
     a, b = ns.remember_many(["the storm", "the flood"])
     link = ns.link(a, b, "caused", 0.7)

@@ -663,6 +663,30 @@ pub struct RetagIn {
     pub remove: Vec<String>,
 }
 
+/// Which memories `purgeMemories` forgets: exactly one of the three.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PurgeIn {
+    /// Every memory with this tag.
+    #[serde(default)]
+    pub tag: Option<String>,
+    /// Every memory from this source.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Every memory of the namespace.
+    #[serde(default)]
+    pub all: bool,
+}
+
+/// What `purgeMemories` forgot and erased.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct PurgeOut {
+    /// The ids, ascending.
+    pub purged: Vec<u64>,
+    /// How many.
+    pub count: usize,
+}
+
 /// A forgotten memory.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ForgetOut {

@@ -245,6 +245,8 @@ export class Namespace {
   get(id: number): Promise<{ memory: Memory; links: { outgoing: unknown[]; incoming: unknown[] }; facts: unknown[] }>;
   revise(id: number, revision: string | Partial<Omit<MemoryInput, "tags" | "vector" | "key" | "valid">>): Promise<Memory>;
   forget(id: number): Promise<{ id: number; forgotten: boolean }>;
+  /** Forgets and erases every memory with a tag, from a source, or all (exactly one). */
+  purge(filter: { tag?: string; source?: string; all?: boolean }): Promise<{ purged: number[]; count: number }>;
   link(from: number, to: number, options?: { kind?: string; weight?: number }): Promise<unknown>;
   unlink(from: number, to: number, kind?: string): Promise<unknown>;
   assertFact(fact: { subject: string; predicate: string; object: string; context?: string; confidence?: number; valid?: Validity; evidence?: number[] }): Promise<any>;

@@ -387,9 +387,21 @@ export class Namespace {
     return this._call("reviseMemory", { id, body: checkObject("revision", revision) });
   }
 
-  /** Forgets a memory. @param {number} id */
+  /**
+   * Forgets a memory and erases it: its key is destroyed, so what the log
+   * holds of it can no longer be read. @param {number} id
+   */
   async forget(id) {
     return this._call("forgetMemory", { id: checkId("id", id) });
+  }
+
+  /**
+   * Forgets and erases every memory with a tag, from a source, or all of
+   * them: exactly one of `tag`, `source`, `all: true`.
+   * @param {{tag?: string, source?: string, all?: boolean}} filter
+   */
+  async purge(filter) {
+    return this._call("purgeMemories", { body: checkObject("filter", filter) });
   }
 
   /**

@@ -54,7 +54,7 @@
 //! `data.key` (only for a generated data key): the key in the text form of
 //! [`DataKey::to_text`].
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -364,6 +364,11 @@ pub(crate) struct KeyStore {
     sync: bool,
     /// Whether the data key was generated and is kept in `data.key`.
     generated: AtomicBool,
+    /// Pages with slots destroyed but not yet synced.
+    dirty: Arc<Mutex<BTreeSet<u64>>>,
+    /// Wakes the thread that syncs destroyed slots (native, started by
+    /// the first destruction of a store that syncs).
+    syncer: Mutex<Option<std::sync::mpsc::Sender<()>>>,
 }
 
 impl std::fmt::Debug for KeyStore {
@@ -512,6 +517,8 @@ impl KeyStore {
             snapshots: Mutex::new(snapshots),
             sync,
             generated: AtomicBool::new(generated),
+            dirty: Arc::default(),
+            syncer: Mutex::new(None),
         })
     }
 
@@ -554,6 +561,8 @@ impl KeyStore {
             snapshots: Mutex::new(Vec::new()),
             sync,
             generated: AtomicBool::new(generated),
+            dirty: Arc::default(),
+            syncer: Mutex::new(None),
         })
     }
 
@@ -619,11 +628,17 @@ impl KeyStore {
             let (page, offset) = slot_of(id);
             writes.push((page, offset, wrapped));
         }
-        self.write_slots(writes)
+        self.write_slots(writes, self.sync)
     }
 
-    /// Overwrites the slots of memories `ids` with zeros, durably before
-    /// this returns when the store syncs. Ids without a key are skipped.
+    /// Overwrites the slots of memories `ids` with zeros in place; ids
+    /// without a key are skipped. The caller has made their forget events
+    /// durable first: the log is the record that they are erased, and
+    /// opening destroys any key a forgotten memory still has, so a crash
+    /// before the zeros reach the disk loses nothing. In a store that
+    /// syncs, a background thread syncs them at once (in WebAssembly,
+    /// which has no threads, this call does); otherwise [`KeyStore::sync`]
+    /// (on close) does.
     pub(crate) fn destroy_memory_keys(&self, ids: &[u64]) -> Result<()> {
         let zeros = vec![0u8; WRAPPED_LEN];
         let writes: Vec<(u64, usize, Vec<u8>)> = {
@@ -637,12 +652,57 @@ impl KeyStore {
                 })
                 .collect()
         };
-        self.write_slots(writes)
+        if writes.is_empty() {
+            return Ok(());
+        }
+        let pages: BTreeSet<u64> = writes.iter().map(|w| w.0).collect();
+        if cfg!(target_arch = "wasm32") || self.storage.is_none() {
+            return self.write_slots(writes, self.sync);
+        }
+        self.write_slots(writes, false)?;
+        self.dirty.lock().extend(pages);
+        if self.sync {
+            self.wake_syncer();
+        }
+        Ok(())
+    }
+
+    /// Wakes (starting it if needed) the thread that syncs dirty pages.
+    fn wake_syncer(&self) {
+        let Some(storage) = self.storage.clone() else {
+            return;
+        };
+        let mut syncer = self.syncer.lock();
+        if let Some(tx) = syncer.as_ref()
+            && tx.send(()).is_ok()
+        {
+            return;
+        }
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let dirty = Arc::clone(&self.dirty);
+        let spawned = std::thread::Builder::new()
+            .name(format!("mnemo-keys-{}", self.name))
+            .spawn(move || {
+                // Ends when the store (the sender) is dropped.
+                while rx.recv().is_ok() {
+                    while rx.try_recv().is_ok() {}
+                    let pages = std::mem::take(&mut *dirty.lock());
+                    for page in pages {
+                        if storage.sync_file(&page_name(page)).is_err() {
+                            // Kept for the next sync, which reports it.
+                            dirty.lock().insert(page);
+                        }
+                    }
+                }
+            });
+        if spawned.is_ok() && tx.send(()).is_ok() {
+            *syncer = Some(tx);
+        }
     }
 
     /// Writes slots (in memory, then to their page files in place, each
     /// page once, synced when the store syncs).
-    fn write_slots(&self, mut writes: Vec<(u64, usize, Vec<u8>)>) -> Result<()> {
+    fn write_slots(&self, mut writes: Vec<(u64, usize, Vec<u8>)>, sync: bool) -> Result<()> {
         if writes.is_empty() {
             return Ok(());
         }
@@ -676,7 +736,7 @@ impl KeyStore {
             }
             if let Some(storage) = &self.storage {
                 storage
-                    .write_at(&name, from as u64, &bytes[from..to], self.sync)
+                    .write_at(&name, from as u64, &bytes[from..to], sync)
                     .map_err(|e| self.io(&name, e))?;
             }
             i = j;
@@ -712,6 +772,7 @@ impl KeyStore {
             let name = page_name(page);
             storage.sync_file(&name).map_err(|e| self.io(&name, e))?;
         }
+        self.dirty.lock().clear();
         storage
             .sync_file(SNAPSHOTS_FILE)
             .map_err(|e| self.io(SNAPSHOTS_FILE, e))

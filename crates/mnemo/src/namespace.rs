@@ -686,9 +686,12 @@ impl Namespace {
     }
 
     /// Forgets memory `id` and erases it: it leaves the state and every
-    /// index at once, and its key is destroyed (durably under
-    /// [`SyncPolicy::Always`]), so what the log holds of it can no longer
-    /// be read; snapshots that hold it are shredded.
+    /// index at once, and its key is destroyed, so what the log holds of
+    /// it can no longer be read; snapshots that hold it are shredded. The
+    /// forget event is durable when this returns (under
+    /// [`SyncPolicy::Always`]); the zeroed key slot is synced right after
+    /// (see [`crate::crypt`]), and opening after a crash finishes the
+    /// erasure from the log.
     pub fn forget(&self, id: MemoryId) -> Result<Delta> {
         self.check_open()?;
         let _writer = self.inner.writer.lock();

@@ -23,6 +23,7 @@ OPERATIONS: Dict[str, Tuple[str, str]] = {
     "getMemory": ("GET", "/v1/namespaces/{ns}/memories/{id}"),
     "reviseMemory": ("PATCH", "/v1/namespaces/{ns}/memories/{id}"),
     "forgetMemory": ("DELETE", "/v1/namespaces/{ns}/memories/{id}"),
+    "purgeMemories": ("POST", "/v1/namespaces/{ns}/purge"),
     "retagMemory": ("POST", "/v1/namespaces/{ns}/memories/{id}/tags"),
     "link": ("POST", "/v1/namespaces/{ns}/links"),
     "unlink": ("DELETE", "/v1/namespaces/{ns}/links"),

@@ -821,13 +821,28 @@ class Namespace:
         return StoredMemory(self._call("retagMemory", id=_id("id", id), body=body))
 
     def forget(self, id: int) -> bool:
-        """Forgets memory ``id`` (its links go with it; the log keeps the
-        history). Answers ``False`` when there was no such memory."""
+        """Forgets memory ``id`` and erases it: its key is destroyed, so
+        what the log holds of it can no longer be read (its links go with
+        it). Answers ``False`` when there was no such memory."""
         try:
             self._call("forgetMemory", id=_id("id", id))
         except NotFound:
             return False
         return True
+
+    def purge(
+        self, *, tag: Optional[str] = None, source: Optional[str] = None, all: bool = False
+    ) -> List[int]:
+        """Forgets and erases every memory with ``tag``, from ``source``, or
+        (``all=True``) every memory of the namespace: exactly one of them.
+        Their keys are destroyed, so what the log holds of them can no
+        longer be read. Answers their ids, ascending."""
+        body: Dict[str, Any] = {"all": _bool("all", all)}
+        if tag is not None:
+            body["tag"] = _str("tag", tag)
+        if source is not None:
+            body["source"] = _str("source", source)
+        return [int(i) for i in self._call("purgeMemories", body=body)["purged"]]
 
     def link(
         self, from_id: int, to_id: int, kind: str = "related", weight: Optional[float] = None

@@ -13,8 +13,8 @@ use serde_json::Value as Json;
 
 use super::{Limits, facts, links, memories, patterns, proofs, recall};
 use crate::dto::{
-    ConsistencyParams, LinkIn, ListParams, ProofParams, QueryIn, RecallIn, RememberIn, RetagIn,
-    RevisionIn, UnlinkParams, WatchParams,
+    ConsistencyParams, LinkIn, ListParams, ProofParams, PurgeIn, QueryIn, RecallIn, RememberIn,
+    RetagIn, RevisionIn, UnlinkParams, WatchParams,
 };
 use crate::dto_facts::{
     AssertIn, ConflictParams, ConsolidateIn, FactParams, HistoryParams, PatternParams, PredicateIn,
@@ -32,6 +32,7 @@ pub const OPERATIONS: &[&str] = &[
     "getMemory",
     "reviseMemory",
     "forgetMemory",
+    "purgeMemories",
     "retagMemory",
     "link",
     "unlink",
@@ -117,6 +118,7 @@ pub fn call(
             ))
         }
         "forgetMemory" => answer(memories::forget_memory(ns, needs_id()?)),
+        "purgeMemories" => answer(memories::purge_memories(ns, &read_body::<PurgeIn>(body)?)),
         "retagMemory" => {
             let id = needs_id()?;
             answer(memories::retag_memory(ns, id, &read_body::<RetagIn>(body)?))

@@ -6,7 +6,7 @@ use mnemo::{MemoryId, Namespace};
 use super::Limits;
 use crate::dto::{
     FactOut, ForgetOut, LinkOut, LinksOut, ListOut, ListParams, MemoryDetailOut, MemoryOut,
-    QueryIn, RememberIn, RememberOut, RememberedOut, RetagIn, RevisionIn,
+    PurgeIn, PurgeOut, QueryIn, RememberIn, RememberOut, RememberedOut, RetagIn, RevisionIn,
 };
 use crate::error::ApiError;
 
@@ -123,8 +123,29 @@ pub fn retag_memory(ns: &Namespace, id: u64, body: &RetagIn) -> Result<MemoryOut
     current(ns, id)
 }
 
-/// `forgetMemory`: forgets a memory (its links go with it; the log keeps
-/// the history).
+/// `purgeMemories`: forgets and erases every memory with a tag, from a
+/// source, or of the whole namespace (exactly one of them, else 400).
+pub fn purge_memories(ns: &Namespace, body: &PurgeIn) -> Result<PurgeOut, ApiError> {
+    let filter = match (&body.tag, &body.source, body.all) {
+        (Some(tag), None, false) => mnemo::Query::new().tag(tag.clone()),
+        (None, Some(source), false) => mnemo::Query::new().source(source.clone()),
+        (None, None, true) => mnemo::Query::new(),
+        _ => {
+            return Err(ApiError::bad_request(
+                "purge: give exactly one of tag, source, or all: true",
+            ));
+        }
+    };
+    let purged: Vec<u64> = ns.purge(&filter)?.into_iter().map(|id| id.0).collect();
+    Ok(PurgeOut {
+        count: purged.len(),
+        purged,
+    })
+}
+
+/// `forgetMemory`: forgets a memory and erases it (its key is destroyed,
+/// so what the log holds of it can no longer be read; its links go with
+/// it).
 pub fn forget_memory(ns: &Namespace, id: u64) -> Result<ForgetOut, ApiError> {
     ns.forget(MemoryId(id))?;
     Ok(ForgetOut {

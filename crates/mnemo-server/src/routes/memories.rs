@@ -9,8 +9,8 @@ use super::{ApiJson, ApiPath, ApiQuery, Caller, blocking};
 use crate::api::{Api, Doc};
 use crate::auth::Right;
 use crate::dto::{
-    ForgetOut, ListOut, ListParams, MemoryDetailOut, MemoryOut, QueryIn, RememberIn, RememberOut,
-    RetagIn, RevisionIn,
+    ForgetOut, ListOut, ListParams, MemoryDetailOut, MemoryOut, PurgeIn, PurgeOut, QueryIn,
+    RememberIn, RememberOut, RetagIn, RevisionIn,
 };
 use crate::error::ApiError;
 use crate::ops;
@@ -91,9 +91,22 @@ pub(crate) fn routes(api: Api) -> Api {
             "forgetMemory",
             TAG,
             Some(Right::Write),
-            "Forgets a memory (its links go with it; the log keeps the history).",
+            "Forgets a memory and erases it: its key is destroyed, so what the log holds of it can no longer be read (its links go with it).",
         )
         .ok::<ForgetOut>(200),
+    )
+    .op(
+        Method::POST,
+        "/v1/namespaces/{ns}/purge",
+        post(purge),
+        Doc::new(
+            "purgeMemories",
+            TAG,
+            Some(Right::Write),
+            "Forgets and erases every memory with a tag, from a source, or all of them (exactly one).",
+        )
+        .body::<PurgeIn>()
+        .ok::<PurgeOut>(200),
     )
     .op(
         Method::POST,
@@ -170,6 +183,18 @@ async fn retag(
 ) -> Result<ApiJson<MemoryOut>, ApiError> {
     let ns = caller.namespace(&state, &ns, Right::Write)?;
     blocking(move || ops::retag_memory(&ns, id, &body))
+        .await
+        .map(ApiJson)
+}
+
+async fn purge(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(ns): ApiPath<String>,
+    ApiJson(body): ApiJson<PurgeIn>,
+) -> Result<ApiJson<PurgeOut>, ApiError> {
+    let ns = caller.namespace(&state, &ns, Right::Write)?;
+    blocking(move || ops::purge_memories(&ns, &body))
         .await
         .map(ApiJson)
 }

@@ -62,6 +62,10 @@ test("remember, recall, query, revise, forget, links and proofs in memory", asyn
 
   await ns.forget(launch);
   await rejects(ns.get(launch), NotFoundError);
+  const secret = await ns.remember({ content: "passport X9Q2W7Z4K", tags: ["pii"] });
+  assert.deepEqual(await ns.purge({ tag: "pii" }), { purged: [secret], count: 1 });
+  await rejects(ns.get(secret), NotFoundError);
+  await rejects(ns.purge({}), InvalidInputError, "purge");
 
   const stats = await ns.stats();
   assert.equal(stats.memories, 2);
