@@ -54,7 +54,7 @@
 //! `data.key` (only for a generated data key): the key in the text form of
 //! [`DataKey::to_text`].
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -76,6 +76,9 @@ const TAG_LEN: usize = 16;
 pub const SEALED_OVERHEAD: usize = NONCE_LEN + TAG_LEN;
 /// Bytes of a wrapped key.
 const WRAPPED_LEN: usize = KEY_LEN + SEALED_OVERHEAD;
+/// How long the key store's thread gathers destroyed slots before it
+/// syncs them.
+const SYNC_DELAY: std::time::Duration = std::time::Duration::from_millis(1);
 /// Memory key slots per page file.
 const SLOTS_PER_PAGE: u64 = 4096;
 /// Bytes before a page's first slot (the data key's id).
@@ -364,8 +367,9 @@ pub(crate) struct KeyStore {
     sync: bool,
     /// Whether the data key was generated and is kept in `data.key`.
     generated: AtomicBool,
-    /// Pages with slots destroyed but not yet synced.
-    dirty: Arc<Mutex<BTreeSet<u64>>>,
+    /// Slots (page, offset) destroyed in memory whose zeros the key
+    /// store's thread has not yet written and synced.
+    pending: Arc<Mutex<Vec<(u64, usize)>>>,
     /// Wakes the thread that syncs destroyed slots (native, started by
     /// the first destruction of a store that syncs).
     syncer: Mutex<Option<std::sync::mpsc::Sender<()>>>,
@@ -517,7 +521,7 @@ impl KeyStore {
             snapshots: Mutex::new(snapshots),
             sync,
             generated: AtomicBool::new(generated),
-            dirty: Arc::default(),
+            pending: Arc::default(),
             syncer: Mutex::new(None),
         })
     }
@@ -561,7 +565,7 @@ impl KeyStore {
             snapshots: Mutex::new(Vec::new()),
             sync,
             generated: AtomicBool::new(generated),
-            dirty: Arc::default(),
+            pending: Arc::default(),
             syncer: Mutex::new(None),
         })
     }
@@ -631,14 +635,18 @@ impl KeyStore {
         self.write_slots(writes, self.sync)
     }
 
-    /// Overwrites the slots of memories `ids` with zeros in place; ids
-    /// without a key are skipped. The caller has made their forget events
+    /// Overwrites the slots of memories `ids` with zeros (ids without a
+    /// key are skipped): at once in memory, so nothing opens them any
+    /// more, and in place on disk. The caller has made their forget events
     /// durable first: the log is the record that they are erased, and
     /// opening destroys any key a forgotten memory still has, so a crash
     /// before the zeros reach the disk loses nothing. In a store that
-    /// syncs, a background thread syncs them at once (in WebAssembly,
-    /// which has no threads, this call does); otherwise [`KeyStore::sync`]
-    /// (on close) does.
+    /// syncs, the key store's thread writes and syncs them within about a
+    /// millisecond ([`SYNC_DELAY`]: a burst of forgets shares one write
+    /// and sync per page, and the forget's own sync does not wait behind
+    /// them); in WebAssembly, which has no threads, this call does. In a
+    /// store that does not sync they are written now and synced by
+    /// [`KeyStore::sync`] (on close).
     pub(crate) fn destroy_memory_keys(&self, ids: &[u64]) -> Result<()> {
         let zeros = vec![0u8; WRAPPED_LEN];
         let writes: Vec<(u64, usize, Vec<u8>)> = {
@@ -655,19 +663,58 @@ impl KeyStore {
         if writes.is_empty() {
             return Ok(());
         }
-        let pages: BTreeSet<u64> = writes.iter().map(|w| w.0).collect();
-        if cfg!(target_arch = "wasm32") || self.storage.is_none() {
+        if cfg!(target_arch = "wasm32") || self.storage.is_none() || !self.sync {
             return self.write_slots(writes, self.sync);
         }
-        self.write_slots(writes, false)?;
-        self.dirty.lock().extend(pages);
-        if self.sync {
-            self.wake_syncer();
+        {
+            let mut pages = self.pages.lock();
+            for (page, offset, zeros) in &writes {
+                if let Some(bytes) = pages.get_mut(page) {
+                    bytes[*offset..*offset + WRAPPED_LEN].copy_from_slice(zeros);
+                }
+            }
         }
+        self.pending
+            .lock()
+            .extend(writes.iter().map(|(page, offset, _)| (*page, *offset)));
+        self.wake_syncer();
         Ok(())
     }
 
-    /// Wakes (starting it if needed) the thread that syncs dirty pages.
+    /// Writes the zeros of the pending destroyed slots and syncs their
+    /// pages; what fails stays pending (and the error is returned).
+    fn flush_pending(
+        storage: &dyn Storage,
+        pending: &Mutex<Vec<(u64, usize)>>,
+    ) -> std::io::Result<()> {
+        let mut slots = std::mem::take(&mut *pending.lock());
+        slots.sort_unstable();
+        slots.dedup();
+        let zeros = [0u8; WRAPPED_LEN];
+        let mut result = Ok(());
+        let mut i = 0;
+        while i < slots.len() {
+            let page = slots[i].0;
+            let mut j = i;
+            while j < slots.len() && slots[j].0 == page {
+                j += 1;
+            }
+            let name = page_name(page);
+            let written = slots[i..j]
+                .iter()
+                .try_for_each(|&(_, offset)| storage.write_at(&name, offset as u64, &zeros, false))
+                .and_then(|()| storage.sync_file(&name));
+            if let Err(e) = written {
+                pending.lock().extend_from_slice(&slots[i..j]);
+                result = Err(e);
+            }
+            i = j;
+        }
+        result
+    }
+
+    /// Wakes (starting it if needed) the thread that writes and syncs the
+    /// pending destroyed slots.
     fn wake_syncer(&self) {
         let Some(storage) = self.storage.clone() else {
             return;
@@ -679,20 +726,19 @@ impl KeyStore {
             return;
         }
         let (tx, rx) = std::sync::mpsc::channel::<()>();
-        let dirty = Arc::clone(&self.dirty);
+        let pending = Arc::clone(&self.pending);
         let spawned = std::thread::Builder::new()
             .name(format!("mnemo-keys-{}", self.name))
             .spawn(move || {
                 // Ends when the store (the sender) is dropped.
                 while rx.recv().is_ok() {
+                    // A millisecond's destructions share one sync (and
+                    // leave the disk to the log's syncs meanwhile).
+                    std::thread::sleep(SYNC_DELAY);
                     while rx.try_recv().is_ok() {}
-                    let pages = std::mem::take(&mut *dirty.lock());
-                    for page in pages {
-                        if storage.sync_file(&page_name(page)).is_err() {
-                            // Kept for the next sync, which reports it.
-                            dirty.lock().insert(page);
-                        }
-                    }
+                    // A failure stays pending for the next sync, which
+                    // reports it.
+                    let _ = Self::flush_pending(storage.as_ref(), &pending);
                 }
             });
         if spawned.is_ok() && tx.send(()).is_ok() {
@@ -767,12 +813,13 @@ impl KeyStore {
         let Some(storage) = &self.storage else {
             return Ok(());
         };
+        Self::flush_pending(storage.as_ref(), &self.pending)
+            .map_err(|e| self.io("destroyed keys", e))?;
         let pages: Vec<u64> = self.pages.lock().keys().copied().collect();
         for page in pages {
             let name = page_name(page);
             storage.sync_file(&name).map_err(|e| self.io(&name, e))?;
         }
-        self.dirty.lock().clear();
         storage
             .sync_file(SNAPSHOTS_FILE)
             .map_err(|e| self.io(SNAPSHOTS_FILE, e))
@@ -958,6 +1005,16 @@ impl KeyStore {
                 .map_err(|e| self.io(GENERATED_KEY_FILE, e))?;
         }
         Ok(())
+    }
+}
+
+impl Drop for KeyStore {
+    fn drop(&mut self) {
+        // Destroyed slots still pending reach the disk now (best effort:
+        // after a failure, opening destroys them again from the log).
+        if let Some(storage) = &self.storage {
+            let _ = Self::flush_pending(storage.as_ref(), &self.pending);
+        }
     }
 }
 
