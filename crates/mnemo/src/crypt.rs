@@ -45,8 +45,10 @@
 //! `dek-{page:08}`: the id of the data key its slots are wrapped with (8
 //! bytes, written once when the page is created), then 4,096 slots of 60
 //! bytes: slot `i` holds the wrapped key of memory `page × 4096 + i`, or
-//! zeros (never written, or destroyed). A page is created whole by an
-//! atomic write of its header; slots are then written in place.
+//! zeros (never written, or destroyed). A page is created whole (header
+//! and zeroed slots, 245,768 bytes) by an atomic write; slots are then
+//! written in place. A shorter page (a crash cut it) reads as zeros past
+//! its end.
 //!
 //! `snapshots`: the data key's id (8 bytes), then slots of 68 bytes: the
 //! snapshot's seq (8 bytes) and its key, wrapped (60); zeros when free.
@@ -83,6 +85,8 @@ const SYNC_DELAY: std::time::Duration = std::time::Duration::from_millis(1);
 const SLOTS_PER_PAGE: u64 = 4096;
 /// Bytes before a page's first slot (the data key's id).
 const PAGE_HEADER: usize = 8;
+/// Bytes of a page file: its header and every slot.
+const PAGE_BYTES: usize = PAGE_HEADER + SLOTS_PER_PAGE as usize * WRAPPED_LEN;
 /// Bytes of a snapshot key slot: seq, then the wrapped key.
 const SNAPSHOT_SLOT: usize = 8 + WRAPPED_LEN;
 const NAMESPACE_FILE: &str = "namespace";
@@ -284,10 +288,54 @@ fn seal_with_nonce(
     out.extend_from_slice(&tag);
 }
 
+/// Random bytes drawn from the operating system in blocks: a nonce per
+/// sealed event would otherwise cost a system call each. The pool is
+/// refilled in a forked child (its process id changes), so two processes
+/// never draw the same bytes.
+struct RandomPool {
+    bytes: Vec<u8>,
+    used: usize,
+    pid: u32,
+}
+
+/// Bytes a refill of the pool draws.
+const POOL_BYTES: usize = 4096;
+
+static POOL: Mutex<RandomPool> = Mutex::new(RandomPool {
+    bytes: Vec::new(),
+    used: 0,
+    pid: 0,
+});
+
+/// Fills `out` from the pool of random bytes.
+fn pooled_random(out: &mut [u8]) -> Result<()> {
+    if out.len() > POOL_BYTES {
+        return fill_random(out);
+    }
+    let mut pool = POOL.lock();
+    #[cfg(not(target_arch = "wasm32"))]
+    let pid = std::process::id();
+    // No processes (and no fork) in the browser.
+    #[cfg(target_arch = "wasm32")]
+    let pid = 1;
+    if pool.pid != pid || pool.bytes.len() - pool.used < out.len() {
+        pool.bytes.resize(POOL_BYTES, 0);
+        fill_random(&mut pool.bytes)?;
+        pool.used = 0;
+        pool.pid = pid;
+    }
+    let at = pool.used;
+    out.copy_from_slice(&pool.bytes[at..at + out.len()]);
+    // Used bytes are wiped at once.
+    pool.bytes[at..at + out.len()].fill(0);
+    pool.used += out.len();
+    Ok(())
+}
+
 /// Appends a sealed blob of `plain` to `out` under a random nonce.
 pub(crate) fn seal(cipher: &Aes256Gcm, aad: &[u8], plain: &[u8], out: &mut Vec<u8>) -> Result<()> {
     let mut nonce = [0u8; NONCE_LEN];
-    fill_random(&mut nonce)?;
+    pooled_random(&mut nonce)?;
     seal_with_nonce(cipher, &nonce, aad, plain, out);
     Ok(())
 }
@@ -340,6 +388,28 @@ fn page_of_name(name: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
+/// A keyring that holds the keys a commit just made (so sealing its events
+/// does not unwrap them again) and asks the store for any other.
+pub(crate) struct WithFresh<'a> {
+    /// The store.
+    pub(crate) store: &'a KeyStore,
+    /// Keys just made, by memory id.
+    pub(crate) fresh: Vec<(u64, Aes256Gcm)>,
+}
+
+impl Keyring for WithFresh<'_> {
+    fn memory(&self, id: u64) -> Option<Aes256Gcm> {
+        match self.fresh.iter().find(|(fresh, _)| *fresh == id) {
+            Some((_, cipher)) => Some(cipher.clone()),
+            None => self.store.memory(id),
+        }
+    }
+
+    fn namespace(&self) -> &Aes256Gcm {
+        self.store.namespace()
+    }
+}
+
 /// Keys the events of a namespace are sealed with.
 pub(crate) trait Keyring: Send + Sync {
     /// The cipher of memory `id`'s key: `None` when it was destroyed (the
@@ -356,6 +426,8 @@ pub(crate) struct KeyStore {
     name: String,
     storage: Option<Arc<dyn Storage>>,
     data_key: RwLock<DataKey>,
+    /// The data key as a cipher (what wraps and unwraps the other keys).
+    wrapper: RwLock<Aes256Gcm>,
     /// The namespace key, raw (for rotation) and as a cipher.
     namespace_key: Zeroizing<[u8; KEY_LEN]>,
     namespace_cipher: Aes256Gcm,
@@ -514,6 +586,7 @@ impl KeyStore {
         Ok(KeyStore {
             name: name.to_owned(),
             storage: Some(storage),
+            wrapper: RwLock::new(data_key.cipher()),
             data_key: RwLock::new(data_key),
             namespace_cipher: cipher_of(&namespace_key),
             namespace_key,
@@ -558,6 +631,7 @@ impl KeyStore {
         Ok(KeyStore {
             name: name.to_owned(),
             storage,
+            wrapper: RwLock::new(data_key.cipher()),
             data_key: RwLock::new(data_key),
             namespace_cipher: cipher_of(&namespace_key),
             namespace_key,
@@ -606,21 +680,25 @@ impl KeyStore {
         self.generated.load(Ordering::Acquire)
     }
 
-    /// Makes new keys for memories `ids` (consecutive or not) and stores
-    /// them wrapped (durably before this returns when the store syncs).
-    pub(crate) fn create_memory_keys(&self, ids: &[u64]) -> Result<()> {
+    /// Makes new keys for memories `ids` (consecutive or not), stores
+    /// them wrapped (durably before this returns when the store syncs:
+    /// before their events are appended, so the log never holds a memory
+    /// whose key a crash could lose), and returns them as ciphers, by id.
+    pub(crate) fn create_memory_keys(&self, ids: &[u64]) -> Result<Vec<(u64, Aes256Gcm)>> {
         if ids.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let mut random = Zeroizing::new(vec![0u8; ids.len() * (KEY_LEN + NONCE_LEN)]);
         fill_random(&mut random)?;
-        let wrapper = self.data_key.read().cipher();
+        let wrapper = self.wrapper.read();
+        let mut fresh = Vec::with_capacity(ids.len());
         // (page, offset, wrapped) writes, grouped by page below.
         let mut writes: Vec<(u64, usize, Vec<u8>)> = Vec::with_capacity(ids.len());
         for (i, &id) in ids.iter().enumerate() {
             let chunk = &random[i * (KEY_LEN + NONCE_LEN)..(i + 1) * (KEY_LEN + NONCE_LEN)];
             let key: &[u8; KEY_LEN] = chunk[..KEY_LEN].try_into().expect("32 bytes");
             let nonce: &[u8; NONCE_LEN] = chunk[KEY_LEN..].try_into().expect("12 bytes");
+            fresh.push((id, cipher_of(key)));
             let mut wrapped = Vec::with_capacity(WRAPPED_LEN);
             seal_with_nonce(
                 &wrapper,
@@ -632,7 +710,9 @@ impl KeyStore {
             let (page, offset) = slot_of(id);
             writes.push((page, offset, wrapped));
         }
-        self.write_slots(writes, self.sync)
+        drop(wrapper);
+        self.write_slots(writes, self.sync)?;
+        Ok(fresh)
     }
 
     /// Overwrites the slots of memories `ids` with zeros (ids without a
@@ -766,10 +846,14 @@ impl KeyStore {
             let bytes = match pages.entry(page) {
                 std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
                 std::collections::hash_map::Entry::Vacant(e) => {
-                    // A page is born whole: its header by an atomic write,
-                    // so a crash never leaves a page without the key id.
-                    self.write_whole(&name, &id.0)?;
-                    e.insert(id.0.to_vec())
+                    // A page is born whole, by an atomic write: its header
+                    // (a crash never leaves a page without the key id) and
+                    // every slot as zeros, so writing a slot later changes
+                    // no file size and its sync no metadata.
+                    let mut fresh = vec![0u8; PAGE_BYTES];
+                    fresh[..PAGE_HEADER].copy_from_slice(&id.0);
+                    self.write_whole(&name, &fresh)?;
+                    e.insert(fresh)
                 }
             };
             // One contiguous write from the first to the last slot touched.
@@ -833,7 +917,7 @@ impl KeyStore {
         let mut slot = Vec::with_capacity(SNAPSHOT_SLOT);
         slot.extend_from_slice(&seq.to_le_bytes());
         seal(
-            &self.data_key.read().cipher(),
+            &self.wrapper.read(),
             &wrap_aad(&self.name, Purpose::Snapshot, seq),
             &key[..],
             &mut slot,
@@ -993,6 +1077,7 @@ impl KeyStore {
             }
         }
         let was_generated = self.generated.swap(false, Ordering::AcqRel);
+        *self.wrapper.write() = new.cipher();
         *self.data_key.write() = new;
         self.write_namespace_file()?;
         if was_generated && let Some(storage) = &self.storage {
@@ -1032,7 +1117,7 @@ impl Keyring for KeyStore {
             return None;
         }
         let key = Zeroizing::new(open(
-            &self.data_key.read().cipher(),
+            &self.wrapper.read(),
             &wrap_aad(&self.name, Purpose::Memory, id),
             &wrapped,
         )?);

@@ -432,30 +432,30 @@ impl Event {
         let mut plain = Vec::new();
         match self {
             Event::Init(_) | Event::Forget(_) => self.body_into(&mut out)?,
+            // Postcard's own layout of `Vec<(u64, bytes)>` and `(u64,
+            // bytes)`, written by hand so each blob is sealed straight into
+            // `out` (serde would pass a byte vector byte by byte).
             Event::Remember(items) => {
-                let mut sealed = Vec::with_capacity(items.len());
+                put_varint(&mut out, items.len() as u64);
                 for item in items {
                     plain.clear();
                     plain = postcard::to_extend(item, plain)
                         .map_err(|e| Error::Encode(e.to_string()))?;
-                    let mut blob = Vec::with_capacity(plain.len() + crypt::SEALED_OVERHEAD);
+                    put_varint(&mut out, item.id.0);
+                    put_varint(&mut out, (plain.len() + crypt::SEALED_OVERHEAD) as u64);
                     crypt::seal(
                         &memory_key(item.id)?,
                         &memory_aad(kind, item.id),
                         &plain,
-                        &mut blob,
+                        &mut out,
                     )?;
-                    sealed.push((item.id.0, blob));
                 }
-                out =
-                    postcard::to_extend(&sealed, out).map_err(|e| Error::Encode(e.to_string()))?;
             }
             Event::Revise(Revise { id, .. }) | Event::Retag(Retag { id, .. }) => {
                 self.body_into(&mut plain)?;
-                let mut blob = Vec::with_capacity(plain.len() + crypt::SEALED_OVERHEAD);
-                crypt::seal(&memory_key(*id)?, &memory_aad(kind, *id), &plain, &mut blob)?;
-                out = postcard::to_extend(&(id.0, blob), out)
-                    .map_err(|e| Error::Encode(e.to_string()))?;
+                put_varint(&mut out, id.0);
+                put_varint(&mut out, (plain.len() + crypt::SEALED_OVERHEAD) as u64);
+                crypt::seal(&memory_key(*id)?, &memory_aad(kind, *id), &plain, &mut out)?;
             }
             _ => {
                 self.body_into(&mut plain)?;
@@ -616,6 +616,15 @@ impl Event {
             other => Err(format!("unknown event kind {other}")),
         }
     }
+}
+
+/// Appends `x` as postcard writes an unsigned integer (LEB128).
+fn put_varint(out: &mut Vec<u8>, mut x: u64) {
+    while x >= 0x80 {
+        out.push((x as u8) | 0x80);
+        x >>= 7;
+    }
+    out.push(x as u8);
 }
 
 /// Associated data of a memory's sealed blob.

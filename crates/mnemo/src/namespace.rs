@@ -31,7 +31,7 @@ use parking_lot::{Mutex, RwLock};
 
 use crate::base::Seq;
 use crate::batch::{self, Remembered};
-use crate::crypt::{KeyStore, Keyring};
+use crate::crypt::{KeyStore, Keyring, WithFresh};
 use crate::error::{Error, Result};
 use crate::event::{Event, Init, Retag, Revise, Unlink};
 use crate::exec;
@@ -796,9 +796,12 @@ impl Namespace {
                 _ => {}
             }
         }
-        keys.create_memory_keys(&need_keys)?;
+        let keyring = WithFresh {
+            store: keys,
+            fresh: keys.create_memory_keys(&need_keys)?,
+        };
         for e in &events {
-            let payload = e.encode_sealed(&**keys)?;
+            let payload = e.encode_sealed(&keyring)?;
             if payload.len() > max {
                 return Err(self.invalid(
                     "batch",
