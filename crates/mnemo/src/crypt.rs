@@ -439,6 +439,8 @@ pub(crate) struct KeyStore {
     sync: bool,
     /// Whether the data key was generated and is kept in `data.key`.
     generated: AtomicBool,
+    /// Whether this store was created by this open (it held nothing).
+    created: bool,
     /// Slots (page, offset) destroyed in memory whose zeros the key
     /// store's thread has not yet written and synced.
     pending: Arc<Mutex<Vec<(u64, usize)>>>,
@@ -594,6 +596,7 @@ impl KeyStore {
             snapshots: Mutex::new(snapshots),
             sync,
             generated: AtomicBool::new(generated),
+            created: false,
             pending: Arc::default(),
             syncer: Mutex::new(None),
         })
@@ -639,9 +642,27 @@ impl KeyStore {
             snapshots: Mutex::new(Vec::new()),
             sync,
             generated: AtomicBool::new(generated),
+            created: true,
             pending: Arc::default(),
             syncer: Mutex::new(None),
         })
+    }
+
+    /// Whether this store was created by this open (none was there).
+    pub(crate) fn is_new(&self) -> bool {
+        self.created
+    }
+
+    /// Removes the files of a store [`KeyStore::is_new`] made (they hold
+    /// only fresh keys), when the namespace turns out not to be openable
+    /// with it.
+    pub(crate) fn discard(&self) {
+        if let (true, Some(storage)) = (self.created, &self.storage) {
+            for file in [NAMESPACE_FILE, GENERATED_KEY_FILE] {
+                let _ = storage.remove(file);
+            }
+            let _ = storage.sync_dir();
+        }
     }
 
     fn write_whole(&self, file: &str, bytes: &[u8]) -> Result<()> {

@@ -481,6 +481,12 @@ impl Event {
         }
     }
 
+    /// Whether a record payload is sealed (version 2, a kind that is not
+    /// kept in the clear).
+    pub(crate) fn is_sealed(payload: &[u8]) -> bool {
+        matches!(payload, [FORMAT_VERSION, kind, ..] if *kind != 0 && *kind != 6)
+    }
+
     /// Decodes a record payload without keys: version 1, and the kinds
     /// version 2 keeps in the clear (`init`, `forget`); a sealed record is
     /// an error saying it needs the namespace's keys.

@@ -290,6 +290,25 @@ impl Namespace {
             report.snapshot_seq = Some(restored.seq);
         }
         let end = log.next_seq();
+        if keys.is_new() {
+            // A key store made just now opens no sealed record: their keys
+            // were in the store that is missing (not restored with the
+            // log, say). Replaying would show every memory erased.
+            let sealed = log
+                .reader()
+                .iter(log.first_seq()..end)
+                .find(|r| Event::is_sealed(r.payload()))
+                .map(|r| r.seq());
+            if let Some(seq) = sealed {
+                keys.discard();
+                return Err(Error::Crypto {
+                    namespace: name.to_owned(),
+                    reason: format!(
+                        "the log holds encrypted events (the first at seq {seq}) but the namespace's key store is missing: restore its keys directory with the log"
+                    ),
+                });
+            }
+        }
         let mut forgot_in_replay = false;
         {
             let reader = log.reader();

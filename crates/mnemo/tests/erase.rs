@@ -227,3 +227,31 @@ fn a_generated_key_file_is_readable_by_its_owner_only() {
         .mode();
     assert_eq!(mode & 0o077, 0, "mode {mode:o}");
 }
+
+#[test]
+fn a_log_without_its_key_store_is_refused_not_opened_empty() {
+    let dir = tempfile::tempdir().expect("dir");
+    {
+        let m = engine(dir.path(), None);
+        m.namespace("k")
+            .expect("namespace")
+            .remember(NewMemory::new(KEPT))
+            .expect("remember");
+        m.close().expect("close");
+    }
+    let keys = dir.path().join("k/keys");
+    let saved = dir.path().join("keys-saved");
+    std::fs::rename(&keys, &saved).expect("move the key store away");
+    for _ in 0..2 {
+        let e = engine(dir.path(), None)
+            .namespace("k")
+            .expect_err("no key store");
+        assert!(e.to_string().contains("key store is missing"), "{e}");
+    }
+    let _ = std::fs::remove_dir_all(&keys);
+    std::fs::rename(&saved, &keys).expect("restore it");
+    let ns = engine(dir.path(), None)
+        .namespace("k")
+        .expect("opens again");
+    assert_eq!(ns.count(&Query::new()), 1);
+}
