@@ -340,6 +340,23 @@ pub(crate) fn seal(cipher: &Aes256Gcm, aad: &[u8], plain: &[u8], out: &mut Vec<u
     Ok(())
 }
 
+/// Encrypts `buf` in place under a random nonce; returns the nonce and
+/// the tag (`nonce ‖ buf ‖ tag` is then the sealed blob).
+pub(crate) fn seal_in_place(
+    cipher: &Aes256Gcm,
+    aad: &[u8],
+    buf: &mut [u8],
+) -> Result<([u8; NONCE_LEN], [u8; TAG_LEN])> {
+    let mut nonce = [0u8; NONCE_LEN];
+    pooled_random(&mut nonce)?;
+    let tag = cipher
+        .encrypt_inout_detached(&Nonce::from(nonce), aad, buf.into())
+        .expect("AES-GCM seals any message shorter than 64 GiB");
+    let mut out = [0u8; TAG_LEN];
+    out.copy_from_slice(&tag);
+    Ok((nonce, out))
+}
+
 /// Opens a sealed blob; `None` when it is too short or does not
 /// authenticate.
 pub(crate) fn open(cipher: &Aes256Gcm, aad: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {

@@ -239,8 +239,10 @@ pub(crate) fn persist(
     .map_err(|e| Error::Encode(e.to_string()))?;
     let digest = log.records_digest(c.seq);
     let graph = c.graph.unwrap_or_default();
-    let plain: [&[u8]; 4] = [&meta, &c.text, &graph, &c.pending];
-    let len: u64 = plain
+    // Sealed in place (no second copy of the largest buffers): each
+    // section is written as its nonce, its own bytes encrypted, its tag.
+    let mut sections: [Vec<u8>; 4] = [meta, c.text, graph, c.pending];
+    let len: u64 = sections
         .iter()
         .map(|s| 8 + (s.len() + crypt::SEALED_OVERHEAD) as u64)
         .sum();
@@ -254,28 +256,35 @@ pub(crate) fn persist(
     header.extend_from_slice(&digest.unwrap_or(0).to_le_bytes());
     header.extend_from_slice(&len.to_le_bytes());
     let (slot, key) = keys.create_snapshot_key(c.seq)?;
-    let mut sealed: [Vec<u8>; 4] = Default::default();
-    for (i, section) in plain.iter().enumerate() {
-        sealed[i].reserve_exact(section.len() + crypt::SEALED_OVERHEAD);
-        crypt::seal(&key, &section_aad(&header, i), section, &mut sealed[i])?;
+    let mut seals = Vec::with_capacity(4);
+    for (i, section) in sections.iter_mut().enumerate() {
+        seals.push(crypt::seal_in_place(
+            &key,
+            &section_aad(&header, i),
+            section,
+        )?);
     }
-    drop((meta, c.text, graph, c.pending));
-    let sections: [&[u8]; 4] = [&sealed[0], &sealed[1], &sealed[2], &sealed[3]];
-    let lengths = sections.map(|s| (s.len() as u64).to_le_bytes());
-    let mut parts: Vec<&[u8]> = Vec::with_capacity(2 + 2 * sections.len());
-    parts.push(&header);
-    for (length, section) in lengths.iter().zip(sections) {
-        parts.push(length);
-        parts.push(section);
+    let lengths = std::array::from_fn::<_, 4, _>(|i| {
+        ((sections[i].len() + crypt::SEALED_OVERHEAD) as u64).to_le_bytes()
+    });
+    // (part, hashed): the vector sections (the third and fourth) check
+    // themselves, so the file's checksum skips their contents.
+    let mut parts: Vec<(&[u8], bool)> = Vec::with_capacity(2 + 4 * sections.len());
+    parts.push((&header, true));
+    for (i, section) in sections.iter().enumerate() {
+        let hashed = i < 2;
+        parts.push((&lengths[i], true));
+        parts.push((&seals[i].0, hashed));
+        parts.push((section, hashed));
+        parts.push((&seals[i].1, hashed));
     }
-    // The sections' contents are parts 2, 4, 6 and 8; the vector sections
-    // (6 and 8) check themselves.
     let mut hasher = Xxh3::new();
-    for (i, part) in parts.iter().enumerate() {
-        if i != 6 && i != 8 {
+    for (part, hashed) in &parts {
+        if *hashed {
             hasher.update(part);
         }
     }
+    let mut parts: Vec<&[u8]> = parts.into_iter().map(|(part, _)| part).collect();
     let sum = hasher.digest().to_le_bytes();
     parts.push(&sum);
     let name = file_name(c.seq);
