@@ -405,6 +405,7 @@ pub fn fact_json(f: &Fact) -> Json {
         "quarantine": f.quarantine.as_str(),
         "evidence": ids_json(&f.evidence, |m| m.0),
         "asserted_evidence": ids_json(&f.asserted_evidence, |m| m.0),
+        "erased_evidence": ids_json(&f.erased_evidence, |m| m.0),
         "superseded_by": f.superseded_by.map(|id| id.0),
         "supersedes": ids_json(&f.supersedes, |id| id.0),
         "conflicts": ids_json(&f.conflicts, |id| id.0),
@@ -606,6 +607,12 @@ fn print_record(r: &FactRecord, verdict: Option<&Result<(), String>>, size: u64)
         ids(&f.evidence),
         ids(&f.asserted_evidence)
     );
+    if !f.erased_evidence.is_empty() {
+        println!(
+            "  erased evidence: {} (forgotten since; their content is gone)",
+            ids(&f.erased_evidence)
+        );
+    }
     let proof = &r.proof;
     let state = match verdict {
         None => "not checked (--verify checks it)".to_owned(),

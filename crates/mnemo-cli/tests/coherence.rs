@@ -170,6 +170,7 @@ fn a_fact_session_from_assertion_to_resolution_with_proofs() {
     }
     let out = ok(data, &["fact", "history", "alice", "lives_in"]);
     assert!(out.contains("not checked"), "{out}");
+    assert!(!out.contains("erased evidence"), "{out}");
     let history = json(data, &["fact", "history", "alice", "lives_in", "--verify"]);
     assert_eq!(history["verified"], true);
     let root = history["root"].as_str().expect("a root").to_owned();
@@ -190,6 +191,18 @@ fn a_fact_session_from_assertion_to_resolution_with_proofs() {
     }
     assert_eq!(facts[2]["history"][3]["change"], "deprecated");
     assert_eq!(facts[2]["history"][3]["conflict"], 1);
+
+    // Forgetting the evidence erases it; the facts keep its id, marked.
+    ok(data, &["forget", "1"]);
+    let now = json(
+        data,
+        &["fact", "list", "--subject", "alice", "--at", "2024-06-01"],
+    );
+    assert_eq!(ids(&now["facts"][0]["evidence"]), [1]);
+    assert_eq!(ids(&now["facts"][0]["erased_evidence"]), [1]);
+    let out = ok(data, &["fact", "history", "alice", "lives_in", "--verify"]);
+    assert!(out.contains("erased evidence: memories 1"), "{out}");
+    assert!(out.contains("all 3 assertion proofs verified"), "{out}");
 
     // A fact that no one asserted has no history; no proof can fail.
     let out = ok(data, &["fact", "history", "bob", "lives_in", "--verify"]);

@@ -368,6 +368,16 @@ def test_challenge_support_retract_quarantine(ns: mnemo.Namespace) -> None:
         ns.retract(works.id, "twice")
 
 
+def test_a_fact_marks_its_forgotten_evidence_erased(ns: mnemo.Namespace) -> None:
+    seen = ns.remember("Carol's desk is on floor 3")
+    fact = ns.assert_fact("carol", "desk_floor", "3", evidence=[seen]).fact
+    assert fact.erased_evidence == []
+    assert ns.forget(seen)
+    after = ns.fact(fact.id)
+    assert after.fact.evidence == [seen] and after.fact.erased_evidence == [seen]
+    assert [c.change for c in after.history] == ["asserted"]
+
+
 def test_multi_valued_predicates_do_not_conflict(ns: mnemo.Namespace) -> None:
     declared = ns.declare_predicate("speaks", "multi")
     assert declared.cardinality == "multi" and declared.seq is not None

@@ -556,6 +556,9 @@ pub struct FactOut {
     pub quarantine: String,
     /// Memories supporting it.
     pub evidence: Vec<u64>,
+    /// Those of `evidence` forgotten since: their content is erased, their
+    /// ids stay in `evidence` and the history.
+    pub erased_evidence: Vec<u64>,
     /// The fact that replaced it, if any.
     pub superseded_by: Option<u64>,
     /// Conflicts it takes part in.
@@ -579,6 +582,7 @@ impl From<&Fact> for FactOut {
             status: f.status.as_str().to_owned(),
             quarantine: f.quarantine.as_str().to_owned(),
             evidence: f.evidence.iter().map(|m| m.0).collect(),
+            erased_evidence: f.erased_evidence.iter().map(|m| m.0).collect(),
             superseded_by: f.superseded_by.map(|x| x.0),
             conflicts: f.conflicts.iter().map(|c| c.0).collect(),
             seq: f.seq,

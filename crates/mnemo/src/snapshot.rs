@@ -756,6 +756,9 @@ fn decode_state(
         return Err("links name memories that are not there".into());
     }
     state.facts = FactStore::from_image(meta.facts).map_err(|e| format!("facts: {e}"))?;
+    state
+        .facts
+        .mark_erased_evidence(|m| state.memories.contains_key(&m.0));
     state.patterns = meta
         .patterns
         .map(|bytes| {

@@ -536,6 +536,7 @@ impl State {
         }
         self.text.remove(id.0);
         self.vectors.remove(id.0);
+        self.facts.erase_evidence(id);
         for edge in self.links_out.remove(&id.0).unwrap_or_default() {
             if remove_edge(&mut self.links_in, edge.other, id, &edge.kind) {
                 self.link_count -= 1;

@@ -255,3 +255,66 @@ fn a_log_without_its_key_store_is_refused_not_opened_empty() {
         .expect("opens again");
     assert_eq!(ns.count(&Query::new()), 1);
 }
+
+#[test]
+fn facts_citing_a_forgotten_memory_keep_their_history_with_the_evidence_marked_erased() {
+    use mnemo::facts::FactEvent;
+    use mnemo::{FactId, MemoryId, NewFact};
+
+    let dir = tempfile::tempdir().expect("dir");
+    let check = |ns: &mnemo::Namespace,
+                 fact: FactId,
+                 gone: MemoryId,
+                 kept: MemoryId,
+                 when: &str| {
+        let f = ns.fact(fact).expect("fact");
+        assert_eq!(f.evidence, [gone, kept], "{when}: the ids stay");
+        assert_eq!(f.asserted_evidence, [gone], "{when}");
+        assert_eq!(f.erased_evidence, [gone], "{when}: marked erased");
+        assert_eq!(f.history.len(), 2, "{when}: {:?}", f.history);
+        assert!(
+            matches!(&f.history[1].event, FactEvent::Supported { evidence, .. } if evidence == &[kept]),
+            "{when}: {:?}",
+            f.history
+        );
+        let citing: Vec<FactId> = ns.facts_citing(gone).iter().map(|f| f.id).collect();
+        assert_eq!(citing, [fact], "{when}");
+        assert!(ns.get(gone).is_none(), "{when}");
+        assert!(
+            ns.history("alice", "lives_in").expect("history")[0]
+                .proof
+                .verify(None)
+                .is_ok()
+        );
+    };
+    let (fact, gone, kept) = {
+        let m = engine(dir.path(), None);
+        let ns = m.namespace("agent").expect("namespace");
+        let gone = ns.remember(NewMemory::new(SECRETS[0])).expect("remember");
+        let kept = ns.remember(NewMemory::new(KEPT)).expect("remember");
+        let fact = ns
+            .assert_fact(NewFact::new("alice", "lives_in", "Paris").evidence([gone]))
+            .expect("assert")
+            .fact;
+        ns.support(fact, &[kept], Some("seen again"))
+            .expect("support");
+        assert!(ns.fact(fact).expect("fact").erased_evidence.is_empty());
+        ns.forget(gone).expect("forget");
+        check(&ns, fact, gone, kept, "after the forget");
+        m.close().expect("close");
+        (fact, gone, kept)
+    };
+    {
+        let m = engine(dir.path(), None);
+        let ns = m.namespace("agent").expect("reopen");
+        check(&ns, fact, gone, kept, "after reopening");
+        ns.snapshot().expect("snapshot");
+        drop(ns);
+        m.close().expect("close");
+    }
+    let m = engine(dir.path(), None);
+    let ns = m.namespace("agent").expect("reopen");
+    check(&ns, fact, gone, kept, "after reopening from a snapshot");
+    m.close().expect("close");
+    assert_erased(dir.path(), "with a fact citing it");
+}

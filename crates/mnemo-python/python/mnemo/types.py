@@ -620,6 +620,11 @@ class Fact(_Record):
         "quarantine", "``none``, ``conservative``, ``requires-witness`` or ``blocked``."
     )
     evidence = _List[int]("evidence", "Ids of the memories supporting it.")
+    erased_evidence = _List[int](
+        "erased_evidence",
+        "Those of :attr:`evidence` forgotten since (their content is erased; "
+        "the ids stay in the evidence and the history).",
+    )
     superseded_by = _Field[Optional[int]]("superseded_by", "The fact that replaced it, if any.")
     conflicts = _List[int]("conflicts", "Ids of the conflicts it takes part in.")
     seq = _Field[int]("seq", "Log seq of the event that asserted it.")

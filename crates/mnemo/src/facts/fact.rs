@@ -371,6 +371,12 @@ pub struct Fact {
     pub asserted_evidence: Vec<MemoryId>,
     /// Those and the memories later support added.
     pub evidence: Vec<MemoryId>,
+    /// The memories of `evidence` forgotten since, in increasing order:
+    /// their content is erased, while their ids stay in `evidence` and in
+    /// the history. Derived from the memories' liveness (a snapshot does
+    /// not store it).
+    #[serde(skip)]
+    pub erased_evidence: Vec<MemoryId>,
     /// The fact that closed its window, if one did.
     pub superseded_by: Option<FactId>,
     /// The facts whose windows its assertion closed.

@@ -179,6 +179,35 @@ impl FactStore {
         ids.into_iter().filter_map(|f| self.get(f)).collect()
     }
 
+    /// Marks memory `m` erased in the evidence of every fact citing it
+    /// (it was forgotten); it is no longer withheld, having no content.
+    pub(crate) fn erase_evidence(&mut self, m: MemoryId) {
+        for f in self.by_evidence.get(&m.0).cloned().unwrap_or_default() {
+            if let Some(fact) = slot_index(f).and_then(|i| self.facts.get_mut(i))
+                && let Err(at) = fact.erased_evidence.binary_search(&m)
+            {
+                fact.erased_evidence.insert(at, m);
+            }
+        }
+        self.withheld.remove(&m.0);
+    }
+
+    /// Marks erased, in every fact, the evidence memories `is_live` says
+    /// are gone (after a snapshot is loaded: evidence is live when it is
+    /// cited, so a memory no longer live was forgotten).
+    pub(crate) fn mark_erased_evidence(&mut self, is_live: impl Fn(MemoryId) -> bool) {
+        let mut gone = Vec::new();
+        for (&m, _) in self.by_evidence.iter() {
+            if !is_live(MemoryId(m)) {
+                gone.push(MemoryId(m));
+            }
+        }
+        gone.sort_unstable();
+        for m in gone {
+            self.erase_evidence(m);
+        }
+    }
+
     /// Whether any memory is withheld at all.
     pub fn withholds_any(&self) -> bool {
         !self.withheld.is_empty()
@@ -265,6 +294,7 @@ impl FactStore {
             quarantine: Quarantine::None,
             asserted_evidence: a.evidence.clone(),
             evidence: a.evidence.clone(),
+            erased_evidence: Vec::new(),
             superseded_by: None,
             supersedes: Vec::new(),
             conflicts: Vec::new(),
@@ -473,16 +503,18 @@ impl FactStore {
         true
     }
 
-    /// Recomputes whether memory `m` is withheld.
+    /// Recomputes whether memory `m` is withheld (an erased one never
+    /// is).
     fn reassess(&mut self, m: MemoryId) {
-        let level = self
-            .by_evidence
-            .get(&m.0)
-            .into_iter()
-            .flatten()
-            .filter_map(|f| self.slot(*f))
-            .map(|f| f.quarantine)
-            .min();
+        let citing = || {
+            self.by_evidence
+                .get(&m.0)
+                .into_iter()
+                .flatten()
+                .filter_map(|f| self.slot(*f))
+        };
+        let erased = citing().any(|f| f.erased_evidence.binary_search(&m).is_ok());
+        let level = citing().map(|f| f.quarantine).min().filter(|_| !erased);
         match level {
             Some(l) if l > Quarantine::None => {
                 self.withheld.insert(m.0, l);
