@@ -81,6 +81,11 @@ const WRAPPED_LEN: usize = KEY_LEN + SEALED_OVERHEAD;
 /// How long the key store's thread gathers destroyed slots before it
 /// syncs them.
 const SYNC_DELAY: std::time::Duration = std::time::Duration::from_millis(1);
+/// Keys made ahead of the memories that will use them (see
+/// [`KeyStore::create_memory_keys`]): a commit of new memories finds its
+/// keys already durable and waits for no key sync of its own, and making
+/// them costs one write and sync per this many memories.
+const KEYS_AHEAD: u64 = 1024;
 /// Memory key slots per page file.
 const SLOTS_PER_PAGE: u64 = 4096;
 /// Bytes before a page's first slot (the data key's id).
@@ -436,6 +441,38 @@ pub(crate) trait Keyring: Send + Sync {
     fn namespace(&self) -> &Aes256Gcm;
 }
 
+/// Raw keys of consecutive memory ids, stored in their slots: `keys[i]`
+/// is memory `first + i`'s, and those before `taken` were handed out (and
+/// zeroed here).
+#[derive(Default)]
+struct Ahead {
+    first: u64,
+    keys: Zeroizing<Vec<[u8; KEY_LEN]>>,
+    taken: usize,
+}
+
+impl Ahead {
+    /// Memory `id`'s key, when it is ready and not handed out.
+    fn key(&self, id: u64) -> Option<&[u8; KEY_LEN]> {
+        let at = usize::try_from(id.checked_sub(self.first)?).ok()?;
+        if at < self.taken {
+            return None;
+        }
+        self.keys.get(at)
+    }
+
+    /// Zeroes the keys of the ids before `id` (handed out now).
+    fn take_before(&mut self, id: u64) {
+        let upto = usize::try_from(id.saturating_sub(self.first))
+            .unwrap_or(usize::MAX)
+            .min(self.keys.len());
+        for key in &mut self.keys[self.taken.min(upto)..upto] {
+            zeroize::Zeroize::zeroize(key);
+        }
+        self.taken = self.taken.max(upto);
+    }
+}
+
 /// One namespace's keys: the namespace key, the memories' keys and the
 /// snapshots' keys, wrapped under the data key and kept in a [`Storage`]
 /// (in memory only for an in-memory namespace).
@@ -458,6 +495,9 @@ pub(crate) struct KeyStore {
     generated: AtomicBool,
     /// Whether this store was created by this open (it held nothing).
     created: bool,
+    /// Keys stored (durably, when the store syncs) for the memory ids
+    /// after the last one handed out, ready for the next new memories.
+    ahead: Mutex<Ahead>,
     /// Slots (page, offset) destroyed in memory whose zeros the key
     /// store's thread has not yet written and synced.
     pending: Arc<Mutex<Vec<(u64, usize)>>>,
@@ -614,6 +654,7 @@ impl KeyStore {
             sync,
             generated: AtomicBool::new(generated),
             created: false,
+            ahead: Mutex::default(),
             pending: Arc::default(),
             syncer: Mutex::new(None),
         })
@@ -660,6 +701,7 @@ impl KeyStore {
             sync,
             generated: AtomicBool::new(generated),
             created: true,
+            ahead: Mutex::default(),
             pending: Arc::default(),
             syncer: Mutex::new(None),
         })
@@ -718,39 +760,146 @@ impl KeyStore {
         self.generated.load(Ordering::Acquire)
     }
 
-    /// Makes new keys for memories `ids` (consecutive or not), stores
-    /// them wrapped (durably before this returns when the store syncs:
-    /// before their events are appended, so the log never holds a memory
-    /// whose key a crash could lose), and returns them as ciphers, by id.
-    pub(crate) fn create_memory_keys(&self, ids: &[u64]) -> Result<Vec<(u64, Aes256Gcm)>> {
+    /// The keys of new memories `ids` (consecutive or not) as ciphers, by
+    /// id, each stored wrapped before this returns (durably when the store
+    /// syncs: before their events are appended, so the log never holds a
+    /// memory whose key a crash could lose).
+    ///
+    /// `first_unassigned` is the least id no memory has yet (when the
+    /// commit makes new memories): the store then also keeps keys ready
+    /// for the [`KEYS_AHEAD`] ids from there, made and synced together with
+    /// any key `ids` lacks, so most commits find their keys already stored
+    /// and wait for no key sync. Such a key belongs to no memory until one
+    /// is given its id; opening keeps them (see [`KeyStore::memory`]). A
+    /// slot that already holds a key that opens (one kept ready before a
+    /// restart) is used as it is, never overwritten.
+    pub(crate) fn create_memory_keys(
+        &self,
+        ids: &[u64],
+        first_unassigned: Option<u64>,
+    ) -> Result<Vec<(u64, Aes256Gcm)>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut random = Zeroizing::new(vec![0u8; ids.len() * (KEY_LEN + NONCE_LEN)]);
+        let mut ahead = self.ahead.lock();
+        let mut fresh = Vec::with_capacity(ids.len());
+        let mut missing: Vec<u64> = Vec::new();
+        for &id in ids {
+            if let Some(key) = ahead.key(id) {
+                fresh.push((id, cipher_of(key)));
+            } else if let Some(key) = self.unwrap_memory_key(id) {
+                fresh.push((id, cipher_of(&key)));
+            } else {
+                missing.push(id);
+            }
+        }
+        let Some(from) = first_unassigned else {
+            let made = self.store_keys(&missing)?;
+            fresh.extend(missing.iter().map(|id| (*id, cipher_of(&made[id]))));
+            return Ok(fresh);
+        };
+        let mut next = Ahead {
+            first: from,
+            ..Ahead::default()
+        };
+        if missing.is_empty() && ahead.key(from).is_some() {
+            // Every key was ready, and more are.
+            ahead.take_before(from);
+            return Ok(fresh);
+        } else if missing.is_empty() {
+            // Every key was in its slot (kept ready before a reopen): the
+            // slots from `from` hold the next ones.
+            for id in from..from.saturating_add(KEYS_AHEAD) {
+                match self.unwrap_memory_key(id) {
+                    Some(key) => next.keys.push(*key),
+                    None => break,
+                }
+            }
+        } else {
+            // The missing keys and a new run ahead, in one write and sync.
+            let run = from..from.saturating_add(KEYS_AHEAD);
+            let mut wanted = missing.clone();
+            wanted.extend(run.clone().filter(|id| ahead.key(*id).is_none()));
+            let made = self.store_keys(&wanted)?;
+            fresh.extend(missing.iter().map(|id| (*id, cipher_of(&made[id]))));
+            for id in run {
+                match ahead
+                    .key(id)
+                    .copied()
+                    .or_else(|| made.get(&id).map(|k| **k))
+                {
+                    Some(key) => next.keys.push(key),
+                    None => break,
+                }
+            }
+        }
+        *ahead = next;
+        Ok(fresh)
+    }
+
+    /// A key for each of memories `ids`: the one its slot holds when that
+    /// opens, else a new one, stored wrapped in its slot (all new ones in
+    /// one write per page, synced when the store syncs).
+    fn store_keys(&self, ids: &[u64]) -> Result<HashMap<u64, Zeroizing<[u8; KEY_LEN]>>> {
+        let mut keys = HashMap::with_capacity(ids.len());
+        let mut new: Vec<u64> = Vec::new();
+        for &id in ids {
+            match self.unwrap_memory_key(id) {
+                Some(key) => {
+                    keys.insert(id, key);
+                }
+                None => new.push(id),
+            }
+        }
+        if new.is_empty() {
+            return Ok(keys);
+        }
+        let mut random = Zeroizing::new(vec![0u8; new.len() * (KEY_LEN + NONCE_LEN)]);
         fill_random(&mut random)?;
         let wrapper = self.wrapper.read();
-        let mut fresh = Vec::with_capacity(ids.len());
         // (page, offset, wrapped) writes, grouped by page below.
-        let mut writes: Vec<(u64, usize, Vec<u8>)> = Vec::with_capacity(ids.len());
-        for (i, &id) in ids.iter().enumerate() {
+        let mut writes: Vec<(u64, usize, Vec<u8>)> = Vec::with_capacity(new.len());
+        for (i, &id) in new.iter().enumerate() {
             let chunk = &random[i * (KEY_LEN + NONCE_LEN)..(i + 1) * (KEY_LEN + NONCE_LEN)];
-            let key: &[u8; KEY_LEN] = chunk[..KEY_LEN].try_into().expect("32 bytes");
+            let key: [u8; KEY_LEN] = chunk[..KEY_LEN].try_into().expect("32 bytes");
             let nonce: &[u8; NONCE_LEN] = chunk[KEY_LEN..].try_into().expect("12 bytes");
-            fresh.push((id, cipher_of(key)));
             let mut wrapped = Vec::with_capacity(WRAPPED_LEN);
             seal_with_nonce(
                 &wrapper,
                 nonce,
                 &wrap_aad(&self.name, Purpose::Memory, id),
-                key,
+                &key,
                 &mut wrapped,
             );
+            keys.insert(id, Zeroizing::new(key));
             let (page, offset) = slot_of(id);
             writes.push((page, offset, wrapped));
         }
         drop(wrapper);
         self.write_slots(writes, self.sync)?;
-        Ok(fresh)
+        Ok(keys)
+    }
+
+    /// Memory `id`'s key, unwrapped, when its slot holds one that opens.
+    fn unwrap_memory_key(&self, id: u64) -> Option<Zeroizing<[u8; KEY_LEN]>> {
+        let (page, offset) = slot_of(id);
+        let wrapped: [u8; WRAPPED_LEN] = {
+            let pages = self.pages.lock();
+            pages
+                .get(&page)?
+                .get(offset..offset + WRAPPED_LEN)?
+                .try_into()
+                .ok()?
+        };
+        if wrapped.iter().all(|&b| b == 0) {
+            return None;
+        }
+        let key = Zeroizing::new(open(
+            &self.wrapper.read(),
+            &wrap_aad(&self.name, Purpose::Memory, id),
+            &wrapped,
+        )?);
+        Some(Zeroizing::new(key.as_slice().try_into().ok()?))
     }
 
     /// Overwrites the slots of memories `ids` with zeros (ids without a
@@ -1143,24 +1292,7 @@ impl Drop for KeyStore {
 
 impl Keyring for KeyStore {
     fn memory(&self, id: u64) -> Option<Aes256Gcm> {
-        let (page, offset) = slot_of(id);
-        let wrapped: Vec<u8> = {
-            let pages = self.pages.lock();
-            pages
-                .get(&page)?
-                .get(offset..offset + WRAPPED_LEN)?
-                .to_vec()
-        };
-        if wrapped.iter().all(|&b| b == 0) {
-            return None;
-        }
-        let key = Zeroizing::new(open(
-            &self.wrapper.read(),
-            &wrap_aad(&self.name, Purpose::Memory, id),
-            &wrapped,
-        )?);
-        let key: &[u8; KEY_LEN] = key.as_slice().try_into().ok()?;
-        Some(cipher_of(key))
+        self.unwrap_memory_key(id).map(|key| cipher_of(&key))
     }
 
     fn namespace(&self) -> &Aes256Gcm {
@@ -1193,7 +1325,7 @@ mod tests {
         let key = DataKey::generate().expect("key");
         let given = DataKeySource::Given(key.clone());
         let s = store(&disk, &given).expect("create");
-        s.create_memory_keys(&[1, 2, 4097]).expect("keys");
+        s.create_memory_keys(&[1, 2, 4097], None).expect("keys");
         let mut sealed = Vec::new();
         seal(&s.memory(1).expect("key"), b"x", b"secret", &mut sealed).expect("seal");
         let slot_bytes = s.pages.lock()[&0][slot_of(1).1..slot_of(1).1 + WRAPPED_LEN].to_vec();
@@ -1219,6 +1351,60 @@ mod tests {
     }
 
     #[test]
+    fn keys_made_ahead_are_durable_reused_after_reopen_and_never_overwrite_a_key() {
+        let disk = SimDisk::new();
+        let given = DataKeySource::Given(DataKey::generate().expect("key"));
+        let s = store(&disk, &given).expect("create");
+        let syncs = disk.sync_count();
+        let first = s.create_memory_keys(&[1, 2], Some(3)).expect("keys");
+        assert_eq!(first.len(), 2);
+        assert!(disk.sync_count() > syncs, "the new keys are synced");
+        let ready: Vec<u64> = (1..3 + KEYS_AHEAD).collect();
+        assert_eq!(s.memories_with_keys(), ready, "1, 2 and the ids ahead");
+        let three = s.unwrap_memory_key(3).expect("ready key of 3");
+        // Commits within the keys made ahead sync nothing.
+        let syncs = disk.sync_count();
+        let ids: Vec<u64> = (3..103).collect();
+        let got = s.create_memory_keys(&ids, Some(103)).expect("keys");
+        assert_eq!(got.iter().map(|(id, _)| *id).collect::<Vec<_>>(), ids);
+        assert_eq!(disk.sync_count(), syncs, "no sync for keys made ahead");
+        let mut sealed = Vec::new();
+        seal(&got[0].1, b"x", b"three", &mut sealed).expect("seal");
+        // A forgotten memory's key is destroyed and never made again.
+        s.destroy_memory_keys(&[2]).expect("destroy");
+        assert!(s.memory(2).is_none());
+        drop(s);
+        let s = store(&disk, &given).expect("reopen");
+        assert_eq!(
+            s.unwrap_memory_key(3).as_deref(),
+            Some(&*three),
+            "the key is the one made ahead"
+        );
+        assert!(s.memory(2).is_none());
+        // After reopening, the keys still ready are used as they are: the
+        // commit writes nothing, and what was sealed opens.
+        let syncs = disk.sync_count();
+        let again = s.create_memory_keys(&[103, 104], Some(105)).expect("keys");
+        assert_eq!(disk.sync_count(), syncs, "keys kept ready are reused");
+        assert_eq!(again.len(), 2);
+        let c = s.memory(3).expect("key of 3");
+        assert_eq!(open(&c, b"x", &sealed).as_deref(), Some(&b"three"[..]));
+        // Past the keys made ahead, one write and sync makes the missing
+        // ones and the next run ahead.
+        let ids: Vec<u64> = (105..3 + KEYS_AHEAD + 10).collect();
+        let end = ids[ids.len() - 1] + 1;
+        s.create_memory_keys(&ids, Some(end)).expect("keys");
+        assert!(disk.sync_count() > syncs);
+        assert!(s.memory(end + KEYS_AHEAD - 1).is_some());
+        assert!(s.memory(end + KEYS_AHEAD).is_none());
+        assert_eq!(
+            s.unwrap_memory_key(3).as_deref(),
+            Some(&*three),
+            "a key in use is never made again"
+        );
+    }
+
+    #[test]
     fn a_wrong_or_missing_key_is_a_clear_error() {
         let disk = SimDisk::new();
         let key = DataKey::generate().expect("key");
@@ -1237,7 +1423,7 @@ mod tests {
     fn rotation_rewraps_every_key_and_the_old_key_no_longer_opens() {
         let disk = SimDisk::new();
         let s = store(&disk, &DataKeySource::Generated).expect("create");
-        s.create_memory_keys(&[1, 2]).expect("keys");
+        s.create_memory_keys(&[1, 2], None).expect("keys");
         s.create_snapshot_key(7).expect("snapshot key");
         s.create_snapshot_key(7)
             .expect("a second key of the same seq");

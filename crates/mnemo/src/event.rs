@@ -786,7 +786,8 @@ mod tests {
         let keys =
             crate::crypt::KeyStore::open("t", None, &crate::crypt::DataKeySource::Generated, false)
                 .expect("keys");
-        keys.create_memory_keys(&[1]).expect("key of memory 1");
+        keys.create_memory_keys(&[1], None)
+            .expect("key of memory 1");
         keys
     }
 
@@ -816,7 +817,8 @@ mod tests {
     #[test]
     fn a_destroyed_key_erases_and_a_moved_blob_does_not_open() {
         let keys = keys();
-        keys.create_memory_keys(&[2]).expect("key of memory 2");
+        keys.create_memory_keys(&[2], None)
+            .expect("key of memory 2");
         let events = sample();
         let remember = events[1].encode_sealed(&keys).expect("encode");
         let revise = events[2].encode_sealed(&keys).expect("encode");

@@ -336,10 +336,11 @@ impl Namespace {
         // Finish any erasure a crash interrupted: a memory that is not
         // live keeps no key, and a snapshot taken before a forget that
         // was replayed here may hold it.
+        // (Keys of ids no memory has yet are kept ready for new ones.)
         let unkept: Vec<u64> = keys
             .memories_with_keys()
             .into_iter()
-            .filter(|id| !state.memories.contains_key(id))
+            .filter(|id| *id < state.next_id && !state.memories.contains_key(id))
             .collect();
         keys.destroy_memory_keys(&unkept)?;
         if forgot_in_replay
@@ -804,9 +805,16 @@ impl Namespace {
         // written before encryption, from its next change on).
         let keys = &self.inner.keys;
         let mut need_keys: Vec<u64> = Vec::new();
+        // New memories take ids upwards from the namespace's next id: the
+        // id after the last one is the first no memory has.
+        let mut first_unassigned: Option<u64> = None;
         for e in &events {
             match e {
-                Event::Remember(items) => need_keys.extend(items.iter().map(|r| r.id.0)),
+                Event::Remember(items) => {
+                    need_keys.extend(items.iter().map(|r| r.id.0));
+                    let after = items.iter().map(|r| r.id.0.saturating_add(1)).max();
+                    first_unassigned = first_unassigned.max(after);
+                }
                 Event::Revise(Revise { id, .. }) | Event::Retag(Retag { id, .. })
                     if keys.memory(id.0).is_none() =>
                 {
@@ -817,7 +825,7 @@ impl Namespace {
         }
         let keyring = WithFresh {
             store: keys,
-            fresh: keys.create_memory_keys(&need_keys)?,
+            fresh: keys.create_memory_keys(&need_keys, first_unassigned)?,
         };
         for e in &events {
             let payload = e.encode_sealed(&keyring)?;
