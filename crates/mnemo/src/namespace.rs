@@ -877,7 +877,11 @@ impl Namespace {
             }
             deltas.push(Delta::from_changes(seq, &changes));
         }
-        self.inner.vectors.notify();
+        // Forgets add nothing for the indexer (their vectors left the graph
+        // and the pending set above): it is not woken for them.
+        if !events.iter().all(|e| matches!(e, Event::Forget(_))) {
+            self.inner.vectors.notify();
+        }
         #[cfg(target_arch = "wasm32")]
         self.inner.vectors.flush();
         #[cfg(not(target_arch = "wasm32"))]
