@@ -28,7 +28,10 @@
 //!    place, synced by the key store's thread), per call, median and p95;
 //!    the same under `SyncPolicy::Never`. Peer
 //!    (a physical floor): one durable append of a 16-byte record to a
-//!    `mnemo_log::Log` on the same disk (one `fdatasync`).
+//!    `mnemo_log::Log` on the same disk (one `fdatasync`), one after each
+//!    forget, so the two see the same disk (its sync time drifts by tens
+//!    of µs between runs); the row also gives the difference of the
+//!    medians, what the forget costs above its one `fdatasync`.
 //!
 //! `--quick` shrinks the log to 100,000 records, the namespace to 1,000
 //! memories and the repetitions.
@@ -519,8 +522,15 @@ fn consistency(s: &Sizes) -> Result<Vec<BenchResult>> {
 }
 
 /// Per-call forget latencies (µs, sorted) in a fresh on-disk namespace of
-/// `s.memories` under `policy`.
-fn forget_latencies(s: &Sizes, tmp: &Path, policy: SyncPolicy) -> Result<Vec<f64>> {
+/// `s.memories` under `policy`; with a `peer` log, each forget is followed
+/// by one append to it, whose latencies (µs, sorted) come second (the disk's
+/// speed drifts: interleaved, the two see the same disk).
+fn forget_latencies(
+    s: &Sizes,
+    tmp: &Path,
+    policy: SyncPolicy,
+    peer: Option<&Log>,
+) -> Result<(Vec<f64>, Vec<f64>)> {
     let dir = tempfile::Builder::new()
         .prefix("mnemo-bench-trust-")
         .tempdir_in(tmp)
@@ -550,10 +560,16 @@ fn forget_latencies(s: &Sizes, tmp: &Path, policy: SyncPolicy) -> Result<Vec<f64
         ids.swap(i, rng.below(i as u64 + 1) as usize);
     }
     let mut micros = Vec::with_capacity(s.forgets);
-    for &id in &ids[..s.forgets] {
+    let mut appends = Vec::with_capacity(s.forgets);
+    for (i, &id) in ids[..s.forgets].iter().enumerate() {
         let (r, d) = timed(|| ns.forget(id));
         r?;
         micros.push(d.as_secs_f64() * 1e6);
+        if let Some(log) = peer {
+            let (r, d) = timed(|| log.append(&(i as u128).to_le_bytes()));
+            r?;
+            appends.push(d.as_secs_f64() * 1e6);
+        }
     }
     ensure!(
         ns.count(&Query::new()) as usize == ids.len() - s.forgets,
@@ -565,38 +581,35 @@ fn forget_latencies(s: &Sizes, tmp: &Path, policy: SyncPolicy) -> Result<Vec<f64
     );
     mnemo.close()?;
     micros.sort_unstable_by(f64::total_cmp);
-    Ok(micros)
+    appends.sort_unstable_by(f64::total_cmp);
+    Ok((micros, appends))
 }
 
 /// 4. `forget` per call, durable and not, beside one durable log append.
 fn forget(s: &Sizes, tmp: &Path) -> Result<Vec<BenchResult>> {
     let at = |v: &[f64], q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
-    let always = forget_latencies(s, tmp, SyncPolicy::Always)?;
-    let never = forget_latencies(s, tmp, SyncPolicy::Never)?;
-    // The floor: one durable append of a small record on the same disk.
+    // The floor: one durable append of a small record on the same disk,
+    // after each forget.
     let dir = tempfile::Builder::new()
         .prefix("mnemo-bench-trust-log-")
         .tempdir_in(tmp)
         .with_context(|| format!("creating a temporary directory in {}", tmp.display()))?;
     let log = Log::open(dir.path(), Config::default().sync(SyncPolicy::Always))?;
-    let mut appends = Vec::with_capacity(s.forgets);
-    for i in 0..s.forgets {
-        let (r, d) = timed(|| log.append(&(i as u128).to_le_bytes()));
-        r?;
-        appends.push(d.as_secs_f64() * 1e6);
-    }
-    appends.sort_unstable_by(f64::total_cmp);
+    let (always, appends) = forget_latencies(s, tmp, SyncPolicy::Always, Some(&log))?;
+    let (never, _) = forget_latencies(s, tmp, SyncPolicy::Never, None)?;
     let what = "Namespace::forget(id) of random memories in an on-disk namespace (hash embedder) one call at a time: the forget event appended, the memory's key slot overwritten with zeros in place, state and indices updated";
     Ok(vec![
         BenchResult::new("forget_us", "us/forget", at(&always, 0.5), Better::Lower)
             .target(FORGET_TARGET_US)
             .peer(
-                "one durable append of a 16-byte record to a mnemo_log::Log on the same disk (one fdatasync), median",
+                "one durable append of a 16-byte record to a mnemo_log::Log on the same disk (one fdatasync), median, one after each forget",
                 at(&appends, 0.5),
             )
             .param("what", what)
             .param("sync", "Always: the forget event is fdatasync'ed before the call returns, the zeroed key slot by the key store's thread right after (opening redoes it after a crash)")
             .param("p95_us", at(&always, 0.95))
+            .param("peer_p95_us", at(&appends, 0.95))
+            .param("median_above_one_fdatasync_us", at(&always, 0.5) - at(&appends, 0.5))
             .param("memories", s.memories)
             .param("forgets", s.forgets)
             .param("snapshots", "none on disk (a first forget after a snapshot also shreds it)"),
