@@ -375,7 +375,7 @@ fn with_plain<'b>(parts: Parts<'b>, plain: &'b [Vec<u8>; 4]) -> Parts<'b> {
 
 /// The key a sealed snapshot opens with (see
 /// [`Namespace::snapshot_key`](crate::Namespace::snapshot_key)).
-pub struct SnapshotKey(pub(crate) aes_gcm::Aes256Gcm);
+pub struct SnapshotKey(pub(crate) crypt::Cipher);
 
 impl std::fmt::Debug for SnapshotKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
