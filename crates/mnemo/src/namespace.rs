@@ -841,6 +841,8 @@ impl Namespace {
             }
             payloads.push(payload);
         }
+        // The memories' keys are not kept past sealing.
+        drop(keyring);
         let appended = self
             .inner
             .log

@@ -362,6 +362,35 @@ fn unseal(parts: &Parts<'_>, key: &SnapshotKey) -> std::result::Result<[Vec<u8>;
     Ok(out)
 }
 
+/// Section `i` of `parts` (0 meta, 1 text, 2 graph, 3 pending), opened
+/// with `key` when the snapshot is sealed.
+fn open_section<'a>(
+    parts: &Parts<'a>,
+    key: Option<&SnapshotKey>,
+    i: usize,
+) -> std::result::Result<std::borrow::Cow<'a, [u8]>, String> {
+    let section = [parts.meta, parts.text, parts.graph, parts.pending][i];
+    match key {
+        None => Ok(std::borrow::Cow::Borrowed(section)),
+        Some(key) => crypt::open(&key.0, &section_aad(parts.header, i), section)
+            .map(std::borrow::Cow::Owned)
+            .ok_or_else(|| {
+                format!(
+                    "section {} does not authenticate with the snapshot's key",
+                    i + 1
+                )
+            }),
+    }
+}
+
+/// Whether `key` opens the smallest section of sealed `parts` (all are
+/// sealed under one key).
+fn opens_smallest_section(parts: &Parts<'_>, key: &SnapshotKey) -> bool {
+    let sections = [parts.meta, parts.text, parts.graph, parts.pending];
+    let smallest = (0..4).min_by_key(|&i| sections[i].len()).unwrap_or(0);
+    open_section(parts, Some(key), smallest).is_ok()
+}
+
 /// `parts` with its sections replaced by their opened contents.
 fn with_plain<'b>(parts: Parts<'b>, plain: &'b [Vec<u8>; 4]) -> Parts<'b> {
     Parts {
@@ -375,7 +404,7 @@ fn with_plain<'b>(parts: Parts<'b>, plain: &'b [Vec<u8>; 4]) -> Parts<'b> {
 
 /// The key a sealed snapshot opens with (see
 /// [`Namespace::snapshot_key`](crate::Namespace::snapshot_key)).
-pub struct SnapshotKey(pub(crate) crypt::Cipher);
+pub struct SnapshotKey(pub(crate) crypt::BulkCipher);
 
 impl std::fmt::Debug for SnapshotKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -505,34 +534,53 @@ fn load<G: std::borrow::Borrow<Log>, E>(
     if let Err(reason) = check_checksum(&parts) {
         return Ok((get_log()?, Err(reason)));
     }
-    let plain;
-    let parts = if parts.sealed {
+    // A sealed snapshot's key is the one that opens its smallest section;
+    // each section is then opened by the thread that decodes it.
+    let key = if parts.sealed {
         let candidates = keys.snapshot_keys(parts.seq);
         if candidates.is_empty() {
             return Ok((get_log()?, Err(KEY_DESTROYED.to_owned())));
         }
-        let mut opened = Err(String::new());
-        for key in candidates {
-            opened = unseal(&parts, &SnapshotKey(key));
-            if opened.is_ok() {
-                break;
+        match candidates
+            .into_iter()
+            .map(SnapshotKey)
+            .find(|k| opens_smallest_section(&parts, k))
+        {
+            Some(key) => Some(key),
+            None => {
+                return Ok((
+                    get_log()?,
+                    Err("its sections do not authenticate with any key kept for it".to_owned()),
+                ));
             }
         }
-        plain = match opened {
-            Ok(plain) => plain,
-            Err(reason) => return Ok((get_log()?, Err(reason))),
-        };
-        with_plain(parts, &plain)
     } else {
-        parts
+        None
     };
+    let key = key.as_ref();
     let restore = |parts: &Parts<'_>| {
+        let graph = open_section(parts, key, 2)?;
+        let pending = open_section(parts, key, 3)?;
         vectors
-            .restore(
-                (!parts.graph.is_empty()).then_some(parts.graph),
-                parts.pending,
-            )
+            .restore((!graph.is_empty()).then_some(&graph[..]), &pending)
             .map_err(|e| format!("vector index: {e}"))
+    };
+    let decode_text = |parts: &Parts<'_>| {
+        let text = open_section(parts, key, 1)?;
+        decode_text(&Parts {
+            text: &text,
+            ..*parts
+        })
+    };
+    let decode_state = |parts: &Parts<'_>| {
+        let meta = open_section(parts, key, 0)?;
+        decode_state(
+            &Parts {
+                meta: &meta,
+                ..*parts
+            },
+            |_| Ok(Arc::clone(vectors)),
+        )
     };
     #[cfg(not(target_arch = "wasm32"))]
     let (log, state, restored, text) = std::thread::scope(|scope| {
@@ -541,7 +589,7 @@ fn load<G: std::borrow::Borrow<Log>, E>(
         let log = get_log();
         // Nothing to decode for when the log does not open.
         let state = match &log {
-            Ok(_) => decode_state(&parts, |_| Ok(Arc::clone(vectors))),
+            Ok(_) => decode_state(&parts),
             Err(_) => Err("the log did not open".to_owned()),
         };
         let restored = restoring
@@ -555,7 +603,7 @@ fn load<G: std::borrow::Borrow<Log>, E>(
     #[cfg(target_arch = "wasm32")]
     let (log, state, restored, text) = (
         get_log(),
-        decode_state(&parts, |_| Ok(Arc::clone(vectors))),
+        decode_state(&parts),
         restore(&parts),
         decode_text(&parts),
     );
@@ -578,6 +626,7 @@ fn load<G: std::borrow::Borrow<Log>, E>(
 
 /// The sections of a snapshot file and what its header claims, split but
 /// not yet checked against the checksum or the log ([`check`] does that).
+#[derive(Clone, Copy)]
 struct Parts<'a> {
     seq: u64,
     /// The header bytes (sealed sections' associated data).
