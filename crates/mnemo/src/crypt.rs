@@ -44,8 +44,9 @@
 //!
 //! `dek-{page:08}`: the id of the data key its slots are wrapped with (8
 //! bytes, written once when the page is created), then 4,096 slots of 60
-//! bytes: slot `i` holds the wrapped key of memory `page × 4096 + i`, or
-//! zeros (never written, or destroyed). A page is created whole (header
+//! bytes: slot `i` holds the wrapped key of memory `page × 4096 + i` (or,
+//! for an id no memory has yet, a key made ahead for it), or zeros (never
+//! written, or destroyed). A page is created whole (header
 //! and zeroed slots, 245,768 bytes) by an atomic write; slots are then
 //! written in place. A shorter page (a crash cut it) reads as zeros past
 //! its end.

@@ -350,14 +350,8 @@ fn section_aad(header: &[u8], i: usize) -> Vec<u8> {
 /// The sections of a sealed snapshot, opened with its key.
 fn unseal(parts: &Parts<'_>, key: &SnapshotKey) -> std::result::Result<[Vec<u8>; 4], String> {
     let mut out: [Vec<u8>; 4] = Default::default();
-    let sections = [parts.meta, parts.text, parts.graph, parts.pending];
-    for (i, section) in sections.into_iter().enumerate() {
-        out[i] = crypt::open(&key.0, &section_aad(parts.header, i), section).ok_or_else(|| {
-            format!(
-                "section {} does not authenticate with the snapshot's key",
-                i + 1
-            )
-        })?;
+    for (i, plain) in out.iter_mut().enumerate() {
+        *plain = open_section(parts, Some(key), i)?.into_owned();
     }
     Ok(out)
 }
