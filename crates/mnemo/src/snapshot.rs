@@ -1,7 +1,7 @@
 //! Snapshots: the folded state and its indices at a log seq, so opening
 //! does not replay the whole log.
 //!
-//! ## File format (version 4)
+//! ## File format (version 5)
 //!
 //! `DIR/<namespace>/snapshots/{seq:020}.snap`, where `seq` is the number of
 //! events folded in (the state is the fold of events `0..seq`). All
@@ -10,9 +10,10 @@
 //! | offset | size | field |
 //! |-------:|-----:|-------|
 //! | 0 | 8 | magic `MNEMOSNP` |
-//! | 8 | 2 | version `4` |
+//! | 8 | 2 | version `5` |
 //! | 10 | 1 | flags: bit 0 set when the records digest below is present |
-//! | 11 | 5 | zero |
+//! | 11 | 1 | the AEAD the sections are sealed with: `1` AES-256-GCM, `2` ChaCha20-Poly1305 |
+//! | 12 | 4 | zero |
 //! | 16 | 8 | `seq` |
 //! | 24 | 32 | the log's Merkle root at tree size `seq` |
 //! | 56 | 16 | the records digest: XXH3-128 of the stored checksums (u64 each) of log records `0..seq`, in seq order (zero when flag bit 0 is clear: retention had removed records before the snapshot was written) |
@@ -24,15 +25,18 @@
 //! format), checked whenever they are decoded, so the file's checksum
 //! skips them instead of hashing the vectors, most of the file, twice.
 //!
-//! In version 4 every section's bytes are a blob sealed (AES-256-GCM, see
-//! [`crate::crypt`]) with the snapshot's own key, with the 80 header bytes
-//! and the section's number (one byte, 0 to 3) as associated data; the
-//! lengths above are those of the sealed blobs. The key is random, kept
-//! wrapped in the namespace's key store, and destroyed when the snapshot
-//! is removed or when a memory it holds is forgotten, after which the
-//! file is unreadable (and is removed). Version 3 files (the same layout
-//! with the sections in the clear) are still read, and removed once an
-//! encrypted snapshot is written.
+//! Every section's bytes are a blob sealed (see [`crate::crypt`]) with the
+//! snapshot's own key, with the 80 header bytes and the section's number
+//! (one byte, 0 to 3) as associated data; the lengths above are those of
+//! the sealed blobs. The AEAD is the one fast where the snapshot is
+//! written: AES-256-GCM natively, ChaCha20-Poly1305 in WebAssembly (which
+//! has no AES instructions); both builds open both. The key is random,
+//! kept wrapped in the namespace's key store, and destroyed when the
+//! snapshot is removed or when a memory it holds is forgotten, after which
+//! the file is unreadable (and is removed). Version 4 files (byte 11 zero,
+//! the sections sealed with AES-256-GCM) are still read, as are version 3
+//! files (the same layout with the sections in the clear), which are
+//! removed once an encrypted snapshot is written.
 //!
 //! Version 2 files (written before version 3) are still read: the same
 //! layout without the flags and the digest (a 64-byte header, `len` at
@@ -107,8 +111,10 @@ use crate::text::TextIndex;
 use crate::vectors::VectorIndex;
 
 const MAGIC: &[u8; 8] = b"MNEMOSNP";
-/// The version written (sealed sections).
-const VERSION: u16 = 4;
+/// The version written (sealed sections, the AEAD named in the header).
+const VERSION: u16 = 5;
+/// The first version with sealed sections, always AES-256-GCM; still read.
+const VERSION_AES: u16 = 4;
 /// The last version with its sections in the clear; still read.
 const VERSION_PLAIN: u16 = 3;
 /// The oldest version still read (checked by Merkle root only).
@@ -250,12 +256,14 @@ pub(crate) fn persist(
     header.extend_from_slice(MAGIC);
     header.extend_from_slice(&VERSION.to_le_bytes());
     header.push(if digest.is_some() { FLAG_DIGEST } else { 0 });
-    header.extend_from_slice(&[0; 5]);
+    header.push(crypt::Bulk::WRITTEN.id());
+    header.extend_from_slice(&[0; 4]);
     header.extend_from_slice(&c.seq.to_le_bytes());
     header.extend_from_slice(&root);
     header.extend_from_slice(&digest.unwrap_or(0).to_le_bytes());
     header.extend_from_slice(&len.to_le_bytes());
     let (slot, key) = keys.create_snapshot_key(c.seq)?;
+    let key = crypt::Bulk::WRITTEN.cipher(&key);
     let mut seals = Vec::with_capacity(4);
     for (i, section) in sections.iter_mut().enumerate() {
         seals.push(crypt::seal_in_place(
@@ -310,11 +318,13 @@ pub(crate) fn persist(
     Ok(c.seq)
 }
 
-/// Whether snapshot file `name` is sealed (version 4).
+/// Whether snapshot file `name` is sealed (version 4 or 5).
 fn is_sealed(storage: &dyn Storage, name: &str) -> bool {
-    storage
-        .read_lazily(name)
-        .is_ok_and(|b| b.len() >= 10 && b[..8] == MAGIC[..] && b[8..10] == VERSION.to_le_bytes())
+    storage.read_lazily(name).is_ok_and(|b| {
+        b.len() >= 10
+            && b[..8] == MAGIC[..]
+            && [VERSION, VERSION_AES].contains(&u16::from_le_bytes([b[8], b[9]]))
+    })
 }
 
 /// Removes every snapshot file of `storage` and destroys every snapshot
@@ -364,16 +374,18 @@ fn open_section<'a>(
     i: usize,
 ) -> std::result::Result<std::borrow::Cow<'a, [u8]>, String> {
     let section = [parts.meta, parts.text, parts.graph, parts.pending][i];
-    match key {
-        None => Ok(std::borrow::Cow::Borrowed(section)),
-        Some(key) => crypt::open(&key.0, &section_aad(parts.header, i), section)
-            .map(std::borrow::Cow::Owned)
-            .ok_or_else(|| {
-                format!(
-                    "section {} does not authenticate with the snapshot's key",
-                    i + 1
-                )
-            }),
+    match (key, parts.sealed) {
+        (_, None) | (None, _) => Ok(std::borrow::Cow::Borrowed(section)),
+        (Some(key), Some(bulk)) => {
+            crypt::open(&bulk.cipher(&key.0), &section_aad(parts.header, i), section)
+                .map(std::borrow::Cow::Owned)
+                .ok_or_else(|| {
+                    format!(
+                        "section {} does not authenticate with the snapshot's key",
+                        i + 1
+                    )
+                })
+        }
     }
 }
 
@@ -398,7 +410,7 @@ fn with_plain<'b>(parts: Parts<'b>, plain: &'b [Vec<u8>; 4]) -> Parts<'b> {
 
 /// The key a sealed snapshot opens with (see
 /// [`Namespace::snapshot_key`](crate::Namespace::snapshot_key)).
-pub struct SnapshotKey(pub(crate) crypt::BulkCipher);
+pub struct SnapshotKey(pub(crate) zeroize::Zeroizing<[u8; crypt::KEY_LEN]>);
 
 impl std::fmt::Debug for SnapshotKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -530,7 +542,7 @@ fn load<G: std::borrow::Borrow<Log>, E>(
     }
     // A sealed snapshot's key is the one that opens its smallest section;
     // each section is then opened by the thread that decodes it.
-    let key = if parts.sealed {
+    let key = if parts.sealed.is_some() {
         let candidates = keys.snapshot_keys(parts.seq);
         if candidates.is_empty() {
             return Ok((get_log()?, Err(KEY_DESTROYED.to_owned())));
@@ -625,8 +637,9 @@ struct Parts<'a> {
     seq: u64,
     /// The header bytes (sealed sections' associated data).
     header: &'a [u8],
-    /// Whether the sections are sealed (version 4).
-    sealed: bool,
+    /// The AEAD the sections are sealed with (versions 4 and 5), or
+    /// `None` when they are in the clear.
+    sealed: Option<crypt::Bulk>,
     /// The bytes the trailing checksum covers (one or two ranges of the
     /// file), and the checksum.
     covered: [&'a [u8]; 2],
@@ -658,7 +671,7 @@ fn parse(bytes: &[u8]) -> std::result::Result<Parts<'_>, String> {
     let seq = c.u64()?;
     let root = c.take(32)?;
     let digest = match version {
-        VERSION | VERSION_PLAIN => {
+        VERSION | VERSION_AES | VERSION_PLAIN => {
             let mut d = [0u8; 16];
             d.copy_from_slice(c.take(16)?);
             (fixed[2] & FLAG_DIGEST != 0).then_some(u128::from_le_bytes(d))
@@ -692,7 +705,14 @@ fn parse(bytes: &[u8]) -> std::result::Result<Parts<'_>, String> {
     Ok(Parts {
         seq,
         header,
-        sealed: version == VERSION,
+        sealed: match version {
+            VERSION => Some(
+                crypt::Bulk::from_id(fixed[3])
+                    .ok_or_else(|| format!("unknown sealing AEAD {}", fixed[3]))?,
+            ),
+            VERSION_AES => Some(crypt::Bulk::Aes256Gcm),
+            _ => None,
+        },
         covered,
         checksum: u64::from_le_bytes(checksum),
         root,
@@ -842,9 +862,11 @@ fn decode_all(
     check_log(&parts, log)?;
     let plain;
     let parts = match (parts.sealed, key) {
-        (false, _) => parts,
-        (true, None) => return Err("the snapshot is sealed: inspecting it needs its key".into()),
-        (true, Some(key)) => {
+        (None, _) => parts,
+        (Some(_), None) => {
+            return Err("the snapshot is sealed: inspecting it needs its key".into());
+        }
+        (Some(_), Some(key)) => {
             plain = unseal(&parts, key)?;
             with_plain(parts, &plain)
         }
@@ -1018,6 +1040,79 @@ mod tests {
             let err = inspect(&bytes, ns.log(), Some(&key)).expect_err("refused");
             assert!(err.contains("authenticate"), "byte {at}: {err}");
         }
+    }
+
+    /// `sealed` (as written) with its sections sealed again under the same
+    /// key with `bulk`, as `version` (5, or 4 with AES-256-GCM and byte 11
+    /// zero), the checksum recomputed.
+    fn resealed(sealed: &[u8], key: &SnapshotKey, bulk: crypt::Bulk, version: u16) -> Vec<u8> {
+        let parts = parse(sealed).expect("parses");
+        let plain = unseal(&parts, key).expect("opens");
+        // The same plaintexts and overhead: `len` stays as it is.
+        let mut out = sealed[..HEADER].to_vec();
+        out[8..10].copy_from_slice(&version.to_le_bytes());
+        out[11] = if version == VERSION { bulk.id() } else { 0 };
+        let header = out.clone();
+        let cipher = bulk.cipher(&key.0);
+        for (i, p) in plain.iter().enumerate() {
+            let mut section = Vec::new();
+            crypt::seal(&cipher, &section_aad(&header, i), p, &mut section).expect("seal");
+            out.extend_from_slice(&(section.len() as u64).to_le_bytes());
+            out.extend_from_slice(&section);
+        }
+        out.extend_from_slice(&[0u8; 8]);
+        assert!(reseal(&mut out));
+        out
+    }
+
+    #[test]
+    fn snapshots_sealed_with_either_aead_and_version_4_ones_open() {
+        let (dir, engine, ns, sealed) = sample_sealed();
+        let seq = ns.log().next_seq();
+        assert_eq!(sealed[11], crypt::Bulk::WRITTEN.id());
+        let key = ns.snapshot_key(seq).expect("key");
+        let browser = resealed(&sealed, &key, crypt::Bulk::ChaCha20Poly1305, VERSION);
+        let native = resealed(&sealed, &key, crypt::Bulk::Aes256Gcm, VERSION);
+        let version_4 = resealed(&sealed, &key, crypt::Bulk::Aes256Gcm, VERSION_AES);
+        for (bytes, what) in [
+            (&browser, "ChaCha20-Poly1305"),
+            (&native, "AES-256-GCM"),
+            (&version_4, "version 4"),
+        ] {
+            let summary = inspect(bytes, ns.log(), Some(&key)).expect(what);
+            assert_eq!(summary.memories, 20, "{what}");
+        }
+        // The AEAD's id is checked, and authenticated with the header.
+        let mut unknown = browser.clone();
+        unknown[11] = 9;
+        let err = inspect(&unknown, ns.log(), Some(&key)).expect_err("refused");
+        assert!(err.contains("unknown sealing AEAD 9"), "{err}");
+        let mut relabelled = browser.clone();
+        relabelled[11] = crypt::Bulk::Aes256Gcm.id();
+        assert!(reseal(&mut relabelled));
+        let err = inspect(&relabelled, ns.log(), Some(&key)).expect_err("refused");
+        assert!(err.contains("authenticate"), "{err}");
+        // On disk, the browser's snapshot is what the namespace opens from
+        // (closing wrote a snapshot of its own: seal that one's sections).
+        engine.close().expect("close");
+        drop((ns, engine));
+        let path = only_snapshot(dir.path(), "s");
+        let engine = Mnemo::open_with(dir.path(), Options::default()).expect("reopen");
+        let ns = engine.namespace("s").expect("ns");
+        let key = ns.snapshot_key(seq).expect("key");
+        let browser = resealed(
+            &std::fs::read(&path).expect("read"),
+            &key,
+            crypt::Bulk::ChaCha20Poly1305,
+            VERSION,
+        );
+        engine.close().expect("close");
+        drop((ns, engine));
+        std::fs::write(&path, &browser).expect("write");
+        let (opened_from, warnings, contents) = reopened(dir.path(), "s");
+        assert_eq!(opened_from, Some(seq), "{warnings:?}");
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(contents.len(), 20);
     }
 
     /// The path of the only snapshot of namespace `ns` under `dir`.
