@@ -783,9 +783,14 @@ mod tests {
     }
 
     fn keys() -> crate::crypt::KeyStore {
-        let keys =
-            crate::crypt::KeyStore::open("t", None, &crate::crypt::DataKeySource::Generated, false)
-                .expect("keys");
+        let keys = crate::crypt::KeyStore::open(
+            "t",
+            None,
+            &crate::crypt::DataKeySource::Generated,
+            false,
+            crate::crypt::AeadAlgorithm::PREFERRED,
+        )
+        .expect("keys");
         keys.create_memory_keys(&[1], None)
             .expect("key of memory 1");
         keys

@@ -99,7 +99,7 @@ pub use batch::{Outcome, Remembered};
 pub use coherence::{
     Asserted, EventProof, FactRecord, MAX_EVIDENCE, MAX_SUGGEST_K, NewTrajectory, Recorded,
 };
-pub use crypt::{DataKey, DataKeySource, KeyId};
+pub use crypt::{AeadAlgorithm, DataKey, DataKeySource, KeyId};
 pub use engine::{Mnemo, StorageProvider, validate_namespace};
 pub use error::{Error, Result};
 pub use event::Event;

@@ -220,6 +220,7 @@ impl Namespace {
             files.as_ref().map(|f| Arc::clone(&f.keys)),
             &options.data_key,
             options.sync == SyncPolicy::Always,
+            options.aead,
         )?);
         // The newest snapshot is checked and decoded while the log opens.
         let (mut log, mut restored) = match &files {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use mnemo_embed::{Embedder, EmbedderInfo, HashEmbedder};
 use mnemo_log::SyncPolicy;
 
-use crate::crypt::DataKeySource;
+use crate::crypt::{AeadAlgorithm, DataKeySource};
 use crate::facts::{DefaultVerifier, Verifier};
 use crate::patterns::PatternParams;
 use crate::vectors::VectorParams;
@@ -91,6 +91,13 @@ pub struct Options {
     /// with the namespace and kept beside it, which makes forgetting erase
     /// but does not protect a stolen disk; give a key to do that.
     pub data_key: DataKeySource,
+    /// The AEAD new namespaces seal their events with (an existing one
+    /// keeps its own) and new snapshots are sealed with. Default
+    /// [`AeadAlgorithm::PREFERRED`]: AES-256-GCM natively,
+    /// ChaCha20-Poly1305 in WebAssembly, which has no AES instructions;
+    /// ChaCha20-Poly1305 is also the faster choice on CPUs without them.
+    /// Every build opens both.
+    pub aead: AeadAlgorithm,
 }
 
 impl Default for Options {
@@ -105,6 +112,7 @@ impl Default for Options {
             watch_buffer: 1024,
             vectors: VectorParams::default(),
             data_key: DataKeySource::Generated,
+            aead: AeadAlgorithm::PREFERRED,
             background_indexing: cfg!(not(target_arch = "wasm32")),
             coherence: CoherenceOptions::default(),
             patterns: PatternParams::default(),
@@ -127,6 +135,7 @@ impl std::fmt::Debug for Options {
             .field("coherence", &self.coherence)
             .field("patterns", &self.patterns)
             .field("data_key", &self.data_key)
+            .field("aead", &self.aead)
             .finish()
     }
 }
@@ -149,6 +158,12 @@ impl Options {
     /// Turns deduplication of identical content on or off.
     pub fn dedup(mut self, on: bool) -> Self {
         self.dedup = on;
+        self
+    }
+
+    /// Sets the AEAD (see [`Options::aead`]).
+    pub fn aead(mut self, aead: AeadAlgorithm) -> Self {
+        self.aead = aead;
         self
     }
 

@@ -28,9 +28,10 @@
 //! Every section's bytes are a blob sealed (see [`crate::crypt`]) with the
 //! snapshot's own key, with the 80 header bytes and the section's number
 //! (one byte, 0 to 3) as associated data; the lengths above are those of
-//! the sealed blobs. The AEAD is the one fast where the snapshot is
-//! written: AES-256-GCM natively, ChaCha20-Poly1305 in WebAssembly (which
-//! has no AES instructions); both builds open both. The key is random,
+//! the sealed blobs. The AEAD is [`Options::aead`](crate::Options::aead)'s
+//! when the snapshot is written: by default AES-256-GCM natively,
+//! ChaCha20-Poly1305 in WebAssembly (which has no AES instructions); every
+//! build opens both. The key is random,
 //! kept wrapped in the namespace's key store, and destroyed when the
 //! snapshot is removed or when a memory it holds is forgotten, after which
 //! the file is unreadable (and is removed). Version 4 files (byte 11 zero,
@@ -256,14 +257,15 @@ pub(crate) fn persist(
     header.extend_from_slice(MAGIC);
     header.extend_from_slice(&VERSION.to_le_bytes());
     header.push(if digest.is_some() { FLAG_DIGEST } else { 0 });
-    header.push(crypt::Bulk::WRITTEN.id());
+    let aead = keys.snapshot_aead();
+    header.push(aead.id());
     header.extend_from_slice(&[0; 4]);
     header.extend_from_slice(&c.seq.to_le_bytes());
     header.extend_from_slice(&root);
     header.extend_from_slice(&digest.unwrap_or(0).to_le_bytes());
     header.extend_from_slice(&len.to_le_bytes());
     let (slot, key) = keys.create_snapshot_key(c.seq)?;
-    let key = crypt::Bulk::WRITTEN.cipher(&key);
+    let key = aead.bulk_cipher(&key);
     let mut seals = Vec::with_capacity(4);
     for (i, section) in sections.iter_mut().enumerate() {
         seals.push(crypt::seal_in_place(
@@ -376,16 +378,18 @@ fn open_section<'a>(
     let section = [parts.meta, parts.text, parts.graph, parts.pending][i];
     match (key, parts.sealed) {
         (_, None) | (None, _) => Ok(std::borrow::Cow::Borrowed(section)),
-        (Some(key), Some(bulk)) => {
-            crypt::open(&bulk.cipher(&key.0), &section_aad(parts.header, i), section)
-                .map(std::borrow::Cow::Owned)
-                .ok_or_else(|| {
-                    format!(
-                        "section {} does not authenticate with the snapshot's key",
-                        i + 1
-                    )
-                })
-        }
+        (Some(key), Some(bulk)) => crypt::open(
+            &bulk.bulk_cipher(&key.0),
+            &section_aad(parts.header, i),
+            section,
+        )
+        .map(std::borrow::Cow::Owned)
+        .ok_or_else(|| {
+            format!(
+                "section {} does not authenticate with the snapshot's key",
+                i + 1
+            )
+        }),
     }
 }
 
@@ -639,7 +643,7 @@ struct Parts<'a> {
     header: &'a [u8],
     /// The AEAD the sections are sealed with (versions 4 and 5), or
     /// `None` when they are in the clear.
-    sealed: Option<crypt::Bulk>,
+    sealed: Option<crypt::AeadAlgorithm>,
     /// The bytes the trailing checksum covers (one or two ranges of the
     /// file), and the checksum.
     covered: [&'a [u8]; 2],
@@ -707,10 +711,10 @@ fn parse(bytes: &[u8]) -> std::result::Result<Parts<'_>, String> {
         header,
         sealed: match version {
             VERSION => Some(
-                crypt::Bulk::from_id(fixed[3])
+                crypt::AeadAlgorithm::from_id(fixed[3])
                     .ok_or_else(|| format!("unknown sealing AEAD {}", fixed[3]))?,
             ),
-            VERSION_AES => Some(crypt::Bulk::Aes256Gcm),
+            VERSION_AES => Some(crypt::AeadAlgorithm::Aes256Gcm),
             _ => None,
         },
         covered,
@@ -1045,7 +1049,12 @@ mod tests {
     /// `sealed` (as written) with its sections sealed again under the same
     /// key with `bulk`, as `version` (5, or 4 with AES-256-GCM and byte 11
     /// zero), the checksum recomputed.
-    fn resealed(sealed: &[u8], key: &SnapshotKey, bulk: crypt::Bulk, version: u16) -> Vec<u8> {
+    fn resealed(
+        sealed: &[u8],
+        key: &SnapshotKey,
+        bulk: crypt::AeadAlgorithm,
+        version: u16,
+    ) -> Vec<u8> {
         let parts = parse(sealed).expect("parses");
         let plain = unseal(&parts, key).expect("opens");
         // The same plaintexts and overhead: `len` stays as it is.
@@ -1053,7 +1062,7 @@ mod tests {
         out[8..10].copy_from_slice(&version.to_le_bytes());
         out[11] = if version == VERSION { bulk.id() } else { 0 };
         let header = out.clone();
-        let cipher = bulk.cipher(&key.0);
+        let cipher = bulk.bulk_cipher(&key.0);
         for (i, p) in plain.iter().enumerate() {
             let mut section = Vec::new();
             crypt::seal(&cipher, &section_aad(&header, i), p, &mut section).expect("seal");
@@ -1069,11 +1078,16 @@ mod tests {
     fn snapshots_sealed_with_either_aead_and_version_4_ones_open() {
         let (dir, engine, ns, sealed) = sample_sealed();
         let seq = ns.log().next_seq();
-        assert_eq!(sealed[11], crypt::Bulk::WRITTEN.id());
+        assert_eq!(sealed[11], crypt::AeadAlgorithm::PREFERRED.id());
         let key = ns.snapshot_key(seq).expect("key");
-        let browser = resealed(&sealed, &key, crypt::Bulk::ChaCha20Poly1305, VERSION);
-        let native = resealed(&sealed, &key, crypt::Bulk::Aes256Gcm, VERSION);
-        let version_4 = resealed(&sealed, &key, crypt::Bulk::Aes256Gcm, VERSION_AES);
+        let browser = resealed(
+            &sealed,
+            &key,
+            crypt::AeadAlgorithm::ChaCha20Poly1305,
+            VERSION,
+        );
+        let native = resealed(&sealed, &key, crypt::AeadAlgorithm::Aes256Gcm, VERSION);
+        let version_4 = resealed(&sealed, &key, crypt::AeadAlgorithm::Aes256Gcm, VERSION_AES);
         for (bytes, what) in [
             (&browser, "ChaCha20-Poly1305"),
             (&native, "AES-256-GCM"),
@@ -1088,7 +1102,7 @@ mod tests {
         let err = inspect(&unknown, ns.log(), Some(&key)).expect_err("refused");
         assert!(err.contains("unknown sealing AEAD 9"), "{err}");
         let mut relabelled = browser.clone();
-        relabelled[11] = crypt::Bulk::Aes256Gcm.id();
+        relabelled[11] = crypt::AeadAlgorithm::Aes256Gcm.id();
         assert!(reseal(&mut relabelled));
         let err = inspect(&relabelled, ns.log(), Some(&key)).expect_err("refused");
         assert!(err.contains("authenticate"), "{err}");
@@ -1103,7 +1117,7 @@ mod tests {
         let browser = resealed(
             &std::fs::read(&path).expect("read"),
             &key,
-            crypt::Bulk::ChaCha20Poly1305,
+            crypt::AeadAlgorithm::ChaCha20Poly1305,
             VERSION,
         );
         engine.close().expect("close");

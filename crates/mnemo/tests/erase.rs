@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use mnemo::{DataKey, Mnemo, NewMemory, Options, Query, SyncPolicy};
+use mnemo::{AeadAlgorithm, DataKey, Mnemo, NewMemory, Options, Query, SyncPolicy};
 use mnemo_embed::{Embedder, HashEmbedder};
 
 const SECRETS: [&str; 3] = [
@@ -70,17 +70,23 @@ fn assert_erased(dir: &Path, when: &str) {
 }
 
 fn engine(dir: &Path, key: Option<&DataKey>) -> Mnemo {
-    let mut options = Options::default().sync(SyncPolicy::Always);
+    engine_with(dir, key, AeadAlgorithm::PREFERRED)
+}
+
+fn engine_with(dir: &Path, key: Option<&DataKey>, aead: AeadAlgorithm) -> Mnemo {
+    let mut options = Options::default().sync(SyncPolicy::Always).aead(aead);
     if let Some(key) = key {
         options = options.data_key(key.clone());
     }
     Mnemo::open_with(dir, options).expect("open")
 }
 
-fn run(key: Option<&DataKey>) {
+/// Writes, snapshots and forgets with `first` as the AEAD, then reopens
+/// with `then`; returns the data directory.
+fn run(key: Option<&DataKey>, first: AeadAlgorithm, then: AeadAlgorithm) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("dir");
     let ids = {
-        let m = engine(dir.path(), key);
+        let m = engine_with(dir.path(), key, first);
         let ns = m.namespace("agent").expect("namespace");
         let mut ids = Vec::new();
         for s in SECRETS {
@@ -106,7 +112,7 @@ fn run(key: Option<&DataKey>) {
         ids
     };
     assert_erased(dir.path(), "after close");
-    let m = engine(dir.path(), key);
+    let m = engine_with(dir.path(), key, then);
     let ns = m.namespace("agent").expect("reopen");
     assert!(ids.iter().all(|&id| ns.get(id).is_none()));
     let hits = ns
@@ -121,17 +127,60 @@ fn run(key: Option<&DataKey>) {
     assert!(size > 0);
     m.close().expect("close");
     assert_erased(dir.path(), "after reopen and a snapshot");
+    dir
 }
 
 #[test]
 fn forgotten_memories_leave_no_piece_in_any_file_with_a_generated_key() {
-    run(None);
+    let aead = AeadAlgorithm::PREFERRED;
+    run(None, aead, aead);
 }
 
 #[test]
 fn forgotten_memories_leave_no_piece_in_any_file_with_a_given_key() {
     let key = DataKey::generate().expect("key");
-    run(Some(&key));
+    let aead = AeadAlgorithm::PREFERRED;
+    run(Some(&key), aead, aead);
+}
+
+/// ChaCha20-Poly1305 (the browser build's AEAD) erases the same way, and a
+/// namespace keeps its events' AEAD when reopened with the other one,
+/// whose snapshots it then writes.
+#[test]
+fn either_aead_erases_and_a_namespace_keeps_the_aead_of_its_events() {
+    use AeadAlgorithm::{Aes256Gcm, ChaCha20Poly1305};
+    for (first, then) in [(ChaCha20Poly1305, Aes256Gcm), (Aes256Gcm, ChaCha20Poly1305)] {
+        let dir = run(None, first, then);
+        let ns = dir.path().join("agent");
+        let key_file = std::fs::read(ns.join("keys/namespace")).expect("key file");
+        let events_aead = if first == Aes256Gcm { 1 } else { 2 };
+        assert_eq!(
+            key_file[11], events_aead,
+            "the key file names the events' AEAD"
+        );
+        let mut snapshots = Vec::new();
+        files_under(&ns.join("snapshots"), &mut snapshots);
+        let snapshot = std::fs::read(&snapshots[0]).expect("snapshot");
+        let snapshot_aead = if then == Aes256Gcm { 1 } else { 2 };
+        assert_eq!(snapshot[11], snapshot_aead, "the snapshot names its own");
+    }
+    // A key file from before the choice (byte 11 zero) is AES-256-GCM; an
+    // AEAD this build does not know is refused by name.
+    let dir = run(None, Aes256Gcm, Aes256Gcm);
+    let key_file = dir.path().join("agent/keys/namespace");
+    let mut bytes = std::fs::read(&key_file).expect("key file");
+    bytes[11] = 0;
+    std::fs::write(&key_file, &bytes).expect("write");
+    let m = engine(dir.path(), None);
+    assert_eq!(m.namespace("agent").expect("opens").count(&Query::new()), 1);
+    m.close().expect("close");
+    bytes[11] = 9;
+    std::fs::write(&key_file, &bytes).expect("write");
+    let err = engine(dir.path(), None)
+        .namespace("agent")
+        .expect_err("refused")
+        .to_string();
+    assert!(err.contains("names AEAD 9"), "{err}");
 }
 
 #[test]
