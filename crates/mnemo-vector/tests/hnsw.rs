@@ -251,6 +251,19 @@ fn sq8_traversal_keeps_recall() {
         let queries = clustered(100, DIM, 40, 3);
         let r = mean_recall(&hnsw, &flat, &queries, 10, Filter::All);
         assert!(r >= 0.93, "{metric} SQ8 recall@10 {r}");
+        // Its graph, built on integer SQ8 distances once the ranges are
+        // fitted (the neighbours chosen on exact ones), is as good as one
+        // built on f32 alone.
+        let exact = HnswParams {
+            quantization: Quantization::None,
+            ..params.clone()
+        };
+        let (plain, _, _) = build(4_000, metric, exact);
+        let r_plain = mean_recall(&plain, &flat, &queries, 10, Filter::All);
+        assert!(
+            r >= r_plain - 0.02,
+            "{metric}: SQ8 recall@10 {r} against {r_plain} built on f32"
+        );
         // Re-ranked distances are the exact f32 ones.
         let q = &queries[..DIM];
         let got = hnsw.search(q, 3).unwrap();
