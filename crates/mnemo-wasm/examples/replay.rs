@@ -11,7 +11,9 @@
 //! ```
 //!
 //! `vectors` is a flat array of rows (one per memory of a `remember`, the
-//! query's for a `recall`); `id` and `params` are optional. Output
+//! query's for a `recall`); `id` and `params` are optional. With
+//! `"data": DIR` the calls run on the database in that directory (one the
+//! package wrote with `storage: "file"`), else in memory. Output
 //! (stdout): a JSON array with one element per call, the answer or
 //! `{"error": {code, message, status}}`.
 
@@ -27,7 +29,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let namespace = script["namespace"].as_str().unwrap_or("replay");
     let embedder = script["embedder"].as_str().unwrap_or("hash");
     let dimension = script["dimension"].as_u64().map(|d| d as usize);
-    let mut core = Core::in_memory();
+    let mut core = match script["data"].as_str() {
+        Some(dir) => Core::at(std::path::Path::new(dir)).map_err(|e| e.to_string())?,
+        None => Core::in_memory(),
+    };
     core.open_namespace(namespace, embedder, dimension)
         .map_err(|e| e.to_string())?;
     let mut answers = Vec::new();

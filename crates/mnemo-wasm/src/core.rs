@@ -154,6 +154,13 @@ impl Core {
         Self::with(Mnemo::open_on(storage, options()), &location)
     }
 
+    /// An engine on the data directory `dir` of the local disk (natively:
+    /// what the tests open a database the package wrote with).
+    pub fn at(dir: &std::path::Path) -> Outcome<Core> {
+        let mnemo = Mnemo::open_with(dir, options())?;
+        Ok(Self::with(mnemo, &dir.display().to_string()))
+    }
+
     fn with(mnemo: Mnemo, location: &str) -> Core {
         Core {
             mnemo: Some(mnemo),

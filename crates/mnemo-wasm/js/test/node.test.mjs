@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 
-import { NPM_DIR, ROOT, dataset, loadPackage, nativeRecall } from "./util.mjs";
+import { NPM_DIR, REPLAY_BIN, ROOT, dataset, loadPackage, nativeRecall } from "./util.mjs";
 
 const pkg = await loadPackage();
 const { Mnemo, MnemoError, InvalidInputError, NotFoundError, ClosedError, LockedError, ConflictError } = pkg;
@@ -172,6 +172,36 @@ test("caller vectors: recall is the native engine's, same ids in the same order"
   const native = nativeRecall(data, dimension, 10);
   assert.equal(native.length, data.queries.length);
   assert.deepEqual(wasm, native);
+});
+
+test("a database the package wrote opens natively: its AEAD named on disk, the same recall", async () => {
+  const dimension = 32;
+  const data = dataset(300, 10, dimension);
+  const dir = tempDir();
+  const db = await Mnemo.open({ storage: "file", path: dir });
+  const ns = await db.namespace("cross", { embedder: "vectors", dimension });
+  await ns.rememberMany(data.memories, { vectors: data.vectors, dimension });
+  const wasm = [];
+  for (const q of data.queries) {
+    wasm.push((await ns.recall(q.query, { k: 10, vector: q.vector })).hits.map((h) => h.memory.id));
+  }
+  await db.close();
+  // WebAssembly seals with ChaCha20-Poly1305 (id 2): the key file names it
+  // for the events, the snapshot written on close in its header.
+  const keyFile = fs.readFileSync(path.join(dir, "cross", "keys", "namespace"));
+  assert.equal(keyFile[11], 2);
+  const snapshots = fs.readdirSync(path.join(dir, "cross", "snapshots")).filter((f) => f.endsWith(".snap"));
+  assert.equal(snapshots.length, 1);
+  assert.equal(fs.readFileSync(path.join(dir, "cross", "snapshots", snapshots[0]))[11], 2);
+  const calls = data.queries.map((q) => ({ op: "recall", body: { query: q.query, k: 10 }, vectors: Array.from(q.vector) }));
+  calls.push({ op: "stats" });
+  const out = JSON.parse(execFileSync(REPLAY_BIN, {
+    input: JSON.stringify({ data: dir, namespace: "cross", embedder: "vectors", dimension, calls }),
+    maxBuffer: 1 << 26,
+  }));
+  const stats = out.pop();
+  assert.equal(stats.memories, 300, JSON.stringify(stats));
+  assert.deepEqual(out.map((answer) => answer.hits.map((h) => h.memory.id)), wasm);
 });
 
 test("a file database persists, locks, and keeps acknowledged writes of a killed process", async () => {
