@@ -504,11 +504,7 @@ impl Hnsw {
         scaled: &'a mut Vec<f32>,
         q16: &'a mut Vec<i16>,
     ) -> Probe<'a> {
-        let integer = match (self.kernels.dot_q16, self.kernels.dot_q16_4) {
-            (Some(one), Some(four)) => Some(Q16Kernels { one, four }),
-            _ => None,
-        };
-        match (&self.sq8, integer) {
+        match (&self.sq8, self.q16_kernels()) {
             (Some(sq8), Some(kernels)) if self.keeps_f32() => {
                 let terms = sq8.prepare_query(v, scaled);
                 let unit = Sq8::quantize_query(scaled, q16);
@@ -519,6 +515,14 @@ impl Hnsw {
                 Probe::Sq8(sq8, scaled, terms)
             }
             _ => Probe::F32(v),
+        }
+    }
+
+    /// The integer SQ8 kernels, where this CPU's kernel set has them.
+    fn q16_kernels(&self) -> Option<Q16Kernels> {
+        match (self.kernels.dot_q16, self.kernels.dot_q16_4) {
+            (Some(one), Some(four)) => Some(Q16Kernels { one, four }),
+            _ => None,
         }
     }
 
@@ -1257,11 +1261,7 @@ impl Hnsw {
         let ef = params.ef.unwrap_or(self.params.ef_search).max(params.k);
         let mut scaled = std::mem::take(&mut ctx.scaled_query);
         let mut q16 = std::mem::take(&mut ctx.q16_query);
-        let integer = match (self.kernels.dot_q16, self.kernels.dot_q16_4) {
-            (Some(one), Some(four)) => Some(Q16Kernels { one, four }),
-            _ => None,
-        };
-        let probe = match (&self.sq8, integer) {
+        let probe = match (&self.sq8, self.q16_kernels()) {
             (Some(sq8), Some(kernels)) => {
                 let terms = sq8.prepare_query(query, &mut scaled);
                 let unit = Sq8::quantize_query(&scaled, &mut q16);

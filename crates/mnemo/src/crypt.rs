@@ -27,9 +27,9 @@
 //! `nonce (12 random bytes) ‖ ciphertext ‖ tag (16 bytes)`, the AEAD
 //! AES-256-GCM or ChaCha20-Poly1305 (see [`AeadAlgorithm`]: a namespace's
 //! key file names its events' AEAD, a snapshot's header its own; wrapped
-//! keys are always AES-256-GCM). Nonces are random: a memory's key seals a handful of events, the
-//! namespace and data keys far fewer than the 2^32 messages a random
-//! 96-bit nonce allows per key.
+//! keys are always AES-256-GCM). Nonces are random: a memory's key seals
+//! a handful of events, the namespace and data keys far fewer than the
+//! 2^32 messages a random 96-bit nonce allows per key.
 //!
 //! ## Files (all integers little-endian)
 //!
@@ -276,7 +276,7 @@ fn fill_random(buf: &mut [u8]) -> Result<()> {
 /// An AES-256-GCM key (what the data key wraps keys with, whatever the
 /// namespace's AEAD).
 fn cipher_of(key: &[u8; KEY_LEN]) -> Cipher {
-    Cipher::Aes(Portable::new(key))
+    AeadAlgorithm::Aes256Gcm.event_cipher(key)
 }
 
 /// The AEAD that seals a namespace's events and its snapshots.
@@ -493,7 +493,7 @@ impl Aead for BulkCipher {
     }
 }
 
-/// Appends `nonce ‖ AES-256-GCM(plain) ‖ tag` to `out`, with `nonce` the
+/// Appends `nonce ‖ AEAD(plain) ‖ tag` to `out`, with `nonce` the
 /// 12 bytes given.
 fn seal_with_nonce(
     cipher: &impl Aead,

@@ -31,10 +31,10 @@
 //! the sealed blobs. The AEAD is [`Options::aead`](crate::Options::aead)'s
 //! when the snapshot is written: by default AES-256-GCM natively,
 //! ChaCha20-Poly1305 in WebAssembly (which has no AES instructions); every
-//! build opens both. The key is random,
-//! kept wrapped in the namespace's key store, and destroyed when the
-//! snapshot is removed or when a memory it holds is forgotten, after which
-//! the file is unreadable (and is removed). Version 4 files (byte 11 zero,
+//! build opens both. The key is random, kept wrapped in the namespace's
+//! key store, and destroyed when the snapshot is removed or when a memory
+//! it holds is forgotten, after which the file is unreadable (and is
+//! removed). Version 4 files (byte 11 zero,
 //! the sections sealed with AES-256-GCM) are still read, as are version 3
 //! files (the same layout with the sections in the clear), which are
 //! removed once an encrypted snapshot is written.
