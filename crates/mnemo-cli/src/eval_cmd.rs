@@ -1,18 +1,29 @@
 //! `mnemo eval locomo FILE`: recall quality on LoCoMo conversations.
 //!
-//! Each conversation of FILE is stored in its own namespace,
-//! `locomo-{sample_id}`, with its turns mapped as [`crate::locomo`] says,
-//! in a temporary directory or under `--data` (a rerun then finds the turns
-//! already stored, by key, and embeds nothing). Every answerable question
-//! (categories 1 to 4, with evidence) is recalled, top 10, and scored
-//! against its evidence turns:
+//! Each conversation of FILE is stored in its own namespace, in a
+//! temporary directory or under `--data` (a rerun then finds the memories
+//! already stored, by key, and embeds nothing), at one of two
+//! granularities (`--granularity`):
 //!
-//! - hit@k: at least one evidence turn is among the top k;
-//! - recall@k: the fraction of its evidence turns among the top k;
+//! - `turn` (the default), namespace `locomo-{sample_id}`: every turn is a
+//!   memory, mapped as [`crate::locomo::memories`] says; a memory cites its
+//!   own turn;
+//! - `observation`, namespace `locomo-{sample_id}-observations`: every
+//!   observation (the fact sentences the dataset gives per session and
+//!   speaker) is an independent memory, written in a random order that
+//!   `--seed` fixes, mapped as [`crate::locomo::observation_memories`]
+//!   says; a memory cites the turns its observation names.
 //!
-//! for k = 1, 5 and 10, overall and per category. Evidence ids that name no
-//! turn of the conversation (the data has a few, like `D:11:26`) are skipped
-//! and counted; a question left without evidence is not scored.
+//! Every answerable question (categories 1 to 4, with evidence) is
+//! recalled, top 10, and scored against its evidence turns:
+//!
+//! - hit@k: a memory among the top k cites one of its evidence turns;
+//! - recall@k: the fraction of its evidence turns the top k cite;
+//!
+//! for k = 1, 5 and 10, overall and per category. Evidence ids that no
+//! stored memory cites are skipped and counted (turns: the data has a few
+//! ids that name no turn, like `D:11:26`; observations: turns no
+//! observation draws on); a question left without evidence is not scored.
 //!
 //! Latency is recall's alone: the questions of a conversation are embedded
 //! up front in one batch with the namespace's embedder (timed and reported
@@ -30,11 +41,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
-use clap::{Args, Subcommand};
+use clap::{Args, Subcommand, ValueEnum};
 use indicatif::ProgressBar;
 use mnemo::recall::RecallOptions;
 use mnemo::spread::EdgeKind;
-use mnemo::{MemoryId, Options};
+use mnemo::{MemoryId, NewMemory, Options};
 use mnemo_embed::Embedder;
 use serde_json::{Value as Json, json};
 
@@ -57,6 +68,47 @@ const BATCH: usize = 128;
 /// Evidence ids named in the human report before the rest are counted.
 const MAX_NAMED: usize = 10;
 
+/// The default `--seed` of the observation regime's write order.
+const DEFAULT_SEED: u64 = 26;
+
+/// What one memory holds in `mnemo eval locomo`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum Granularity {
+    /// One memory per dialogue turn (the conversation as it was said).
+    #[default]
+    Turn,
+    /// One memory per observation: the fact sentences the dataset draws
+    /// from each session, stored as independent memories in a seeded
+    /// random order.
+    Observation,
+}
+
+impl Granularity {
+    /// Its name on the command line and in the JSON report.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Turn => "turn",
+            Self::Observation => "observation",
+        }
+    }
+
+    /// The namespace a conversation is stored in.
+    fn namespace(self, sample_id: &str) -> String {
+        match self {
+            Self::Turn => format!("locomo-{sample_id}"),
+            Self::Observation => format!("locomo-{sample_id}-observations"),
+        }
+    }
+
+    /// What an evidence id no stored memory cites is, in the report.
+    fn uncited(self) -> &'static str {
+        match self {
+            Self::Turn => "evidence ids that name no turn",
+            Self::Observation => "evidence turns that no observation cites",
+        }
+    }
+}
+
 /// `mnemo eval` benchmarks.
 #[derive(Debug, Subcommand)]
 pub enum EvalCommand {
@@ -74,6 +126,14 @@ pub struct LocomoArgs {
     /// Only these conversations (sample ids, comma-separated).
     #[arg(long, value_delimiter = ',', value_name = "IDS")]
     conversations: Vec<String>,
+    /// What a memory holds: a dialogue turn, or an observation (a fact
+    /// sentence citing the turns it comes from).
+    #[arg(long, value_enum, default_value_t = Granularity::Turn)]
+    granularity: Granularity,
+    /// Seed of the order observations are written in (`--granularity
+    /// observation`).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_SEED)]
+    seed: u64,
     #[command(flatten)]
     tuning: Tuning,
     /// Exit with code 1 when overall hit@5 is below X (a regression guard).
@@ -82,16 +142,23 @@ pub struct LocomoArgs {
 }
 
 const LOCOMO_HELP: &str = "\
-Each conversation is stored in its own namespace, locomo-{sample_id} (--namespace is not
-used), in a temporary directory, or under --data DIR, where the namespaces are kept and a
-rerun embeds nothing. The embedder is --embedder, by default all-MiniLM-L6-v2 when it is
-found, else the hash embedder.
+Each conversation is stored in its own namespace (--namespace is not used), in a temporary
+directory, or under --data DIR, where the namespaces are kept and a rerun embeds nothing.
+The embedder is --embedder, by default all-MiniLM-L6-v2 when it is found, else the hash
+embedder.
+
+Granularity: with `turn` (the default) every dialogue turn is a memory, in namespace
+locomo-{sample_id}. With `observation` every observation (the fact sentences the dataset
+gives per session and speaker, each citing the turns it comes from) is an independent
+memory with no source, written in a random order fixed by --seed, in namespace
+locomo-{sample_id}-observations.
 
 Every question of categories 1 to 4 (1 multi-hop, 2 temporal, 3 open-domain, 4 single-hop)
-with evidence is recalled (top 10) and scored: hit@k = some evidence turn is in the top k,
-recall@k = the fraction of its evidence turns in the top k. Evidence ids that name no turn
-are skipped and counted. Latency is recall's alone: the questions are embedded beforehand,
-in one batch per conversation, and that time is reported apart.
+with evidence is recalled (top 10) and scored: hit@k = a memory in the top k cites one of
+its evidence turns, recall@k = the fraction of its evidence turns the top k cite. Evidence
+ids no stored memory cites are skipped and counted. Latency is recall's alone: the
+questions are embedded beforehand, in one batch per conversation, and that time is
+reported apart.
 
 Exit codes: 0, or 1 when --min-hit5 is given and overall hit@5 falls below it; 2 on errors.";
 
@@ -354,7 +421,10 @@ pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
 struct ConversationReport {
     sample_id: String,
     namespace: String,
+    /// The conversation's turns.
     turns: usize,
+    /// Its memories at the evaluated granularity (turns or observations).
+    memories: usize,
     /// Memories newly stored (0 when a kept namespace already held them).
     new: usize,
     store_took: Duration,
@@ -370,7 +440,7 @@ struct Eval {
     latencies: Vec<Duration>,
     embed_took: Duration,
     embedded: usize,
-    /// `sample_id:dia_id` of evidence ids that name no turn.
+    /// `sample_id:dia_id` of evidence ids no stored memory cites.
     skipped_evidence: Vec<String>,
     /// Questions left without evidence.
     skipped_questions: usize,
@@ -397,7 +467,7 @@ fn locomo_eval(global: &Global, args: LocomoArgs) -> Result<ExitCode> {
     let mut names = HashSet::new();
     let mut namespaces = Vec::with_capacity(convs.len());
     for c in &convs {
-        let name = format!("locomo-{}", c.sample_id);
+        let name = args.granularity.namespace(&c.sample_id);
         mnemo::validate_namespace(&name)
             .map_err(open::explain)
             .with_context(|| {
@@ -427,14 +497,22 @@ fn locomo_eval(global: &Global, args: LocomoArgs) -> Result<ExitCode> {
         }
     };
     let mut eval = Eval::default();
+    let stored = Stored {
+        granularity: args.granularity,
+        seed: args.seed,
+    };
     for (conv, name) in convs.iter().zip(&namespaces) {
-        evaluate(global, &dir, conv, name, &embedder, &options, &mut eval)
-            .with_context(|| format!("conversation {}", conv.sample_id))?;
+        evaluate(
+            global, &dir, conv, name, stored, &embedder, &options, &mut eval,
+        )
+        .with_context(|| format!("conversation {}", conv.sample_id))?;
     }
     if eval.overall.questions == 0 {
         bail!(
-            "{} holds no question to evaluate (categories 1 to 4 with evidence naming a turn)",
-            args.file.display()
+            "{} holds no question to evaluate (categories 1 to 4 with evidence that a stored \
+             {} cites)",
+            args.file.display(),
+            args.granularity.name()
         );
     }
     eval.latencies.sort_unstable();
@@ -494,13 +572,41 @@ fn select(convs: Vec<Conversation>, wanted: &[String], file: &Path) -> Result<Ve
     })
 }
 
+/// How conversations are stored: the granularity, and the seed of the
+/// observations' order.
+#[derive(Debug, Clone, Copy)]
+struct Stored {
+    granularity: Granularity,
+    seed: u64,
+}
+
+impl Stored {
+    /// The memories of `conv` at this granularity, each with its key and
+    /// the turns it cites.
+    fn memories<'c>(&self, conv: &'c Conversation) -> Vec<(NewMemory, Vec<&'c DiaId>)> {
+        match self.granularity {
+            Granularity::Turn => locomo::memories(conv)
+                .into_iter()
+                .zip(&conv.turns)
+                .map(|(m, t)| (m, vec![&t.dia_id]))
+                .collect(),
+            Granularity::Observation => locomo::observation_memories(conv, self.seed)
+                .into_iter()
+                .map(|(m, cited)| (m, cited.iter().collect()))
+                .collect(),
+        }
+    }
+}
+
 /// Stores one conversation (unless its namespace already holds it), asks
 /// its questions and adds the scores to `eval`.
+#[allow(clippy::too_many_arguments)]
 fn evaluate(
     global: &Global,
     dir: &Path,
     conv: &Conversation,
     namespace: &str,
+    stored: Stored,
     embedder: &Arc<dyn Embedder>,
     options: &RecallOptions,
     eval: &mut Eval,
@@ -516,35 +622,35 @@ fn evaluate(
         Options::default().embedder(Arc::clone(embedder)),
     )?;
     let ns = &opened.ns;
-    // Keyed turns already stored with the same content are not embedded
+    let mut memories = Vec::new();
+    let mut citing = Vec::new();
+    for (m, cited) in stored.memories(conv) {
+        citing.push((m.key.clone(), cited));
+        memories.push(m);
+    }
+    let count = memories.len();
+    // Keyed memories already stored with the same content are not embedded
     // again, so a kept namespace costs a rerun nothing here.
-    let stored = import::write(
-        ns,
-        locomo::memories(conv),
-        BATCH,
-        &format!("storing {}", conv.sample_id),
-    )?;
+    let written = import::write(ns, memories, BATCH, &format!("storing {}", conv.sample_id))?;
     ns.flush_index();
-    let ids: HashMap<&DiaId, MemoryId> = conv
-        .turns
-        .iter()
-        .filter_map(|t| {
-            let m = ns.get_by_key(&locomo::key(conv, &t.dia_id))?;
-            Some((&t.dia_id, m.id))
-        })
-        .collect();
+    // What each stored memory cites, and every turn some memory cites.
+    let mut cites: HashMap<MemoryId, Vec<&DiaId>> = HashMap::with_capacity(count);
+    for (key, cited) in citing {
+        if let Some(m) = key.and_then(|key| ns.get_by_key(&key)) {
+            cites.insert(m.id, cited);
+        }
+    }
+    let cited: HashSet<&DiaId> = cites.values().flatten().copied().collect();
 
     let mut asked = Vec::new();
     for q in conv.questions.iter().filter(|q| q.answerable()) {
         let mut evidence = HashSet::new();
         for d in &q.evidence {
-            match ids.get(d) {
-                Some(id) => {
-                    evidence.insert(*id);
-                }
-                None => eval
-                    .skipped_evidence
-                    .push(format!("{}:{d}", conv.sample_id)),
+            if cited.contains(d) {
+                evidence.insert(d);
+            } else {
+                eval.skipped_evidence
+                    .push(format!("{}:{d}", conv.sample_id));
             }
         }
         if evidence.is_empty() {
@@ -585,9 +691,13 @@ fn evaluate(
         let recall = ns.recall_with(&q.question, &opts).map_err(open::explain)?;
         eval.latencies.push(started.elapsed());
         eval.incomplete += usize::from(!recall.complete);
-        let ranked: Vec<MemoryId> = recall.hits.iter().map(|h| h.memory.id).collect();
+        let ranked: Vec<&[&DiaId]> = recall
+            .hits
+            .iter()
+            .map(|h| cites.get(&h.memory.id).map_or(&[][..], Vec::as_slice))
+            .collect();
         // `asked` holds only questions with evidence.
-        let Some(s) = Score::of(&KS, &ranked, evidence) else {
+        let Some(s) = Score::of_citing(&KS, &ranked, evidence) else {
             continue;
         };
         tally.add(&s);
@@ -600,8 +710,9 @@ fn evaluate(
         sample_id: conv.sample_id.clone(),
         namespace: namespace.to_owned(),
         turns: conv.turns.len(),
-        new: stored.new,
-        store_took: stored.took,
+        memories: count,
+        new: written.new,
+        store_took: written.took,
         tally,
     });
     opened.close()
@@ -634,6 +745,7 @@ fn report_json(
                 o.insert("sample_id".into(), json!(c.sample_id));
                 o.insert("namespace".into(), json!(c.namespace));
                 o.insert("turns".into(), json!(c.turns));
+                o.insert("memories".into(), json!(c.memories));
                 o.insert("new".into(), json!(c.new));
                 o.insert("store_ms".into(), json!(ms(c.store_took)));
             }
@@ -647,6 +759,8 @@ fn report_json(
     json!({
         "file": args.file.display().to_string(),
         "data": data.map(|d| d.display().to_string()),
+        "granularity": args.granularity.name(),
+        "seed": (args.granularity == Granularity::Observation).then_some(args.seed),
         "overall": tally_json(&eval.overall),
         "per_category": per_category,
         "latency_ms": {
@@ -694,8 +808,13 @@ fn print_report(
 ) {
     let info = embedder.info();
     println!(
-        "LoCoMo recall on {}: {} {}, {} questions; embedder {} (dimension {}); {}",
+        "LoCoMo recall on {} ({}): {} {}, {} questions; embedder {} (dimension {}); {}",
         args.file.display(),
+        match args.granularity {
+            Granularity::Turn => "a memory per turn".to_owned(),
+            Granularity::Observation =>
+                format!("a memory per observation, order seed {}", args.seed),
+        },
         eval.conversations.len(),
         if eval.conversations.len() == 1 {
             "conversation"
@@ -740,17 +859,19 @@ fn print_report(
         "conversation",
         "namespace",
         "turns",
+        "memories",
         "stored",
         "questions",
         "hit@5",
         "recall@5",
     ])
-    .right(&["turns", "questions", "hit@5", "recall@5"]);
+    .right(&["turns", "memories", "questions", "hit@5", "recall@5"]);
     for c in &eval.conversations {
         t.row(vec![
             c.sample_id.clone(),
             c.namespace.clone(),
             c.turns.to_string(),
+            c.memories.to_string(),
             if c.new == 0 {
                 "already there".to_owned()
             } else {
@@ -796,8 +917,9 @@ fn print_report(
             .collect();
         let more = eval.skipped_evidence.len().saturating_sub(named.len());
         println!(
-            "skipped: {} evidence ids that name no turn{}{}; {} {} left without evidence",
+            "skipped: {} {}{}{}; {} {} left without evidence",
             eval.skipped_evidence.len(),
+            args.granularity.uncited(),
             if named.is_empty() {
                 String::new()
             } else {

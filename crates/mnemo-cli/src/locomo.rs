@@ -15,6 +15,7 @@
 //! by the other speaker.
 
 use mnemo::NewMemory;
+use mnemo_eval::locomo::ObservationAt;
 pub use mnemo_eval::locomo::{Category, Conversation, DiaId, from_bytes, looks_like};
 
 /// The turns of `conv` as memories to remember (see the module docs).
@@ -38,6 +39,42 @@ pub fn memories(conv: &Conversation) -> Vec<NewMemory> {
 /// `"{sample_id}:{dia_id}"`.
 pub fn key(conv: &Conversation, dia_id: &DiaId) -> String {
     format!("{}:{dia_id}", conv.sample_id)
+}
+
+/// The observations of `conv` as independent memories, in the order
+/// `seed` shuffles them to (see
+/// [`Conversation::shuffled_observations`]), each with the turns it cites.
+///
+/// Each observation becomes one memory: content the sentence, no source
+/// (independent facts, not a conversation's chain), tags the `sample_id`,
+/// `session_N` and the speaker it is about, metadata `dia_ids` (the cited
+/// turns, comma-separated), `at` the session's date and time, and the key
+/// [`observation_key`].
+pub fn observation_memories(conv: &Conversation, seed: u64) -> Vec<(NewMemory, &[DiaId])> {
+    conv.shuffled_observations(seed)
+        .into_iter()
+        .map(|o| {
+            let cited: Vec<&str> = o.observation.evidence.iter().map(DiaId::as_str).collect();
+            let memory = NewMemory::new(o.observation.text.clone())
+                .tag(conv.sample_id.clone())
+                .tag(format!("session_{}", o.session.number))
+                .tag(o.observation.speaker.clone())
+                .meta("dia_ids", cited.join(","))
+                .key(observation_key(conv, &o))
+                .at(o.session.at);
+            (memory, o.observation.evidence.as_slice())
+        })
+        .collect()
+}
+
+/// The key of an observation's memory:
+/// `"{sample_id}:observation:{session}:{index}"`, its position among the
+/// session's observations.
+pub fn observation_key(conv: &Conversation, o: &ObservationAt<'_>) -> String {
+    format!(
+        "{}:observation:{}:{}",
+        conv.sample_id, o.session.number, o.index
+    )
 }
 
 #[cfg(test)]
@@ -71,5 +108,35 @@ mod tests {
             Some(&mnemo::Value::Text("D2:1".into()))
         );
         assert_eq!(memories[1].key.as_deref(), Some("c1:D2:1"));
+    }
+
+    #[test]
+    fn observations_become_independent_memories() {
+        let json: serde_json::Value = serde_json::from_str(
+            r#"[{"sample_id": "c1", "conversation": {
+                  "session_1_date_time": "1:56 pm on 1 May, 2023",
+                  "session_1": [{"speaker": "Ann", "dia_id": "D1:1", "text": "Hi!"},
+                                {"speaker": "Bo", "dia_id": "D1:2", "text": "I got a dog."}]},
+                "observation": {"session_1_observation": {
+                  "Ann": [["Ann greets Bo.", "D1:1"]],
+                  "Bo": [["Bo has a dog.", ["D1:1", "D1:2"]]]}},
+                "qa": []}]"#,
+        )
+        .expect("json");
+        let convs = mnemo_eval::locomo::parse(&json).expect("parses");
+        let mut memories = observation_memories(&convs[0], 1);
+        assert_eq!(memories.len(), 2);
+        memories.sort_by(|a, b| a.0.content.cmp(&b.0.content));
+        let (dog, cited) = &memories[1];
+        assert_eq!(dog.content, "Bo has a dog.");
+        assert_eq!(dog.source, None);
+        assert_eq!(dog.tags, vec!["c1", "session_1", "Bo"]);
+        assert_eq!(
+            dog.metadata.get("dia_ids"),
+            Some(&mnemo::Value::Text("D1:1,D1:2".into()))
+        );
+        assert_eq!(dog.key.as_deref(), Some("c1:observation:1:1"));
+        assert_eq!(cited.len(), 2);
+        assert_eq!(memories[0].0.key.as_deref(), Some("c1:observation:1:0"));
     }
 }

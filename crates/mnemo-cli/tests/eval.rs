@@ -61,6 +61,12 @@ const TINY: &str = r#"[{"sample_id": "tiny-1",
     "session_2": [
       {"speaker": "Bo", "dia_id": "D2:1", "text": "We saw a submarine near the harbour."},
       {"speaker": "Ann", "dia_id": "D2:2", "text": "My pottery class starts on Monday."}]},
+  "observation": {
+    "session_1_observation": {
+      "Ann": [["Ann bought a violin in Vienna.", "D1:1"], ["Ann ran the Berlin marathon.", "D1:3"]],
+      "Bo": [["Bo painted the violin yellow.", "D1:2"]]},
+    "session_2_observation": {
+      "Ann": [["Ann takes a pottery class from Monday.", ["D2:2"]]]}},
   "qa": [
     {"question": "bought a violin in Vienna last spring?", "answer": "Vienna",
      "evidence": ["D1:1"], "category": 4},
@@ -171,6 +177,73 @@ fn eval_scores_a_hand_made_conversation_exactly() {
     }
 }
 
+/// The observation regime on the hand-made conversation: its four
+/// observations are the memories, scored by the turns they cite.
+#[test]
+fn eval_scores_observations_by_the_turns_they_cite() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("tiny.json");
+    std::fs::write(&file, TINY).expect("write");
+    let data = dir.path().join("data");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "--embedder",
+            "hash",
+            "--data",
+            path(&data),
+            "--json",
+            "eval",
+            "locomo",
+            path(&file),
+            "--granularity",
+            "observation",
+        ];
+        args.extend_from_slice(extra);
+        mnemo(&args)
+    };
+    // Scored: "violin" (D1:1: its observation repeats the words),
+    // "marathon ... pottery" (D1:3 and D2:2, each cited by one observation
+    // that repeats its words) and "submarine" (D1:2, cited by the yellow
+    // violin's observation, found among all four by vector search; the
+    // submarine turn D2:1 has no observation). "When?" (D9:9) and D:11:26
+    // are cited by no observation.
+    let out = run(&[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r = parse(&out);
+    assert_eq!(r["granularity"], "observation", "{r}");
+    assert_eq!(r["seed"], 26, "{r}");
+    let overall = &r["overall"];
+    assert_eq!(overall["questions"], 3, "{r}");
+    assert!(close(&overall["hit@5"], 1.0), "{r}");
+    assert!(close(&overall["recall@5"], 1.0), "{r}");
+    assert!(
+        overall["hit@1"].as_f64().expect("hit@1") >= 2.0 / 3.0,
+        "{r}"
+    );
+    assert!(close(&r["per_category"]["1"]["recall@1"], 0.5), "{r}");
+    assert!(close(&r["per_category"]["4"]["hit@1"], 1.0), "{r}");
+    assert_eq!(
+        r["skipped"]["evidence_ids"],
+        serde_json::json!(["tiny-1:D9:9", "tiny-1:D:11:26"])
+    );
+    assert_eq!(r["skipped"]["questions"], 1, "{r}");
+    let conv = &r["conversations"][0];
+    assert_eq!(conv["namespace"], "locomo-tiny-1-observations", "{r}");
+    assert_eq!(conv["turns"], 5, "{r}");
+    assert_eq!(conv["memories"], 4, "{r}");
+    assert_eq!(conv["new"], 4, "{r}");
+
+    // Another seed writes them in another order: a new namespace's worth of
+    // memories is not needed (the keys are the observations'), and the
+    // scores that do not hang on ties are the same.
+    let out = run(&["--seed", "3"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r = parse(&out);
+    assert_eq!(r["seed"], 3, "{r}");
+    assert!(close(&r["overall"]["hit@5"], 1.0), "{r}");
+    assert_eq!(r["conversations"][0]["new"], 0, "{r}");
+}
+
 #[test]
 fn eval_refuses_bad_input_plainly() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -241,12 +314,14 @@ fn eval_refuses_bad_input_plainly() {
 /// The committed LoCoMo result (`bench-results/locomo-dev.json`, written by
 /// `scripts/bench-all` with `mnemo eval locomo --json`): its hit@5 on one
 /// conversation of the development split.
-fn committed_hit5(sample_id: &str) -> f64 {
-    common::committed_locomo_eval()["conversations"]
+fn committed_hit5(granularity: &str, sample_id: &str) -> f64 {
+    common::committed_locomo_eval(granularity)["conversations"]
         .as_array()
         .and_then(|list| list.iter().find(|c| c["sample_id"] == sample_id))
         .and_then(|c| c["hit@5"].as_f64())
-        .unwrap_or_else(|| panic!("bench-results/locomo-dev.json: no hit@5 for {sample_id}"))
+        .unwrap_or_else(|| {
+            panic!("bench-results/locomo-dev.json: no {granularity} hit@5 for {sample_id}")
+        })
 }
 
 /// How far below the committed figure the regression guard lets hit@5 fall
@@ -255,7 +330,8 @@ fn committed_hit5(sample_id: &str) -> f64 {
 const GUARD_MARGIN: f64 = 0.05;
 
 /// The first conversation of the development split through MiniLM must
-/// score within [`GUARD_MARGIN`] of its committed hit@5.
+/// score within [`GUARD_MARGIN`] of its committed hit@5, stored turn by
+/// turn and observation by observation.
 #[test]
 fn eval_on_the_first_dev_conversation_clears_the_floor() {
     let file = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -282,7 +358,15 @@ fn eval_on_the_first_dev_conversation_clears_the_floor() {
         eprintln!("SKIPPED: all-MiniLM-L6-v2 not found: {}", stderr(&model));
         return;
     }
-    let committed = committed_hit5("conv-26");
+    // conv-26 has 150 scored questions; 121 of them have evidence that
+    // some observation cites.
+    for (granularity, questions) in [("turn", 150), ("observation", 121)] {
+        guard_conv26(&file, granularity, questions);
+    }
+}
+
+fn guard_conv26(file: &Path, granularity: &str, questions: u64) {
+    let committed = committed_hit5(granularity, "conv-26");
     let floor = format!("{:.4}", committed - GUARD_MARGIN);
     let out = mnemo(&[
         "--embedder",
@@ -290,16 +374,19 @@ fn eval_on_the_first_dev_conversation_clears_the_floor() {
         "--json",
         "eval",
         "locomo",
-        path(&file),
+        path(file),
         "--conversations",
         "conv-26",
+        "--granularity",
+        granularity,
         "--min-hit5",
         &floor,
     ]);
     let r = parse(&out);
-    assert!(out.status.success(), "{}\n{r}", stderr(&out));
+    assert!(out.status.success(), "{granularity}: {}\n{r}", stderr(&out));
+    assert_eq!(r["granularity"], granularity, "{r}");
     let overall = &r["overall"];
-    assert_eq!(overall["questions"], 150, "{r}");
+    assert_eq!(overall["questions"], questions, "{r}");
     let rate = |key: &str| {
         overall[key]
             .as_f64()
@@ -315,18 +402,19 @@ fn eval_on_the_first_dev_conversation_clears_the_floor() {
     );
     assert!(
         rate("hit@5") >= committed - GUARD_MARGIN,
-        "hit@5 {} fell more than {GUARD_MARGIN} below the committed {committed}: {r}",
+        "{granularity}: hit@5 {} fell more than {GUARD_MARGIN} below the committed \
+         {committed}: {r}",
         rate("hit@5")
     );
     let per_category: u64 = ["1", "2", "3", "4"]
         .iter()
         .map(|c| r["per_category"][c]["questions"].as_u64().expect("count"))
         .sum();
-    assert_eq!(per_category, 150, "{r}");
+    assert_eq!(per_category, questions, "{r}");
     let l = &r["latency_ms"];
     let ms = |key: &str| l[key].as_f64().unwrap_or_else(|| panic!("{key}: {r}"));
     assert!(ms("p50") <= ms("p95") && ms("p95") <= ms("p99"), "{r}");
-    assert_eq!(r["embed_ms"]["questions"], 150, "{r}");
+    assert_eq!(r["embed_ms"]["questions"], questions, "{r}");
     assert_eq!(r["conversations"][0]["sample_id"], "conv-26");
     assert!(
         r["options"]["embedder"]
@@ -334,7 +422,7 @@ fn eval_on_the_first_dev_conversation_clears_the_floor() {
             .is_some_and(|e| e.starts_with("minilm")),
         "{r}"
     );
-    eprintln!("conv-26 with all-MiniLM-L6-v2: {overall}");
+    eprintln!("conv-26 by {granularity} with all-MiniLM-L6-v2: {overall}");
 }
 
 #[test]

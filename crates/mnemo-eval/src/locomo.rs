@@ -250,6 +250,58 @@ impl Conversation {
     pub fn turn(&self, id: &DiaId) -> Option<usize> {
         self.positions.get(id).copied()
     }
+
+    /// Every observation of every session, in a random order that `seed`
+    /// fixes (a Fisher-Yates shuffle driven by SplitMix64, the same on
+    /// every platform): the order the observation regime writes them in,
+    /// so that no memory's neighbour in the log is its neighbour in the
+    /// conversation.
+    pub fn shuffled_observations(&self, seed: u64) -> Vec<ObservationAt<'_>> {
+        let mut all: Vec<ObservationAt<'_>> = self
+            .sessions
+            .iter()
+            .flat_map(|session| {
+                session
+                    .observations
+                    .iter()
+                    .enumerate()
+                    .map(move |(index, observation)| ObservationAt {
+                        session,
+                        index,
+                        observation,
+                    })
+            })
+            .collect();
+        let mut state = seed;
+        for i in (1..all.len()).rev() {
+            // Lemire's multiply-shift: uniform enough for a shuffle of a
+            // few hundred items, and free of division.
+            let j = ((u128::from(splitmix64(&mut state)) * (i as u128 + 1)) >> 64) as usize;
+            all.swap(i, j);
+        }
+        all
+    }
+}
+
+/// An observation and where it sits: its session and its position among
+/// the session's observations (from 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ObservationAt<'a> {
+    /// Its session.
+    pub session: &'a Session,
+    /// Its position in the session's [`Session::observations`].
+    pub index: usize,
+    /// The observation.
+    pub observation: &'a Observation,
+}
+
+/// The next value of the SplitMix64 generator (Steele, Lea and Flood).
+fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 /// Reads the LoCoMo file at `path`.
@@ -647,6 +699,32 @@ mod tests {
                 .all(|d| c.turn(d).is_some())
         );
         assert!(c.sessions[1].observations.is_empty());
+    }
+
+    #[test]
+    fn observations_shuffle_the_same_way_for_a_seed() {
+        let c = &sample()[0];
+        let texts = |seed| -> Vec<&str> {
+            c.shuffled_observations(seed)
+                .iter()
+                .map(|o| o.observation.text.as_str())
+                .collect()
+        };
+        let once = texts(7);
+        assert_eq!(once, texts(7));
+        let mut sorted = once.clone();
+        sorted.sort_unstable();
+        assert_eq!(
+            sorted,
+            ["Ann met Bo twice.", "Ann says hello.", "Bo has a dog."]
+        );
+        // Some seed gives another order: the shuffle is not the identity.
+        assert!((0..16).any(|seed| texts(seed) != once));
+        let at = c.shuffled_observations(7);
+        assert!(
+            at.iter()
+                .all(|o| std::ptr::eq(o.observation, &o.session.observations[o.index]))
+        );
     }
 
     #[test]

@@ -44,6 +44,29 @@ impl<const N: usize> Score<N> {
     }
 }
 
+impl<const N: usize> Score<N> {
+    /// Scores a ranking of items that each cite evidence (observations
+    /// citing the turns they come from): at each cut-off k, the distinct
+    /// evidence items cited by the top k. `ranked` holds, best first, what
+    /// each item cites. `None` when there is no evidence.
+    pub fn of_citing<T: Eq + Hash>(
+        cutoffs: &[usize; N],
+        ranked: &[&[T]],
+        evidence: &HashSet<T>,
+    ) -> Option<Self> {
+        (!evidence.is_empty()).then(|| Score {
+            found: cutoffs.map(|k| {
+                let mut seen: HashSet<&T> = HashSet::new();
+                for cited in ranked.iter().take(k) {
+                    seen.extend(cited.iter().filter(|item| evidence.contains(item)));
+                }
+                seen.len()
+            }),
+            evidence: evidence.len(),
+        })
+    }
+}
+
 /// hit@k and recall@k summed over questions, at `N` cut-offs.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Tally<const N: usize> {
@@ -107,6 +130,28 @@ mod tests {
         assert_eq!(t.hit(2), Some(1.0));
         assert!((t.recall(1).expect("rate") - (1.0 / 3.0 + 1.0) / 2.0).abs() < 1e-12);
         assert!((t.recall(2).expect("rate") - (2.0 / 3.0 + 1.0) / 2.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn citing_items_count_each_evidence_item_once() {
+        let evidence: HashSet<&str> = ["D1:2", "D3:4"].into();
+        let first: &[&str] = &["D1:1", "D1:2"];
+        let second: &[&str] = &["D1:2"];
+        let third: &[&str] = &["D3:4", "D9:9"];
+        let ranked = [first, second, third];
+        let s = Score::of_citing(&[1, 2, 3], &ranked, &evidence).expect("evidence");
+        assert_eq!(s.found, [1, 1, 2]);
+        assert_eq!(s.evidence, 2);
+        assert_eq!(Score::of_citing(&[1], &ranked, &HashSet::new()), None);
+        // Each item citing itself alone scores as `Score::of` does.
+        let ids = [7u64, 3, 9];
+        let own: Vec<[u64; 1]> = ids.iter().map(|i| [*i]).collect();
+        let cites: Vec<&[u64]> = own.iter().map(|c| c.as_slice()).collect();
+        let evidence: HashSet<u64> = [3, 9, 42].into();
+        assert_eq!(
+            Score::of_citing(&[1, 3], &cites, &evidence),
+            Score::of(&[1, 3], &ids, &evidence)
+        );
     }
 
     #[test]

@@ -67,15 +67,14 @@ pub fn fails(data: &Path, args: &[&str]) -> String {
 /// The committed LoCoMo result (`bench-results/locomo-dev.json`, written by
 /// `scripts/bench-all`): the `mnemo eval locomo --json` object, whether at
 /// the top of the file or wrapped with the commit it was measured at.
-pub fn committed_locomo_eval() -> Value {
+pub fn committed_locomo_eval(granularity: &str) -> Value {
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench-results/locomo-dev.json");
     let text = std::fs::read_to_string(&file)
         .unwrap_or_else(|e| panic!("{}: {e} (scripts/bench-all writes it)", file.display()));
     let json: Value =
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-    if json.get("overall").is_some() {
-        json
-    } else {
-        json["eval"].clone()
+    match granularity {
+        "turn" => json["eval"].clone(),
+        _ => json[format!("eval_{granularity}")].clone(),
     }
 }
