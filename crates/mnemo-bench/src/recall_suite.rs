@@ -801,6 +801,7 @@ fn variants() -> [Variant; 4] {
             importance: 0.0,
             time: 0.0,
             tags: 0.0,
+            answer_type: 0.0,
         },
         ..RecallOptions::default()
     };

@@ -217,6 +217,11 @@ pub struct Tuning {
     /// Bonus for memories with a tag a question names (0 turns it off).
     #[arg(long, value_name = "W", help_heading = "Weights")]
     w_tags: Option<f32>,
+    /// Bonus for memories naming the kind of thing a question asks for (a
+    /// place for `where`, a time for `when`, a number for `how many`; 0
+    /// turns it off).
+    #[arg(long, value_name = "W", help_heading = "Weights")]
+    w_answer: Option<f32>,
     /// Candidates that seed activation.
     #[arg(long, value_name = "N", help_heading = "Spreading")]
     seeds: Option<usize>,
@@ -289,6 +294,7 @@ impl Tuning {
         set(&mut w.recency, self.w_recency);
         set(&mut w.time, self.w_time);
         set(&mut w.tags, self.w_tags);
+        set(&mut w.answer_type, self.w_answer);
         if self.no_vector {
             w.vector = 0.0;
         }
@@ -338,6 +344,7 @@ fn flag_of(field: &str) -> String {
         "weights.recency" => "--w-recency",
         "weights.time" => "--w-time",
         "weights.tags" => "--w-tags",
+        "weights.answer_type" => "--w-answer",
         "candidates" => "--candidates",
         "seeds" => "--seeds",
         _ => return format!("recall option {field}"),
@@ -371,6 +378,7 @@ fn options_json(o: &RecallOptions, embedder: &str) -> Json {
             "tags": num(w.tags),
             "importance": num(w.importance),
             "time": num(w.time),
+            "answer_type": num(w.answer_type),
         },
         "candidates": o.candidate_depth(),
         "seeds": o.seeds,
@@ -984,6 +992,9 @@ fn describe(o: &RecallOptions) -> String {
     if w.tags > 0.0 {
         parts.push(format!("named tags {}", w.tags));
     }
+    if w.answer_type > 0.0 {
+        parts.push(format!("answer type {}", w.answer_type));
+    }
     let mut line = format!(
         "signals: {}; {} candidates per signal",
         parts.join(", "),
@@ -1039,6 +1050,7 @@ mod tests {
             w_recency: None,
             w_time: None,
             w_tags: None,
+            w_answer: None,
             seeds: Some(5),
             hops: Some(2),
             decay: None,

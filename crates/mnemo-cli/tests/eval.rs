@@ -79,17 +79,22 @@ const TINY: &str = r#"[{"sample_id": "tiny-1",
      "evidence": ["D1:2"], "category": 5},
     {"question": "Who?", "answer": "Ann", "evidence": [], "category": 4}]}]"#;
 
-fn close(v: &Value, expected: f64) -> bool {
-    v.as_f64().is_some_and(|x| (x - expected).abs() < 1e-9)
+/// [`TINY`] in a temporary directory, with a data directory beside it.
+struct Tiny {
+    dir: tempfile::TempDir,
 }
 
-#[test]
-fn eval_scores_a_hand_made_conversation_exactly() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("tiny.json");
-    std::fs::write(&file, TINY).expect("write");
-    let data = dir.path().join("data");
-    let run = |extra: &[&str]| {
+impl Tiny {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("tiny.json"), TINY).expect("write");
+        Self { dir }
+    }
+
+    /// `mnemo --embedder hash --data DIR eval locomo tiny.json EXTRA...`.
+    fn eval(&self, extra: &[&str]) -> Output {
+        let file = self.dir.path().join("tiny.json");
+        let data = self.dir.path().join("data");
         let mut args = vec![
             "--embedder",
             "hash",
@@ -101,7 +106,17 @@ fn eval_scores_a_hand_made_conversation_exactly() {
         ];
         args.extend_from_slice(extra);
         mnemo(&args)
-    };
+    }
+}
+
+fn close(v: &Value, expected: f64) -> bool {
+    v.as_f64().is_some_and(|x| (x - expected).abs() < 1e-9)
+}
+
+#[test]
+fn eval_scores_a_hand_made_conversation_exactly() {
+    let tiny = Tiny::new();
+    let run = |extra: &[&str]| tiny.eval(extra);
 
     // Scored: "violin" (evidence D1:1, whose words it repeats: first),
     // "marathon ... pottery" (D1:3 and D2:2: both on top, one of them
@@ -181,25 +196,11 @@ fn eval_scores_a_hand_made_conversation_exactly() {
 /// observations are the memories, scored by the turns they cite.
 #[test]
 fn eval_scores_observations_by_the_turns_they_cite() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("tiny.json");
-    std::fs::write(&file, TINY).expect("write");
-    let data = dir.path().join("data");
+    let tiny = Tiny::new();
     let run = |extra: &[&str]| {
-        let mut args = vec![
-            "--embedder",
-            "hash",
-            "--data",
-            path(&data),
-            "--json",
-            "eval",
-            "locomo",
-            path(&file),
-            "--granularity",
-            "observation",
-        ];
+        let mut args = vec!["--json", "--granularity", "observation"];
         args.extend_from_slice(extra);
-        mnemo(&args)
+        tiny.eval(&args)
     };
     // Scored: "violin" (D1:1: its observation repeats the words),
     // "marathon ... pottery" (D1:3 and D2:2, each cited by one observation

@@ -725,6 +725,10 @@ pub struct WeightsIn {
     /// The query naming one of the memory's tags (default 0.8).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<f32>,
+    /// The query asking for a place, time or quantity (`where`, `when`,
+    /// `how many`) that the memory names (default 0.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer_type: Option<f32>,
 }
 
 /// A recall request.

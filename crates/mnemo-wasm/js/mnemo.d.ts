@@ -87,7 +87,8 @@ export interface HitRef {
   };
   /**
    * With `explain` (or `graph`): each signal's contribution to the score
-   * (vector, keyword, activation, recency, importance, time, tags) and the
+   * (vector, keyword, activation, recency, importance, time, tags,
+   * answer_type) and the
    * paths activation took.
    */
   explanation?: { contributions?: Record<string, number>; [field: string]: unknown };
@@ -127,7 +128,7 @@ export interface RecallOptions {
   /** Hits wanted (default 10). */
   k?: number;
   filter?: Filter;
-  weights?: Partial<Record<"vector" | "keyword" | "activation" | "recency" | "importance" | "time" | "tags", number>>;
+  weights?: Partial<Record<"vector" | "keyword" | "activation" | "recency" | "importance" | "time" | "tags" | "answer_type", number>>;
   spreading?: boolean;
   explain?: boolean;
   graph?: boolean;

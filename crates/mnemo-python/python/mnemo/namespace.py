@@ -303,6 +303,7 @@ WEIGHT_FIELDS: Tuple[str, ...] = (
     "importance",
     "time",
     "tags",
+    "answer_type",
 )
 
 _TIME_FILTERS = ("at_from", "at_until", "recorded_from", "recorded_until")
@@ -711,7 +712,7 @@ class Namespace:
                 graph (default true).
             weights: Signal weights by name (``vector``, ``keyword``,
                 ``activation``, ``recency``, ``importance``, ``time``,
-                ``tags``); absent ones keep their defaults.
+                ``tags``, ``answer_type``); absent ones keep their defaults.
             budget_ms: A time budget: the best answer found by then is
                 returned, with ``complete`` false.
             candidates: Candidates each signal ranks before fusion

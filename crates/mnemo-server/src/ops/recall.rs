@@ -62,6 +62,7 @@ pub fn recall_options(ns: &Namespace, body: &RecallIn) -> Result<RecallOptions, 
             (&mut weights.importance, w.importance),
             (&mut weights.time, w.time),
             (&mut weights.tags, w.tags),
+            (&mut weights.answer_type, w.answer_type),
         ] {
             if let Some(v) = value {
                 *slot = v;

@@ -43,8 +43,16 @@ pub(super) fn keyword(
     }
 }
 
+/// The smallest cosine span vector scores are scaled over: among a few
+/// candidates whose cosines differ by noise (a small namespace, a hash
+/// embedder) the best would otherwise get the whole vector weight and the
+/// next none. Neutral on the LoCoMo development split, where the 50
+/// candidates' cosines span more.
+const MIN_VECTOR_SPAN: f32 = 0.2;
+
 /// Adds the `depth` nearest memories to `vector` to `out`, the cosine
-/// scaled to its place between the last and the best candidate's.
+/// scaled to its place between the last and the best candidate's (or
+/// [`MIN_VECTOR_SPAN`] below the best, when the last is closer).
 pub(super) fn vector(
     source: &Source<'_>,
     vector: &[f32],
@@ -62,6 +70,7 @@ pub(super) fn vector(
         (Some(b), Some(l)) => (1.0 - b.distance, 1.0 - l.distance),
         _ => (1.0, 0.0),
     };
+    let last = last.min(best - MIN_VECTOR_SPAN);
     let span = (best - last).max(f32::MIN_POSITIVE);
     for (i, n) in hits.iter().enumerate() {
         let score = 1.0 - n.distance;

@@ -27,8 +27,8 @@ pub struct PathStep {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Explanation {
     /// Each signal's share of the fused score (`vector`, `keyword`,
-    /// `activation`, `recency`, `importance`, `time`, `tags`); only nonzero
-    /// shares.
+    /// `activation`, `recency`, `importance`, `time`, `tags`,
+    /// `answer_type`); only nonzero shares.
     pub contributions: Vec<(&'static str, f32)>,
     /// The strongest activation path from a seed to the hit (empty when
     /// activation did not reach it; just the hit when it was a seed).
@@ -97,7 +97,7 @@ pub(super) fn explain(
     path: Vec<PathStep>,
 ) -> Explanation {
     let [vector, keyword, activation] = signal_parts(options, c);
-    let [recency, importance, time, tags] = bonuses.of(memory);
+    let [recency, importance, time, tags, answer_type] = bonuses.of(memory);
     let contributions = [
         ("vector", vector),
         ("keyword", keyword),
@@ -106,6 +106,7 @@ pub(super) fn explain(
         ("importance", importance),
         ("time", time),
         ("tags", tags),
+        ("answer_type", answer_type),
     ]
     .into_iter()
     .filter(|(_, v)| *v != 0.0)

@@ -8,6 +8,7 @@ use std::time::Duration;
 use roaring::RoaringTreemap;
 
 use super::SignalHit;
+use super::answer::{self, AnswerType};
 use super::candidates::{Candidate, Candidates};
 use super::options::{Fusion, RRF_K, RecallOptions, SignalWeights};
 use crate::base::{Scored, TopK};
@@ -57,6 +58,7 @@ pub(super) struct Bonuses<'a> {
     time_hint: Option<TimeRange>,
     query_lower: String,
     tags: TagBonus<'a>,
+    answer: Option<AnswerType>,
 }
 
 impl<'a> Bonuses<'a> {
@@ -87,6 +89,11 @@ impl<'a> Bonuses<'a> {
         } else {
             TagBonus::PerMemory
         };
+        let answer = if options.weights.answer_type > 0.0 {
+            answer::asked(text)
+        } else {
+            None
+        };
         Self {
             weights: &options.weights,
             newest,
@@ -94,6 +101,7 @@ impl<'a> Bonuses<'a> {
             time_hint,
             query_lower,
             tags,
+            answer,
         }
     }
 
@@ -106,10 +114,11 @@ impl<'a> Bonuses<'a> {
             || w.importance > 0.0
             || (w.time > 0.0 && self.time_hint.is_some())
             || matches!(self.tags, TagBonus::PerMemory)
+            || self.answer.is_some()
     }
 
-    /// `[recency, importance, time, tags]` for `m`.
-    pub fn of(&self, m: &Memory) -> [f32; 4] {
+    /// `[recency, importance, time, tags, answer type]` for `m`.
+    pub fn of(&self, m: &Memory) -> [f32; 5] {
         let w = self.weights;
         [
             if w.recency > 0.0 {
@@ -126,13 +135,17 @@ impl<'a> Bonuses<'a> {
             self.tag_bonus(m.id.0, || {
                 m.tags.iter().any(|t| names_tag(&self.query_lower, t))
             }),
+            match self.answer {
+                Some(kind) if answer::offers(kind, &m.content) => w.answer_type,
+                _ => 0.0,
+            },
         ]
     }
 
     /// [`Self::of`] for memory `id` when [`Self::reads_memory`] is false.
-    pub fn of_id(&self, id: u64) -> [f32; 4] {
+    pub fn of_id(&self, id: u64) -> [f32; 5] {
         debug_assert!(!self.reads_memory(), "these bonuses need the memory");
-        [0.0, 0.0, 0.0, self.tag_bonus(id, || false)]
+        [0.0, 0.0, 0.0, self.tag_bonus(id, || false), 0.0]
     }
 
     /// The tag weight when memory `id` has a tag the query names

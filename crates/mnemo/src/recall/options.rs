@@ -17,7 +17,7 @@ pub const MAX_RECALL_K: usize = 10_000;
 /// finite number `>= 0`, and at least one of vector, keyword and activation
 /// must be positive; a signal with weight 0 is not computed at all.
 /// Defaults: vector 0.5, keyword 1, activation 0.8, recency 0, importance
-/// 0, time 1, tags 0.8.
+/// 0, time 1, tags 0.8, answer type 0.3.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SignalWeights {
     /// Vector kNN rank.
@@ -37,6 +37,11 @@ pub struct SignalWeights {
     /// any case): "what did Caroline paint?" favours memories tagged
     /// `Caroline`.
     pub tags: f32,
+    /// Added when the query asks for a place, a time or a quantity
+    /// (`where`, `when`, `how many`, ...) and the memory names one: "where
+    /// does Alice live?" favours "Alice moved to Lisbon" (see the module
+    /// docs of [`crate::recall`]).
+    pub answer_type: f32,
 }
 
 /// How recall combines its signals (see the module docs).
@@ -152,6 +157,7 @@ impl Default for SignalWeights {
             importance: 0.0,
             time: 1.0,
             tags: 0.8,
+            answer_type: 0.3,
         }
     }
 }
@@ -198,6 +204,7 @@ impl RecallOptions {
             ("weights.importance", w.importance),
             ("weights.time", w.time),
             ("weights.tags", w.tags),
+            ("weights.answer_type", w.answer_type),
         ] {
             if !v.is_finite() || v < 0.0 {
                 return bad(name, "must be a finite number >= 0");

@@ -17,6 +17,25 @@ use crate::state::State;
 /// Keyword edges follow terms at most this many memories share.
 const RARE_DF: u32 = 8;
 
+/// ... and at most one in this many of the namespace's memories (but
+/// always terms two memories share): in a small namespace a word a fifth
+/// of the memories hold ("user") is not rare.
+const RARE_SHARE: usize = 20;
+
+/// The largest document frequency of a rare term among `live` memories.
+fn rare_df(live: usize) -> u32 {
+    u32::try_from(live / RARE_SHARE)
+        .unwrap_or(u32::MAX)
+        .clamp(2, RARE_DF)
+}
+
+/// Received activation counts fully from this much up (the best seed
+/// starts with 1, and passes about this much over a single edge), in
+/// proportion below it: scaling by the largest received alone would give
+/// two weak seeds that share a word the whole activation weight, ahead of
+/// a memory both direct signals rank first.
+const FULL_ACTIVATION: f32 = 0.3;
+
 /// Spreaders are taken from the pool for one recall and returned, so their
 /// buffers are reused.
 pub(crate) type SpreaderPool = parking_lot::Mutex<Vec<Spreader>>;
@@ -36,6 +55,8 @@ struct RecallGraph<'a> {
     /// Weight of the temporal edge to the previous memory (the edge to the
     /// next one weighs 1).
     backward: f32,
+    /// Keyword edges follow terms at most this many memories share.
+    rare_df: u32,
 }
 
 impl Adjacency for RecallGraph<'_> {
@@ -82,7 +103,7 @@ impl Adjacency for RecallGraph<'_> {
         if self.follow[EdgeKind::Keyword.index()] {
             self.state
                 .text
-                .for_each_rare_neighbor(id, RARE_DF, |other, w| {
+                .for_each_rare_neighbor(id, self.rare_df, |other, w| {
                     if let Some(other) = g.node(other) {
                         f(other, EdgeKind::Keyword, w);
                     }
@@ -113,6 +134,7 @@ pub(super) fn run(
         vector_neighbors: options.vector_neighbors,
         follow: EdgeKind::ALL.map(|k| options.spread.weight(k) > 0.0),
         backward: options.temporal_backward,
+        rare_df: rare_df(state.text.len()),
     };
     let mut spreader = source.spreaders.lock().pop().unwrap_or_default();
     let outcome = spreader.spread(&graph, seeds, &options.spread, deadline);
@@ -134,7 +156,7 @@ pub(super) fn run(
     let best = activated
         .first()
         .map_or(1.0, |a| a.score)
-        .max(f32::MIN_POSITIVE);
+        .max(FULL_ACTIVATION);
     for (i, a) in activated.iter().enumerate() {
         candidates.entry(a.id).or_default().activation = Some(SignalHit {
             rank: i + 1,
