@@ -82,6 +82,53 @@ pub fn load(choice: Choice, quiet: bool) -> Result<Arc<dyn Embedder>> {
     })
 }
 
+/// Where [`load_fetching`]'s embedder came from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Origin {
+    /// The embedder asked for by name (`--embedder`).
+    Asked,
+    /// The model's files were already in place.
+    Found,
+    /// The model was fetched now (see [`crate::fetch_model`]), taking this
+    /// long.
+    Fetched(std::time::Duration),
+    /// The model could not be had: the hash embedder, and why.
+    Fallback(String),
+}
+
+/// [`load`], except that `auto` fetches the model when its files are
+/// missing (by the route `scripts/fetch-model` takes, unless
+/// `MNEMO_NO_FETCH=1`), falling back to the hash embedder only when that
+/// fails; says which happened.
+pub fn load_fetching(choice: Choice) -> Result<(Arc<dyn Embedder>, Origin)> {
+    if choice != Choice::Auto {
+        return Ok((load(choice, true)?, Origin::Asked));
+    }
+    let missing = match load_default(Fallback::Deny) {
+        Ok(e) => return Ok((Arc::from(e), Origin::Found)),
+        Err(e) => e.to_string(),
+    };
+    let hash = |why: String| -> (Arc<dyn Embedder>, Origin) {
+        (Arc::new(HashEmbedder::new()), Origin::Fallback(why))
+    };
+    if !crate::fetch_model::allowed() {
+        return Ok(hash(format!(
+            "the model is not installed and {} is set ({missing})",
+            crate::fetch_model::NO_FETCH_ENV
+        )));
+    }
+    let Some(dest) = crate::fetch_model::destination() else {
+        return Ok(hash(missing));
+    };
+    match crate::fetch_model::fetch(&dest) {
+        Ok(took) => match load_default(Fallback::Deny) {
+            Ok(e) => Ok((Arc::from(e), Origin::Fetched(took))),
+            Err(e) => Ok(hash(format!("fetched, but the model does not load: {e}"))),
+        },
+        Err(why) => Ok(hash(format!("fetching the model failed: {why}"))),
+    }
+}
+
 /// What an engine serving many namespaces opens each stored one with when
 /// it was built with another embedder than `default` (the one new
 /// namespaces get): the built-in embedder its log records, each model

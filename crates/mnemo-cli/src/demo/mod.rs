@@ -88,7 +88,7 @@ pub fn run(global: &Global, args: DemoArgs) -> Result<ExitCode> {
     };
     let choice = global.embedder.unwrap_or(Choice::Auto);
     let embed_started = Instant::now();
-    let embedder = embedder::load(choice, true)?;
+    let (embedder, origin) = embedder::load_fetching(choice)?;
     let load_took = embed_started.elapsed();
 
     println!("mnemo demo");
@@ -101,23 +101,28 @@ pub fn run(global: &Global, args: DemoArgs) -> Result<ExitCode> {
             ""
         }
     );
-    if embedder::is_hash(embedder.as_ref()) {
-        let why = if choice == Choice::Hash {
-            "as asked"
-        } else {
-            "all-MiniLM-L6-v2 not found; run scripts/fetch-model for better recall"
-        };
-        println!(
+    match (&origin, embedder::is_hash(embedder.as_ref())) {
+        (embedder::Origin::Fallback(why), _) => println!(
             "  embedder        {} (feature hashing, no model: {why})",
             embedder.info().id
-        );
-    } else {
-        println!(
-            "  embedder        {} (all-MiniLM-L6-v2, dimension {}, loaded in {})",
+        ),
+        (_, true) => println!(
+            "  embedder        {} (feature hashing, as asked)",
+            embedder.info().id
+        ),
+        (origin, false) => println!(
+            "  embedder        {} (all-MiniLM-L6-v2, dimension {}, {})",
             embedder.info().id,
             embedder.info().dimension,
-            table::duration(load_took)
-        );
+            match origin {
+                embedder::Origin::Fetched(took) => format!(
+                    "fetched from PyPI in {} and loaded in {}",
+                    table::duration(*took),
+                    table::duration(load_took.saturating_sub(*took))
+                ),
+                _ => format!("loaded in {}", table::duration(load_took)),
+            }
+        ),
     }
     let records = match &data {
         Data::Locomo { path, conversation } => {
