@@ -9,7 +9,7 @@
 //! beside: Okapi BM25 alone, dense cosine alone and their reciprocal-rank
 //! fusion, computed here on the same questions.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
@@ -33,8 +33,74 @@ pub struct Conversation {
 pub struct Question {
     /// The question text.
     pub text: String,
+    /// Its category (1 multi-hop, 2 temporal, 3 open-domain, 4 single-hop).
+    pub category: u64,
     /// Positions of its evidence turns in the conversation's turns.
     pub evidence: HashSet<usize>,
+}
+
+/// The seed of the observations' order: the default of `mnemo eval locomo
+/// --granularity observation`, so both write them in the same order.
+pub const OBSERVATION_SEED: u64 = 26;
+
+/// One conversation searched as its observations (the fact sentences the
+/// data gives per session and speaker): independent documents in a seeded
+/// random order, each citing the turns it draws on. A question is answered
+/// by a document citing one of its evidence turns.
+#[derive(Debug, Clone)]
+pub struct Observations {
+    /// The sentences, in the seeded order.
+    pub docs: Vec<String>,
+    /// Per sentence: its session's number and time, and whom it is about.
+    pub origin: Vec<(u32, mnemo::Timestamp, String)>,
+    /// Per sentence: the positions of the turns it cites.
+    pub cites: Vec<Vec<usize>>,
+    /// The conversation's questions, their evidence cut to the turns some
+    /// sentence cites (questions left without any are dropped).
+    pub questions: Vec<Question>,
+}
+
+impl Conversation {
+    /// The conversation as [`Observations`] written in the order `seed`
+    /// fixes ([`locomo::Conversation::shuffled_observations`]).
+    pub fn observations(&self, seed: u64) -> Observations {
+        let mut docs = Vec::new();
+        let mut origin = Vec::new();
+        let mut cites = Vec::new();
+        for o in self.data.shuffled_observations(seed) {
+            docs.push(o.observation.text.clone());
+            origin.push((
+                o.session.number,
+                o.session.at,
+                o.observation.speaker.clone(),
+            ));
+            cites.push(
+                o.observation
+                    .evidence
+                    .iter()
+                    .filter_map(|d| self.data.turn(d))
+                    .collect(),
+            );
+        }
+        let cited: HashSet<usize> = cites.iter().flatten().copied().collect();
+        let questions = self
+            .questions
+            .iter()
+            .filter_map(|q| {
+                let evidence: HashSet<usize> = q.evidence.intersection(&cited).copied().collect();
+                (!evidence.is_empty()).then(|| Question {
+                    evidence,
+                    ..q.clone()
+                })
+            })
+            .collect();
+        Observations {
+            docs,
+            origin,
+            cites,
+            questions,
+        }
+    }
 }
 
 impl From<locomo::Conversation> for Conversation {
@@ -50,6 +116,7 @@ impl From<locomo::Conversation> for Conversation {
                     q.evidence.iter().filter_map(|d| data.turn(d)).collect();
                 (!evidence.is_empty()).then(|| Question {
                     text: q.question.clone(),
+                    category: q.category.0,
                     evidence,
                 })
             })
@@ -99,6 +166,21 @@ pub fn add(tally: &mut Tally, question: &Question, ranking: &[usize], k: usize) 
     }
 }
 
+/// Adds `question` to `tally`, given its `ranking` of documents (distinct
+/// positions, best first) that cite the turns `cites` lists, cut at `k`.
+pub fn add_citing(
+    tally: &mut Tally,
+    question: &Question,
+    ranking: &[usize],
+    cites: &[Vec<usize>],
+    k: usize,
+) {
+    let cited: Vec<&[usize]> = ranking.iter().map(|&d| cites[d].as_slice()).collect();
+    if let Some(s) = Score::of_citing(&[k], &cited, &question.evidence) {
+        tally.add(&s);
+    }
+}
+
 /// The rates of `tally` (0 without questions).
 pub fn rates(tally: &Tally) -> RetrievalScore {
     RetrievalScore {
@@ -131,7 +213,7 @@ pub fn dense_retrieval(
 
 /// The baselines of the project's LoCoMo metric, computed on the same
 /// conversations and questions as the row they stand beside.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Baselines {
     /// Okapi BM25 alone ([`Bm25`]).
     pub bm25: RetrievalScore,
@@ -140,6 +222,8 @@ pub struct Baselines {
     pub dense: RetrievalScore,
     /// Reciprocal-rank fusion of the two rankings (k = [`RRF_K`]).
     pub rrf: RetrievalScore,
+    /// BM25 alone, per question category.
+    pub bm25_by_category: BTreeMap<u64, RetrievalScore>,
 }
 
 /// The constant of reciprocal-rank fusion: a turn scores
@@ -158,27 +242,72 @@ pub const RRF_LABEL: &str = "plain reciprocal-rank fusion (k 60) of the harness'
 pub fn baselines(
     conversations: &[Conversation],
     k: usize,
+    embed: impl FnMut(&[&str]) -> Result<Vec<Vec<f32>>>,
+) -> Result<Baselines> {
+    let corpora: Vec<Corpus<'_>> = conversations
+        .iter()
+        .map(|c| (c.turns.as_slice(), c.questions.as_slice(), None))
+        .collect();
+    baselines_over(&corpora, k, embed)
+}
+
+/// [`baselines`] over each conversation's [`Observations`]: documents
+/// scored by the turns they cite.
+pub fn observation_baselines(
+    corpora: &[Observations],
+    k: usize,
+    embed: impl FnMut(&[&str]) -> Result<Vec<Vec<f32>>>,
+) -> Result<Baselines> {
+    let corpora: Vec<Corpus<'_>> = corpora
+        .iter()
+        .map(|o| {
+            (
+                o.docs.as_slice(),
+                o.questions.as_slice(),
+                Some(o.cites.as_slice()),
+            )
+        })
+        .collect();
+    baselines_over(&corpora, k, embed)
+}
+
+/// Documents, the questions asked of them and what each document cites
+/// (none: each document is the turn at its position).
+type Corpus<'a> = (&'a [String], &'a [Question], Option<&'a [Vec<usize>]>);
+
+/// The baselines over `(documents, questions, what each document cites)`
+/// (none: each document is the turn at its position).
+fn baselines_over(
+    corpora: &[Corpus<'_>],
+    k: usize,
     mut embed: impl FnMut(&[&str]) -> Result<Vec<Vec<f32>>>,
 ) -> Result<Baselines> {
     let (mut bm25, mut dense, mut rrf) = (Tally::default(), Tally::default(), Tally::default());
-    for conv in conversations {
-        let index = Bm25::new(&conv.turns);
-        let turns = embed_all(&conv.turns, &mut embed)?;
-        let texts: Vec<String> = conv.questions.iter().map(|q| q.text.clone()).collect();
+    let mut by_category: BTreeMap<u64, Tally> = BTreeMap::new();
+    for &(docs, questions, cites) in corpora {
+        let index = Bm25::new(docs);
+        let vectors = embed_all(docs, &mut embed)?;
+        let texts: Vec<String> = questions.iter().map(|q| q.text.clone()).collect();
         let queries = embed_all(&texts, &mut embed)?;
-        for (q, qv) in conv.questions.iter().zip(&queries) {
+        let score = |tally: &mut Tally, q: &Question, ranking: &[usize]| match cites {
+            Some(cites) => add_citing(tally, q, ranking, cites, k),
+            None => add(tally, q, ranking, k),
+        };
+        for (q, qv) in questions.iter().zip(&queries) {
             let by_words = index.ranking(&q.text);
-            let by_vector = dense_ranking(&turns, qv);
-            let fused = rrf_ranking(&[&by_words, &by_vector], conv.turns.len());
-            add(&mut bm25, q, &by_words, k);
-            add(&mut dense, q, &by_vector, k);
-            add(&mut rrf, q, &fused, k);
+            let by_vector = dense_ranking(&vectors, qv);
+            let fused = rrf_ranking(&[&by_words, &by_vector], docs.len());
+            score(&mut bm25, q, &by_words);
+            score(by_category.entry(q.category).or_default(), q, &by_words);
+            score(&mut dense, q, &by_vector);
+            score(&mut rrf, q, &fused);
         }
     }
     Ok(Baselines {
         bm25: rates(&bm25),
         dense: rates(&dense),
         rrf: rates(&rrf),
+        bm25_by_category: by_category.iter().map(|(c, t)| (*c, rates(t))).collect(),
     })
 }
 
@@ -340,6 +469,7 @@ mod tests {
     fn tally_cuts_at_k_and_counts_distinct_evidence() {
         let q = Question {
             text: String::new(),
+            category: 4,
             evidence: [2, 5].into(),
         };
         let mut t = Tally::default();
@@ -367,6 +497,33 @@ mod tests {
         assert_eq!(c.questions.len(), 1);
         assert_eq!(c.questions[0].text, "Who?");
         assert_eq!(c.questions[0].evidence, [1].into());
+    }
+
+    #[test]
+    fn observations_cite_turns_and_keep_the_questions_they_can_answer() {
+        let json = serde_json::json!([{"sample_id": "c1", "conversation": {
+            "session_1_date_time": "1:56 pm on 1 May, 2023",
+            "session_1": [{"speaker": "Ann", "dia_id": "D1:1", "text": "Hi!"},
+                          {"speaker": "Bo", "dia_id": "D1:2", "text": "I got a dog."},
+                          {"speaker": "Ann", "dia_id": "D1:3", "text": "Nice."}]},
+            "observation": {"session_1_observation": {
+                "Bo": [["Bo has a dog.", ["D1:2", "D9:9"]]]}},
+            "qa": [{"question": "Pets?", "answer": "a dog", "evidence": ["D1:2", "D1:3"], "category": 4},
+                   {"question": "Greeting?", "answer": "Hi", "evidence": ["D1:1"], "category": 1}]}]);
+        let read = locomo::parse(&json).expect("parses");
+        let obs = Conversation::from(read[0].clone()).observations(OBSERVATION_SEED);
+        assert_eq!(obs.docs, ["Bo has a dog."]);
+        assert_eq!(obs.cites, [vec![1]]);
+        assert_eq!(obs.origin[0].0, 1);
+        assert_eq!(obs.origin[0].2, "Bo");
+        // "Greeting?" cites a turn no observation draws on: dropped; the
+        // other keeps only its cited evidence.
+        assert_eq!(obs.questions.len(), 1);
+        assert_eq!(obs.questions[0].evidence, [1].into());
+        let mut t = Tally::default();
+        add_citing(&mut t, &obs.questions[0], &[0], &obs.cites, 5);
+        add_citing(&mut t, &obs.questions[0], &[], &obs.cites, 5);
+        assert!((rates(&t).hit - 0.5).abs() < 1e-12);
     }
 
     #[test]
