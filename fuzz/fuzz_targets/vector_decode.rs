@@ -45,7 +45,22 @@ fn exercise(bytes: &[u8]) {
         let _ = index.search(&q, 100);
         assert!(Hnsw::decode(&index.encode()).is_ok(), "re-encoding failed to decode");
     }
-    if let Ok(index) = FlatIndex::decode(bytes) {
+    let flat = FlatIndex::decode(bytes);
+    // The same bytes in a buffer of f32s decode the same way.
+    let mut words = vec![0f32; bytes.len().div_ceil(4)];
+    for (i, b) in bytes.iter().enumerate() {
+        let w = &mut words[i / 4];
+        let mut le = w.to_le_bytes();
+        le[i % 4] = *b;
+        *w = f32::from_le_bytes(le);
+    }
+    let from_words = FlatIndex::decode_words(words, bytes.len());
+    assert_eq!(
+        flat.as_ref().map(FlatIndex::encode).ok(),
+        from_words.as_ref().map(FlatIndex::encode).ok(),
+        "decode and decode_words disagree"
+    );
+    if let Ok(index) = flat {
         let q = vec![0.25f32; index.dimension()];
         let _ = index.search(&q, 8);
     }

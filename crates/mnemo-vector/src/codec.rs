@@ -441,19 +441,54 @@ impl FlatIndex {
 
     /// Decodes an index written by [`Self::encode`].
     pub fn decode(bytes: &[u8]) -> Result<Self> {
-        let mut r = open(bytes, FLAT_MAGIC, FLAT_HEADER)?;
-        let metric = Metric::from_code(r.u8()?).ok_or_else(|| bad("unknown metric"))?;
-        if r.u8()? != 0 {
-            return Err(bad("reserved byte is not zero"));
-        }
-        let dimension = r.u32()? as usize;
-        let n = r.u32()? as usize;
-        FlatIndex::new(dimension, metric).map_err(|e| bad(&e.to_string()))?;
-        if n > MAX_SLOTS || r.0.len() != product(&[n, 8 + 4 * dimension])? {
-            return Err(bad("the length does not match the header"));
-        }
-        let ids = r.u64s(n)?;
-        let vectors = r.f32s(n * dimension, "vector")?;
+        let (metric, dimension, ids, mut r) = flat_head(bytes)?;
+        let vectors = r.f32s(ids.len() * dimension, "vector")?;
         FlatIndex::from_parts(dimension, metric, ids, vectors).map_err(|e| bad(&e.to_string()))
     }
+
+    /// [`Self::decode`] of the first `len` bytes of `words` (in memory
+    /// order), keeping the rows in `words` (moved to its front) instead of
+    /// copying them: a caller that decrypts or reads an encoding straight
+    /// into such a buffer saves a second buffer the size of the vectors.
+    /// Same checks and errors as [`Self::decode`].
+    pub fn decode_words(mut words: Vec<f32>, len: usize) -> Result<Self> {
+        let bytes: &[u8] = bytemuck::cast_slice(&words);
+        let Some(bytes) = bytes.get(..len) else {
+            return Err(bad(&format!(
+                "{len} bytes wanted of a {}-byte buffer",
+                bytes.len()
+            )));
+        };
+        if cfg!(target_endian = "big") {
+            return Self::decode(bytes);
+        }
+        let (metric, dimension, ids, _) = flat_head(bytes)?;
+        // The rows follow the header and the ids: a whole number of f32s
+        // from the start (FLAT_HEADER and 8 bytes an id are multiples of 4).
+        let start = (FLAT_HEADER + 8 * ids.len()) / 4;
+        let count = ids.len() * dimension;
+        words.drain(..start);
+        words.truncate(count);
+        if let Some(i) = words.iter().position(|x| !x.is_finite()) {
+            return Err(bad(&format!("vector value {i} is not finite")));
+        }
+        FlatIndex::from_parts(dimension, metric, ids, words).map_err(|e| bad(&e.to_string()))
+    }
+}
+
+/// A flat index's checked header and ids, and the reader at its rows.
+fn flat_head(bytes: &[u8]) -> Result<(Metric, usize, Vec<u64>, Reader<'_>)> {
+    let mut r = open(bytes, FLAT_MAGIC, FLAT_HEADER)?;
+    let metric = Metric::from_code(r.u8()?).ok_or_else(|| bad("unknown metric"))?;
+    if r.u8()? != 0 {
+        return Err(bad("reserved byte is not zero"));
+    }
+    let dimension = r.u32()? as usize;
+    let n = r.u32()? as usize;
+    FlatIndex::new(dimension, metric).map_err(|e| bad(&e.to_string()))?;
+    if n > MAX_SLOTS || r.0.len() != product(&[n, 8 + 4 * dimension])? {
+        return Err(bad("the length does not match the header"));
+    }
+    let ids = r.u64s(n)?;
+    Ok((metric, dimension, ids, r))
 }

@@ -434,6 +434,19 @@ fn flat_index_encodes_and_deletes() {
     let mut damaged = flat.encode();
     damaged[30] ^= 1;
     assert!(FlatIndex::decode(&damaged).is_err());
+    // From a buffer of f32s holding the encoding (and slack after it).
+    let words = |bytes: &[u8]| {
+        let mut w = vec![0f32; bytes.len().div_ceil(4) + 3];
+        bytemuck::cast_slice_mut::<f32, u8>(&mut w)[..bytes.len()].copy_from_slice(bytes);
+        w
+    };
+    let encoded = flat.encode();
+    let back = FlatIndex::decode_words(words(&encoded), encoded.len()).unwrap();
+    assert_eq!(back.encode(), encoded);
+    assert_eq!(back.search(q, 7).unwrap(), flat.search(q, 7).unwrap());
+    assert!(FlatIndex::decode_words(words(&damaged), damaged.len()).is_err());
+    assert!(FlatIndex::decode_words(words(&encoded), encoded.len() - 1).is_err());
+    assert!(FlatIndex::decode_words(words(&encoded), encoded.len() + 1000).is_err());
     let batch = flat.search_batch(&data[..4 * DIM], 3).unwrap();
     assert_eq!(batch.len(), 4);
     assert_eq!(batch[1], flat.search(&data[DIM..2 * DIM], 3).unwrap());

@@ -62,6 +62,9 @@ proptest! {
     fn arbitrary_bytes_never_panic_the_decoders(bytes in prop::collection::vec(any::<u8>(), 0..2_000)) {
         prop_assert!(Hnsw::decode(&bytes).is_err());
         prop_assert!(FlatIndex::decode(&bytes).is_err());
+        let mut words = vec![0f32; bytes.len().div_ceil(4)];
+        bytemuck::cast_slice_mut::<f32, u8>(&mut words)[..bytes.len()].copy_from_slice(&bytes);
+        prop_assert!(FlatIndex::decode_words(words, bytes.len()).is_err());
     }
 }
 

@@ -578,18 +578,27 @@ pub(crate) fn seal_in_place(
 /// Opens a sealed blob; `None` when it is too short or does not
 /// authenticate.
 pub(crate) fn open(cipher: &impl Aead, aad: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
-    if sealed.len() < SEALED_OVERHEAD {
-        return None;
+    // Zeroed pages from the allocator (no copy of the ciphertext first).
+    let mut plain = vec![0u8; sealed.len().checked_sub(SEALED_OVERHEAD)?];
+    open_to(cipher, aad, sealed, &mut plain).then_some(plain)
+}
+
+/// [`open`] into `out`, which must be exactly as long as the plaintext
+/// (`sealed` less [`SEALED_OVERHEAD`]); false when it is not, or when
+/// `sealed` does not authenticate (`out` then holds nothing to use).
+pub(crate) fn open_to(cipher: &impl Aead, aad: &[u8], sealed: &[u8], out: &mut [u8]) -> bool {
+    if sealed.len() < SEALED_OVERHEAD || out.len() != sealed.len() - SEALED_OVERHEAD {
+        return false;
     }
     let (nonce, rest) = sealed.split_at(NONCE_LEN);
     let (body, tag) = rest.split_at(rest.len() - TAG_LEN);
-    let nonce: [u8; NONCE_LEN] = nonce.try_into().ok()?;
-    let tag: [u8; TAG_LEN] = tag.try_into().ok()?;
-    // Zeroed pages from the allocator (no copy of the ciphertext first).
-    let mut plain = vec![0u8; body.len()];
-    cipher
-        .open_into(&nonce, aad, body, &tag, &mut plain)
-        .then_some(plain)
+    let (Ok(nonce), Ok(tag)) = (
+        <[u8; NONCE_LEN]>::try_from(nonce),
+        <[u8; TAG_LEN]>::try_from(tag),
+    ) else {
+        return false;
+    };
+    cipher.open_into(&nonce, aad, body, &tag, out)
 }
 
 /// Associated data of a wrapped key.

@@ -484,15 +484,15 @@ impl VectorIndex {
         (graph.as_ref().map(Hnsw::encode), pending.flat.encode())
     }
 
-    /// Restores what [`Self::encode`] wrote.
+    /// Restores what [`Self::encode`] wrote: the graph's encoding, and the
+    /// pending vectors already decoded.
     pub(crate) fn restore(
         &self,
         graph: Option<&[u8]>,
-        pending: &[u8],
+        flat: FlatIndex,
     ) -> crate::Result<(), mnemo_vector::Error> {
         let _one_indexer = self.indexing.lock();
         let graph = graph.map(Hnsw::decode).transpose()?;
-        let flat = FlatIndex::decode(pending)?;
         if flat.dimension() != self.dimension
             || graph
                 .as_ref()
