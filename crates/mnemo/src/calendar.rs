@@ -62,10 +62,13 @@ pub fn month_from_name(name: &str) -> Option<u32> {
     if name.len() < 3 {
         return None;
     }
-    let lower = name.to_ascii_lowercase();
     MONTHS
         .iter()
-        .position(|m| m.starts_with(lower.as_str()))
+        .position(|m| {
+            m.as_bytes()
+                .get(..name.len())
+                .is_some_and(|prefix| prefix.eq_ignore_ascii_case(name.as_bytes()))
+        })
         .map(|i| i as u32 + 1)
 }
 

@@ -385,12 +385,7 @@ fn open_section<'a>(
             section,
         )
         .map(std::borrow::Cow::Owned)
-        .ok_or_else(|| {
-            format!(
-                "section {} does not authenticate with the snapshot's key",
-                i + 1
-            )
-        }),
+        .ok_or_else(|| not_authentic(i)),
     }
 }
 
@@ -415,13 +410,21 @@ fn decode_pending(
                 sealed,
                 out,
             ) {
-                return Err("section 4 does not authenticate with the snapshot's key".to_owned());
+                return Err(not_authentic(3));
             }
             FlatIndex::decode_words(words, len)
         }
         _ => FlatIndex::decode(parts.pending),
     };
     decoded.map_err(|e| format!("vector index: {e}"))
+}
+
+/// Why section `i` (from 0) is refused: it does not open with the key.
+fn not_authentic(i: usize) -> String {
+    format!(
+        "section {} does not authenticate with the snapshot's key",
+        i + 1
+    )
 }
 
 /// Whether `key` opens the smallest section of sealed `parts` (all are

@@ -169,10 +169,15 @@ pub(crate) fn offers(kind: AnswerType, content: &str) -> bool {
     }
 }
 
+/// Whether `word` is one of `list`'s (lower-case) words, in any case (no
+/// allocation: this runs over every candidate's words).
+fn listed(list: &[&str], word: &str) -> bool {
+    list.iter().any(|x| x.eq_ignore_ascii_case(word))
+}
+
 /// Whether `word` names a month or a weekday (any case).
 fn is_calendar(word: &str) -> bool {
-    let lower = word.to_lowercase();
-    month_from_name(&lower).is_some() || WEEKDAYS.contains(&lower.as_str())
+    month_from_name(word).is_some() || listed(WEEKDAYS, word)
 }
 
 fn names_place(content: &str) -> bool {
@@ -182,9 +187,9 @@ fn names_place(content: &str) -> bool {
             && w.chars().count() >= 2
             && w.chars().skip(1).all(char::is_lowercase);
         if capitalised
-            && previous.is_some_and(|p| PLACE_WORDS.contains(&p.to_lowercase().as_str()))
+            && previous.is_some_and(|p| listed(PLACE_WORDS, p))
             && !is_calendar(w)
-            && !RELATIVE_TIME_WORDS.contains(&w.to_lowercase().as_str())
+            && !listed(RELATIVE_TIME_WORDS, w)
         {
             return true;
         }
@@ -194,37 +199,32 @@ fn names_place(content: &str) -> bool {
 }
 
 fn names_time(content: &str) -> bool {
-    let mut previous = String::new();
+    let mut previous = "";
     for w in words(content) {
-        let lower = w.to_lowercase();
-        let year = lower.len() == 4
-            && lower.bytes().all(|b| b.is_ascii_digit())
-            && (lower.starts_with("19") || lower.starts_with("20"));
-        let clock = lower.ends_with("am") || lower.ends_with("pm");
-        let clock = clock
-            && lower.len() > 2
-            && lower[..lower.len() - 2]
-                .bytes()
-                .all(|b| b.is_ascii_digit() || b == b':');
+        let b = w.as_bytes();
+        let year = b.len() == 4
+            && b.iter().all(u8::is_ascii_digit)
+            && (b.starts_with(b"19") || b.starts_with(b"20"));
+        let (digits, suffix) = b.split_at(b.len().saturating_sub(2));
+        let clock = !digits.is_empty()
+            && (suffix.eq_ignore_ascii_case(b"am") || suffix.eq_ignore_ascii_case(b"pm"))
+            && digits.iter().all(|c| c.is_ascii_digit() || *c == b':');
         if year
             || clock
             // Capitalised: "in May", not "I may".
             || (w.starts_with(char::is_uppercase) && is_calendar(w))
-            || RELATIVE_TIME_WORDS.contains(&lower.as_str())
-            || (RELATIVE_TIME_LEADS.contains(&previous.as_str())
-                && TIME_UNITS.contains(&lower.as_str()))
+            || listed(RELATIVE_TIME_WORDS, w)
+            || (listed(RELATIVE_TIME_LEADS, previous) && listed(TIME_UNITS, w))
         {
             return true;
         }
-        previous = lower;
+        previous = w;
     }
     false
 }
 
 fn names_number(content: &str) -> bool {
-    words(content).any(|w| {
-        w.bytes().any(|b| b.is_ascii_digit()) || NUMBER_WORDS.contains(&w.to_lowercase().as_str())
-    })
+    words(content).any(|w| w.bytes().any(|b| b.is_ascii_digit()) || listed(NUMBER_WORDS, w))
 }
 
 #[cfg(test)]
