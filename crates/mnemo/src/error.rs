@@ -91,6 +91,16 @@ pub enum Error {
     /// The engine or namespace was closed.
     #[error("namespace {0} is closed")]
     Closed(String),
+    /// The namespace's raw-event stream refused an operation.
+    #[cfg(not(target_arch = "wasm32"))]
+    #[error("namespace {namespace}: events: {source}")]
+    Ingest {
+        /// The namespace.
+        namespace: String,
+        /// What the stream reported.
+        #[source]
+        source: mnemo_bus::Error,
+    },
 }
 
 /// The engine's result type.

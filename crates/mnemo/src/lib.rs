@@ -78,6 +78,8 @@ mod error;
 pub mod event;
 mod exec;
 pub mod facts;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod ingest;
 pub mod input;
 mod model;
 mod namespace;

@@ -169,6 +169,9 @@ pub(crate) struct Inner {
     report: OpenReport,
     /// Spreading buffers reused across recalls.
     pub(crate) spreaders: recall::SpreaderPool,
+    /// The raw-event stream and its promotion folder (native only).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(crate) events: crate::ingest::Events,
 }
 
 /// A handle on one namespace (cheap to clone; all clones share it).
@@ -370,6 +373,8 @@ impl Namespace {
             snapshot_seq: Mutex::new(snapshot_seq),
             closed: AtomicBool::new(false),
             spreaders: Default::default(),
+            #[cfg(not(target_arch = "wasm32"))]
+            events: Default::default(),
             options,
             report,
         });
@@ -399,6 +404,10 @@ impl Namespace {
         if let Some(inner) = Arc::get_mut(&mut ns.inner) {
             inner.report.took = started.lap();
         }
+        // After the line above: the folder's weak handle would stop
+        // `get_mut` from timing the open.
+        #[cfg(not(target_arch = "wasm32"))]
+        ns.inner.resume_events()?;
         Ok(ns)
     }
 
@@ -1236,6 +1245,13 @@ impl Namespace {
         if self.inner.closed.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
+        // The promotion folder writes memories: stop it before the writer
+        // lock is taken for good.
+        #[cfg(not(target_arch = "wasm32"))]
+        self.inner.events.close().map_err(|source| Error::Ingest {
+            namespace: self.inner.name.clone(),
+            source,
+        })?;
         // A background snapshot takes the writer lock: join it first (none
         // starts once `closed` is set).
         self.wait_for_snapshot();

@@ -86,6 +86,9 @@ pub struct Options {
     pub coherence: CoherenceOptions,
     /// Clustering of trajectories into patterns.
     pub patterns: PatternParams,
+    /// The raw-event stream and its promotion rules (native only).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub ingest: crate::ingest::IngestOptions,
     /// The data key that wraps each namespace's keys (see
     /// [`crate::crypt`]). Default [`DataKeySource::Generated`]: a key made
     /// with the namespace and kept beside it, which makes forgetting erase
@@ -116,6 +119,8 @@ impl Default for Options {
             background_indexing: cfg!(not(target_arch = "wasm32")),
             coherence: CoherenceOptions::default(),
             patterns: PatternParams::default(),
+            #[cfg(not(target_arch = "wasm32"))]
+            ingest: crate::ingest::IngestOptions::default(),
         }
     }
 }
