@@ -83,6 +83,8 @@ pub struct Consumer {
     path: Option<PathBuf>,
     cursors: Vec<u64>,
     next_shard: usize,
+    /// False for [`Stream::reader`]'s readers, which cannot commit.
+    named: bool,
 }
 
 impl std::fmt::Debug for Consumer {
@@ -117,6 +119,30 @@ impl Stream {
             path,
             cursors,
             next_shard: 0,
+            named: true,
+        })
+    }
+
+    /// An unnamed reader starting at `cursors` (the next seq to read in each
+    /// shard; shards past the end of the slice start at 0). It keeps no
+    /// cursor: [`Consumer::commit`] refuses.
+    pub fn reader(&self, cursors: &[u64]) -> Result<Consumer> {
+        let shards = self.shard_count();
+        if cursors.len() > shards {
+            return Err(Error::Config(format!(
+                "{} cursors for a stream of {shards} shards",
+                cursors.len()
+            )));
+        }
+        let mut all = vec![0u64; shards];
+        all[..cursors.len()].copy_from_slice(cursors);
+        Ok(Consumer {
+            stream: self.clone(),
+            name: String::new(),
+            path: None,
+            cursors: all,
+            next_shard: 0,
+            named: false,
         })
     }
 }
@@ -287,6 +313,11 @@ impl Consumer {
     /// Writes the cursors to disk (atomically); after a restart the
     /// consumer resumes from here. Does nothing for an in-memory stream.
     pub fn commit(&self) -> Result<()> {
+        if !self.named {
+            return Err(Error::Config(
+                "an unnamed reader keeps no cursor to commit (use Stream::consumer)".into(),
+            ));
+        }
         let Some(path) = &self.path else {
             return Ok(());
         };

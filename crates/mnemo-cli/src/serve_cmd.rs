@@ -162,7 +162,8 @@ pub fn serve(global: &Global, args: ServeArgs) -> Result<ExitCode> {
             Options::default()
                 .embedder(Arc::clone(&embedder))
                 .recorded_embedders(embedder::recorded_loader(Arc::clone(&embedder)))
-                .sync(sync),
+                .sync(sync)
+                .ingest(config.ingest.options(sync).map_err(anyhow::Error::msg)?),
         )?,
     )
     .map_err(crate::open::explain)?;

@@ -88,9 +88,125 @@ pub struct Config {
     /// given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoints: Option<CheckpointConfig>,
+    /// Raw-event streams (`POST /v1/namespaces/{ns}/events`) and their
+    /// promotion rules.
+    #[serde(default)]
+    pub ingest: IngestConfig,
     /// Accepted bearer tokens.
     #[serde(default)]
     pub tokens: Vec<TokenEntry>,
+}
+
+/// How every namespace's raw-event stream behaves (`[ingest]`).
+///
+/// ```toml
+/// [ingest]
+/// shards = 2                 # per namespace stream (fixed when it is created)
+/// ring_capacity = 16384      # events queued per shard
+/// backpressure = "block"     # block | drop_newest | drop_oldest | sample(N) | error
+/// block_timeout_ms = 5000    # how long `block` waits (503 after)
+/// max_event_bytes = 65536    # largest event payload (413 above)
+/// types = []                 # declared types; with open_types, others register on first use
+/// open_types = true
+///
+/// [[ingest.rules]]           # promotion: events that become memories
+/// name = "tool-errors"
+/// types = ["tool_result"]
+/// when = { exists = "error" }
+/// content = "{tool} failed: {error}"
+/// tags = ["tool-error"]
+/// tag_fields = ["tool"]
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestConfig {
+    /// Shards of a new namespace stream.
+    #[serde(default = "default_shards")]
+    pub shards: usize,
+    /// Events queued per shard at most.
+    #[serde(default = "default_ring_capacity")]
+    pub ring_capacity: usize,
+    /// What a full shard does: `block`, `drop_newest`, `drop_oldest`,
+    /// `sample(N)` or `error`.
+    #[serde(default = "default_backpressure")]
+    pub backpressure: String,
+    /// How long `block` waits for room.
+    #[serde(default = "default_block_timeout_ms")]
+    pub block_timeout_ms: u64,
+    /// Largest event payload in bytes.
+    #[serde(default = "default_max_event_bytes")]
+    pub max_event_bytes: usize,
+    /// Declared event types.
+    #[serde(default)]
+    pub types: Vec<String>,
+    /// Whether undeclared types register on first use.
+    #[serde(default = "default_open_types")]
+    pub open_types: bool,
+    /// Promotion rules, tried in order.
+    #[serde(default)]
+    pub rules: Vec<mnemo::ingest::PromotionRule>,
+}
+
+fn default_shards() -> usize {
+    mnemo::ingest::StreamConfig::default().shards
+}
+fn default_ring_capacity() -> usize {
+    mnemo::ingest::StreamConfig::default().ring_capacity
+}
+fn default_backpressure() -> String {
+    "block".into()
+}
+fn default_block_timeout_ms() -> u64 {
+    5000
+}
+fn default_max_event_bytes() -> usize {
+    mnemo::ingest::StreamConfig::default().max_event_bytes
+}
+fn default_open_types() -> bool {
+    true
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        Self {
+            shards: default_shards(),
+            ring_capacity: default_ring_capacity(),
+            backpressure: default_backpressure(),
+            block_timeout_ms: default_block_timeout_ms(),
+            max_event_bytes: default_max_event_bytes(),
+            types: Vec::new(),
+            open_types: default_open_types(),
+            rules: Vec::new(),
+        }
+    }
+}
+
+impl IngestConfig {
+    /// The engine options this section stands for, with `sync` (the
+    /// server's durability policy) for the streams too; names the first
+    /// problem.
+    pub fn options(&self, sync: mnemo::SyncPolicy) -> Result<mnemo::ingest::IngestOptions, String> {
+        let mut stream = mnemo::ingest::StreamConfig::default()
+            .shards(self.shards)
+            .ring_capacity(self.ring_capacity)
+            .backpressure(
+                self.backpressure
+                    .parse()
+                    .map_err(|e| format!("ingest.backpressure: {e}"))?,
+            )
+            .block_timeout(std::time::Duration::from_millis(self.block_timeout_ms))
+            .sync(sync)
+            .types(self.types.iter().cloned())
+            .open_types(self.open_types);
+        stream.max_event_bytes = self.max_event_bytes;
+        let options = mnemo::ingest::IngestOptions {
+            stream,
+            rules: self.rules.clone(),
+            ..mnemo::ingest::IngestOptions::default()
+        };
+        options.validate().map_err(|e| format!("ingest: {e}"))?;
+        Ok(options)
+    }
 }
 
 /// The keys that sign every namespace's checkpoints.
@@ -191,6 +307,7 @@ impl Default for Config {
             tls: None,
             limits: Limits::default(),
             checkpoints: None,
+            ingest: IngestConfig::default(),
             tokens: Vec::new(),
         }
     }
@@ -244,6 +361,7 @@ impl Config {
 
     /// Checks values serde cannot: positive limits, readable token entries.
     pub fn check(&self) -> Result<(), String> {
+        self.ingest.options(mnemo::SyncPolicy::Always)?;
         let l = &self.limits;
         let positive = [
             ("limits.body_bytes", l.body_bytes as f64),

@@ -166,12 +166,41 @@ impl From<mnemo::Error> for ApiError {
             // namespaces only once its requests are done);
             // [`ApiError::is_closed`] recognises it.
             E::Closed(_) => Self::internal(e.to_string()),
+            #[cfg(not(target_arch = "wasm32"))]
+            E::Ingest {
+                namespace: _,
+                accepted,
+                source,
+            } => ingest_error(accepted, source),
             E::Embed {
                 namespace: _,
                 source: source @ mnemo_embed::Error::VectorRequired { .. },
             } => Self::bad_request(source.to_string()),
             other => Self::internal(other.to_string()),
         }
+    }
+}
+
+/// The status a refusal of the raw-event stream answers.
+#[cfg(not(target_arch = "wasm32"))]
+fn ingest_error(accepted: usize, source: mnemo::ingest::bus::Error) -> ApiError {
+    use mnemo::ingest::bus::Error as B;
+    let before = if accepted > 0 {
+        format!(" ({accepted} events of the batch before it were accepted and are durable)")
+    } else {
+        String::new()
+    };
+    let message = format!("{source}{before}");
+    match source {
+        B::Full { .. } => ApiError::new(StatusCode::TOO_MANY_REQUESTS, "overloaded", message),
+        B::Timeout { .. } => ApiError::unavailable(message),
+        B::TooLarge { .. } => {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
+        }
+        B::UnknownType { .. } | B::UnknownTypeId { .. } | B::InvalidName { .. } | B::Config(_) => {
+            ApiError::bad_request(message)
+        }
+        _ => ApiError::internal(message),
     }
 }
 

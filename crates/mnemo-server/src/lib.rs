@@ -59,6 +59,8 @@ pub mod dto;
 pub mod dto_facts;
 pub mod error;
 #[cfg(feature = "server")]
+pub mod events_binary;
+#[cfg(feature = "server")]
 mod explorer;
 pub mod json_text;
 #[cfg(feature = "server")]

@@ -258,6 +258,7 @@ impl Metrics {
                 );
             }
         }
+        render_events(&mut out, &open);
         if let Some(start) = self.started.get() {
             out.push_str("# HELP mnemo_uptime_seconds Seconds since the server started.\n# TYPE mnemo_uptime_seconds gauge\n");
             let _ = writeln!(
@@ -271,6 +272,89 @@ impl Metrics {
 }
 
 /// Escapes a label value (backslash, quote, newline).
+/// The raw-event streams' counters, for namespaces with a stream open.
+fn render_events(out: &mut String, open: &[mnemo::Namespace]) {
+    let streams: Vec<_> = open
+        .iter()
+        .filter_map(|ns| {
+            ns.ingest_stats()
+                .map(|(s, p)| (ns.name().to_owned(), s.total(), p))
+        })
+        .collect();
+    if streams.is_empty() {
+        return;
+    }
+    type Counter = fn(&mnemo::ingest::bus::ShardStats, &mnemo::ingest::PromotionStats) -> u64;
+    let series: [(&str, &str, &str, Counter); 6] = [
+        (
+            "mnemo_events_accepted_total",
+            "counter",
+            "Raw events admitted to a stream's rings.",
+            |s, _| s.accepted,
+        ),
+        (
+            "mnemo_events_written_total",
+            "counter",
+            "Raw events written to a stream's shard logs.",
+            |s, _| s.written,
+        ),
+        (
+            "mnemo_events_queued",
+            "gauge",
+            "Raw events waiting in a stream's rings.",
+            |s, _| s.queued,
+        ),
+        (
+            "mnemo_events_blocked_total",
+            "counter",
+            "Publishes that waited for room (backpressure block).",
+            |s, _| s.blocked,
+        ),
+        (
+            "mnemo_events_promoted_total",
+            "counter",
+            "Raw events promoted to memories.",
+            |_, p| p.promoted,
+        ),
+        (
+            "mnemo_events_promotion_lag",
+            "gauge",
+            "Written raw events the promotion folder has not handled.",
+            |_, p| p.lag_events,
+        ),
+    ];
+    for (name, kind, help, get) in series {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (ns, total, promotion) in &streams {
+            let _ = writeln!(
+                out,
+                "{name}{{namespace=\"{}\"}} {}",
+                escape(ns),
+                get(total, promotion)
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "# HELP mnemo_events_dropped_total Raw events the backpressure dropped or refused, by reason.\n# TYPE mnemo_events_dropped_total counter"
+    );
+    for (ns, t, _) in &streams {
+        for (reason, n) in [
+            ("drop_newest", t.dropped_newest),
+            ("drop_oldest", t.dropped_oldest),
+            ("sampled_out", t.sampled_out),
+            ("rejected", t.rejected),
+            ("timed_out", t.timed_out),
+        ] {
+            let _ = writeln!(
+                out,
+                "mnemo_events_dropped_total{{namespace=\"{}\",reason=\"{reason}\"}} {n}",
+                escape(ns)
+            );
+        }
+    }
+}
+
 fn escape(v: &str) -> String {
     v.replace('\\', "\\\\")
         .replace('"', "\\\"")

@@ -65,10 +65,17 @@ async fn limits(State(state): State<AppState>, req: Request, next: Next) -> Resp
     if declared.is_some_and(|n| n > limit as u64) {
         return too_large(limit).into_response();
     }
-    let streaming = req.uri().path().ends_with("/watch") || req.uri().path() == "/mcp";
-    let (parts, body) = req.into_parts();
-    let body = Body::new(http_body_util::Limited::new(body, limit));
-    let req = Request::from_parts(parts, body);
+    let path = req.uri().path();
+    // The streaming ingest bounds each line instead of the whole upload.
+    let upload = path.ends_with("/events/stream");
+    let streaming = upload || path.ends_with("/watch") || path == "/mcp";
+    let req = if upload {
+        req
+    } else {
+        let (parts, body) = req.into_parts();
+        let body = Body::new(http_body_util::Limited::new(body, limit));
+        Request::from_parts(parts, body)
+    };
     if streaming {
         return next.run(req).await;
     }

@@ -91,12 +91,18 @@ pub enum Error {
     /// The engine or namespace was closed.
     #[error("namespace {0} is closed")]
     Closed(String),
-    /// The namespace's raw-event stream refused an operation.
+    /// The namespace's raw-event stream refused an operation. For a batch,
+    /// the events before the refused one (`accepted`) went in and were
+    /// acknowledged; none after it did.
     #[cfg(not(target_arch = "wasm32"))]
-    #[error("namespace {namespace}: events: {source}")]
+    #[error(
+        "namespace {namespace}: events: {source} ({accepted} events of the batch were accepted before it)"
+    )]
     Ingest {
         /// The namespace.
         namespace: String,
+        /// Events of the batch accepted (and written) before the refusal.
+        accepted: usize,
         /// What the stream reported.
         #[source]
         source: mnemo_bus::Error,

@@ -1250,6 +1250,7 @@ impl Namespace {
         #[cfg(not(target_arch = "wasm32"))]
         self.inner.events.close().map_err(|source| Error::Ingest {
             namespace: self.inner.name.clone(),
+            accepted: 0,
             source,
         })?;
         // A background snapshot takes the writer lock: join it first (none

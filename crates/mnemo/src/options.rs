@@ -184,6 +184,14 @@ impl Options {
         self
     }
 
+    /// Sets the raw-event stream's options and promotion rules (native
+    /// only).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn ingest(mut self, ingest: crate::ingest::IngestOptions) -> Self {
+        self.ingest = ingest;
+        self
+    }
+
     /// Uses `verifier` to find contradicting facts.
     pub fn verifier(mut self, verifier: Arc<dyn Verifier>) -> Self {
         self.coherence.verifier = verifier;

@@ -85,7 +85,7 @@ fn tool_errors_become_memories_tagged_with_the_tool() {
             Some(&Value::Text("tool_result".into()))
         );
     }
-    let (stream, promotion) = ns.ingest_stats().expect("stats");
+    let (stream, promotion) = ns.ingest_stats().expect("a stream is open");
     assert_eq!(stream.total().written, 101);
     assert_eq!(promotion.promoted, 10);
     assert_eq!(promotion.unmatched, 91);
@@ -177,7 +177,7 @@ fn bad_events_and_bad_rules_are_refused_with_their_reason() {
     assert!(message(e).contains("event 2 of the batch"));
     let e = ns.ingest(&too_big).expect_err("too big");
     assert!(message(e).contains("exceeds the stream's max_event_bytes"));
-    let (stream, _) = ns.ingest_stats().expect("stats");
+    let (stream, _) = ns.ingest_stats().expect("a stream is open");
     // `note` was registered by the first batch's check, but nothing was
     // enqueued by any of the refused calls.
     assert_eq!(stream.total().accepted, 0);
@@ -208,7 +208,7 @@ fn a_rule_whose_memory_is_invalid_is_counted_not_fatal() {
         ns.wait_for_promotion(Duration::from_secs(10))
             .expect("wait")
     );
-    let (_, promotion) = ns.ingest_stats().expect("stats");
+    let (_, promotion) = ns.ingest_stats().expect("a stream is open");
     assert_eq!(promotion.rejected, 1);
     assert_eq!(promotion.promoted, 1);
     assert!(

@@ -5,6 +5,7 @@
 //! and run writes on the blocking pool, since a write may wait for
 //! `fdatasync`.
 
+pub(crate) mod events;
 pub(crate) mod facts;
 pub(crate) mod links;
 pub(crate) mod memories;
@@ -36,6 +37,7 @@ pub(crate) fn all(api: Api) -> Api {
     let api = watch::routes(api);
     let api = proofs::routes(api);
     let api = facts::routes(api);
+    let api = events::routes(api);
     patterns::routes(api)
 }
 

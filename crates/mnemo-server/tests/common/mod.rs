@@ -37,7 +37,12 @@ impl TestApp {
         Self::with_config(Config::default())
     }
 
-    pub fn with_config(mut config: Config) -> Self {
+    pub fn with_config(config: Config) -> Self {
+        Self::with_engine(config, engine())
+    }
+
+    /// Over a given engine.
+    pub fn with_engine(mut config: Config, engine: mnemo::Mnemo) -> Self {
         let admin = generate_token();
         let writer = generate_token();
         let reader = generate_token();
@@ -59,7 +64,7 @@ impl TestApp {
             vec!["alice".into()],
             vec![Right::Read],
         ));
-        let state = AppState::new(config, engine()).expect("valid config");
+        let state = AppState::new(config, engine).expect("valid config");
         state.open_all();
         let app = mnemo_server::router(state.clone());
         Self {

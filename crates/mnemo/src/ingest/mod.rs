@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use mnemo_bus::{Event as BusEvent, Published, Receipt, Stream, StreamConfig, StreamStats};
+use mnemo_bus::{Event as BusEvent, Published, Receipt, Stream};
 use parking_lot::Mutex;
 
 use crate::error::{Error, Result};
@@ -35,7 +35,8 @@ use crate::model::Timestamp;
 use crate::namespace::{Inner, Namespace};
 
 pub use folder::PromotionStats;
-pub use mnemo_bus::{Backpressure, Consumer, Delivered, Missed, Poll};
+pub use mnemo_bus as bus;
+pub use mnemo_bus::{Backpressure, Consumer, Delivered, Missed, Poll, StreamConfig, StreamStats};
 pub use rules::{Predicate, PromotionRule};
 
 /// How a namespace's raw-event stream and its promotion behave.
@@ -160,6 +161,7 @@ impl Namespace {
             mnemo_bus::Error::Closed(_) => Error::Closed(self.inner.name.clone()),
             source => Error::Ingest {
                 namespace: self.inner.name.clone(),
+                accepted: 0,
                 source,
             },
         }
@@ -282,13 +284,16 @@ impl Namespace {
             Err(batch) => {
                 // What went in before the refusal is still made durable, so
                 // the caller can trust the count it is given.
-                let _ = stream.wait_receipt(&batch.receipt);
-                return Err(Error::Ingest {
-                    namespace: self.inner.name.clone(),
-                    source: mnemo_bus::Error::Config(format!(
-                        "event {} of the batch was refused after {} were accepted: {}",
-                        batch.stopped_at, batch.receipt.accepted, batch.error
-                    )),
+                stream
+                    .wait_receipt(&batch.receipt)
+                    .map_err(|e| self.bus_error(e))?;
+                return Err(match batch.error {
+                    mnemo_bus::Error::Closed(_) => Error::Closed(self.inner.name.clone()),
+                    source => Error::Ingest {
+                        namespace: self.inner.name.clone(),
+                        accepted: batch.receipt.accepted,
+                        source,
+                    },
                 });
             }
         };
@@ -311,11 +316,12 @@ impl Namespace {
         bus.stream.publish(&event).map_err(|e| self.bus_error(e))
     }
 
-    /// The stream's counters and the promotion folder's progress (opens the
-    /// stream if it is not open yet).
-    pub fn ingest_stats(&self) -> Result<(StreamStats, PromotionStats)> {
-        let bus = self.bus()?;
-        Ok((bus.stream.stats(), bus.promotion.snapshot()))
+    /// The stream's counters and the promotion folder's progress, or `None`
+    /// while the namespace has no stream open (nothing ingested yet, and no
+    /// stream on disk).
+    pub fn ingest_stats(&self) -> Option<(StreamStats, PromotionStats)> {
+        let bus = self.inner.events.bus.lock().clone()?;
+        Some((bus.stream.stats(), bus.promotion.snapshot()))
     }
 
     /// Waits until the promotion folder has handled every event written so
