@@ -36,6 +36,7 @@ mod demo;
 mod embed_cmd;
 mod embedder;
 mod eval_cmd;
+mod events_cmd;
 mod export;
 mod fact_cmd;
 mod fetch_model;
@@ -133,6 +134,9 @@ enum Command {
     Checkpoint(key_cmd::CheckpointArgs),
     /// Print a query's result, then each change as it happens.
     Watch(watch_cmd::WatchArgs),
+    /// Raw events: ingest JSON lines, tail the stream, its counters.
+    #[command(subcommand)]
+    Events(events_cmd::EventsCommand),
     /// Measure recall quality and latency on a benchmark
     /// (`mnemo eval locomo FILE`).
     #[command(subcommand)]
@@ -197,6 +201,7 @@ fn main() -> ExitCode {
         Command::Purge(args) => memory_cmd::purge(g, args),
         Command::Checkpoint(args) => key_cmd::checkpoint(g, args),
         Command::Watch(args) => watch_cmd::run(g, args),
+        Command::Events(cmd) => events_cmd::run(g, cmd),
         Command::Eval(cmd) => eval_cmd::run(g, cmd),
         Command::Log(cmd) => log_cmd::run(cmd, g.json),
         Command::Embed(args) => embed_cmd::run(args, g.embedder),

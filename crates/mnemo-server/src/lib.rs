@@ -73,6 +73,14 @@ pub mod metrics;
 pub mod ops;
 #[cfg(feature = "server")]
 mod routes;
+/// The JSON forms of raw events (ingest lines, events read back, counters).
+#[cfg(feature = "server")]
+pub mod events_json {
+    pub use crate::routes::events::{
+        EventIn, EventOut, EventStatsOut, EventsIn, IngestEvent, IngestOut, ProducerIn,
+        ShardStatsOut, TailOut, TailParams, parse_lines, stats_of,
+    };
+}
 #[cfg(feature = "server")]
 mod server;
 #[cfg(feature = "server")]

@@ -179,16 +179,22 @@ pub struct IngestOut {
     pub dropped: usize,
 }
 
-/// An event with its bytes owned (from JSON).
-struct OwnedEvent {
-    kind: String,
-    producer: u64,
-    at: Option<mnemo::Timestamp>,
-    payload: Vec<u8>,
+/// An event parsed from JSON, its bytes owned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IngestEvent {
+    /// Its type.
+    pub kind: String,
+    /// Its producer id.
+    pub producer: u64,
+    /// When it happened.
+    pub at: Option<mnemo::Timestamp>,
+    /// Its bytes (a JSON payload as JSON text).
+    pub payload: Vec<u8>,
 }
 
-impl OwnedEvent {
-    fn from_in(event: EventIn, index: usize) -> Result<OwnedEvent, ApiError> {
+impl IngestEvent {
+    /// Checks and converts one event (`index` names it in errors).
+    pub fn from_in(event: EventIn, index: usize) -> Result<IngestEvent, ApiError> {
         let at = event
             .at
             .as_deref()
@@ -204,7 +210,7 @@ impl OwnedEvent {
                 )));
             }
         };
-        Ok(OwnedEvent {
+        Ok(IngestEvent {
             kind: event.kind,
             producer: event.producer.as_ref().map_or(0, ProducerIn::id),
             at,
@@ -212,7 +218,8 @@ impl OwnedEvent {
         })
     }
 
-    fn raw(&self) -> RawEvent<'_> {
+    /// The event as the engine takes it.
+    pub fn raw(&self) -> RawEvent<'_> {
         RawEvent {
             kind: &self.kind,
             producer: self.producer,
@@ -222,7 +229,9 @@ impl OwnedEvent {
     }
 }
 
-fn parse_lines(text: &[u8], first_line: usize) -> Result<Vec<OwnedEvent>, ApiError> {
+/// Parses JSON lines of events (blank lines skipped); `first_line` numbers
+/// the first line in errors.
+pub fn parse_lines(text: &[u8], first_line: usize) -> Result<Vec<IngestEvent>, ApiError> {
     let mut events = Vec::new();
     for (i, line) in text.split(|&b| b == b'\n').enumerate() {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -232,7 +241,7 @@ fn parse_lines(text: &[u8], first_line: usize) -> Result<Vec<OwnedEvent>, ApiErr
         let n = first_line + i;
         let event: EventIn = serde_json::from_slice(line)
             .map_err(|e| ApiError::bad_request(format!("line {n}: {e}")))?;
-        events.push(OwnedEvent::from_in(event, n)?);
+        events.push(IngestEvent::from_in(event, n)?);
     }
     Ok(events)
 }
@@ -296,7 +305,7 @@ async fn ingest(
                 .events
                 .into_iter()
                 .enumerate()
-                .map(|(i, e)| OwnedEvent::from_in(e, i))
+                .map(|(i, e)| IngestEvent::from_in(e, i))
                 .collect::<Result<Vec<_>, _>>()?;
             ingest_owned(&ns, events)
         }
@@ -315,13 +324,13 @@ async fn ingest(
     }))
 }
 
-fn ingest_owned(ns: &Namespace, events: Vec<OwnedEvent>) -> Result<Ingested, ApiError> {
+fn ingest_owned(ns: &Namespace, events: Vec<IngestEvent>) -> Result<Ingested, ApiError> {
     if events.len() > MAX_BATCH_EVENTS {
         return Err(ApiError::bad_request(format!(
             "more than {MAX_BATCH_EVENTS} events in one batch"
         )));
     }
-    let raw: Vec<RawEvent<'_>> = events.iter().map(OwnedEvent::raw).collect();
+    let raw: Vec<RawEvent<'_>> = events.iter().map(IngestEvent::raw).collect();
     Ok(ns.ingest_batch(&raw)?)
 }
 
@@ -400,7 +409,7 @@ async fn ingest_stream(
                         &ns,
                         chunk
                             .iter()
-                            .map(|e| OwnedEvent {
+                            .map(|e| IngestEvent {
                                 kind: e.kind.clone(),
                                 producer: e.producer,
                                 at: e.at,
@@ -506,6 +515,13 @@ pub struct TailOut {
 
 fn nanos_time(nanos: u64) -> String {
     mnemo::rfc3339::format(mnemo::Timestamp(i64::try_from(nanos).unwrap_or(i64::MAX)))
+}
+
+impl EventOut {
+    /// The JSON form of a delivered event.
+    pub fn of(e: &Delivered) -> EventOut {
+        event_out(e)
+    }
 }
 
 fn event_out(e: &Delivered) -> EventOut {
@@ -661,7 +677,8 @@ async fn stats(
     Ok(ApiJson(stats_of(&ns)))
 }
 
-pub(crate) fn stats_of(ns: &Namespace) -> EventStatsOut {
+/// The counters of a namespace's stream and its promotion folder.
+pub fn stats_of(ns: &Namespace) -> EventStatsOut {
     let Some((stream, promotion)) = ns.ingest_stats() else {
         return EventStatsOut {
             open: false,
