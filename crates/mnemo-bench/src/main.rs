@@ -29,6 +29,7 @@ mod engine_suite;
 mod gauss;
 mod ground_truth;
 mod harness;
+mod ingest_suite;
 mod locomo;
 mod log_suite;
 mod patterns_suite;
@@ -161,6 +162,13 @@ enum Suite {
     /// RFC 9162's reference algorithm, and forget (erasure) latency against
     /// one durable log append.
     Trust(SuiteOptions),
+    /// mnemo-bus raw-event ingest: one shard's ring (1 producer, 1
+    /// draining consumer, 32 and 64 B events) against crossbeam-queue's
+    /// ArrayQueue and the disruptor crate, p99 enqueue latency, a whole
+    /// in-memory stream against the log's append_batch, 2 producers × 2
+    /// shards, and durable group commit against write + fdatasync of the
+    /// same frames.
+    Ingest(SuiteOptions),
 }
 
 impl Suite {
@@ -177,6 +185,7 @@ impl Suite {
             Suite::Python(_) => "python",
             Suite::Browser(_) => "browser",
             Suite::Trust(_) => "trust",
+            Suite::Ingest(_) => "ingest",
         }
     }
 
@@ -192,7 +201,8 @@ impl Suite {
             | Suite::Server(opts)
             | Suite::Python(opts)
             | Suite::Browser(opts)
-            | Suite::Trust(opts) => opts,
+            | Suite::Trust(opts)
+            | Suite::Ingest(opts) => opts,
         }
     }
 }
@@ -281,6 +291,7 @@ fn main() -> Result<()> {
         Suite::Python(opts) => python_suite::run(opts)?,
         Suite::Browser(opts) => browser_suite::run(opts)?,
         Suite::Trust(opts) => trust_suite::run(opts)?,
+        Suite::Ingest(opts) => ingest_suite::run(opts)?,
     };
     // Checked again: the tree may have changed while the suite ran.
     let tree = harness::Tree::over_run(&before, &harness::Tree::read(&root));
