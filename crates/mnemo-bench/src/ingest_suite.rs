@@ -101,6 +101,10 @@ struct Sizes {
     stream_events: u64,
     /// Events per run of the durable rows (all producers).
     durable_events: u64,
+    /// Requests of 10,000 events per HTTP client per run.
+    http_requests: usize,
+    /// Seconds of each promotion-lag run.
+    promotion_seconds: f64,
 }
 
 impl Sizes {
@@ -113,6 +117,8 @@ impl Sizes {
                 latency_events: 100_000,
                 stream_events: 100_000,
                 durable_events: 20_000,
+                http_requests: 2,
+                promotion_seconds: 0.5,
             }
         } else {
             Self {
@@ -122,6 +128,8 @@ impl Sizes {
                 latency_events: 4_000_000,
                 stream_events: 5_000_000,
                 durable_events: 2_000_000,
+                http_requests: 100,
+                promotion_seconds: 5.0,
             }
         }
     }
@@ -180,13 +188,19 @@ pub fn run(opts: &SuiteOptions) -> Result<Vec<BenchResult>> {
     let base = Baselines::default();
     let started = Instant::now();
     let mut results = Vec::new();
-    let steps: [Step<'_>; 6] = [
+    let steps: [Step<'_>; 8] = [
         ("ring 64b", &|| ring_rows::<64>(&sizes, &base)),
         ("ring 32b", &|| ring_rows::<32>(&sizes, &base)),
         ("enqueue latency", &|| enqueue_latency(&sizes)),
         ("stream mem", &|| stream_mem(&sizes, &base)),
         ("scaling", &|| scaling(&sizes, &base)),
         ("durable", &|| durable(&sizes, &tmp)),
+        ("http", &|| {
+            crate::ingest_http::http_ingest(sizes.disk_reps, sizes.http_requests, &tmp)
+        }),
+        ("promotion", &|| {
+            crate::ingest_http::promotion_lag(sizes.promotion_seconds, &tmp)
+        }),
     ];
     for (name, step) in steps {
         if opts

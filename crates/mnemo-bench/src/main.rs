@@ -29,6 +29,7 @@ mod engine_suite;
 mod gauss;
 mod ground_truth;
 mod harness;
+mod ingest_http;
 mod ingest_suite;
 mod locomo;
 mod log_suite;

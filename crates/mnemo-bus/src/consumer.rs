@@ -337,6 +337,13 @@ impl Consumer {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        #[test]
+        fn any_cursor_text_decodes_or_is_refused(text in "(mnemo-bus cursor 1\n)?([0-9a-z]{0,21}\n){0,4}", shards in 1usize..4) {
+            let _ = decode_cursors(&text, shards);
+        }
+    }
+
     #[test]
     fn cursor_files_are_checked() {
         assert_eq!(

@@ -99,6 +99,18 @@ impl Manifest {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_text_decodes_or_is_refused_without_panicking(text in "(mnemo-bus stream 1\n)?(shards [0-9]{1,4}\n)?((type [ -~]{0,70})?\n){0,6}") {
+            if let Ok(m) = Manifest::decode(&text, "STREAM") {
+                let again = Manifest::decode(&m.encode(), "STREAM").expect("re-decodes");
+                prop_assert_eq!(again.names, m.names);
+                prop_assert_eq!(again.shards, m.shards);
+            }
+        }
+    }
 
     #[test]
     fn encode_decode_keeps_ids() {
