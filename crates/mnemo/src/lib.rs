@@ -17,6 +17,7 @@
 //! | `contains.rs` | substring search for `contains` filters |
 //! | `input.rs` | what callers write ([`NewMemory`], [`Revision`]) and the one check of it ([`Limits`], [`Invalid`]) |
 //! | `query.rs` | filters and orders ([`Query`]) |
+//! | `ingest/` | raw events: the stream's options, promotion rules and the folder that applies them (native only) |
 //! | `calendar.rs`, `rfc3339.rs`, `timehint.rs` | civil dates, RFC 3339 text times, dates named in a query |
 //! | `spread.rs` | spreading activation over any graph (the rule and its buffers) |
 //! | `text/` | BM25 keyword search: tokenizer, Porter2 stemmer, stopwords, dictionary, postings, scoring, codec |
@@ -33,6 +34,7 @@
 //! | `recall/` | the recall pipeline: `candidates`, `seeds`, `spread`, `fuse`, `explain` |
 //! | `snapshot.rs` | snapshots of the state, written and read through the log's `Storage` |
 //! | `namespace.rs` | a [`Namespace`]: one log, its state, writes, reads, recall, proofs |
+//! | `raw_events.rs` | [`Namespace::ingest`] and the namespace's raw-event stream (native only) |
 //! | `proof_at.rs` | [`Namespace::prove_at`]: a memory's inclusion proof at an older tree size (a signed checkpoint's) |
 //! | `coherence.rs` | the namespace's facts and trajectories API (assert, conflicts, suggest) |
 //! | `engine.rs` | [`Mnemo`]: the namespaces of one data directory (or storage) |
@@ -87,6 +89,8 @@ mod options;
 pub mod patterns;
 mod proof_at;
 mod query;
+#[cfg(not(target_arch = "wasm32"))]
+mod raw_events;
 pub mod recall;
 pub mod rfc3339;
 pub mod snapshot;

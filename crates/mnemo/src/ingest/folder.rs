@@ -10,11 +10,11 @@ use mnemo_bus::{Consumer, Delivered};
 use parking_lot::Mutex;
 use serde_json::Value as Json;
 
+use super::Sink;
 use super::rules::{PromotionRule, render, tag_of};
 use crate::error::Error;
 use crate::input::NewMemory;
 use crate::model::{Metadata, Timestamp, Value};
-use crate::namespace::{Inner, Namespace};
 
 /// The consumer name the folder reads as.
 pub(crate) const CONSUMER: &str = "promotion";
@@ -95,7 +95,7 @@ pub(crate) struct Folder {
 
 impl Folder {
     pub fn start(
-        namespace: Weak<Inner>,
+        namespace: Weak<dyn Sink>,
         consumer: Consumer,
         rules: Vec<PromotionRule>,
         batch: usize,
@@ -132,7 +132,7 @@ impl Folder {
 }
 
 fn run(
-    namespace: Weak<Inner>,
+    namespace: Weak<dyn Sink>,
     mut consumer: Consumer,
     rules: &[PromotionRule],
     batch: usize,
@@ -152,11 +152,10 @@ fn run(
             }
         };
         if !poll.events.is_empty() {
-            let Some(inner) = namespace.upgrade() else {
+            let Some(sink) = namespace.upgrade() else {
                 return;
             };
-            let ns = Namespace { inner };
-            match promote(&ns, rules, &poll.events, progress) {
+            match promote(sink, rules, &poll.events, progress) {
                 Ok(()) => uncommitted += poll.events.len() as u64,
                 Err(Error::Closed(_)) => return,
                 Err(e) => {
@@ -195,12 +194,12 @@ fn run(
 
 /// Applies the rules to a poll's events and writes the memories.
 fn promote(
-    ns: &Namespace,
+    sink: Arc<dyn Sink>,
     rules: &[PromotionRule],
     events: &[Delivered],
     progress: &Progress,
 ) -> crate::Result<()> {
-    let limits = ns.limits();
+    let limits = sink.limits();
     let mut memories = Vec::new();
     for event in events {
         let payload: Option<Json> = serde_json::from_slice::<Json>(&event.payload)
@@ -227,7 +226,7 @@ fn promote(
     }
     if !memories.is_empty() {
         let n = memories.len() as u64;
-        ns.remember_batch(memories)?;
+        sink.remember(memories)?;
         progress.promoted.fetch_add(n, Ordering::Relaxed);
     }
     Ok(())

@@ -1,7 +1,8 @@
 //! Raw events beside the memories: a namespace's `mnemo-bus` stream and the
 //! background folder that promotes selected events into memories.
 //!
-//! [`Namespace::ingest`] and [`Namespace::ingest_batch`] are the cheap path
+//! [`Namespace::ingest`](crate::Namespace::ingest) and
+//! [`Namespace::ingest_batch`](crate::Namespace::ingest_batch) are the cheap path
 //! for what agents produce far more of than memories (tool calls,
 //! observations, token streams): no embedding, no index, one slot in a ring
 //! and a share of a group commit. The stream lives in `NAMESPACE/events/`
@@ -12,9 +13,10 @@
 //! **Promotion**: [`IngestOptions::rules`] ([`PromotionRule`]) pick events
 //! that become memories. A folder thread tails the stream as the consumer
 //! `promotion`, applies the rules, writes the memories with
-//! [`Namespace::remember_batch`] and then commits its cursor. The bus never
-//! waits for it: a slow folder only grows its lag, which
-//! [`Namespace::ingest_stats`] reports. Each promoted memory carries the
+//! [`Namespace::remember_batch`](crate::Namespace::remember_batch) and then
+//! commits its cursor. The bus never waits for it: a slow folder only grows
+//! its lag, which [`Namespace::ingest_stats`](crate::Namespace::ingest_stats)
+//! reports. Each promoted memory carries the
 //! client key `event/SHARD/SEQ`, so an event promoted again after a crash
 //! (between the memories' write and the cursor's commit) lands in the same
 //! memory instead of a duplicate.
@@ -25,14 +27,13 @@ pub mod rules;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
-use mnemo_bus::{Event as BusEvent, Published, Receipt, Stream};
+use mnemo_bus::Stream;
 use parking_lot::Mutex;
 
 use crate::error::{Error, Result};
+use crate::input::{Limits, NewMemory};
 use crate::model::Timestamp;
-use crate::namespace::{Inner, Namespace};
 
 pub use folder::PromotionStats;
 pub use mnemo_bus as bus;
@@ -100,11 +101,27 @@ pub struct Ingested {
     pub dropped: usize,
 }
 
+/// Where promoted memories go: the namespace (implemented above this
+/// module, so the folder needs no handle on the namespace's type).
+pub(crate) trait Sink: Send + Sync {
+    /// Writes a batch of memories (as `Namespace::remember_batch`).
+    fn remember(self: Arc<Self>, memories: Vec<NewMemory>) -> Result<()>;
+    /// The namespace's input limits.
+    fn limits(&self) -> Limits;
+}
+
 /// A namespace's stream and folder, once opened.
 pub(crate) struct Bus {
     pub stream: Stream,
     folder: Mutex<Option<folder::Folder>>,
     pub promotion: Arc<folder::Progress>,
+}
+
+impl Bus {
+    /// Whether a promotion folder runs.
+    pub fn promotes(&self) -> bool {
+        self.folder.lock().is_some()
+    }
 }
 
 /// The namespace's slot for its bus (opened at most once).
@@ -115,6 +132,67 @@ pub(crate) struct Events {
 }
 
 impl Events {
+    /// The bus, if it is open.
+    pub fn get(&self) -> Option<Arc<Bus>> {
+        self.bus.lock().clone()
+    }
+
+    /// The bus, opened (stream and folder) on first use. `dir` is the
+    /// namespace's directory (`None` in memory); promoted memories go to
+    /// `sink`.
+    pub fn open(
+        &self,
+        namespace: &str,
+        dir: Option<&Path>,
+        options: &IngestOptions,
+        sink: std::sync::Weak<dyn Sink>,
+    ) -> Result<Arc<Bus>> {
+        let mut slot = self.bus.lock();
+        if let Some(bus) = slot.as_ref() {
+            return Ok(bus.clone());
+        }
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(Error::Closed(namespace.to_owned()));
+        }
+        options.validate().map_err(|reason| Error::Invalid {
+            namespace: namespace.to_owned(),
+            field: "ingest options",
+            reason,
+        })?;
+        let bus_error = |source| bus_error(namespace, source);
+        let stream = match dir {
+            Some(dir) => Stream::open(stream_dir(dir), "events", options.stream.clone()),
+            None => Stream::in_memory("events", options.stream.clone()),
+        }
+        .map_err(bus_error)?;
+        let promotion = Arc::new(folder::Progress::default());
+        let folder = if options.rules.is_empty() {
+            None
+        } else {
+            let consumer = stream.consumer(folder::CONSUMER).map_err(bus_error)?;
+            Some(
+                folder::Folder::start(
+                    sink,
+                    consumer,
+                    options.rules.clone(),
+                    options.folder_batch,
+                    promotion.clone(),
+                )
+                .map_err(|source| Error::Io {
+                    path: format!("{namespace}: promotion folder thread"),
+                    source,
+                })?,
+            )
+        };
+        let bus = Arc::new(Bus {
+            stream,
+            folder: Mutex::new(folder),
+            promotion,
+        });
+        *slot = Some(bus.clone());
+        Ok(bus)
+    }
+
     /// Stops the folder and closes the stream (idempotent).
     pub fn close(&self) -> std::result::Result<(), mnemo_bus::Error> {
         self.closed.store(true, Ordering::SeqCst);
@@ -135,218 +213,18 @@ impl Drop for Events {
 }
 
 /// The stream directory of a namespace directory.
-fn stream_dir(ns_dir: &Path) -> std::path::PathBuf {
+pub(crate) fn stream_dir(ns_dir: &Path) -> std::path::PathBuf {
     ns_dir.join("events")
 }
 
-impl Inner {
-    /// Opens the bus at namespace open when the namespace has a stream on
-    /// disk, so promotion resumes where it stopped.
-    pub(crate) fn resume_events(self: &Arc<Self>) -> Result<()> {
-        if let Some(dir) = &self.dir
-            && stream_dir(dir).join("STREAM").exists()
-        {
-            Namespace {
-                inner: self.clone(),
-            }
-            .bus()?;
-        }
-        Ok(())
-    }
-}
-
-impl Namespace {
-    fn bus_error(&self, source: mnemo_bus::Error) -> Error {
-        match source {
-            mnemo_bus::Error::Closed(_) => Error::Closed(self.inner.name.clone()),
-            source => Error::Ingest {
-                namespace: self.inner.name.clone(),
-                accepted: 0,
-                source,
-            },
-        }
-    }
-
-    /// The namespace's bus, opened on first use.
-    pub(crate) fn bus(&self) -> Result<Arc<Bus>> {
-        let events = &self.inner.events;
-        let mut slot = events.bus.lock();
-        if let Some(bus) = slot.as_ref() {
-            return Ok(bus.clone());
-        }
-        if events.closed.load(Ordering::SeqCst) {
-            return Err(Error::Closed(self.inner.name.clone()));
-        }
-        let options = &self.inner.options.ingest;
-        options.validate().map_err(|reason| Error::Invalid {
-            namespace: self.inner.name.clone(),
-            field: "ingest options",
-            reason,
-        })?;
-        let stream = match &self.inner.dir {
-            Some(dir) => Stream::open(stream_dir(dir), "events", options.stream.clone()),
-            None => Stream::in_memory("events", options.stream.clone()),
-        }
-        .map_err(|e| self.bus_error(e))?;
-        let promotion = Arc::new(folder::Progress::default());
-        let folder = if options.rules.is_empty() {
-            None
-        } else {
-            let consumer = stream
-                .consumer(folder::CONSUMER)
-                .map_err(|e| self.bus_error(e))?;
-            Some(
-                folder::Folder::start(
-                    Arc::downgrade(&self.inner),
-                    consumer,
-                    options.rules.clone(),
-                    options.folder_batch,
-                    promotion.clone(),
-                )
-                .map_err(|source| Error::Io {
-                    path: format!("{}: promotion folder thread", self.inner.name),
-                    source,
-                })?,
-            )
-        };
-        let bus = Arc::new(Bus {
-            stream,
-            folder: Mutex::new(folder),
-            promotion,
-        });
-        *slot = Some(bus.clone());
-        Ok(bus)
-    }
-
-    /// The namespace's raw-event stream (opened on first use), for
-    /// consumers, proofs over its shards and its counters.
-    pub fn events(&self) -> Result<Stream> {
-        self.check_open()?;
-        Ok(self.bus()?.stream.clone())
-    }
-
-    fn to_bus_event<'a>(&self, stream: &Stream, event: &RawEvent<'a>) -> Result<BusEvent<'a>> {
-        let kind = stream.type_id(event.kind).map_err(|e| self.bus_error(e))?;
-        let time_nanos = match event.at {
-            None => 0,
-            Some(Timestamp(t)) if t > 0 => t as u64,
-            Some(Timestamp(t)) => {
-                return Err(self.invalid(
-                    "at",
-                    format!("event time must be after 1970-01-01, got {t} ns"),
-                ));
-            }
-        };
-        Ok(BusEvent {
-            kind,
-            producer: event.producer,
-            time_nanos,
-            payload: event.payload,
-        })
-    }
-
-    /// Ingests one raw event and returns once it is written to the stream
-    /// (durable, under the stream's default `SyncPolicy::Always`): then it
-    /// is acknowledged. Returns whether it was accepted (`false`: the
-    /// stream's backpressure dropped it).
-    pub fn ingest(&self, event: &RawEvent<'_>) -> Result<bool> {
-        Ok(self.ingest_batch(std::slice::from_ref(event))?.accepted == 1)
-    }
-
-    /// Ingests raw events and returns once all of them are written (group
-    /// commit: one sync covers the whole batch and whatever other producers
-    /// added meanwhile). Every event is checked first (type name, size,
-    /// time): a bad one fails the call naming its index, and nothing is
-    /// enqueued. Under `error` backpressure a full ring fails the call after
-    /// the events before it were enqueued and written; the error says how
-    /// many.
-    pub fn ingest_batch(&self, events: &[RawEvent<'_>]) -> Result<Ingested> {
-        self.check_open()?;
-        let bus = self.bus()?;
-        let stream = &bus.stream;
-        let mut converted = Vec::with_capacity(events.len());
-        for (i, event) in events.iter().enumerate() {
-            converted.push(self.to_bus_event(stream, event).map_err(|e| match e {
-                Error::Invalid {
-                    namespace,
-                    field,
-                    reason,
-                } => Error::Invalid {
-                    namespace,
-                    field,
-                    reason: format!("event {i} of the batch: {reason}"),
-                },
-                other => other,
-            })?);
-        }
-        let receipt: Receipt = match stream.publish_batch(&converted) {
-            Ok(receipt) => receipt,
-            Err(batch) => {
-                // What went in before the refusal is still made durable, so
-                // the caller can trust the count it is given.
-                stream
-                    .wait_receipt(&batch.receipt)
-                    .map_err(|e| self.bus_error(e))?;
-                return Err(match batch.error {
-                    mnemo_bus::Error::Closed(_) => Error::Closed(self.inner.name.clone()),
-                    source => Error::Ingest {
-                        namespace: self.inner.name.clone(),
-                        accepted: batch.receipt.accepted,
-                        source,
-                    },
-                });
-            }
-        };
-        stream
-            .wait_receipt(&receipt)
-            .map_err(|e| self.bus_error(e))?;
-        Ok(Ingested {
-            accepted: receipt.accepted,
-            dropped: receipt.dropped,
-        })
-    }
-
-    /// Publishes one raw event without waiting for it to be written (the
-    /// firehose path): returns as soon as the ring took it. Not yet
-    /// acknowledged; [`Stream::wait`] on the ticket (from
-    /// [`events`](Self::events)) or [`Stream::flush`] makes it so.
-    pub fn ingest_nowait(&self, event: &RawEvent<'_>) -> Result<Published> {
-        let bus = self.bus()?;
-        let event = self.to_bus_event(&bus.stream, event)?;
-        bus.stream.publish(&event).map_err(|e| self.bus_error(e))
-    }
-
-    /// The stream's counters and the promotion folder's progress, or `None`
-    /// while the namespace has no stream open (nothing ingested yet, and no
-    /// stream on disk).
-    pub fn ingest_stats(&self) -> Option<(StreamStats, PromotionStats)> {
-        let bus = self.inner.events.bus.lock().clone()?;
-        Some((bus.stream.stats(), bus.promotion.snapshot()))
-    }
-
-    /// Waits until the promotion folder has handled every event written so
-    /// far, at most `timeout`; returns whether it caught up.
-    pub fn wait_for_promotion(&self, timeout: Duration) -> Result<bool> {
-        let bus = self.bus()?;
-        if bus.folder.lock().is_none() {
-            return Ok(true);
-        }
-        let deadline = std::time::Instant::now() + timeout;
-        let targets: Vec<u64> = bus
-            .stream
-            .stats()
-            .shards
-            .iter()
-            .map(|s| s.log_records)
-            .collect();
-        loop {
-            if bus.promotion.reached(&targets) {
-                return Ok(true);
-            }
-            if std::time::Instant::now() >= deadline {
-                return Ok(false);
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
+/// The engine's error for a refusal of the stream.
+pub(crate) fn bus_error(namespace: &str, source: mnemo_bus::Error) -> Error {
+    match source {
+        mnemo_bus::Error::Closed(_) => Error::Closed(namespace.to_owned()),
+        source => Error::Ingest {
+            namespace: namespace.to_owned(),
+            accepted: 0,
+            source,
+        },
     }
 }
