@@ -235,9 +235,29 @@ impl Consumer {
         let mut poll = Poll::default();
         let shards = self.cursors.len();
         let types = self.stream.types();
-        // An equal share per shard per round, so one busy shard cannot
-        // starve the others.
+        // An equal share per shard per pass, so one busy shard cannot
+        // starve the others; further passes fill what idle shards left.
         let share = max.div_ceil(shards.max(1)).max(1);
+        loop {
+            let before = poll.events.len();
+            self.pass(&mut poll, max, share, &types)?;
+            if poll.events.len() >= max || poll.events.len() == before {
+                break;
+            }
+        }
+        self.next_shard = (self.next_shard + 1) % shards.max(1);
+        Ok(poll)
+    }
+
+    /// One pass over the shards, taking up to `share` events from each.
+    fn pass(
+        &mut self,
+        poll: &mut Poll,
+        max: usize,
+        share: usize,
+        types: &[Arc<str>],
+    ) -> Result<()> {
+        let shards = self.cursors.len();
         for round in 0..shards {
             if poll.events.len() >= max {
                 break;
@@ -270,9 +290,12 @@ impl Consumer {
                     ),
                     reason: e.to_string(),
                 })?;
+                // A type registered after this poll took the table is
+                // looked up again.
                 let type_name = types
                     .get(usize::from(header.kind) - 1)
                     .cloned()
+                    .or_else(|| self.stream.type_name(header.kind))
                     .ok_or_else(|| Error::UnknownTypeId {
                         stream: self.stream.name().to_owned(),
                         id: header.kind,
@@ -294,8 +317,7 @@ impl Consumer {
                 self.cursors[shard] = record.seq() + 1;
             }
         }
-        self.next_shard = (self.next_shard + 1) % shards.max(1);
-        Ok(poll)
+        Ok(())
     }
 
     /// Moves a shard's cursor (for replays or skipping ahead); it is clamped

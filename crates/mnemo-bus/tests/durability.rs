@@ -204,3 +204,40 @@ fn a_stream_keeps_its_shard_count_and_refuses_a_damaged_manifest() {
         Err(Error::Corrupt { .. })
     ));
 }
+
+#[test]
+fn one_busy_shard_fills_a_whole_poll_and_late_types_are_named() {
+    let config = StreamConfig::default()
+        .shards(4)
+        .sync(SyncPolicy::Never)
+        .open_types(true);
+    let stream = Stream::in_memory("busy", config).expect("open");
+    let mut tail = stream.consumer("reader").expect("consumer");
+    let early = stream.type_id("early").expect("register");
+    for n in 0..100u64 {
+        let payload = n.to_le_bytes();
+        stream
+            .publish(&Event {
+                kind: early,
+                producer: 9,
+                time_nanos: 0,
+                payload: &payload,
+            })
+            .expect("publish");
+    }
+    stream.flush().expect("flush");
+    assert_eq!(tail.poll_now(100).expect("poll").events.len(), 100);
+    // A type registered after the reader was made is named on delivery.
+    let late = stream.type_id("late").expect("register");
+    stream
+        .publish(&Event {
+            kind: late,
+            producer: 9,
+            time_nanos: 0,
+            payload: b"x",
+        })
+        .expect("publish");
+    stream.flush().expect("flush");
+    let poll = tail.poll_now(10).expect("poll");
+    assert_eq!(&*poll.events[0].type_name, "late");
+}
