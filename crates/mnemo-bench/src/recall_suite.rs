@@ -813,6 +813,7 @@ fn variants() -> [Variant; 4] {
             time: 0.0,
             tags: 0.0,
             answer_type: 0.0,
+            strength: 0.0,
         },
         ..RecallOptions::default()
     };

@@ -379,6 +379,7 @@ fn options_json(o: &RecallOptions, embedder: &str) -> Json {
             "importance": num(w.importance),
             "time": num(w.time),
             "answer_type": num(w.answer_type),
+            "strength": num(w.strength),
         },
         "candidates": o.candidate_depth(),
         "seeds": o.seeds,

@@ -87,6 +87,8 @@ enum Command {
     Query(query_cmd::QueryArgs),
     /// Show one memory and its links.
     Get(memory_cmd::GetArgs),
+    /// Record a use of memories now, which raises their strength.
+    Touch(memory_cmd::TouchArgs),
     /// Forget a memory.
     Forget(memory_cmd::ForgetArgs),
     /// Link two memories.
@@ -201,6 +203,7 @@ fn main() -> ExitCode {
         Command::Purge(args) => memory_cmd::purge(g, args),
         Command::Checkpoint(args) => key_cmd::checkpoint(g, args),
         Command::Watch(args) => watch_cmd::run(g, args),
+        Command::Touch(args) => memory_cmd::touch(g, args),
         Command::Events(cmd) => events_cmd::run(g, cmd),
         Command::Eval(cmd) => eval_cmd::run(g, cmd),
         Command::Log(cmd) => log_cmd::run(cmd, g.json),

@@ -93,6 +93,36 @@ pub struct GetArgs {
     id: u64,
 }
 
+/// Arguments of `mnemo touch`.
+#[derive(Debug, Args)]
+pub struct TouchArgs {
+    /// The memories used now.
+    #[arg(required = true)]
+    ids: Vec<u64>,
+}
+
+/// Runs `mnemo touch`: records a use of each memory now (one durable
+/// event), which raises its strength.
+pub fn touch(global: &Global, args: TouchArgs) -> Result<ExitCode> {
+    let opened = open::open(global, Access::Plain)?;
+    let ids: Vec<mnemo::MemoryId> = args.ids.iter().map(|&id| mnemo::MemoryId(id)).collect();
+    opened.ns.touch(&ids).map_err(open::explain)?;
+    for id in &ids {
+        let strength = opened.ns.strength(*id).unwrap_or(f64::NEG_INFINITY);
+        let touches = opened.ns.touches(*id).unwrap_or(0);
+        if global.json {
+            println!(
+                "{}",
+                json!({"id": id.0, "strength": strength, "touches": touches})
+            );
+        } else {
+            println!("{id}: strength {strength:.3}, touched {touches} times");
+        }
+    }
+    opened.close()?;
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Runs `mnemo get`: every field of one memory and its links.
 pub fn get(global: &Global, args: GetArgs) -> Result<ExitCode> {
     let opened = open::open(global, Access::Plain)?;
@@ -104,6 +134,8 @@ pub fn get(global: &Global, args: GetArgs) -> Result<ExitCode> {
         if let serde_json::Value::Object(obj) = &mut v {
             obj.insert("links_out".into(), out.iter().map(link).collect());
             obj.insert("links_in".into(), incoming.iter().map(link).collect());
+            obj.insert("strength".into(), json!(opened.ns.strength(m.id)));
+            obj.insert("touches".into(), json!(opened.ns.touches(m.id)));
         }
         println!("{v}");
     } else {
@@ -119,6 +151,10 @@ pub fn get(global: &Global, args: GetArgs) -> Result<ExitCode> {
         put("recorded", time::format(m.recorded));
         put("importance", m.importance.to_string());
         put("confidence", m.confidence.to_string());
+        if let Some(s) = opened.ns.strength(m.id) {
+            put("strength", format!("{s:.3}"));
+        }
+        put("touches", opened.ns.touches(m.id).unwrap_or(0).to_string());
         for (name, value) in &m.metadata {
             put(&format!("meta.{name}"), value.to_string());
         }

@@ -15,7 +15,7 @@
 (function () {
   const SVG_NS = 'http://www.w3.org/2000/svg';
   /** The recall signals, in the order their bars are shown. */
-  const SIGNALS = ['vector', 'keyword', 'activation', 'recency', 'importance', 'time', 'tags', 'answer_type'];
+  const SIGNALS = ['vector', 'keyword', 'activation', 'recency', 'importance', 'time', 'tags', 'answer_type', 'strength'];
   /** The kinds of graph edges with their own colour (`via-…` classes). */
   const VIAS = ['link', 'temporal', 'vector', 'keyword'];
   const GRAVITY = 0.5;

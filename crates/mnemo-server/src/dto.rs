@@ -600,6 +600,26 @@ pub struct MemoryDetailOut {
     pub links: LinksOut,
     /// Facts citing it as evidence.
     pub facts: Vec<FactOut>,
+    /// Its strength from use now: ACT-R base-level activation `ln Σ t^-d`
+    /// over its write and its touches (seconds since each).
+    pub strength: f64,
+    /// Times it was touched (used) since it was written.
+    pub touches: u64,
+}
+
+/// Memories used now.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TouchIn {
+    /// Their ids (repeats count once; every one must be a live memory).
+    pub ids: Vec<u64>,
+}
+
+/// What a touch did.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct TouchOut {
+    /// Memories touched.
+    pub touched: usize,
 }
 
 /// Changes to a memory; absent fields stay as they are.
@@ -729,6 +749,10 @@ pub struct WeightsIn {
     /// `how many`) that the memory names (default 0.3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub answer_type: Option<f32>,
+    /// The memory's strength from use (its write and touches, ACT-R
+    /// activation) relative to the strongest candidate's (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strength: Option<f32>,
 }
 
 /// A recall request.

@@ -88,7 +88,7 @@ export interface HitRef {
   /**
    * With `explain` (or `graph`): each signal's contribution to the score
    * (vector, keyword, activation, recency, importance, time, tags,
-   * answer_type) and the
+   * answer_type, strength) and the
    * paths activation took.
    */
   explanation?: { contributions?: Record<string, number>; [field: string]: unknown };
@@ -128,7 +128,7 @@ export interface RecallOptions {
   /** Hits wanted (default 10). */
   k?: number;
   filter?: Filter;
-  weights?: Partial<Record<"vector" | "keyword" | "activation" | "recency" | "importance" | "time" | "tags" | "answer_type", number>>;
+  weights?: Partial<Record<"vector" | "keyword" | "activation" | "recency" | "importance" | "time" | "tags" | "answer_type" | "strength", number>>;
   spreading?: boolean;
   explain?: boolean;
   graph?: boolean;
@@ -243,7 +243,7 @@ export class Namespace {
   /** Memories matching a filter, ordered and paged. */
   query(query?: QueryOptions): Promise<MemoryList>;
   /** A memory with its links and the facts it supports. */
-  get(id: number): Promise<{ memory: Memory; links: { outgoing: unknown[]; incoming: unknown[] }; facts: unknown[] }>;
+  get(id: number): Promise<{ memory: Memory; links: { outgoing: unknown[]; incoming: unknown[] }; facts: unknown[]; strength: number; touches: number }>;
   revise(id: number, revision: string | Partial<Omit<MemoryInput, "tags" | "vector" | "key" | "valid">>): Promise<Memory>;
   forget(id: number): Promise<{ id: number; forgotten: boolean }>;
   /** Forgets and erases every memory with a tag, from a source, or all (exactly one). */

@@ -338,7 +338,7 @@ export class Namespace {
   /**
    * The memories that matter for `query`: hits ranked by their signals
    * (vector, keyword, activation, recency, importance, time, tags,
-   * answer_type).
+   * answer_type, strength).
    * Options: `k`, `filter`, `weights`, `spreading`, `explain`, `graph`,
    * `budgetMs`, `candidates` (per signal, before fusion), `searchWidth`
    * (the vector search's HNSW `ef`), `vector` (the query's own

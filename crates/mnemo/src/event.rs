@@ -34,6 +34,7 @@
 //! | 15 | [`Event::Refine`] | [`Refine`] |
 //! | 16 | [`Event::Prune`] | `Vec<`[`PatternId`]`>` |
 //! | 17 | [`Event::Consolidate`] | `Vec<(`[`PatternId`]`, `[`PatternId`]`)>` (kept, absorbed) |
+//! | 18 | [`Event::Touch`] | [`Touch`] |
 //!
 //! ## Version 2: sealed events
 //!
@@ -190,6 +191,16 @@ pub struct Unlink {
     pub kind: String,
 }
 
+/// Memories used (recalled, read, or touched explicitly) at one time: each
+/// gains an access, which raises its strength.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Touch {
+    /// The memories (ids no longer live are skipped when folded).
+    pub ids: Vec<MemoryId>,
+    /// When they were used.
+    pub at: Timestamp,
+}
+
 /// A predicate's declared cardinality.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Declare {
@@ -322,10 +333,12 @@ pub enum Event {
     Prune(Vec<PatternId>),
     /// Patterns merged: (kept, absorbed).
     Consolidate(Vec<(PatternId, PatternId)>),
+    /// Memories used: an access each.
+    Touch(Touch),
 }
 
 /// The event names by kind byte.
-const NAMES: [&str; 18] = [
+const NAMES: [&str; 19] = [
     "init",
     "remember",
     "revise",
@@ -344,6 +357,7 @@ const NAMES: [&str; 18] = [
     "refine",
     "prune",
     "consolidate",
+    "touch",
 ];
 
 impl Event {
@@ -368,6 +382,7 @@ impl Event {
             Event::Refine(_) => 15,
             Event::Prune(_) => 16,
             Event::Consolidate(_) => 17,
+            Event::Touch(_) => 18,
         }
     }
 
@@ -405,6 +420,7 @@ impl Event {
             Event::Refine(e) => postcard::to_extend(e, std::mem::take(out)),
             Event::Prune(e) => postcard::to_extend(e, std::mem::take(out)),
             Event::Consolidate(e) => postcard::to_extend(e, std::mem::take(out)),
+            Event::Touch(e) => postcard::to_extend(e, std::mem::take(out)),
         };
         *out = body.map_err(|e| Error::Encode(e.to_string()))?;
         Ok(())
@@ -619,6 +635,7 @@ impl Event {
             15 => body_of(body).map(Event::Refine),
             16 => body_of(body).map(Event::Prune),
             17 => body_of(body).map(Event::Consolidate),
+            18 => body_of(body).map(Event::Touch),
             other => Err(format!("unknown event kind {other}")),
         }
     }
@@ -769,6 +786,10 @@ mod tests {
             }),
             Event::Prune(vec![PatternId(3)]),
             Event::Consolidate(vec![(PatternId(1), PatternId(2))]),
+            Event::Touch(Touch {
+                ids: vec![MemoryId(1), MemoryId(9)],
+                at: Timestamp(1_700_000_000_000_000_000),
+            }),
         ]
     }
 

@@ -20,6 +20,7 @@
 //! | `ingest/` | raw events: the stream's options, promotion rules and the folder that applies them (native only) |
 //! | `calendar.rs`, `rfc3339.rs`, `timehint.rs` | civil dates, RFC 3339 text times, dates named in a query |
 //! | `spread.rs` | spreading activation over any graph (the rule and its buffers) |
+//! | `strength.rs` | a memory's strength from use (ACT-R base-level activation over its accesses) |
 //! | `text/` | BM25 keyword search: tokenizer, Porter2 stemmer, stopwords, dictionary, postings, scoring, codec |
 //! | `vectors.rs` | the vector index: an exact buffer in front of an HNSW graph a background thread fills |
 //! | `facts/` | facts, their validity windows, verifiers, conflicts, decisions and the fact store |
@@ -35,6 +36,7 @@
 //! | `snapshot.rs` | snapshots of the state, written and read through the log's `Storage` |
 //! | `namespace.rs` | a [`Namespace`]: one log, its state, writes, reads, recall, proofs |
 //! | `raw_events.rs` | [`Namespace::ingest`] and the namespace's raw-event stream (native only) |
+//! | `touch.rs` | [`Namespace::touch`], [`Namespace::strength`] and writing the touches recalls queue |
 //! | `proof_at.rs` | [`Namespace::prove_at`]: a memory's inclusion proof at an older tree size (a signed checkpoint's) |
 //! | `coherence.rs` | the namespace's facts and trajectories API (assert, conflicts, suggest) |
 //! | `engine.rs` | [`Mnemo`]: the namespaces of one data directory (or storage) |
@@ -96,8 +98,10 @@ pub mod rfc3339;
 pub mod snapshot;
 pub mod spread;
 mod state;
+pub mod strength;
 pub mod text;
 pub mod timehint;
+mod touch;
 pub mod vectors;
 pub mod watch;
 

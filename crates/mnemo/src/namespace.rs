@@ -172,6 +172,13 @@ pub(crate) struct Inner {
     /// The raw-event stream and its promotion folder (native only).
     #[cfg(not(target_arch = "wasm32"))]
     pub(crate) events: crate::ingest::Events,
+    /// Memories recalls used, not yet written (`reinforce_on_recall`).
+    pub(crate) touches: crate::strength::TouchQueue,
+    /// The thread that writes them about once a second (native, when
+    /// `reinforce_on_recall` is on).
+    pub(crate) toucher: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Tells that thread to stop.
+    pub(crate) toucher_stop: AtomicBool,
 }
 
 /// A handle on one namespace (cheap to clone; all clones share it).
@@ -204,6 +211,14 @@ impl Namespace {
             namespace: name.to_owned(),
             source,
         };
+        let decay = options.strength_decay;
+        if !(decay > 0.0 && decay < 1.0) {
+            return Err(Error::Invalid {
+                namespace: name.to_owned(),
+                field: "strength_decay",
+                reason: format!("must be in (0, 1), got {decay}"),
+            });
+        }
         let config = Config::default().sync(options.sync);
         let mut options = options;
         let mut embedder = options.embedder.info().clone();
@@ -375,6 +390,9 @@ impl Namespace {
             spreaders: Default::default(),
             #[cfg(not(target_arch = "wasm32"))]
             events: Default::default(),
+            touches: Default::default(),
+            toucher: Mutex::new(None),
+            toucher_stop: AtomicBool::new(false),
             options,
             report,
         });
@@ -408,6 +426,7 @@ impl Namespace {
         // `get_mut` from timing the open.
         #[cfg(not(target_arch = "wasm32"))]
         ns.inner.resume_events()?;
+        ns.inner.start_toucher();
         Ok(ns)
     }
 
@@ -1052,8 +1071,16 @@ impl Namespace {
             namespace: &self.inner.name,
             state: &state,
             spreaders: &self.inner.spreaders,
+            strength_decay: self.inner.options.strength_decay,
         };
-        recall::run(&source, text, vector, options, embed_time)
+        let recall = recall::run(&source, text, vector, options, embed_time)?;
+        drop(state);
+        if self.inner.options.reinforce_on_recall {
+            self.inner
+                .touches
+                .queue(recall.hits.iter().map(|h| h.memory.id));
+        }
+        Ok(recall)
     }
 
     /// The current Merkle root of the log and the number of events it
@@ -1242,6 +1269,11 @@ impl Namespace {
     /// reopening the directory in the same process needs every clone of
     /// this handle dropped first.
     pub fn close(&self) -> Result<()> {
+        if self.inner.is_closed() {
+            return Ok(());
+        }
+        // Touches recalls queued are written while writes are still taken.
+        self.inner.stop_toucher()?;
         if self.inner.closed.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
@@ -1274,6 +1306,13 @@ impl Namespace {
             namespace: self.inner.name.clone(),
             source,
         })
+    }
+}
+
+impl Inner {
+    /// Whether the namespace was closed.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
     }
 }
 

@@ -86,6 +86,15 @@ pub struct Options {
     pub coherence: CoherenceOptions,
     /// Clustering of trajectories into patterns.
     pub patterns: PatternParams,
+    /// The decay `d` of strength from use, in (0, 1) (see
+    /// [`crate::strength`]). Default 0.5, ACT-R's customary value.
+    pub strength_decay: f64,
+    /// Whether each recall's hits count as a use of them: recall queues
+    /// their ids (a bounded buffer, off the hot path) and they are written
+    /// as one `Touch` event per flush ([`crate::Namespace::flush_touches`],
+    /// about once a second on a background thread natively, and on close).
+    /// Default false.
+    pub reinforce_on_recall: bool,
     /// The raw-event stream and its promotion rules (native only).
     #[cfg(not(target_arch = "wasm32"))]
     pub ingest: crate::ingest::IngestOptions,
@@ -119,6 +128,8 @@ impl Default for Options {
             background_indexing: cfg!(not(target_arch = "wasm32")),
             coherence: CoherenceOptions::default(),
             patterns: PatternParams::default(),
+            strength_decay: crate::strength::DEFAULT_DECAY,
+            reinforce_on_recall: false,
             #[cfg(not(target_arch = "wasm32"))]
             ingest: crate::ingest::IngestOptions::default(),
         }

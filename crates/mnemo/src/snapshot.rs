@@ -18,7 +18,7 @@
 //! | 24 | 32 | the log's Merkle root at tree size `seq` |
 //! | 56 | 16 | the records digest: XXH3-128 of the stored checksums (u64 each) of log records `0..seq`, in seq order (zero when flag bit 0 is clear: retention had removed records before the snapshot was written) |
 //! | 72 | 8 | `len`: bytes of the sections that follow |
-//! | 80 | len | four sections, each a u64 length then its bytes: (1) postcard of the memories, links, next id, embedder, facts, conflicts and the pattern store (itself postcard, nested as bytes); (2) the BM25 index (`text` module format); (3) the HNSW graph (`mnemo-vector` format; empty when there is none); (4) the vectors not yet in the graph (`mnemo-vector` flat format) |
+//! | 80 | len | four sections, each a u64 length then its bytes: (1) postcard of the memories, links, next id, embedder, facts, conflicts and the pattern store (itself postcard, nested as bytes), then postcard of the memories' touches (`Vec<(u64, Accesses)>`; absent in files written before touches existed, which end after the pattern store); (2) the BM25 index (`text` module format); (3) the HNSW graph (`mnemo-vector` format; empty when there is none); (4) the vectors not yet in the graph (`mnemo-vector` flat format) |
 //! | 80+len | 8 | XXH3-64 of bytes `0..80+len` except the contents of sections (3) and (4) (their length fields included) |
 //!
 //! Sections (3) and (4) end with an XXH3-64 of their own (`mnemo-vector`
@@ -109,6 +109,7 @@ use crate::facts::{FactStore, FactsImage};
 use crate::model::{Link, Memory};
 use crate::patterns::PatternStore;
 use crate::state::State;
+use crate::strength::Accesses;
 use crate::text::TextIndex;
 use crate::vectors::VectorIndex;
 
@@ -163,6 +164,8 @@ pub(crate) struct Captured {
     /// Encoded under the lock: cheaper than a copy of the store with its
     /// derived search index.
     patterns: Option<Vec<u8>>,
+    /// The touches of the memories, by id.
+    accesses: Vec<(u64, Accesses)>,
     text: Vec<u8>,
     graph: Option<Vec<u8>>,
     pending: Vec<u8>,
@@ -188,7 +191,14 @@ pub(crate) fn capture(state: &State, vectors: &VectorIndex) -> Captured {
     let mut text = Vec::new();
     state.text.encode(&mut text);
     let (graph, pending) = vectors.encode();
+    let mut accesses: Vec<(u64, Accesses)> = state
+        .accesses
+        .iter()
+        .map(|(id, a)| (*id, a.clone()))
+        .collect();
+    accesses.sort_unstable_by_key(|(id, _)| *id);
     Captured {
+        accesses,
         seq: state.next_seq,
         next_id: state.next_id,
         embedder: state
@@ -245,6 +255,8 @@ pub(crate) fn persist(
         patterns: c.patterns.as_deref(),
     })
     .map_err(|e| Error::Encode(e.to_string()))?;
+    // The touches follow the meta in the same section (see the format).
+    let meta = postcard::to_extend(&c.accesses, meta).map_err(|e| Error::Encode(e.to_string()))?;
     let digest = log.records_digest(c.seq);
     let graph = c.graph.unwrap_or_default();
     // Sealed in place (no second copy of the largest buffers): each
@@ -831,7 +843,14 @@ fn decode_state(
     parts: &Parts<'_>,
     vectors: impl FnOnce(usize) -> std::result::Result<Arc<VectorIndex>, String>,
 ) -> std::result::Result<State, String> {
-    let meta: Meta = postcard::from_bytes(parts.meta).map_err(|e| format!("state: {e}"))?;
+    let (meta, rest): (Meta, &[u8]) =
+        postcard::take_from_bytes(parts.meta).map_err(|e| format!("state: {e}"))?;
+    // Snapshots written before touches existed end with the meta.
+    let accesses: Vec<(u64, Accesses)> = if rest.is_empty() {
+        Vec::new()
+    } else {
+        postcard::from_bytes(rest).map_err(|e| format!("touches: {e}"))?
+    };
     let dimension = meta
         .embedder
         .as_ref()
@@ -855,6 +874,12 @@ fn decode_state(
     }
     if state.link_count() != meta.links.len() {
         return Err("links name memories that are not there".into());
+    }
+    for (id, a) in accesses {
+        if !state.memories.contains_key(&id) || a.recent.len() > crate::strength::RECENT {
+            return Err(format!("touches of memory {id}, which is not there"));
+        }
+        state.accesses.insert(id, a);
     }
     state.facts = FactStore::from_image(meta.facts).map_err(|e| format!("facts: {e}"))?;
     state

@@ -27,6 +27,7 @@ use crate::event::{Event, RecordTrajectory, Remember, Retag, Revise, Unlink};
 use crate::facts::FactStore;
 use crate::model::{Kind, Link, Memory, MemoryId, Timestamp};
 use crate::patterns::{PatternParams, PatternStore, Trajectory};
+use crate::strength::Accesses;
 use crate::text::TextIndex;
 use crate::vectors::VectorIndex;
 
@@ -169,6 +170,9 @@ pub struct State {
     pub(crate) patterns: Option<PatternStore>,
     /// The vectors of the live memories.
     pub(crate) vectors: Arc<VectorIndex>,
+    /// Touches of the memories used since they were written (see
+    /// [`crate::strength`]).
+    pub(crate) accesses: IdMap<Accesses>,
 }
 
 impl State {
@@ -198,6 +202,7 @@ impl State {
             facts: FactStore::default(),
             patterns: None,
             vectors,
+            accesses: IdMap::default(),
         }
     }
 
@@ -276,6 +281,13 @@ impl State {
             Event::Link(l) => self.apply_link(l, changes),
             Event::Unlink(u) => self.apply_unlink(u, changes),
             Event::Forget(id) => self.apply_forget(*id, changes),
+            Event::Touch(t) => {
+                for id in &t.ids {
+                    if self.memories.contains_key(&id.0) {
+                        self.accesses.entry(id.0).or_default().touch(t.at);
+                    }
+                }
+            }
             Event::Declare(d) => self.facts.declare(&d.predicate, d.cardinality),
             Event::Assert(a) => {
                 self.facts.apply_assert(seq, recorded, a);
@@ -536,6 +548,7 @@ impl State {
         }
         self.text.remove(id.0);
         self.vectors.remove(id.0);
+        self.accesses.remove(&id.0);
         self.facts.erase_evidence(id);
         for edge in self.links_out.remove(&id.0).unwrap_or_default() {
             if remove_edge(&mut self.links_in, edge.other, id, &edge.kind) {

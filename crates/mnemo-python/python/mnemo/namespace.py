@@ -304,6 +304,7 @@ WEIGHT_FIELDS: Tuple[str, ...] = (
     "time",
     "tags",
     "answer_type",
+    "strength",
 )
 
 _TIME_FILTERS = ("at_from", "at_until", "recorded_from", "recorded_until")
@@ -712,7 +713,8 @@ class Namespace:
                 graph (default true).
             weights: Signal weights by name (``vector``, ``keyword``,
                 ``activation``, ``recency``, ``importance``, ``time``,
-                ``tags``, ``answer_type``); absent ones keep their defaults.
+                ``tags``, ``answer_type``, ``strength``); absent ones keep
+                their defaults.
             budget_ms: A time budget: the best answer found by then is
                 returned, with ``complete`` false.
             candidates: Candidates each signal ranks before fusion

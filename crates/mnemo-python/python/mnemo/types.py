@@ -593,6 +593,12 @@ class MemoryDetail(_Record):
         """Facts citing it as evidence."""
         return _records(Fact, self._d.get("facts"))
 
+    strength = _Field[float](
+        "strength",
+        "Strength from use now (ACT-R base-level activation over its write and touches).",
+    )
+    touches = _Field[int]("touches", "Times it was touched (used) since it was written.")
+
 
 # ----- facts -----
 

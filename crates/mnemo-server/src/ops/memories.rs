@@ -7,6 +7,7 @@ use super::Limits;
 use crate::dto::{
     FactOut, ForgetOut, LinkOut, LinksOut, ListOut, ListParams, MemoryDetailOut, MemoryOut,
     PurgeIn, PurgeOut, QueryIn, RememberIn, RememberOut, RememberedOut, RetagIn, RevisionIn,
+    TouchIn, TouchOut,
 };
 use crate::error::ApiError;
 
@@ -86,6 +87,20 @@ pub fn get_memory(ns: &Namespace, id: u64) -> Result<MemoryDetailOut, ApiError> 
             incoming: incoming.iter().map(LinkOut::from).collect(),
         },
         facts: facts.iter().map(FactOut::from).collect(),
+        strength: ns.strength(MemoryId(id)).unwrap_or(f64::NEG_INFINITY),
+        touches: ns.touches(MemoryId(id)).unwrap_or(0),
+    })
+}
+
+/// Records a use of each memory now (`POST .../memories/touch`).
+pub fn touch_memories(ns: &Namespace, body: &TouchIn) -> Result<TouchOut, ApiError> {
+    let ids: Vec<MemoryId> = body.ids.iter().map(|&id| MemoryId(id)).collect();
+    ns.touch(&ids)?;
+    let mut distinct = body.ids.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    Ok(TouchOut {
+        touched: distinct.len(),
     })
 }
 

@@ -67,7 +67,7 @@ pub use facts::{
 pub use links::{link, unlink};
 pub use memories::{
     forget_memory, get_memory, list_memories, purge_memories, query_memories, remember,
-    retag_memory, revise_memory,
+    retag_memory, revise_memory, touch_memories,
 };
 pub use patterns::{
     consolidate_patterns, get_pattern, list_patterns, prune_patterns, record_trajectory,

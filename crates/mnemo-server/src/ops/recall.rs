@@ -63,6 +63,7 @@ pub fn recall_options(ns: &Namespace, body: &RecallIn) -> Result<RecallOptions, 
             (&mut weights.time, w.time),
             (&mut weights.tags, w.tags),
             (&mut weights.answer_type, w.answer_type),
+            (&mut weights.strength, w.strength),
         ] {
             if let Some(v) = value {
                 *slot = v;

@@ -10,7 +10,7 @@ use crate::api::{Api, Doc};
 use crate::auth::Right;
 use crate::dto::{
     ForgetOut, ListOut, ListParams, MemoryDetailOut, MemoryOut, PurgeIn, PurgeOut, QueryIn,
-    RememberIn, RememberOut, RetagIn, RevisionIn,
+    RememberIn, RememberOut, RetagIn, RevisionIn, TouchIn, TouchOut,
 };
 use crate::error::ApiError;
 use crate::ops;
@@ -97,6 +97,19 @@ pub(crate) fn routes(api: Api) -> Api {
     )
     .op(
         Method::POST,
+        "/v1/namespaces/{ns}/memories/touch",
+        post(touch),
+        Doc::new(
+            "touchMemories",
+            TAG,
+            Some(Right::Write),
+            "Records a use of each memory now, which raises its strength (one durable event).",
+        )
+        .body::<TouchIn>()
+        .ok::<TouchOut>(200),
+    )
+    .op(
+        Method::POST,
         "/v1/namespaces/{ns}/purge",
         post(purge),
         Doc::new(
@@ -132,6 +145,18 @@ async fn remember(
     let ns = caller.namespace(&state, &ns, Right::Write)?;
     let out = blocking(move || ops::remember(&ns, &body, &state.config().limits)).await?;
     Ok((StatusCode::CREATED, ApiJson(out)))
+}
+
+async fn touch(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(ns): ApiPath<String>,
+    ApiJson(body): ApiJson<TouchIn>,
+) -> Result<ApiJson<TouchOut>, ApiError> {
+    let ns = caller.namespace(&state, &ns, Right::Write)?;
+    blocking(move || ops::touch_memories(&ns, &body))
+        .await
+        .map(ApiJson)
 }
 
 async fn list(

@@ -97,7 +97,7 @@ pub(super) fn explain(
     path: Vec<PathStep>,
 ) -> Explanation {
     let [vector, keyword, activation] = signal_parts(options, c);
-    let [recency, importance, time, tags, answer_type] = bonuses.of(memory);
+    let [recency, importance, time, tags, answer_type, strength] = bonuses.of(memory);
     let contributions = [
         ("vector", vector),
         ("keyword", keyword),
@@ -107,6 +107,7 @@ pub(super) fn explain(
         ("time", time),
         ("tags", tags),
         ("answer_type", answer_type),
+        ("strength", strength),
     ]
     .into_iter()
     .filter(|(_, v)| *v != 0.0)

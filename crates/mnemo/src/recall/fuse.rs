@@ -11,10 +11,11 @@ use super::SignalHit;
 use super::answer::{self, AnswerType};
 use super::candidates::{Candidate, Candidates};
 use super::options::{Fusion, RRF_K, RecallOptions, SignalWeights};
-use crate::base::{Scored, TopK};
+use crate::base::{IdMap, Scored, TopK};
 use crate::model::{Memory, Timestamp};
 use crate::query::TimeRange;
 use crate::state::State;
+use crate::strength::{self, Accesses};
 
 /// A signal's part of the fused score (0 when it did not find the memory).
 pub(super) fn part(fusion: Fusion, weight: f32, hit: Option<&SignalHit>) -> f32 {
@@ -59,6 +60,12 @@ pub(super) struct Bonuses<'a> {
     query_lower: String,
     tags: TagBonus<'a>,
     answer: Option<AnswerType>,
+    accesses: &'a IdMap<Accesses>,
+    now: Timestamp,
+    decay: f64,
+    /// The largest strength activation among the candidates (the
+    /// strength bonus is each one's share of it).
+    strongest: f64,
 }
 
 impl<'a> Bonuses<'a> {
@@ -70,6 +77,8 @@ impl<'a> Bonuses<'a> {
         text: &str,
         newest: Timestamp,
         time_hint: Option<TimeRange>,
+        decay: f64,
+        candidates: &Candidates,
     ) -> Self {
         let query_lower = text.to_lowercase();
         let tags = if options.weights.tags <= 0.0 || state.tags.is_empty() {
@@ -89,6 +98,16 @@ impl<'a> Bonuses<'a> {
         } else {
             TagBonus::PerMemory
         };
+        let now = Timestamp::now();
+        let strongest = if options.weights.strength > 0.0 {
+            candidates
+                .keys()
+                .filter_map(|id| state.memories.get(id))
+                .map(|m| strength::activation(m.recorded, state.accesses.get(&m.id.0), now, decay))
+                .fold(0.0, f64::max)
+        } else {
+            0.0
+        };
         let answer = if options.weights.answer_type > 0.0 {
             answer::asked(text)
         } else {
@@ -102,6 +121,10 @@ impl<'a> Bonuses<'a> {
             query_lower,
             tags,
             answer,
+            accesses: &state.accesses,
+            now,
+            decay,
+            strongest,
         }
     }
 
@@ -115,10 +138,11 @@ impl<'a> Bonuses<'a> {
             || (w.time > 0.0 && self.time_hint.is_some())
             || matches!(self.tags, TagBonus::PerMemory)
             || self.answer.is_some()
+            || w.strength > 0.0
     }
 
-    /// `[recency, importance, time, tags, answer type]` for `m`.
-    pub fn of(&self, m: &Memory) -> [f32; 5] {
+    /// `[recency, importance, time, tags, answer type, strength]` for `m`.
+    pub fn of(&self, m: &Memory) -> [f32; 6] {
         let w = self.weights;
         [
             if w.recency > 0.0 {
@@ -139,13 +163,24 @@ impl<'a> Bonuses<'a> {
                 Some(kind) if answer::offers(kind, &m.content) => w.answer_type,
                 _ => 0.0,
             },
+            if w.strength > 0.0 && self.strongest > 0.0 {
+                let a = strength::activation(
+                    m.recorded,
+                    self.accesses.get(&m.id.0),
+                    self.now,
+                    self.decay,
+                );
+                w.strength * (a / self.strongest).min(1.0) as f32
+            } else {
+                0.0
+            },
         ]
     }
 
     /// [`Self::of`] for memory `id` when [`Self::reads_memory`] is false.
-    pub fn of_id(&self, id: u64) -> [f32; 5] {
+    pub fn of_id(&self, id: u64) -> [f32; 6] {
         debug_assert!(!self.reads_memory(), "these bonuses need the memory");
-        [0.0, 0.0, 0.0, self.tag_bonus(id, || false), 0.0]
+        [0.0, 0.0, 0.0, self.tag_bonus(id, || false), 0.0, 0.0]
     }
 
     /// The tag weight when memory `id` has a tag the query names

@@ -152,6 +152,8 @@ pub(crate) struct Source<'a> {
     pub state: &'a State,
     /// Spreading buffers reused across recalls.
     pub spreaders: &'a SpreaderPool,
+    /// The namespace's decay of strength (see [`crate::strength`]).
+    pub strength_decay: f64,
 }
 
 /// One signal's view of a hit.
@@ -330,7 +332,15 @@ pub(crate) fn run(
     } else {
         None
     };
-    let bonuses = fuse::Bonuses::new(options, state, text, newest, out.time_hint);
+    let bonuses = fuse::Bonuses::new(
+        options,
+        state,
+        text,
+        newest,
+        out.time_hint,
+        source.strength_decay,
+        &found,
+    );
     let ranked = fuse::top(state, &found, options, &bonuses);
 
     // 5. Hits, with explanations and the activation graph when asked.

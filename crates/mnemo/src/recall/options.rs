@@ -42,6 +42,13 @@ pub struct SignalWeights {
     /// does Alice live?" favours "Alice moved to Lisbon" (see the module
     /// docs of [`crate::recall`]).
     pub answer_type: f32,
+    /// Added times the memory's strength from use relative to the
+    /// strongest candidate's (ACT-R activation over its write and its
+    /// touches, see [`crate::strength`]). Off by default, like recency: the development
+    /// data has no usage to learn from; turn it on where an agent's use of
+    /// its memories should count (with `reinforce_on_recall`, or
+    /// [`crate::Namespace::touch`]).
+    pub strength: f32,
 }
 
 /// How recall combines its signals (see the module docs).
@@ -158,6 +165,7 @@ impl Default for SignalWeights {
             time: 1.0,
             tags: 0.8,
             answer_type: 0.3,
+            strength: 0.0,
         }
     }
 }
