@@ -30,14 +30,6 @@ pub enum Backpressure {
     Error,
 }
 
-impl Backpressure {
-    /// Whether an event enqueued under this mode can leave the ring without
-    /// being written (only `drop_oldest` evicts queued events).
-    pub fn evicts(self) -> bool {
-        matches!(self, Backpressure::DropOldest)
-    }
-}
-
 impl std::fmt::Display for Backpressure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

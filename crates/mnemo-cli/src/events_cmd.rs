@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use mnemo_server::events_json::{EventOut, IngestEvent, parse_lines, stats_of};
+use mnemo_server::events_json::{EventOut, ingest_lines, stats_of};
 
 use crate::open::{self, Access, Global};
 use crate::table::Table;
@@ -87,10 +87,8 @@ fn ingest(global: &Global, args: IngestArgs) -> Result<ExitCode> {
     let mut first_line = 1usize;
     let mut line_no = 0usize;
     let mut flush = |batch: &mut Vec<u8>, first_line: usize| -> Result<()> {
-        let events: Vec<IngestEvent> = parse_lines(batch, first_line)
+        let done = ingest_lines(&opened.ns, batch, first_line, INGEST_BATCH)
             .map_err(|e| anyhow::anyhow!("{}", e.body().error.message))?;
-        let raw: Vec<_> = events.iter().map(IngestEvent::raw).collect();
-        let done = opened.ns.ingest_batch(&raw).map_err(open::explain)?;
         accepted += done.accepted;
         dropped += done.dropped;
         batch.clear();

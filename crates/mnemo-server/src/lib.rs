@@ -78,7 +78,7 @@ mod routes;
 pub mod events_json {
     pub use crate::routes::events::{
         EventIn, EventOut, EventStatsOut, EventsIn, IngestEvent, IngestOut, ProducerIn,
-        ShardStatsOut, TailOut, TailParams, parse_lines, stats_of,
+        ShardStatsOut, TailOut, TailParams, ingest_lines, parse_lines, stats_of,
     };
 }
 #[cfg(feature = "server")]

@@ -291,23 +291,18 @@ async fn ingest(
             Ok(ns.ingest_batch(&raw)?)
         }
         "application/x-ndjson" | "application/jsonl" | "application/json-lines" => {
-            ingest_owned(&ns, parse_lines(&body, 1)?)
+            ingest_events(&ns, &parse_lines(&body, 1)?)
         }
         "application/json" => {
             let batch: EventsIn = serde_json::from_slice(&body)
                 .map_err(|e| ApiError::bad_request(format!("the body does not fit: {e}")))?;
-            if batch.events.len() > MAX_BATCH_EVENTS {
-                return Err(ApiError::bad_request(format!(
-                    "more than {MAX_BATCH_EVENTS} events in one batch"
-                )));
-            }
             let events = batch
                 .events
                 .into_iter()
                 .enumerate()
                 .map(|(i, e)| IngestEvent::from_in(e, i))
                 .collect::<Result<Vec<_>, _>>()?;
-            ingest_owned(&ns, events)
+            ingest_events(&ns, &events)
         }
         other => Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -324,7 +319,26 @@ async fn ingest(
     }))
 }
 
-fn ingest_owned(ns: &Namespace, events: Vec<IngestEvent>) -> Result<Ingested, ApiError> {
+/// Ingests JSON lines of events (see [`parse_lines`]; a bad line refuses
+/// them all) in batches of at most `batch` events (and
+/// [`MAX_BATCH_EVENTS`]); every batch is durable when this returns.
+pub fn ingest_lines(
+    ns: &Namespace,
+    text: &[u8],
+    first_line: usize,
+    batch: usize,
+) -> Result<Ingested, ApiError> {
+    let events = parse_lines(text, first_line)?;
+    let mut done = Ingested::default();
+    for chunk in events.chunks(batch.clamp(1, MAX_BATCH_EVENTS)) {
+        let batch = ingest_events(ns, chunk)?;
+        done.accepted += batch.accepted;
+        done.dropped += batch.dropped;
+    }
+    Ok(done)
+}
+
+fn ingest_events(ns: &Namespace, events: &[IngestEvent]) -> Result<Ingested, ApiError> {
     if events.len() > MAX_BATCH_EVENTS {
         return Err(ApiError::bad_request(format!(
             "more than {MAX_BATCH_EVENTS} events in one batch"
@@ -401,28 +415,8 @@ async fn ingest_stream(
                 break;
             }
             let ns = ns.clone();
-            let result = blocking(move || {
-                let events = parse_lines(&lines, first)?;
-                let mut done = Ingested::default();
-                for chunk in events.chunks(STREAM_BATCH_LINES) {
-                    let batch = ingest_owned(
-                        &ns,
-                        chunk
-                            .iter()
-                            .map(|e| IngestEvent {
-                                kind: e.kind.clone(),
-                                producer: e.producer,
-                                at: e.at,
-                                payload: e.payload.clone(),
-                            })
-                            .collect(),
-                    )?;
-                    done.accepted += batch.accepted;
-                    done.dropped += batch.dropped;
-                }
-                Ok(done)
-            })
-            .await;
+            let result =
+                blocking(move || ingest_lines(&ns, &lines, first, STREAM_BATCH_LINES)).await;
             match result {
                 Ok(done) => {
                     ack.acked += done.accepted;
