@@ -8,8 +8,10 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use crate::base::{MemoryId, Seq};
-use crate::event::{Remember, Retag, Revise};
+use crate::error::Result;
+use crate::event::{Flagged, Merged, Remember, Retag, Revise};
 use crate::input::NewMemory;
+use crate::lifecycle::{self, DuplicateMode};
 use crate::model::{Memory, Timestamp};
 use crate::state::State;
 
@@ -24,6 +26,9 @@ pub enum Outcome {
     /// Nothing changed: the same content is already stored (deduplication)
     /// or the keyed memory already has exactly these fields.
     Unchanged,
+    /// A near-duplicate of a live memory, merged into it as a use (see
+    /// [`crate::lifecycle`]): no memory was added.
+    Merged,
 }
 
 impl Outcome {
@@ -33,6 +38,7 @@ impl Outcome {
             Outcome::Added => "added",
             Outcome::Updated => "updated",
             Outcome::Unchanged => "unchanged",
+            Outcome::Merged => "merged",
         }
     }
 }
@@ -167,6 +173,119 @@ pub(crate) fn plan(state: &State, memories: Vec<NewMemory>, dedup: bool) -> Plan
         "fresh ids must increase"
     );
     plan
+}
+
+/// Nearest live memories a new memory is compared with.
+const DUPLICATE_NEIGHBOURS: usize = 4;
+
+/// New memories of the same batch a new memory is compared with at most
+/// (the most recent ones): bounds the in-batch check to a linear cost.
+const DUPLICATE_BATCH_WINDOW: usize = 256;
+
+/// The near-duplicate decisions for a batch's new memories.
+#[derive(Debug, Default)]
+pub(crate) struct DuplicateDecisions {
+    /// New memories kept and flagged.
+    pub flags: Vec<Flagged>,
+    /// Writes merged into live memories (or into earlier new memories of
+    /// the batch).
+    pub merges: Vec<Merged>,
+    /// The new memory each merged item would have been, and where it went.
+    pub merged_into: HashMap<MemoryId, MemoryId>,
+}
+
+/// Compares each unkeyed new memory of `items` (a batch's `Remember`
+/// items, vectors filled in) with its nearest live memories and with the
+/// earlier new memories of the batch, and decides (see
+/// [`crate::lifecycle`]): flagged items stay, merged items leave `items`.
+/// Keyed items are never merged or flagged (their key names the memory).
+pub(crate) fn near_duplicates(
+    state: &State,
+    items: &mut Vec<Remember>,
+    settings: &lifecycle::Duplicates,
+    now: Timestamp,
+) -> Result<DuplicateDecisions> {
+    let mut decided = DuplicateDecisions::default();
+    if settings.mode == DuplicateMode::Off {
+        return Ok(decided);
+    }
+    // Earlier new memories of the batch: id, index in `kept_items`, words.
+    let mut window: Vec<(usize, std::collections::HashSet<String>)> = Vec::new();
+    let mut kept_items = Vec::with_capacity(items.len());
+    for item in items.drain(..) {
+        if item.key.is_some() {
+            kept_items.push(item);
+            continue;
+        }
+        let words = lifecycle::word_set(&item.content);
+        // The best (highest vector similarity) candidate past both
+        // thresholds: (id, vector similarity, text similarity).
+        let mut best: Option<(MemoryId, f32, f32)> = None;
+        let mut consider = |id: MemoryId, vector: f32, text: f32| {
+            if settings.is_duplicate(vector, text)
+                && best.is_none_or(|(b, v, _)| vector > v || (vector == v && id < b))
+            {
+                best = Some((id, vector, text));
+            }
+        };
+        let neighbours = state
+            .vectors
+            .search(&item.vector, DUPLICATE_NEIGHBOURS, None, None)
+            .map_err(|e| crate::Error::Invalid {
+                namespace: String::new(),
+                field: "vector",
+                reason: format!("near-duplicate search: {e}"),
+            })?;
+        for n in neighbours {
+            let id = MemoryId(n.id);
+            let (Some(memory), Some(vector)) = (state.get(id), state.vectors.get(n.id)) else {
+                continue;
+            };
+            let v = lifecycle::cosine(&item.vector, &vector);
+            if v < settings.vector_similarity {
+                continue;
+            }
+            consider(
+                id,
+                v,
+                lifecycle::jaccard(&words, &lifecycle::word_set(&memory.content)),
+            );
+        }
+        for (at, other_words) in &window {
+            let other: &Remember = &kept_items[*at];
+            let v = lifecycle::cosine(&item.vector, &other.vector);
+            if v >= settings.vector_similarity {
+                consider(other.id, v, lifecycle::jaccard(&words, other_words));
+            }
+        }
+        match (best, settings.mode) {
+            (Some((of, v, t)), DuplicateMode::Merge) => {
+                decided.merges.push(Merged {
+                    into: of,
+                    source: item.source.clone(),
+                    at: item.at.unwrap_or(now),
+                    vector_similarity: v,
+                    text_similarity: t,
+                });
+                decided.merged_into.insert(item.id, of);
+                continue;
+            }
+            (Some((of, v, t)), _) => decided.flags.push(Flagged {
+                id: item.id,
+                of,
+                vector_similarity: v,
+                text_similarity: t,
+            }),
+            (None, _) => {}
+        }
+        if window.len() == DUPLICATE_BATCH_WINDOW {
+            window.remove(0);
+        }
+        window.push((kept_items.len(), words));
+        kept_items.push(item);
+    }
+    *items = kept_items;
+    Ok(decided)
 }
 
 /// Replaces `earlier` (an item of this batch) by `later` with the same key,

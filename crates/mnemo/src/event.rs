@@ -35,6 +35,10 @@
 //! | 16 | [`Event::Prune`] | `Vec<`[`PatternId`]`>` |
 //! | 17 | [`Event::Consolidate`] | `Vec<(`[`PatternId`]`, `[`PatternId`]`)>` (kept, absorbed) |
 //! | 18 | [`Event::Touch`] | [`Touch`] |
+//! | 19 | [`Event::Expiry`] | `Vec<(`[`MemoryId`]`, Option<`[`Timestamp`]`>)>` (deadlines set or cleared) |
+//! | 20 | [`Event::Expire`] | [`Expire`] |
+//! | 21 | [`Event::Flag`] | `Vec<`[`Flagged`]`>` |
+//! | 22 | [`Event::Merge`] | `Vec<`[`Merged`]`>` |
 //!
 //! ## Version 2: sealed events
 //!
@@ -44,7 +48,7 @@
 //!
 //! | kind | body |
 //! |-----:|------|
-//! | 0 `init`, 6 `forget` | as in version 1, in the clear (the embedder is checked before any key is opened; a forget names only an id) |
+//! | 0 `init`, 6 `forget`, 20 `expire` | as in version 1, in the clear (the embedder is checked before any key is opened; a forget or an expiry names only ids and a time) |
 //! | 1 `remember` | postcard `Vec<(u64, bytes)>`: for each memory its id and a blob sealed with **that memory's key** holding the version 1 postcard of its [`Remember`] |
 //! | 2 `revise`, 3 `retag` | postcard `(u64, bytes)`: the memory's id and the version 1 body sealed with that memory's key |
 //! | every other kind | a blob sealed with the namespace key holding the version 1 body |
@@ -201,6 +205,47 @@ pub struct Touch {
     pub at: Timestamp,
 }
 
+/// Memories whose deadline passed, expired (and erased, as forgetting
+/// erases) by a sweep at `at`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Expire {
+    /// The memories (ids no longer live are skipped when folded).
+    pub ids: Vec<MemoryId>,
+    /// When the sweep ran.
+    pub at: Timestamp,
+}
+
+/// A new memory kept but marked as a near-duplicate of a live one (see
+/// [`crate::lifecycle`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Flagged {
+    /// The new memory.
+    pub id: MemoryId,
+    /// The memory it repeats.
+    pub of: MemoryId,
+    /// Cosine of their vectors.
+    pub vector_similarity: f32,
+    /// Jaccard similarity of their word sets.
+    pub text_similarity: f32,
+}
+
+/// A write merged into a live memory it nearly duplicates: no memory is
+/// added; the write counts as a use of `into`, with its source and time
+/// recorded (see [`crate::lifecycle`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Merged {
+    /// The memory the write was merged into.
+    pub into: MemoryId,
+    /// The write's source.
+    pub source: Option<String>,
+    /// The write's event time (its `at`, or when it was written).
+    pub at: Timestamp,
+    /// Cosine of their vectors.
+    pub vector_similarity: f32,
+    /// Jaccard similarity of their word sets.
+    pub text_similarity: f32,
+}
+
 /// A predicate's declared cardinality.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Declare {
@@ -335,10 +380,18 @@ pub enum Event {
     Consolidate(Vec<(PatternId, PatternId)>),
     /// Memories used: an access each.
     Touch(Touch),
+    /// Memories' deadlines set (`Some`) or cleared (`None`).
+    Expiry(Vec<(MemoryId, Option<Timestamp>)>),
+    /// Memories past their deadline expired and erased.
+    Expire(Expire),
+    /// New memories flagged as near-duplicates.
+    Flag(Vec<Flagged>),
+    /// Writes merged into the memories they nearly duplicate.
+    Merge(Vec<Merged>),
 }
 
 /// The event names by kind byte.
-const NAMES: [&str; 19] = [
+const NAMES: [&str; 23] = [
     "init",
     "remember",
     "revise",
@@ -358,6 +411,10 @@ const NAMES: [&str; 19] = [
     "prune",
     "consolidate",
     "touch",
+    "expiry",
+    "expire",
+    "flag",
+    "merge",
 ];
 
 impl Event {
@@ -383,6 +440,10 @@ impl Event {
             Event::Prune(_) => 16,
             Event::Consolidate(_) => 17,
             Event::Touch(_) => 18,
+            Event::Expiry(_) => 19,
+            Event::Expire(_) => 20,
+            Event::Flag(_) => 21,
+            Event::Merge(_) => 22,
         }
     }
 
@@ -421,6 +482,10 @@ impl Event {
             Event::Prune(e) => postcard::to_extend(e, std::mem::take(out)),
             Event::Consolidate(e) => postcard::to_extend(e, std::mem::take(out)),
             Event::Touch(e) => postcard::to_extend(e, std::mem::take(out)),
+            Event::Expiry(e) => postcard::to_extend(e, std::mem::take(out)),
+            Event::Expire(e) => postcard::to_extend(e, std::mem::take(out)),
+            Event::Flag(e) => postcard::to_extend(e, std::mem::take(out)),
+            Event::Merge(e) => postcard::to_extend(e, std::mem::take(out)),
         };
         *out = body.map_err(|e| Error::Encode(e.to_string()))?;
         Ok(())
@@ -447,7 +512,7 @@ impl Event {
         };
         let mut plain = Vec::new();
         match self {
-            Event::Init(_) | Event::Forget(_) => self.body_into(&mut out)?,
+            Event::Init(_) | Event::Forget(_) | Event::Expire(_) => self.body_into(&mut out)?,
             // Postcard's own layout of `Vec<(u64, bytes)>` and `(u64,
             // bytes)`, written by hand so each blob is sealed straight into
             // `out` (serde would pass a byte vector byte by byte).
@@ -500,7 +565,7 @@ impl Event {
     /// Whether a record payload is sealed (version 2, a kind that is not
     /// kept in the clear).
     pub(crate) fn is_sealed(payload: &[u8]) -> bool {
-        matches!(payload, [FORMAT_VERSION, kind, ..] if *kind != 0 && *kind != 6)
+        matches!(payload, [FORMAT_VERSION, kind, ..] if !is_clear_kind(*kind))
     }
 
     /// Decodes a record payload without keys: version 1, and the kinds
@@ -527,7 +592,7 @@ impl Event {
         let Some(&name) = NAMES.get(usize::from(kind)) else {
             return Err(bad(format!("unknown event kind {kind}")));
         };
-        if version == FORMAT_VERSION_PLAIN || kind == 0 || kind == 6 {
+        if version == FORMAT_VERSION_PLAIN || is_clear_kind(kind) {
             return Self::decode_body(kind, body)
                 .map_err(|reason| bad(format!("malformed {name} event: {reason}")));
         }
@@ -636,9 +701,19 @@ impl Event {
             16 => body_of(body).map(Event::Prune),
             17 => body_of(body).map(Event::Consolidate),
             18 => body_of(body).map(Event::Touch),
+            19 => body_of(body).map(Event::Expiry),
+            20 => body_of(body).map(Event::Expire),
+            21 => body_of(body).map(Event::Flag),
+            22 => body_of(body).map(Event::Merge),
             other => Err(format!("unknown event kind {other}")),
         }
     }
+}
+
+/// Whether version 2 keeps events of `kind` in the clear (`init`,
+/// `forget`, `expire`).
+fn is_clear_kind(kind: u8) -> bool {
+    matches!(kind, 0 | 6 | 20)
 }
 
 /// Appends `x` as postcard writes an unsigned integer (LEB128).
@@ -790,6 +865,27 @@ mod tests {
                 ids: vec![MemoryId(1), MemoryId(9)],
                 at: Timestamp(1_700_000_000_000_000_000),
             }),
+            Event::Expiry(vec![
+                (MemoryId(1), Some(Timestamp(1_800_000_000_000_000_000))),
+                (MemoryId(2), None),
+            ]),
+            Event::Expire(Expire {
+                ids: vec![MemoryId(1)],
+                at: Timestamp(1_800_000_000_000_000_001),
+            }),
+            Event::Flag(vec![Flagged {
+                id: MemoryId(4),
+                of: MemoryId(1),
+                vector_similarity: 0.97,
+                text_similarity: 0.9,
+            }]),
+            Event::Merge(vec![Merged {
+                into: MemoryId(1),
+                source: Some("chat".into()),
+                at: Timestamp(7),
+                vector_similarity: 0.99,
+                text_similarity: 1.0,
+            }]),
         ]
     }
 
@@ -835,7 +931,7 @@ mod tests {
                     String::from_utf8_lossy(secret)
                 );
             }
-            let clear = matches!(e, Event::Init(_) | Event::Forget(_));
+            let clear = matches!(e, Event::Init(_) | Event::Forget(_) | Event::Expire(_));
             assert_eq!(Event::decode(7, &bytes).is_ok(), clear, "{}", e.name());
         }
     }

@@ -175,6 +175,12 @@ pub(crate) fn candidates(state: &State, q: &Query) -> Option<RoaringTreemap> {
         }
         set = Some(bitmap);
     }
+    // Memories past their deadline are gone before their expiry is written.
+    if let Some(overdue) = state.overdue_now() {
+        let mut bitmap = set.take().unwrap_or_else(|| state.live.clone());
+        bitmap -= overdue;
+        set = Some(bitmap);
+    }
     set
 }
 

@@ -39,6 +39,11 @@ pub struct NewMemory {
     /// The caller's own embedding (default: the namespace's embedder
     /// embeds the content).
     pub vector: Option<Vec<f32>>,
+    /// When the memory expires (a hard deadline: it leaves recall then and
+    /// is erased). Default: the namespace's TTLs decide (see the
+    /// `lifecycle` module). A deadline already past expires the memory
+    /// at once.
+    pub expires: Option<Timestamp>,
 }
 
 impl NewMemory {
@@ -56,7 +61,14 @@ impl NewMemory {
             importance: 0.5,
             confidence: 1.0,
             vector: None,
+            expires: None,
         }
+    }
+
+    /// Sets the deadline (see [`Self::expires`]).
+    pub fn expires(mut self, at: Timestamp) -> Self {
+        self.expires = Some(at);
+        self
     }
 
     /// Sets the client key.

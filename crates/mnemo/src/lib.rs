@@ -22,6 +22,7 @@
 //! | `spread.rs` | spreading activation over any graph (the rule and its buffers) |
 //! | `strength.rs` | a memory's strength from use (ACT-R base-level activation over its accesses) |
 //! | `text/` | BM25 keyword search: tokenizer, Porter2 stemmer, stopwords, dictionary, postings, scoring, codec |
+//! | `lifecycle.rs` | expiry (TTLs and deadlines) and near-duplicate settings, and the state's lifecycle tables |
 //! | `vectors.rs` | the vector index: an exact buffer in front of an HNSW graph a background thread fills |
 //! | `facts/` | facts, their validity windows, verifiers, conflicts, decisions and the fact store |
 //! | `patterns/` | trajectories clustered into patterns that suggest an executor |
@@ -37,6 +38,7 @@
 //! | `namespace.rs` | a [`Namespace`]: one log, its state, writes, reads, recall, proofs |
 //! | `raw_events.rs` | [`Namespace::ingest`] and the namespace's raw-event stream (native only) |
 //! | `touch.rs` | [`Namespace::touch`], [`Namespace::strength`] and writing the touches recalls queue |
+//! | `expire.rs` | [`Namespace::expire_due`], [`Namespace::set_expiry`], [`Namespace::lifecycle`] and the background sweep |
 //! | `proof_at.rs` | [`Namespace::prove_at`]: a memory's inclusion proof at an older tree size (a signed checkpoint's) |
 //! | `coherence.rs` | the namespace's facts and trajectories API (assert, conflicts, suggest) |
 //! | `engine.rs` | [`Mnemo`]: the namespaces of one data directory (or storage) |
@@ -81,10 +83,12 @@ mod engine;
 mod error;
 pub mod event;
 mod exec;
+mod expire;
 pub mod facts;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod ingest;
 pub mod input;
+pub mod lifecycle;
 mod model;
 mod namespace;
 mod options;

@@ -174,11 +174,12 @@ pub(crate) struct Inner {
     pub(crate) events: crate::ingest::Events,
     /// Memories recalls used, not yet written (`reinforce_on_recall`).
     pub(crate) touches: crate::strength::TouchQueue,
-    /// The thread that writes them about once a second (native, when
-    /// `reinforce_on_recall` is on).
-    pub(crate) toucher: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// The maintenance thread: writes them and sweeps expired memories
+    /// about once a second (native, when the namespace has either to do;
+    /// see `expire.rs`).
+    pub(crate) maintainer: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// Tells that thread to stop.
-    pub(crate) toucher_stop: AtomicBool,
+    pub(crate) maintainer_stop: AtomicBool,
 }
 
 /// A handle on one namespace (cheap to clone; all clones share it).
@@ -218,6 +219,15 @@ impl Namespace {
                 field: "strength_decay",
                 reason: format!("must be in (0, 1), got {decay}"),
             });
+        }
+        for check in [options.duplicates.validate(), options.expiry.validate()] {
+            if let Err((field, reason)) = check {
+                return Err(Error::Invalid {
+                    namespace: name.to_owned(),
+                    field,
+                    reason,
+                });
+            }
         }
         let config = Config::default().sync(options.sync);
         let mut options = options;
@@ -336,7 +346,7 @@ impl Namespace {
             for record in reader.iter(from..end) {
                 let seq = record.seq();
                 let event = Event::decode_with(seq, record.payload(), Some(&*keys))?;
-                forgot_in_replay |= matches!(event, Event::Forget(_));
+                forgot_in_replay |= matches!(event, Event::Forget(_) | Event::Expire(_));
                 changes.clear();
                 state.apply(
                     seq,
@@ -391,8 +401,8 @@ impl Namespace {
             #[cfg(not(target_arch = "wasm32"))]
             events: Default::default(),
             touches: Default::default(),
-            toucher: Mutex::new(None),
-            toucher_stop: AtomicBool::new(false),
+            maintainer: Mutex::new(None),
+            maintainer_stop: AtomicBool::new(false),
             options,
             report,
         });
@@ -426,7 +436,7 @@ impl Namespace {
         // `get_mut` from timing the open.
         #[cfg(not(target_arch = "wasm32"))]
         ns.inner.resume_events()?;
-        ns.inner.start_toucher();
+        ns.inner.start_maintainer();
         Ok(ns)
     }
 
@@ -571,8 +581,19 @@ impl Namespace {
             })?;
         }
         let _writer = self.inner.writer.lock();
+        let now = Timestamp::now();
+        if self.inner.state.read().lifecycle.any_overdue(now) {
+            self.sweep_locked(now)?;
+        }
+        // Per item: the deadline it asks for, and the namespace's default.
+        let expiry = &self.inner.options.expiry;
+        let deadlines: Vec<(Option<Timestamp>, Option<Timestamp>)> = memories
+            .iter()
+            .map(|m| (m.expires, expiry.deadline(now, &m.tags)))
+            .collect();
         let plan = batch::plan(&self.inner.state.read(), memories, self.inner.options.dedup);
         let mut events = Vec::new();
+        let mut duplicates = batch::DuplicateDecisions::default();
         // Per event: the memory it writes.
         let mut writes = Vec::new();
         if !plan.fresh.is_empty() {
@@ -593,8 +614,20 @@ impl Namespace {
                 };
                 items.push(batch::remember_event(id, m, vector));
             }
-            writes.push(items.iter().map(|r| r.id).collect::<Vec<_>>());
-            events.push(Event::Remember(items));
+            duplicates = batch::near_duplicates(
+                &self.inner.state.read(),
+                &mut items,
+                &self.inner.options.duplicates,
+                now,
+            )
+            .map_err(|e| match e {
+                Error::Invalid { field, reason, .. } => self.invalid(field, reason),
+                other => other,
+            })?;
+            if !items.is_empty() {
+                writes.push(items.iter().map(|r| r.id).collect::<Vec<_>>());
+                events.push(Event::Remember(items));
+            }
         }
         for (old, m) in &plan.updates {
             let mut upsert = batch::upsert(old, m);
@@ -618,18 +651,82 @@ impl Namespace {
                 events.push(event);
             }
         }
+        // Merged items land on the memory they were merged into.
+        let items: Vec<(MemoryId, batch::Outcome, Option<Seq>)> = plan
+            .items
+            .into_iter()
+            .map(|(id, outcome, seq)| match duplicates.merged_into.get(&id) {
+                Some(&into) => {
+                    let seq = self
+                        .inner
+                        .state
+                        .read()
+                        .get(into)
+                        .map(|m| Seq(m.updated_seq));
+                    let outcome = if outcome == batch::Outcome::Added {
+                        batch::Outcome::Merged
+                    } else {
+                        outcome
+                    };
+                    (into, outcome, seq)
+                }
+                None => (id, outcome, seq),
+            })
+            .collect();
+        // Deadlines: an item's own is set when it differs from the memory's;
+        // a default only on a memory without one (the default counts from
+        // the first write, and a retry after a crash between the memory and
+        // its deadline sets it).
+        let mut wanted: HashMap<MemoryId, Timestamp> = HashMap::new();
+        {
+            let state = self.inner.state.read();
+            for ((id, outcome, _), (own, default)) in items.iter().zip(&deadlines) {
+                if *outcome == batch::Outcome::Merged {
+                    continue;
+                }
+                let current = wanted
+                    .get(id)
+                    .copied()
+                    .or_else(|| state.lifecycle.deadlines.get(&id.0).copied());
+                match (own, default) {
+                    (Some(t), _) if current != Some(*t) => {
+                        wanted.insert(*id, *t);
+                    }
+                    (None, Some(t)) if current.is_none() => {
+                        wanted.insert(*id, *t);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let sets_deadlines = !wanted.is_empty();
+        if sets_deadlines {
+            let mut set: Vec<(MemoryId, Option<Timestamp>)> =
+                wanted.into_iter().map(|(id, t)| (id, Some(t))).collect();
+            set.sort_unstable_by_key(|(id, _)| *id);
+            events.push(Event::Expiry(set));
+        }
+        if !duplicates.flags.is_empty() {
+            events.push(Event::Flag(std::mem::take(&mut duplicates.flags)));
+        }
+        if !duplicates.merges.is_empty() {
+            events.push(Event::Merge(std::mem::take(&mut duplicates.merges)));
+        }
         let deltas = if events.is_empty() {
             Vec::new()
         } else {
             self.commit(events)?
         };
+        if sets_deadlines {
+            self.inner.start_maintainer();
+        }
         let mut written: HashMap<MemoryId, Seq> = HashMap::new();
         for (delta, ids) in deltas.iter().zip(&writes) {
             for &id in ids {
                 written.insert(id, Seq(delta.seq));
             }
         }
-        plan.items
+        items
             .into_iter()
             .map(|(id, outcome, seq)| {
                 let seq = written.get(&id).copied().or(seq).ok_or_else(|| {
@@ -781,7 +878,7 @@ impl Namespace {
     /// Destroys the keys of forgotten memories `ids` and shreds every
     /// snapshot (each may hold them). The caller holds the writer lock and
     /// has appended their forget events.
-    fn erase(&self, ids: &[u64]) -> Result<()> {
+    pub(crate) fn erase(&self, ids: &[u64]) -> Result<()> {
         if ids.is_empty() {
             return Ok(());
         }
@@ -1273,7 +1370,7 @@ impl Namespace {
             return Ok(());
         }
         // Touches recalls queued are written while writes are still taken.
-        self.inner.stop_toucher()?;
+        self.inner.stop_maintainer()?;
         if self.inner.closed.swap(true, Ordering::AcqRel) {
             return Ok(());
         }

@@ -7,6 +7,7 @@ use mnemo_log::SyncPolicy;
 
 use crate::crypt::{AeadAlgorithm, DataKeySource};
 use crate::facts::{DefaultVerifier, Verifier};
+use crate::lifecycle::{Duplicates, Expiry};
 use crate::patterns::PatternParams;
 use crate::vectors::VectorParams;
 
@@ -95,6 +96,12 @@ pub struct Options {
     /// about once a second on a background thread natively, and on close).
     /// Default false.
     pub reinforce_on_recall: bool,
+    /// Near-duplicate writes: off, flagged or merged (see
+    /// [`crate::lifecycle`]). Default off.
+    pub duplicates: Duplicates,
+    /// Default deadlines: a TTL for every memory and per tag (see
+    /// [`crate::lifecycle`]). Default none.
+    pub expiry: Expiry,
     /// The raw-event stream and its promotion rules (native only).
     #[cfg(not(target_arch = "wasm32"))]
     pub ingest: crate::ingest::IngestOptions,
@@ -130,6 +137,8 @@ impl Default for Options {
             patterns: PatternParams::default(),
             strength_decay: crate::strength::DEFAULT_DECAY,
             reinforce_on_recall: false,
+            duplicates: Duplicates::default(),
+            expiry: Expiry::default(),
             #[cfg(not(target_arch = "wasm32"))]
             ingest: crate::ingest::IngestOptions::default(),
         }
@@ -150,6 +159,10 @@ impl std::fmt::Debug for Options {
             .field("background_indexing", &self.background_indexing)
             .field("coherence", &self.coherence)
             .field("patterns", &self.patterns)
+            .field("strength_decay", &self.strength_decay)
+            .field("reinforce_on_recall", &self.reinforce_on_recall)
+            .field("duplicates", &self.duplicates)
+            .field("expiry", &self.expiry)
             .field("data_key", &self.data_key)
             .field("aead", &self.aead)
             .finish()
@@ -206,6 +219,18 @@ impl Options {
     /// Uses `verifier` to find contradicting facts.
     pub fn verifier(mut self, verifier: Arc<dyn Verifier>) -> Self {
         self.coherence.verifier = verifier;
+        self
+    }
+
+    /// Sets what near-duplicate writes do (see [`Options::duplicates`]).
+    pub fn duplicates(mut self, duplicates: Duplicates) -> Self {
+        self.duplicates = duplicates;
+        self
+    }
+
+    /// Sets the default deadlines (see [`Options::expiry`]).
+    pub fn expiry(mut self, expiry: Expiry) -> Self {
+        self.expiry = expiry;
         self
     }
 

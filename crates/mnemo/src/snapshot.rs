@@ -18,7 +18,7 @@
 //! | 24 | 32 | the log's Merkle root at tree size `seq` |
 //! | 56 | 16 | the records digest: XXH3-128 of the stored checksums (u64 each) of log records `0..seq`, in seq order (zero when flag bit 0 is clear: retention had removed records before the snapshot was written) |
 //! | 72 | 8 | `len`: bytes of the sections that follow |
-//! | 80 | len | four sections, each a u64 length then its bytes: (1) postcard of the memories, links, next id, embedder, facts, conflicts and the pattern store (itself postcard, nested as bytes), then postcard of the memories' touches (`Vec<(u64, Accesses)>`; absent in files written before touches existed, which end after the pattern store); (2) the BM25 index (`text` module format); (3) the HNSW graph (`mnemo-vector` format; empty when there is none); (4) the vectors not yet in the graph (`mnemo-vector` flat format) |
+//! | 80 | len | four sections, each a u64 length then its bytes: (1) postcard of the memories, links, next id, embedder, facts, conflicts and the pattern store (itself postcard, nested as bytes), then postcard of the memories' touches (`Vec<(u64, Accesses)>`; absent in files written before touches existed, which end after the pattern store), then postcard of the lifecycle tables (deadlines, duplicate flags and merged writes by id; absent in files written before them, which end after the touches); (2) the BM25 index (`text` module format); (3) the HNSW graph (`mnemo-vector` format; empty when there is none); (4) the vectors not yet in the graph (`mnemo-vector` flat format) |
 //! | 80+len | 8 | XXH3-64 of bytes `0..80+len` except the contents of sections (3) and (4) (their length fields included) |
 //!
 //! Sections (3) and (4) end with an XXH3-64 of their own (`mnemo-vector`
@@ -166,6 +166,8 @@ pub(crate) struct Captured {
     patterns: Option<Vec<u8>>,
     /// The touches of the memories, by id.
     accesses: Vec<(u64, Accesses)>,
+    /// Deadlines, duplicate flags and merges.
+    lifecycle: crate::lifecycle::StoredTables,
     text: Vec<u8>,
     graph: Option<Vec<u8>>,
     pending: Vec<u8>,
@@ -199,6 +201,7 @@ pub(crate) fn capture(state: &State, vectors: &VectorIndex) -> Captured {
     accesses.sort_unstable_by_key(|(id, _)| *id);
     Captured {
         accesses,
+        lifecycle: state.lifecycle.to_stored(),
         seq: state.next_seq,
         next_id: state.next_id,
         embedder: state
@@ -257,6 +260,7 @@ pub(crate) fn persist(
     .map_err(|e| Error::Encode(e.to_string()))?;
     // The touches follow the meta in the same section (see the format).
     let meta = postcard::to_extend(&c.accesses, meta).map_err(|e| Error::Encode(e.to_string()))?;
+    let meta = postcard::to_extend(&c.lifecycle, meta).map_err(|e| Error::Encode(e.to_string()))?;
     let digest = log.records_digest(c.seq);
     let graph = c.graph.unwrap_or_default();
     // Sealed in place (no second copy of the largest buffers): each
@@ -846,10 +850,17 @@ fn decode_state(
     let (meta, rest): (Meta, &[u8]) =
         postcard::take_from_bytes(parts.meta).map_err(|e| format!("state: {e}"))?;
     // Snapshots written before touches existed end with the meta.
-    let accesses: Vec<(u64, Accesses)> = if rest.is_empty() {
-        Vec::new()
+    let (accesses, rest): (Vec<(u64, Accesses)>, &[u8]) = if rest.is_empty() {
+        (Vec::new(), rest)
     } else {
-        postcard::from_bytes(rest).map_err(|e| format!("touches: {e}"))?
+        postcard::take_from_bytes(rest).map_err(|e| format!("touches: {e}"))?
+    };
+    // ... and those written before lifecycle tables existed with the
+    // touches.
+    let lifecycle: crate::lifecycle::StoredTables = if rest.is_empty() {
+        crate::lifecycle::StoredTables::default()
+    } else {
+        postcard::from_bytes(rest).map_err(|e| format!("lifecycle: {e}"))?
     };
     let dimension = meta
         .embedder
@@ -881,6 +892,8 @@ fn decode_state(
         }
         state.accesses.insert(id, a);
     }
+    state.lifecycle =
+        crate::lifecycle::Tables::from_stored(lifecycle, |id| state.memories.contains_key(&id))?;
     state.facts = FactStore::from_image(meta.facts).map_err(|e| format!("facts: {e}"))?;
     state
         .facts

@@ -25,6 +25,7 @@ use crate::assoc::AssocGraph;
 use crate::base::IdMap;
 use crate::event::{Event, RecordTrajectory, Remember, Retag, Revise, Unlink};
 use crate::facts::FactStore;
+use crate::lifecycle::{DuplicateOf, Tables};
 use crate::model::{Kind, Link, Memory, MemoryId, Timestamp};
 use crate::patterns::{PatternParams, PatternStore, Trajectory};
 use crate::strength::Accesses;
@@ -173,6 +174,9 @@ pub struct State {
     /// Touches of the memories used since they were written (see
     /// [`crate::strength`]).
     pub(crate) accesses: IdMap<Accesses>,
+    /// Deadlines, near-duplicate flags and merged writes (see
+    /// [`crate::lifecycle`]).
+    pub(crate) lifecycle: Tables,
 }
 
 impl State {
@@ -203,6 +207,7 @@ impl State {
             patterns: None,
             vectors,
             accesses: IdMap::default(),
+            lifecycle: Tables::default(),
         }
     }
 
@@ -211,9 +216,24 @@ impl State {
         &self.vectors
     }
 
-    /// The live memory with this id.
+    /// The live memory with this id (a memory past its deadline is not
+    /// live, though its expiry may not be written yet).
     pub fn get(&self, id: MemoryId) -> Option<&Arc<Memory>> {
+        if !self.lifecycle.deadlines.is_empty() && self.lifecycle.is_overdue(id.0, Timestamp::now())
+        {
+            return None;
+        }
         self.memories.get(&id.0)
+    }
+
+    /// The memories past their deadline now whose expiry is not written
+    /// yet, as a bitmap (empty almost always: the sweep writes them within
+    /// about a second).
+    pub(crate) fn overdue_now(&self) -> Option<RoaringTreemap> {
+        let now = Timestamp::now();
+        self.lifecycle
+            .any_overdue(now)
+            .then(|| self.lifecycle.overdue(now).collect())
     }
 
     /// Number of live memories.
@@ -285,6 +305,40 @@ impl State {
                 for id in &t.ids {
                     if self.memories.contains_key(&id.0) {
                         self.accesses.entry(id.0).or_default().touch(t.at);
+                    }
+                }
+            }
+            Event::Expiry(items) => {
+                for (id, deadline) in items {
+                    if self.memories.contains_key(&id.0) {
+                        self.lifecycle.set_deadline(id.0, *deadline);
+                    }
+                }
+            }
+            Event::Expire(e) => {
+                for id in &e.ids {
+                    self.apply_forget(*id, changes);
+                }
+            }
+            Event::Flag(items) => {
+                for f in items {
+                    if self.memories.contains_key(&f.id.0) && self.memories.contains_key(&f.of.0) {
+                        self.lifecycle.flagged.insert(
+                            f.id.0,
+                            DuplicateOf {
+                                of: f.of,
+                                vector_similarity: f.vector_similarity,
+                                text_similarity: f.text_similarity,
+                            },
+                        );
+                    }
+                }
+            }
+            Event::Merge(items) => {
+                for m in items {
+                    if self.memories.contains_key(&m.into.0) {
+                        self.accesses.entry(m.into.0).or_default().touch(m.at);
+                        self.lifecycle.merge(m.into.0, m.source.clone(), m.at);
                     }
                 }
             }
@@ -549,6 +603,7 @@ impl State {
         self.text.remove(id.0);
         self.vectors.remove(id.0);
         self.accesses.remove(&id.0);
+        self.lifecycle.remove(id.0);
         self.facts.erase_evidence(id);
         for edge in self.links_out.remove(&id.0).unwrap_or_default() {
             if remove_edge(&mut self.links_in, edge.other, id, &edge.kind) {

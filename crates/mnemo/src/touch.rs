@@ -1,19 +1,14 @@
 //! Use and strength: [`Namespace::touch`], [`Namespace::strength`], and
 //! writing the touches recalls queue (`reinforce_on_recall`) — by
-//! [`Namespace::flush_touches`], a background thread about once a second
-//! (native), and on close. See [`crate::strength`] for the model.
-
-use std::sync::Arc;
+//! [`Namespace::flush_touches`], the namespace's maintenance thread about
+//! once a second (native), and on close. See [`crate::strength`] for the
+//! model.
 
 use crate::error::Result;
 use crate::event::{Event, Touch};
 use crate::model::{MemoryId, Timestamp};
-use crate::namespace::{Inner, Namespace};
+use crate::namespace::Namespace;
 use crate::strength;
-
-/// How often the background thread writes queued touches.
-#[cfg(not(target_arch = "wasm32"))]
-const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Namespace {
     /// Records a use of each memory now (one `Touch` event; repeats in
@@ -96,54 +91,5 @@ impl Namespace {
     /// [`strength::MAX_QUEUED_TOUCHES`]).
     pub fn touches_dropped(&self) -> u64 {
         self.inner.touches.dropped()
-    }
-}
-
-impl Inner {
-    /// Starts the thread that writes queued recall touches (native, when
-    /// `reinforce_on_recall` is on).
-    pub(crate) fn start_toucher(self: &Arc<Self>) {
-        #[cfg(not(target_arch = "wasm32"))]
-        if self.options.reinforce_on_recall {
-            let weak: std::sync::Weak<Inner> = Arc::downgrade(self);
-            let handle = std::thread::Builder::new()
-                .name(format!("mnemo-touch-{}", self.name))
-                .spawn(move || {
-                    loop {
-                        std::thread::park_timeout(FLUSH_EVERY);
-                        let Some(inner) = weak.upgrade() else { return };
-                        if inner.is_closed()
-                            || inner
-                                .toucher_stop
-                                .load(std::sync::atomic::Ordering::Acquire)
-                        {
-                            return;
-                        }
-                        // A failed write is retried at the next flush; the
-                        // ids it took are lost, as a full queue's are.
-                        let _ = Namespace { inner }.flush_touches();
-                    }
-                });
-            if let Ok(h) = handle {
-                *self.toucher.lock() = Some(h);
-            }
-        }
-    }
-
-    /// Writes what is queued and stops the thread (at close).
-    pub(crate) fn stop_toucher(self: &Arc<Self>) -> Result<()> {
-        let flushed = Namespace {
-            inner: Arc::clone(self),
-        }
-        .flush_touches();
-        if let Some(h) = self.toucher.lock().take() {
-            self.toucher_stop
-                .store(true, std::sync::atomic::Ordering::Release);
-            h.thread().unpark();
-            if h.thread().id() != std::thread::current().id() {
-                let _ = h.join();
-            }
-        }
-        flushed.map(|_| ())
     }
 }

@@ -131,6 +131,38 @@ fn run(key: Option<&DataKey>, first: AeadAlgorithm, then: AeadAlgorithm) -> temp
 }
 
 #[test]
+fn expired_memories_are_erased_as_forgotten_ones_are() {
+    let dir = tempfile::tempdir().expect("dir");
+    {
+        let m = engine(dir.path(), None);
+        let ns = m.namespace("agent").expect("namespace");
+        let past = mnemo::Timestamp(mnemo::Timestamp::now().0 - 1);
+        let far = mnemo::Timestamp(mnemo::Timestamp::now().0 + 86_400_000_000_000);
+        ns.remember(NewMemory::new(KEPT).expires(far))
+            .expect("kept");
+        for s in SECRETS {
+            ns.remember(NewMemory::new(s).expires(far))
+                .expect("remember");
+        }
+        ns.snapshot().expect("snapshot");
+        for m in ns.query(&Query::new()) {
+            if m.content != KEPT {
+                ns.set_expiry(m.id, Some(past)).expect("expire now");
+            }
+        }
+        ns.expire_due().expect("sweep");
+        assert_eq!(ns.count(&Query::new()), 1);
+        m.close().expect("close");
+    }
+    assert_erased(dir.path(), "after expiry and close");
+    let m = engine(dir.path(), None);
+    let ns = m.namespace("agent").expect("reopen");
+    assert_eq!(ns.count(&Query::new()), 1);
+    m.close().expect("close");
+    assert_erased(dir.path(), "after reopening");
+}
+
+#[test]
 fn forgotten_memories_leave_no_piece_in_any_file_with_a_generated_key() {
     let aead = AeadAlgorithm::PREFERRED;
     run(None, aead, aead);

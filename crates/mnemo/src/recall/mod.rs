@@ -278,10 +278,17 @@ pub(crate) fn run(
     let state = source.state;
     let w = &options.weights;
     let depth = options.candidate_depth();
-    let allow: Option<RoaringTreemap> = options
+    let mut allow: Option<RoaringTreemap> = options
         .filter
         .has_filter()
         .then(|| exec::filter_bitmap(state, &options.filter));
+    // Memories past their deadline leave recall before their expiry is
+    // written (`filter_bitmap` already left them out).
+    if allow.is_none()
+        && let Some(overdue) = state.overdue_now()
+    {
+        allow = Some(&state.live - overdue);
+    }
     if allow.as_ref().is_some_and(|a| a.is_empty()) {
         return Ok(out);
     }
