@@ -22,6 +22,7 @@
 //! | `spread.rs` | spreading activation over any graph (the rule and its buffers) |
 //! | `strength.rs` | a memory's strength from use (ACT-R base-level activation over its accesses) |
 //! | `text/` | BM25 keyword search: tokenizer, Porter2 stemmer, stopwords, dictionary, postings, scoring, codec |
+//! | `consolidation.rs` | planning consolidation: related episodic memories grouped and summarised extractively (a pure function) |
 //! | `vectors.rs` | the vector index: an exact buffer in front of an HNSW graph a background thread fills |
 //! | `facts/` | facts, their validity windows, verifiers, conflicts, decisions and the fact store |
 //! | `patterns/` | trajectories clustered into patterns that suggest an executor |
@@ -75,6 +76,7 @@ pub mod base;
 mod batch;
 pub mod calendar;
 mod coherence;
+pub mod consolidation;
 pub mod contains;
 pub mod crypt;
 mod engine;
