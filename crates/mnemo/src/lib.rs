@@ -23,6 +23,7 @@
 //! | `strength.rs` | a memory's strength from use (ACT-R base-level activation over its accesses) |
 //! | `text/` | BM25 keyword search: tokenizer, Porter2 stemmer, stopwords, dictionary, postings, scoring, codec |
 //! | `lifecycle.rs` | expiry (TTLs and deadlines) and near-duplicate settings, and the state's lifecycle tables |
+//! | `consolidation.rs` | planning consolidation: related episodic memories grouped and summarised extractively (a pure function) |
 //! | `vectors.rs` | the vector index: an exact buffer in front of an HNSW graph a background thread fills |
 //! | `facts/` | facts, their validity windows, verifiers, conflicts, decisions and the fact store |
 //! | `patterns/` | trajectories clustered into patterns that suggest an executor |
@@ -77,6 +78,7 @@ pub mod base;
 mod batch;
 pub mod calendar;
 mod coherence;
+pub mod consolidation;
 pub mod contains;
 pub mod crypt;
 mod engine;
