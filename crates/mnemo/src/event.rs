@@ -39,6 +39,7 @@
 //! | 20 | [`Event::Expire`] | [`Expire`] |
 //! | 21 | [`Event::Flag`] | `Vec<`[`Flagged`]`>` |
 //! | 22 | [`Event::Merge`] | `Vec<`[`Merged`]`>` |
+//! | 23 | [`Event::Derive`] | `Vec<`[`Derived`]`>` (consolidated memories with their sources, written atomically) |
 //!
 //! ## Version 2: sealed events
 //!
@@ -50,6 +51,7 @@
 //! |-----:|------|
 //! | 0 `init`, 6 `forget`, 20 `expire` | as in version 1, in the clear (the embedder is checked before any key is opened; a forget or an expiry names only ids and a time) |
 //! | 1 `remember` | postcard `Vec<(u64, bytes)>`: for each memory its id and a blob sealed with **that memory's key** holding the version 1 postcard of its [`Remember`] |
+//! | 23 `derive` | the same layout, each blob holding the version 1 postcard of a [`Derived`] (the memory and its sources) |
 //! | 2 `revise`, 3 `retag` | postcard `(u64, bytes)`: the memory's id and the version 1 body sealed with that memory's key |
 //! | every other kind | a blob sealed with the namespace key holding the version 1 body |
 //!
@@ -246,6 +248,21 @@ pub struct Merged {
     pub text_similarity: f32,
 }
 
+/// A memory consolidated from others (see [`crate::consolidation`]): it is
+/// added, and linked `derived_from` to each source, in one event, so a
+/// crash leaves all of a consolidation or none of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Derived {
+    /// The new memory.
+    pub memory: Remember,
+    /// The memories it summarises (ids no longer live are skipped when
+    /// folded).
+    pub sources: Vec<MemoryId>,
+}
+
+/// The link kind from a consolidated memory to each of its sources.
+pub const DERIVED_FROM: &str = "derived_from";
+
 /// A predicate's declared cardinality.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Declare {
@@ -388,10 +405,12 @@ pub enum Event {
     Flag(Vec<Flagged>),
     /// Writes merged into the memories they nearly duplicate.
     Merge(Vec<Merged>),
+    /// Memories consolidated from others, with their sources.
+    Derive(Vec<Derived>),
 }
 
 /// The event names by kind byte.
-const NAMES: [&str; 23] = [
+const NAMES: [&str; 24] = [
     "init",
     "remember",
     "revise",
@@ -415,6 +434,7 @@ const NAMES: [&str; 23] = [
     "expire",
     "flag",
     "merge",
+    "derive",
 ];
 
 impl Event {
@@ -444,6 +464,7 @@ impl Event {
             Event::Expire(_) => 20,
             Event::Flag(_) => 21,
             Event::Merge(_) => 22,
+            Event::Derive(_) => 23,
         }
     }
 
@@ -486,6 +507,7 @@ impl Event {
             Event::Expire(e) => postcard::to_extend(e, std::mem::take(out)),
             Event::Flag(e) => postcard::to_extend(e, std::mem::take(out)),
             Event::Merge(e) => postcard::to_extend(e, std::mem::take(out)),
+            Event::Derive(e) => postcard::to_extend(e, std::mem::take(out)),
         };
         *out = body.map_err(|e| Error::Encode(e.to_string()))?;
         Ok(())
@@ -532,6 +554,18 @@ impl Event {
                     )?;
                 }
             }
+            Event::Derive(items) => {
+                put_varint(&mut out, items.len() as u64);
+                for item in items {
+                    let id = item.memory.id;
+                    plain.clear();
+                    plain = postcard::to_extend(item, plain)
+                        .map_err(|e| Error::Encode(e.to_string()))?;
+                    put_varint(&mut out, id.0);
+                    put_varint(&mut out, (plain.len() + crypt::SEALED_OVERHEAD) as u64);
+                    crypt::seal(&memory_key(id)?, &memory_aad(kind, id), &plain, &mut out)?;
+                }
+            }
             Event::Revise(Revise { id, .. }) | Event::Retag(Retag { id, .. }) => {
                 self.body_into(&mut plain)?;
                 put_varint(&mut out, id.0);
@@ -556,6 +590,15 @@ impl Event {
                         + r.content.len()
                         + 4 * r.vector.len()
                         + r.tags.iter().map(|t| t.len() + 1).sum::<usize>()
+                })
+                .sum(),
+            Event::Derive(items) => items
+                .iter()
+                .map(|d| {
+                    FIELDS_BYTES
+                        + d.memory.content.len()
+                        + 4 * d.memory.vector.len()
+                        + 10 * d.sources.len()
                 })
                 .sum(),
             _ => FIELDS_BYTES,
@@ -638,6 +681,30 @@ impl Event {
                 }
                 Ok(Event::Remember(items))
             }
+            23 => {
+                let sealed: Vec<(u64, &[u8])> = body_of(body).map_err(malformed)?;
+                let mut items = Vec::with_capacity(sealed.len());
+                for (id, blob) in sealed {
+                    let item = match open_memory(id, blob)? {
+                        None => Derived {
+                            memory: Remember::erased(MemoryId(id)),
+                            sources: Vec::new(),
+                        },
+                        Some(plain) => {
+                            let item: Derived = body_of(&plain).map_err(malformed)?;
+                            if item.memory.id.0 != id {
+                                return Err(malformed(format!(
+                                    "memory {id}'s sealed body names memory {}",
+                                    item.memory.id
+                                )));
+                            }
+                            item
+                        }
+                    };
+                    items.push(item);
+                }
+                Ok(Event::Derive(items))
+            }
             2 | 3 => {
                 let (id, blob): (u64, &[u8]) = body_of(body).map_err(malformed)?;
                 let Some(plain) = open_memory(id, blob)? else {
@@ -705,6 +772,7 @@ impl Event {
             20 => body_of(body).map(Event::Expire),
             21 => body_of(body).map(Event::Flag),
             22 => body_of(body).map(Event::Merge),
+            23 => body_of(body).map(Event::Derive),
             other => Err(format!("unknown event kind {other}")),
         }
     }
@@ -885,6 +953,24 @@ mod tests {
                 at: Timestamp(7),
                 vector_similarity: 0.99,
                 text_similarity: 1.0,
+            }]),
+            Event::Derive(vec![Derived {
+                memory: Remember {
+                    id: MemoryId(1),
+                    key: None,
+                    content: "the cat sat, often".into(),
+                    kind: Kind::Semantic,
+                    tags: vec!["consolidated".into()],
+                    source: Some("alice".into()),
+                    metadata: Metadata::new(),
+                    at: Some(Timestamp(9)),
+                    valid: None,
+                    importance: 0.5,
+                    confidence: 1.0,
+                    vector: vec![0.5, 0.5],
+                    erased: false,
+                },
+                sources: vec![MemoryId(2), MemoryId(3)],
             }]),
         ]
     }

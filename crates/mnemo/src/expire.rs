@@ -87,12 +87,39 @@ impl Namespace {
     }
 }
 
+impl Namespace {
+    /// Runs a consolidation with the default settings when
+    /// `consolidate_every` has passed since the last one (the first runs
+    /// one period after opening).
+    #[cfg(not(target_arch = "wasm32"))]
+    fn consolidate_if_due(&self) {
+        let Some(every) = self.inner.options.consolidate_every else {
+            return;
+        };
+        let now = std::time::Instant::now();
+        {
+            let mut last = self.inner.consolidated_at.lock();
+            match *last {
+                None => {
+                    *last = Some(now);
+                    return;
+                }
+                Some(t) if now.duration_since(t) < every => return,
+                Some(_) => *last = Some(now),
+            }
+        }
+        // A failed run is retried a period later.
+        let _ = self.consolidate(&crate::consolidate::ConsolidateOptions::default());
+    }
+}
+
 impl Inner {
     /// Whether this namespace needs its maintenance thread: recall touches
     /// to write, or deadlines to sweep.
     fn needs_maintainer(&self) -> bool {
         self.options.reinforce_on_recall
             || self.options.expiry.is_set()
+            || self.options.consolidate_every.is_some()
             || !self.state.read().lifecycle.deadlines.is_empty()
     }
 
@@ -138,6 +165,7 @@ impl Inner {
                         if due {
                             let _ = ns.expire_due();
                         }
+                        ns.consolidate_if_due();
                     }
                 });
             if let Ok(h) = handle {

@@ -39,6 +39,7 @@
 //! | `namespace.rs` | a [`Namespace`]: one log, its state, writes, reads, recall, proofs |
 //! | `raw_events.rs` | [`Namespace::ingest`] and the namespace's raw-event stream (native only) |
 //! | `touch.rs` | [`Namespace::touch`], [`Namespace::strength`] and writing the touches recalls queue |
+//! | `consolidate.rs` | [`Namespace::consolidate`]: consolidated memories written with their `derived_from` links, and provenance reads |
 //! | `expire.rs` | [`Namespace::expire_due`], [`Namespace::set_expiry`], [`Namespace::lifecycle`] and the background sweep |
 //! | `proof_at.rs` | [`Namespace::prove_at`]: a memory's inclusion proof at an older tree size (a signed checkpoint's) |
 //! | `coherence.rs` | the namespace's facts and trajectories API (assert, conflicts, suggest) |
@@ -78,6 +79,7 @@ pub mod base;
 mod batch;
 pub mod calendar;
 mod coherence;
+mod consolidate;
 pub mod consolidation;
 pub mod contains;
 pub mod crypt;
@@ -115,6 +117,7 @@ pub use batch::{Outcome, Remembered};
 pub use coherence::{
     Asserted, EventProof, FactRecord, MAX_EVIDENCE, MAX_SUGGEST_K, NewTrajectory, Recorded,
 };
+pub use consolidate::{CONSOLIDATED_TAG, ConsolidateOptions, Consolidated};
 pub use crypt::{AeadAlgorithm, DataKey, DataKeySource, KeyId};
 pub use engine::{Mnemo, StorageProvider, validate_namespace};
 pub use error::{Error, Result};

@@ -180,6 +180,8 @@ pub(crate) struct Inner {
     pub(crate) maintainer: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// Tells that thread to stop.
     pub(crate) maintainer_stop: AtomicBool,
+    /// When that thread last ran a periodic consolidation.
+    pub(crate) consolidated_at: Mutex<Option<std::time::Instant>>,
 }
 
 /// A handle on one namespace (cheap to clone; all clones share it).
@@ -220,7 +222,15 @@ impl Namespace {
                 reason: format!("must be in (0, 1), got {decay}"),
             });
         }
-        for check in [options.duplicates.validate(), options.expiry.validate()] {
+        let every = match options.consolidate_every {
+            Some(d) if d.is_zero() => Err(("consolidate_every", "must be positive".to_owned())),
+            _ => Ok(()),
+        };
+        for check in [
+            options.duplicates.validate(),
+            options.expiry.validate(),
+            every,
+        ] {
             if let Err((field, reason)) = check {
                 return Err(Error::Invalid {
                     namespace: name.to_owned(),
@@ -403,6 +413,7 @@ impl Namespace {
             touches: Default::default(),
             maintainer: Mutex::new(None),
             maintainer_stop: AtomicBool::new(false),
+            consolidated_at: Mutex::new(None),
             options,
             report,
         });
@@ -939,6 +950,11 @@ impl Namespace {
                 Event::Remember(items) => {
                     need_keys.extend(items.iter().map(|r| r.id.0));
                     let after = items.iter().map(|r| r.id.0.saturating_add(1)).max();
+                    first_unassigned = first_unassigned.max(after);
+                }
+                Event::Derive(items) => {
+                    need_keys.extend(items.iter().map(|d| d.memory.id.0));
+                    let after = items.iter().map(|d| d.memory.id.0.saturating_add(1)).max();
                     first_unassigned = first_unassigned.max(after);
                 }
                 Event::Revise(Revise { id, .. }) | Event::Retag(Retag { id, .. })

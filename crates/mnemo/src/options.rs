@@ -102,6 +102,10 @@ pub struct Options {
     /// Default deadlines: a TTL for every memory and per tag (see
     /// [`crate::lifecycle`]). Default none.
     pub expiry: Expiry,
+    /// Runs [`crate::Namespace::consolidate`] with its default settings
+    /// this often on the maintenance thread (native). Default none: on
+    /// demand only.
+    pub consolidate_every: Option<std::time::Duration>,
     /// The raw-event stream and its promotion rules (native only).
     #[cfg(not(target_arch = "wasm32"))]
     pub ingest: crate::ingest::IngestOptions,
@@ -139,6 +143,7 @@ impl Default for Options {
             reinforce_on_recall: false,
             duplicates: Duplicates::default(),
             expiry: Expiry::default(),
+            consolidate_every: None,
             #[cfg(not(target_arch = "wasm32"))]
             ingest: crate::ingest::IngestOptions::default(),
         }
@@ -163,6 +168,7 @@ impl std::fmt::Debug for Options {
             .field("reinforce_on_recall", &self.reinforce_on_recall)
             .field("duplicates", &self.duplicates)
             .field("expiry", &self.expiry)
+            .field("consolidate_every", &self.consolidate_every)
             .field("data_key", &self.data_key)
             .field("aead", &self.aead)
             .finish()

@@ -23,7 +23,9 @@ use roaring::RoaringTreemap;
 
 use crate::assoc::AssocGraph;
 use crate::base::IdMap;
-use crate::event::{Event, RecordTrajectory, Remember, Retag, Revise, Unlink};
+use crate::event::{
+    DERIVED_FROM, Derived, Event, RecordTrajectory, Remember, Retag, Revise, Unlink,
+};
 use crate::facts::FactStore;
 use crate::lifecycle::{DuplicateOf, Tables};
 use crate::model::{Kind, Link, Memory, MemoryId, Timestamp};
@@ -334,6 +336,11 @@ impl State {
                     }
                 }
             }
+            Event::Derive(items) => {
+                for d in items {
+                    self.apply_derived(seq, recorded, d, changes);
+                }
+            }
             Event::Merge(items) => {
                 for m in items {
                     if self.memories.contains_key(&m.into.0) {
@@ -443,6 +450,36 @@ impl State {
             old: None,
             new: Some(memory),
         });
+    }
+
+    /// Folds one consolidated memory: the memory, then a `derived_from`
+    /// link to each live source.
+    pub(crate) fn apply_derived(
+        &mut self,
+        seq: u64,
+        recorded: Timestamp,
+        d: &Derived,
+        changes: &mut Vec<Change>,
+    ) {
+        let id = d.memory.id;
+        let added = !self.memories.contains_key(&id.0);
+        self.apply_remember(seq, recorded, &d.memory, changes);
+        if !added || !self.memories.contains_key(&id.0) {
+            return;
+        }
+        for &source in &d.sources {
+            if source != id {
+                self.apply_link(
+                    &Link {
+                        from: id,
+                        to: source,
+                        kind: DERIVED_FROM.to_owned(),
+                        weight: 1.0,
+                    },
+                    changes,
+                );
+            }
+        }
     }
 
     fn apply_revise(&mut self, seq: u64, r: &Revise, changes: &mut Vec<Change>) {
