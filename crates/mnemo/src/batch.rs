@@ -229,16 +229,15 @@ pub(crate) fn near_duplicates(
             }
         };
         let neighbours = state
-            .vectors
-            .search(&item.vector, DUPLICATE_NEIGHBOURS, None, None)
+            .nearest(&item.vector, DUPLICATE_NEIGHBOURS, None, None)
             .map_err(|e| crate::Error::Invalid {
                 namespace: String::new(),
                 field: "vector",
                 reason: format!("near-duplicate search: {e}"),
             })?;
-        for n in neighbours {
-            let id = MemoryId(n.id);
-            let (Some(memory), Some(vector)) = (state.get(id), state.vectors.get(n.id)) else {
+        for (n, _) in neighbours {
+            let id = MemoryId(n);
+            let (Some(memory), Some(vector)) = (state.get(id), state.resident_vector(n)) else {
                 continue;
             };
             let v = lifecycle::cosine(&item.vector, &vector);

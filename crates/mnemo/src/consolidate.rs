@@ -211,7 +211,7 @@ impl Namespace {
             if used(&m) {
                 continue;
             }
-            let Some(v) = state.vectors.get(m.id.0) else {
+            let Some(v) = state.resident_vector(m.id.0) else {
                 continue;
             };
             vectors.push(v);

@@ -40,6 +40,7 @@
 //! | 21 | [`Event::Flag`] | `Vec<`[`Flagged`]`>` |
 //! | 22 | [`Event::Merge`] | `Vec<`[`Merged`]`>` |
 //! | 23 | [`Event::Derive`] | `Vec<`[`Derived`]`>` (consolidated memories with their sources, written atomically) |
+//! | 24 | [`Event::Tier`] | `Vec<`[`TierMove`]`>` |
 //!
 //! ## Version 2: sealed events
 //!
@@ -260,6 +261,19 @@ pub struct Derived {
     pub sources: Vec<MemoryId>,
 }
 
+/// A memory moved to another tier (see [`crate::lifecycle::Tier`]). A move
+/// to a warmer tier carries the memory's exact vector (read from the log),
+/// so replay needs nothing else.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TierMove {
+    /// The memory.
+    pub id: MemoryId,
+    /// Where it goes.
+    pub tier: crate::lifecycle::Tier,
+    /// Its vector, for a move to a warmer tier.
+    pub vector: Option<Vec<f32>>,
+}
+
 /// The link kind from a consolidated memory to each of its sources.
 pub const DERIVED_FROM: &str = "derived_from";
 
@@ -407,10 +421,12 @@ pub enum Event {
     Merge(Vec<Merged>),
     /// Memories consolidated from others, with their sources.
     Derive(Vec<Derived>),
+    /// Memories moved between tiers.
+    Tier(Vec<TierMove>),
 }
 
 /// The event names by kind byte.
-const NAMES: [&str; 24] = [
+const NAMES: [&str; 25] = [
     "init",
     "remember",
     "revise",
@@ -435,6 +451,7 @@ const NAMES: [&str; 24] = [
     "flag",
     "merge",
     "derive",
+    "tier",
 ];
 
 impl Event {
@@ -465,6 +482,7 @@ impl Event {
             Event::Flag(_) => 21,
             Event::Merge(_) => 22,
             Event::Derive(_) => 23,
+            Event::Tier(_) => 24,
         }
     }
 
@@ -508,6 +526,7 @@ impl Event {
             Event::Flag(e) => postcard::to_extend(e, std::mem::take(out)),
             Event::Merge(e) => postcard::to_extend(e, std::mem::take(out)),
             Event::Derive(e) => postcard::to_extend(e, std::mem::take(out)),
+            Event::Tier(e) => postcard::to_extend(e, std::mem::take(out)),
         };
         *out = body.map_err(|e| Error::Encode(e.to_string()))?;
         Ok(())
@@ -773,6 +792,7 @@ impl Event {
             21 => body_of(body).map(Event::Flag),
             22 => body_of(body).map(Event::Merge),
             23 => body_of(body).map(Event::Derive),
+            24 => body_of(body).map(Event::Tier),
             other => Err(format!("unknown event kind {other}")),
         }
     }
@@ -972,6 +992,18 @@ mod tests {
                 },
                 sources: vec![MemoryId(2), MemoryId(3)],
             }]),
+            Event::Tier(vec![
+                TierMove {
+                    id: MemoryId(1),
+                    tier: crate::lifecycle::Tier::Cold,
+                    vector: None,
+                },
+                TierMove {
+                    id: MemoryId(2),
+                    tier: crate::lifecycle::Tier::Hot,
+                    vector: Some(vec![0.5, -0.5]),
+                },
+            ]),
         ]
     }
 

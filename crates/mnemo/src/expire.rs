@@ -17,6 +17,10 @@ use crate::state::Delta;
 #[cfg(not(target_arch = "wasm32"))]
 const MAINTAIN_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// How often the maintenance thread rebalances tiers even within budget.
+#[cfg(not(target_arch = "wasm32"))]
+const REBALANCE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Memories one `expire` event names at most (a sweep of more writes
 /// several).
 const EXPIRE_CHUNK: usize = 4096;
@@ -113,13 +117,40 @@ impl Namespace {
     }
 }
 
+impl Namespace {
+    /// Rebalances the tiers when the resident estimate passes the budget,
+    /// or a minute after the last rebalance (promotions of memories used
+    /// since).
+    #[cfg(not(target_arch = "wasm32"))]
+    fn rebalance_if_due(&self) {
+        if self.inner.options.max_resident_bytes.is_none() {
+            return;
+        }
+        let now = std::time::Instant::now();
+        let periodic = {
+            let mut last = self.inner.rebalanced_at.lock();
+            let due = last.is_none_or(|t| now.duration_since(t) >= REBALANCE_EVERY);
+            if due {
+                *last = Some(now);
+            }
+            due
+        };
+        if periodic || self.over_budget() {
+            // A failed run is retried at the next round.
+            let _ = self.rebalance_tiers();
+        }
+    }
+}
+
 impl Inner {
     /// Whether this namespace needs its maintenance thread: recall touches
-    /// to write, or deadlines to sweep.
+    /// to write, deadlines to sweep, periodic consolidation, or a budget.
+    #[cfg(not(target_arch = "wasm32"))]
     fn needs_maintainer(&self) -> bool {
         self.options.reinforce_on_recall
             || self.options.expiry.is_set()
             || self.options.consolidate_every.is_some()
+            || self.options.max_resident_bytes.is_some()
             || !self.state.read().lifecycle.deadlines.is_empty()
     }
 
@@ -166,6 +197,7 @@ impl Inner {
                             let _ = ns.expire_due();
                         }
                         ns.consolidate_if_due();
+                        ns.rebalance_if_due();
                     }
                 });
             if let Ok(h) = handle {

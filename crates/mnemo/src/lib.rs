@@ -25,6 +25,7 @@
 //! | `lifecycle.rs` | expiry (TTLs and deadlines) and near-duplicate settings, and the state's lifecycle tables |
 //! | `consolidation.rs` | planning consolidation: related episodic memories grouped and summarised extractively (a pure function) |
 //! | `vectors.rs` | the vector index: an exact buffer in front of an HNSW graph a background thread fills |
+//! | `tiers.rs` | the warm tier's vectors: SQ8 codes searched by an exact scan |
 //! | `facts/` | facts, their validity windows, verifiers, conflicts, decisions and the fact store |
 //! | `patterns/` | trajectories clustered into patterns that suggest an executor |
 //! | `options.rs` | a namespace's [`Options`] |
@@ -40,6 +41,7 @@
 //! | `raw_events.rs` | [`Namespace::ingest`] and the namespace's raw-event stream (native only) |
 //! | `touch.rs` | [`Namespace::touch`], [`Namespace::strength`] and writing the touches recalls queue |
 //! | `consolidate.rs` | [`Namespace::consolidate`]: consolidated memories written with their `derived_from` links, and provenance reads |
+//! | `tiering.rs` | [`Namespace::rebalance_tiers`]: tiers under a memory budget, and the cold tier's scan |
 //! | `expire.rs` | [`Namespace::expire_due`], [`Namespace::set_expiry`], [`Namespace::lifecycle`] and the background sweep |
 //! | `proof_at.rs` | [`Namespace::prove_at`]: a memory's inclusion proof at an older tree size (a signed checkpoint's) |
 //! | `coherence.rs` | the namespace's facts and trajectories API (assert, conflicts, suggest) |
@@ -108,6 +110,8 @@ pub mod spread;
 mod state;
 pub mod strength;
 pub mod text;
+mod tiering;
+pub mod tiers;
 pub mod timehint;
 mod touch;
 pub mod vectors;
@@ -134,5 +138,6 @@ pub use options::{CoherenceOptions, EmbedderLoader, Options};
 pub use query::{OrderBy, Query, TimeRange};
 pub use recall::{Fusion, Recall, RecallHit, RecallOptions, SignalHit, SignalWeights};
 pub use state::{Delta, Edge, State};
+pub use tiering::TierReport;
 pub use vectors::VectorParams;
 pub use watch::{Watch, WatchEvent};

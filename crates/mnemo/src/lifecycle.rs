@@ -168,6 +168,48 @@ impl Expiry {
     }
 }
 
+/// Where a memory's vector lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum Tier {
+    /// Its f32 vector in the HNSW graph (or its exact buffer). The default.
+    #[default]
+    Hot,
+    /// One byte per component, searched by an exact scan of the codes.
+    Warm,
+    /// No vector in memory (it stays in the log): found by keywords,
+    /// filters, spreading, and by vector only when a recall asks to scan
+    /// the cold tier.
+    Cold,
+}
+
+impl Tier {
+    /// Lower-case name (`hot`, `warm`, `cold`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Hot => "hot",
+            Tier::Warm => "warm",
+            Tier::Cold => "cold",
+        }
+    }
+
+    /// Parses a lower-case name.
+    pub fn parse(name: &str) -> Option<Self> {
+        [Tier::Hot, Tier::Warm, Tier::Cold]
+            .into_iter()
+            .find(|t| t.as_str().eq_ignore_ascii_case(name))
+    }
+}
+
+/// Bytes a hot vector costs beyond its f32 components when the graph is
+/// empty (its links, id and level; measured from the graph otherwise).
+pub(crate) const HOT_OVERHEAD: usize = 200;
+
+/// The smallest memory budget a namespace of `dimension` accepts
+/// ([`crate::Options::max_resident_bytes`]): one hot vector.
+pub fn min_budget(dimension: usize) -> u64 {
+    (4 * dimension + HOT_OVERHEAD) as u64
+}
+
 /// Sources and times of merged writes a memory keeps (the most recent;
 /// [`MergeRecord::count`] counts them all).
 pub const MAX_MERGE_SOURCES: usize = 16;
@@ -202,6 +244,8 @@ pub struct LifecycleInfo {
     pub duplicate_of: Option<DuplicateOf>,
     /// The writes merged into it.
     pub merged: MergeRecord,
+    /// Where its vector lives.
+    pub tier: Tier,
 }
 
 /// The lifecycle side tables of the state: deadlines, flags and merges.
@@ -211,6 +255,11 @@ pub(crate) struct Tables {
     pub(crate) by_deadline: BTreeSet<(Timestamp, u64)>,
     pub(crate) flagged: IdMap<DuplicateOf>,
     pub(crate) merges: IdMap<MergeRecord>,
+    /// Memories not hot (absent: hot).
+    pub(crate) tiers: IdMap<Tier>,
+    /// Memories whose vector came from a later event than the one that
+    /// created them (a revision): that event's seq.
+    pub(crate) vector_seq: IdMap<u64>,
 }
 
 /// The tables as snapshots store them (postcard, ids ascending).
@@ -219,6 +268,8 @@ pub(crate) struct StoredTables {
     deadlines: Vec<(u64, Timestamp)>,
     flagged: Vec<(u64, DuplicateOf)>,
     merges: Vec<(u64, MergeRecord)>,
+    tiers: Vec<(u64, Tier)>,
+    vector_seq: Vec<(u64, u64)>,
 }
 
 impl Tables {
@@ -248,6 +299,22 @@ impl Tables {
         self.set_deadline(id, None);
         self.flagged.remove(&id);
         self.merges.remove(&id);
+        self.tiers.remove(&id);
+        self.vector_seq.remove(&id);
+    }
+
+    /// A memory's tier.
+    pub(crate) fn tier(&self, id: u64) -> Tier {
+        self.tiers.get(&id).copied().unwrap_or_default()
+    }
+
+    /// Sets a memory's tier.
+    pub(crate) fn set_tier(&mut self, id: u64, tier: Tier) {
+        if tier == Tier::Hot {
+            self.tiers.remove(&id);
+        } else {
+            self.tiers.insert(id, tier);
+        }
     }
 
     /// Whether memory `id` is past its deadline at `now`.
@@ -273,6 +340,7 @@ impl Tables {
             expires: self.deadlines.get(&id).copied(),
             duplicate_of: self.flagged.get(&id).copied(),
             merged: self.merges.get(&id).cloned().unwrap_or_default(),
+            tier: self.tier(id),
         }
     }
 
@@ -282,7 +350,11 @@ impl Tables {
             deadlines: self.deadlines.iter().map(|(id, t)| (*id, *t)).collect(),
             flagged: self.flagged.iter().map(|(id, d)| (*id, *d)).collect(),
             merges: self.merges.iter().map(|(id, m)| (*id, m.clone())).collect(),
+            tiers: self.tiers.iter().map(|(id, t)| (*id, *t)).collect(),
+            vector_seq: self.vector_seq.iter().map(|(id, s)| (*id, *s)).collect(),
         };
+        stored.tiers.sort_unstable_by_key(|(id, _)| *id);
+        stored.vector_seq.sort_unstable_by_key(|(id, _)| *id);
         stored.deadlines.sort_unstable_by_key(|(id, _)| *id);
         stored.flagged.sort_unstable_by_key(|(id, _)| *id);
         stored.merges.sort_unstable_by_key(|(id, _)| *id);
@@ -320,6 +392,14 @@ impl Tables {
                 ));
             }
             tables.merges.insert(id, m);
+        }
+        for (id, t) in stored.tiers {
+            check("the tier", id)?;
+            tables.set_tier(id, t);
+        }
+        for (id, seq) in stored.vector_seq {
+            check("the vector's seq", id)?;
+            tables.vector_seq.insert(id, seq);
         }
         Ok(tables)
     }

@@ -97,8 +97,14 @@ pub struct Stats {
     pub events: u64,
     /// Bytes of log segments.
     pub log_bytes: u64,
-    /// Approximate heap bytes of the vector index.
+    /// Approximate heap bytes of the vector index (the hot tier).
     pub vector_index_bytes: usize,
+    /// Memories whose vectors are in the warm tier (SQ8 codes).
+    pub warm_vectors: usize,
+    /// Bytes of the warm tier's codes.
+    pub warm_bytes: usize,
+    /// Memories whose vectors are only in the log (the cold tier).
+    pub cold_memories: usize,
     /// Approximate heap bytes of the BM25 index.
     pub text_index_bytes: usize,
     /// Approximate heap bytes of the association graph's node numbering and
@@ -181,7 +187,11 @@ pub(crate) struct Inner {
     /// Tells that thread to stop.
     pub(crate) maintainer_stop: AtomicBool,
     /// When that thread last ran a periodic consolidation.
+    #[cfg(not(target_arch = "wasm32"))]
     pub(crate) consolidated_at: Mutex<Option<std::time::Instant>>,
+    /// When that thread last rebalanced the tiers.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(crate) rebalanced_at: Mutex<Option<std::time::Instant>>,
 }
 
 /// A handle on one namespace (cheap to clone; all clones share it).
@@ -241,6 +251,18 @@ impl Namespace {
         }
         let config = Config::default().sync(options.sync);
         let mut options = options;
+        if let Some(budget) = options.max_resident_bytes {
+            let least = crate::lifecycle::min_budget(options.embedder.info().dimension);
+            if budget < least {
+                return Err(Error::Invalid {
+                    namespace: name.to_owned(),
+                    field: "max_resident_bytes",
+                    reason: format!(
+                        "{budget} bytes is less than one memory's vector ({least} bytes at this dimension)"
+                    ),
+                });
+            }
+        }
         let mut embedder = options.embedder.info().clone();
         let vector_index = |dimension: usize| {
             VectorIndex::new(dimension, options.vectors.clone())
@@ -413,7 +435,10 @@ impl Namespace {
             touches: Default::default(),
             maintainer: Mutex::new(None),
             maintainer_stop: AtomicBool::new(false),
+            #[cfg(not(target_arch = "wasm32"))]
             consolidated_at: Mutex::new(None),
+            #[cfg(not(target_arch = "wasm32"))]
+            rebalanced_at: Mutex::new(None),
             options,
             report,
         });
@@ -1180,11 +1205,16 @@ impl Namespace {
         };
         let vector = options.query_vector.as_deref().or(embedded.as_deref());
         let state = self.inner.state.read();
+        let cold = match vector {
+            Some(v) if options.scan_cold => self.scan_cold(&state, v, options)?,
+            _ => Vec::new(),
+        };
         let source = recall::Source {
             namespace: &self.inner.name,
             state: &state,
             spreaders: &self.inner.spreaders,
             strength_decay: self.inner.options.strength_decay,
+            cold: &cold,
         };
         let recall = recall::run(&source, text, vector, options, embed_time)?;
         drop(state);
@@ -1298,6 +1328,14 @@ impl Namespace {
             events: state.next_seq.saturating_sub(log.first_seq),
             log_bytes: log.bytes,
             vector_index_bytes: self.inner.vectors.memory_bytes(),
+            warm_vectors: state.warm.len(),
+            warm_bytes: state.warm.memory_bytes(),
+            cold_memories: state
+                .lifecycle
+                .tiers
+                .values()
+                .filter(|t| **t == crate::lifecycle::Tier::Cold)
+                .count(),
             text_index_bytes: state.text.memory_bytes(),
             graph_bytes: state.assoc.memory_bytes(),
             watchers: self.inner.watchers.lock().len(),

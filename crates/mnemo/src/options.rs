@@ -106,6 +106,14 @@ pub struct Options {
     /// this often on the maintenance thread (native). Default none: on
     /// demand only.
     pub consolidate_every: Option<std::time::Duration>,
+    /// A budget for the vectors kept in memory, in bytes: memories move
+    /// between the hot, warm and cold tiers to stay within it (see
+    /// [`crate::Namespace::rebalance_tiers`]; the maintenance thread does
+    /// it natively once the estimate passes the budget, and every minute;
+    /// in the browser, call it).
+    /// At least one hot vector (`4 × dimension + 200` bytes). Default none:
+    /// every vector stays hot.
+    pub max_resident_bytes: Option<u64>,
     /// The raw-event stream and its promotion rules (native only).
     #[cfg(not(target_arch = "wasm32"))]
     pub ingest: crate::ingest::IngestOptions,
@@ -144,6 +152,7 @@ impl Default for Options {
             duplicates: Duplicates::default(),
             expiry: Expiry::default(),
             consolidate_every: None,
+            max_resident_bytes: None,
             #[cfg(not(target_arch = "wasm32"))]
             ingest: crate::ingest::IngestOptions::default(),
         }
@@ -169,6 +178,7 @@ impl std::fmt::Debug for Options {
             .field("duplicates", &self.duplicates)
             .field("expiry", &self.expiry)
             .field("consolidate_every", &self.consolidate_every)
+            .field("max_resident_bytes", &self.max_resident_bytes)
             .field("data_key", &self.data_key)
             .field("aead", &self.aead)
             .finish()

@@ -18,7 +18,7 @@
 //! | 24 | 32 | the log's Merkle root at tree size `seq` |
 //! | 56 | 16 | the records digest: XXH3-128 of the stored checksums (u64 each) of log records `0..seq`, in seq order (zero when flag bit 0 is clear: retention had removed records before the snapshot was written) |
 //! | 72 | 8 | `len`: bytes of the sections that follow |
-//! | 80 | len | four sections, each a u64 length then its bytes: (1) postcard of the memories, links, next id, embedder, facts, conflicts and the pattern store (itself postcard, nested as bytes), then postcard of the memories' touches (`Vec<(u64, Accesses)>`; absent in files written before touches existed, which end after the pattern store), then postcard of the lifecycle tables (deadlines, duplicate flags and merged writes by id; absent in files written before them, which end after the touches); (2) the BM25 index (`text` module format); (3) the HNSW graph (`mnemo-vector` format; empty when there is none); (4) the vectors not yet in the graph (`mnemo-vector` flat format) |
+//! | 80 | len | four sections, each a u64 length then its bytes: (1) postcard of the memories, links, next id, embedder, facts, conflicts and the pattern store (itself postcard, nested as bytes), then postcard of the memories' touches (`Vec<(u64, Accesses)>`; absent in files written before touches existed, which end after the pattern store), then postcard of the lifecycle tables (deadlines, duplicate flags, merged writes, tiers and revised vectors' seqs by id) and of the warm tier's vectors (`Vec<(u64, WarmVector)>`; both absent in files written before them, which end after the touches); (2) the BM25 index (`text` module format); (3) the HNSW graph (`mnemo-vector` format; empty when there is none); (4) the vectors not yet in the graph (`mnemo-vector` flat format) |
 //! | 80+len | 8 | XXH3-64 of bytes `0..80+len` except the contents of sections (3) and (4) (their length fields included) |
 //!
 //! Sections (3) and (4) end with an XXH3-64 of their own (`mnemo-vector`
@@ -166,8 +166,10 @@ pub(crate) struct Captured {
     patterns: Option<Vec<u8>>,
     /// The touches of the memories, by id.
     accesses: Vec<(u64, Accesses)>,
-    /// Deadlines, duplicate flags and merges.
+    /// Deadlines, duplicate flags, merges and tiers.
     lifecycle: crate::lifecycle::StoredTables,
+    /// The warm tier's vectors.
+    warm: Vec<(u64, crate::tiers::WarmVector)>,
     text: Vec<u8>,
     graph: Option<Vec<u8>>,
     pending: Vec<u8>,
@@ -202,6 +204,7 @@ pub(crate) fn capture(state: &State, vectors: &VectorIndex) -> Captured {
     Captured {
         accesses,
         lifecycle: state.lifecycle.to_stored(),
+        warm: state.warm.to_sorted(),
         seq: state.next_seq,
         next_id: state.next_id,
         embedder: state
@@ -261,6 +264,7 @@ pub(crate) fn persist(
     // The touches follow the meta in the same section (see the format).
     let meta = postcard::to_extend(&c.accesses, meta).map_err(|e| Error::Encode(e.to_string()))?;
     let meta = postcard::to_extend(&c.lifecycle, meta).map_err(|e| Error::Encode(e.to_string()))?;
+    let meta = postcard::to_extend(&c.warm, meta).map_err(|e| Error::Encode(e.to_string()))?;
     let digest = log.records_digest(c.seq);
     let graph = c.graph.unwrap_or_default();
     // Sealed in place (no second copy of the largest buffers): each
@@ -857,10 +861,15 @@ fn decode_state(
     };
     // ... and those written before lifecycle tables existed with the
     // touches.
-    let lifecycle: crate::lifecycle::StoredTables = if rest.is_empty() {
-        crate::lifecycle::StoredTables::default()
+    let (lifecycle, rest): (crate::lifecycle::StoredTables, &[u8]) = if rest.is_empty() {
+        (crate::lifecycle::StoredTables::default(), rest)
     } else {
-        postcard::from_bytes(rest).map_err(|e| format!("lifecycle: {e}"))?
+        postcard::take_from_bytes(rest).map_err(|e| format!("lifecycle: {e}"))?
+    };
+    let warm: Vec<(u64, crate::tiers::WarmVector)> = if rest.is_empty() {
+        Vec::new()
+    } else {
+        postcard::from_bytes(rest).map_err(|e| format!("warm vectors: {e}"))?
     };
     let dimension = meta
         .embedder
@@ -894,6 +903,12 @@ fn decode_state(
     }
     state.lifecycle =
         crate::lifecycle::Tables::from_stored(lifecycle, |id| state.memories.contains_key(&id))?;
+    for (id, v) in warm {
+        if state.lifecycle.tier(id) != crate::lifecycle::Tier::Warm {
+            return Err(format!("a warm vector of memory {id}, which is not warm"));
+        }
+        state.warm.insert(id, v);
+    }
     state.facts = FactStore::from_image(meta.facts).map_err(|e| format!("facts: {e}"))?;
     state
         .facts

@@ -24,14 +24,15 @@ use roaring::RoaringTreemap;
 use crate::assoc::AssocGraph;
 use crate::base::IdMap;
 use crate::event::{
-    DERIVED_FROM, Derived, Event, RecordTrajectory, Remember, Retag, Revise, Unlink,
+    DERIVED_FROM, Derived, Event, RecordTrajectory, Remember, Retag, Revise, TierMove, Unlink,
 };
 use crate::facts::FactStore;
-use crate::lifecycle::{DuplicateOf, Tables};
+use crate::lifecycle::{DuplicateOf, Tables, Tier};
 use crate::model::{Kind, Link, Memory, MemoryId, Timestamp};
 use crate::patterns::{PatternParams, PatternStore, Trajectory};
 use crate::strength::Accesses;
 use crate::text::TextIndex;
+use crate::tiers::{WarmStore, WarmVector};
 use crate::vectors::VectorIndex;
 
 /// One memory touched by an event: its version before and after.
@@ -179,6 +180,8 @@ pub struct State {
     /// Deadlines, near-duplicate flags and merged writes (see
     /// [`crate::lifecycle`]).
     pub(crate) lifecycle: Tables,
+    /// The warm tier's vectors.
+    pub(crate) warm: WarmStore,
 }
 
 impl State {
@@ -210,6 +213,7 @@ impl State {
             vectors,
             accesses: IdMap::default(),
             lifecycle: Tables::default(),
+            warm: WarmStore::default(),
         }
     }
 
@@ -334,6 +338,11 @@ impl State {
                             },
                         );
                     }
+                }
+            }
+            Event::Tier(moves) => {
+                for m in moves {
+                    self.apply_tier(m);
                 }
             }
             Event::Derive(items) => {
@@ -482,6 +491,76 @@ impl State {
         }
     }
 
+    /// Moves a memory's vector to another tier: a demotion keeps what the
+    /// colder tier keeps of the vector there is; a promotion uses the
+    /// vector the event carries (a memory promoted without one has none
+    /// to keep and stays cold).
+    fn apply_tier(&mut self, m: &TierMove) {
+        let id = m.id.0;
+        if !self.memories.contains_key(&id) {
+            return;
+        }
+        let from = self.lifecycle.tier(id);
+        let vector = m.vector.clone().or_else(|| match from {
+            Tier::Hot => self.vectors.get(id),
+            Tier::Warm => self.warm.get(id).map(WarmVector::decode),
+            Tier::Cold => None,
+        });
+        match from {
+            Tier::Hot => self.vectors.remove(id),
+            Tier::Warm => {
+                self.warm.remove(id);
+            }
+            Tier::Cold => {}
+        }
+        let to = match (m.tier, vector) {
+            (Tier::Hot, Some(v)) => {
+                self.vectors.add(id, &v);
+                Tier::Hot
+            }
+            (Tier::Warm, Some(v)) => {
+                self.warm.insert(id, WarmVector::encode(&v));
+                Tier::Warm
+            }
+            _ => Tier::Cold,
+        };
+        self.lifecycle.set_tier(id, to);
+    }
+
+    /// The `k` memories nearest to `query` in the hot and warm tiers, as
+    /// `(id, cosine)`, nearest first (the hot tier by its graph, the warm
+    /// by a scan of the codes), among `allow` when given.
+    pub(crate) fn nearest(
+        &self,
+        query: &[f32],
+        k: usize,
+        width: Option<usize>,
+        allow: Option<&RoaringTreemap>,
+    ) -> std::result::Result<Vec<(u64, f32)>, mnemo_vector::Error> {
+        let mut hits: Vec<(u64, f32)> = self
+            .vectors
+            .search(query, k, width, allow)?
+            .into_iter()
+            .map(|n| (n.id, 1.0 - n.distance))
+            .collect();
+        if !self.warm.is_empty() {
+            hits.extend(self.warm.search(query, k, allow));
+            hits.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            hits.truncate(k);
+        }
+        Ok(hits)
+    }
+
+    /// A memory's vector from whichever tier keeps it in memory (the warm
+    /// tier's decoded codes); `None` for a cold or unknown memory.
+    pub(crate) fn resident_vector(&self, id: u64) -> Option<Vec<f32>> {
+        match self.lifecycle.tier(id) {
+            Tier::Hot => self.vectors.get(id),
+            Tier::Warm => self.warm.get(id).map(WarmVector::decode),
+            Tier::Cold => None,
+        }
+    }
+
     fn apply_revise(&mut self, seq: u64, r: &Revise, changes: &mut Vec<Change>) {
         let Some(old) = self.memories.get(&r.id.0).cloned() else {
             return;
@@ -519,7 +598,12 @@ impl State {
             self.text.insert(r.id.0, &new.content);
         }
         if let Some(vector) = &r.vector {
-            self.vectors.replace(r.id.0, vector);
+            self.lifecycle.vector_seq.insert(r.id.0, seq);
+            match self.lifecycle.tier(r.id.0) {
+                Tier::Hot => self.vectors.replace(r.id.0, vector),
+                Tier::Warm => self.warm.insert(r.id.0, WarmVector::encode(vector)),
+                Tier::Cold => {}
+            }
         }
         self.memories.insert(r.id.0, Arc::clone(&new));
         changes.push(Change {
@@ -639,6 +723,7 @@ impl State {
         }
         self.text.remove(id.0);
         self.vectors.remove(id.0);
+        self.warm.remove(id.0);
         self.accesses.remove(&id.0);
         self.lifecycle.remove(id.0);
         self.facts.erase_evidence(id);

@@ -61,20 +61,24 @@ pub(super) fn vector(
     allow: Option<&RoaringTreemap>,
     out: &mut Candidates,
 ) -> Result<()> {
-    let hits = source
+    let mut hits = source
         .state
-        .vectors
-        .search(vector, depth, width, allow)
+        .nearest(vector, depth, width, allow)
         .map_err(|e| invalid(source.namespace, ("recall vector", e.to_string())))?;
+    // The cold tier's memories the namespace scanned, when asked.
+    if !source.cold.is_empty() {
+        hits.extend(source.cold.iter().copied());
+        hits.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        hits.truncate(depth);
+    }
     let (best, last) = match (hits.first(), hits.last()) {
-        (Some(b), Some(l)) => (1.0 - b.distance, 1.0 - l.distance),
+        (Some(b), Some(l)) => (b.1, l.1),
         _ => (1.0, 0.0),
     };
     let last = last.min(best - MIN_VECTOR_SPAN);
     let span = (best - last).max(f32::MIN_POSITIVE);
-    for (i, n) in hits.iter().enumerate() {
-        let score = 1.0 - n.distance;
-        out.entry(n.id).or_default().vector = Some(SignalHit {
+    for (i, &(id, score)) in hits.iter().enumerate() {
+        out.entry(id).or_default().vector = Some(SignalHit {
             rank: i + 1,
             score,
             normalized: if hits.len() == 1 {

@@ -154,6 +154,10 @@ pub(crate) struct Source<'a> {
     pub spreaders: &'a SpreaderPool,
     /// The namespace's decay of strength (see [`crate::strength`]).
     pub strength_decay: f64,
+    /// Cold memories' cosines to the query, when the recall asked to scan
+    /// the cold tier ([`RecallOptions::scan_cold`]; the namespace reads
+    /// their vectors from the log).
+    pub cold: &'a [(u64, f32)],
 }
 
 /// One signal's view of a hit.
@@ -186,6 +190,8 @@ pub struct RecallHit {
     pub activation: Option<SignalHit>,
     /// The (stemmed) query words found in it.
     pub matched_terms: Vec<String>,
+    /// The tier that holds its vector (see [`crate::lifecycle::Tier`]).
+    pub tier: crate::lifecycle::Tier,
     /// With [`RecallOptions::explain`]: the score's parts and the
     /// activation path.
     pub explanation: Option<Explanation>,
@@ -372,6 +378,7 @@ pub(crate) fn run(
                 .then(|| explain::explain(options, &bonuses, &memory, &c, path));
             Some(RecallHit {
                 matched_terms: state.text.matched(&query_terms, r.id),
+                tier: state.lifecycle.tier(r.id),
                 memory,
                 score: r.score,
                 vector: c.vector,

@@ -117,6 +117,12 @@ pub struct RecallOptions {
     /// the hits and the memories on their strongest activation paths, with
     /// the edges those paths crossed. Default off.
     pub graph: bool,
+    /// Whether vector search also scans the cold tier (memories whose
+    /// vectors are not in memory; see [`crate::lifecycle::Tier`]): their
+    /// vectors are read from the log, which costs a read and a decryption
+    /// per cold memory the filters admit. Default off: cold memories are
+    /// found by keywords, filters and spreading only.
+    pub scan_cold: bool,
     /// Memories cited only by facts less trusted than this are withheld
     /// (see [`crate::facts`]). Default [`Quarantine::Conservative`]: the
     /// evidence of deprecated, retracted and unwitnessed challenged facts
@@ -149,6 +155,7 @@ impl Default for RecallOptions {
             budget: None,
             explain: false,
             graph: false,
+            scan_cold: false,
             max_quarantine: Quarantine::Conservative,
         }
     }
