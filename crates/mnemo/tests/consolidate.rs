@@ -4,7 +4,8 @@
 
 use mnemo::consolidation::ConsolidationParams;
 use mnemo::{
-    CONSOLIDATED_TAG, ConsolidateOptions, Error, Kind, MemoryId, Mnemo, NewMemory, Query, Timestamp,
+    CONSOLIDATED_TAG, ConsolidateOptions, Error, Kind, MemoryId, Mnemo, NewMemory, Query,
+    RecallOptions, Timestamp,
 };
 
 const DAY: i64 = 86_400 * 1_000_000_000;
@@ -96,6 +97,20 @@ fn related_episodes_become_one_semantic_memory_each_with_their_provenance() {
         hits.iter().any(|h| h.memory.id == done.created[1]),
         "{hits:?}"
     );
+    // Preferring consolidated memories: the summary stands for its sources.
+    let preferred = ns
+        .recall_with(
+            "what did Melanie do in Lisbon",
+            &RecallOptions {
+                k: 5,
+                prefer_consolidated: true,
+                ..RecallOptions::default()
+            },
+        )
+        .expect("recall");
+    let ids: Vec<MemoryId> = preferred.hits.iter().map(|h| h.memory.id).collect();
+    assert!(ids.contains(&done.created[1]), "{ids:?}");
+    assert!(topics[1].iter().all(|s| !ids.contains(s)), "{ids:?}");
     // A second run finds nothing new: a no-op that writes nothing.
     let again = ns
         .consolidate(&ConsolidateOptions::default())

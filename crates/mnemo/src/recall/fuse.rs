@@ -12,6 +12,7 @@ use super::answer::{self, AnswerType};
 use super::candidates::{Candidate, Candidates};
 use super::options::{Fusion, RRF_K, RecallOptions, SignalWeights};
 use crate::base::{IdMap, Scored, TopK};
+use crate::event::DERIVED_FROM;
 use crate::model::{Memory, Timestamp};
 use crate::query::TimeRange;
 use crate::state::State;
@@ -195,6 +196,41 @@ impl<'a> Bonuses<'a> {
     }
 }
 
+/// The consolidated memory standing for a ranked memory: the live memory
+/// linked `derived_from` to it, if that memory is ranked too.
+fn consolidated_of(state: &State, id: u64, ranked: &IdMap<f32>) -> Option<u64> {
+    state
+        .links_to(crate::model::MemoryId(id))
+        .iter()
+        .filter(|e| &*e.kind == DERIVED_FROM)
+        .map(|e| e.other.0)
+        .find(|c| ranked.contains_key(c))
+}
+
+/// Folds ranked sources into their consolidated memory when both are
+/// ranked: the consolidated memory takes the place, and the best score, of
+/// the first of its group; its sources leave. At most `k` are kept.
+pub(super) fn prefer_consolidated(state: &State, ranked: Vec<Scored>, k: usize) -> Vec<Scored> {
+    let scores: IdMap<f32> = ranked.iter().map(|s| (s.id, s.score)).collect();
+    let mut placed = IdMap::<()>::default();
+    let mut out = Vec::with_capacity(k);
+    for s in &ranked {
+        if out.len() == k {
+            break;
+        }
+        let stands_for = consolidated_of(state, s.id, &scores).unwrap_or(s.id);
+        if placed.insert(stands_for, ()).is_some() {
+            continue;
+        }
+        let own = scores.get(&stands_for).copied().unwrap_or(s.score);
+        out.push(Scored {
+            id: stands_for,
+            score: own.max(s.score),
+        });
+    }
+    out
+}
+
 /// The `options.k` best candidates by fused score, best first, leaving out
 /// memories the facts withhold beyond `options.max_quarantine` and
 /// candidates no longer live.
@@ -206,7 +242,14 @@ pub(super) fn top(
 ) -> Vec<Scored> {
     let withholds = state.facts.withholds_any();
     let reads_memory = bonuses.reads_memory();
-    let mut top = TopK::new(options.k);
+    // With `prefer_consolidated`, more are ranked: sources folded into
+    // their consolidated memory leave room for the next hits.
+    let k = if options.prefer_consolidated {
+        options.k.saturating_mul(3)
+    } else {
+        options.k
+    };
+    let mut top = TopK::new(k);
     for (&id, c) in candidates {
         if withholds
             && state

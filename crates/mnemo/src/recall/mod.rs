@@ -354,7 +354,10 @@ pub(crate) fn run(
         source.strength_decay,
         &found,
     );
-    let ranked = fuse::top(state, &found, options, &bonuses);
+    let mut ranked = fuse::top(state, &found, options, &bonuses);
+    if options.prefer_consolidated {
+        ranked = fuse::prefer_consolidated(state, ranked, options.k);
+    }
 
     // 5. Hits, with explanations and the activation graph when asked.
     let want_paths = options.explain || options.graph;

@@ -123,6 +123,11 @@ pub struct RecallOptions {
     /// per cold memory the filters admit. Default off: cold memories are
     /// found by keywords, filters and spreading only.
     pub scan_cold: bool,
+    /// Whether a consolidated memory stands for its sources: when both are
+    /// among the hits, the sources leave and the consolidated memory takes
+    /// the place (and the best score) of the first of them, so the hits
+    /// cover more ground (see `Namespace::consolidate`). Default off.
+    pub prefer_consolidated: bool,
     /// Memories cited only by facts less trusted than this are withheld
     /// (see [`crate::facts`]). Default [`Quarantine::Conservative`]: the
     /// evidence of deprecated, retracted and unwitnessed challenged facts
@@ -156,6 +161,7 @@ impl Default for RecallOptions {
             explain: false,
             graph: false,
             scan_cold: false,
+            prefer_consolidated: false,
             max_quarantine: Quarantine::Conservative,
         }
     }
