@@ -43,6 +43,7 @@ mod fetch_model;
 mod import;
 mod jsonl;
 mod key_cmd;
+mod lifecycle_cmd;
 mod locomo;
 mod log_cmd;
 mod mcp_cmd;
@@ -91,6 +92,12 @@ enum Command {
     Touch(memory_cmd::TouchArgs),
     /// Forget a memory.
     Forget(memory_cmd::ForgetArgs),
+    /// Summarise groups of related episodic memories into semantic ones
+    /// linked `derived_from` to their sources.
+    Consolidate(lifecycle_cmd::ConsolidateArgs),
+    /// Where the memories' vectors are (hot, warm, cold); with --budget,
+    /// rebalance under that many bytes.
+    Tiers(lifecycle_cmd::TiersArgs),
     /// Link two memories.
     Link(memory_cmd::LinkArgs),
     /// Import memories from JSONL or LoCoMo JSON (all or nothing).
@@ -204,6 +211,8 @@ fn main() -> ExitCode {
         Command::Checkpoint(args) => key_cmd::checkpoint(g, args),
         Command::Watch(args) => watch_cmd::run(g, args),
         Command::Touch(args) => memory_cmd::touch(g, args),
+        Command::Consolidate(args) => lifecycle_cmd::consolidate(g, args),
+        Command::Tiers(args) => lifecycle_cmd::tiers(g, args),
         Command::Events(cmd) => events_cmd::run(g, cmd),
         Command::Eval(cmd) => eval_cmd::run(g, cmd),
         Command::Log(cmd) => log_cmd::run(cmd, g.json),

@@ -211,6 +211,16 @@ pub fn open_with(global: &Global, access: Access, options: Options) -> Result<Op
 /// names, else the one the namespace was created with (see
 /// [`crate::embedder`]), else the hash embedder.
 pub fn open(global: &Global, access: Access) -> Result<Opened> {
+    open_tuned(global, access, |o| o)
+}
+
+/// [`open`], with the namespace's options adjusted by `tune` (a budget,
+/// say) after the embedder is chosen.
+pub fn open_tuned(
+    global: &Global,
+    access: Access,
+    tune: impl FnOnce(Options) -> Options,
+) -> Result<Opened> {
     let log_dir = global.data_dir().join(&global.namespace).join("log");
     let recorded = match global.embedder {
         Some(_) => None,
@@ -232,7 +242,7 @@ pub fn open(global: &Global, access: Access) -> Result<Opened> {
         },
         (None, None) => embedder::load(Choice::Hash, false)?,
     };
-    open_with(global, access, Options::default().embedder(embedder))
+    open_with(global, access, tune(Options::default().embedder(embedder)))
 }
 
 /// The progress bar style: `label [=====>   ] 1234/5000 (12s)`.

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, anyhow};
 use clap::Args;
 use mnemo::recall::{Explanation, Recall, RecallOptions};
-use mnemo::{RecallHit, SignalHit};
+use mnemo::{MemoryId, RecallHit, SignalHit};
 use serde_json::{Value as Json, json};
 
 use crate::jsonl;
@@ -36,6 +36,13 @@ pub struct RecallArgs {
     /// Time budget in milliseconds: recall returns the best found by then.
     #[arg(long, value_name = "MS")]
     budget_ms: Option<f64>,
+    /// Let a consolidated memory stand for its sources when both rank.
+    #[arg(long)]
+    prefer_consolidated: bool,
+    /// Also search the cold tier by vector (reads its vectors from the
+    /// log).
+    #[arg(long)]
+    scan_cold: bool,
     #[command(flatten)]
     filters: Filters,
 }
@@ -46,6 +53,8 @@ pub fn run(global: &Global, args: RecallArgs) -> Result<ExitCode> {
     options.filter = args.filters.to_query();
     options.explain = args.explain;
     options.spreading = !args.no_spread;
+    options.prefer_consolidated = args.prefer_consolidated;
+    options.scan_cold = args.scan_cold;
     if let Some(ms) = args.budget_ms {
         let budget = Duration::try_from_secs_f64(ms / 1e3)
             .ok()
@@ -60,10 +69,11 @@ pub fn run(global: &Global, args: RecallArgs) -> Result<ExitCode> {
         .recall_with(&args.text, &options)
         .map_err(open::explain)?;
     let took = started.elapsed();
+    let strength = |id| opened.ns.strength(id);
     if global.json {
-        println!("{}", recall_json(&recall, took));
+        println!("{}", recall_json(&recall, took, strength));
     } else {
-        print_hits(&recall.hits, 60);
+        print_hits(&recall.hits, 60, strength);
         if args.explain {
             print_explanations(&recall.hits);
         }
@@ -92,8 +102,9 @@ fn signal(s: Option<&SignalHit>) -> String {
 }
 
 /// Prints hits as a table: rank, id, fused score, vector, keyword and
-/// activation rank/score, matched terms, content (cut to `width`).
-pub fn print_hits(hits: &[RecallHit], width: usize) {
+/// activation rank/score, strength from use, tier, matched terms, content
+/// (cut to `width`).
+pub fn print_hits(hits: &[RecallHit], width: usize, strength: impl Fn(MemoryId) -> Option<f64>) {
     let mut t = Table::new(&[
         "rank",
         "id",
@@ -101,10 +112,12 @@ pub fn print_hits(hits: &[RecallHit], width: usize) {
         "vector",
         "keyword",
         "activation",
+        "strength",
+        "tier",
         "terms",
         "content",
     ])
-    .right(&["rank", "id", "score"]);
+    .right(&["rank", "id", "score", "strength"]);
     for (i, h) in hits.iter().enumerate() {
         t.row(vec![
             (i + 1).to_string(),
@@ -113,6 +126,8 @@ pub fn print_hits(hits: &[RecallHit], width: usize) {
             signal(h.vector.as_ref()),
             signal(h.keyword.as_ref()),
             signal(h.activation.as_ref()),
+            strength(h.memory.id).map_or_else(|| "-".to_owned(), |s| format!("{s:.3}")),
+            h.tier.as_str().to_owned(),
             table::truncate(&h.matched_terms.join(","), 24),
             table::truncate(&h.memory.content, width),
         ]);
@@ -196,7 +211,11 @@ fn explanation_json(e: &Explanation) -> Json {
 /// "spread": {visits, hops, budget_exhausted, timed_out}, "time_hint",
 /// "timings_us", "hits": [{rank, id, score, vector, keyword, activation,
 /// matched_terms, explanation, memory}]}`.
-pub fn recall_json(recall: &Recall, took: Duration) -> Json {
+pub fn recall_json(
+    recall: &Recall,
+    took: Duration,
+    strength: impl Fn(MemoryId) -> Option<f64>,
+) -> Json {
     let us = |d: Duration| d.as_secs_f64() * 1e6;
     let hits: Vec<Json> = recall
         .hits
@@ -211,6 +230,8 @@ pub fn recall_json(recall: &Recall, took: Duration) -> Json {
                 "keyword": signal_json(h.keyword.as_ref()),
                 "activation": signal_json(h.activation.as_ref()),
                 "matched_terms": h.matched_terms,
+                "strength": strength(h.memory.id),
+                "tier": h.tier.as_str(),
                 "explanation": h.explanation.as_ref().map_or(Json::Null, explanation_json),
                 "memory": jsonl::memory_to_json(&h.memory),
             })
