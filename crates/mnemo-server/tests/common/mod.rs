@@ -25,11 +25,14 @@ pub struct TestApp {
     pub reader: String,
 }
 
+/// The engine's options with the hash embedder.
+pub fn options() -> mnemo::Options {
+    mnemo::Options::default().embedder(Arc::new(mnemo_embed::HashEmbedder::new()))
+}
+
 /// An engine in memory with the hash embedder.
 pub fn engine() -> mnemo::Mnemo {
-    mnemo::Mnemo::in_memory_with(
-        mnemo::Options::default().embedder(Arc::new(mnemo_embed::HashEmbedder::new())),
-    )
+    mnemo::Mnemo::in_memory_with(options())
 }
 
 impl TestApp {
@@ -37,8 +40,14 @@ impl TestApp {
         Self::with_config(Config::default())
     }
 
+    /// With `config`, its `[lifecycle]` applied to the engine as `mnemo
+    /// serve` applies it.
     pub fn with_config(config: Config) -> Self {
-        Self::with_engine(config, engine())
+        let options = config
+            .lifecycle
+            .apply(options())
+            .expect("a valid [lifecycle]");
+        Self::with_engine(config, mnemo::Mnemo::in_memory_with(options))
     }
 
     /// Over a given engine.
