@@ -89,6 +89,9 @@ enum Command {
     Get(memory_cmd::GetArgs),
     /// Record a use of memories now, which raises their strength.
     Touch(memory_cmd::TouchArgs),
+    /// Expire every memory past its deadline now (erased as forget
+    /// erases); prints their ids.
+    Expire,
     /// Forget a memory.
     Forget(memory_cmd::ForgetArgs),
     /// Link two memories.
@@ -204,6 +207,7 @@ fn main() -> ExitCode {
         Command::Checkpoint(args) => key_cmd::checkpoint(g, args),
         Command::Watch(args) => watch_cmd::run(g, args),
         Command::Touch(args) => memory_cmd::touch(g, args),
+        Command::Expire => memory_cmd::expire(g),
         Command::Events(cmd) => events_cmd::run(g, cmd),
         Command::Eval(cmd) => eval_cmd::run(g, cmd),
         Command::Log(cmd) => log_cmd::run(cmd, g.json),
