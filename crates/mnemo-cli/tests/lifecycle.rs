@@ -1,22 +1,18 @@
 //! `mnemo remember --expires / --ttl`, the deadline, duplicate flag and
 //! merged writes `mnemo get` shows, and `mnemo expire`.
 
-use std::process::Command;
+mod common;
 
 use mnemo::lifecycle::{DuplicateMode, Duplicates};
 
+/// Runs `mnemo --data DATA --embedder hash ARGS`: whether it succeeded, its
+/// standard output and its standard error.
 fn mnemo(data: &std::path::Path, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mnemo"))
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .env("MNEMO_NO_FETCH", "1")
-        .output()
-        .expect("run mnemo");
+    let out = common::mnemo(data, args);
     (
         out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+        common::stdout(&out),
+        common::stderr(&out),
     )
 }
 
@@ -39,14 +35,7 @@ fn deadlines_from_remember_show_in_get_and_expire_sweeps() {
     let before = mnemo::Timestamp::now().as_secs();
     let (ok, id, err) = mnemo(
         data,
-        &[
-            "--embedder",
-            "hash",
-            "remember",
-            "the meeting room is B12",
-            "--ttl",
-            "12h",
-        ],
+        &["remember", "the meeting room is B12", "--ttl", "12h"],
     );
     assert!(ok, "{err}");
     let after = mnemo::Timestamp::now().as_secs();

@@ -15,13 +15,21 @@ const FAR: &str = "2200-01-01T00:00:00Z";
 
 /// Remembers `memories` (JSON objects) in `alice` as the writer.
 async fn remember(app: &TestApp, memories: Json) -> (StatusCode, Json) {
-    app.call(
-        Method::POST,
-        "/v1/namespaces/alice/memories",
-        Some(&app.writer),
-        Some(json!({ "memories": memories })),
-    )
-    .await
+    app.remember_json("alice", &app.writer, memories).await
+}
+
+/// How many memories `alice` lists.
+async fn total(app: &TestApp) -> u64 {
+    let (status, listed) = app
+        .call(
+            Method::GET,
+            "/v1/namespaces/alice/memories",
+            Some(&app.reader),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    listed["total"].as_u64().expect("total")
 }
 
 /// The ids a remember answered.
@@ -138,15 +146,7 @@ async fn a_past_deadline_leaves_reads_at_once_and_a_sweep_erases_it() {
         .map(|h| h["id"].as_u64().expect("id"))
         .collect();
     assert!(!hit_ids.contains(&gone), "{hits}");
-    let (_, listed) = app
-        .call(
-            Method::GET,
-            "/v1/namespaces/alice/memories",
-            Some(&app.reader),
-            None,
-        )
-        .await;
-    assert_eq!(listed["total"], 1, "{listed}");
+    assert_eq!(total(&app).await, 1);
 
     // The sweep writes it down once: this call's, or the server's own
     // (about once a second) if that came first.
@@ -311,15 +311,7 @@ async fn a_server_that_merges_near_duplicates_counts_the_repeat_as_a_use() {
     assert!(seconds(&recent[0]["at"]) > 0, "{got}");
     assert_eq!(got["touches"], 1, "a merge is a use: {got}");
     assert_eq!(got["duplicate_of"], Json::Null);
-    let (_, listed) = app
-        .call(
-            Method::GET,
-            "/v1/namespaces/alice/memories",
-            Some(&app.reader),
-            None,
-        )
-        .await;
-    assert_eq!(listed["total"], 2, "{listed}");
+    assert_eq!(total(&app).await, 2);
 }
 
 #[tokio::test]

@@ -147,6 +147,18 @@ impl TestApp {
         assert!(status.is_success(), "{status} {body}");
     }
 
+    /// Sends `memories` (a JSON array of memories) to `ns`'s remember
+    /// route with `token`; the status and the answer.
+    pub async fn remember_json(&self, ns: &str, token: &str, memories: Json) -> (StatusCode, Json) {
+        self.call(
+            Method::POST,
+            &format!("/v1/namespaces/{ns}/memories"),
+            Some(token),
+            Some(serde_json::json!({ "memories": memories })),
+        )
+        .await
+    }
+
     /// Remembers `contents` in `ns` with the admin token; their ids.
     pub async fn remember(&self, ns: &str, contents: &[&str]) -> Vec<u64> {
         let memories: Vec<Json> = contents
@@ -154,12 +166,7 @@ impl TestApp {
             .map(|c| serde_json::json!({ "content": c }))
             .collect();
         let (status, body) = self
-            .call(
-                Method::POST,
-                &format!("/v1/namespaces/{ns}/memories"),
-                Some(&self.admin),
-                Some(serde_json::json!({ "memories": memories })),
-            )
+            .remember_json(ns, &self.admin, Json::Array(memories))
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         body["ids"]
