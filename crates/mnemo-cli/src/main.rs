@@ -90,6 +90,9 @@ enum Command {
     Get(memory_cmd::GetArgs),
     /// Record a use of memories now, which raises their strength.
     Touch(memory_cmd::TouchArgs),
+    /// Expire every memory past its deadline now (erased as forget
+    /// erases); prints their ids.
+    Expire,
     /// Forget a memory.
     Forget(memory_cmd::ForgetArgs),
     /// Summarise groups of related episodic memories into semantic ones
@@ -213,6 +216,7 @@ fn main() -> ExitCode {
         Command::Touch(args) => memory_cmd::touch(g, args),
         Command::Consolidate(args) => lifecycle_cmd::consolidate(g, args),
         Command::Tiers(args) => lifecycle_cmd::tiers(g, args),
+        Command::Expire => memory_cmd::expire(g),
         Command::Events(cmd) => events_cmd::run(g, cmd),
         Command::Eval(cmd) => eval_cmd::run(g, cmd),
         Command::Log(cmd) => log_cmd::run(cmd, g.json),

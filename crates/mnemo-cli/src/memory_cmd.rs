@@ -1,10 +1,13 @@
-//! `remember`, `get`, `forget` and `link`: one memory at a time.
+//! `remember`, `get`, `touch`, `forget` and `link`: one memory at a
+//! time; `purge` and `expire`: the memories a filter or their deadlines
+//! pick.
 
 use std::process::ExitCode;
 
 use anyhow::{Result, anyhow, bail};
 use clap::Args;
 use mnemo::{MemoryId, NewMemory, Outcome, Remembered};
+use mnemo_server::dto::LifecycleOut;
 use serde_json::json;
 
 use crate::jsonl::{self, Limits};
@@ -43,6 +46,14 @@ pub struct RememberArgs {
     /// numbers and text are typed as such).
     #[arg(long = "meta", value_name = "NAME=VALUE", value_parser = jsonl::parse_meta_arg)]
     meta: Vec<(String, mnemo::Value)>,
+    /// When it expires: RFC 3339 or Unix seconds. From then on it leaves
+    /// every read, and the next sweep erases it.
+    #[arg(long, value_name = "TIME", value_parser = time::parse, conflicts_with = "ttl")]
+    expires: Option<mnemo::Timestamp>,
+    /// How long it lives from now: seconds, or a number with s, m, h, d or
+    /// w (`30d`, `12h`).
+    #[arg(long, value_name = "DURATION", value_parser = time::parse_ttl)]
+    ttl: Option<std::time::Duration>,
 }
 
 /// Runs `mnemo remember`: prints the memory's id.
@@ -60,6 +71,15 @@ pub fn remember(global: &Global, args: RememberArgs) -> Result<ExitCode> {
     m.key = args.key.clone();
     m.at = args.at;
     m.metadata.extend(args.meta);
+    m.expires = match (args.expires, args.ttl) {
+        (Some(at), _) => Some(at),
+        (None, Some(ttl)) => mnemo::lifecycle::Expiry {
+            ttl: Some(ttl),
+            ..mnemo::lifecycle::Expiry::default()
+        }
+        .deadline(mnemo::Timestamp::now(), &[]),
+        (None, None) => None,
+    };
     let ns = &opened.ns;
     let done = ns.remember_batch(vec![m]).map_err(open::explain)?;
     let Some(&Remembered { id, outcome, seq }) = done.first() else {
@@ -79,6 +99,9 @@ pub fn remember(global: &Global, args: RememberArgs) -> Result<ExitCode> {
             "updated" => eprintln!("updated memory {id} (same key)"),
             "unchanged" => eprintln!("memory {id} (same key) already holds exactly this"),
             "existing" => eprintln!("memory {id} already holds this content; nothing new stored"),
+            "merged" => eprintln!(
+                "merged into memory {id}, a near-duplicate (counted as a use; nothing new stored)"
+            ),
             _ => {}
         }
     }
@@ -123,11 +146,32 @@ pub fn touch(global: &Global, args: TouchArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Runs `mnemo expire`: expires every memory of the namespace past its
+/// deadline now (each erased as `forget` erases) and prints their ids.
+pub fn expire(global: &Global) -> Result<ExitCode> {
+    let opened = open::open(global, Access::Plain)?;
+    let expired = opened.ns.expire_due().map_err(open::explain)?;
+    if global.json {
+        let ids: Vec<u64> = expired.iter().map(|id| id.0).collect();
+        println!("{}", json!({ "expired": ids }));
+    } else if expired.is_empty() {
+        println!("nothing to expire");
+    } else {
+        for id in &expired {
+            println!("{id}");
+        }
+        eprintln!("expired {} memories", expired.len());
+    }
+    opened.close()?;
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Runs `mnemo get`: every field of one memory and its links.
 pub fn get(global: &Global, args: GetArgs) -> Result<ExitCode> {
     let opened = open::open(global, Access::Plain)?;
     let m = opened.memory(args.id)?;
     let (out, incoming) = opened.ns.links(m.id);
+    let lifecycle = LifecycleOut::from(&opened.ns.lifecycle(m.id).unwrap_or_default());
     if global.json {
         let mut v = jsonl::memory_to_json_full(&m);
         let link = |l: &mnemo::Link| json!({"from": l.from.0, "to": l.to.0, "kind": l.kind, "weight": l.weight});
@@ -136,6 +180,10 @@ pub fn get(global: &Global, args: GetArgs) -> Result<ExitCode> {
             obj.insert("links_in".into(), incoming.iter().map(link).collect());
             obj.insert("strength".into(), json!(opened.ns.strength(m.id)));
             obj.insert("touches".into(), json!(opened.ns.touches(m.id)));
+            // The HTTP detail's `expires_at`, `duplicate_of` and `merged`.
+            if let serde_json::Value::Object(fields) = json!(lifecycle) {
+                obj.extend(fields);
+            }
         }
         println!("{v}");
     } else {
@@ -155,6 +203,34 @@ pub fn get(global: &Global, args: GetArgs) -> Result<ExitCode> {
             put("strength", format!("{s:.3}"));
         }
         put("touches", opened.ns.touches(m.id).unwrap_or(0).to_string());
+        if let Some(at) = &lifecycle.expires_at {
+            put("expires", at.clone());
+        }
+        if let Some(d) = &lifecycle.duplicate_of {
+            put(
+                "duplicate of",
+                format!(
+                    "{} (vector {:.3}, text {:.3})",
+                    d.id, d.vector_similarity, d.text_similarity
+                ),
+            );
+        }
+        if lifecycle.merged.count > 0 {
+            let recent: Vec<String> = lifecycle
+                .merged
+                .recent
+                .iter()
+                .map(|w| format!("{} at {}", w.source.as_deref().unwrap_or("-"), w.at))
+                .collect();
+            put(
+                "merged",
+                format!(
+                    "{} writes (latest: {})",
+                    lifecycle.merged.count,
+                    recent.join(", ")
+                ),
+            );
+        }
         for (name, value) in &m.metadata {
             put(&format!("meta.{name}"), value.to_string());
         }

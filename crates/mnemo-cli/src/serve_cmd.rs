@@ -42,7 +42,8 @@ pub enum Sync {
 /// `mnemo serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// The config file (TOML: listen, tls, limits, tokens) [default:
+    /// The config file (TOML: listen, tls, limits, checkpoints, ingest,
+    /// lifecycle, tokens) [default:
     /// ./mnemo.toml; a missing file means defaults and no tokens].
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -156,17 +157,17 @@ pub fn serve(global: &Global, args: ServeArgs) -> Result<ExitCode> {
         Sync::Never => SyncPolicy::Never,
     };
     let data = global.data_dir();
-    let mnemo = Mnemo::open_with(
-        &data,
-        global.with_data_key(
-            Options::default()
-                .embedder(Arc::clone(&embedder))
-                .recorded_embedders(embedder::recorded_loader(Arc::clone(&embedder)))
-                .sync(sync)
-                .ingest(config.ingest.options(sync).map_err(anyhow::Error::msg)?),
-        )?,
-    )
-    .map_err(crate::open::explain)?;
+    let options = Options::default()
+        .embedder(Arc::clone(&embedder))
+        .recorded_embedders(embedder::recorded_loader(Arc::clone(&embedder)))
+        .sync(sync)
+        .ingest(config.ingest.options(sync).map_err(anyhow::Error::msg)?);
+    let options = config
+        .lifecycle
+        .apply(options)
+        .map_err(anyhow::Error::msg)?;
+    let mnemo =
+        Mnemo::open_with(&data, global.with_data_key(options)?).map_err(crate::open::explain)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -4,7 +4,8 @@
 //! snapshot; tokens made by `mnemo token create` authenticate and are
 //! scoped; `/readyz` follows the server's life, an open watch stream
 //! does not hold up a shutdown, and namespaces built with another embedder
-//! than the server's open with their own.
+//! than the server's open with their own; the `[lifecycle]` section
+//! reaches the namespaces it serves.
 //!
 //! Each server listens on `127.0.0.1:0`; the port is read from its
 //! `serving` log line (`--log-json` on standard error).
@@ -688,4 +689,64 @@ fn namespaces_built_with_another_embedder_open_with_their_own() {
     );
     create_namespace(&server, &admin, "fresh");
     assert_eq!(stats("fresh"), "minilm-l6-v2-q8");
+}
+
+#[test]
+fn the_lifecycle_section_applies_to_served_namespaces() {
+    let (_dir, data, config) = workspace();
+    let mut text = std::fs::read_to_string(&config).expect("read config");
+    text.push_str("[lifecycle]\nduplicates = \"merge\"\nttl_seconds = 3600\n");
+    std::fs::write(&config, text).expect("write config");
+    let admin = create_token(&data, &config, "root", "admin", &[]);
+    let server = Served::start(&data, &config);
+    create_namespace(&server, &admin, "notes");
+    let agent = agent();
+    let remember = |content: &str, source: &str| {
+        let (status, body) = post(
+            &agent,
+            &server.url("/v1/namespaces/notes/memories"),
+            &admin,
+            &json!({"memories": [{"content": content, "source": source}]}),
+        )
+        .expect("remember");
+        assert_eq!(status, 201, "{body}");
+        body["results"][0].clone()
+    };
+    let first = remember("The user prefers dark mode in the editor", "chat-1");
+    assert_eq!(first["outcome"], "added", "{first}");
+    let again = remember("the user prefers dark mode in the editor!", "chat-2");
+    assert_eq!(again["outcome"], "merged", "{again}");
+    assert_eq!(again["id"], first["id"], "{again}");
+    let url = server.url(&format!("/v1/namespaces/notes/memories/{}", first["id"]));
+    let (status, detail) = get(&agent, &url, &admin).expect("get");
+    assert_eq!(status, 200, "{detail}");
+    assert_eq!(detail["merged"]["count"], 1, "{detail}");
+    assert_eq!(
+        detail["merged"]["recent"][0]["source"], "chat-2",
+        "{detail}"
+    );
+    assert!(
+        detail["expires_at"].is_string(),
+        "the TTL applies: {detail}"
+    );
+    drop(server);
+
+    // A bad value is refused when the config is read, naming its key.
+    let bad = config.with_file_name("bad.toml");
+    std::fs::write(&bad, "[lifecycle]\nduplicate_text_similarity = 2.0\n").expect("write");
+    let out = common::mnemo(
+        &data,
+        &[
+            "token",
+            "list",
+            "--config",
+            bad.to_str().expect("UTF-8 path"),
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(
+        common::stderr(&out).contains("lifecycle.duplicate_text_similarity"),
+        "{}",
+        common::stderr(&out)
+    );
 }

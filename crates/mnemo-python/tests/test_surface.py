@@ -281,6 +281,47 @@ def test_purge_by_tag_source_or_all(ns: mnemo.Namespace) -> None:
     assert ns.query().total == 0
 
 
+def test_deadlines_expire_and_show_in_the_detail(ns: mnemo.Namespace) -> None:
+    before = datetime.now(UTC)
+    soon = ns.remember("the meeting room is B12", ttl_seconds=3600)
+    far = datetime(2200, 1, 1, tzinfo=UTC)
+    kept = ns.remember("the lease ends in 2200", expires_at=far)
+    plain, listed = ns.remember_many(
+        ["the user lives in Lisbon", {"content": "a listed note", "ttl_seconds": 60}]
+    )
+    detail = ns.get_detail(soon)
+    assert detail.expires_at is not None
+    assert before + timedelta(seconds=3599) <= detail.expires_at
+    assert detail.expires_at <= datetime.now(UTC) + timedelta(seconds=3601)
+    assert ns.get_detail(kept).expires_at == far
+    assert ns.get_detail(listed).expires_at is not None
+    plain_detail = ns.get_detail(plain)
+    assert plain_detail.expires_at is None
+    assert plain_detail.duplicate_of is None
+    assert plain_detail.merged.count == 0 and plain_detail.merged.recent == []
+
+    assert ns.set_expiry(plain, far) == far
+    assert ns.get_detail(plain).expires_at == far
+    assert ns.set_expiry(plain, None) is None
+    assert ns.get_detail(plain).expires_at is None
+    ns.set_expiry(soon, "2000-01-01T00:00:00Z")
+    assert ns.get(soon) is None
+    # This sweep's, or the engine's own if it came first.
+    assert ns.expire_due() in ([soon], [])
+    assert ns.expire_due() == []
+    with pytest.raises(errors.NotFound):
+        ns.set_expiry(soon, far)
+
+    events = _events(ns)
+    with pytest.raises(errors.InvalidInput, match="ttl_seconds"):
+        ns.remember("both", expires_at=far, ttl_seconds=60)
+    with pytest.raises(errors.InvalidInput, match="ttl_seconds"):
+        ns.remember("none", ttl_seconds=0)
+    with pytest.raises(errors.InvalidInput, match="expires_at"):
+        ns.remember("when", expires_at="next tuesday")
+    assert _events(ns) == events
+
+
 def test_link_unlink(ns: mnemo.Namespace) -> None:
     a, b = ns.remember_many(["the storm", "the flood"])
     link = ns.link(a, b, "caused", 0.7)

@@ -323,12 +323,13 @@
     }
   }
 
-  /** Loads the contents of linked memories not seen yet (a few, for labels). */
+  /** Loads the contents of linked (and repeated) memories not seen yet (a few, for labels). */
   async function fetchLinkContents(data, seq) {
     const links = data.links || {};
     const ids = [];
     for (const l of links.outgoing || []) ids.push(l.to);
     for (const l of links.incoming || []) ids.push(l.from);
+    if (data.duplicate_of && data.duplicate_of.id !== undefined) ids.push(data.duplicate_of.id);
     const missing = [...new Set(ids)].filter((i) => !state.contents.has(i)).slice(0, 16);
     await Promise.all(
       missing.map(async (i) => {
@@ -384,6 +385,14 @@
     if (!outgoing.length && !incoming.length) list.appendChild(el('li', { class: 'muted', text: 'No links.' }));
     detail.appendChild(list);
 
+    // A consolidated memory links `derived_from` to each memory it summarises.
+    const sources = outgoing.filter((l) => l.kind === 'derived_from');
+    detail.appendChild(el('h4', { text: 'Provenance' }));
+    const plist = el('ul', { class: 'links', 'data-testid': 'detail-provenance' });
+    for (const l of sources) plist.appendChild(el('li', null, memoryButton(l.to, 'provenance')));
+    if (!sources.length) plist.appendChild(el('li', { class: 'muted', text: 'Not derived from other memories.' }));
+    detail.appendChild(plist);
+
     const cited = Array.isArray(data.facts) ? data.facts : [];
     detail.appendChild(el('h4', { text: 'Facts citing it' }));
     const flist = el('ul', { class: 'facts', 'data-testid': 'detail-facts' });
@@ -403,6 +412,28 @@
     row('importance', typeof m.importance === 'number' ? fmt(m.importance, 2) : null);
     row('confidence', typeof m.confidence === 'number' ? fmt(m.confidence, 2) : null);
     if (m.created_seq !== undefined) row('log seq', m.created_seq + (m.updated_seq !== m.created_seq ? ' → ' + m.updated_seq : ''));
+    // Its use and lifecycle (see the server's [lifecycle] config).
+    row('strength', typeof data.strength === 'number' ? fmt(data.strength, 3) : null);
+    row('touches', typeof data.touches === 'number' ? data.touches : null);
+    row('expires', data.expires_at || (data.expires_at === null ? 'never' : null));
+    const dup = data.duplicate_of;
+    if (dup && dup.id !== undefined) {
+      rows.push(
+        el('dt', { text: 'duplicate of' }),
+        el(
+          'dd',
+          { 'data-testid': 'detail-duplicate-of' },
+          memoryButton(dup.id, 'duplicate-of'),
+          el('span', { class: 'muted', text: ' vector ' + fmt(dup.vector_similarity, 2) + ', text ' + fmt(dup.text_similarity, 2) }),
+        ),
+      );
+    }
+    const merged = data.merged;
+    if (merged && typeof merged.count === 'number') {
+      const recent = Array.isArray(merged.recent) ? merged.recent : [];
+      const latest = recent.length ? recent[recent.length - 1] : null;
+      row('merged writes', merged.count + (latest ? ' (latest: ' + (latest.source || 'no source') + ', ' + latest.at + ')' : ''));
+    }
     detail.appendChild(el('h4', { text: 'Properties' }));
     detail.appendChild(el('dl', { class: 'props', 'data-testid': 'detail-props' }, rows));
 
@@ -427,6 +458,18 @@
     );
     button.addEventListener('click', () => openMemory(other, true));
     return el('li', null, button);
+  }
+
+  /** A button that opens memory `id` (its id and, when known, a snippet). */
+  function memoryButton(id, testid) {
+    const button = el(
+      'button',
+      { type: 'button', class: 'link-open', 'data-testid': testid, 'data-id': id },
+      el('span', { class: 'link-id', text: '#' + id }),
+      el('span', { class: 'link-text', text: snippet(state.contents.get(id) || '', 90) }),
+    );
+    button.addEventListener('click', () => openMemory(id, true));
+    return button;
   }
 
   function factItem(f) {

@@ -27,6 +27,10 @@
 //! every_seconds = 300            # or when this long has passed since it
 //!                                # (0: never by time); and on graceful shutdown
 //!
+//! [lifecycle]                    # optional: expiry and near-duplicates (LifecycleConfig)
+//! duplicates = "merge"           # off (default) | flag | merge
+//! ttl_seconds = 7776000          # every memory's default TTL (none by default)
+//!
 //! [[tokens]]                     # `mnemo token create` appends these
 //! name = "agent"
 //! hash = "sha256:..."
@@ -60,8 +64,10 @@
 //! the kept sizes and `GET .../checkpoint?size=N` answers a kept note.
 //! Nothing is kept by a server without a data directory.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -92,6 +98,9 @@ pub struct Config {
     /// promotion rules.
     #[serde(default)]
     pub ingest: IngestConfig,
+    /// Default deadlines and near-duplicate writes, for every namespace.
+    #[serde(default)]
+    pub lifecycle: LifecycleConfig,
     /// Accepted bearer tokens.
     #[serde(default)]
     pub tokens: Vec<TokenEntry>,
@@ -209,6 +218,130 @@ impl IngestConfig {
     }
 }
 
+/// Expiry and near-duplicate writes in every namespace (`[lifecycle]`),
+/// the engine's [`mnemo::lifecycle::Expiry`] and
+/// [`mnemo::lifecycle::Duplicates`].
+///
+/// ```toml
+/// [lifecycle]
+/// duplicates = "off"                  # off | flag | merge
+/// duplicate_vector_similarity = 0.9   # least cosine of the two vectors, in [0, 1]
+/// duplicate_text_similarity = 0.8     # least Jaccard similarity of their words, in [0, 1]
+/// ttl_seconds = 7776000               # every memory's TTL from its write (none by default)
+///
+/// [lifecycle.tag_ttl_seconds]         # TTLs by tag; the shortest that applies wins
+/// session = 86400
+/// ```
+///
+/// A write's own `expires_at` or `ttl_seconds` beats these TTLs. With
+/// `flag` a near-duplicate is stored and marked as a repeat (its detail's
+/// `duplicate_of`); with `merge` it is not stored: the write counts as a
+/// use of the memory it repeats (outcome `merged`, that memory's id, its
+/// detail's `merged`). A near-duplicate must pass both thresholds. Every
+/// TTL is positive and at most about 10,000 years.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LifecycleConfig {
+    /// What a near-duplicate write does: `off`, `flag` or `merge`.
+    #[serde(default = "default_duplicates")]
+    pub duplicates: String,
+    /// Least cosine of two memories' vectors for them to be
+    /// near-duplicates.
+    #[serde(default = "default_duplicate_vector_similarity")]
+    pub duplicate_vector_similarity: f32,
+    /// Least Jaccard similarity of their word sets.
+    #[serde(default = "default_duplicate_text_similarity")]
+    pub duplicate_text_similarity: f32,
+    /// Every memory's TTL in seconds, counted from its write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_seconds: Option<u64>,
+    /// TTLs in seconds by tag.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tag_ttl_seconds: BTreeMap<String, u64>,
+}
+
+fn default_duplicates() -> String {
+    mnemo::lifecycle::DuplicateMode::default()
+        .as_str()
+        .to_owned()
+}
+fn default_duplicate_vector_similarity() -> f32 {
+    mnemo::lifecycle::Duplicates::default().vector_similarity
+}
+fn default_duplicate_text_similarity() -> f32 {
+    mnemo::lifecycle::Duplicates::default().text_similarity
+}
+
+impl Default for LifecycleConfig {
+    fn default() -> Self {
+        Self {
+            duplicates: default_duplicates(),
+            duplicate_vector_similarity: default_duplicate_vector_similarity(),
+            duplicate_text_similarity: default_duplicate_text_similarity(),
+            ttl_seconds: None,
+            tag_ttl_seconds: BTreeMap::new(),
+        }
+    }
+}
+
+impl LifecycleConfig {
+    /// The engine's default deadlines; names the first bad key.
+    pub fn expiry(&self) -> Result<mnemo::lifecycle::Expiry, String> {
+        let ttl = |key: &str, seconds: u64| {
+            let ttl = Duration::from_secs(seconds);
+            // The engine's rule, checked per key so the message names it.
+            mnemo::lifecycle::Expiry {
+                ttl: Some(ttl),
+                ..mnemo::lifecycle::Expiry::default()
+            }
+            .validate()
+            .map(|()| ttl)
+            .map_err(|(_, why)| format!("{key} {why}"))
+        };
+        let mut expiry = mnemo::lifecycle::Expiry::default();
+        if let Some(seconds) = self.ttl_seconds {
+            expiry.ttl = Some(ttl("lifecycle.ttl_seconds", seconds)?);
+        }
+        for (tag, &seconds) in &self.tag_ttl_seconds {
+            let key = format!("lifecycle.tag_ttl_seconds.{tag}");
+            mnemo::input::validate_label("tag", tag).map_err(|e| format!("{key}: {}", e.reason))?;
+            expiry.tags.insert(tag.clone(), ttl(&key, seconds)?);
+        }
+        Ok(expiry)
+    }
+
+    /// The engine's near-duplicate settings; names the first bad key.
+    pub fn duplicates(&self) -> Result<mnemo::lifecycle::Duplicates, String> {
+        let mode = mnemo::lifecycle::DuplicateMode::parse(&self.duplicates).ok_or_else(|| {
+            format!(
+                "lifecycle.duplicates: unknown mode {:?} (use off, flag or merge)",
+                self.duplicates
+            )
+        })?;
+        let duplicates = mnemo::lifecycle::Duplicates {
+            mode,
+            vector_similarity: self.duplicate_vector_similarity,
+            text_similarity: self.duplicate_text_similarity,
+        };
+        duplicates.validate().map_err(|(field, why)| {
+            let key = match field {
+                "duplicates.vector_similarity" => "lifecycle.duplicate_vector_similarity",
+                "duplicates.text_similarity" => "lifecycle.duplicate_text_similarity",
+                other => other,
+            };
+            format!("{key} {why}")
+        })?;
+        Ok(duplicates)
+    }
+
+    /// `options` with this section's expiry and near-duplicate settings.
+    pub fn apply(&self, options: mnemo::Options) -> Result<mnemo::Options, String> {
+        Ok(options
+            .expiry(self.expiry()?)
+            .duplicates(self.duplicates()?))
+    }
+}
+
 /// The keys that sign every namespace's checkpoints.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -308,6 +441,7 @@ impl Default for Config {
             limits: Limits::default(),
             checkpoints: None,
             ingest: IngestConfig::default(),
+            lifecycle: LifecycleConfig::default(),
             tokens: Vec::new(),
         }
     }
@@ -359,9 +493,11 @@ impl Config {
         write().map_err(|e| format!("{}: {e}", path.display()))
     }
 
-    /// Checks values serde cannot: positive limits, readable token entries.
+    /// Checks values serde cannot: positive limits, the ingest and
+    /// lifecycle settings, readable token entries.
     pub fn check(&self) -> Result<(), String> {
         self.ingest.options(mnemo::SyncPolicy::Always)?;
+        self.lifecycle.apply(mnemo::Options::default())?;
         let l = &self.limits;
         let positive = [
             ("limits.body_bytes", l.body_bytes as f64),
@@ -428,6 +564,60 @@ mod tests {
         .expect("valid");
         let kept = c.checkpoints.expect("checkpoints");
         assert_eq!((kept.every_events, kept.every_seconds), (0, 7));
+    }
+
+    #[test]
+    fn lifecycle_becomes_the_engines_settings() {
+        let c = Config::parse("").expect("empty is valid");
+        assert_eq!(c.lifecycle, LifecycleConfig::default());
+        assert_eq!(
+            c.lifecycle.duplicates().expect("valid"),
+            mnemo::lifecycle::Duplicates::default()
+        );
+        assert!(!c.lifecycle.expiry().expect("valid").is_set());
+        let c = Config::parse(
+            "[lifecycle]\nduplicates = \"merge\"\nduplicate_vector_similarity = 0.95\n\
+             duplicate_text_similarity = 0.7\nttl_seconds = 3600\n\
+             [lifecycle.tag_ttl_seconds]\nsession = 60",
+        )
+        .expect("valid");
+        let duplicates = c.lifecycle.duplicates().expect("valid");
+        assert_eq!(duplicates.mode, mnemo::lifecycle::DuplicateMode::Merge);
+        assert_eq!(
+            (duplicates.vector_similarity, duplicates.text_similarity),
+            (0.95, 0.7)
+        );
+        let expiry = c.lifecycle.expiry().expect("valid");
+        assert_eq!(expiry.ttl, Some(Duration::from_secs(3600)));
+        assert_eq!(expiry.tags["session"], Duration::from_secs(60));
+        let options = c.lifecycle.apply(mnemo::Options::default()).expect("valid");
+        assert_eq!((options.expiry, options.duplicates), (expiry, duplicates));
+    }
+
+    #[test]
+    fn bad_lifecycle_values_name_their_key() {
+        for (text, key) in [
+            ("duplicates = \"maybe\"", "lifecycle.duplicates"),
+            (
+                "duplicate_vector_similarity = 1.5",
+                "lifecycle.duplicate_vector_similarity",
+            ),
+            (
+                "duplicate_text_similarity = -0.1",
+                "lifecycle.duplicate_text_similarity",
+            ),
+            ("ttl_seconds = 0", "lifecycle.ttl_seconds"),
+            ("ttl_seconds = -5", "ttl_seconds"),
+            ("ttl_seconds = 999999999999", "lifecycle.ttl_seconds"),
+            (
+                "[lifecycle.tag_ttl_seconds]\nsession = 0",
+                "lifecycle.tag_ttl_seconds.session",
+            ),
+            ("ttl = 60", "ttl"),
+        ] {
+            let err = Config::parse(&format!("[lifecycle]\n{text}")).expect_err(text);
+            assert!(err.contains(key), "{text}: {err}");
+        }
     }
 
     #[test]

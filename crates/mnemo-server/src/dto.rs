@@ -142,6 +142,16 @@ pub struct NewMemoryIn {
     /// dimension); otherwise the server embeds the content.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vector: Option<Vec<f32>>,
+    /// When it expires (RFC 3339): from then on it leaves every read, and
+    /// it is erased soon after. Default: the namespace's TTLs, if any. Not
+    /// with `ttl_seconds`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    /// Seconds it lives from now (positive): `expires_at` as a duration.
+    /// Not with `expires_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub ttl_seconds: Option<u64>,
 }
 
 impl NewMemoryIn {
@@ -165,7 +175,29 @@ impl NewMemoryIn {
             m.confidence = x;
         }
         m.vector = self.vector.clone();
+        m.expires = self.deadline()?;
         Ok(m)
+    }
+
+    /// The deadline `expires_at` or `ttl_seconds` gives (at most one).
+    fn deadline(&self) -> Result<Option<Timestamp>, ApiError> {
+        match (&self.expires_at, self.ttl_seconds) {
+            (Some(_), Some(_)) => Err(ApiError::bad_request(
+                "ttl_seconds: give expires_at or ttl_seconds, not both",
+            )),
+            (Some(at), None) => parse_time("expires_at", at).map(Some),
+            (None, Some(seconds)) => {
+                // The engine's TTL rules and arithmetic, for one memory.
+                let ttl = mnemo::lifecycle::Expiry {
+                    ttl: Some(std::time::Duration::from_secs(seconds)),
+                    ..mnemo::lifecycle::Expiry::default()
+                };
+                ttl.validate()
+                    .map_err(|(_, why)| ApiError::bad_request(format!("ttl_seconds: {why}")))?;
+                Ok(ttl.deadline(Timestamp::now(), &[]))
+            }
+            (None, None) => Ok(None),
+        }
     }
 }
 
@@ -250,8 +282,12 @@ pub struct RememberOut {
 pub struct RememberedOut {
     /// The memory it landed in.
     pub id: u64,
-    /// `added` (a new memory), `updated` (its client key's memory changed)
-    /// or `unchanged` (the same content or fields were already there).
+    /// `added` (a new memory), `updated` (its client key's memory
+    /// changed), `unchanged` (the same content or fields were already
+    /// there) or `merged` (a near-duplicate of memory `id`, which the
+    /// write counted as a use of instead of storing it: `[lifecycle]
+    /// duplicates = "merge"`).
+    #[schemars(extend("enum" = ["added", "updated", "unchanged", "merged"]))]
     pub outcome: String,
     /// Log seq of the memory's current version.
     pub seq: u64,
@@ -605,6 +641,142 @@ pub struct MemoryDetailOut {
     pub strength: f64,
     /// Times it was touched (used) since it was written.
     pub touches: u64,
+    /// Its deadline, duplicate flag and merged writes.
+    #[serde(flatten)]
+    pub lifecycle: LifecycleOut,
+}
+
+/// A memory's lifecycle: its deadline, whether it repeats another, and
+/// the writes merged into it (see `[lifecycle]` in the server's config).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+pub struct LifecycleOut {
+    /// When it expires (RFC 3339, UTC), or null if it has no deadline.
+    pub expires_at: Option<String>,
+    /// The memory it was flagged as a near-duplicate of when it was
+    /// written (`duplicates = "flag"`), or null.
+    pub duplicate_of: Option<DuplicateOfOut>,
+    /// The near-duplicate writes merged into it (`duplicates = "merge"`).
+    pub merged: MergedOut,
+}
+
+impl From<&mnemo::lifecycle::LifecycleInfo> for LifecycleOut {
+    fn from(info: &mnemo::lifecycle::LifecycleInfo) -> Self {
+        Self {
+            expires_at: info.expires.map(mnemo::rfc3339::format),
+            duplicate_of: info.duplicate_of.as_ref().map(DuplicateOfOut::from),
+            merged: MergedOut::from(&info.merged),
+        }
+    }
+}
+
+/// The memory another one repeats, and how alike they are.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DuplicateOfOut {
+    /// The memory it repeats.
+    pub id: u64,
+    /// Cosine of their vectors.
+    pub vector_similarity: f32,
+    /// Jaccard similarity of their word sets.
+    pub text_similarity: f32,
+}
+
+impl From<&mnemo::lifecycle::DuplicateOf> for DuplicateOfOut {
+    fn from(d: &mnemo::lifecycle::DuplicateOf) -> Self {
+        Self {
+            id: d.of.0,
+            vector_similarity: d.vector_similarity,
+            text_similarity: d.text_similarity,
+        }
+    }
+}
+
+/// The near-duplicate writes merged into a memory.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+pub struct MergedOut {
+    /// How many writes were merged into it.
+    pub count: u64,
+    /// The most recent ones (at most 16), oldest first.
+    pub recent: Vec<MergedWriteOut>,
+}
+
+/// One write merged into a memory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MergedWriteOut {
+    /// The write's source.
+    pub source: Option<String>,
+    /// When it was written (RFC 3339, UTC).
+    pub at: String,
+}
+
+impl From<&mnemo::lifecycle::MergeRecord> for MergedOut {
+    fn from(m: &mnemo::lifecycle::MergeRecord) -> Self {
+        Self {
+            count: m.count,
+            recent: m
+                .recent
+                .iter()
+                .map(|(source, at)| MergedWriteOut {
+                    source: source.clone(),
+                    at: mnemo::rfc3339::format(*at),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A memory's new deadline.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExpiryIn {
+    /// When it expires (RFC 3339; a time already past expires it at
+    /// once), or null to clear its deadline. Required.
+    #[serde(deserialize_with = "present")]
+    #[schemars(with = "RequiredNullable")]
+    pub expires_at: Option<String>,
+}
+
+/// A nullable field that must be present (`null` is a value, absence an
+/// error): serde gives absent `Option`s `None` unless the field has its
+/// own deserializer.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Option::<String>::deserialize(d)
+}
+
+/// The schema of [`present`]'s fields: a string or null, required (an
+/// `Option`'s schema would be optional, and a required one loses its
+/// null).
+struct RequiredNullable;
+
+impl JsonSchema for RequiredNullable {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "RequiredNullable".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({"type": ["string", "null"]})
+    }
+}
+
+/// A memory's deadline after a change.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ExpiryOut {
+    /// The memory.
+    pub id: u64,
+    /// Its deadline now (RFC 3339, UTC), or null.
+    pub expires_at: Option<String>,
+    /// Log seq of the `expiry` event.
+    pub seq: u64,
+}
+
+/// What a sweep expired.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ExpireOut {
+    /// The memories past their deadline, now erased, ascending.
+    pub expired: Vec<u64>,
 }
 
 /// Memories used now.

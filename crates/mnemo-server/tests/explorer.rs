@@ -1,7 +1,8 @@
 //! The memory explorer, end to end: a real server on a free port, a seeded
 //! namespace, and headless Chromium driven by Playwright
 //! (`tests/browser/explorer.mjs`) that connects, recalls, opens a memory,
-//! follows a link and takes a screenshot. Plus the static routes over real
+//! follows a link, checks a consolidated memory's strength, deadline,
+//! merged writes, provenance and duplicate flag, and takes a screenshot. Plus the static routes over real
 //! HTTP (content types, CSP, 404 JSON).
 //!
 //! Needs `node` (>= 20) and Debian's Chromium at `/usr/bin/chromium`
@@ -16,6 +17,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use mnemo::lifecycle::{DuplicateMode, Duplicates};
 use mnemo::{Kind, Mnemo, NewFact, NewMemory, Options, Timestamp};
 use mnemo_embed::HashEmbedder;
 use mnemo_server::auth::{Right, generate_token};
@@ -252,13 +254,31 @@ const LINKS: &[(usize, usize, &str, f32)] = &[
     (28, 30, "refers_to", 0.4),
 ];
 
-/// Opens an engine in `dir`, seeds [`NAMESPACE`] and returns it.
-fn seeded_engine(dir: &Path) -> Mnemo {
-    let mnemo = Mnemo::open_with(
-        dir,
-        Options::default().embedder(Arc::new(HashEmbedder::new())),
-    )
-    .expect("engine opens");
+/// A consolidated memory of the trip (no "trip" in it: the first hit of
+/// [`QUERY`] stays a memory with links), found by [`LIFECYCLE_QUERY`].
+const SUMMARY: &str =
+    "Consolidated: Ada's Kyoto plans are a ryokan near Gion for three nights and 2400 euros";
+/// Finds the summary and its flagged repeat.
+const LIFECYCLE_QUERY: &str = "consolidated";
+/// The summary's deadline.
+const SUMMARY_EXPIRES: &str = "2200-01-01T00:00:00Z";
+
+/// The engine's options with near-duplicate writes handled by `mode`.
+fn options(mode: DuplicateMode) -> Options {
+    Options::default()
+        .embedder(Arc::new(HashEmbedder::new()))
+        .duplicates(Duplicates {
+            mode,
+            ..Duplicates::default()
+        })
+}
+
+/// Opens an engine in `dir`, seeds [`NAMESPACE`] and returns it, with what
+/// the browser checks of a summary's lifecycle (the script's LIFECYCLE
+/// argument): the summary (a deadline, a merged repeat, `derived_from`
+/// links to the first three memories) and a flagged repeat of it.
+fn seeded_engine(dir: &Path) -> (Mnemo, serde_json::Value) {
+    let mnemo = Mnemo::open_with(dir, options(DuplicateMode::Merge)).expect("engine opens");
     let ns = mnemo.namespace(NAMESPACE).expect("namespace opens");
     // 2025-01-06T09:00:00Z, one memory every 20 minutes
     let start = 1_736_154_000;
@@ -302,14 +322,57 @@ fn seeded_engine(dir: &Path) -> Mnemo {
     .expect("fact is stored");
     ns.assert_fact(NewFact::new("Kyoto trip", "budget", "2400 EUR").evidence([ids[2]]))
         .expect("fact is stored");
+
+    let expires = mnemo::rfc3339::parse(SUMMARY_EXPIRES).expect("a time");
+    let summary = ns
+        .remember(
+            NewMemory::new(SUMMARY)
+                .kind(Kind::Semantic)
+                .source("consolidation")
+                .expires(expires),
+        )
+        .expect("summary is stored");
+    for source in &ids[..3] {
+        ns.link(summary, *source, "derived_from", 1.0)
+            .expect("provenance is stored");
+    }
+    let repeat = ns
+        .remember_batch(vec![NewMemory::new(format!("{SUMMARY}!")).source("chat")])
+        .expect("repeat is merged");
+    assert_eq!(repeat[0].outcome, mnemo::Outcome::Merged);
+    // Reopened to flag a repeat: the log's lock goes with the last handle.
+    drop(ns);
+    mnemo.close().expect("engine closes");
+
+    let mnemo = Mnemo::open_with(dir, options(DuplicateMode::Flag)).expect("engine reopens");
+    let ns = mnemo.namespace(NAMESPACE).expect("namespace opens");
+    let flagged = ns
+        .remember(NewMemory::new(SUMMARY.to_lowercase()).source("chat"))
+        .expect("repeat is flagged");
+    assert_eq!(
+        ns.lifecycle(flagged)
+            .and_then(|l| l.duplicate_of)
+            .map(|d| d.of),
+        Some(summary)
+    );
     ns.flush_index();
-    mnemo
+    let lifecycle = serde_json::json!({
+        "query": LIFECYCLE_QUERY,
+        "summary": summary.0,
+        "flagged": flagged.0,
+        "sources": ids[..3].iter().map(|id| id.0).collect::<Vec<_>>(),
+        "expires_at": mnemo::rfc3339::format(expires),
+        "merged": 1,
+    });
+    (mnemo, lifecycle)
 }
 
 /// A server on a free local port; stops when the sender is dropped or sent.
 struct Running {
     addr: SocketAddr,
     token: String,
+    /// What the browser checks of a summary's lifecycle (JSON).
+    lifecycle: String,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
     _dir: tempfile::TempDir,
@@ -318,7 +381,7 @@ struct Running {
 impl Running {
     async fn start() -> Running {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let mnemo = seeded_engine(dir.path());
+        let (mnemo, lifecycle) = seeded_engine(dir.path());
         let token = generate_token();
         let config = Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -346,6 +409,7 @@ impl Running {
         Running {
             addr,
             token,
+            lifecycle: lifecycle.to_string(),
             stop: Some(stop),
             task,
             _dir: dir,
@@ -369,12 +433,12 @@ impl Running {
 
 /// Runs `node explorer.mjs` and returns its exit status and output; kills it
 /// after [`BROWSER_DEADLINE`].
-fn run_browser(url: &str, token: &str, out: &Path) -> (bool, String) {
+fn run_browser(url: &str, token: &str, out: &Path, lifecycle: &str) -> (bool, String) {
     let mut child = Command::new("node")
         .arg("explorer.mjs")
         .args([url, token, NAMESPACE])
         .arg(out)
-        .arg(QUERY)
+        .args([QUERY, lifecycle])
         .current_dir(browser_dir())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -421,10 +485,12 @@ async fn explorer_works_in_a_real_browser() {
     let url = server.url("/explorer/");
     let token = server.token.clone();
     let shot = out.clone();
+    let lifecycle = server.lifecycle.clone();
     let started = Instant::now();
-    let (ok, output) = tokio::task::spawn_blocking(move || run_browser(&url, &token, &shot))
-        .await
-        .expect("browser runner does not panic");
+    let (ok, output) =
+        tokio::task::spawn_blocking(move || run_browser(&url, &token, &shot, &lifecycle))
+            .await
+            .expect("browser runner does not panic");
     eprintln!(
         "browser test took {:.1} s:\n{output}",
         started.elapsed().as_secs_f64()

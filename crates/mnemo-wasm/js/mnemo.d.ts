@@ -47,6 +47,50 @@ export interface MemoryInput {
   confidence?: number;
   /** The memory's own embedding (embedder "vectors", or instead of the hash embedding). */
   vector?: Float32Array | number[];
+  /**
+   * When it expires (RFC 3339): from then on it leaves every read, and it
+   * is erased soon after. Not with `ttl_seconds`.
+   */
+  expires_at?: string;
+  /** Seconds it lives from now (positive). Not with `expires_at`. */
+  ttl_seconds?: number;
+}
+
+/**
+ * What remembering one memory did: each `outcome` in the `results` of
+ * `call("remember", ...)` (`merged` only where near-duplicates are merged,
+ * which the browser engine does not do).
+ */
+export type Outcome = "added" | "updated" | "unchanged" | "merged";
+
+/** The memory another one repeats, and how alike they are. */
+export interface DuplicateOf {
+  id: number;
+  /** Cosine of their vectors. */
+  vector_similarity: number;
+  /** Jaccard similarity of their word sets. */
+  text_similarity: number;
+}
+
+/** The near-duplicate writes merged into a memory. */
+export interface Merged {
+  count: number;
+  /** The most recent ones (at most 16), oldest first; `at` is RFC 3339. */
+  recent: { source: string | null; at: string }[];
+}
+
+/** A memory with its links, the facts citing it, its strength and lifecycle. */
+export interface MemoryDetail {
+  memory: Memory;
+  links: { outgoing: unknown[]; incoming: unknown[] };
+  facts: unknown[];
+  strength: number;
+  touches: number;
+  /** When it expires (RFC 3339), or null without a deadline. */
+  expires_at: string | null;
+  /** The memory it was flagged as a near-duplicate of, or null. */
+  duplicate_of: DuplicateOf | null;
+  merged: Merged;
 }
 
 export interface Memory {
@@ -243,7 +287,7 @@ export class Namespace {
   /** Memories matching a filter, ordered and paged. */
   query(query?: QueryOptions): Promise<MemoryList>;
   /** A memory with its links and the facts it supports. */
-  get(id: number): Promise<{ memory: Memory; links: { outgoing: unknown[]; incoming: unknown[] }; facts: unknown[]; strength: number; touches: number }>;
+  get(id: number): Promise<MemoryDetail>;
   revise(id: number, revision: string | Partial<Omit<MemoryInput, "tags" | "vector" | "key" | "valid">>): Promise<Memory>;
   forget(id: number): Promise<{ id: number; forgotten: boolean }>;
   /** Forgets and erases every memory with a tag, from a source, or all (exactly one). */

@@ -25,6 +25,8 @@ OPERATIONS: Dict[str, Tuple[str, str]] = {
     "forgetMemory": ("DELETE", "/v1/namespaces/{ns}/memories/{id}"),
     "purgeMemories": ("POST", "/v1/namespaces/{ns}/purge"),
     "retagMemory": ("POST", "/v1/namespaces/{ns}/memories/{id}/tags"),
+    "setExpiry": ("PUT", "/v1/namespaces/{ns}/memories/{id}/expiry"),
+    "expireDue": ("POST", "/v1/namespaces/{ns}/expire"),
     "link": ("POST", "/v1/namespaces/{ns}/links"),
     "unlink": ("DELETE", "/v1/namespaces/{ns}/links"),
     "recall": ("POST", "/v1/namespaces/{ns}/recall"),

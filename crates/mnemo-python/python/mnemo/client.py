@@ -292,7 +292,7 @@ class HttpTransport:
             path = path.replace("{id}", str(int(id)))
         if vectors is not None:
             body = _with_vectors(op, body, vectors)
-        elif body is None and method in ("POST", "PATCH"):
+        elif body is None and method in ("POST", "PATCH", "PUT"):
             body = {}
         return self._request(method, path, params=params, body=body)
 

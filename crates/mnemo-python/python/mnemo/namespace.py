@@ -273,6 +273,8 @@ MEMORY_FIELDS: Tuple[str, ...] = (
     "confidence",
     "valid_from",
     "valid_until",
+    "expires_at",
+    "ttl_seconds",
 )
 
 #: The keys of a filter (``FilterIn``): recall and query.
@@ -331,6 +333,8 @@ def _memory(prefix: str, fields: Mapping[str, Any]) -> Dict[str, Any]:
     _put(body, "valid", _validity(prefix, fields.get("valid_from"), fields.get("valid_until")))
     _put(body, "importance", _opt_number(f"{prefix}importance", fields.get("importance")))
     _put(body, "confidence", _opt_number(f"{prefix}confidence", fields.get("confidence")))
+    _put(body, "expires_at", _opt_time(f"{prefix}expires_at", fields.get("expires_at")))
+    _put(body, "ttl_seconds", _opt_int(f"{prefix}ttl_seconds", fields.get("ttl_seconds")))
     return body
 
 
@@ -567,6 +571,8 @@ class Namespace:
         confidence: Optional[float] = None,
         valid_from: Optional[TimeLike] = None,
         valid_until: Optional[TimeLike] = None,
+        expires_at: Optional[TimeLike] = None,
+        ttl_seconds: Optional[int] = None,
     ) -> int:
         """Remembers one memory; answers its id. Durable when it returns
         (one log append).
@@ -587,6 +593,11 @@ class Namespace:
             confidence: How sure you are, in [0, 1] (default 1).
             valid_from: First moment the content holds (default: open).
             valid_until: First moment it no longer holds (default: open).
+            expires_at: When it expires: from then on it leaves every
+                read, and it is erased soon after (default: the
+                namespace's TTLs, if any). Not with ``ttl_seconds``.
+            ttl_seconds: Seconds it lives from now (positive): a deadline
+                as a duration. Not with ``expires_at``.
 
         Raises:
             TypeError: An argument of the wrong type (naming it).
@@ -607,6 +618,8 @@ class Namespace:
                 "confidence": confidence,
                 "valid_from": valid_from,
                 "valid_until": valid_until,
+                "expires_at": expires_at,
+                "ttl_seconds": ttl_seconds,
             },
         )
         vectors = None if vector is None else _vector("vector", vector)
@@ -846,6 +859,24 @@ class Namespace:
         if source is not None:
             body["source"] = _str("source", source)
         return [int(i) for i in self._call("purgeMemories", body=body)["purged"]]
+
+    def set_expiry(self, id: int, expires_at: Optional[TimeLike]) -> Optional[datetime]:
+        """Sets memory ``id``'s deadline, or clears it with ``None`` (one
+        durable event); answers the deadline now. Past it the memory
+        leaves every read, and it is erased soon after (a time already
+        past does that at once). Raises :class:`mnemo.errors.NotFound`
+        when there is no such memory."""
+        body = {"expires_at": _opt_time("expires_at", expires_at)}
+        answer = self._call("setExpiry", id=_id("id", id), body=body)
+        at = answer.get("expires_at")
+        return None if at is None else parse_time(at)
+
+    def expire_due(self) -> List[int]:
+        """Expires every memory past its deadline now (each erased as
+        :meth:`forget` erases); answers their ids, ascending. The engine
+        also does this on its own about once a second and before writes,
+        so this finds only what those have not swept yet."""
+        return [int(i) for i in self._call("expireDue")["expired"]]
 
     def link(
         self, from_id: int, to_id: int, kind: str = "related", weight: Optional[float] = None
@@ -1250,6 +1281,8 @@ class Namespace:
     arevise = _in_executor(revise)
     aretag = _in_executor(retag)
     aforget = _in_executor(forget)
+    aset_expiry = _in_executor(set_expiry)
+    aexpire_due = _in_executor(expire_due)
     alink = _in_executor(link)
     aunlink = _in_executor(unlink)
     aassert_fact = _in_executor(assert_fact)

@@ -47,6 +47,9 @@ __all__ = [
     "Page",
     "Link",
     "Links",
+    "DuplicateOf",
+    "MergedWrite",
+    "Merged",
     "MemoryDetail",
     "Fact",
     "FactChange",
@@ -572,6 +575,43 @@ class Links(_Record):
         return _records(Link, self._d.get("incoming"))
 
 
+class DuplicateOf(_Record):
+    """The memory another one repeats, and how alike they are (a server
+    whose ``[lifecycle]`` has ``duplicates = "flag"``)."""
+
+    __slots__ = ()
+    _repr = ("id", "vector_similarity", "text_similarity")
+
+    id = _Field[int]("id", "The memory it repeats.")
+    vector_similarity = _Field[float]("vector_similarity", "Cosine of their vectors.")
+    text_similarity = _Field[float]("text_similarity", "Jaccard similarity of their word sets.")
+
+
+class MergedWrite(_Record):
+    """One near-duplicate write merged into a memory."""
+
+    __slots__ = ()
+    _repr = ("source", "at")
+
+    source = _Field[Optional[str]]("source", "The write's source.")
+    at = _Time("at", "When it was written (UTC).")
+
+
+class Merged(_Record):
+    """The near-duplicate writes merged into a memory (a server whose
+    ``[lifecycle]`` has ``duplicates = "merge"``)."""
+
+    __slots__ = ()
+    _repr = ("count", "recent")
+
+    count = _Field[int]("count", "How many writes were merged into it.")
+
+    @property
+    def recent(self) -> List[MergedWrite]:
+        """The most recent ones (at most 16), oldest first."""
+        return _records(MergedWrite, self._d.get("recent"))
+
+
 class MemoryDetail(_Record):
     """One memory with its links and the facts citing it."""
 
@@ -598,6 +638,20 @@ class MemoryDetail(_Record):
         "Strength from use now (ACT-R base-level activation over its write and touches).",
     )
     touches = _Field[int]("touches", "Times it was touched (used) since it was written.")
+    expires_at = _OptTime(
+        "expires_at", "When it expires (UTC), or ``None`` if it has no deadline."
+    )
+
+    @property
+    def duplicate_of(self) -> Optional[DuplicateOf]:
+        """The memory it was flagged as a near-duplicate of, or ``None``."""
+        d = self._d.get("duplicate_of")
+        return None if d is None else DuplicateOf(d)
+
+    @property
+    def merged(self) -> Merged:
+        """The near-duplicate writes merged into it."""
+        return Merged(self._d.get("merged") or {"count": 0, "recent": []})
 
 
 # ----- facts -----

@@ -13,8 +13,8 @@ use serde_json::Value as Json;
 
 use super::{Limits, facts, links, memories, patterns, proofs, recall};
 use crate::dto::{
-    ConsistencyParams, LinkIn, ListParams, ProofParams, PurgeIn, QueryIn, RecallIn, RememberIn,
-    RetagIn, RevisionIn, UnlinkParams, WatchParams,
+    ConsistencyParams, ExpiryIn, LinkIn, ListParams, ProofParams, PurgeIn, QueryIn, RecallIn,
+    RememberIn, RetagIn, RevisionIn, TouchIn, UnlinkParams, WatchParams,
 };
 use crate::dto_facts::{
     AssertIn, ConflictParams, ConsolidateIn, FactParams, HistoryParams, PatternParams, PredicateIn,
@@ -34,6 +34,9 @@ pub const OPERATIONS: &[&str] = &[
     "forgetMemory",
     "purgeMemories",
     "retagMemory",
+    "touchMemories",
+    "setExpiry",
+    "expireDue",
     "link",
     "unlink",
     "recall",
@@ -123,6 +126,12 @@ pub fn call(
             let id = needs_id()?;
             answer(memories::retag_memory(ns, id, &read_body::<RetagIn>(body)?))
         }
+        "touchMemories" => answer(memories::touch_memories(ns, &read_body::<TouchIn>(body)?)),
+        "setExpiry" => {
+            let id = needs_id()?;
+            answer(memories::set_expiry(ns, id, &read_body::<ExpiryIn>(body)?))
+        }
+        "expireDue" => answer(memories::expire_due(ns)),
         "link" => answer(links::link(ns, &read_body::<LinkIn>(body)?)),
         "unlink" => answer(links::unlink(ns, &read_params::<UnlinkParams>(&params)?)),
         "recall" => {
@@ -244,6 +253,7 @@ fn takes_id(op: &str) -> bool {
             | "reviseMemory"
             | "forgetMemory"
             | "retagMemory"
+            | "setExpiry"
             | "getFact"
             | "challengeFact"
             | "supportFact"
@@ -519,6 +529,46 @@ mod tests {
             run(&ns, "stats", None, Json::Null, Json::Null)["memories"],
             2
         );
+    }
+
+    #[test]
+    fn deadlines_and_sweeps_through_the_dispatcher() {
+        let (_engine, ns) = namespace();
+        let ids = remember_texts(&ns, &["kept", "short lived"]);
+        let set = run(
+            &ns,
+            "setExpiry",
+            Some(ids[1]),
+            Json::Null,
+            json!({"expires_at": "2000-01-01T00:00:00Z"}),
+        );
+        assert_eq!(set["expires_at"], "2000-01-01T00:00:00Z");
+        let e = refused(&ns, "getMemory", Some(ids[1]), Json::Null, Json::Null);
+        assert_eq!(e.status, StatusCode::NOT_FOUND);
+        let swept = run(&ns, "expireDue", None, Json::Null, Json::Null);
+        // The maintenance thread may have swept it first.
+        assert!(
+            swept == json!({"expired": [ids[1]]}) || swept == json!({"expired": []}),
+            "{swept}"
+        );
+        let touched = run(
+            &ns,
+            "touchMemories",
+            None,
+            Json::Null,
+            json!({"ids": [ids[0]]}),
+        );
+        assert_eq!(touched, json!({"touched": 1}));
+        let e = refused(&ns, "setExpiry", Some(ids[0]), Json::Null, json!({}));
+        assert!(e.message.contains("expires_at"), "{e}");
+        let e = refused(
+            &ns,
+            "setExpiry",
+            None,
+            Json::Null,
+            json!({"expires_at": null}),
+        );
+        assert!(e.message.starts_with("id: "), "{e}");
     }
 
     #[test]

@@ -1,13 +1,14 @@
 //! Memories: batch remember, list and query, get (with links and facts),
-//! revise, retag and forget.
+//! revise, retag, touch, deadlines (set one, sweep the expired) and
+//! forget.
 
 use mnemo::{MemoryId, Namespace};
 
 use super::Limits;
 use crate::dto::{
-    FactOut, ForgetOut, LinkOut, LinksOut, ListOut, ListParams, MemoryDetailOut, MemoryOut,
-    PurgeIn, PurgeOut, QueryIn, RememberIn, RememberOut, RememberedOut, RetagIn, RevisionIn,
-    TouchIn, TouchOut,
+    ExpireOut, ExpiryIn, ExpiryOut, FactOut, ForgetOut, LifecycleOut, LinkOut, LinksOut, ListOut,
+    ListParams, MemoryDetailOut, MemoryOut, PurgeIn, PurgeOut, QueryIn, RememberIn, RememberOut,
+    RememberedOut, RetagIn, RevisionIn, TouchIn, TouchOut, parse_time,
 };
 use crate::error::ApiError;
 
@@ -89,6 +90,11 @@ pub fn get_memory(ns: &Namespace, id: u64) -> Result<MemoryDetailOut, ApiError> 
         facts: facts.iter().map(FactOut::from).collect(),
         strength: ns.strength(MemoryId(id)).unwrap_or(f64::NEG_INFINITY),
         touches: ns.touches(MemoryId(id)).unwrap_or(0),
+        lifecycle: ns
+            .lifecycle(MemoryId(id))
+            .as_ref()
+            .map(LifecycleOut::from)
+            .unwrap_or_default(),
     })
 }
 
@@ -101,6 +107,32 @@ pub fn touch_memories(ns: &Namespace, body: &TouchIn) -> Result<TouchOut, ApiErr
     distinct.dedup();
     Ok(TouchOut {
         touched: distinct.len(),
+    })
+}
+
+/// `setExpiry`: sets memory `id`'s deadline, or clears it with null (one
+/// durable `expiry` event). A deadline already past takes the memory out
+/// of every read at once; the next sweep erases it.
+pub fn set_expiry(ns: &Namespace, id: u64, body: &ExpiryIn) -> Result<ExpiryOut, ApiError> {
+    let deadline = body
+        .expires_at
+        .as_deref()
+        .map(|t| parse_time("expires_at", t))
+        .transpose()?;
+    let delta = ns.set_expiry(MemoryId(id), deadline)?;
+    Ok(ExpiryOut {
+        id,
+        expires_at: deadline.map(mnemo::rfc3339::format),
+        seq: delta.seq,
+    })
+}
+
+/// `expireDue`: expires every memory past its deadline now (their
+/// `expire` events written, their keys destroyed, as forgetting does).
+/// The server also does this about once a second and before each write.
+pub fn expire_due(ns: &Namespace) -> Result<ExpireOut, ApiError> {
+    Ok(ExpireOut {
+        expired: ns.expire_due()?.into_iter().map(|id| id.0).collect(),
     })
 }
 

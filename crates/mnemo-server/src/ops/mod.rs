@@ -66,8 +66,8 @@ pub use facts::{
 };
 pub use links::{link, unlink};
 pub use memories::{
-    forget_memory, get_memory, list_memories, purge_memories, query_memories, remember,
-    retag_memory, revise_memory, touch_memories,
+    expire_due, forget_memory, get_memory, list_memories, purge_memories, query_memories, remember,
+    retag_memory, revise_memory, set_expiry, touch_memories,
 };
 pub use patterns::{
     consolidate_patterns, get_pattern, list_patterns, prune_patterns, record_trajectory,

@@ -1,16 +1,17 @@
 //! Memories: batch remember, list and query, get (with links and facts),
-//! revise, retag and forget ([`crate::ops`] does the work).
+//! revise, retag, touch, deadlines and forget ([`crate::ops`] does the
+//! work).
 
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
-use axum::routing::{delete, get, patch, post};
+use axum::routing::{delete, get, patch, post, put};
 
 use super::{ApiJson, ApiPath, ApiQuery, Caller, blocking};
 use crate::api::{Api, Doc};
 use crate::auth::Right;
 use crate::dto::{
-    ForgetOut, ListOut, ListParams, MemoryDetailOut, MemoryOut, PurgeIn, PurgeOut, QueryIn,
-    RememberIn, RememberOut, RetagIn, RevisionIn, TouchIn, TouchOut,
+    ExpireOut, ExpiryIn, ExpiryOut, ForgetOut, ListOut, ListParams, MemoryDetailOut, MemoryOut,
+    PurgeIn, PurgeOut, QueryIn, RememberIn, RememberOut, RetagIn, RevisionIn, TouchIn, TouchOut,
 };
 use crate::error::ApiError;
 use crate::ops;
@@ -109,6 +110,31 @@ pub(crate) fn routes(api: Api) -> Api {
         .ok::<TouchOut>(200),
     )
     .op(
+        Method::PUT,
+        "/v1/namespaces/{ns}/memories/{id}/expiry",
+        put(set_expiry),
+        Doc::new(
+            "setExpiry",
+            TAG,
+            Some(Right::Write),
+            "Sets a memory's deadline, or clears it with null (one durable event); past it the memory leaves every read and is erased.",
+        )
+        .body::<ExpiryIn>()
+        .ok::<ExpiryOut>(200),
+    )
+    .op(
+        Method::POST,
+        "/v1/namespaces/{ns}/expire",
+        post(expire),
+        Doc::new(
+            "expireDue",
+            TAG,
+            Some(Right::Write),
+            "Expires every memory past its deadline now (erased as forgetting erases); answers their ids. The server also sweeps about once a second.",
+        )
+        .ok::<ExpireOut>(200),
+    )
+    .op(
         Method::POST,
         "/v1/namespaces/{ns}/purge",
         post(purge),
@@ -157,6 +183,27 @@ async fn touch(
     blocking(move || ops::touch_memories(&ns, &body))
         .await
         .map(ApiJson)
+}
+
+async fn set_expiry(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath((ns, id)): ApiPath<(String, u64)>,
+    ApiJson(body): ApiJson<ExpiryIn>,
+) -> Result<ApiJson<ExpiryOut>, ApiError> {
+    let ns = caller.namespace(&state, &ns, Right::Write)?;
+    blocking(move || ops::set_expiry(&ns, id, &body))
+        .await
+        .map(ApiJson)
+}
+
+async fn expire(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(ns): ApiPath<String>,
+) -> Result<ApiJson<ExpireOut>, ApiError> {
+    let ns = caller.namespace(&state, &ns, Right::Write)?;
+    blocking(move || ops::expire_due(&ns)).await.map(ApiJson)
 }
 
 async fn list(

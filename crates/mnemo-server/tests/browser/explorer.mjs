@@ -1,11 +1,16 @@
 // Drives the mnemo memory explorer in headless Chromium.
 //
-//   node explorer.mjs URL TOKEN NAMESPACE OUT.png [QUERY]
+//   node explorer.mjs URL TOKEN NAMESPACE OUT.png [QUERY [LIFECYCLE]]
 //
 // URL is the explorer page (http://127.0.0.1:PORT/explorer/). The script
 // enters the token, picks the namespace, recalls QUERY (default "trip"),
 // waits for the hits and the activation graph, opens the first hit, follows
-// its first link and comes back, takes a full-page screenshot to OUT.png and
+// its first link and comes back. With LIFECYCLE (JSON: `query`, the ids of a
+// `summary` memory and of the memory `flagged` as its near-duplicate, the
+// summary's `sources`, its `expires_at` and `merged` count), it recalls
+// that query, opens the summary and checks its strength, touches, deadline,
+// merged writes and provenance (following one source), then opens the
+// flagged memory and checks its duplicate flag. It takes a full-page screenshot to OUT.png and
 // checks that the screenshot is not blank. It exits 0 on success and
 // non-zero with a message on any failure, on any console error or uncaught
 // exception in the page, on any failed or non-2xx API request, and after
@@ -20,11 +25,12 @@ const LAUNCH_TIMEOUT_MS = 90_000;
 const STEP_TIMEOUT_MS = 30_000;
 const CHROMIUM = process.env.MNEMO_CHROMIUM || '/usr/bin/chromium';
 
-const [url, token, namespace, out, query = 'trip'] = process.argv.slice(2);
+const [url, token, namespace, out, query = 'trip', lifecycleArg] = process.argv.slice(2);
 if (!url || !token || !namespace || !out) {
-  console.error('usage: node explorer.mjs URL TOKEN NAMESPACE OUT.png [QUERY]');
+  console.error('usage: node explorer.mjs URL TOKEN NAMESPACE OUT.png [QUERY [LIFECYCLE]]');
   process.exit(64);
 }
+const lifecycle = lifecycleArg ? JSON.parse(lifecycleArg) : null;
 
 let context = null;
 let userDataDir = null;
@@ -171,6 +177,58 @@ async function main() {
     );
     await byTestId('link').first().waitFor({ state: 'visible' });
     noProblems('after opening the memory');
+
+    // 5b. a summary's use, deadline, merged writes and provenance, and the
+    // duplicate flag of the memory that repeats it
+    if (lifecycle) {
+      const showing = (id) =>
+        page.waitForFunction(
+          (id) => document.querySelector('[data-testid="detail-id"]')?.textContent === `memory ${id}`,
+          id,
+        );
+      const props = () =>
+        page.evaluate(() => {
+          const out = {};
+          const dts = document.querySelectorAll('[data-testid="detail-props"] dt');
+          for (const dt of dts) out[dt.textContent] = dt.nextElementSibling?.textContent ?? '';
+          return out;
+        });
+      await byTestId('query').fill(lifecycle.query);
+      await byTestId('search').click();
+      const summaryHit = page.locator(`[data-testid="hit"][data-id="${lifecycle.summary}"]`);
+      await summaryHit.waitFor({ state: 'visible' });
+      await summaryHit.click();
+      await showing(lifecycle.summary);
+      const shown = await props();
+      check(/^-?\d+\.\d{3}$/.test(shown.strength ?? ''), `strength looks wrong: ${JSON.stringify(shown)}`);
+      check(/^\d+$/.test(shown.touches ?? ''), `touches look wrong: ${JSON.stringify(shown)}`);
+      check(shown.expires === lifecycle.expires_at, `expires is "${shown.expires}", not ${lifecycle.expires_at}`);
+      check(
+        (shown['merged writes'] ?? '').startsWith(`${lifecycle.merged} (latest: `),
+        `merged writes: "${shown['merged writes']}"`,
+      );
+      const provenance = page.locator('[data-testid="detail-provenance"] [data-testid="provenance"]');
+      const listed = await provenance.evaluateAll((nodes) => nodes.map((n) => Number(n.getAttribute('data-id'))));
+      check(
+        JSON.stringify([...listed].sort((a, b) => a - b)) === JSON.stringify([...lifecycle.sources].sort((a, b) => a - b)),
+        `provenance lists ${JSON.stringify(listed)}, not the sources ${JSON.stringify(lifecycle.sources)}`,
+      );
+      const source = listed[0];
+      await provenance.first().click();
+      await showing(source);
+      await byTestId('detail-back').click();
+      await showing(lifecycle.summary);
+
+      const flaggedHit = page.locator(`[data-testid="hit"][data-id="${lifecycle.flagged}"]`);
+      await flaggedHit.click();
+      await showing(lifecycle.flagged);
+      const repeats = await page
+        .locator('[data-testid="detail-duplicate-of"] [data-testid="duplicate-of"]')
+        .getAttribute('data-id');
+      check(Number(repeats) === lifecycle.summary, `memory ${lifecycle.flagged} repeats "${repeats}", not ${lifecycle.summary}`);
+      check((await props()).expires === 'never', 'the flagged memory has no deadline');
+      noProblems('after the lifecycle of a summary');
+    }
 
     // 6. screenshot
     await page.evaluate(async () => {

@@ -25,11 +25,14 @@ pub struct TestApp {
     pub reader: String,
 }
 
+/// The engine's options with the hash embedder.
+pub fn options() -> mnemo::Options {
+    mnemo::Options::default().embedder(Arc::new(mnemo_embed::HashEmbedder::new()))
+}
+
 /// An engine in memory with the hash embedder.
 pub fn engine() -> mnemo::Mnemo {
-    mnemo::Mnemo::in_memory_with(
-        mnemo::Options::default().embedder(Arc::new(mnemo_embed::HashEmbedder::new())),
-    )
+    mnemo::Mnemo::in_memory_with(options())
 }
 
 impl TestApp {
@@ -37,8 +40,14 @@ impl TestApp {
         Self::with_config(Config::default())
     }
 
+    /// With `config`, its `[lifecycle]` applied to the engine as `mnemo
+    /// serve` applies it.
     pub fn with_config(config: Config) -> Self {
-        Self::with_engine(config, engine())
+        let options = config
+            .lifecycle
+            .apply(options())
+            .expect("a valid [lifecycle]");
+        Self::with_engine(config, mnemo::Mnemo::in_memory_with(options))
     }
 
     /// Over a given engine.
@@ -138,6 +147,18 @@ impl TestApp {
         assert!(status.is_success(), "{status} {body}");
     }
 
+    /// Sends `memories` (a JSON array of memories) to `ns`'s remember
+    /// route with `token`; the status and the answer.
+    pub async fn remember_json(&self, ns: &str, token: &str, memories: Json) -> (StatusCode, Json) {
+        self.call(
+            Method::POST,
+            &format!("/v1/namespaces/{ns}/memories"),
+            Some(token),
+            Some(serde_json::json!({ "memories": memories })),
+        )
+        .await
+    }
+
     /// Remembers `contents` in `ns` with the admin token; their ids.
     pub async fn remember(&self, ns: &str, contents: &[&str]) -> Vec<u64> {
         let memories: Vec<Json> = contents
@@ -145,12 +166,7 @@ impl TestApp {
             .map(|c| serde_json::json!({ "content": c }))
             .collect();
         let (status, body) = self
-            .call(
-                Method::POST,
-                &format!("/v1/namespaces/{ns}/memories"),
-                Some(&self.admin),
-                Some(serde_json::json!({ "memories": memories })),
-            )
+            .remember_json(ns, &self.admin, Json::Array(memories))
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         body["ids"]

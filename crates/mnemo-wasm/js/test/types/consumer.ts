@@ -17,6 +17,8 @@ import {
   type Hit,
   type HitRef,
   type Memory,
+  type MemoryDetail,
+  type Outcome,
   type Proof,
   type RecallResult,
   type Stats,
@@ -33,6 +35,8 @@ async function session(): Promise<void> {
 
   const id: number = await notes.remember("Alice prefers green tea");
   await notes.remember({ content: "The launch moved", tags: ["work"], metadata: { priority: 2, urgent: true }, importance: 0.8 });
+  await notes.remember({ content: "The room is B12", ttl_seconds: 3600 });
+  await notes.remember({ content: "The code is 449120", expires_at: "2030-01-01T00:00:00Z" });
   const ids: number[] = await own.rememberMany(["a", "b"], { vectors: new Float32Array(6), dimension: 3 });
   if (ids.length > MAX_BATCH) throw new Error("unreachable");
 
@@ -57,8 +61,13 @@ async function session(): Promise<void> {
 
   const page = await notes.query({ filter: { tags: ["work"] }, order_by: "at", descending: true, limit: 10 });
   const total: number = page.total;
-  const got = await notes.get(id);
+  const got: MemoryDetail = await notes.get(id);
   const content: string = got.memory.content;
+  const expires: string | null = got.expires_at;
+  const repeats: number | undefined = got.duplicate_of?.id;
+  const merges: number = got.merged.count + got.merged.recent.filter((w) => w.source !== null && w.at !== "").length;
+  const outcome: Outcome = (await notes.call("remember", { body: { memories: [{ content: "x" }] } })).results[0].outcome;
+  console.log(got.strength, got.touches, expires, repeats, merges, outcome);
   const revised: Memory = await notes.revise(id, "Alice prefers black tea");
   await notes.revise(id, { importance: 0.2 });
   await notes.link(id, ids[0] ?? id, { kind: "related", weight: 0.5 });
@@ -90,6 +99,11 @@ async function session(): Promise<void> {
   await notes.recall("q", { k: "3" });
   // @ts-expect-error remember needs content
   await notes.remember({ tags: ["no content"] });
+  // @ts-expect-error a lifetime is a number of seconds
+  await notes.remember({ content: "x", ttl_seconds: "1h" });
+  // @ts-expect-error the outcomes are added, updated, unchanged and merged
+  const deleted: Outcome = "deleted";
+  console.log(deleted);
 }
 
 function describe(error: unknown): string {
