@@ -41,7 +41,10 @@ fn consolidate_tiers_and_recall_output() {
     let (ok, _, err) = mnemo(d, &["consolidate", "--min-group", "1"]);
     assert!(!ok);
     assert!(err.contains("min_group"), "{err}");
-    let (ok, out, err) = mnemo(d, &["--json", "consolidate", "--dry-run", "--similarity", "0.3"]);
+    let (ok, out, err) = mnemo(
+        d,
+        &["--json", "consolidate", "--dry-run", "--similarity", "0.3"],
+    );
     assert!(ok, "{err}");
     let dry = json(&out);
     assert_eq!(dry["created"].as_array().expect("created").len(), 0);
