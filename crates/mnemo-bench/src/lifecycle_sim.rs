@@ -296,10 +296,7 @@ pub const FACTS: [[&str; 2]; 10] = [
     ["{n} works at {a} as a {b}", "{n} is a {b} at {a}"],
     ["{n}'s partner is {a}", "{a} is the partner of {n}"],
     ["{n} has a {b} named {a}", "{n}'s {b} is named {a}"],
-    [
-        "{n}'s birthday is on {b} {a}",
-        "The birthday of {n} is {b} {a}",
-    ],
+    ["{n} was born on {a}", "The birth date of {n} is {a}"],
     ["{n} is allergic to {a}", "Note that {n} is allergic to {a}"],
     ["{n} drives a {a}", "{n}'s car is a {a}"],
     ["{n}'s doctor is Dr. {a}", "Dr. {a} is the doctor of {n}"],
@@ -348,20 +345,6 @@ const PETS: [&str; 5] = ["dog", "cat", "parrot", "rabbit", "tortoise"];
 const PET_NAMES: [&str; 16] = [
     "Biscuit", "Luna", "Pepper", "Milo", "Nala", "Rocky", "Olive", "Ziggy", "Mochi", "Bruno",
     "Pixel", "Juniper", "Tofu", "Waffles", "Koda", "Sprout",
-];
-const MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
 ];
 const ALLERGENS: [&str; 8] = [
     "peanuts",
@@ -825,7 +808,9 @@ fn user(i: usize, rng: &mut SplitMix64, span_ns: i64) -> User {
     let last = LAST[(i / FIRST.len() + i) % LAST.len()];
     let name = format!("{first} {last}");
     let slug = name.to_lowercase().replace(' ', "-");
-    let birthday = (1 + rng.index(28)).to_string();
+    // Born between 1950 and 2005.
+    let born = -7_305 + rng.index(20_089) as i64;
+    let birthday = date_of_days(born);
     let mut pick = |pool: &[&str]| pool[rng.index(pool.len())].to_owned();
     let spoken = pick(&LANGUAGES);
     let mut other = pick(&LANGUAGES);
@@ -837,7 +822,7 @@ fn user(i: usize, rng: &mut SplitMix64, span_ns: i64) -> User {
         (pick(&COMPANIES), pick(&ROLES)),
         (format!("{} {}", pick(&FIRST), pick(&LAST)), String::new()),
         (pick(&PET_NAMES), pick(&PETS)),
-        (birthday, pick(&MONTHS)),
+        (birthday, String::new()),
         (pick(&ALLERGENS), String::new()),
         (pick(&CARS), String::new()),
         (pick(&LAST), String::new()),
@@ -951,18 +936,15 @@ fn tool_result(user: &User, date: &str, rng: &mut SplitMix64) -> (&'static str, 
     }
 }
 
-/// `YYYY-MM-DD` of day `day` (0-based) of the simulated year, 2024 (a
-/// leap year: day 365 would be 2024-12-31's successor, never reached).
+/// `YYYY-MM-DD` of day `day` (0-based) of the simulated year.
 fn date_of(day: i64) -> String {
-    const LENGTHS: [i64; 12] = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-    let mut rest = day.clamp(0, 365);
-    for (m, len) in LENGTHS.iter().enumerate() {
-        if rest < *len {
-            return format!("2024-{:02}-{:02}", m + 1, rest + 1);
-        }
-        rest -= len;
-    }
-    "2024-12-31".to_owned()
+    date_of_days(START_SECS / 86_400 + day)
+}
+
+/// `YYYY-MM-DD` of `days` since 1970-01-01.
+fn date_of_days(days: i64) -> String {
+    let (y, m, d) = mnemo::calendar::civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}")
 }
 
 #[cfg(test)]
