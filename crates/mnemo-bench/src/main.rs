@@ -31,6 +31,8 @@ mod ground_truth;
 mod harness;
 mod ingest_http;
 mod ingest_suite;
+mod lifecycle_sim;
+mod lifecycle_suite;
 mod locomo;
 mod log_suite;
 mod patterns_suite;
@@ -170,6 +172,12 @@ enum Suite {
     /// shards, and durable group commit against write + fdatasync of the
     /// same frames.
     Ingest(SuiteOptions),
+    /// A seeded year of an assistant's use (1M writes with repetition and
+    /// drift) written with near-duplicate merging on and off: throughput,
+    /// memories and resident index bytes, merged and wrongly merged
+    /// writes, the newest version of changed preferences recalled first,
+    /// and one consolidation.
+    Lifecycle(SuiteOptions),
 }
 
 impl Suite {
@@ -187,6 +195,7 @@ impl Suite {
             Suite::Browser(_) => "browser",
             Suite::Trust(_) => "trust",
             Suite::Ingest(_) => "ingest",
+            Suite::Lifecycle(_) => "lifecycle",
         }
     }
 
@@ -203,7 +212,8 @@ impl Suite {
             | Suite::Python(opts)
             | Suite::Browser(opts)
             | Suite::Trust(opts)
-            | Suite::Ingest(opts) => opts,
+            | Suite::Ingest(opts)
+            | Suite::Lifecycle(opts) => opts,
         }
     }
 }
@@ -293,6 +303,7 @@ fn main() -> Result<()> {
         Suite::Browser(opts) => browser_suite::run(opts)?,
         Suite::Trust(opts) => trust_suite::run(opts)?,
         Suite::Ingest(opts) => ingest_suite::run(opts)?,
+        Suite::Lifecycle(opts) => lifecycle_suite::run(opts)?,
     };
     // Checked again: the tree may have changed while the suite ran.
     let tree = harness::Tree::over_run(&before, &harness::Tree::read(&root));

@@ -33,6 +33,19 @@
 //!
 //! `--min-hit5 X` makes the command a regression guard: it exits with code
 //! 1 when overall hit@5 is below X.
+//!
+//! Lifecycle features: `--duplicates flag|merge` sets the namespace's
+//! near-duplicate mode; the memories are then written without keys (the
+//! engine never merges a keyed write) and a memory cites the turns of
+//! every item that landed on it (merged, or identical content). With
+//! `--consolidate`, each conversation is consolidated
+//! (`Namespace::consolidate`, defaults) after it is stored and before its
+//! questions; a consolidated memory cites the turns its `derived_from`
+//! sources cite. Those namespaces are named with a suffix (`-merge`,
+//! `-consolidated`), so a `--data` directory never mixes settings. The
+//! report then also gives the scores with consolidated memories citing
+//! nothing (`overall_sources_only`): a consolidated memory stands for up to
+//! 64 turns, so counting its sources' turns is the generous reading.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -43,14 +56,16 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::ProgressBar;
+use mnemo::lifecycle::{DuplicateMode, Duplicates};
 use mnemo::recall::RecallOptions;
 use mnemo::spread::EdgeKind;
-use mnemo::{MemoryId, NewMemory, Options};
+use mnemo::{
+    CONSOLIDATED_TAG, ConsolidateOptions, MemoryId, Namespace, NewMemory, Options, Outcome, Query,
+};
 use mnemo_embed::Embedder;
 use serde_json::{Value as Json, json};
 
 use crate::embedder::{self, Choice};
-use crate::import;
 use crate::locomo::{self, Category, Conversation, DiaId};
 use crate::open::{self, Access, Global};
 use crate::table::{self, Table};
@@ -109,6 +124,29 @@ impl Granularity {
     }
 }
 
+/// The namespace's near-duplicate mode (`--duplicates`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum DuplicatesArg {
+    /// No near-duplicate check (the engine's default).
+    #[default]
+    Off,
+    /// Near-duplicates are kept and flagged.
+    Flag,
+    /// Near-duplicates are merged into the memory they repeat.
+    Merge,
+}
+
+impl DuplicatesArg {
+    /// The engine's mode.
+    fn mode(self) -> DuplicateMode {
+        match self {
+            Self::Off => DuplicateMode::Off,
+            Self::Flag => DuplicateMode::Flag,
+            Self::Merge => DuplicateMode::Merge,
+        }
+    }
+}
+
 /// `mnemo eval` benchmarks.
 #[derive(Debug, Subcommand)]
 pub enum EvalCommand {
@@ -134,6 +172,16 @@ pub struct LocomoArgs {
     /// observation`).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_SEED)]
     seed: u64,
+    /// Near-duplicate writes (the namespace's `duplicates` option). With
+    /// `flag` or `merge` memories are written without keys, and a memory
+    /// cites the turns of every item that landed on it.
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = DuplicatesArg::Off)]
+    duplicates: DuplicatesArg,
+    /// Consolidate each conversation (`Namespace::consolidate`, defaults)
+    /// after storing it, before its questions; a consolidated memory cites
+    /// the turns of the memories it was derived from.
+    #[arg(long)]
+    consolidate: bool,
     #[command(flatten)]
     tuning: Tuning,
     /// Exit with code 1 when overall hit@5 is below X (a regression guard).
@@ -152,6 +200,13 @@ locomo-{sample_id}. With `observation` every observation (the fact sentences the
 gives per session and speaker, each citing the turns it comes from) is an independent
 memory with no source, written in a random order fixed by --seed, in namespace
 locomo-{sample_id}-observations.
+
+Lifecycle: --duplicates flag|merge sets the namespaces' near-duplicate mode (memories are
+then written without keys, as the engine never merges a keyed write; a memory cites the
+turns of every item that landed on it) and --consolidate consolidates each conversation
+after storing it (a consolidated memory cites its sources' turns). Such namespaces get a
+suffix (-flag, -merge, -consolidated). The report adds the scores with consolidated
+memories citing nothing (overall_sources_only).
 
 Every question of categories 1 to 4 (1 multi-hop, 2 temporal, 3 open-domain, 4 single-hop)
 with evidence is recalled (top 10) and scored: hit@k = a memory in the top k cites one of
@@ -455,6 +510,29 @@ struct Eval {
     skipped_questions: usize,
     /// Recalls whose time budget ran out.
     incomplete: usize,
+    /// What the lifecycle features did.
+    lifecycle: Lifecycle,
+}
+
+/// What `--duplicates` and `--consolidate` did, over all conversations.
+#[derive(Debug, Default)]
+struct Lifecycle {
+    /// Items merged into an existing memory.
+    merged: usize,
+    /// Items whose content (or key) was already stored.
+    unchanged: usize,
+    /// Consolidated memories (written now or found in a kept namespace).
+    consolidated: usize,
+    /// Their sources, summed.
+    sources: usize,
+    /// Groups a consolidation left for a later run.
+    deferred: usize,
+    /// Time spent consolidating.
+    took: Duration,
+    /// Questions with a consolidated memory among the top 5.
+    consolidated_in_top5: usize,
+    /// The scores with consolidated memories citing nothing.
+    sources_only: Tally,
 }
 
 /// Runs `mnemo eval`.
@@ -473,10 +551,16 @@ fn locomo_eval(global: &Global, args: LocomoArgs) -> Result<ExitCode> {
         &args.conversations,
         &args.file,
     )?;
+    let stored = Stored {
+        granularity: args.granularity,
+        seed: args.seed,
+        duplicates: args.duplicates,
+        consolidate: args.consolidate,
+    };
     let mut names = HashSet::new();
     let mut namespaces = Vec::with_capacity(convs.len());
     for c in &convs {
-        let name = args.granularity.namespace(&c.sample_id);
+        let name = stored.namespace(&c.sample_id);
         mnemo::validate_namespace(&name)
             .map_err(open::explain)
             .with_context(|| {
@@ -506,10 +590,6 @@ fn locomo_eval(global: &Global, args: LocomoArgs) -> Result<ExitCode> {
         }
     };
     let mut eval = Eval::default();
-    let stored = Stored {
-        granularity: args.granularity,
-        seed: args.seed,
-    };
     for (conv, name) in convs.iter().zip(&namespaces) {
         evaluate(
             global, &dir, conv, name, stored, &embedder, &options, &mut eval,
@@ -581,15 +661,38 @@ fn select(convs: Vec<Conversation>, wanted: &[String], file: &Path) -> Result<Ve
     })
 }
 
-/// How conversations are stored: the granularity, and the seed of the
-/// observations' order.
+/// How conversations are stored: the granularity, the seed of the
+/// observations' order, and the lifecycle features.
 #[derive(Debug, Clone, Copy)]
 struct Stored {
     granularity: Granularity,
     seed: u64,
+    duplicates: DuplicatesArg,
+    consolidate: bool,
 }
 
 impl Stored {
+    /// The namespace a conversation is stored in: the granularity's, with
+    /// a suffix per lifecycle feature on.
+    fn namespace(&self, sample_id: &str) -> String {
+        let mut name = self.granularity.namespace(sample_id);
+        if self.duplicates != DuplicatesArg::Off {
+            name.push('-');
+            name.push_str(self.duplicates.mode().as_str());
+        }
+        if self.consolidate {
+            name.push_str("-consolidated");
+        }
+        name
+    }
+
+    /// Whether memories are written with their keys: not when
+    /// near-duplicates are checked, as the engine never merges a keyed
+    /// write.
+    fn keyed(&self) -> bool {
+        self.duplicates == DuplicatesArg::Off
+    }
+
     /// The memories of `conv` at this granularity, each with its key and
     /// the turns it cites.
     fn memories<'c>(&self, conv: &'c Conversation) -> Vec<(NewMemory, Vec<&'c DiaId>)> {
@@ -625,31 +728,35 @@ fn evaluate(
         namespace: namespace.to_owned(),
         ..global.clone()
     };
-    let opened = open::open_with(
-        &g,
-        Access::Create,
-        Options::default().embedder(Arc::clone(embedder)),
-    )?;
+    let engine = Options::default()
+        .embedder(Arc::clone(embedder))
+        .duplicates(Duplicates {
+            mode: stored.duplicates.mode(),
+            ..Duplicates::default()
+        });
+    let opened = open::open_with(&g, Access::Create, engine)?;
     let ns = &opened.ns;
-    let mut memories = Vec::new();
-    let mut citing = Vec::new();
-    for (m, cited) in stored.memories(conv) {
-        citing.push((m.key.clone(), cited));
-        memories.push(m);
-    }
-    let count = memories.len();
-    // Keyed memories already stored with the same content are not embedded
-    // again, so a kept namespace costs a rerun nothing here.
-    let written = import::write(ns, memories, BATCH, &format!("storing {}", conv.sample_id))?;
-    ns.flush_index();
-    // What each stored memory cites, and every turn some memory cites.
-    let mut cites: HashMap<MemoryId, Vec<&DiaId>> = HashMap::with_capacity(count);
-    for (key, cited) in citing {
-        if let Some(m) = key.and_then(|key| ns.get_by_key(&key)) {
-            cites.insert(m.id, cited);
+    let mut items = stored.memories(conv);
+    if !stored.keyed() {
+        for (m, _) in &mut items {
+            m.key = None;
         }
     }
+    let count = items.len();
+    // What each stored memory cites. Keyed memories already stored with
+    // the same content are not embedded again, so a kept namespace costs a
+    // rerun nothing here.
+    let (written, mut cites) = store(ns, items, &format!("storing {}", conv.sample_id))?;
+    eval.lifecycle.merged += written.merged;
+    eval.lifecycle.unchanged += written.unchanged;
+    ns.flush_index();
+    // Every turn some stored memory cites.
     let cited: HashSet<&DiaId> = cites.values().flatten().copied().collect();
+    let consolidated = if stored.consolidate {
+        consolidate(ns, &mut cites, &mut eval.lifecycle)?
+    } else {
+        HashSet::new()
+    };
 
     let mut asked = Vec::new();
     for q in conv.questions.iter().filter(|q| q.answerable()) {
@@ -709,6 +816,21 @@ fn evaluate(
         let Some(s) = Score::of_citing(&KS, &ranked, evidence) else {
             continue;
         };
+        if stored.consolidate {
+            let is_consolidated = |h: &mnemo::RecallHit| consolidated.contains(&h.memory.id);
+            let sources_only: Vec<&[&DiaId]> = recall
+                .hits
+                .iter()
+                .zip(&ranked)
+                .map(|(h, r)| if is_consolidated(h) { &[][..] } else { *r })
+                .collect();
+            if let Some(strict) = Score::of_citing(&KS, &sources_only, evidence) {
+                eval.lifecycle.sources_only.add(&strict);
+            }
+            if recall.hits.iter().take(5).any(is_consolidated) {
+                eval.lifecycle.consolidated_in_top5 += 1;
+            }
+        }
         tally.add(&s);
         eval.overall.add(&s);
         eval.per_category.entry(q.category).or_default().add(&s);
@@ -725,6 +847,96 @@ fn evaluate(
         tally,
     });
     opened.close()
+}
+
+/// What [`store`] wrote.
+#[derive(Debug, Clone, Copy)]
+struct Written {
+    /// Memories added.
+    new: usize,
+    /// Items merged into an existing memory.
+    merged: usize,
+    /// Items already stored (same content or key, nothing changed).
+    unchanged: usize,
+    took: Duration,
+}
+
+/// Writes `items` in batches of [`BATCH`] (one log record each) with a
+/// progress bar labelled `label`, and returns what each memory cites: an
+/// item that landed on a memory (its own, or one it repeats: the same key
+/// or content, or a near-duplicate merged into it) adds its turns to that
+/// memory's.
+fn store<'c>(
+    ns: &Namespace,
+    items: Vec<(NewMemory, Vec<&'c DiaId>)>,
+    label: &str,
+) -> Result<(Written, HashMap<MemoryId, Vec<&'c DiaId>>)> {
+    let bar = ProgressBar::new(items.len() as u64);
+    bar.set_style(open::style(label));
+    let before = ns.stats().memories;
+    let started = Instant::now();
+    let mut cites: HashMap<MemoryId, Vec<&DiaId>> = HashMap::with_capacity(items.len());
+    let (mut merged, mut unchanged) = (0, 0);
+    let mut items = items.into_iter().peekable();
+    while items.peek().is_some() {
+        let (batch, cited): (Vec<NewMemory>, Vec<Vec<&DiaId>>) = items.by_ref().take(BATCH).unzip();
+        let done = ns.remember_batch(batch).map_err(open::explain)?;
+        for (r, turns) in done.iter().zip(cited) {
+            merged += usize::from(r.outcome == Outcome::Merged);
+            unchanged += usize::from(r.outcome == Outcome::Unchanged);
+            let entry = cites.entry(r.id).or_default();
+            for t in turns {
+                if !entry.contains(&t) {
+                    entry.push(t);
+                }
+            }
+        }
+        bar.inc(done.len() as u64);
+    }
+    bar.finish_and_clear();
+    let written = Written {
+        new: ns.stats().memories.saturating_sub(before),
+        merged,
+        unchanged,
+        took: started.elapsed(),
+    };
+    Ok((written, cites))
+}
+
+/// Consolidates `ns` (defaults) and makes every consolidated memory in it
+/// cite the turns its sources cite; returns the consolidated memories.
+fn consolidate<'c>(
+    ns: &Namespace,
+    cites: &mut HashMap<MemoryId, Vec<&'c DiaId>>,
+    tally: &mut Lifecycle,
+) -> Result<HashSet<MemoryId>> {
+    let done = ns
+        .consolidate(&ConsolidateOptions::default())
+        .map_err(open::explain)?;
+    tally.took += done.took;
+    tally.deferred += done.deferred;
+    ns.flush_index();
+    let mut consolidated = HashSet::new();
+    // Also those a run on a kept namespace wrote before.
+    for m in ns.query(&Query::new().tag(CONSOLIDATED_TAG)) {
+        let sources = ns.derived_from(m.id);
+        if sources.is_empty() {
+            continue;
+        }
+        let mut turns: Vec<&DiaId> = Vec::new();
+        for s in &sources {
+            for t in cites.get(s).into_iter().flatten() {
+                if !turns.contains(t) {
+                    turns.push(t);
+                }
+            }
+        }
+        tally.consolidated += 1;
+        tally.sources += sources.len();
+        consolidated.insert(m.id);
+        cites.insert(m.id, turns);
+    }
+    Ok(consolidated)
 }
 
 fn ms(d: Duration) -> f64 {
@@ -770,6 +982,18 @@ fn report_json(
         "data": data.map(|d| d.display().to_string()),
         "granularity": args.granularity.name(),
         "seed": (args.granularity == Granularity::Observation).then_some(args.seed),
+        "duplicates": args.duplicates.mode().as_str(),
+        "consolidate": args.consolidate,
+        "lifecycle": {
+            "merged": eval.lifecycle.merged,
+            "unchanged": eval.lifecycle.unchanged,
+            "consolidated_memories": eval.lifecycle.consolidated,
+            "consolidated_sources": eval.lifecycle.sources,
+            "consolidate_ms": ms(eval.lifecycle.took),
+            "deferred": eval.lifecycle.deferred,
+            "questions_with_consolidated_in_top5": eval.lifecycle.consolidated_in_top5,
+            "overall_sources_only": args.consolidate.then(|| tally_json(&eval.lifecycle.sources_only)),
+        },
         "overall": tally_json(&eval.overall),
         "per_category": per_category,
         "latency_ms": {
@@ -838,7 +1062,33 @@ fn print_report(
             None => "in a temporary directory".to_owned(),
         }
     );
-    println!("{}\n", describe(options));
+    println!("{}", describe(options));
+    let l = &eval.lifecycle;
+    if args.duplicates != DuplicatesArg::Off {
+        println!(
+            "duplicates {}: {} items merged into a memory they repeat, {} already stored",
+            args.duplicates.mode().as_str(),
+            l.merged,
+            l.unchanged
+        );
+    }
+    if args.consolidate {
+        println!(
+            "consolidated: {} memories from {} sources in {}{}; with consolidated memories citing \
+             nothing, hit@5 {} (a consolidated memory was among the top 5 for {} questions)",
+            l.consolidated,
+            l.sources,
+            table::duration(l.took),
+            if l.deferred > 0 {
+                format!(" ({} groups deferred)", l.deferred)
+            } else {
+                String::new()
+            },
+            rate(l.sources_only.hit(1)),
+            l.consolidated_in_top5
+        );
+    }
+    println!();
 
     let metrics = [
         "hit@1",
@@ -1027,6 +1277,93 @@ mod tests {
         assert_eq!(j["recall@10"], 1.0);
         let keys: Vec<&String> = j.as_object().expect("object").keys().collect();
         assert_eq!(keys.len(), 1 + 2 * KS.len());
+    }
+
+    fn with_duplicates(mode: DuplicateMode) -> mnemo::Mnemo {
+        mnemo::Mnemo::in_memory_with(Options::default().duplicates(Duplicates {
+            mode,
+            ..Duplicates::default()
+        }))
+    }
+
+    #[test]
+    fn merged_and_consolidated_memories_cite_their_sources_turns() {
+        let turns: Vec<DiaId> = ["D1:1", "D1:2", "D1:3", "D2:1", "D2:2", "D2:3"]
+            .into_iter()
+            .map(DiaId::new)
+            .collect();
+        let mnemo = with_duplicates(DuplicateMode::Merge);
+        let ns = mnemo.namespace("merge").expect("namespace");
+        let items = vec![
+            (
+                NewMemory::new(
+                    "Caroline: I went to the support group yesterday and it was powerful.",
+                ),
+                vec![&turns[0]],
+            ),
+            (
+                NewMemory::new(
+                    "Caroline: I went to the support group yesterday and it was powerful!",
+                ),
+                vec![&turns[1]],
+            ),
+            (
+                NewMemory::new("Melanie: I painted a lake at sunrise last week."),
+                vec![&turns[2]],
+            ),
+        ];
+        let (written, cites) = store(&ns, items, "test").expect("store");
+        assert_eq!((written.new, written.merged), (2, 1));
+        let mut cited: Vec<Vec<&str>> = cites
+            .values()
+            .map(|c| c.iter().map(|d| d.as_str()).collect())
+            .collect();
+        cited.sort();
+        assert_eq!(cited, vec![vec!["D1:1", "D1:2"], vec!["D1:3"]]);
+
+        let mnemo = with_duplicates(DuplicateMode::Off);
+        let ns = mnemo.namespace("consolidate").expect("namespace");
+        let items = (3..6)
+            .map(|i| {
+                let text = format!(
+                    "Caroline: we went hiking in the Alps with the dog, day {i} of the trip"
+                );
+                (NewMemory::new(text), vec![&turns[i]])
+            })
+            .collect();
+        let (_, mut cites) = store(&ns, items, "test").expect("store");
+        let mut tally = Lifecycle::default();
+        let consolidated = consolidate(&ns, &mut cites, &mut tally).expect("consolidate");
+        assert_eq!(consolidated.len(), 1, "{tally:?}");
+        assert_eq!((tally.consolidated, tally.sources), (1, 3));
+        let id = consolidated.iter().next().copied().expect("one");
+        let mut cited: Vec<&str> = cites[&id].iter().map(|d| d.as_str()).collect();
+        cited.sort_unstable();
+        assert_eq!(cited, ["D2:1", "D2:2", "D2:3"]);
+        // A second run finds the consolidated memory again, writes none.
+        let again = consolidate(&ns, &mut cites, &mut tally).expect("again");
+        assert_eq!(again, consolidated);
+    }
+
+    #[test]
+    fn lifecycle_namespaces_are_named_apart() {
+        let mut stored = Stored {
+            granularity: Granularity::Turn,
+            seed: 1,
+            duplicates: DuplicatesArg::Off,
+            consolidate: false,
+        };
+        assert_eq!(stored.namespace("conv-26"), "locomo-conv-26");
+        assert!(stored.keyed());
+        stored.duplicates = DuplicatesArg::Merge;
+        stored.consolidate = true;
+        assert_eq!(
+            stored.namespace("conv-26"),
+            "locomo-conv-26-merge-consolidated"
+        );
+        assert!(!stored.keyed());
+        stored.granularity = Granularity::Observation;
+        assert!(mnemo::validate_namespace(&stored.namespace("conv-26")).is_ok());
     }
 
     #[test]
