@@ -905,9 +905,9 @@ fn store<'c>(
 
 /// Consolidates `ns` (defaults) and makes every consolidated memory in it
 /// cite the turns its sources cite; returns the consolidated memories.
-fn consolidate<'c>(
+fn consolidate(
     ns: &Namespace,
-    cites: &mut HashMap<MemoryId, Vec<&'c DiaId>>,
+    cites: &mut HashMap<MemoryId, Vec<&DiaId>>,
     tally: &mut Lifecycle,
 ) -> Result<HashSet<MemoryId>> {
     let done = ns
