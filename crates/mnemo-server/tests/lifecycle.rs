@@ -6,7 +6,7 @@
 mod common;
 
 use axum::http::{Method, StatusCode};
-use common::TestApp;
+use common::{TestApp, ids};
 use mnemo_server::Config;
 use serde_json::{Value as Json, json};
 
@@ -18,28 +18,29 @@ async fn remember(app: &TestApp, memories: Json) -> (StatusCode, Json) {
     app.remember_json("alice", &app.writer, memories).await
 }
 
-/// How many memories `alice` lists.
-async fn total(app: &TestApp) -> u64 {
-    let (status, listed) = app
+/// A number in the answer to `GET /v1/namespaces/alice/{path}`, as the
+/// reader.
+async fn number(app: &TestApp, path: &str, field: &str) -> u64 {
+    let (status, body) = app
         .call(
             Method::GET,
-            "/v1/namespaces/alice/memories",
+            &format!("/v1/namespaces/alice/{path}"),
             Some(&app.reader),
             None,
         )
         .await;
-    assert_eq!(status, StatusCode::OK, "{listed}");
-    listed["total"].as_u64().expect("total")
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body[field].as_u64().expect(field)
 }
 
-/// The ids a remember answered.
-fn ids(body: &Json) -> Vec<u64> {
-    body["ids"]
-        .as_array()
-        .expect("ids")
-        .iter()
-        .map(|v| v.as_u64().expect("id"))
-        .collect()
+/// How many memories `alice` lists.
+async fn total(app: &TestApp) -> u64 {
+    number(app, "memories", "total").await
+}
+
+/// Events in `alice`'s log.
+async fn events(app: &TestApp) -> u64 {
+    number(app, "stats", "events").await
 }
 
 /// `GET .../memories/{id}` as the reader.
@@ -62,20 +63,6 @@ async fn set_expiry(app: &TestApp, id: u64, token: &str, body: Json) -> (StatusC
         Some(body),
     )
     .await
-}
-
-/// Events in `alice`'s log.
-async fn events(app: &TestApp) -> u64 {
-    let (status, body) = app
-        .call(
-            Method::GET,
-            "/v1/namespaces/alice/stats",
-            Some(&app.reader),
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body["events"].as_u64().expect("events")
 }
 
 fn seconds(rfc3339: &Json) -> i64 {

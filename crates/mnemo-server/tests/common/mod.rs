@@ -169,11 +169,16 @@ impl TestApp {
             .remember_json(ns, &self.admin, Json::Array(memories))
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
-        body["ids"]
-            .as_array()
-            .expect("ids")
-            .iter()
-            .map(|v| v.as_u64().expect("id"))
-            .collect()
+        ids(&body)
     }
+}
+
+/// The ids a remember answered.
+pub fn ids(body: &Json) -> Vec<u64> {
+    body["ids"]
+        .as_array()
+        .expect("ids")
+        .iter()
+        .map(|v| v.as_u64().expect("id"))
+        .collect()
 }
