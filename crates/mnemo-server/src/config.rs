@@ -27,9 +27,10 @@
 //! every_seconds = 300            # or when this long has passed since it
 //!                                # (0: never by time); and on graceful shutdown
 //!
-//! [lifecycle]                    # optional: expiry and near-duplicates (LifecycleConfig)
+//! [lifecycle]                    # optional: expiry, near-duplicates, tiers (LifecycleConfig)
 //! duplicates = "merge"           # off (default) | flag | merge
 //! ttl_seconds = 7776000          # every memory's default TTL (none by default)
+//! max_resident_bytes = 268435456 # budget for vectors in memory (none by default)
 //!
 //! [[tokens]]                     # `mnemo token create` appends these
 //! name = "agent"
@@ -229,6 +230,8 @@ impl IngestConfig {
 /// duplicate_text_similarity = 0.8     # least Jaccard similarity of their words, in [0, 1]
 /// ttl_seconds = 7776000               # every memory's TTL from its write (none by default)
 ///
+/// max_resident_bytes = 268435456     # a budget for the vectors kept in memory (none by default)
+///
 /// [lifecycle.tag_ttl_seconds]         # TTLs by tag; the shortest that applies wins
 /// session = 86400
 /// ```
@@ -238,7 +241,11 @@ impl IngestConfig {
 /// `duplicate_of`); with `merge` it is not stored: the write counts as a
 /// use of the memory it repeats (outcome `merged`, that memory's id, its
 /// detail's `merged`). A near-duplicate must pass both thresholds. Every
-/// TTL is positive and at most about 10,000 years.
+/// TTL is positive and at most about 10,000 years. With
+/// `max_resident_bytes` each namespace keeps its strongest memories' vectors
+/// hot, the next warm and the rest cold (only in the log) so that those in
+/// memory stay within the budget: the engine rebalances once past it and
+/// every minute, and `POST /v1/namespaces/{ns}/tiers/rebalance` does it now.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LifecycleConfig {
@@ -258,6 +265,12 @@ pub struct LifecycleConfig {
     /// TTLs in seconds by tag.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tag_ttl_seconds: BTreeMap<String, u64>,
+    /// A budget in bytes for the vectors each namespace keeps in memory:
+    /// past it memories move to the warm and cold tiers (the engine's
+    /// [`mnemo::Options::max_resident_bytes`]). None by default: every
+    /// vector stays hot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_resident_bytes: Option<u64>,
 }
 
 fn default_duplicates() -> String {
@@ -280,6 +293,7 @@ impl Default for LifecycleConfig {
             duplicate_text_similarity: default_duplicate_text_similarity(),
             ttl_seconds: None,
             tag_ttl_seconds: BTreeMap::new(),
+            max_resident_bytes: None,
         }
     }
 }
@@ -334,11 +348,19 @@ impl LifecycleConfig {
         Ok(duplicates)
     }
 
-    /// `options` with this section's expiry and near-duplicate settings.
+    /// `options` with this section's expiry, near-duplicate and memory
+    /// budget settings. A budget below one vector is refused when a
+    /// namespace opens (the least depends on the embedder's dimension);
+    /// zero is refused here.
     pub fn apply(&self, options: mnemo::Options) -> Result<mnemo::Options, String> {
-        Ok(options
+        if self.max_resident_bytes == Some(0) {
+            return Err("lifecycle.max_resident_bytes must be positive".into());
+        }
+        let mut options = options
             .expiry(self.expiry()?)
-            .duplicates(self.duplicates()?))
+            .duplicates(self.duplicates()?);
+        options.max_resident_bytes = self.max_resident_bytes;
+        Ok(options)
     }
 }
 
@@ -578,6 +600,7 @@ mod tests {
         let c = Config::parse(
             "[lifecycle]\nduplicates = \"merge\"\nduplicate_vector_similarity = 0.95\n\
              duplicate_text_similarity = 0.7\nttl_seconds = 3600\n\
+             max_resident_bytes = 1048576\n\
              [lifecycle.tag_ttl_seconds]\nsession = 60",
         )
         .expect("valid");
@@ -592,6 +615,7 @@ mod tests {
         assert_eq!(expiry.tags["session"], Duration::from_secs(60));
         let options = c.lifecycle.apply(mnemo::Options::default()).expect("valid");
         assert_eq!((options.expiry, options.duplicates), (expiry, duplicates));
+        assert_eq!(options.max_resident_bytes, Some(1 << 20));
     }
 
     #[test]
@@ -614,6 +638,8 @@ mod tests {
                 "lifecycle.tag_ttl_seconds.session",
             ),
             ("ttl = 60", "ttl"),
+            ("max_resident_bytes = 0", "lifecycle.max_resident_bytes"),
+            ("max_resident_bytes = -1", "max_resident_bytes"),
         ] {
             let err = Config::parse(&format!("[lifecycle]\n{text}")).expect_err(text);
             assert!(err.contains(key), "{text}: {err}");

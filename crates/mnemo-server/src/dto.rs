@@ -644,6 +644,15 @@ pub struct MemoryDetailOut {
     /// Its deadline, duplicate flag and merged writes.
     #[serde(flatten)]
     pub lifecycle: LifecycleOut,
+    /// Where its vector lives: `hot` (in the vector index), `warm` (kept
+    /// as one byte per component) or `cold` (only in the log).
+    #[schemars(extend("enum" = ["hot", "warm", "cold"]))]
+    pub tier: String,
+    /// The memories it was consolidated from (its provenance, ascending;
+    /// empty unless a consolidation wrote it).
+    pub derived_from: Vec<u64>,
+    /// The consolidated memories written from it, ascending.
+    pub consolidated_into: Vec<u64>,
 }
 
 /// A memory's lifecycle: its deadline, whether it repeats another, and
@@ -777,6 +786,213 @@ pub struct ExpiryOut {
 pub struct ExpireOut {
     /// The memories past their deadline, now erased, ascending.
     pub expired: Vec<u64>,
+}
+
+/// Most memories one consolidation considers (`max_episodes`): sixteen of
+/// the planner's chunks. A later run takes the memories this one did not
+/// use.
+pub const MAX_CONSOLIDATE_EPISODES: usize = 65_536;
+
+/// Longest summary a consolidation may write (`max_summary_bytes`).
+pub const MAX_SUMMARY_BYTES: usize = 65_536;
+
+/// Most members a consolidated group may have (`max_group`).
+pub const MAX_CONSOLIDATE_GROUP: usize = 4_096;
+
+/// How to consolidate; every field is optional and absent ones keep the
+/// engine's defaults.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsolidateMemoriesIn {
+    /// Which memories may be consolidated (default: every episodic one;
+    /// without a `kind`, episodic ones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<FilterIn>,
+    /// Memories considered at most: the most recent the filter admits that
+    /// no consolidation used yet (default 4,096; 1 to 65,536).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 65_536))]
+    pub max_episodes: Option<usize>,
+    /// Cosine at or above which two memories are related, in [0, 1]
+    /// (default 0.55; lower it with the hash embedder).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub similarity: Option<f32>,
+    /// Members a group needs at least, 2 or more and at most `max_group`
+    /// (default 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 2))]
+    pub min_group: Option<usize>,
+    /// Members a group has at most, at least `min_group` (default 64; at
+    /// most 4,096).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 2, max = 4_096))]
+    pub max_group: Option<usize>,
+    /// Sentences in a summary at most, 1 or more (default 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub max_sentences: Option<usize>,
+    /// Bytes of a summary at most (default 2,048; 32 to 65,536).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 32, max = 65_536))]
+    pub max_summary_bytes: Option<usize>,
+    /// Plan only: answer the groups, write nothing (default false).
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+impl ConsolidateMemoriesIn {
+    /// The engine's options; a bad value is a 400 naming its field.
+    pub fn to_options(&self) -> Result<mnemo::ConsolidateOptions, ApiError> {
+        let mut options = mnemo::ConsolidateOptions {
+            dry_run: self.dry_run,
+            ..mnemo::ConsolidateOptions::default()
+        };
+        if let Some(filter) = &self.filter {
+            options.filter = filter.to_query()?;
+        }
+        if let Some(n) = self.max_episodes {
+            if n == 0 || n > MAX_CONSOLIDATE_EPISODES {
+                return Err(ApiError::bad_request(format!(
+                    "max_episodes: {n} is not between 1 and {MAX_CONSOLIDATE_EPISODES} \
+                     (a later run takes the memories this one did not use)"
+                )));
+            }
+            options.max_episodes = n;
+        }
+        let p = &mut options.params;
+        if let Some(v) = self.similarity {
+            p.similarity = v;
+        }
+        for (value, slot) in [
+            (self.min_group, &mut p.min_group),
+            (self.max_group, &mut p.max_group),
+            (self.max_sentences, &mut p.max_sentences),
+            (self.max_summary_bytes, &mut p.max_summary_bytes),
+        ] {
+            if let Some(v) = value {
+                *slot = v;
+            }
+        }
+        if p.max_group > MAX_CONSOLIDATE_GROUP {
+            return Err(ApiError::bad_request(format!(
+                "max_group: {} is above {MAX_CONSOLIDATE_GROUP}",
+                p.max_group
+            )));
+        }
+        if p.max_summary_bytes > MAX_SUMMARY_BYTES {
+            return Err(ApiError::bad_request(format!(
+                "max_summary_bytes: {} is above {MAX_SUMMARY_BYTES}",
+                p.max_summary_bytes
+            )));
+        }
+        // The engine's own checks; each message starts with the field.
+        p.validate().map_err(ApiError::bad_request)?;
+        Ok(options)
+    }
+}
+
+/// One group a consolidation planned, and the memory written for it.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ConsolidatedGroupOut {
+    /// The consolidated memory written for it (null for a dry run, or a
+    /// group left for a later run).
+    pub id: Option<u64>,
+    /// The memories it summarises (linked `derived_from`), ascending.
+    pub sources: Vec<u64>,
+    /// The extractive summary: the group's most central sentences, then
+    /// its shared entities and dates.
+    pub content: String,
+    /// Entities two or more sources name.
+    pub entities: Vec<String>,
+    /// Dates the sources name, then the first and last day they span.
+    pub dates: Vec<String>,
+    /// Mean cosine of the sources' vectors to their mean, in [-1, 1]: how
+    /// tight the group is.
+    pub cohesion: f32,
+}
+
+/// What a consolidation did.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ConsolidatedOut {
+    /// Memories considered (after the filter and `max_episodes`).
+    pub considered: usize,
+    /// Groups planned (written, or left for a later run).
+    pub planned: usize,
+    /// The consolidated memories written, ascending (empty for a dry run
+    /// and when nothing was groupable).
+    pub created: Vec<u64>,
+    /// Groups left for a later run: one event could not hold them all.
+    pub deferred: usize,
+    /// Every group written (or, for a dry run, planned), with its
+    /// sources.
+    pub groups: Vec<ConsolidatedGroupOut>,
+    /// Whether this was a dry run (nothing written).
+    pub dry_run: bool,
+    /// Log seq of the `derive` event, or null when nothing was written.
+    pub seq: Option<u64>,
+    /// Milliseconds it took.
+    pub took_ms: f64,
+}
+
+impl ConsolidatedOut {
+    /// The answer for the engine's report.
+    pub fn new(done: &mnemo::Consolidated, dry_run: bool) -> Self {
+        Self {
+            considered: done.considered,
+            planned: done.planned.len() + done.deferred,
+            created: done.created.iter().map(|id| id.0).collect(),
+            deferred: done.deferred,
+            groups: done
+                .planned
+                .iter()
+                .enumerate()
+                .map(|(i, p)| ConsolidatedGroupOut {
+                    id: done.created.get(i).map(|id| id.0),
+                    sources: p.sources.iter().map(|id| id.0).collect(),
+                    content: p.content.clone(),
+                    entities: p.entities.clone(),
+                    dates: p.dates.clone(),
+                    cohesion: p.cohesion,
+                })
+                .collect(),
+            dry_run,
+            seq: done.seq,
+            took_ms: done.took.as_secs_f64() * 1e3,
+        }
+    }
+}
+
+/// Where a namespace's memories are: how many vectors each tier holds,
+/// the bytes kept in memory, the budget.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TiersOut {
+    /// Memories whose vector is in the vector index (f32).
+    pub hot: usize,
+    /// Memories whose vector is kept as one byte per component.
+    pub warm: usize,
+    /// Memories whose vector is only in the log.
+    pub cold: usize,
+    /// Memories this call moved between tiers (0 for `getTiers`).
+    pub moved: usize,
+    /// Bytes of vectors kept in memory (the index and the warm codes).
+    pub resident_bytes: u64,
+    /// The budget for them (`[lifecycle] max_resident_bytes`), or null:
+    /// without one every vector stays hot.
+    pub budget: Option<u64>,
+}
+
+impl From<mnemo::TierReport> for TiersOut {
+    fn from(r: mnemo::TierReport) -> Self {
+        Self {
+            hot: r.hot,
+            warm: r.warm,
+            cold: r.cold,
+            moved: r.moved,
+            resident_bytes: r.resident_bytes,
+            budget: r.budget,
+        }
+    }
 }
 
 /// Memories used now.
@@ -979,6 +1195,17 @@ pub struct RecallIn {
     /// fetches the few it shows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub include_memory: Option<bool>,
+    /// Whether a consolidated memory stands for its sources: when both are
+    /// among the hits, the sources leave and the consolidated memory takes
+    /// the place of the first of them (default false).
+    #[serde(default)]
+    pub prefer_consolidated: bool,
+    /// Whether vector search also scans the cold tier (memories whose
+    /// vectors are only in the log; each costs a read): without it cold
+    /// memories are found by keywords, filters and spreading only
+    /// (default false).
+    #[serde(default)]
+    pub scan_cold: bool,
 }
 
 impl RecallIn {
@@ -1048,6 +1275,13 @@ pub struct HitOut {
     pub signals: SignalsOut,
     /// Query words found in it (stemmed).
     pub matched_terms: Vec<String>,
+    /// Where its vector lives: `hot`, `warm` or `cold` (see `getTiers`).
+    #[schemars(extend("enum" = ["hot", "warm", "cold"]))]
+    pub tier: String,
+    /// Its strength from use now (ACT-R base-level activation over its
+    /// write and touches, as in its detail); null only if it was forgotten
+    /// while the answer was made.
+    pub strength: Option<f64>,
     /// With `explain`: the score's parts and the activation path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub explanation: Option<ExplanationOut>,

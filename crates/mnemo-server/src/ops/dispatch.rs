@@ -11,10 +11,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
 
-use super::{Limits, facts, links, memories, patterns, proofs, recall};
+use super::{Limits, facts, lifecycle, links, memories, patterns, proofs, recall};
 use crate::dto::{
-    ConsistencyParams, ExpiryIn, LinkIn, ListParams, ProofParams, PurgeIn, QueryIn, RecallIn,
-    RememberIn, RetagIn, RevisionIn, TouchIn, UnlinkParams, WatchParams,
+    ConsistencyParams, ConsolidateMemoriesIn, ExpiryIn, LinkIn, ListParams, ProofParams, PurgeIn,
+    QueryIn, RecallIn, RememberIn, RetagIn, RevisionIn, TouchIn, UnlinkParams, WatchParams,
 };
 use crate::dto_facts::{
     AssertIn, ConflictParams, ConsolidateIn, FactParams, HistoryParams, PatternParams, PredicateIn,
@@ -37,6 +37,9 @@ pub const OPERATIONS: &[&str] = &[
     "touchMemories",
     "setExpiry",
     "expireDue",
+    "consolidateMemories",
+    "getTiers",
+    "rebalanceTiers",
     "link",
     "unlink",
     "recall",
@@ -132,6 +135,12 @@ pub fn call(
             answer(memories::set_expiry(ns, id, &read_body::<ExpiryIn>(body)?))
         }
         "expireDue" => answer(memories::expire_due(ns)),
+        "consolidateMemories" => answer(lifecycle::consolidate_memories(
+            ns,
+            &read_body::<ConsolidateMemoriesIn>(body)?,
+        )),
+        "getTiers" => answer(Ok(lifecycle::get_tiers(ns))),
+        "rebalanceTiers" => answer(lifecycle::rebalance_tiers(ns)),
         "link" => answer(links::link(ns, &read_body::<LinkIn>(body)?)),
         "unlink" => answer(links::unlink(ns, &read_params::<UnlinkParams>(&params)?)),
         "recall" => {
@@ -142,7 +151,7 @@ pub fn call(
             recall::check_query_bytes("query", &body.query, limits.max_query_bytes)?;
             let budget = Duration::from_millis(limits.request_timeout_ms);
             let result = recall::run_recall(ns, &body.query, &mut options, Some(budget))?;
-            answer(Ok(recall::recall_answer(&result, body.wants_memory())))
+            answer(Ok(recall::recall_answer(ns, &result, body.wants_memory())))
         }
         "assertFact" => answer(facts::assert_fact(ns, &read_body::<AssertIn>(body)?)),
         "listFacts" => answer(facts::list_facts(ns, &read_params::<FactParams>(&params)?)),
@@ -568,6 +577,59 @@ mod tests {
             Json::Null,
             json!({"expires_at": null}),
         );
+        assert!(e.message.starts_with("id: "), "{e}");
+    }
+
+    #[test]
+    fn consolidation_and_tiers_through_the_dispatcher() {
+        let (_engine, ns) = namespace();
+        let empty = run(&ns, "consolidateMemories", None, Json::Null, json!({}));
+        assert_eq!(empty["considered"], 0, "{empty}");
+        assert_eq!(empty["created"], json!([]), "{empty}");
+        assert_eq!(empty["seq"], Json::Null, "{empty}");
+
+        let ids = remember_texts(
+            &ns,
+            &[
+                "alice drank green tea at the cafe on monday",
+                "alice drank green tea at the cafe on tuesday",
+                "alice drank green tea at the cafe on friday",
+            ],
+        );
+        let done = run(
+            &ns,
+            "consolidateMemories",
+            None,
+            Json::Null,
+            json!({"similarity": 0.3, "min_group": 3}),
+        );
+        assert_eq!(done["considered"], 3, "{done}");
+        assert_eq!(done["planned"], 1, "{done}");
+        let created = done["created"][0].as_u64().expect("a consolidated memory");
+        assert_eq!(done["groups"][0]["id"], created, "{done}");
+        assert_eq!(done["groups"][0]["sources"], json!(ids), "{done}");
+        let detail = run(&ns, "getMemory", Some(created), Json::Null, Json::Null);
+        assert_eq!(detail["derived_from"], json!(ids), "{detail}");
+        assert_eq!(detail["memory"]["kind"], "semantic", "{detail}");
+        let source = run(&ns, "getMemory", Some(ids[0]), Json::Null, Json::Null);
+        assert_eq!(source["consolidated_into"], json!([created]), "{source}");
+        assert_eq!(source["tier"], "hot", "{source}");
+
+        let e = refused(
+            &ns,
+            "consolidateMemories",
+            None,
+            Json::Null,
+            json!({"min_group": 1}),
+        );
+        assert!(e.message.starts_with("min_group: "), "{e}");
+
+        let tiers = run(&ns, "getTiers", None, Json::Null, Json::Null);
+        assert_eq!(tiers["hot"], 4, "{tiers}");
+        assert_eq!(tiers["budget"], Json::Null, "{tiers}");
+        let rebalanced = run(&ns, "rebalanceTiers", None, Json::Null, Json::Null);
+        assert_eq!(rebalanced["moved"], 0, "no budget, no moves: {rebalanced}");
+        let e = refused(&ns, "getTiers", Some(1), Json::Null, Json::Null);
         assert!(e.message.starts_with("id: "), "{e}");
     }
 

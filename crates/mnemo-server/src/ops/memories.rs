@@ -76,11 +76,18 @@ fn unknown(ns: &Namespace, id: u64) -> ApiError {
     ApiError::not_found(format!("no memory with id {id} in namespace {}", ns.name()))
 }
 
-/// `getMemory`: one memory with its links and the facts citing it.
+fn ids(ids: Vec<MemoryId>) -> Vec<u64> {
+    ids.into_iter().map(|id| id.0).collect()
+}
+
+/// `getMemory`: one memory with its links, the facts citing it, its
+/// strength, lifecycle, tier and provenance (the memories it was
+/// consolidated from, and those consolidated from it).
 pub fn get_memory(ns: &Namespace, id: u64) -> Result<MemoryDetailOut, ApiError> {
     let memory = ns.get(MemoryId(id)).ok_or_else(|| unknown(ns, id))?;
     let (outgoing, incoming) = ns.links(MemoryId(id));
     let facts = ns.facts_citing(MemoryId(id));
+    let info = ns.lifecycle(MemoryId(id));
     Ok(MemoryDetailOut {
         memory: MemoryOut::from(&*memory),
         links: LinksOut {
@@ -90,11 +97,10 @@ pub fn get_memory(ns: &Namespace, id: u64) -> Result<MemoryDetailOut, ApiError> 
         facts: facts.iter().map(FactOut::from).collect(),
         strength: ns.strength(MemoryId(id)).unwrap_or(f64::NEG_INFINITY),
         touches: ns.touches(MemoryId(id)).unwrap_or(0),
-        lifecycle: ns
-            .lifecycle(MemoryId(id))
-            .as_ref()
-            .map(LifecycleOut::from)
-            .unwrap_or_default(),
+        lifecycle: info.as_ref().map(LifecycleOut::from).unwrap_or_default(),
+        tier: info.map(|i| i.tier).unwrap_or_default().as_str().to_owned(),
+        derived_from: ids(ns.derived_from(MemoryId(id))),
+        consolidated_into: ids(ns.consolidated_into(MemoryId(id))),
     })
 }
 

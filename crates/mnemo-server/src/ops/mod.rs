@@ -50,6 +50,7 @@
 
 mod dispatch;
 mod facts;
+mod lifecycle;
 mod links;
 mod memories;
 mod patterns;
@@ -64,6 +65,7 @@ pub use facts::{
     list_conflicts, list_facts, list_predicates, quarantine_fact, resolve_conflict, retract_fact,
     support_fact,
 };
+pub use lifecycle::{consolidate_memories, get_tiers, rebalance_tiers};
 pub use links::{link, unlink};
 pub use memories::{
     expire_due, forget_memory, get_memory, list_memories, purge_memories, query_memories, remember,

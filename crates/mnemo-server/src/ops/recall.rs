@@ -36,7 +36,7 @@ pub fn recall(
 ) -> Result<RecallOut, ApiError> {
     let mut options = recall_options(ns, body)?;
     let result = run_recall(ns, &body.query, &mut options, budget)?;
-    Ok(recall_answer(&result, body.wants_memory()))
+    Ok(recall_answer(ns, &result, body.wants_memory()))
 }
 
 /// The engine's options for a request in `ns` (errors name the field:
@@ -77,6 +77,8 @@ pub fn recall_options(ns: &Namespace, body: &RecallIn) -> Result<RecallOptions, 
     // explains the hits too.
     o.explain = body.explain || body.graph;
     o.graph = body.graph;
+    o.prefer_consolidated = body.prefer_consolidated;
+    o.scan_cold = body.scan_cold;
     if let Some(ms) = body.budget_ms {
         o.budget = Some(Duration::from_millis(ms));
     }
@@ -162,10 +164,10 @@ fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
-/// The JSON answer of a recall (with the activation graph when the recall
-/// made one); each hit with its memory when `include_memory`, else with its
-/// id alone.
-pub fn recall_answer(result: &Recall, include_memory: bool) -> RecallOut {
+/// The JSON answer of a recall in `ns` (with the activation graph when
+/// the recall made one); each hit with its tier and its strength from use
+/// now, and with its memory when `include_memory`, else with its id alone.
+pub fn recall_answer(ns: &Namespace, result: &Recall, include_memory: bool) -> RecallOut {
     let hits: Vec<HitOut> = result
         .hits
         .iter()
@@ -179,6 +181,8 @@ pub fn recall_answer(result: &Recall, include_memory: bool) -> RecallOut {
                 activation: signal(&h.activation),
             },
             matched_terms: h.matched_terms.clone(),
+            tier: h.tier.as_str().to_owned(),
+            strength: ns.strength(h.memory.id),
             explanation: h.explanation.as_ref().map(|e| ExplanationOut {
                 contributions: e
                     .contributions

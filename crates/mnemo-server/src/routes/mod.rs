@@ -7,6 +7,7 @@
 
 pub(crate) mod events;
 pub(crate) mod facts;
+pub(crate) mod lifecycle;
 pub(crate) mod links;
 pub(crate) mod memories;
 pub(crate) mod namespaces;
@@ -32,6 +33,7 @@ pub(crate) fn all(api: Api) -> Api {
     let api = system::openapi_route(api);
     let api = namespaces::routes(api);
     let api = memories::routes(api);
+    let api = lifecycle::routes(api);
     let api = recall::routes(api);
     let api = links::routes(api);
     let api = watch::routes(api);

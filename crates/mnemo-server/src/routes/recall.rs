@@ -63,9 +63,9 @@ async fn recall(
         ns,
         body.query,
         options,
-        move |result, _| {
+        move |result, ns| {
             metrics.metrics().observe_recall(&result.timings);
-            ops::recall_answer(result, include_memory)
+            ops::recall_answer(ns, result, include_memory)
         },
     )
     .await?;
