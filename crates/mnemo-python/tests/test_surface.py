@@ -22,6 +22,7 @@ from mnemo.types import (
     Asserted,
     Change,
     Conflict,
+    Consolidation,
     Fact,
     FactDetail,
     History,
@@ -36,6 +37,7 @@ from mnemo.types import (
     Stats,
     StoredMemory,
     Suggestions,
+    Tiers,
     parse_time,
     to_rfc3339,
 )
@@ -320,6 +322,69 @@ def test_deadlines_expire_and_show_in_the_detail(ns: mnemo.Namespace) -> None:
     with pytest.raises(errors.InvalidInput, match="expires_at"):
         ns.remember("when", expires_at="next tuesday")
     assert _events(ns) == events
+
+
+def test_consolidation_tiers_and_what_hits_carry(ns: mnemo.Namespace) -> None:
+    events = _events(ns)
+    empty = ns.consolidate()
+    assert isinstance(empty, Consolidation)
+    assert (empty.considered, empty.planned, empty.created, empty.seq) == (0, 0, [], None)
+    assert _events(ns) == events
+
+    ids = ns.remember_many(
+        [
+            "Melanie flew to Lisbon for the tile museum",
+            "Melanie walked around Lisbon and the tile museum",
+            "Melanie loved the tile museum in Lisbon",
+            "Caroline started a pottery class downtown",
+            "Caroline glazed a bowl at the pottery class",
+            "Caroline finished the pottery class course",
+        ]
+    )
+    events = _events(ns)
+    for bad, field in [
+        ({"min_group": 1}, "min_group"),
+        ({"similarity": 1.5}, "similarity"),
+        ({"max_episodes": 0}, "max_episodes"),
+        ({"max_sentences": 0}, "max_sentences"),
+    ]:
+        with pytest.raises(errors.InvalidInput, match=field):
+            ns.consolidate(**bad)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="dry_run"):
+        ns.consolidate(dry_run="yes")  # type: ignore[arg-type]
+    dry = ns.consolidate(similarity=0.3, dry_run=True)
+    assert dry.dry_run and dry.created == [] and dry.considered == 6
+    assert dry.planned >= 1 and dry.groups[0].id is None
+    assert _events(ns) == events
+
+    done = ns.consolidate(similarity=0.3)
+    assert done.considered == 6 and done.deferred == 0 and done.seq is not None
+    assert len(done.created) == done.planned == dry.planned
+    group = done.groups[0]
+    assert group.id == done.created[0]
+    assert len(group.sources) >= 3 and set(group.sources) <= set(ids)
+    summary = ns.get_detail(group.id)
+    assert summary.derived_from == group.sources
+    assert summary.memory.kind == "semantic" and "consolidated" in summary.memory.tags
+    source = ns.get_detail(group.sources[0])
+    assert source.consolidated_into == [group.id] and source.derived_from == []
+    assert source.tier == "hot"
+    assert ns.consolidate(similarity=0.3).created == []
+
+    preferred = ns.recall("tile museum Lisbon", k=20, prefer_consolidated=True)
+    hit_ids = [h.memory.id for h in preferred]
+    for g in done.groups:
+        if g.id in hit_ids:
+            assert not set(g.sources) & set(hit_ids)
+    hit = ns.recall("pottery class", k=3, scan_cold=True)[0]
+    assert hit.tier == "hot"
+    assert isinstance(hit.strength, float)
+
+    tiers = ns.tiers()
+    assert isinstance(tiers, Tiers)
+    assert (tiers.hot, tiers.warm, tiers.cold, tiers.moved) == (6 + done.planned, 0, 0, 0)
+    assert tiers.budget is None and tiers.resident_bytes > 0
+    assert ns.rebalance_tiers().moved == 0
 
 
 def test_link_unlink(ns: mnemo.Namespace) -> None:

@@ -53,6 +53,7 @@ from .types import (
     Change,
     Conflict,
     Consolidated,
+    Consolidation,
     Fact,
     FactChanged,
     FactDetail,
@@ -72,6 +73,7 @@ from .types import (
     Stats,
     StoredMemory,
     Suggestions,
+    Tiers,
     parse_time,
     to_rfc3339,
 )
@@ -702,6 +704,8 @@ class Namespace:
         budget_ms: Optional[int] = None,
         candidates: Optional[int] = None,
         search_width: Optional[int] = None,
+        prefer_consolidated: bool = False,
+        scan_cold: bool = False,
     ) -> Recall:
         """Recalls the memories that matter for ``query``: vector
         similarity, BM25 keywords and spreading activation over the
@@ -736,6 +740,15 @@ class Namespace:
                 while it walks the HNSW graph (its ``ef``, default 64,
                 never below ``candidates``): wider finds more of the true
                 nearest neighbours and costs more.
+            prefer_consolidated: Whether a consolidated memory stands for
+                its sources: when both are among the hits, the sources
+                leave and it takes the place of the first of them.
+            scan_cold: Whether vector search also scans the cold tier
+                (memories whose vectors are only in the log, each a read):
+                without it cold memories are found by keywords, filters
+                and spreading only.
+
+        Each hit carries its ``tier`` and ``strength``.
         """
         body: Dict[str, Any] = {"query": _str("query", query), "k": _int("k", k)}
         _put(body, "filter", _filter("filter", filter))
@@ -749,6 +762,10 @@ class Namespace:
         _put(body, "budget_ms", _opt_int("budget_ms", budget_ms))
         _put(body, "candidates", _opt_int("candidates", candidates))
         _put(body, "search_width", _opt_int("search_width", search_width))
+        if _bool("prefer_consolidated", prefer_consolidated):
+            body["prefer_consolidated"] = True
+        if _bool("scan_cold", scan_cold):
+            body["scan_cold"] = True
         vectors = None if vector is None else _vector("vector", vector)
         return Recall(self._call("recall", body=body, vectors=vectors))
 
@@ -877,6 +894,63 @@ class Namespace:
         also does this on its own about once a second and before writes,
         so this finds only what those have not swept yet."""
         return [int(i) for i in self._call("expireDue")["expired"]]
+
+    def consolidate(
+        self,
+        *,
+        filter: Optional[Mapping[str, Any]] = None,
+        max_episodes: Optional[int] = None,
+        similarity: Optional[float] = None,
+        min_group: Optional[int] = None,
+        max_group: Optional[int] = None,
+        max_sentences: Optional[int] = None,
+        max_summary_bytes: Optional[int] = None,
+        dry_run: bool = False,
+    ) -> Consolidation:
+        """Groups related episodic memories and writes, per group, a
+        semantic summary tagged ``consolidated`` and linked
+        ``derived_from`` to its sources (one durable event; the sources
+        stay, and are not considered again). An empty namespace, or
+        nothing groupable, writes nothing. Arguments left ``None`` keep
+        the engine's defaults; a bad one raises
+        :class:`mnemo.errors.InvalidInput` naming it, and writes nothing.
+
+        Args:
+            filter: Which memories may be consolidated, as for
+                :meth:`recall` (default: every episodic one).
+            max_episodes: Memories considered at most, the most recent
+                (default 4,096; 1 to 65,536).
+            similarity: Cosine at or above which two memories are related,
+                in [0, 1] (default 0.55; lower it with the hash embedder).
+            min_group: Members a group needs at least, 2 or more (default 3).
+            max_group: Members a group has at most (default 64).
+            max_sentences: Sentences in a summary at most (default 3).
+            max_summary_bytes: Bytes of a summary at most (default 2,048).
+            dry_run: Plan only: answer the groups, write nothing.
+        """
+        body: Dict[str, Any] = {}
+        _put(body, "filter", _filter("filter", filter))
+        _put(body, "max_episodes", _opt_int("max_episodes", max_episodes))
+        _put(body, "similarity", _opt_number("similarity", similarity))
+        _put(body, "min_group", _opt_int("min_group", min_group))
+        _put(body, "max_group", _opt_int("max_group", max_group))
+        _put(body, "max_sentences", _opt_int("max_sentences", max_sentences))
+        _put(body, "max_summary_bytes", _opt_int("max_summary_bytes", max_summary_bytes))
+        if _bool("dry_run", dry_run):
+            body["dry_run"] = True
+        return Consolidation(self._call("consolidateMemories", body=body))
+
+    def tiers(self) -> Tiers:
+        """How many memories are hot, warm and cold, the bytes their
+        vectors keep in memory, and the budget (moves nothing)."""
+        return Tiers(self._call("getTiers"))
+
+    def rebalance_tiers(self) -> Tiers:
+        """Places every memory in its tier under the namespace's budget
+        (the strongest from use hot, the next warm, the rest cold; each
+        move a durable event) and answers where they are now. Without a
+        budget nothing moves."""
+        return Tiers(self._call("rebalanceTiers"))
 
     def link(
         self, from_id: int, to_id: int, kind: str = "related", weight: Optional[float] = None
@@ -1283,6 +1357,9 @@ class Namespace:
     aforget = _in_executor(forget)
     aset_expiry = _in_executor(set_expiry)
     aexpire_due = _in_executor(expire_due)
+    aconsolidate = _in_executor(consolidate)
+    atiers = _in_executor(tiers)
+    arebalance_tiers = _in_executor(rebalance_tiers)
     alink = _in_executor(link)
     aunlink = _in_executor(unlink)
     aassert_fact = _in_executor(assert_fact)

@@ -51,6 +51,9 @@ __all__ = [
     "MergedWrite",
     "Merged",
     "MemoryDetail",
+    "ConsolidationGroup",
+    "Consolidation",
+    "Tiers",
     "Fact",
     "FactChange",
     "FactDetail",
@@ -410,6 +413,15 @@ class Hit(_Record):
 
     score = _Field[float]("score", "Fused score (higher is better).")
     matched_terms = _List[str]("matched_terms", "Query words found in it (stemmed).")
+    tier = _Field[str](
+        "tier",
+        "Where its vector lives: ``hot`` (in the vector index), ``warm`` (one byte "
+        "per component) or ``cold`` (only in the log).",
+    )
+    strength = _Field[Optional[float]](
+        "strength",
+        "Strength from use now (ACT-R base-level activation over its write and touches).",
+    )
 
     @property
     def signals(self) -> Signals:
@@ -652,6 +664,78 @@ class MemoryDetail(_Record):
     def merged(self) -> Merged:
         """The near-duplicate writes merged into it."""
         return Merged(self._d.get("merged") or {"count": 0, "recent": []})
+
+    tier = _Field[str](
+        "tier", "Where its vector lives: ``hot``, ``warm`` or ``cold``."
+    )
+    derived_from = _List[int](
+        "derived_from",
+        "The memories it was consolidated from (its provenance), ascending; empty "
+        "unless a consolidation wrote it.",
+    )
+    consolidated_into = _List[int](
+        "consolidated_into", "The consolidated memories written from it, ascending."
+    )
+
+
+# ----- lifecycle -----
+
+
+class ConsolidationGroup(_Record):
+    """One group a consolidation planned, and the memory written for it."""
+
+    __slots__ = ()
+    _repr = ("id", "sources")
+
+    id = _Field[Optional[int]](
+        "id",
+        "The consolidated memory written for it (``None`` for a dry run or a group "
+        "left for a later run).",
+    )
+    sources = _List[int]("sources", "The memories it summarises, ascending.")
+    content = _Field[str]("content", "The extractive summary.")
+    entities = _List[str]("entities", "Entities two or more sources name.")
+    dates = _List[str]("dates", "Dates the sources name, then the days they span.")
+    cohesion = _Field[float]("cohesion", "How tight the group is, in [-1, 1].")
+
+
+class Consolidation(_Record):
+    """What a consolidation did (:meth:`mnemo.Namespace.consolidate`)."""
+
+    __slots__ = ()
+    _repr = ("considered", "planned", "created", "deferred")
+
+    considered = _Field[int]("considered", "Memories considered.")
+    planned = _Field[int]("planned", "Groups planned (written, or left for a later run).")
+    created = _List[int]("created", "The consolidated memories written, ascending.")
+    deferred = _Field[int]("deferred", "Groups left for a later run.")
+    dry_run = _Field[bool]("dry_run", "Whether nothing was written.")
+    seq = _Field[Optional[int]](
+        "seq", "Log seq of the ``derive`` event, or ``None`` when nothing was written."
+    )
+    took_ms = _Field[float]("took_ms", "Milliseconds it took.")
+
+    @property
+    def groups(self) -> List[ConsolidationGroup]:
+        """Every group written (or, for a dry run, planned), with its sources."""
+        return _records(ConsolidationGroup, self._d.get("groups"))
+
+
+class Tiers(_Record):
+    """Where a namespace's memories are: hot, warm and cold counts, the
+    bytes their vectors keep in memory and the budget."""
+
+    __slots__ = ()
+    _repr = ("hot", "warm", "cold", "moved", "budget")
+
+    hot = _Field[int]("hot", "Memories whose vector is in the vector index.")
+    warm = _Field[int]("warm", "Memories whose vector is kept as one byte per component.")
+    cold = _Field[int]("cold", "Memories whose vector is only in the log.")
+    moved = _Field[int]("moved", "Memories this call moved (0 for a report).")
+    resident_bytes = _Field[int]("resident_bytes", "Bytes of vectors kept in memory.")
+    budget = _Field[Optional[int]](
+        "budget", "The budget for them, or ``None``: every vector stays hot."
+    )
 
 
 # ----- facts -----
