@@ -79,6 +79,12 @@ export interface Merged {
   recent: { source: string | null; at: string }[];
 }
 
+/**
+ * Where a memory's vector lives: "hot" (in the vector index), "warm" (one
+ * byte per component) or "cold" (only in the log).
+ */
+export type Tier = "hot" | "warm" | "cold";
+
 /** A memory with its links, the facts citing it, its strength and lifecycle. */
 export interface MemoryDetail {
   memory: Memory;
@@ -91,6 +97,42 @@ export interface MemoryDetail {
   /** The memory it was flagged as a near-duplicate of, or null. */
   duplicate_of: DuplicateOf | null;
   merged: Merged;
+  tier: Tier;
+  /** The memories it was consolidated from (its provenance), ascending. */
+  derived_from: number[];
+  /** The consolidated memories written from it, ascending. */
+  consolidated_into: number[];
+}
+
+/** What `call("consolidateMemories", { body })` answers. */
+export interface Consolidation {
+  /** Memories considered. */
+  considered: number;
+  /** Groups planned (written, or left for a later run). */
+  planned: number;
+  /** The consolidated memories written, ascending. */
+  created: number[];
+  /** Groups left for a later run. */
+  deferred: number;
+  /** Every group written (or, for a dry run, planned), with its sources. */
+  groups: { id: number | null; sources: number[]; content: string; entities: string[]; dates: string[]; cohesion: number }[];
+  dry_run: boolean;
+  /** Log seq of the `derive` event, or null when nothing was written. */
+  seq: number | null;
+  took_ms: number;
+}
+
+/** What `call("getTiers")` and `call("rebalanceTiers")` answer. */
+export interface TierReport {
+  hot: number;
+  warm: number;
+  cold: number;
+  /** Memories this call moved (0 for getTiers). */
+  moved: number;
+  /** Bytes of vectors kept in memory. */
+  resident_bytes: number;
+  /** The budget, or null: every vector stays hot. */
+  budget: number | null;
 }
 
 export interface Memory {
@@ -129,6 +171,10 @@ export interface HitRef {
     keyword?: Signal;
     activation?: Signal;
   };
+  /** Where its vector lives. */
+  tier: Tier;
+  /** Its strength from use now (null only if forgotten meanwhile). */
+  strength: number | null;
   /**
    * With `explain` (or `graph`): each signal's contribution to the score
    * (vector, keyword, activation, recency, importance, time, tags,
@@ -189,6 +235,16 @@ export interface RecallOptions {
    * Worker and to parse.
    */
   includeMemory?: boolean;
+  /**
+   * Whether a consolidated memory stands for its sources: when both are
+   * among the hits, the sources leave (default false).
+   */
+  preferConsolidated?: boolean;
+  /**
+   * Whether vector search also scans the cold tier (vectors only in the
+   * log, each a read; default false).
+   */
+  scanCold?: boolean;
 }
 
 export interface QueryOptions {

@@ -342,18 +342,24 @@ export class Namespace {
    * Options: `k`, `filter`, `weights`, `spreading`, `explain`, `graph`,
    * `budgetMs`, `candidates` (per signal, before fusion), `searchWidth`
    * (the vector search's HNSW `ef`), `vector` (the query's own
-   * embedding) and `includeMemory` (default true; false answers each hit's
-   * `id`, score and signals without the memory: a smaller, faster answer).
+   * embedding), `includeMemory` (default true; false answers each hit's
+   * `id`, score and signals without the memory: a smaller, faster answer),
+   * `preferConsolidated` (a consolidated memory stands for its sources) and
+   * `scanCold` (vector search also scans the cold tier). Each hit carries
+   * its `tier` and `strength`.
    * @param {string} query
    * @param {object} [options]
    */
   async recall(query, options = {}) {
     if (typeof query !== "string") throw invalid("query", `must be a string, not ${typeof query}`);
-    const { vector, budgetMs, searchWidth, includeMemory, ...rest } = checkObject("options", options);
+    const { vector, budgetMs, searchWidth, includeMemory, preferConsolidated, scanCold, ...rest } =
+      checkObject("options", options);
     const body = { query, ...rest };
     if (budgetMs !== undefined) body.budget_ms = budgetMs;
     if (searchWidth !== undefined) body.search_width = searchWidth;
     if (includeMemory !== undefined) body.include_memory = includeMemory;
+    if (preferConsolidated !== undefined) body.prefer_consolidated = preferConsolidated;
+    if (scanCold !== undefined) body.scan_cold = scanCold;
     let vectors;
     let dimension;
     if (vector !== undefined) {

@@ -14,6 +14,7 @@ import {
   NotFoundError,
   StorageError,
   UnavailableError,
+  type Consolidation,
   type Hit,
   type HitRef,
   type Memory,
@@ -22,6 +23,8 @@ import {
   type Proof,
   type RecallResult,
   type Stats,
+  type Tier,
+  type TierReport,
   type WatchEvent,
 } from "mnemo";
 
@@ -54,8 +57,16 @@ async function session(): Promise<void> {
     console.log(memory.id, memory.content, memory.tags.join(","), hit.score, rank, share);
   }
   await own.recall("", { vector: new Float32Array([1, 0, 0]), k: 1 });
-  const bare: RecallResult<HitRef> = await notes.recall("alice", { includeMemory: false });
-  for (const hit of bare.hits) console.log(hit.id, hit.score, hit.signals.keyword?.rank);
+  const bare: RecallResult<HitRef> = await notes.recall("alice", { includeMemory: false, preferConsolidated: true, scanCold: true });
+  for (const hit of bare.hits) {
+    const tier: Tier = hit.tier;
+    const strength: number | null = hit.strength;
+    console.log(hit.id, hit.score, hit.signals.keyword?.rank, tier, strength);
+  }
+  const consolidated: Consolidation = await notes.call("consolidateMemories", { body: { similarity: 0.3, dry_run: true } });
+  const sources: number[] = consolidated.groups.flatMap((g) => g.sources);
+  const tiers: TierReport = await notes.call("rebalanceTiers");
+  console.log(consolidated.created, consolidated.seq, sources, tiers.hot + tiers.warm + tiers.cold, tiers.budget);
   // @ts-expect-error a hit recalled without its memory has no memory to read
   console.log(bare.hits[0].memory.content);
 
@@ -64,6 +75,9 @@ async function session(): Promise<void> {
   const got: MemoryDetail = await notes.get(id);
   const content: string = got.memory.content;
   const expires: string | null = got.expires_at;
+  const provenance: number[] = [...got.derived_from, ...got.consolidated_into];
+  const where: Tier = got.tier;
+  console.log(provenance, where);
   const repeats: number | undefined = got.duplicate_of?.id;
   const merges: number = got.merged.count + got.merged.recent.filter((w) => w.source !== null && w.at !== "").length;
   const outcome: Outcome = (await notes.call("remember", { body: { memories: [{ content: "x" }] } })).results[0].outcome;
@@ -101,6 +115,9 @@ async function session(): Promise<void> {
   await notes.remember({ tags: ["no content"] });
   // @ts-expect-error a lifetime is a number of seconds
   await notes.remember({ content: "x", ttl_seconds: "1h" });
+  // @ts-expect-error the tiers are hot, warm and cold
+  const frozen: Tier = "frozen";
+  console.log(frozen);
   // @ts-expect-error the outcomes are added, updated, unchanged and merged
   const deleted: Outcome = "deleted";
   console.log(deleted);
