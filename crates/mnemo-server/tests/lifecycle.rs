@@ -732,7 +732,7 @@ async fn tiers_under_a_budget_move_memories_out_of_hot_and_recall_says_where() {
         report["cold"].as_u64().expect("cold"),
     );
     assert_eq!(hot + warm + cold, 16, "{report}");
-    assert!(hot >= 1 && hot < 16, "{report}");
+    assert!((1..16).contains(&hot), "{report}");
     assert!(cold >= 1, "{report}");
     assert!(report["moved"].as_u64().is_some(), "{report}");
     let resident = report["resident_bytes"].as_u64().expect("resident_bytes");
