@@ -1,26 +1,9 @@
 //! `mnemo consolidate`, `mnemo tiers`, and the strength and tier
 //! `mnemo recall` shows.
 
-use std::process::Command;
+mod common;
 
-fn mnemo(data: &std::path::Path, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mnemo"))
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .env("MNEMO_NO_FETCH", "1")
-        .output()
-        .expect("run mnemo");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn json(out: &str) -> serde_json::Value {
-    serde_json::from_str(out.trim()).expect("JSON")
-}
+use common::{fails, json, ok};
 
 #[test]
 fn consolidate_tiers_and_recall_output() {
@@ -34,59 +17,41 @@ fn consolidate_tiers_and_recall_output() {
         "Caroline glazed a bowl at the pottery class",
         "Caroline finished the pottery class course",
     ] {
-        let (ok, _, err) = mnemo(d, &["--embedder", "hash", "remember", text]);
-        assert!(ok, "{err}");
+        ok(d, &["remember", text]);
     }
     // Bad settings are refused and write nothing.
-    let (ok, _, err) = mnemo(d, &["consolidate", "--min-group", "1"]);
-    assert!(!ok);
+    let err = fails(d, &["consolidate", "--min-group", "1"]);
     assert!(err.contains("min_group"), "{err}");
-    let (ok, out, err) = mnemo(
-        d,
-        &["--json", "consolidate", "--dry-run", "--similarity", "0.3"],
-    );
-    assert!(ok, "{err}");
-    let dry = json(&out);
+    let dry = json(d, &["consolidate", "--dry-run", "--similarity", "0.3"]);
     assert_eq!(dry["created"].as_array().expect("created").len(), 0);
     let groups = dry["groups"].as_array().expect("groups").len();
-    assert!(groups >= 1, "{out}");
-    let (ok, out, err) = mnemo(d, &["--json", "consolidate", "--similarity", "0.3"]);
-    assert!(ok, "{err}");
-    let done = json(&out);
+    assert!(groups >= 1, "{dry}");
+    let done = json(d, &["consolidate", "--similarity", "0.3"]);
     let created = done["created"].as_array().expect("created");
-    assert_eq!(created.len(), groups, "{out}");
+    assert_eq!(created.len(), groups, "{done}");
     let id = created[0].as_u64().expect("id").to_string();
-    let (ok, out, err) = mnemo(d, &["--json", "get", &id]);
-    assert!(ok, "{err}");
-    let got = json(&out);
-    assert_eq!(got["kind"], "semantic", "{out}");
+    let got = json(d, &["get", &id]);
+    assert_eq!(got["kind"], "semantic", "{got}");
     let links = got["links_out"].as_array().expect("links");
     assert!(
         links.len() >= 2 && links.iter().all(|l| l["kind"] == "derived_from"),
-        "{out}"
+        "{got}"
     );
 
-    let (ok, out, err) = mnemo(d, &["--json", "tiers"]);
-    assert!(ok, "{err}");
-    let tiers = json(&out);
-    assert_eq!(tiers["hot"].as_u64(), Some(6 + groups as u64), "{out}");
+    let tiers = json(d, &["tiers"]);
+    assert_eq!(tiers["hot"].as_u64(), Some(6 + groups as u64), "{tiers}");
     assert!(tiers["budget"].is_null());
-    let (ok, _, err) = mnemo(d, &["tiers", "--budget", "10"]);
-    assert!(!ok);
+    let err = fails(d, &["tiers", "--budget", "10"]);
     assert!(err.contains("max_resident_bytes"), "{err}");
-    let (ok, out, err) = mnemo(d, &["--json", "tiers", "--budget", "4000"]);
-    assert!(ok, "{err}");
-    let moved = json(&out);
-    assert!(moved["moved"].as_u64().expect("moved") > 0, "{out}");
-    assert!(moved["cold"].as_u64().expect("cold") > 0, "{out}");
+    let moved = json(d, &["tiers", "--budget", "4000"]);
+    assert!(moved["moved"].as_u64().expect("moved") > 0, "{moved}");
+    assert!(moved["cold"].as_u64().expect("cold") > 0, "{moved}");
 
-    let (ok, out, err) = mnemo(d, &["--json", "recall", "tile museum Lisbon", "-k", "3"]);
-    assert!(ok, "{err}");
-    let hits = json(&out);
+    let hits = json(d, &["recall", "tile museum Lisbon", "-k", "3"]);
     let first = &hits["hits"][0];
-    assert!(first["strength"].is_number(), "{out}");
+    assert!(first["strength"].is_number(), "{hits}");
     assert!(
         ["hot", "warm", "cold"].contains(&first["tier"].as_str().expect("tier")),
-        "{out}"
+        "{hits}"
     );
 }
