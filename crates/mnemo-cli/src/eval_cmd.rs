@@ -40,12 +40,12 @@
 //! every item that landed on it (merged, or identical content). With
 //! `--consolidate`, each conversation is consolidated
 //! (`Namespace::consolidate`, defaults) after it is stored and before its
-//! questions; a consolidated memory cites the turns its `derived_from`
-//! sources cite. Those namespaces are named with a suffix (`-merge`,
+//! questions; a consolidated memory cites the turns of the `derived_from`
+//! sources it quotes (`mnemo::consolidation::quotes`: a sentence of the
+//! source is in the summary), since that is the evidence it holds. Those namespaces are named with a suffix (`-merge`,
 //! `-consolidated`), so a `--data` directory never mixes settings. The
 //! report then also gives the scores with consolidated memories citing
-//! nothing (`overall_sources_only`): a consolidated memory stands for up to
-//! 64 turns, so counting its sources' turns is the generous reading.
+//! nothing (`overall_sources_only`), the strict reading.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -56,6 +56,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::ProgressBar;
+use mnemo::consolidation;
 use mnemo::lifecycle::{DuplicateMode, Duplicates};
 use mnemo::recall::RecallOptions;
 use mnemo::spread::EdgeKind;
@@ -904,7 +905,8 @@ fn store<'c>(
 }
 
 /// Consolidates `ns` (defaults) and makes every consolidated memory in it
-/// cite the turns its sources cite; returns the consolidated memories.
+/// cite the turns of the sources it quotes; returns the consolidated
+/// memories.
 fn consolidate(
     ns: &Namespace,
     cites: &mut HashMap<MemoryId, Vec<&DiaId>>,
@@ -924,7 +926,11 @@ fn consolidate(
             continue;
         }
         let mut turns: Vec<&DiaId> = Vec::new();
-        for s in &sources {
+        let quoted = sources.iter().filter(|s| {
+            ns.get(**s)
+                .is_some_and(|source| consolidation::quotes(&m.content, &source.content))
+        });
+        for s in quoted {
             for t in cites.get(s).into_iter().flatten() {
                 if !turns.contains(t) {
                     turns.push(t);
@@ -1287,7 +1293,7 @@ mod tests {
     }
 
     #[test]
-    fn merged_and_consolidated_memories_cite_their_sources_turns() {
+    fn merged_memories_cite_their_sources_turns_and_summaries_those_they_quote() {
         let turns: Vec<DiaId> = ["D1:1", "D1:2", "D1:3", "D2:1", "D2:2", "D2:3"]
             .into_iter()
             .map(DiaId::new)
@@ -1339,7 +1345,15 @@ mod tests {
         let id = consolidated.iter().next().copied().expect("one");
         let mut cited: Vec<&str> = cites[&id].iter().map(|d| d.as_str()).collect();
         cited.sort_unstable();
-        assert_eq!(cited, ["D2:1", "D2:2", "D2:3"]);
+        // It cites the turns whose sentence it quotes (near-duplicate
+        // sentences are quoted once), not every source's.
+        let summary = ns.get(id).expect("the summary").content.clone();
+        let quoted: Vec<&str> = (3..6)
+            .filter(|i| summary.contains(&format!("day {i} of the trip")))
+            .map(|i| turns[i].as_str())
+            .collect();
+        assert!(!quoted.is_empty(), "{summary}");
+        assert_eq!(cited, quoted, "{summary}");
         // A second run finds the consolidated memory again, writes none.
         let again = consolidate(&ns, &mut cites, &mut tally).expect("again");
         assert_eq!(again, consolidated);

@@ -43,6 +43,10 @@ pub struct RecallArgs {
     /// log).
     #[arg(long)]
     scan_cold: bool,
+    /// Keep the fused order of versions of one statement (by default a
+    /// preference restated with a new value comes newest first).
+    #[arg(long)]
+    no_newest_first: bool,
     #[command(flatten)]
     filters: Filters,
 }
@@ -55,6 +59,7 @@ pub fn run(global: &Global, args: RecallArgs) -> Result<ExitCode> {
     options.spreading = !args.no_spread;
     options.prefer_consolidated = args.prefer_consolidated;
     options.scan_cold = args.scan_cold;
+    options.newest_first = !args.no_newest_first;
     if let Some(ms) = args.budget_ms {
         let budget = Duration::try_from_secs_f64(ms / 1e3)
             .ok()

@@ -1206,6 +1206,12 @@ pub struct RecallIn {
     /// (default false).
     #[serde(default)]
     pub scan_cold: bool,
+    /// Whether versions of one statement come newest first: semantic
+    /// memories holding the same words of the query and alike in their own
+    /// words (a preference restated with a new value) fill the places they
+    /// ranked at newest first (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub newest_first: Option<bool>,
 }
 
 impl RecallIn {

@@ -245,6 +245,13 @@ export interface RecallOptions {
    * log, each a read; default false).
    */
   scanCold?: boolean;
+  /**
+   * Whether versions of one statement come newest first: semantic memories
+   * holding the same words of the query and alike in their own words (a
+   * preference restated with a new value) fill the places they ranked at
+   * newest first (default true).
+   */
+  newestFirst?: boolean;
 }
 
 export interface QueryOptions {

@@ -345,21 +345,32 @@ export class Namespace {
    * embedding), `includeMemory` (default true; false answers each hit's
    * `id`, score and signals without the memory: a smaller, faster answer),
    * `preferConsolidated` (a consolidated memory stands for its sources) and
-   * `scanCold` (vector search also scans the cold tier). Each hit carries
+   * `scanCold` (vector search also scans the cold tier) and `newestFirst`
+   * (default true: versions of one statement, such as a preference restated
+   * with a new value, come newest first). Each hit carries
    * its `tier` and `strength`.
    * @param {string} query
    * @param {object} [options]
    */
   async recall(query, options = {}) {
     if (typeof query !== "string") throw invalid("query", `must be a string, not ${typeof query}`);
-    const { vector, budgetMs, searchWidth, includeMemory, preferConsolidated, scanCold, ...rest } =
-      checkObject("options", options);
+    const {
+      vector,
+      budgetMs,
+      searchWidth,
+      includeMemory,
+      preferConsolidated,
+      scanCold,
+      newestFirst,
+      ...rest
+    } = checkObject("options", options);
     const body = { query, ...rest };
     if (budgetMs !== undefined) body.budget_ms = budgetMs;
     if (searchWidth !== undefined) body.search_width = searchWidth;
     if (includeMemory !== undefined) body.include_memory = includeMemory;
     if (preferConsolidated !== undefined) body.prefer_consolidated = preferConsolidated;
     if (scanCold !== undefined) body.scan_cold = scanCold;
+    if (newestFirst !== undefined) body.newest_first = newestFirst;
     let vectors;
     let dimension;
     if (vector !== undefined) {

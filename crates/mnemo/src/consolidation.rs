@@ -450,6 +450,28 @@ const WEEKDAYS: [&str; 7] = [
     "Sunday",
 ];
 
+/// Whether `summary` (a consolidated memory's text) quotes `source`: one of
+/// its sentences is a sentence of `source`, or, cut short and ending with
+/// `…`, begins one. The sentences are split and tidied (white space runs
+/// as one space, a final `.` where none ends them) as for the summaries.
+pub fn quotes(summary: &str, source: &str) -> bool {
+    let sentences = |text: &'_ str| -> Vec<String> {
+        split_sentences(text)
+            .into_iter()
+            .filter_map(|(from, to)| text.get(from..to).map(tidy))
+            .collect()
+    };
+    let quoted = sentences(source);
+    sentences(summary)
+        .iter()
+        .any(|s| match s.strip_suffix('…') {
+            Some(cut) if !cut.trim().is_empty() => {
+                quoted.iter().any(|q| q.starts_with(cut.trim_end()))
+            }
+            _ => quoted.iter().any(|q| q == s),
+        })
+}
+
 /// The byte ranges of the sentences of `text` (trimmed, non-blank).
 fn split_sentences(text: &str) -> Vec<(usize, usize)> {
     let chars: Vec<(usize, char)> = text.char_indices().collect();
@@ -1668,6 +1690,29 @@ mod tests {
 
     fn ids(plan: &Planned) -> Vec<u64> {
         plan.sources.iter().map(|m| m.0).collect()
+    }
+
+    #[test]
+    fn a_summary_quotes_the_sources_whose_sentences_it_took() {
+        let summary = "Ana moved to Lisbon in May. She paints every Sunday. \
+                       Entities: Ana, Lisbon. Dates: May.";
+        assert!(quotes(summary, "Big news! Ana moved to Lisbon in May."));
+        assert!(quotes(summary, "She paints every Sunday. Mostly birds."));
+        assert!(!quotes(summary, "Ana moved to Lisbon in June."));
+        assert!(!quotes(summary, "Lisbon"));
+        assert!(!quotes("", "Ana moved to Lisbon in May."));
+        // A lone sentence cut at a word boundary quotes the sentence it cut.
+        let cut = "Ana moved to Lisbon in May with her two cats and…";
+        assert!(quotes(
+            cut,
+            "Ana moved to Lisbon in May with her two cats and a piano."
+        ));
+        assert!(!quotes("…", "Ana moved."));
+        // Sentences are compared as summaries write them.
+        assert!(quotes(
+            "We went  hiking. Entities: Alps.",
+            "It was cold.\nWe went hiking"
+        ));
     }
 
     #[test]

@@ -294,6 +294,13 @@ impl Tables {
         record.recent.push((source, at));
     }
 
+    /// When the latest write merged into `id` happened (its event time).
+    pub(crate) fn last_merged(&self, id: u64) -> Option<Timestamp> {
+        self.merges
+            .get(&id)
+            .and_then(|m| m.recent.iter().map(|(_, at)| *at).max())
+    }
+
     /// Drops everything about a memory that left the state.
     pub(crate) fn remove(&mut self, id: u64) {
         self.set_deadline(id, None);

@@ -706,6 +706,7 @@ class Namespace:
         search_width: Optional[int] = None,
         prefer_consolidated: bool = False,
         scan_cold: bool = False,
+        newest_first: bool = True,
     ) -> Recall:
         """Recalls the memories that matter for ``query``: vector
         similarity, BM25 keywords and spreading activation over the
@@ -747,6 +748,11 @@ class Namespace:
                 (memories whose vectors are only in the log, each a read):
                 without it cold memories are found by keywords, filters
                 and spreading only.
+            newest_first: Whether versions of one statement come newest
+                first: semantic memories holding the same words of the
+                query and alike in their own words (a preference restated
+                with a new value) fill the places they ranked at newest
+                first.
 
         Each hit carries its ``tier`` and ``strength``.
         """
@@ -766,6 +772,8 @@ class Namespace:
             body["prefer_consolidated"] = True
         if _bool("scan_cold", scan_cold):
             body["scan_cold"] = True
+        if not _bool("newest_first", newest_first):
+            body["newest_first"] = False
         vectors = None if vector is None else _vector("vector", vector)
         return Recall(self._call("recall", body=body, vectors=vectors))
 

@@ -79,6 +79,9 @@ pub fn recall_options(ns: &Namespace, body: &RecallIn) -> Result<RecallOptions, 
     o.graph = body.graph;
     o.prefer_consolidated = body.prefer_consolidated;
     o.scan_cold = body.scan_cold;
+    if let Some(newest) = body.newest_first {
+        o.newest_first = newest;
+    }
     if let Some(ms) = body.budget_ms {
         o.budget = Some(Duration::from_millis(ms));
     }

@@ -231,7 +231,7 @@ pub(super) fn prefer_consolidated(state: &State, ranked: Vec<Scored>, k: usize) 
     out
 }
 
-/// The `options.k` best candidates by fused score, best first, leaving out
+/// The best candidates by fused score (at least `options.k`), best first, leaving out
 /// memories the facts withhold beyond `options.max_quarantine` and
 /// candidates no longer live.
 pub(super) fn top(
@@ -242,14 +242,15 @@ pub(super) fn top(
 ) -> Vec<Scored> {
     let withholds = state.facts.withholds_any();
     let reads_memory = bonuses.reads_memory();
-    // With `prefer_consolidated`, more are ranked: sources folded into
-    // their consolidated memory leave room for the next hits.
-    let k = if options.prefer_consolidated {
-        options.k.saturating_mul(3)
-    } else {
-        options.k
-    };
-    let mut top = TopK::new(k);
+    // More are ranked when versions are ordered (a newer version ranked
+    // just below the top k can move up) and with `prefer_consolidated`
+    // (sources folded into their consolidated memory leave room for the
+    // next hits); the caller cuts the list to k.
+    let mut depth = super::versions::depth(options);
+    if options.prefer_consolidated {
+        depth = depth.max(options.k.saturating_mul(3));
+    }
+    let mut top = TopK::new(depth);
     for (&id, c) in candidates {
         if withholds
             && state

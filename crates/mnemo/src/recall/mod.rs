@@ -124,6 +124,7 @@ mod fuse;
 mod options;
 mod seeds;
 mod spread;
+mod versions;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -355,14 +356,18 @@ pub(crate) fn run(
         &found,
     );
     let mut ranked = fuse::top(state, &found, options, &bonuses);
+    let query_terms = state.text.query_terms(text);
+    if options.newest_first {
+        versions::newest_first(state, &mut ranked, &query_terms);
+    }
     if options.prefer_consolidated {
         ranked = fuse::prefer_consolidated(state, ranked, options.k);
     }
+    ranked.truncate(options.k);
 
     // 5. Hits, with explanations and the activation graph when asked.
     let want_paths = options.explain || options.graph;
     let mut paths = Vec::new();
-    let query_terms = state.text.query_terms(text);
     out.hits = ranked
         .into_iter()
         .filter_map(|r| {

@@ -128,6 +128,11 @@ pub struct RecallOptions {
     /// the place (and the best score) of the first of them, so the hits
     /// cover more ground (see `Namespace::consolidate`). Default off.
     pub prefer_consolidated: bool,
+    /// Whether versions of one statement are listed newest first: semantic
+    /// memories holding the same words of the query and alike in their own
+    /// words (a preference restated with a new value) keep the places they
+    /// were ranked at, filled newest first. Default on.
+    pub newest_first: bool,
     /// Memories cited only by facts less trusted than this are withheld
     /// (see [`crate::facts`]). Default [`Quarantine::Conservative`]: the
     /// evidence of deprecated, retracted and unwitnessed challenged facts
@@ -162,6 +167,7 @@ impl Default for RecallOptions {
             graph: false,
             scan_cold: false,
             prefer_consolidated: false,
+            newest_first: true,
             max_quarantine: Quarantine::Conservative,
         }
     }

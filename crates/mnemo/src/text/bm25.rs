@@ -912,6 +912,55 @@ impl TextIndex {
             .collect()
     }
 
+    /// The terms of `query_terms` (from [`Self::query_terms`]) that document
+    /// `id` holds, ascending. Empty when `id` is not in the index.
+    pub fn matched_ids(&self, query_terms: &[u32], id: u64) -> Vec<u32> {
+        let Some(&slot) = self.slot_of.get(&id) else {
+            return Vec::new();
+        };
+        let (start, end) = self.terms_range(slot as usize);
+        let doc_terms = &self.doc_terms[start..end];
+        let mut held: Vec<u32> = query_terms
+            .iter()
+            .copied()
+            .filter(|t| doc_terms.binary_search(t).is_ok())
+            .collect();
+        held.sort_unstable();
+        held.dedup();
+        held
+    }
+
+    /// How alike documents `a` and `b` are in words: the Jaccard
+    /// similarity of their stemmed term sets (stop words left out), in
+    /// `[0, 1]`. It depends on the two texts only, not on the rest of the
+    /// index. `None` when either is not in the index; two documents without
+    /// terms are alike (1).
+    pub fn jaccard(&self, a: u64, b: u64) -> Option<f32> {
+        let terms_of = |id: u64| {
+            let slot = *self.slot_of.get(&id)?;
+            let (start, end) = self.terms_range(slot as usize);
+            Some(&self.doc_terms[start..end])
+        };
+        let (x, y) = (terms_of(a)?, terms_of(b)?);
+        if x.is_empty() && y.is_empty() {
+            return Some(1.0);
+        }
+        // Both sorted and distinct: count the shared terms in one pass.
+        let (mut shared, mut i, mut j) = (0usize, 0, 0);
+        while let (Some(s), Some(t)) = (x.get(i), y.get(j)) {
+            match s.cmp(t) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    shared += 1;
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        Some(shared as f32 / (x.len() + y.len() - shared) as f32)
+    }
+
     /// Calls `f(other_id, weight)` for each live document sharing a *rare*
     /// term with document `id`: a term at most `max_df` live documents hold
     /// (and at least two). The weight is `1 / (df - 1)` per shared term, so

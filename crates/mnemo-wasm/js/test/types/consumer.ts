@@ -57,7 +57,7 @@ async function session(): Promise<void> {
     console.log(memory.id, memory.content, memory.tags.join(","), hit.score, rank, share);
   }
   await own.recall("", { vector: new Float32Array([1, 0, 0]), k: 1 });
-  const bare: RecallResult<HitRef> = await notes.recall("alice", { includeMemory: false, preferConsolidated: true, scanCold: true });
+  const bare: RecallResult<HitRef> = await notes.recall("alice", { includeMemory: false, preferConsolidated: true, scanCold: true, newestFirst: false });
   for (const hit of bare.hits) {
     const tier: Tier = hit.tier;
     const strength: number | null = hit.strength;
