@@ -357,11 +357,18 @@ pub(crate) fn shred_all(storage: &dyn Storage, keys: &KeyStore) -> Result<usize>
     keys.destroy_snapshot_keys(|_, _| false)?;
     let mut removed = 0;
     for (_, name) in newest_first(storage) {
-        storage.remove(&name).map_err(|source| Error::Io {
-            path: file_path(storage, &name),
-            source,
-        })?;
-        removed += 1;
+        match storage.remove(&name) {
+            Ok(()) => removed += 1,
+            // Already gone: a snapshot being written prunes older files
+            // without this lock, and a file it removed is what we want.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => {
+                return Err(Error::Io {
+                    path: file_path(storage, &name),
+                    source,
+                });
+            }
+        }
     }
     if removed > 0 {
         storage.sync_dir().map_err(|source| Error::Io {
