@@ -169,8 +169,8 @@ impl FlatIndex {
                 return Err(Error::DuplicateId(id));
             }
         }
-        self.vectors.reserve(vectors.len());
-        self.ids.reserve(ids.len());
+        crate::grow::reserve(&mut self.vectors, vectors.len());
+        crate::grow::reserve(&mut self.ids, ids.len());
         for (&id, row) in ids.iter().zip(vectors.chunks_exact(dim)) {
             self.push(id, row)?;
         }
@@ -200,7 +200,9 @@ impl FlatIndex {
         self.metric
             .prepare_into(self.dimension, vector, &mut prepared)?;
         self.slot_of.insert(id, self.ids.len() as u32);
+        crate::grow::reserve(&mut self.ids, 1);
         self.ids.push(id);
+        crate::grow::reserve(&mut self.vectors, prepared.len());
         self.vectors.extend_from_slice(&prepared);
         self.debug_check_slot(self.ids.len() - 1);
         Ok(())
@@ -348,7 +350,14 @@ impl FlatIndex {
         self.metric.distance(self.kernels, query, row)
     }
 
-    /// Heap bytes held.
+    /// Gives spare capacity back (after many deletions).
+    pub fn shrink_to_fit(&mut self) {
+        self.vectors.shrink_to_fit();
+        self.ids.shrink_to_fit();
+        self.slot_of.shrink_to_fit();
+    }
+
+    /// Approximate heap bytes of the vectors, ids and id map.
     pub fn memory_bytes(&self) -> usize {
         self.vectors.capacity() * 4
             + self.ids.capacity() * 8

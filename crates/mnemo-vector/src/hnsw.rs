@@ -407,6 +407,52 @@ impl Hnsw {
         self.vectors.capacity() * 4 + self.sq8.as_ref().map_or(0, Sq8::memory_bytes)
     }
 
+    /// Gives the buffers' spare capacity back (after a rebuild, or once
+    /// the index stops growing).
+    pub fn shrink_to_fit(&mut self) {
+        self.vectors.shrink_to_fit();
+        self.ids.shrink_to_fit();
+        self.levels.shrink_to_fit();
+        self.upper_start.shrink_to_fit();
+        self.links0.shrink_to_fit();
+        self.upper.shrink_to_fit();
+        self.locks.shrink_to_fit();
+        self.deleted.shrink_to_fit();
+        self.slot_of.shrink_to_fit();
+        if let Some(sq8) = &mut self.sq8 {
+            sq8.shrink_to_fit();
+        }
+    }
+
+    /// An upper bound of what [`Self::memory_bytes`] counts per live
+    /// vector of an index of `dimension`-component vectors built with
+    /// `params` that holds no tombstones: the row (f32 and SQ8 codes as
+    /// `params` keep them), id, level, links (the upper layers' expected
+    /// share), lock, tombstone bit and id map entry (its table up to twice
+    /// the entries), all with the buffers' spare capacity
+    /// ([`crate::grow::GROWTH_SLACK`]). For a budget to plan by. (A
+    /// [`Quantization::Sq8Compact`] index keeps f32 rows too until it holds
+    /// [`SQ8_TRAINING_ROWS`] vectors.)
+    pub fn bytes_per_vector(dimension: usize, params: &HnswParams) -> usize {
+        let f32_row = if params.quantization == Quantization::Sq8Compact {
+            0
+        } else {
+            4 * dimension
+        };
+        let codes = if params.quantization == Quantization::None {
+            0
+        } else {
+            dimension + size_of::<f32>()
+        };
+        let links0 = (params.m0 + 1) * size_of::<u32>();
+        // P(level >= l) = m^-l: 1/(m - 1) upper levels per vector expected.
+        let upper = ((params.m + 1) * size_of::<u32>()).div_ceil(params.m.max(2) - 1);
+        let fixed = size_of::<u64>() + 1 + size_of::<u32>() + size_of::<Mutex<()>>() + 1;
+        let map = (2 * (size_of::<u64>() + size_of::<u32>() + 1) * 8).div_ceil(7);
+        let exact = f32_row + codes + links0 + upper + fixed + map;
+        (exact as f64 * (1.0 + crate::grow::GROWTH_SLACK)).ceil() as usize
+    }
+
     /// Heap bytes held by the index (vectors, codes, graph, id map,
     /// tombstones), excluding search contexts.
     pub fn memory_bytes(&self) -> usize {
@@ -639,6 +685,7 @@ impl Hnsw {
         // Every check passed: grow the arrays, then link.
         let n = ids.len();
         if self.keeps_f32() {
+            crate::grow::reserve(&mut self.vectors, prepared.len());
             self.vectors.extend_from_slice(&prepared);
         }
         if let Some(sq8) = &mut self.sq8 {
@@ -646,10 +693,15 @@ impl Hnsw {
                 sq8.push(row);
             }
         }
+        crate::grow::reserve(&mut self.ids, n);
         self.ids.extend_from_slice(ids);
+        crate::grow::reserve(&mut self.links0, n * (self.params.m0 + 1));
         self.links0
             .extend((0..n * (self.params.m0 + 1)).map(|_| AtomicU32::new(0)));
+        crate::grow::reserve(&mut self.locks, n);
         self.locks.extend((0..n).map(|_| Mutex::new(())));
+        crate::grow::reserve(&mut self.levels, n);
+        crate::grow::reserve(&mut self.upper_start, n);
         let mut blocks = self.upper.len() / (self.params.m + 1);
         for slot in first..first + n {
             let level = self.level_for(slot);
@@ -657,8 +709,10 @@ impl Hnsw {
             self.upper_start.push(blocks as u32);
             blocks += usize::from(level);
         }
-        self.upper
-            .resize_with(blocks * (self.params.m + 1), || AtomicU32::new(0));
+        let upper = blocks * (self.params.m + 1);
+        let more = upper.saturating_sub(self.upper.len());
+        crate::grow::reserve(&mut self.upper, more);
+        self.upper.resize_with(upper, || AtomicU32::new(0));
         self.deleted.resize((first + n).div_ceil(64), 0);
         self.slot_of.reserve(n);
         for (i, &id) in ids.iter().enumerate() {

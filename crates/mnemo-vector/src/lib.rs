@@ -40,6 +40,7 @@
 mod codec;
 mod error;
 mod flat;
+pub mod grow;
 mod hnsw;
 pub mod kernels;
 mod metric;

@@ -110,6 +110,8 @@ impl Sq8 {
     /// `f32::MAX`: every stored norm is finite, as the decoder requires.
     pub fn push(&mut self, row: &[f32]) {
         debug_assert_eq!(row.len(), self.min.len(), "row dimension");
+        crate::grow::reserve(&mut self.codes, row.len());
+        crate::grow::reserve(&mut self.norms, 1);
         let mut norm = 0.0f32;
         for ((&x, &lo), &step) in row.iter().zip(&self.min).zip(&self.scale) {
             let code = if step > 0.0 {
@@ -257,6 +259,12 @@ impl Sq8 {
             *o = self.finish(metric, terms, terms.offset + d, s);
         }
         out
+    }
+
+    /// Heap bytes held.
+    pub fn shrink_to_fit(&mut self) {
+        self.codes.shrink_to_fit();
+        self.norms.shrink_to_fit();
     }
 
     /// Heap bytes held.

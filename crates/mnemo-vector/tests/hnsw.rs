@@ -568,3 +568,60 @@ fn an_edited_sq8_index_still_re_encodes_after_an_insert() {
         );
     }
 }
+
+#[test]
+fn memory_per_vector_stays_within_the_planning_bound() {
+    for quantization in [
+        Quantization::None,
+        Quantization::Sq8,
+        Quantization::Sq8Compact,
+    ] {
+        let params = HnswParams {
+            quantization,
+            build_threads: 1,
+            ..HnswParams::default()
+        };
+        let bound = Hnsw::bytes_per_vector(DIM, &params);
+        let data = clustered(6_000, DIM, 40, 11);
+        let mut hnsw = Hnsw::new(DIM, Metric::Cosine, params).unwrap();
+        // Grown by many small appends, as the indexer does.
+        for (i, row) in data.chunks(DIM).enumerate() {
+            hnsw.insert_batch(&[i as u64], row).unwrap();
+            // A compact index holds f32 rows until its ranges are fitted.
+            let fitted = quantization != Quantization::Sq8Compact
+                || hnsw.len() >= mnemo_vector::SQ8_TRAINING_ROWS;
+            if i % 500 == 499 && fitted {
+                assert!(
+                    hnsw.memory_bytes() <= bound * hnsw.len(),
+                    "{quantization:?} at {}: {} B > {bound} B per vector",
+                    hnsw.len(),
+                    hnsw.memory_bytes() / hnsw.len()
+                );
+            }
+        }
+        // Rebuilt without tombstones and shrunk, it holds no more.
+        for id in 0..3_000u64 {
+            hnsw.delete(id).unwrap();
+        }
+        hnsw.rebuild().unwrap();
+        hnsw.shrink_to_fit();
+        assert!(
+            hnsw.memory_bytes() <= bound * hnsw.len(),
+            "{quantization:?} rebuilt"
+        );
+    }
+    let mut flat = FlatIndex::new(DIM, Metric::Cosine).unwrap();
+    let data = clustered(4_000, DIM, 40, 12);
+    for (i, row) in data.chunks(DIM).enumerate() {
+        flat.insert(i as u64, row).unwrap();
+    }
+    let grown = flat.memory_bytes();
+    for id in 0..3_900u64 {
+        flat.delete(id).unwrap();
+    }
+    flat.shrink_to_fit();
+    assert!(
+        flat.memory_bytes() * 10 < grown,
+        "a drained buffer gives its memory back"
+    );
+}

@@ -68,6 +68,22 @@ pub(crate) struct Plan {
     /// Stored memories with a client key this batch uses, and what they
     /// become.
     pub updates: Vec<(Arc<Memory>, NewMemory)>,
+    /// Exact repeats (identical content, deduplicated): per item, its
+    /// index in `items` and its source and event time, which a namespace
+    /// that merges duplicates records as a merge.
+    pub repeats: Vec<Repeat>,
+}
+
+/// An item whose content was already stored (or written earlier in the
+/// batch): see [`Plan::repeats`].
+#[derive(Debug)]
+pub(crate) struct Repeat {
+    /// The item's index in [`Plan::items`].
+    pub item: usize,
+    /// The item's source.
+    pub source: Option<String>,
+    /// The item's event time, if it gave one.
+    pub at: Option<Timestamp>,
 }
 
 /// Where a memory this batch writes comes from.
@@ -154,6 +170,11 @@ pub(crate) fn plan(state: &State, memories: Vec<NewMemory>, dedup: bool) -> Plan
                 .and_then(|ids| ids.first().copied());
             if let Some(id) = stored.into_iter().chain(batch).min() {
                 let seq = state.get(id).map(|old| Seq(old.updated_seq));
+                plan.repeats.push(Repeat {
+                    item: plan.items.len(),
+                    source: m.source,
+                    at: m.at,
+                });
                 plan.items.push((id, Outcome::Unchanged, seq));
                 continue;
             }

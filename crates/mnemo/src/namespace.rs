@@ -33,7 +33,7 @@ use crate::base::Seq;
 use crate::batch::{self, Remembered};
 use crate::crypt::{KeyStore, Keyring, WithFresh};
 use crate::error::{Error, Result};
-use crate::event::{Event, Init, Retag, Revise, Unlink};
+use crate::event::{Event, Init, Merged, Retag, Revise, Unlink};
 use crate::exec;
 use crate::input::{self, Invalid, Limits, NewMemory, Revision};
 use crate::model::{Link, Memory, MemoryId, Timestamp};
@@ -601,7 +601,10 @@ impl Namespace {
     ///
     /// - Identical content (already stored, or earlier in the batch) is
     ///   stored once and its id returned ([`Outcome::Unchanged`](crate::Outcome::Unchanged)), unless
-    ///   deduplication is off.
+    ///   deduplication is off; where near-duplicates merge
+    ///   ([`crate::lifecycle::DuplicateMode::Merge`]) the repeat is
+    ///   recorded as a merge with its source and time
+    ///   ([`Outcome::Merged`](crate::Outcome::Merged)).
     /// - A client key already in use updates that memory to the new
     ///   content and fields (a revision; [`Outcome::Updated`](crate::Outcome::Updated), or
     ///   [`Outcome::Unchanged`](crate::Outcome::Unchanged) when nothing differs) and returns its id;
@@ -627,7 +630,20 @@ impl Namespace {
             .iter()
             .map(|m| (m.expires, expiry.deadline(now, &m.tags)))
             .collect();
-        let plan = batch::plan(&self.inner.state.read(), memories, self.inner.options.dedup);
+        let mut plan = batch::plan(&self.inner.state.read(), memories, self.inner.options.dedup);
+        // In a namespace that merges duplicates, an exact repeat is a merge
+        // too: its source and time are recorded (its deadline still
+        // applies, as for any repeat).
+        let merges_repeats =
+            self.inner.options.duplicates.mode == crate::lifecycle::DuplicateMode::Merge;
+        let repeats: std::collections::BTreeMap<usize, batch::Repeat> = if merges_repeats {
+            std::mem::take(&mut plan.repeats)
+                .into_iter()
+                .map(|r| (r.item, r))
+                .collect()
+        } else {
+            std::collections::BTreeMap::new()
+        };
         let mut events = Vec::new();
         let mut duplicates = batch::DuplicateDecisions::default();
         // Per event: the memory it writes.
@@ -687,27 +703,46 @@ impl Namespace {
                 events.push(event);
             }
         }
+        for (item, repeat) in &repeats {
+            if let Some((id, _, _)) = plan.items.get(*item) {
+                // A repeat of a new memory that was itself merged lands
+                // where that went.
+                let into = duplicates.merged_into.get(id).copied().unwrap_or(*id);
+                duplicates.merges.push(Merged {
+                    into,
+                    source: repeat.source.clone(),
+                    at: repeat.at.unwrap_or(now),
+                    vector_similarity: 1.0,
+                    text_similarity: 1.0,
+                });
+            }
+        }
         // Merged items land on the memory they were merged into.
         let items: Vec<(MemoryId, batch::Outcome, Option<Seq>)> = plan
             .items
             .into_iter()
-            .map(|(id, outcome, seq)| match duplicates.merged_into.get(&id) {
-                Some(&into) => {
-                    let seq = self
-                        .inner
-                        .state
-                        .read()
-                        .get(into)
-                        .map(|m| Seq(m.updated_seq));
-                    let outcome = if outcome == batch::Outcome::Added {
-                        batch::Outcome::Merged
-                    } else {
-                        outcome
-                    };
-                    (into, outcome, seq)
-                }
-                None => (id, outcome, seq),
-            })
+            .enumerate()
+            .map(
+                |(i, (id, outcome, seq))| match duplicates.merged_into.get(&id) {
+                    None if repeats.contains_key(&i) => (id, batch::Outcome::Merged, seq),
+                    Some(&into) => {
+                        let repeat = repeats.contains_key(&i);
+                        let seq = self
+                            .inner
+                            .state
+                            .read()
+                            .get(into)
+                            .map(|m| Seq(m.updated_seq));
+                        let outcome = if outcome == batch::Outcome::Added || repeat {
+                            batch::Outcome::Merged
+                        } else {
+                            outcome
+                        };
+                        (into, outcome, seq)
+                    }
+                    None => (id, outcome, seq),
+                },
+            )
             .collect();
         // Deadlines: an item's own is set when it differs from the memory's;
         // a default only on a memory without one (the default counts from
@@ -716,8 +751,9 @@ impl Namespace {
         let mut wanted: HashMap<MemoryId, Timestamp> = HashMap::new();
         {
             let state = self.inner.state.read();
-            for ((id, outcome, _), (own, default)) in items.iter().zip(&deadlines) {
-                if *outcome == batch::Outcome::Merged {
+            for (i, ((id, outcome, _), (own, default))) in items.iter().zip(&deadlines).enumerate()
+            {
+                if *outcome == batch::Outcome::Merged && !repeats.contains_key(&i) {
                     continue;
                 }
                 let current = wanted

@@ -10,26 +10,34 @@
 //! ties). The strongest are hot until hot vectors fill half the budget,
 //! the next are warm until the budget is full, the rest are cold. Without
 //! a budget nothing moves.
+//!
+//! The policy counts each vector at an upper bound of what its tier holds
+//! for it ([`crate::vectors::VectorIndex::planned_bytes_per_vector`]: the
+//! row, its SQ8 codes, links, id map entry, the buffers' bounded spare
+//! capacity and room for tombstones until the graph compacts;
+//! [`WarmVector::planned_bytes`] for the warm tier), so what a rebalance
+//! leaves resident ([`TierReport::resident_bytes`], measured from the
+//! buffers) is within the budget. Writes after a rebalance arrive hot and
+//! may pass it; the maintenance thread rebalances once the measured bytes
+//! do.
 
 use crate::base::IdMap;
 use crate::error::Result;
 use crate::event::{Event, TierMove};
 use crate::exec;
-use crate::lifecycle::{HOT_OVERHEAD, Tier};
+use crate::lifecycle::Tier;
 use crate::model::{MemoryId, Timestamp};
 use crate::namespace::Namespace;
 use crate::recall::RecallOptions;
 use crate::state::State;
 use crate::strength;
+use crate::tiers::WarmVector;
 
 /// The share of the budget hot vectors may fill.
 const HOT_SHARE: f64 = 0.5;
 
 /// Moves one `tier` event carries at most.
 const MOVES_PER_EVENT: usize = 1024;
-
-/// Bytes a warm vector costs beyond its codes (range, norm, map entry).
-const WARM_OVERHEAD: usize = 48;
 
 /// Where a namespace's memories are, and what a rebalance moved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -75,26 +83,26 @@ impl Namespace {
         }
     }
 
-    /// Whether the vectors kept in memory are estimated past the budget
-    /// (a cheap check: counts times per-vector costs).
+    /// Whether the vectors kept in memory are past the budget (measured
+    /// from the buffers: a cheap check).
     #[cfg(not(target_arch = "wasm32"))]
     pub(crate) fn over_budget(&self) -> bool {
         let Some(budget) = self.inner.options.max_resident_bytes else {
             return false;
         };
         let state = self.inner.state.read();
-        let (hot_cost, warm_cost) = self.costs();
-        let hot = state.vectors.len();
-        (hot * hot_cost + state.warm.len() * warm_cost) as u64 > budget
+        self.tier_report(&state, 0).resident_bytes > budget
     }
 
     /// Per-vector bytes of the hot and the warm tier, as the policy
-    /// counts them: fixed estimates, so placing memories does not change
-    /// the costs it placed them by (the index's measured bytes per vector
-    /// rise while a demoted graph waits for compaction).
+    /// counts them: fixed upper bounds (see the module docs), so placing
+    /// memories does not change the costs it placed them by.
     fn costs(&self) -> (usize, usize) {
         let d = self.inner.embedder.dimension;
-        (4 * d + HOT_OVERHEAD, d + WARM_OVERHEAD)
+        (
+            self.inner.vectors.planned_bytes_per_vector(),
+            WarmVector::planned_bytes(d),
+        )
     }
 
     /// Places every memory in its tier under the budget (see the module
@@ -105,6 +113,17 @@ impl Namespace {
         let Some(budget) = self.inner.options.max_resident_bytes else {
             return Ok(self.tiers());
         };
+        let moved = self.place_tiers(budget)?;
+        // The demoted vectors' graph slots go once past the compaction
+        // threshold (writes go on meanwhile).
+        self.inner.vectors.compact();
+        let state = self.inner.state.read();
+        Ok(self.tier_report(&state, moved))
+    }
+
+    /// Writes the moves that place every memory in its tier under
+    /// `budget`; returns how many memories moved.
+    fn place_tiers(&self, budget: u64) -> Result<usize> {
         let _writer = self.inner.writer.lock();
         let now = Timestamp::now();
         let decay = self.inner.options.strength_decay;
@@ -176,8 +195,7 @@ impl Namespace {
                 self.commit(vec![Event::Tier(moves)])?;
             }
         }
-        let state = self.inner.state.read();
-        Ok(self.tier_report(&state, moved))
+        Ok(moved)
     }
 
     /// A memory's exact vector, read from the event that last set it (its

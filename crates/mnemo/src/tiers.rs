@@ -9,7 +9,11 @@ use serde::{Deserialize, Serialize};
 use crate::base::IdMap;
 use crate::base::{Scored, TopK};
 
+/// Bytes a warm vector's entry takes in the store's table.
+const ENTRY_BYTES: usize = std::mem::size_of::<(u64, WarmVector)>() + 1;
+
 /// One vector as the warm tier keeps it: `x[i] ≈ min + scale · code[i]`.
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WarmVector {
     /// The codes, one byte per component.
@@ -74,9 +78,18 @@ impl WarmVector {
         if c.is_finite() { c } else { 0.0 }
     }
 
-    /// Heap and inline bytes of this vector.
+    /// Heap bytes of this vector's codes (its inline fields live in the
+    /// store's table: see [`WarmStore::memory_bytes`]).
     pub fn bytes(&self) -> usize {
-        self.codes.capacity() + std::mem::size_of::<Self>()
+        self.codes.capacity()
+    }
+
+    /// An upper bound of what [`WarmStore::memory_bytes`] counts per
+    /// vector of `dimension` components: the codes and a table entry (id,
+    /// fields, control byte), the table up to twice its entries. For a
+    /// budget to plan by.
+    pub fn planned_bytes(dimension: usize) -> usize {
+        dimension + (2 * ENTRY_BYTES * 8).div_ceil(7)
     }
 }
 
@@ -118,9 +131,10 @@ impl WarmStore {
         self.vectors.is_empty()
     }
 
-    /// Bytes the codes take (with their per-vector fields).
+    /// Heap bytes of the store: the codes, and the table's entries (id and
+    /// fields, with its control byte) over its whole capacity.
     pub fn memory_bytes(&self) -> usize {
-        self.bytes + self.vectors.capacity() * 8
+        self.bytes + self.vectors.capacity() * ENTRY_BYTES
     }
 
     /// Every kept vector, for snapshots (ids ascending).

@@ -353,7 +353,42 @@ impl VectorIndex {
         }
         drop(pending);
         self.compact_if_needed();
+        self.shrink_pending(2.0);
         ids.len()
+    }
+
+    /// Rebuilds the graph without its tombstones if they passed the
+    /// compaction threshold, and gives the pending buffer's spare memory
+    /// back: what a rebalance that moved vectors out of the index calls
+    /// (searches and writes go on meanwhile; it waits for the indexer).
+    pub(crate) fn compact(&self) {
+        let _one_indexer = self.indexing.lock();
+        self.compact_if_needed();
+        self.shrink_pending(1.0 + mnemo_vector::grow::GROWTH_SLACK);
+    }
+
+    /// Shrinks the pending buffer once it holds more than `factor` times
+    /// the memory its vectors need (the indexer, which drains it a chunk
+    /// at a time, passes 2 so that it shrinks a logarithmic number of
+    /// times).
+    fn shrink_pending(&self, factor: f64) {
+        let mut pending = self.pending.write();
+        let needed = (pending.flat.len() * (4 * self.dimension + 64)) as f64;
+        let held = pending.flat.memory_bytes() + pending.generation.capacity() * 16;
+        if held as f64 > factor * needed {
+            pending.flat.shrink_to_fit();
+            pending.generation.shrink_to_fit();
+        }
+    }
+
+    /// Bytes [`Self::memory_bytes`] is planned to hold per vector, an upper
+    /// bound once the graph holds it ([`Hnsw::bytes_per_vector`]) with
+    /// room for the tombstones the graph keeps until it compacts (its
+    /// compaction threshold's share of the slots).
+    pub(crate) fn planned_bytes_per_vector(&self) -> usize {
+        let live = Hnsw::bytes_per_vector(self.dimension, &self.params.hnsw) as f64;
+        let tombstones = self.params.hnsw.compact_threshold.clamp(0.0, 0.9);
+        (live / (1.0 - tombstones)).ceil() as usize
     }
 
     /// Rebuilds the graph without its tombstones once they pass the

@@ -250,6 +250,54 @@ fn a_near_duplicate_merges_into_the_memory_it_repeats_as_a_use() {
 }
 
 #[test]
+fn an_exact_repeat_is_recorded_as_a_merge_with_its_source_and_time() {
+    let content = "The user prefers dark mode in the editor";
+    let mnemo = with_duplicates(DuplicateMode::Merge);
+    let ns = mnemo.namespace("agent").expect("namespace");
+    let first = ns
+        .remember(NewMemory::new(content).source("chat-1"))
+        .expect("first");
+    let when = past();
+    let done = ns
+        .remember_batch(vec![
+            NewMemory::new(content).source("chat-2").at(when),
+            NewMemory::new(content).source("chat-3"),
+        ])
+        .expect("repeats");
+    for d in &done {
+        assert_eq!((d.id, d.outcome), (first, Outcome::Merged));
+    }
+    let life = ns.lifecycle(first).expect("live");
+    assert_eq!(life.merged.count, 2);
+    assert_eq!(life.merged.recent[0], (Some("chat-2".to_owned()), when));
+    assert_eq!(life.merged.recent[1].0.as_deref(), Some("chat-3"));
+    assert_eq!(ns.touches(first), Some(2));
+    assert_eq!(ns.count(&Query::new()), 1);
+    // A repeat of a memory new in the same batch merges into it.
+    let fresh = ns
+        .remember_batch(vec![
+            NewMemory::new("Bob waters the plants on Sunday"),
+            NewMemory::new("Bob waters the plants on Sunday").source("chat-4"),
+        ])
+        .expect("batch");
+    assert_eq!(fresh[1].id, fresh[0].id);
+    assert_eq!(fresh[1].outcome, Outcome::Merged);
+    assert_eq!(ns.lifecycle(fresh[0].id).expect("live").merged.count, 1);
+
+    // Without merging, an exact repeat stays a no-op that writes nothing.
+    let plain = with_duplicates(DuplicateMode::Flag);
+    let ns = plain.namespace("agent").expect("namespace");
+    let first = ns.remember(NewMemory::new(content)).expect("first");
+    let events = ns.stats().events;
+    let again = ns
+        .remember_batch(vec![NewMemory::new(content)])
+        .expect("again");
+    assert_eq!((again[0].id, again[0].outcome), (first, Outcome::Unchanged));
+    assert_eq!(ns.stats().events, events);
+    assert_eq!(ns.lifecycle(first).expect("live").merged.count, 0);
+}
+
+#[test]
 fn flag_keeps_the_new_memory_and_says_which_it_repeats() {
     let mnemo = with_duplicates(DuplicateMode::Flag);
     let ns = mnemo.namespace("agent").expect("namespace");

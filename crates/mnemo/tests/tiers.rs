@@ -53,6 +53,7 @@ fn the_budget_keeps_the_strongest_hot_and_moves_the_rest_down() {
     assert_eq!(report.hot + report.warm + report.cold, 120);
     assert!(report.hot >= 1 && report.hot <= 10, "{report:?}");
     assert!(report.warm > 0 && report.cold > 0, "{report:?}");
+    assert!(report.resident_bytes <= budget, "{report:?}");
     // The moves are events (this call's, or the maintenance thread's).
     let log = ns.log();
     assert!(
