@@ -196,8 +196,14 @@ pub(crate) fn plan(state: &State, memories: Vec<NewMemory>, dedup: bool) -> Plan
     plan
 }
 
-/// Nearest live memories a new memory is compared with.
+/// Nearest hot vectors a new memory is compared with.
 const DUPLICATE_NEIGHBOURS: usize = 4;
+
+/// Best keyword matches (any tier) a new memory is compared with: a
+/// near-duplicate shares most of its words (Jaccard at least the text
+/// threshold), so it ranks among the first for the new memory's own text.
+/// This finds warm and cold repeats without scanning their vectors.
+const DUPLICATE_TEXT_CANDIDATES: usize = 16;
 
 /// New memories of the same batch a new memory is compared with at most
 /// (the most recent ones): bounds the in-batch check to a linear cost.
@@ -216,8 +222,10 @@ pub(crate) struct DuplicateDecisions {
 }
 
 /// Compares each unkeyed new memory of `items` (a batch's `Remember`
-/// items, vectors filled in) with its nearest live memories and with the
-/// earlier new memories of the batch, and decides (see
+/// items, vectors filled in) with live memories that may repeat it (its
+/// nearest hot vectors, and its best keyword matches in every tier, whose
+/// vectors come from the warm codes or, for cold ones, from `cold_vector`)
+/// and with the earlier new memories of the batch, and decides (see
 /// [`crate::lifecycle`]): flagged items stay, merged items leave `items`.
 /// Keyed items are never merged or flagged (their key names the memory).
 pub(crate) fn near_duplicates(
@@ -225,22 +233,12 @@ pub(crate) fn near_duplicates(
     items: &mut Vec<Remember>,
     settings: &lifecycle::Duplicates,
     now: Timestamp,
+    cold_vector: impl Fn(u64) -> Option<Vec<f32>>,
 ) -> Result<DuplicateDecisions> {
     let mut decided = DuplicateDecisions::default();
     if settings.mode == DuplicateMode::Off {
         return Ok(decided);
     }
-    // The warm tier's nearest codes for every unkeyed item, scanned once
-    // for the batch (the state does not change while it is decided).
-    let mut warm_hits = warm_nearest(
-        state,
-        items
-            .iter()
-            .filter(|item| item.key.is_none())
-            .map(|item| item.vector.as_slice()),
-        DUPLICATE_NEIGHBOURS,
-    )
-    .map(Vec::into_iter);
     // Earlier new memories of the batch: id, index in `kept_items`, words.
     let mut window: Vec<(usize, std::collections::HashSet<String>)> = Vec::new();
     let mut kept_items = Vec::with_capacity(items.len());
@@ -260,26 +258,46 @@ pub(crate) fn near_duplicates(
                 best = Some((id, vector, text));
             }
         };
-        let warm = warm_hits.as_mut().and_then(Iterator::next);
-        let neighbours = nearest(state, &item.vector, warm).map_err(|e| crate::Error::Invalid {
-            namespace: String::new(),
-            field: "vector",
-            reason: format!("near-duplicate search: {e}"),
-        })?;
-        for (n, _) in neighbours {
+        let hot = state
+            .vectors
+            .search(&item.vector, DUPLICATE_NEIGHBOURS, None, None)
+            .map_err(|e| crate::Error::Invalid {
+                namespace: String::new(),
+                field: "vector",
+                reason: format!("near-duplicate search: {e}"),
+            })?;
+        let by_words = state
+            .text
+            .search(&item.content, DUPLICATE_TEXT_CANDIDATES, None);
+        let mut seen = std::collections::HashSet::new();
+        let candidates = hot
+            .iter()
+            .map(|n| n.id)
+            .chain(by_words.iter().map(|h| h.id));
+        for n in candidates {
+            if !seen.insert(n) {
+                continue;
+            }
             let id = MemoryId(n);
-            let (Some(memory), Some(vector)) = (state.get(id), state.resident_vector(n)) else {
+            let Some(memory) = state.get(id) else {
+                continue;
+            };
+            // Both similarities must pass: the cheaper one first.
+            let t = lifecycle::jaccard(&words, &lifecycle::word_set(&memory.content));
+            if t < settings.text_similarity {
+                continue;
+            }
+            let vector = match state.lifecycle.tier(n) {
+                lifecycle::Tier::Cold => cold_vector(n),
+                _ => state.resident_vector(n),
+            };
+            let Some(vector) = vector else {
                 continue;
             };
             let v = lifecycle::cosine(&item.vector, &vector);
-            if v < settings.vector_similarity {
-                continue;
+            if v >= settings.vector_similarity {
+                consider(id, v, t);
             }
-            consider(
-                id,
-                v,
-                lifecycle::jaccard(&words, &lifecycle::word_set(&memory.content)),
-            );
         }
         for (at, other_words) in &window {
             // Both similarities must pass: the cheaper one first.
@@ -321,150 +339,6 @@ pub(crate) fn near_duplicates(
     }
     *items = kept_items;
     Ok(decided)
-}
-
-/// Queries scanned side by side over the warm codes in one pass.
-const WARM_LANES: usize = 8;
-
-/// The [`DUPLICATE_NEIGHBOURS`] nearest live memories to `query`, as
-/// [`State::nearest`] finds them (no filter, the graph's own width), with
-/// the warm tier's part given: `warm`, from [`warm_nearest`], or `None` to
-/// let the state scan the codes itself.
-fn nearest(
-    state: &State,
-    query: &[f32],
-    warm: Option<Vec<(u64, f32)>>,
-) -> std::result::Result<Vec<(u64, f32)>, mnemo_vector::Error> {
-    let Some(warm) = warm else {
-        return state.nearest(query, DUPLICATE_NEIGHBOURS, None, None);
-    };
-    // What `State::nearest` does, with the scan of the codes done already.
-    let mut hits: Vec<(u64, f32)> = state
-        .vectors
-        .search(query, DUPLICATE_NEIGHBOURS, None, None)?
-        .into_iter()
-        .map(|n| (n.id, 1.0 - n.distance))
-        .collect();
-    if !state.warm.is_empty() {
-        hits.extend(warm);
-        hits.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        hits.truncate(DUPLICATE_NEIGHBOURS);
-    }
-    Ok(hits)
-}
-
-/// The `k` nearest warm vectors to each of `queries`, exactly as
-/// `WarmStore::search` ranks them for each alone (each cosine is the same
-/// f32 arithmetic in the same order, so the same bits), but in one pass
-/// over the codes for [`WARM_LANES`] queries at a time instead of one pass
-/// per query: the per-write near-duplicate check would otherwise scan the
-/// whole warm tier once per write. `None` (the caller then scans per
-/// query) when the warm tier is empty or its vectors are not all found
-/// through the memories' tiers.
-fn warm_nearest<'a>(
-    state: &State,
-    queries: impl Iterator<Item = &'a [f32]>,
-    k: usize,
-) -> Option<Vec<Vec<(u64, f32)>>> {
-    if state.warm.is_empty() || k == 0 {
-        return None;
-    }
-    let warm: Vec<(u64, &crate::tiers::WarmVector)> = state
-        .lifecycle
-        .tiers
-        .iter()
-        .filter(|(_, t)| **t == lifecycle::Tier::Warm)
-        .filter_map(|(id, _)| Some((*id, state.warm.get(*id)?)))
-        .collect();
-    if warm.len() != state.warm.len() {
-        return None;
-    }
-    let queries: Vec<&[f32]> = queries.collect();
-    let mut out = Vec::with_capacity(queries.len());
-    for lanes in queries.chunks(WARM_LANES) {
-        out.extend(warm_scan(&warm, lanes, k));
-    }
-    Some(out)
-}
-
-/// [`warm_nearest`] for at most [`WARM_LANES`] queries: the `k` best
-/// `(id, cosine)` per query, best first.
-fn warm_scan(
-    warm: &[(u64, &crate::tiers::WarmVector)],
-    queries: &[&[f32]],
-    k: usize,
-) -> Vec<Vec<(u64, f32)>> {
-    use crate::base::{Scored, TopK};
-    let lanes = queries.len();
-    let dimension = queries.first().map_or(0, |q| q.len());
-    // Per query, as `WarmStore::search` computes them: length and sum.
-    let norms: Vec<f32> = queries
-        .iter()
-        .map(|q| q.iter().map(|x| x * x).sum::<f32>().sqrt())
-        .collect();
-    let sums: Vec<f32> = queries.iter().map(|q| q.iter().sum::<f32>()).collect();
-    // The queries of `dimension` component by component, a lane each
-    // (queries of another length score alone below).
-    let same: Vec<bool> = queries.iter().map(|q| q.len() == dimension).collect();
-    let mut by_component = vec![0.0f32; dimension * WARM_LANES];
-    for (lane, q) in queries.iter().enumerate() {
-        if same[lane] {
-            for (i, x) in q.iter().enumerate() {
-                by_component[i * WARM_LANES + lane] = *x;
-            }
-        }
-    }
-    let mut tops: Vec<TopK<Scored>> = (0..lanes).map(|_| TopK::new(k)).collect();
-    for (id, v) in warm {
-        if v.codes.len() == dimension {
-            // One sum per lane, each over the components in order from
-            // -0.0, as `Iterator::sum` adds them.
-            let mut dots = [-0.0f32; WARM_LANES];
-            for (c, q) in v.codes.iter().zip(by_component.chunks_exact(WARM_LANES)) {
-                let c = f32::from(*c);
-                for (dot, x) in dots.iter_mut().zip(q) {
-                    *dot += x * c;
-                }
-            }
-            for lane in 0..lanes {
-                if same[lane] {
-                    tops[lane].push(Scored {
-                        score: warm_cosine(v, dots[lane], norms[lane], sums[lane]),
-                        id: *id,
-                    });
-                }
-            }
-        }
-        for (lane, q) in queries.iter().enumerate() {
-            if !same[lane] && v.codes.len() == q.len() {
-                let dot = q
-                    .iter()
-                    .zip(&v.codes)
-                    .map(|(x, &c)| x * f32::from(c))
-                    .sum::<f32>();
-                tops[lane].push(Scored {
-                    score: warm_cosine(v, dot, norms[lane], sums[lane]),
-                    id: *id,
-                });
-            }
-        }
-    }
-    tops.into_iter()
-        .map(|top| {
-            top.into_sorted_vec()
-                .into_iter()
-                .map(|s| (s.id, s.score))
-                .collect()
-        })
-        .collect()
-}
-
-/// A warm vector's cosine with a query from the sum of query components
-/// times codes, as `WarmVector`'s own: `q·x = min·Σq + scale·Σ q[i]·c[i]`.
-fn warm_cosine(v: &crate::tiers::WarmVector, dot_codes: f32, norm: f32, sum: f32) -> f32 {
-    let dot = v.min * sum + v.scale * dot_codes;
-    let c = dot / (norm * v.norm);
-    if c.is_finite() { c } else { 0.0 }
 }
 
 /// Replaces `earlier` (an item of this batch) by `later` with the same key,
@@ -630,61 +504,6 @@ mod tests {
             Outcome::Updated
         );
         assert_eq!(fresh.at, Some(t));
-    }
-
-    #[test]
-    fn the_batched_warm_scan_ranks_and_scores_as_the_store_bit_for_bit() {
-        use crate::tiers::{WarmStore, WarmVector};
-        // A small deterministic generator (no rand in the lib's tests).
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-        };
-        let dimension = 24;
-        let mut store = WarmStore::default();
-        let mut vectors = Vec::new();
-        for id in 0..300u64 {
-            let v: Vec<f32> = match id {
-                0 => vec![0.0; dimension],
-                1 => vec![0.25; dimension],
-                2 => vec![0.5; 5],
-                _ => (0..dimension).map(|_| next()).collect(),
-            };
-            store.insert(id, WarmVector::encode(&v));
-            vectors.push(v);
-        }
-        // The warm vectors as `warm_nearest` finds them, in another order
-        // than the store's.
-        let mut ids: Vec<u64> = (0..300).collect();
-        ids.reverse();
-        let warm: Vec<(u64, &WarmVector)> = ids
-            .iter()
-            .filter_map(|id| Some((*id, store.get(*id)?)))
-            .collect();
-        let mut queries: Vec<Vec<f32>> = (0..13)
-            .map(|_| (0..dimension).map(|_| next()).collect())
-            .collect();
-        queries[3] = vec![0.0; dimension];
-        queries[4] = vec![0.1; 5];
-        queries[9].clone_from(&vectors[7]);
-        let refs: Vec<&[f32]> = queries.iter().map(Vec::as_slice).collect();
-        for k in [1, 4, 10] {
-            let batched: Vec<Vec<(u64, f32)>> = refs
-                .chunks(WARM_LANES)
-                .flat_map(|lanes| warm_scan(&warm, lanes, k))
-                .collect();
-            assert_eq!(batched.len(), queries.len());
-            for (q, got) in refs.iter().zip(&batched) {
-                let want = store.search(q, k, None);
-                let bits = |hits: &[(u64, f32)]| -> Vec<(u64, u32)> {
-                    hits.iter().map(|(id, c)| (*id, c.to_bits())).collect()
-                };
-                assert_eq!(bits(got), bits(&want), "k = {k}");
-            }
-        }
     }
 
     #[test]

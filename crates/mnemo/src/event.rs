@@ -637,6 +637,57 @@ impl Event {
         Self::decode_with(seq, bytes, None)
     }
 
+    /// The vector memory `id` was written with by the record `bytes`
+    /// (its `remember` or `derive` item, or a revision of it with new
+    /// content); `None` when the record does not set it or the memory was
+    /// erased. A sealed `remember` or `derive` record opens only that
+    /// memory's body, not the whole batch (cold memories' vectors are read
+    /// this way, a few per recall).
+    pub(crate) fn memory_vector(
+        seq: u64,
+        bytes: &[u8],
+        keys: &dyn Keyring,
+        id: u64,
+    ) -> Result<Option<Vec<f32>>> {
+        let bad = |reason: String| Error::BadEvent { seq, reason };
+        if let [FORMAT_VERSION, kind @ (1 | 23), body @ ..] = bytes {
+            let sealed: Vec<(u64, &[u8])> =
+                body_of(body).map_err(|reason| bad(format!("malformed event: {reason}")))?;
+            let Some((_, blob)) = sealed.into_iter().find(|(i, _)| *i == id) else {
+                return Ok(None);
+            };
+            let Some(cipher) = keys.memory(id) else {
+                return Ok(None);
+            };
+            let plain = crypt::open(&cipher, &memory_aad(*kind, MemoryId(id)), blob)
+                .ok_or_else(|| bad(format!("memory {id} does not authenticate with its key")))?;
+            let item: Remember = if *kind == 1 {
+                body_of(&plain)
+            } else {
+                body_of::<Derived>(&plain).map(|d| d.memory)
+            }
+            .map_err(|reason| bad(format!("malformed event: {reason}")))?;
+            return Ok((item.id.0 == id && !item.erased).then_some(item.vector));
+        }
+        Ok(Self::decode_with(seq, bytes, Some(keys))?.into_vector_of(id))
+    }
+
+    /// The vector this event sets for memory `id`, if any.
+    fn into_vector_of(self, id: u64) -> Option<Vec<f32>> {
+        match self {
+            Event::Remember(items) => items
+                .into_iter()
+                .find(|r| r.id.0 == id && !r.erased)
+                .map(|r| r.vector),
+            Event::Derive(items) => items
+                .into_iter()
+                .find(|d| d.memory.id.0 == id && !d.memory.erased)
+                .map(|d| d.memory.vector),
+            Event::Revise(r) if r.id.0 == id => r.vector,
+            _ => None,
+        }
+    }
+
     /// Decodes a record payload, opening sealed bodies with `keys`.
     pub(crate) fn decode_with(seq: u64, bytes: &[u8], keys: Option<&dyn Keyring>) -> Result<Event> {
         let bad = |reason: String| Error::BadEvent { seq, reason };
@@ -1052,6 +1103,32 @@ mod tests {
             let clear = matches!(e, Event::Init(_) | Event::Forget(_) | Event::Expire(_));
             assert_eq!(Event::decode(7, &bytes).is_ok(), clear, "{}", e.name());
         }
+    }
+
+    #[test]
+    fn a_memorys_vector_reads_as_the_whole_record_decodes() {
+        let keys = keys();
+        for e in sample() {
+            for bytes in [
+                e.encode().expect("plain"),
+                e.encode_sealed(&keys).expect("sealed"),
+            ] {
+                for id in [1, 2] {
+                    let want = Event::decode_with(7, &bytes, Some(&keys))
+                        .expect("decode")
+                        .into_vector_of(id);
+                    let got = Event::memory_vector(7, &bytes, &keys, id).expect("vector");
+                    assert_eq!(got, want, "{} memory {id}", e.name());
+                }
+            }
+        }
+        // A damaged blob is an error, not a vector.
+        let remember = sample()[1].encode_sealed(&keys).expect("sealed");
+        let mut damaged = remember.clone();
+        let last = damaged.len() - 1;
+        damaged[last] ^= 1;
+        assert!(Event::memory_vector(7, &damaged, &keys, 1).is_err());
+        assert!(Event::memory_vector(7, &remember[..5], &keys, 1).is_err());
     }
 
     #[test]

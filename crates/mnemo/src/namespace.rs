@@ -666,16 +666,19 @@ impl Namespace {
                 };
                 items.push(batch::remember_event(id, m, vector));
             }
+            let state = self.inner.state.read();
             duplicates = batch::near_duplicates(
-                &self.inner.state.read(),
+                &state,
                 &mut items,
                 &self.inner.options.duplicates,
                 now,
+                |id| self.log_vector(&state, id),
             )
             .map_err(|e| match e {
                 Error::Invalid { field, reason, .. } => self.invalid(field, reason),
                 other => other,
             })?;
+            drop(state);
             if !items.is_empty() {
                 writes.push(items.iter().map(|r| r.id).collect::<Vec<_>>());
                 events.push(Event::Remember(items));
@@ -1251,6 +1254,7 @@ impl Namespace {
             spreaders: &self.inner.spreaders,
             strength_decay: self.inner.options.strength_decay,
             cold: &cold,
+            cold_vector: &|id| self.log_vector(&state, id),
         };
         let recall = recall::run(&source, text, vector, options, embed_time)?;
         drop(state);

@@ -210,19 +210,9 @@ impl Namespace {
             .copied()
             .unwrap_or(memory.created_seq);
         let record = self.inner.log.read(seq)?;
-        let event = Event::decode_with(seq, record.payload(), Some(&*self.inner.keys)).ok()?;
-        match event {
-            Event::Remember(items) => items
-                .into_iter()
-                .find(|r| r.id.0 == id && !r.erased)
-                .map(|r| r.vector),
-            Event::Derive(items) => items
-                .into_iter()
-                .find(|d| d.memory.id.0 == id && !d.memory.erased)
-                .map(|d| d.memory.vector),
-            Event::Revise(r) if r.id.0 == id => r.vector,
-            _ => None,
-        }
+        Event::memory_vector(seq, record.payload(), &*self.inner.keys, id)
+            .ok()
+            .flatten()
     }
 
     /// The cold memories the recall's filters admit, as `(id, cosine)` to

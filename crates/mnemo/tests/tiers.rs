@@ -81,6 +81,19 @@ fn the_budget_keeps_the_strongest_hot_and_moves_the_rest_down() {
         .expect("recall");
     assert_eq!(hits[0].memory.id, cold, "{hits:?}");
     assert_eq!(hits[0].tier, Tier::Cold);
+    // Found by its words, it is scored by its exact vector (from the log).
+    let by_words = ns
+        .recall_with(
+            &text,
+            &RecallOptions {
+                k: 1,
+                ..RecallOptions::default()
+            },
+        )
+        .expect("recall");
+    assert_eq!(by_words.hits[0].memory.id, cold);
+    let vector = by_words.hits[0].vector.as_ref().expect("a vector signal");
+    assert!(vector.score > 0.999, "{vector:?}");
     // By vector alone it is found only when the cold tier is scanned.
     let vector_only = |scan_cold: bool| RecallOptions {
         k: 1,
@@ -185,4 +198,36 @@ fn a_budget_smaller_than_one_memory_is_refused() {
         (report.hot, report.warm, report.cold, report.moved),
         (120, 0, 0, 0)
     );
+}
+
+#[test]
+fn a_repeat_of_a_warm_or_cold_memory_merges_into_it() {
+    let dimension = Mnemo::in_memory()
+        .namespace("probe")
+        .expect("probe")
+        .embedder_info()
+        .dimension;
+    let mnemo = Mnemo::in_memory_with(options(budget_for(dimension)).duplicates(
+        mnemo::lifecycle::Duplicates {
+            mode: mnemo::lifecycle::DuplicateMode::Merge,
+            ..mnemo::lifecycle::Duplicates::default()
+        },
+    ));
+    let (ns, ids) = filled(&mnemo);
+    ns.rebalance_tiers().expect("rebalance");
+    for tier in [Tier::Warm, Tier::Cold] {
+        let old = ids
+            .iter()
+            .copied()
+            .find(|id| ns.lifecycle(*id).expect("live").tier == tier)
+            .expect("a memory in the tier");
+        let text = ns.get(old).expect("live").content.clone();
+        let done = ns
+            .remember_batch(vec![NewMemory::new(format!("{}.", text.to_uppercase()))])
+            .expect("repeat");
+        assert_eq!(done[0].id, old, "{tier:?}");
+        assert_eq!(done[0].outcome, mnemo::Outcome::Merged, "{tier:?}");
+        assert_eq!(ns.lifecycle(old).expect("live").merged.count, 1);
+    }
+    assert_eq!(ns.count(&Query::new()), 120);
 }

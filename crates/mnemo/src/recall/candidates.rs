@@ -53,6 +53,12 @@ const MIN_VECTOR_SPAN: f32 = 0.2;
 /// Adds the `depth` nearest memories to `vector` to `out`, the cosine
 /// scaled to its place between the last and the best candidate's (or
 /// [`MIN_VECTOR_SPAN`] below the best, when the last is closer).
+///
+/// Cold memories (not in the graph) that keyword search found, already in
+/// `out`, are scored by vector as if they were resident: their exact
+/// vectors are read from the log (at most the keyword list's depth of
+/// reads), so a memory moved to the cold tier keeps the meaning signal
+/// when its words bring it back.
 pub(super) fn vector(
     source: &Source<'_>,
     vector: &[f32],
@@ -65,9 +71,27 @@ pub(super) fn vector(
         .state
         .nearest(vector, depth, width, allow)
         .map_err(|e| invalid(source.namespace, ("recall vector", e.to_string())))?;
-    // The cold tier's memories the namespace scanned, when asked.
-    if !source.cold.is_empty() {
-        hits.extend(source.cold.iter().copied());
+    // The cold tier's memories the namespace scanned, when asked, or else
+    // those keyword search found.
+    let cold: Vec<(u64, f32)> = if !source.cold.is_empty() {
+        source.cold.to_vec()
+    } else {
+        let mut found: Vec<u64> = out
+            .keys()
+            .copied()
+            .filter(|id| source.state.lifecycle.tier(*id) == crate::lifecycle::Tier::Cold)
+            .collect();
+        found.sort_unstable();
+        found
+            .into_iter()
+            .filter_map(|id| {
+                let v = (source.cold_vector)(id)?;
+                Some((id, crate::lifecycle::cosine(vector, &v)))
+            })
+            .collect()
+    };
+    if !cold.is_empty() {
+        hits.extend(cold);
         hits.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         hits.truncate(depth);
     }

@@ -159,6 +159,10 @@ pub(crate) struct Source<'a> {
     /// the cold tier ([`RecallOptions::scan_cold`]; the namespace reads
     /// their vectors from the log).
     pub cold: &'a [(u64, f32)],
+    /// Reads a cold memory's vector from the log: keyword search finds
+    /// cold memories, and those it found are scored by vector too (see
+    /// [`candidates::vector`]).
+    pub cold_vector: &'a dyn Fn(u64) -> Option<Vec<f32>>,
 }
 
 /// One signal's view of a hit.
