@@ -66,13 +66,11 @@ impl WarmVector {
     }
 
     /// Cosine similarity with `query` (whose length is `query_norm` and
-    /// whose components sum to `query_sum`): `q·x = min·Σq + scale·Σ q[i]·c[i]`.
+    /// whose components sum to `query_sum`): `q·x = min·Σq + scale·Σ q[i]·c[i]`,
+    /// the sum by the machine's SIMD kernel
+    /// ([`mnemo_vector::kernels::Kernels::dot_u8`]).
     fn cosine(&self, query: &[f32], query_norm: f32, query_sum: f32) -> f32 {
-        let dot_codes: f32 = query
-            .iter()
-            .zip(&self.codes)
-            .map(|(q, &c)| q * f32::from(c))
-            .sum();
+        let dot_codes = (mnemo_vector::kernels::kernels().dot_u8)(query, &self.codes);
         let dot = self.min * query_sum + self.scale * dot_codes;
         let c = dot / (query_norm * self.norm);
         if c.is_finite() { c } else { 0.0 }
