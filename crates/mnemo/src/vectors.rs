@@ -285,7 +285,7 @@ impl VectorIndex {
     /// Moves one chunk of pending vectors into the graph; returns how many
     /// it moved (0 when there is nothing to do).
     pub fn index_chunk(&self) -> usize {
-        let _one_indexer = self.indexing.lock();
+        let one_indexer = self.indexing.lock();
         if !self.has_indexing_work() {
             return 0;
         }
@@ -354,6 +354,9 @@ impl VectorIndex {
         drop(pending);
         self.compact_if_needed();
         self.shrink_pending(2.0);
+        // Handed to a waiting caller (a rebalance's compaction) rather
+        // than taken again at once by the next chunk of a long backlog.
+        parking_lot::MutexGuard::unlock_fair(one_indexer);
         ids.len()
     }
 
