@@ -43,7 +43,7 @@ fn consolidate_tiers_and_recall_output() {
     assert!(tiers["budget"].is_null());
     let err = fails(d, &["tiers", "--budget", "10"]);
     assert!(err.contains("max_resident_bytes"), "{err}");
-    let moved = json(d, &["tiers", "--budget", "4000"]);
+    let moved = json(d, &["tiers", "--budget", "3000"]);
     assert!(moved["moved"].as_u64().expect("moved") > 0, "{moved}");
     assert!(moved["cold"].as_u64().expect("cold") > 0, "{moved}");
 

@@ -698,9 +698,9 @@ const NOTES: [&str; 16] = [
 
 #[tokio::test]
 async fn tiers_under_a_budget_move_memories_out_of_hot_and_recall_says_where() {
-    // Hash vectors of 384 numbers: one hot vector costs about 1.7 KB, a
-    // warm one about 0.4 KB, so 6,000 bytes hold a few of each and the
-    // rest go cold. On disk, so cold vectors are read from the log files.
+    // Hash vectors of 384 numbers: the tiers plan about 3 KB for a hot
+    // vector and 0.5 KB for a warm one, so 6,000 bytes hold one hot, a few
+    // warm and the rest cold. On disk, so cold vectors are read from the log files.
     let dir = tempfile::tempdir().expect("a temporary directory");
     let config = Config::parse("[lifecycle]\nmax_resident_bytes = 6000").expect("valid config");
     let options = config
