@@ -78,7 +78,7 @@ impl Namespace {
             warm,
             cold,
             moved,
-            resident_bytes: (self.inner.vectors.memory_bytes() + state.warm.memory_bytes()) as u64,
+            resident_bytes: self.resident_bytes(state),
             budget: self.inner.options.max_resident_bytes,
         }
     }
@@ -91,7 +91,13 @@ impl Namespace {
             return false;
         };
         let state = self.inner.state.read();
-        self.tier_report(&state, 0).resident_bytes > budget
+        self.resident_bytes(&state) > budget
+    }
+
+    /// Bytes of vectors kept in memory: the vector index's heap and the
+    /// warm codes (see [`TierReport::resident_bytes`]).
+    fn resident_bytes(&self, state: &State) -> u64 {
+        (self.inner.vectors.memory_bytes() + state.warm.memory_bytes()) as u64
     }
 
     /// Per-vector bytes of the hot and the warm tier, as the policy
