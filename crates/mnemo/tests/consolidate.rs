@@ -89,14 +89,23 @@ fn related_episodes_become_one_semantic_memory_each_with_their_provenance() {
     }
     let lisbon = ns.get(done.created[1]).expect("live");
     assert!(lisbon.content.contains("Lisbon"), "{}", lisbon.content);
-    // Recall finds the summary for a question about the topic.
+    // By default a summary yields to its sources: the sources answer a
+    // question about the topic, and no summary is ranked below one of its
+    // own sources.
     let hits = ns
         .recall("what did Melanie do in Lisbon", 10, &Query::new())
         .expect("recall");
-    assert!(
-        hits.iter().any(|h| h.memory.id == done.created[1]),
-        "{hits:?}"
-    );
+    let ids: Vec<MemoryId> = hits.iter().map(|h| h.memory.id).collect();
+    assert!(topics[1].iter().any(|s| ids.contains(s)), "{ids:?}");
+    let place = |id: &MemoryId| ids.iter().position(|i| i == id);
+    for (created, sources) in done.created.iter().zip(&topics) {
+        if let Some(at) = place(created) {
+            assert!(
+                sources.iter().all(|s| place(s).is_none_or(|p| p > at)),
+                "{ids:?}"
+            );
+        }
+    }
     // Preferring consolidated memories: the summary stands for its sources.
     let preferred = ns
         .recall_with(

@@ -231,6 +231,29 @@ pub(super) fn prefer_consolidated(state: &State, ranked: Vec<Scored>, k: usize) 
     out
 }
 
+/// Leaves out each ranked consolidated memory one of whose sources is
+/// ranked above it: the source answers in its own words, and the
+/// consolidated memory, which covers it and more, would take a place the
+/// next memory could answer from. A consolidated memory ranked above all
+/// its ranked sources keeps its place.
+pub(super) fn yield_consolidated(state: &State, ranked: &mut Vec<Scored>) {
+    let places: IdMap<usize> = ranked.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
+    let mut yielded = IdMap::<()>::default();
+    for (place, s) in ranked.iter().enumerate() {
+        for e in state.links_to(crate::model::MemoryId(s.id)) {
+            if &*e.kind != DERIVED_FROM {
+                continue;
+            }
+            if places.get(&e.other.0).is_some_and(|&p| p > place) {
+                yielded.insert(e.other.0, ());
+            }
+        }
+    }
+    if !yielded.is_empty() {
+        ranked.retain(|s| !yielded.contains_key(&s.id));
+    }
+}
+
 /// The best candidates by fused score (at least `options.k`), best first, leaving out
 /// memories the facts withhold beyond `options.max_quarantine` and
 /// candidates no longer live.
@@ -243,13 +266,11 @@ pub(super) fn top(
     let withholds = state.facts.withholds_any();
     let reads_memory = bonuses.reads_memory();
     // More are ranked when versions are ordered (a newer version ranked
-    // just below the top k can move up) and with `prefer_consolidated`
-    // (sources folded into their consolidated memory leave room for the
-    // next hits); the caller cuts the list to k.
-    let mut depth = super::versions::depth(options);
-    if options.prefer_consolidated {
-        depth = depth.max(options.k.saturating_mul(3));
-    }
+    // just below the top k can move up) and for consolidated memories
+    // (sources folded into them with `prefer_consolidated`, or they yield
+    // to their sources without it: either leaves room for the next hits);
+    // the caller cuts the list to k.
+    let depth = super::versions::depth(options).max(options.k.saturating_mul(3));
     let mut top = TopK::new(depth);
     for (&id, c) in candidates {
         if withholds

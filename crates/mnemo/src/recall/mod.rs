@@ -366,6 +366,8 @@ pub(crate) fn run(
     }
     if options.prefer_consolidated {
         ranked = fuse::prefer_consolidated(state, ranked, options.k);
+    } else {
+        fuse::yield_consolidated(state, &mut ranked);
     }
     ranked.truncate(options.k);
 

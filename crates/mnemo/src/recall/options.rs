@@ -126,7 +126,11 @@ pub struct RecallOptions {
     /// Whether a consolidated memory stands for its sources: when both are
     /// among the hits, the sources leave and the consolidated memory takes
     /// the place (and the best score) of the first of them, so the hits
-    /// cover more ground (see `Namespace::consolidate`). Default off.
+    /// cover more ground (see `Namespace::consolidate`). Default off: then
+    /// a consolidated memory yields to its sources instead, leaving the
+    /// hits when one of its sources is ranked above it (the source answers
+    /// in its own words), and keeping its place when it ranks above them
+    /// all or none of them is ranked.
     pub prefer_consolidated: bool,
     /// Whether versions of one statement are listed newest first: semantic
     /// memories holding the same words of the query and alike in their own

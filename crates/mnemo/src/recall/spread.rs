@@ -10,6 +10,7 @@ use super::candidates::Candidates;
 use super::options::RecallOptions;
 use super::{SignalHit, Source};
 use crate::base::{Scored, TopK};
+use crate::event::DERIVED_FROM;
 use crate::model::MemoryId;
 use crate::spread::{Adjacency, Deadline, EdgeKind, NO_NODE, SpreadOutcome, Spreader};
 use crate::state::State;
@@ -85,6 +86,11 @@ impl Adjacency for RecallGraph<'_> {
                 .iter()
                 .chain(self.state.links_to(id))
             {
+                // Provenance is not association: through a consolidated
+                // memory, one seed would reach every source it summarises.
+                if &*e.kind == DERIVED_FROM {
+                    continue;
+                }
                 if let Some(other) = g.node(e.other.0) {
                     f(other, EdgeKind::Link, e.weight);
                 }
