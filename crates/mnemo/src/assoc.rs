@@ -5,8 +5,11 @@
 //! buffers are indexed directly. Edges come from four places, none stored
 //! twice:
 //!
-//! - **temporal**: each source's memories form a chain ordered by
-//!   `(at, id)`; a node's `prev` and `next` in that chain live in two flat
+//! - **temporal**: each source's episodic memories form a chain ordered
+//!   by `(at, id)` (what happened next is an association between events;
+//!   a fact or preference stated in a conversation is not one, and what
+//!   was said after it does not tell about it, so semantic and procedural
+//!   memories are in no chain); a node's `prev` and `next` in that chain live in two flat
 //!   arrays, updated in O(log n) when a memory is remembered, moved (a
 //!   revised `at` or source) or forgotten. Whether two neighbours are close
 //!   enough in time is decided at recall time against the window asked for,
@@ -25,11 +28,19 @@
 use std::collections::{BTreeSet, HashMap};
 
 use crate::base::IdMap;
-use crate::model::{Memory, Timestamp};
+use crate::model::{Kind, Memory, Timestamp};
 use crate::spread::NO_NODE;
 
 /// The memory ids of free node numbers.
 const FREE: u64 = u64::MAX;
+
+/// Where a chained node is filed: its source and event time.
+type Placed = (Option<Box<str>>, Timestamp);
+
+/// Whether `m` joins its source's temporal chain: episodic memories only.
+fn chained(m: &Memory) -> bool {
+    m.kind == Kind::Episodic
+}
 
 /// Temporal chains and the node numbering (see the module docs).
 #[derive(Debug, Default, Clone)]
@@ -39,8 +50,8 @@ pub(crate) struct AssocGraph {
     at: Vec<i64>,
     prev: Vec<u32>,
     next: Vec<u32>,
-    /// The `(source, at)` each node is filed under.
-    placed: Vec<(Option<Box<str>>, Timestamp)>,
+    /// The `(source, at)` each node is filed under (`None`: in no chain).
+    placed: Vec<Option<Placed>>,
     free: Vec<u32>,
     chains: HashMap<Option<Box<str>>, BTreeSet<(Timestamp, u64)>>,
 }
@@ -65,17 +76,29 @@ impl AssocGraph {
     }
 
     /// Files `m` under its source and event time: a new node for a new
-    /// memory, a move when its source or time changed, nothing otherwise.
+    /// memory, a move when its source, time or kind changed, nothing
+    /// otherwise. Only episodic memories join a chain (see the module docs).
     pub(crate) fn place(&mut self, m: &Memory) {
         let id = m.id.0;
         let source = m.source.as_deref();
         if let Some(node) = self.node(id) {
-            let (old_source, old_at) = &self.placed[node as usize];
-            if old_source.as_deref() == source && *old_at == m.at {
+            let n = node as usize;
+            let same = match &self.placed[n] {
+                Some((old_source, old_at)) => {
+                    chained(m) && old_source.as_deref() == source && *old_at == m.at
+                }
+                None => !chained(m),
+            };
+            if same {
+                self.at[n] = m.at.0;
                 return;
             }
             self.unchain(node);
-            self.chain(node, id, source, m.at);
+            if chained(m) {
+                self.chain(node, id, source, m.at);
+            } else {
+                self.at[n] = m.at.0;
+            }
             return;
         }
         let node = match self.free.pop() {
@@ -86,13 +109,17 @@ impl AssocGraph {
                 self.at.push(0);
                 self.prev.push(NO_NODE);
                 self.next.push(NO_NODE);
-                self.placed.push((None, Timestamp(0)));
+                self.placed.push(None);
                 n
             }
         };
         self.ids[node as usize] = id;
         self.node_of.insert(id, node, self.ids.len());
-        self.chain(node, id, source, m.at);
+        if chained(m) {
+            self.chain(node, id, source, m.at);
+        } else {
+            self.at[node as usize] = m.at.0;
+        }
     }
 
     /// Removes memory `id`; its chain neighbours become neighbours.
@@ -129,12 +156,14 @@ impl AssocGraph {
             self.prev[after as usize] = node;
         }
         self.at[n] = at.0;
-        self.placed[n] = (source.map(Box::from), at);
+        self.placed[n] = Some((source.map(Box::from), at));
     }
 
     fn unchain(&mut self, node: u32) {
         let n = node as usize;
-        let (source, at) = std::mem::replace(&mut self.placed[n], (None, Timestamp(0)));
+        let Some((source, at)) = self.placed[n].take() else {
+            return;
+        };
         if let Some(chain) = self.chains.get_mut(&source) {
             chain.remove(&(at, self.ids[n]));
             if chain.is_empty() {
@@ -165,8 +194,13 @@ impl AssocGraph {
             self.at.push(m.at.0);
             self.prev.push(NO_NODE);
             self.next.push(NO_NODE);
-            self.placed.push((m.source.as_deref().map(Box::from), m.at));
             self.node_of.insert(m.id.0, node, self.ids.len());
+            if !chained(m) {
+                self.placed.push(None);
+                continue;
+            }
+            self.placed
+                .push(Some((m.source.as_deref().map(Box::from), m.at)));
             chains
                 .entry(m.source.as_deref())
                 .or_default()
@@ -382,5 +416,41 @@ mod tests {
         bulk.bulk_load(live.iter());
         assert_eq!(chain_ids(&bulk, Some("a")), vec![6, 4, 2, 1]);
         assert_eq!(chain_ids(&bulk, None), vec![5]);
+    }
+
+    #[test]
+    fn only_episodic_memories_are_chained() {
+        let of_kind = |id, at, kind| Memory {
+            kind,
+            ..memory(id, Some("chat"), at)
+        };
+        let ms = [
+            of_kind(1, 10, Kind::Episodic),
+            of_kind(2, 20, Kind::Semantic),
+            of_kind(3, 30, Kind::Episodic),
+            of_kind(4, 40, Kind::Procedural),
+        ];
+        let mut g = AssocGraph::default();
+        for m in &ms {
+            g.place(m);
+        }
+        let mut bulk = AssocGraph::default();
+        bulk.bulk_load(ms.iter());
+        for g in [&mut g, &mut bulk] {
+            // The events are each other's neighbours, over the statement.
+            assert_eq!(chain_ids(g, Some("chat")), vec![1, 3]);
+            let node = |g: &AssocGraph, id| g.node(id).expect("a node");
+            let (two, three) = (node(g, 2), node(g, 3));
+            assert_eq!(g.temporal_neighbors(two, i64::MAX), [NO_NODE, NO_NODE]);
+            assert_eq!(g.temporal_neighbors(three, i64::MAX), [NO_NODE, node(g, 1)]);
+            // A statement revised into an event joins the chain, and back.
+            g.place(&of_kind(2, 20, Kind::Episodic));
+            assert_eq!(chain_ids(g, Some("chat")), vec![1, 2, 3]);
+            g.place(&of_kind(2, 25, Kind::Semantic));
+            assert_eq!(chain_ids(g, Some("chat")), vec![1, 3]);
+            g.remove(2);
+            g.remove(4);
+            assert_eq!(chain_ids(g, Some("chat")), vec![1, 3]);
+        }
     }
 }
