@@ -415,6 +415,7 @@
     // Its use and lifecycle (see the server's [lifecycle] config).
     row('strength', typeof data.strength === 'number' ? fmt(data.strength, 3) : null);
     row('touches', typeof data.touches === 'number' ? data.touches : null);
+    row('tier', data.tier);
     row('expires', data.expires_at || (data.expires_at === null ? 'never' : null));
     const dup = data.duplicate_of;
     if (dup && dup.id !== undefined) {

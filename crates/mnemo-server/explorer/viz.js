@@ -168,6 +168,8 @@
       el('span', { class: 'hit-rank', text: '#' + (index + 1) }),
       el('span', { class: 'hit-id', text: 'memory ' + m.id }),
       m.kind ? el('span', { class: 'badge', text: m.kind }) : null,
+      // which tier answered: hot, warm or cold
+      hit.tier ? el('span', { class: 'badge', 'data-testid': 'hit-tier', title: 'tier', text: hit.tier }) : null,
       el('span', { class: 'hit-score', 'data-testid': 'hit-score', title: 'fused score', text: fmt(hit.score, 3) }),
     );
     const content = el('div', { class: 'hit-content', 'data-testid': 'hit-content' });

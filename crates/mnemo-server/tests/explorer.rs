@@ -1,7 +1,7 @@
 //! The memory explorer, end to end: a real server on a free port, a seeded
 //! namespace, and headless Chromium driven by Playwright
 //! (`tests/browser/explorer.mjs`) that connects, recalls, opens a memory,
-//! follows a link, checks a consolidated memory's strength, deadline,
+//! follows a link, checks a consolidated memory's strength, tier, deadline,
 //! merged writes, provenance and duplicate flag, and takes a screenshot. Plus the static routes over real
 //! HTTP (content types, CSP, 404 JSON).
 //!
@@ -356,6 +356,10 @@ fn seeded_engine(dir: &Path) -> (Mnemo, serde_json::Value) {
         Some(summary)
     );
     ns.flush_index();
+    let tier = ns
+        .lifecycle(summary)
+        .map(|info| info.tier.as_str())
+        .expect("the summary is live");
     let lifecycle = serde_json::json!({
         "query": LIFECYCLE_QUERY,
         "summary": summary.0,
@@ -363,6 +367,7 @@ fn seeded_engine(dir: &Path) -> (Mnemo, serde_json::Value) {
         "sources": ids[..3].iter().map(|id| id.0).collect::<Vec<_>>(),
         "expires_at": mnemo::rfc3339::format(expires),
         "merged": 1,
+        "tier": tier,
     });
     (mnemo, lifecycle)
 }

@@ -7,8 +7,9 @@
 // waits for the hits and the activation graph, opens the first hit, follows
 // its first link and comes back. With LIFECYCLE (JSON: `query`, the ids of a
 // `summary` memory and of the memory `flagged` as its near-duplicate, the
-// summary's `sources`, its `expires_at` and `merged` count), it recalls
-// that query, opens the summary and checks its strength, touches, deadline,
+// summary's `sources`, its `expires_at`, `merged` count and `tier`), it recalls
+// that query, checks the tier its hit shows, opens the summary and checks
+// its strength, touches, tier, deadline,
 // merged writes and provenance (following one source), then opens the
 // flagged memory and checks its duplicate flag. It takes a full-page screenshot to OUT.png and
 // checks that the screenshot is not blank. It exits 0 on success and
@@ -197,11 +198,14 @@ async function main() {
       await byTestId('search').click();
       const summaryHit = page.locator(`[data-testid="hit"][data-id="${lifecycle.summary}"]`);
       await summaryHit.waitFor({ state: 'visible' });
+      const hitTier = await summaryHit.locator('[data-testid="hit-tier"]').textContent();
+      check(hitTier === lifecycle.tier, `the summary's hit says tier "${hitTier}", not ${lifecycle.tier}`);
       await summaryHit.click();
       await showing(lifecycle.summary);
       const shown = await props();
       check(/^-?\d+\.\d{3}$/.test(shown.strength ?? ''), `strength looks wrong: ${JSON.stringify(shown)}`);
       check(/^\d+$/.test(shown.touches ?? ''), `touches look wrong: ${JSON.stringify(shown)}`);
+      check(shown.tier === lifecycle.tier, `tier is "${shown.tier}", not ${lifecycle.tier}`);
       check(shown.expires === lifecycle.expires_at, `expires is "${shown.expires}", not ${lifecycle.expires_at}`);
       check(
         (shown['merged writes'] ?? '').startsWith(`${lifecycle.merged} (latest: `),
