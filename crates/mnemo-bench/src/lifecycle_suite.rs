@@ -73,14 +73,20 @@
 //!    defaults once after the probes, timed, then the probes again.
 //!
 //! `--quick` simulates 20,000 writes (20 users). The environment variable
-//! `MNEMO_BENCH_LIFECYCLE_WRITES` sets another size (the report says which).
+//! `MNEMO_BENCH_LIFECYCLE_WRITES` sets another size, and
+//! `MNEMO_BENCH_LIFECYCLE_EMBEDDER=minilm-q8` stores and asks with the int8
+//! all-MiniLM-L6-v2 instead of the hash embedder (a model embeds a few
+//! hundred sentences a second here, so only at small sizes; the report says
+//! which embedder and size).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use mnemo::lifecycle::{DuplicateMode, Duplicates};
 use mnemo::{ConsolidateOptions, Mnemo, Namespace, Options, Outcome, RecallOptions};
+use mnemo_embed::{Embedder, HashEmbedder, MiniLmQ8};
 use serde_json::{Value, json};
 
 use crate::SuiteOptions;
@@ -96,6 +102,9 @@ const SAMPLES: usize = 20;
 const NEWEST_FIRST_TARGET: f64 = 0.95;
 /// Environment variable that sets the number of writes.
 const WRITES_VAR: &str = "MNEMO_BENCH_LIFECYCLE_WRITES";
+/// Environment variable that picks the embedder: `hash` (the default) or
+/// `minilm-q8`.
+const EMBEDDER_VAR: &str = "MNEMO_BENCH_LIFECYCLE_EMBEDDER";
 /// The peer's label.
 const OFF_PEER: &str = "the same stream with duplicates off (same run)";
 
@@ -117,11 +126,25 @@ fn budget_for(writes: usize, dimension: usize) -> u64 {
         .max(mnemo::lifecycle::min_budget(dimension))
 }
 
-/// The namespace options of both passes: the engine's defaults (the hash
-/// embedder, no model; sync `Always`) with `max_resident_bytes` set to
-/// [`budget_for`] the stream's size.
-fn budgeted_options(writes: usize) -> (Options, u64) {
-    let mut options = Options::default();
+/// The embedder [`EMBEDDER_VAR`] names (the hash embedder when unset).
+fn chosen_embedder() -> Result<Arc<dyn Embedder>> {
+    match std::env::var(EMBEDDER_VAR).as_deref().map(str::trim) {
+        Err(_) | Ok("" | "hash") => Ok(Arc::new(HashEmbedder::new())),
+        Ok("minilm-q8") => Ok(Arc::new(
+            MiniLmQ8::load_default().context("loading minilm-q8 (run scripts/fetch-model)")?,
+        )),
+        Ok(other) => anyhow::bail!("{EMBEDDER_VAR}={other}: expected hash or minilm-q8"),
+    }
+}
+
+/// The namespace options of both passes: the engine's defaults (sync
+/// `Always`) with `embedder` and `max_resident_bytes` set to [`budget_for`]
+/// the stream's size.
+fn budgeted_options(writes: usize, embedder: Arc<dyn Embedder>) -> (Options, u64) {
+    let mut options = Options {
+        embedder,
+        ..Options::default()
+    };
     let budget = budget_for(writes, options.embedder.info().dimension);
     options.max_resident_bytes = Some(budget);
     (options, budget)
@@ -365,25 +388,32 @@ pub fn run(opts: &SuiteOptions) -> Result<Vec<BenchResult>> {
         Err(_) => default,
     };
     let spec = Spec::new(writes);
+    let embedder = chosen_embedder()?;
     let tmp = opts.tmp_dir.clone().unwrap_or_else(std::env::temp_dir);
     let started = Instant::now();
-    let merge = pass(spec, DuplicateMode::Merge, &tmp).context("lifecycle: merge pass")?;
+    let merge =
+        pass(spec, DuplicateMode::Merge, &tmp, &embedder).context("lifecycle: merge pass")?;
     eprintln!("  merge pass: {:.1} s", started.elapsed().as_secs_f64());
     let t = Instant::now();
-    let off = pass(spec, DuplicateMode::Off, &tmp).context("lifecycle: off pass")?;
+    let off = pass(spec, DuplicateMode::Off, &tmp, &embedder).context("lifecycle: off pass")?;
     eprintln!("  off pass: {:.1} s", t.elapsed().as_secs_f64());
     eprintln!("lifecycle suite: {:.1} s", started.elapsed().as_secs_f64());
-    Ok(rows(spec, &merge, &off))
+    Ok(rows(spec, &embedder.info().id, &merge, &off))
 }
 
 /// Writes the stream of `spec` into a fresh namespace with duplicates
 /// `mode`, then measures the probes (and, merging, consolidates).
-fn pass(spec: Spec, mode: DuplicateMode, tmp: &std::path::Path) -> Result<Pass> {
+fn pass(
+    spec: Spec,
+    mode: DuplicateMode,
+    tmp: &std::path::Path,
+    embedder: &Arc<dyn Embedder>,
+) -> Result<Pass> {
     let dir = tempfile::Builder::new()
         .prefix("mnemo-bench-lifecycle-")
         .tempdir_in(tmp)
         .with_context(|| format!("creating a temporary directory in {}", tmp.display()))?;
-    let (options, budget) = budgeted_options(spec.writes);
+    let (options, budget) = budgeted_options(spec.writes, Arc::clone(embedder));
     let dimension = options.embedder.info().dimension;
     let options = options.duplicates(Duplicates {
         mode,
@@ -550,7 +580,7 @@ fn probe(
 }
 
 /// The report's rows: the merge pass's figures, the off pass as the peer.
-fn rows(spec: Spec, merge: &Pass, off: &Pass) -> Vec<BenchResult> {
+fn rows(spec: Spec, embedder: &str, merge: &Pass, off: &Pass) -> Vec<BenchResult> {
     let common = |r: BenchResult| {
         r.param("writes", spec.writes)
             .param("users", spec.users)
@@ -595,7 +625,10 @@ fn rows(spec: Spec, merge: &Pass, off: &Pass) -> Vec<BenchResult> {
             .param("batch", BATCH)
             .param(
                 "embedder",
-                "HashEmbedder (384-d, no model): Options::default() except duplicates",
+                format!(
+                    "{embedder} ({}-d): Options::default() except embedder and duplicates",
+                    merge.dimension
+                ),
             )
             .param("sync", "Always (the default), on-disk namespace in --tmp-dir")
             .param("duplicates", "merge: vector_similarity 0.9, text_similarity 0.8 (defaults)")
