@@ -237,13 +237,16 @@ pub(super) fn prefer_consolidated(state: &State, ranked: Vec<Scored>, k: usize) 
 /// next memory could answer from. A consolidated memory ranked above all
 /// its ranked sources keeps its place.
 pub(super) fn yield_consolidated(state: &State, ranked: &mut Vec<Scored>) {
-    let places: IdMap<usize> = ranked.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
+    // Built at the first provenance link: most namespaces have none.
+    let mut places: Option<IdMap<usize>> = None;
     let mut yielded = IdMap::<()>::default();
     for (place, s) in ranked.iter().enumerate() {
         for e in state.links_to(crate::model::MemoryId(s.id)) {
             if &*e.kind != DERIVED_FROM {
                 continue;
             }
+            let places = places
+                .get_or_insert_with(|| ranked.iter().enumerate().map(|(i, s)| (s.id, i)).collect());
             if places.get(&e.other.0).is_some_and(|&p| p > place) {
                 yielded.insert(e.other.0, ());
             }
