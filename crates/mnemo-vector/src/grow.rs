@@ -11,7 +11,7 @@ pub const GROWTH_SLACK: f64 = 0.125;
 
 /// Makes room in `v` for `additional` more elements, growing by at least
 /// that and by an eighth of its length (not by doubling).
-pub(crate) fn reserve<T>(v: &mut Vec<T>, additional: usize) {
+pub fn reserve<T>(v: &mut Vec<T>, additional: usize) {
     if v.capacity() - v.len() >= additional {
         return;
     }

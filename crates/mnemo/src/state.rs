@@ -503,7 +503,7 @@ impl State {
         let from = self.lifecycle.tier(id);
         let vector = m.vector.clone().or_else(|| match from {
             Tier::Hot => self.vectors.get(id),
-            Tier::Warm => self.warm.get(id).map(WarmVector::decode),
+            Tier::Warm => self.warm.decode(id),
             Tier::Cold => None,
         });
         match from {
@@ -556,7 +556,7 @@ impl State {
     pub(crate) fn resident_vector(&self, id: u64) -> Option<Vec<f32>> {
         match self.lifecycle.tier(id) {
             Tier::Hot => self.vectors.get(id),
-            Tier::Warm => self.warm.get(id).map(WarmVector::decode),
+            Tier::Warm => self.warm.decode(id),
             Tier::Cold => None,
         }
     }
