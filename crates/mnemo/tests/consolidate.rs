@@ -90,22 +90,28 @@ fn related_episodes_become_one_semantic_memory_each_with_their_provenance() {
     let lisbon = ns.get(done.created[1]).expect("live");
     assert!(lisbon.content.contains("Lisbon"), "{}", lisbon.content);
     // By default a summary yields to its sources: the sources answer a
-    // question about the topic, and no summary is ranked below one of its
-    // own sources.
+    // question about the topic, and no summary is among the hits with one
+    // of its own sources (above or below it).
     let hits = ns
         .recall("what did Melanie do in Lisbon", 10, &Query::new())
         .expect("recall");
     let ids: Vec<MemoryId> = hits.iter().map(|h| h.memory.id).collect();
     assert!(topics[1].iter().any(|s| ids.contains(s)), "{ids:?}");
-    let place = |id: &MemoryId| ids.iter().position(|i| i == id);
     for (created, sources) in done.created.iter().zip(&topics) {
-        if let Some(at) = place(created) {
-            assert!(
-                sources.iter().all(|s| place(s).is_none_or(|p| p > at)),
-                "{ids:?}"
-            );
+        if ids.contains(created) {
+            assert!(sources.iter().all(|s| !ids.contains(s)), "{ids:?}");
         }
     }
+    // Where none of its sources would be among the hits, the summary
+    // stands in for them.
+    let summaries_only = ns
+        .recall(
+            "what did Melanie do in Lisbon",
+            10,
+            &Query::new().tag(CONSOLIDATED_TAG),
+        )
+        .expect("recall");
+    assert_eq!(summaries_only[0].memory.id, done.created[1]);
     // Preferring consolidated memories: the summary stands for its sources.
     let preferred = ns
         .recall_with(
@@ -130,6 +136,25 @@ fn related_episodes_become_one_semantic_memory_each_with_their_provenance() {
     // Forgetting a source drops it from the provenance.
     ns.forget(topics[2][0]).expect("forget");
     assert_eq!(ns.derived_from(done.created[2]).len(), 3);
+    // One that matches the query in a word none of its sources holds
+    // keeps its place above them.
+    let overview = ns
+        .remember(
+            NewMemory::new("Overview: Melanie in Lisbon")
+                .kind(Kind::Semantic)
+                .vector(topic_vector(ns.embedder_info().dimension, 1, 0)),
+        )
+        .expect("remember");
+    for source in &topics[1] {
+        ns.link(overview, *source, "derived_from", 1.0)
+            .expect("link");
+    }
+    let hits = ns
+        .recall("an overview of Melanie in Lisbon", 10, &Query::new())
+        .expect("recall");
+    let ids: Vec<MemoryId> = hits.iter().map(|h| h.memory.id).collect();
+    assert_eq!(ids[0], overview, "{ids:?}");
+    assert!(topics[1].iter().any(|s| ids.contains(s)), "{ids:?}");
 }
 
 #[test]

@@ -232,24 +232,76 @@ pub(super) fn prefer_consolidated(state: &State, ranked: Vec<Scored>, k: usize) 
 }
 
 /// Leaves out each ranked consolidated memory one of whose sources is
-/// ranked above it: the source answers in its own words, and the
-/// consolidated memory, which covers it and more, would take a place the
-/// next memory could answer from. A consolidated memory ranked above all
-/// its ranked sources keeps its place.
-pub(super) fn yield_consolidated(state: &State, ranked: &mut Vec<Scored>) {
-    // Built at the first provenance link: most namespaces have none.
-    let mut places: Option<IdMap<usize>> = None;
-    let mut yielded = IdMap::<()>::default();
-    for (place, s) in ranked.iter().enumerate() {
+/// ranked above it, or among the first `k` when the consolidated memory
+/// holds no term of the query (`query_terms`) that none of its sources
+/// holds: the source answers in its own words, and the consolidated
+/// memory, which quotes it and more, would take a place the next memory
+/// could answer from. A consolidated memory keeps its place when none of
+/// its sources is among the first `k` or above it (it then stands in for
+/// sources the hits would not show), or when it ranks above them all and
+/// matches the query in words of its own.
+pub(super) fn yield_consolidated(
+    state: &State,
+    ranked: &mut Vec<Scored>,
+    k: usize,
+    query_terms: &[u32],
+) {
+    // (source, consolidated memory) pairs both ranked; most namespaces
+    // have no provenance links, and then nothing more is done.
+    let mut pairs: Vec<(u64, u64)> = Vec::new();
+    let mut ranked_ids: Option<IdMap<()>> = None;
+    for s in ranked.iter() {
         for e in state.links_to(crate::model::MemoryId(s.id)) {
             if &*e.kind != DERIVED_FROM {
                 continue;
             }
-            let places = places
-                .get_or_insert_with(|| ranked.iter().enumerate().map(|(i, s)| (s.id, i)).collect());
-            if places.get(&e.other.0).is_some_and(|&p| p > place) {
-                yielded.insert(e.other.0, ());
+            let ranked_ids =
+                ranked_ids.get_or_insert_with(|| ranked.iter().map(|s| (s.id, ())).collect());
+            if ranked_ids.contains_key(&e.other.0) {
+                pairs.push((s.id, e.other.0));
             }
+        }
+    }
+    if pairs.is_empty() {
+        return;
+    }
+    // Leaving one out moves the rest up, which may bring another's source
+    // among the first `k`: until nothing more yields (each round yields
+    // one more at least, so at most one round per pair).
+    // Whether a consolidated memory holds a query term none of its
+    // sources holds (asked only of those with a source among the first k
+    // below them).
+    let mut own_words = IdMap::<bool>::default();
+    let mut has_own_words = |consolidated: u64| {
+        *own_words.entry(consolidated).or_insert_with(|| {
+            let mut held = state.text.matched_ids(query_terms, consolidated);
+            for e in state.links_from(crate::model::MemoryId(consolidated)) {
+                if &*e.kind == DERIVED_FROM {
+                    let by_source = state.text.matched_ids(query_terms, e.other.0);
+                    held.retain(|t| by_source.binary_search(t).is_err());
+                }
+            }
+            !held.is_empty()
+        })
+    };
+    let mut yielded = IdMap::<()>::default();
+    loop {
+        let places: IdMap<usize> = ranked
+            .iter()
+            .filter(|s| !yielded.contains_key(&s.id))
+            .enumerate()
+            .map(|(place, s)| (s.id, place))
+            .collect();
+        let before = yielded.len();
+        for &(source, consolidated) in &pairs {
+            if let (Some(&at), Some(&own)) = (places.get(&source), places.get(&consolidated))
+                && (at < own || (at < k && !has_own_words(consolidated)))
+            {
+                yielded.insert(consolidated, ());
+            }
+        }
+        if yielded.len() == before {
+            break;
         }
     }
     if !yielded.is_empty() {

@@ -367,7 +367,7 @@ pub(crate) fn run(
     if options.prefer_consolidated {
         ranked = fuse::prefer_consolidated(state, ranked, options.k);
     } else {
-        fuse::yield_consolidated(state, &mut ranked);
+        fuse::yield_consolidated(state, &mut ranked, options.k, &query_terms);
     }
     ranked.truncate(options.k);
 

@@ -128,9 +128,10 @@ pub struct RecallOptions {
     /// the place (and the best score) of the first of them, so the hits
     /// cover more ground (see `Namespace::consolidate`). Default off: then
     /// a consolidated memory yields to its sources instead, leaving the
-    /// hits when one of its sources is ranked above it (the source answers
-    /// in its own words), and keeping its place when it ranks above them
-    /// all or none of them is ranked.
+    /// hits when one of its sources is ranked above it, or among the first
+    /// `k` unless it matches the query in a word none of its sources holds
+    /// (the source answers in its own words), and keeping its place
+    /// otherwise (it then stands in for sources the hits would not show).
     pub prefer_consolidated: bool,
     /// Whether versions of one statement are listed newest first: semantic
     /// memories holding the same words of the query and alike in their own
