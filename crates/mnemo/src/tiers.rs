@@ -57,21 +57,23 @@ impl WarmVector {
 
     /// The vector the codes stand for.
     pub fn decode(&self) -> Vec<f32> {
-        self.codes
-            .iter()
-            .map(|&c| self.min + self.scale * f32::from(c))
-            .collect()
+        self.params().decode(&self.codes)
     }
 
     /// Cosine similarity with `query` (whose length is `query_norm` and
-    /// whose components sum to `query_sum`): `q·x = min·Σq + scale·Σ q[i]·c[i]`,
-    /// the sum by the machine's SIMD kernel
-    /// ([`mnemo_vector::kernels::Kernels::dot_u8`]).
+    /// whose components sum to `query_sum`; see [`RowParams::cosine`]).
     fn cosine(&self, query: &[f32], query_norm: f32, query_sum: f32) -> f32 {
         let dot_codes = (mnemo_vector::kernels::kernels().dot_u8)(query, &self.codes);
-        let dot = self.min * query_sum + self.scale * dot_codes;
-        let c = dot / (query_norm * self.norm);
-        if c.is_finite() { c } else { 0.0 }
+        self.params().cosine(dot_codes, query_norm, query_sum)
+    }
+
+    /// The decoding parameters.
+    fn params(&self) -> RowParams {
+        RowParams {
+            min: self.min,
+            scale: self.scale,
+            norm: self.norm,
+        }
     }
 
     /// Heap bytes of this vector's codes (its inline fields live in the
@@ -97,6 +99,25 @@ struct RowParams {
     min: f32,
     scale: f32,
     norm: f32,
+}
+
+impl RowParams {
+    /// The vector `codes` stand for.
+    fn decode(&self, codes: &[u8]) -> Vec<f32> {
+        codes
+            .iter()
+            .map(|&c| self.min + self.scale * f32::from(c))
+            .collect()
+    }
+
+    /// Cosine similarity with a query of length `query_norm` whose
+    /// components sum to `query_sum`, from `dot_codes = Σ q[i]·c[i]` (by the
+    /// machine's SIMD kernel, [`mnemo_vector::kernels::Kernels::dot_u8`]):
+    /// `q·x = min·Σq + scale·dot_codes`. 0 when undefined (a zero vector).
+    fn cosine(&self, dot_codes: f32, query_norm: f32, query_sum: f32) -> f32 {
+        let c = (self.min * query_sum + self.scale * dot_codes) / (query_norm * self.norm);
+        if c.is_finite() { c } else { 0.0 }
+    }
 }
 
 /// Bytes of a row's id and parameters, besides its codes.
@@ -153,13 +174,12 @@ impl WarmStore {
         self.rows.insert(id, row as u32);
     }
 
-    /// Drops memory `id`'s vector; returns it.
-    pub(crate) fn remove(&mut self, id: u64) -> Option<WarmVector> {
+    /// Drops memory `id`'s vector; whether there was one.
+    pub(crate) fn remove(&mut self, id: u64) -> bool {
         let Some(row) = self.rows.remove(&id) else {
-            return self.odd.remove(&id);
+            return self.odd.remove(&id).is_some();
         };
         let row = row as usize;
-        let old = self.vector_at(row);
         let last = self.ids.len() - 1;
         if row != last {
             let d = self.dimension;
@@ -172,7 +192,7 @@ impl WarmStore {
         self.params.truncate(last);
         self.codes.truncate(last * self.dimension);
         self.give_back_spare();
-        Some(old)
+        true
     }
 
     /// Frees spare capacity once it passes an eighth of what is kept (the
@@ -210,7 +230,10 @@ impl WarmStore {
     /// Memory `id`'s vector, decoded from its codes.
     pub fn decode(&self, id: u64) -> Option<Vec<f32>> {
         match self.rows.get(&id) {
-            Some(row) => Some(self.vector_at(*row as usize).decode()),
+            Some(&row) => {
+                let row = row as usize;
+                Some(self.params[row].decode(self.row_codes(row)))
+            }
             None => self.odd.get(&id).map(WarmVector::decode),
         }
     }
@@ -265,10 +288,7 @@ impl WarmStore {
         }
         let query_norm = query.iter().map(|x| x * x).sum::<f32>().sqrt();
         let query_sum: f32 = query.iter().sum();
-        let cosine = |p: &RowParams, dot_codes: f32| {
-            let c = (p.min * query_sum + p.scale * dot_codes) / (query_norm * p.norm);
-            if c.is_finite() { c } else { 0.0 }
-        };
+        let cosine = |p: &RowParams, dot_codes: f32| p.cosine(dot_codes, query_norm, query_sum);
         let kernels = mnemo_vector::kernels::kernels();
         let mut top = TopK::new(k);
         if query.len() == self.dimension && !self.ids.is_empty() {
@@ -363,7 +383,7 @@ mod tests {
         let only_two: roaring::RoaringTreemap = [2u64].into_iter().collect();
         assert_eq!(store.search(&a, 2, Some(&only_two)).len(), 1);
         let before = store.memory_bytes();
-        assert!(store.remove(1).is_some());
+        assert!(store.remove(1));
         assert!(store.memory_bytes() < before);
         assert_eq!(store.len(), 1);
     }
@@ -407,8 +427,8 @@ mod tests {
             store.insert(id, WarmVector::encode(&vectors[999 - id as usize]));
         }
         for id in (0..1000u64).step_by(5) {
-            assert!(store.remove(id).is_some());
-            assert!(store.remove(id).is_none());
+            assert!(store.remove(id));
+            assert!(!store.remove(id));
         }
         assert_eq!(store.len(), 800);
         for (id, _) in store.to_sorted() {
@@ -470,7 +490,7 @@ mod tests {
         assert_eq!(hits.iter().map(|h| h.0).collect::<Vec<_>>(), vec![1, 3]);
         assert_eq!(store.decode(2).map(|v| v.len()), Some(2));
         assert_eq!(store.to_sorted().len(), 3);
-        assert!(store.remove(2).is_some());
+        assert!(store.remove(2));
         assert_eq!(store.len(), 2);
     }
 

@@ -265,9 +265,6 @@ pub(super) fn yield_consolidated(
     if pairs.is_empty() {
         return;
     }
-    // Leaving one out moves the rest up, which may bring another's source
-    // among the first `k`: until nothing more yields (each round yields
-    // one more at least, so at most one round per pair).
     // Whether a consolidated memory holds a query term none of its
     // sources holds (asked only of those with a source among the first k
     // below them).
@@ -284,6 +281,9 @@ pub(super) fn yield_consolidated(
             !held.is_empty()
         })
     };
+    // Leaving one out moves the rest up, which may bring another's source
+    // among the first `k`: until nothing more yields (each round yields
+    // one more at least, so at most one round per pair).
     let mut yielded = IdMap::<()>::default();
     loop {
         let places: IdMap<usize> = ranked
